@@ -1,0 +1,41 @@
+# One command for every gate; .ci/run calls `make test` too.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TYPED_PACKAGES := core store
+
+.PHONY: help venv redis lint typecheck test test-long demo bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev,claude-code]'
+	touch $@
+
+venv: $(BIN)/.installed  ## create .venv and install the project with all extras
+
+redis:  ## make sure redis-server is installed (apt-get as root)
+	@bash scripts/ensure_redis.sh
+
+lint: venv  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/mypy $(TYPED_PACKAGES)
+
+test: venv redis lint  ## lint, then the whole test suite (about 10 minutes at most)
+	$(BIN)/pytest -q
+
+test-long: venv redis  ## the test suite with the long simulations enabled
+	TRADEWAKE_LONG_TESTS=1 $(BIN)/pytest -q
+
+demo: venv  ## the main job on bundled data: no key, no network
+	$(BIN)/tradewake --help
+	$(BIN)/tradewake config show
+
+bench: venv  ## benchmarks, each printed as a ratio against a reference measured in the same run
+	$(BIN)/python -m benchmarks
+
+clean:  ## remove the venv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Domain types, settings, clock, errors and ports. Imports nothing of ours."""

@@ -1,0 +1,276 @@
+"""One frozen settings tree for the whole system.
+
+Precedence, highest first:
+1. explicit keyword arguments to :func:`load_settings` (what the CLI passes from its flags);
+2. environment variables ``TRADEWAKE_<SECTION>__<FIELD>`` (e.g. ``TRADEWAKE_RISK__MAX_LEVERAGE=2``)
+   and ``TRADEWAKE_MODE``;
+3. the TOML file (``--config FILE``, else ``$TRADEWAKE_CONFIG``, else ``./tradewake.toml`` if present);
+4. the defaults below.
+
+Every model is ``frozen=True, extra="forbid"``: a typo in a limit fails at start-up, before any order.
+Secrets are ``SecretStr`` and print as ``**********``.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from core.errors import ConfigError
+
+MAINNET_CONFIRM_ENV = "TRADEWAKE_MAINNET_CONFIRM"
+MAINNET_CONFIRM_VALUE = "I-ACCEPT-REAL-LOSSES"
+CONFIG_ENV = "TRADEWAKE_CONFIG"
+DEFAULT_CONFIG_FILE = Path("tradewake.toml")
+
+_SECTION = ConfigDict(frozen=True, extra="forbid")
+
+
+class RunMode(StrEnum):
+    BACKTEST = "backtest"
+    PAPER = "paper"
+    TESTNET = "testnet"
+    MAINNET = "mainnet"
+
+
+class ExchangeSettings(BaseModel):
+    model_config = _SECTION
+
+    exchange: Literal["binance"] = "binance"
+    market_type: Literal["spot", "future"] = "spot"
+    """``future`` means Binance USDT-margined perpetuals (``BTC/USDT:USDT``)."""
+    symbols: tuple[str, ...] = ("BTC/USDT",)
+    quote: str = "USDT"
+    api_key: SecretStr | None = None
+    api_secret: SecretStr | None = None
+    client_id_prefix: str = Field(default="tw", pattern=r"^[A-Za-z0-9]{1,12}$")
+    """Prefix of every client order id we send; reconciliation recognises our orders by it."""
+    request_timeout_s: float = Field(default=10.0, gt=0)
+    max_retries: int = Field(default=4, ge=0, le=10)
+    backoff_base_s: float = Field(default=0.5, gt=0)
+    backoff_cap_s: float = Field(default=30.0, gt=0)
+    cancel_orphans: bool = False
+    """Cancel open orders with our prefix that state does not know about (else only report them)."""
+
+
+class RiskSettings(BaseModel):
+    """Limits the safety layer enforces. Percentages are of account equity unless named otherwise."""
+
+    model_config = _SECTION
+
+    max_position_pct: float = Field(default=20.0, gt=0, le=1000)
+    """Notional of one position as % of equity."""
+    max_total_exposure_pct: float = Field(default=50.0, gt=0, le=2000)
+    max_leverage: float = Field(default=3.0, ge=1, le=125)
+    reduce_oversize_to_cap: bool = True
+    """A size above the cap is reduced to the cap and reported (True) or vetoed (False)."""
+    stop_min_distance_pct: float = Field(default=0.3, gt=0)
+    stop_max_distance_pct: float = Field(default=8.0, gt=0)
+    allow_pyramiding: bool = False
+    cooldown_after_exit_s: int = Field(default=900, ge=0)
+    fat_finger_band_pct: float = Field(default=2.0, gt=0)
+    """A limit price further than this from the last price is refused."""
+    stale_data_s: int = Field(default=600, gt=0)
+    max_orders_per_day: int = Field(default=60, gt=0)
+    daily_loss_limit_pct: float = Field(default=4.0, gt=0)
+    max_trades_per_day: int = Field(default=12, gt=0)
+    max_consecutive_losses: int = Field(default=4, gt=0)
+    breaker_cooldown_s: int = Field(default=4 * 3600, ge=0)
+    exchange_error_threshold: int = Field(default=5, gt=0)
+    exchange_error_cooldown_s: int = Field(default=300, ge=0)
+    mainnet_max_position_pct: float = Field(default=10.0, gt=0)
+    mainnet_max_total_exposure_pct: float = Field(default=25.0, gt=0)
+    mainnet_max_leverage: float = Field(default=2.0, ge=1)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> RiskSettings:
+        if self.stop_min_distance_pct >= self.stop_max_distance_pct:
+            raise ValueError("risk.stop_min_distance_pct must be below risk.stop_max_distance_pct")
+        if self.max_position_pct > self.max_total_exposure_pct:
+            raise ValueError("risk.max_position_pct cannot exceed risk.max_total_exposure_pct")
+        if self.mainnet_max_position_pct > self.max_position_pct or self.mainnet_max_leverage > self.max_leverage:
+            raise ValueError("mainnet limits must be at least as strict as the general limits")
+        return self
+
+
+class GateSettings(BaseModel):
+    model_config = _SECTION
+
+    candle_close_timeframes: tuple[str, ...] = ("4h",)
+    timer_min_s: int = Field(default=300, gt=0)
+    timer_max_s: int = Field(default=4 * 3600, gt=0)
+    zscore_window: int = Field(default=288, ge=20)
+    return_z_threshold: float = Field(default=4.0, gt=0)
+    volume_z_threshold: float = Field(default=5.0, gt=0)
+    cooldown_s: int = Field(default=900, ge=0)
+    feed_stale_s: int = Field(default=300, gt=0)
+
+    @model_validator(mode="after")
+    def _timer_bounds(self) -> GateSettings:
+        if self.timer_min_s > self.timer_max_s:
+            raise ValueError("gate.timer_min_s must not exceed gate.timer_max_s")
+        return self
+
+
+class LLMSettings(BaseModel):
+    model_config = _SECTION
+
+    backend: Literal["rules", "replay", "anthropic", "claude-code"] = "rules"
+    model: str = "claude-sonnet-4-5"
+    max_tokens: int = Field(default=2048, gt=0)
+    thinking_budget_tokens: int = Field(default=0, ge=0)
+    """0 disables extended thinking (pinned so latency and cost stay predictable)."""
+    max_turns: int = Field(default=8, gt=0)
+    timeout_s: float = Field(default=60.0, gt=0)
+    api_key: SecretStr | None = None
+    oauth_token: SecretStr | None = None
+    max_wakes_per_hour: int = Field(default=6, ge=0)
+    max_wakes_per_day: int = Field(default=48, ge=0)
+    max_tokens_per_day: int = Field(default=1_500_000, ge=0)
+    max_usd_per_hour: float = Field(default=1.0, ge=0)
+    max_usd_per_day: float = Field(default=10.0, ge=0)
+    breaker_failures: int = Field(default=3, gt=0)
+    breaker_probe_after_s: int = Field(default=900, gt=0)
+    memory_max_chars: int = Field(default=2000, gt=0)
+    cassette: Path | None = None
+    cassette_miss: Literal["error", "rules"] = "error"
+
+
+class LearnerSettings(BaseModel):
+    model_config = _SECTION
+
+    prior_alpha: float = Field(default=1.0, gt=0)
+    prior_beta: float = Field(default=1.0, gt=0)
+    weight_by_r: bool = False
+    discount: float = Field(default=1.0, gt=0, le=1)
+    """Multiplies old evidence on each update; 1.0 keeps it all."""
+    min_trades: int = Field(default=20, ge=0)
+    seed: int = 7
+
+
+class StoreSettings(BaseModel):
+    model_config = _SECTION
+
+    url: str = "sqlite:///var/tradewake.sqlite3"
+    """``sqlite:///relative/path``, ``sqlite:////absolute/path`` or ``redis://host:port/db``."""
+    namespace: str = Field(default="tw", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+
+
+class AlertSettings(BaseModel):
+    model_config = _SECTION
+
+    webhook_url: str | None = None
+    telegram_token: SecretStr | None = None
+    telegram_chat_id: str | None = None
+    min_interval_s: int = Field(default=60, ge=0)
+    """The same alert (dedup key) is sent at most once per interval."""
+
+
+class BacktestSettings(BaseModel):
+    model_config = _SECTION
+
+    data: Path | None = None
+    """Candle CSV; ``None`` uses the bundled real BTC/USDT data."""
+    initial_cash: float = Field(default=10_000.0, gt=0)
+    fee_pct: float = Field(default=0.1, ge=0)
+    slippage_bps: float = Field(default=2.0, ge=0)
+    seed: int = 42
+    runs_dir: Path = Path("runs")
+
+
+class Settings(BaseSettings):
+    """The root of the tree. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        env_prefix="TRADEWAKE_",
+        env_nested_delimiter="__",
+        case_sensitive=False,
+    )
+
+    mode: RunMode = RunMode.BACKTEST
+    exchange: ExchangeSettings = ExchangeSettings()
+    risk: RiskSettings = RiskSettings()
+    gate: GateSettings = GateSettings()
+    llm: LLMSettings = LLMSettings()
+    learner: LearnerSettings = LearnerSettings()
+    store: StoreSettings = StoreSettings()
+    alerts: AlertSettings = AlertSettings()
+    backtest: BacktestSettings = BacktestSettings()
+
+    @model_validator(mode="after")
+    def _mainnet_needs_confirmation(self) -> Settings:
+        # Deliberately read from the environment only: a TOML file cannot confirm mainnet.
+        if self.mode is RunMode.MAINNET and os.environ.get(MAINNET_CONFIRM_ENV) != MAINNET_CONFIRM_VALUE:
+            raise ValueError(
+                f"mode 'mainnet' trades real money: set {MAINNET_CONFIRM_ENV}={MAINNET_CONFIRM_VALUE} "
+                "in the environment to confirm"
+            )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = _TOML_PATH_FOR_LOAD.get("path")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+
+# The TOML path is chosen per load; pydantic-settings asks for sources through a classmethod,
+# so the path travels in this module-level slot, set and cleared inside load_settings only.
+_TOML_PATH_FOR_LOAD: dict[str, Path | None] = {"path": None}
+
+
+def resolve_config_path(explicit: Path | None) -> Path | None:
+    """The TOML file to read: explicit, else ``$TRADEWAKE_CONFIG``, else ``./tradewake.toml`` if it exists."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"config file not found: {explicit}")
+        return explicit
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(f"{CONFIG_ENV} points to a missing file: {path}")
+        return path
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings tree (precedence in the module docstring); errors become one ``ConfigError``."""
+    path = resolve_config_path(config_file)
+    _TOML_PATH_FOR_LOAD["path"] = path
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, path)) from exc
+    finally:
+        _TOML_PATH_FOR_LOAD["path"] = None
+
+
+def _explain(exc: ValidationError, path: Path | None) -> str:
+    where = f" (config file {path})" if path else ""
+    problems = []
+    for err in exc.errors():
+        loc = ".".join(str(part) for part in err["loc"]) or "settings"
+        problems.append(f"{loc}: {err['msg']}")
+    return f"invalid settings{where}: " + "; ".join(problems)
+
+
+def redacted(settings: Settings) -> dict[str, Any]:
+    """The effective settings as JSON-able data, every secret shown as ``**********`` or ``null``."""
+    return settings.model_dump(mode="json")

@@ -1,0 +1,403 @@
+"""Domain types shared by every package (pydantic v2; frozen where they are values).
+
+Money (quantities, prices, fees, balances, P&L) is ``Decimal``; the per-bar price path of a
+candle is ``float`` (indicators and statistics work on it). Convert once, at the boundary.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from core.ids import ClientOrderId, PositionId, Symbol
+
+_VALUE = ConfigDict(frozen=True, extra="forbid")
+_STATE = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class PositionSide(StrEnum):
+    LONG = "long"
+    SHORT = "short"
+
+    @property
+    def entry_side(self) -> Side:
+        return Side.BUY if self is PositionSide.LONG else Side.SELL
+
+    @property
+    def exit_side(self) -> Side:
+        return self.entry_side.opposite
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP_MARKET = "stop_market"
+    STOP_LIMIT = "stop_limit"
+    TAKE_PROFIT = "take_profit"
+    """Take-profit triggered at ``stop_price``, filled at market."""
+
+    @property
+    def is_conditional(self) -> bool:
+        """Triggered orders: on Binance futures these live in the Algo Order book."""
+        return self in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT)
+
+    @property
+    def needs_limit_price(self) -> bool:
+        return self in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+
+
+class OrderStatus(StrEnum):
+    OPEN = "open"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
+
+
+class Liquidity(StrEnum):
+    MAKER = "maker"
+    TAKER = "taker"
+
+
+class Signal(StrEnum):
+    """The closed set of signals the agent may cite for an entry; the learner scores exactly these."""
+
+    TREND_FOLLOW = "trend_follow"
+    """Price above (long) or below (short) rising/falling EMAs on the higher timeframe."""
+    MOMENTUM = "momentum"
+    """Recent returns strongly in the trade direction."""
+    MEAN_REVERSION = "mean_reversion"
+    """Stretched move expected to revert (RSI extreme, distance from VWAP)."""
+    BREAKOUT = "breakout"
+    """Close through a recent high (long) or low (short)."""
+    VOLUME_SPIKE = "volume_spike"
+    """Volume z-score far above normal confirming the move."""
+    VOLATILITY_SQUEEZE = "volatility_squeeze"
+    """Realized volatility compressed, expansion expected."""
+    REGIME = "regime"
+    """The HMM regime favours the trade (e.g. low-vol trend)."""
+    FUNDING = "funding"
+    """Funding rate or long/short ratio extreme, positioning against the crowd."""
+    SUPPORT_RESISTANCE = "support_resistance"
+    """Bounce from a recent low (long) or rejection at a recent high (short)."""
+
+
+class Candle(BaseModel):
+    """One OHLCV bar; ``open_at`` is the bar's open time (UTC). Prices are floats (the price path)."""
+
+    model_config = _VALUE
+
+    symbol: Symbol
+    timeframe: str
+    open_at: AwareDatetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Candle:
+        if not (self.low <= min(self.open, self.close) and self.high >= max(self.open, self.close)):
+            raise ValueError(
+                f"inconsistent OHLC at {self.open_at}: o={self.open} h={self.high} l={self.low} c={self.close}"
+            )
+        if self.volume < 0:
+            raise ValueError(f"negative volume at {self.open_at}")
+        return self
+
+
+class OrderIntent(BaseModel):
+    """What we ask the exchange for. ``stop_price`` is the trigger of conditional orders."""
+
+    model_config = _VALUE
+
+    client_order_id: ClientOrderId
+    symbol: Symbol
+    side: Side
+    type: OrderType
+    quantity: Decimal = Field(gt=0)
+    price: Decimal | None = Field(default=None, gt=0)
+    stop_price: Decimal | None = Field(default=None, gt=0)
+    reduce_only: bool = False
+    post_only: bool = False
+
+    @model_validator(mode="after")
+    def _prices_match_type(self) -> OrderIntent:
+        if self.type.needs_limit_price and self.price is None:
+            raise ValueError(f"{self.type} order needs a limit price")
+        if not self.type.needs_limit_price and self.price is not None:
+            raise ValueError(f"{self.type} order takes no limit price")
+        if self.type.is_conditional and self.stop_price is None:
+            raise ValueError(f"{self.type} order needs a stop (trigger) price")
+        if not self.type.is_conditional and self.stop_price is not None:
+            raise ValueError(f"{self.type} order takes no stop price")
+        if self.post_only and self.type is not OrderType.LIMIT:
+            raise ValueError("post-only applies to limit orders only")
+        return self
+
+
+class Order(BaseModel):
+    """An order as the exchange reports it."""
+
+    model_config = _VALUE
+
+    intent: OrderIntent
+    exchange_order_id: str
+    status: OrderStatus
+    filled_quantity: Decimal = Decimal(0)
+    average_price: Decimal | None = None
+    fee: Decimal = Decimal(0)
+    fee_asset: str | None = None
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+    @property
+    def client_order_id(self) -> ClientOrderId:
+        return self.intent.client_order_id
+
+    @property
+    def remaining_quantity(self) -> Decimal:
+        return self.intent.quantity - self.filled_quantity
+
+
+class Fill(BaseModel):
+    """One execution (a trade) of an order."""
+
+    model_config = _VALUE
+
+    trade_id: str
+    client_order_id: ClientOrderId
+    exchange_order_id: str
+    symbol: Symbol
+    side: Side
+    quantity: Decimal = Field(gt=0)
+    price: Decimal = Field(gt=0)
+    fee: Decimal = Decimal(0)
+    fee_asset: str
+    liquidity: Liquidity
+    filled_at: AwareDatetime
+
+
+class Balance(BaseModel):
+    model_config = _VALUE
+
+    asset: str
+    free: Decimal
+    used: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.free + self.used
+
+
+class ExchangePosition(BaseModel):
+    """A position as the exchange reports it (futures), or a spot holding seen as a long."""
+
+    model_config = _VALUE
+
+    symbol: Symbol
+    side: PositionSide
+    quantity: Decimal = Field(gt=0)
+    entry_price: Decimal
+    leverage: Decimal = Decimal(1)
+    unrealized_pnl: Decimal = Decimal(0)
+
+
+class Position(BaseModel):
+    """Our record of a position: what safety protects and what the learner later scores."""
+
+    model_config = _STATE
+
+    id: PositionId
+    symbol: Symbol
+    side: PositionSide
+    quantity: Decimal = Field(gt=0)
+    entry_price: Decimal = Field(gt=0)
+    opened_at: AwareDatetime
+    stop_price: Decimal = Field(gt=0)
+    """The protective stop the guard maintains; only ever tightens (operator excepted)."""
+    initial_stop_price: Decimal = Field(gt=0)
+    """The stop at entry; defines 1 R for the learner's R multiples."""
+    take_profit_price: Decimal | None = None
+    leverage: Decimal = Decimal(1)
+    entry_fee: Decimal = Decimal(0)
+    signals: tuple[Signal, ...] = ()
+    regime: str | None = None
+    stop_order_id: ClientOrderId | None = None
+    take_profit_order_id: ClientOrderId | None = None
+    trailing_activation_pct: float | None = None
+    trailing_distance_pct: float | None = None
+    break_even_done: bool = False
+
+    @property
+    def risk_per_unit(self) -> Decimal:
+        return abs(self.entry_price - self.initial_stop_price)
+
+
+class ExitReason(StrEnum):
+    STOP_LOSS = "stop_loss"
+    TAKE_PROFIT = "take_profit"
+    TRAILING_STOP = "trailing_stop"
+    AGENT = "agent"
+    OPERATOR = "operator"
+    WATCHDOG = "watchdog"
+    CLOSED_EXTERNALLY = "closed_externally"
+    LIQUIDATION = "liquidation"
+
+
+class ClosedTrade(BaseModel):
+    """A finished position: recorded, published and learned from exactly once."""
+
+    model_config = _VALUE
+
+    position_id: PositionId
+    symbol: Symbol
+    side: PositionSide
+    quantity: Decimal
+    entry_price: Decimal
+    exit_price: Decimal
+    opened_at: AwareDatetime
+    closed_at: AwareDatetime
+    gross_pnl: Decimal
+    fees: Decimal
+    exit_reason: ExitReason
+    signals: tuple[Signal, ...]
+    regime: str | None = None
+    r_multiple: float | None = None
+    """Net P&L divided by the initial risk (quantity x distance to the initial stop)."""
+
+    @property
+    def net_pnl(self) -> Decimal:
+        return self.gross_pnl - self.fees
+
+    @property
+    def is_win(self) -> bool:
+        return self.net_pnl > 0
+
+
+class WakeKind(StrEnum):
+    CANDLE_CLOSE = "candle_close"
+    TIMER = "timer"
+    ANOMALY = "anomaly"
+    CONDITION = "condition"
+    FEED_STALE = "feed_stale"
+    OPERATOR = "operator"
+    POSITION = "position"
+    STARTUP = "startup"
+
+
+class WakeReason(BaseModel):
+    """Why the gate woke the agent. ``fallback`` means the LLM budget or breaker hands it to rules."""
+
+    model_config = _VALUE
+
+    kind: WakeKind
+    detail: str
+    at: AwareDatetime
+    symbol: Symbol | None = None
+    fallback: bool = False
+    fallback_reason: str | None = None
+
+
+class Veto(BaseModel):
+    """A refusal by the safety layer: a stable ``code`` and a message the agent reads."""
+
+    model_config = _VALUE
+
+    code: str
+    message: str
+
+
+class Alert(BaseModel):
+    model_config = _VALUE
+
+    severity: str = Field(pattern="^(info|warning|critical)$")
+    kind: str
+    message: str
+    at: AwareDatetime
+    dedup_key: str | None = None
+
+
+class ToolCallRecord(BaseModel):
+    """One tool call the agent made, with what came back."""
+
+    model_config = _VALUE
+
+    tool_call_id: str
+    name: str
+    arguments: dict[str, Any]
+    result: dict[str, Any] | str
+    is_error: bool = False
+    veto: Veto | None = None
+
+
+class Usage(BaseModel):
+    model_config = _VALUE
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class DecisionRequest(BaseModel):
+    """What an agent backend is asked to decide on."""
+
+    model_config = _VALUE
+
+    wake: WakeReason
+    symbol: Symbol
+    as_of: AwareDatetime
+    snapshot: dict[str, Any]
+    """The snapshot's JSON form (also the ``get_market_snapshot`` tool result)."""
+    snapshot_prompt: str
+    snapshot_digest: str
+
+
+class DecisionRecord(BaseModel):
+    """Everything about one decision; appended to the hash-chained journal."""
+
+    model_config = _VALUE
+
+    wake: WakeReason
+    symbol: Symbol
+    as_of: AwareDatetime
+    snapshot_digest: str
+    prompt_version: str
+    backend: str
+    model: str | None = None
+    tool_calls: tuple[ToolCallRecord, ...] = ()
+    reasoning: str = ""
+    memory_update: str | None = None
+    next_check_seconds: int | None = None
+    wake_conditions: tuple[dict[str, Any], ...] = ()
+    usage: Usage = Usage()
+    latency_ms: int = 0
+    error: str | None = None
+
+
+def utc_datetime_key(at: datetime) -> str:
+    """Stable ISO-8601 text for a tz-aware time (used in keys and canonical JSON)."""
+    if at.tzinfo is None:
+        raise ValueError("naive datetime")
+    return at.isoformat()
