@@ -93,9 +93,19 @@ class RiskSettings(BaseModel):
             raise ValueError("risk.stop_min_distance_pct must be below risk.stop_max_distance_pct")
         if self.max_position_pct > self.max_total_exposure_pct:
             raise ValueError("risk.max_position_pct cannot exceed risk.max_total_exposure_pct")
-        if self.mainnet_max_position_pct > self.max_position_pct or self.mainnet_max_leverage > self.max_leverage:
-            raise ValueError("mainnet limits must be at least as strict as the general limits")
         return self
+
+    def effective_for(self, mode: RunMode) -> RiskSettings:
+        """The limits in force in ``mode``: on mainnet the smaller of each general and ``mainnet_*`` cap."""
+        if mode is not RunMode.MAINNET:
+            return self
+        return self.model_copy(
+            update={
+                "max_position_pct": min(self.max_position_pct, self.mainnet_max_position_pct),
+                "max_total_exposure_pct": min(self.max_total_exposure_pct, self.mainnet_max_total_exposure_pct),
+                "max_leverage": min(self.max_leverage, self.mainnet_max_leverage),
+            }
+        )
 
 
 class GateSettings(BaseModel):
