@@ -86,6 +86,19 @@ class RiskSettings(BaseModel):
     mainnet_max_position_pct: float = Field(default=10.0, gt=0)
     mainnet_max_total_exposure_pct: float = Field(default=25.0, gt=0)
     mainnet_max_leverage: float = Field(default=2.0, ge=1)
+    take_profit_fraction: float = Field(default=0.5, gt=0, le=1)
+    """Share of the entry quantity the first take-profit closes; the stop then moves to break-even.
+    1.0 closes everything at the take-profit."""
+    break_even_offset_pct: float = Field(default=0.1, ge=0)
+    """The break-even stop sits this % beyond the entry price, so it also covers round-trip fees."""
+    trailing_min_step_pct: float = Field(default=0.1, ge=0)
+    """A trailing stop moves only when it tightens by at least this % (fewer order replacements)."""
+    watchdog_grace_s: int = Field(default=10, ge=0)
+    """How long price may sit through a live stop that has not filled before the guard exits at market."""
+    max_stop_attempts: int = Field(default=3, gt=0)
+    """Consecutive failed stop placements after which the guard exits the position at market."""
+    repeated_veto_alert: int = Field(default=3, gt=0)
+    """This many consecutive vetoes raise an alert (the agent may be stuck in a loop)."""
 
     @model_validator(mode="after")
     def _coherent(self) -> RiskSettings:

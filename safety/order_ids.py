@@ -51,3 +51,8 @@ def parse_order_id(cid: str, prefix: str) -> ParsedOrderId | None:
     except ValueError:
         return None
     return ParsedOrderId(PositionId(parts[0]), role, int(parts[1][1:]))
+
+
+def role_of(cid: ClientOrderId) -> OrderRole:
+    """The role encoded in one of our ids (``...-s3`` is a stop). Only for ids made by :func:`order_id`."""
+    return OrderRole(cid.rsplit("-", 1)[1][0])
