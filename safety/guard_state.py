@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -154,6 +155,16 @@ class PendingEntry(BaseModel):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PendingEntry:
         return cls.model_validate(data)
+
+
+def request_exit(record: GuardRecord, reason: ExitReason, quantity: Decimal | None, now: datetime) -> GuardRecord:
+    """Ask the guard to exit ``quantity`` (``None`` = all) at market; the first request wins."""
+    if record.exit_request is not None and record.exit_request.target_remaining <= 0:
+        return record
+    target = ZERO if quantity is None else max(ZERO, record.remaining - quantity)
+    return record.model_copy(
+        update={"exit_request": ExitRequest(reason=reason, target_remaining=target, requested_at=now)}
+    )
 
 
 LIVE = frozenset({OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED})

@@ -1,0 +1,174 @@
+"""Guard step a (terminal detection: book fills, verify, finalize exactly once) and housekeeping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from core.ids import ClientOrderId
+from core.types import ExitReason, Order, OrderIntent, OrderType, Position
+from safety.accounting import closed_trade
+from safety.guard_actions import Action, Cancel, Finalize, GuardInputs, Place, Update, Warn
+from safety.guard_state import ZERO, GuardRecord, Leg
+from safety.order_ids import OrderRole, order_id, role_of
+
+
+def book_fills(x: GuardInputs) -> list[Action]:
+    """Book every finished order of the position that has fills and is not booked yet."""
+    rec = x.record
+    legs, corrections = list(rec.legs), list(rec.corrections)
+    for cid in rec.referenced():
+        order = x.observed.orders.get(cid)
+        if order is None or not order.status.is_terminal or order.filled_quantity <= 0:
+            continue
+        leg = _leg(rec, order, x)
+        (corrections if leg.role is OrderRole.CORRECTION else legs).append(leg)
+    if len(legs) == len(rec.legs) and len(corrections) == len(rec.corrections):
+        return []
+    booked = rec.model_copy(update={"legs": tuple(legs), "corrections": tuple(corrections)})
+    if booked.remaining > 0:
+        booked = booked.model_copy(update={"position": rec.position.model_copy(update={"quantity": booked.remaining})})
+    return [Update(booked, "booked fills: " + ", ".join(f"{leg.order_id} {leg.quantity}@{leg.price}" for leg in legs))]
+
+
+def _leg(rec: GuardRecord, order: Order, x: GuardInputs) -> Leg:
+    role = role_of(order.client_order_id)
+    price = order.average_price or order.intent.stop_price or order.intent.price or x.observed.price
+    return Leg(
+        order_id=order.client_order_id,
+        role=role,
+        reason=_reason_for(rec, order.client_order_id, role),
+        quantity=order.filled_quantity,
+        price=price,
+        fee=order.fee,
+        at=order.updated_at,
+    )
+
+
+def _reason_for(rec: GuardRecord, cid: ClientOrderId, role: OrderRole) -> ExitReason:
+    match role:
+        case OrderRole.STOP:
+            return ExitReason.TRAILING_STOP if rec.trailed else ExitReason.STOP_LOSS
+        case OrderRole.TAKE_PROFIT:
+            return ExitReason.TAKE_PROFIT
+        case OrderRole.EXIT:
+            return rec.exit_reason_of(cid) or ExitReason.WATCHDOG
+        case OrderRole.CORRECTION | OrderRole.ENTRY:
+            return ExitReason.WATCHDOG
+
+
+def terminal(x: GuardInputs) -> list[Action]:
+    rec, obs = x.record, x.observed
+    if rec.remaining <= 0 or _is_dust(rec.remaining, x):
+        return _close_out(x)
+    if obs.exchange_quantity is not None and obs.exchange_quantity <= 0:
+        live_partial = [c for c in rec.referenced() if obs.is_live(c) and obs.orders[c].filled_quantity > 0]
+        if live_partial:  # let those finish so their fills are booked, not guessed
+            return [Cancel(c, rec.symbol, "position gone on the exchange; settle partial fill") for c in live_partial]
+        leg = Leg(
+            order_id=ClientOrderId(f"external-{rec.id}"),
+            role=OrderRole.EXIT,
+            reason=ExitReason.CLOSED_EXTERNALLY,
+            quantity=rec.remaining,
+            price=obs.price,
+            fee=ZERO,
+            at=x.now,
+        )
+        gone = rec.model_copy(update={"legs": (*rec.legs, leg)})
+        warn = Warn("position_vanished", f"{rec.id} ({rec.symbol}) is gone on the exchange; closed externally")
+        return [warn, _finalize(gone, x)]
+    return []
+
+
+def _is_dust(remaining: Decimal, x: GuardInputs) -> bool:
+    """A remainder the exchange would refuse to protect or sell: it is closed out, with a warning."""
+    return (
+        remaining > 0
+        and (remaining < x.rules.min_qty or remaining * x.observed.price < x.rules.min_notional)
+        and (x.record.booked_quantity > 0)
+    )
+
+
+def _close_out(x: GuardInputs) -> list[Action]:
+    """Nothing left by our books: post-market verify, correct a double fill, then finalize."""
+    rec, obs = x.record, x.observed
+    overshoot = -rec.remaining - rec.corrected_quantity
+    if obs.opposite_quantity > 0 and overshoot > 0:
+        if any(obs.is_live(c) for c in rec.correction_orders):
+            return []
+        return [_correction(min(obs.opposite_quantity, overshoot), x)]
+    actions: list[Action] = []
+    if obs.opposite_quantity > 0:
+        actions.append(
+            Warn("position_mismatch", f"{rec.symbol}: {obs.opposite_quantity} on the opposite side unexplained")
+        )
+    if obs.exchange_quantity is not None and obs.exchange_quantity > 0 and rec.remaining <= 0:
+        actions.append(
+            Warn(
+                "position_mismatch",
+                f"{rec.id} is fully exited by our fills but the exchange shows {obs.exchange_quantity}",
+            )
+        )
+    if rec.remaining > 0:
+        actions.append(Warn("dust_left", f"{rec.id}: {rec.remaining} {rec.symbol} is below the market minimums"))
+    return [*actions, _finalize(rec, x)]
+
+
+def _correction(quantity: Decimal, x: GuardInputs) -> Place:
+    rec = x.record
+    seq = rec.seq + 1
+    cid = order_id(x.client_id_prefix, rec.id, OrderRole.CORRECTION, seq)
+    intent = OrderIntent(
+        client_order_id=cid,
+        symbol=rec.symbol,
+        side=rec.side.entry_side,
+        type=OrderType.MARKET,
+        quantity=quantity,
+        reduce_only=x.overlap_allowed,
+    )
+    return Place(
+        intent,
+        f"double fill: {quantity} beyond the position was exited; buying/selling it back",
+        rec.model_copy(update={"seq": seq, "correction_orders": (*rec.correction_orders, cid)}),
+        rec.model_copy(update={"seq": seq}),
+    )
+
+
+def _finalize(rec: GuardRecord, x: GuardInputs) -> Finalize:
+    siblings = tuple(c for c in rec.referenced() if x.observed.is_live(c))
+    return Finalize(rec, closed_trade(rec, x.now), siblings)
+
+
+# ------------------------------------------------------------------ housekeeping
+
+
+def tidy(x: GuardInputs) -> list[Action]:
+    """Forget finished orders (booked, or gone without fills) and a satisfied exit request."""
+    rec = x.record
+
+    def done(cid: ClientOrderId) -> bool:
+        return rec.booked(cid) or x.observed.is_dead(cid)
+
+    update: dict[str, object] = {
+        "retired": tuple(c for c in rec.retired if not done(c)),
+        "exits": tuple(e for e in rec.exits if not done(e.order_id)),
+        "correction_orders": tuple(c for c in rec.correction_orders if not done(c)),
+    }
+    update = {k: v for k, v in update.items() if v != getattr(rec, k)}
+    position = _forget_finished(rec, done)
+    if position is not rec.position:
+        update["position"] = position
+    if rec.exit_request is not None and rec.remaining <= rec.exit_request.target_remaining:
+        update["exit_request"] = None
+        update["breach_seen_at"] = None
+    return [Update(rec.model_copy(update=update), "tidy: " + ", ".join(sorted(update)))] if update else []
+
+
+def _forget_finished(rec: GuardRecord, done: Callable[[ClientOrderId], bool]) -> Position:
+    pos = rec.position
+    changes: dict[str, object] = {}
+    if pos.stop_order_id is not None and done(pos.stop_order_id):
+        changes["stop_order_id"] = None
+    if pos.take_profit_order_id is not None and done(pos.take_profit_order_id):
+        changes["take_profit_order_id"] = None
+    return pos.model_copy(update=changes) if changes else pos
