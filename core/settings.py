@@ -147,6 +147,9 @@ class LearnerSettings(BaseModel):
     prior_alpha: float = Field(default=1.0, gt=0)
     prior_beta: float = Field(default=1.0, gt=0)
     weight_by_r: bool = False
+    """Weight each trade's evidence by min(|R multiple|, ``r_weight_cap``) instead of 1."""
+    r_weight_cap: float = Field(default=3.0, gt=0)
+    """Clamp of the R weight: one outlier trade counts at most this many ordinary ones."""
     discount: float = Field(default=1.0, gt=0, le=1)
     """Multiplies old evidence on each update; 1.0 keeps it all."""
     min_trades: int = Field(default=20, ge=0)
