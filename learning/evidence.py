@@ -11,7 +11,8 @@ in it. Each such trade first multiplies the evidence of **every** signal in that
 activity, not with how often a particular signal happens to be cited, and a signal that stopped being
 used drifts back towards the prior (its uncertainty grows, so Thompson sampling tries it again).
 Regime scopes only age on trades in their own regime: what a signal did in ``high_vol`` is kept for
-when ``high_vol`` returns. With ``discount = 1`` nothing decays and the evidence is plain counts
+when ``high_vol`` returns. A trade that cited no signal is not a round: it decays nothing. With
+``discount = 1`` nothing decays and the evidence is plain counts
 (or R weights). The trade counts (``trades``, ``wins``) never decay: they are facts, used for
 ``has_enough_data`` and display.
 """

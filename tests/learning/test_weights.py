@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from core.settings import LearnerSettings
 from core.types import Signal
+from learning.evidence import ScopeState, SignalEvidence
 from learning.state import LearnerState, apply_trade
 from learning.weights import LearnerWeights, compute_weights, has_enough_data, thompson_samples
 from tests.learning.trades import closed_trade
@@ -89,3 +93,26 @@ def test_score_and_ranking() -> None:
     assert weights.score([MOM, BRK, MOM]) == pytest.approx((10 / 12 + 3 / 12) / 2)
     with pytest.raises(ValueError):
         weights.score([])
+
+
+@hyp_settings(max_examples=100, deadline=None)
+@given(
+    wins=st.floats(min_value=0, max_value=500),
+    losses=st.floats(min_value=0, max_value=500),
+    prior_alpha=st.floats(min_value=0.1, max_value=10),
+    prior_beta=st.floats(min_value=0.1, max_value=10),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+)
+def test_summaries_match_scipy_for_any_evidence(
+    wins: float, losses: float, prior_alpha: float, prior_beta: float, seed: int
+) -> None:
+    settings = LearnerSettings(prior_alpha=prior_alpha, prior_beta=prior_beta)
+    scope = ScopeState(trades=1, signals={MOM: SignalEvidence(win_evidence=wins, loss_evidence=losses, trades=1)})
+    weights = compute_weights(LearnerState(global_scope=scope), None, settings, np.random.default_rng(seed))
+    momentum = weights.get(MOM)
+    reference = stats.beta(prior_alpha + wins, prior_beta + losses)
+    assert momentum.mean == pytest.approx(reference.mean(), rel=1e-9)
+    assert momentum.ci_low == pytest.approx(reference.ppf(0.025), rel=1e-9, abs=1e-300)
+    assert momentum.ci_high == pytest.approx(reference.ppf(0.975), rel=1e-9)
+    assert 0.0 <= momentum.ci_low <= momentum.mean <= momentum.ci_high <= 1.0
+    assert all(0.0 <= w.sample <= 1.0 for w in weights.signals)
