@@ -85,6 +85,10 @@ class Learner:
             f"{MAX_WRITE_ATTEMPTS} compare-and-set conflicts in a row"
         )
 
+    def is_recorded(self, position_id: str) -> bool:
+        """Whether this learner has seen the position (another writer's recent one shows after ``refresh``)."""
+        return self._state.is_recorded(position_id)
+
     def weights(self, regime: str | None, rng: np.random.Generator) -> LearnerWeights:
         """Thompson samples and summaries per signal (global posteriors while ``regime`` lacks data)."""
         return compute_weights(self._state, regime, self._settings, rng)

@@ -90,6 +90,7 @@ def test_restart_restores_every_count_and_posterior(open_fresh: Opener) -> None:
     assert reopened.posteriors("low_vol") == learner.posteriors("low_vol")
     assert reopened.weights("low_vol", np.random.default_rng(5)).model_dump_json() == weights_before
     assert reopened.regime_trades() == {"high_vol": 1, "low_vol": 3, "low_vol|risk_on": 1}
+    assert reopened.is_recorded("pos-4") and not reopened.is_recorded("pos-8")
 
 
 def test_one_journal_event_per_recorded_trade_and_none_for_a_duplicate(open_fresh: Opener) -> None:
