@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from core.errors import OperationalError
 from core.ports import Doc, Store
 from learning.evidence import ScopeState
-from learning.state import LearnerState, LedgerEntry, replay
+from learning.state import LearnerState, LedgerEntry, apply_entry, replay
 
 STATE_KEY = "learner/state"
 LEDGER_PREFIX = "learner/ledger/"
@@ -82,6 +82,36 @@ def load(store: Store) -> tuple[LearnerState, int]:
     state_doc = store.get(STATE_KEY)
     ledger_docs = store.get_many(store.keys(LEDGER_PREFIX)).values()
     return decode(state_doc, ledger_docs), 0 if state_doc is None else state_doc.version
+
+
+def load_newer(store: Store, known: LearnerState) -> tuple[LearnerState, int]:
+    """Catch ``known`` up with what other writers committed, reading only the ledger entries it lacks.
+
+    ``known`` must be a state this process loaded or committed (a prefix of the stored ledger).
+    Same checks as :func:`decode`: the result must reproduce the stored posteriors exactly.
+    """
+    state_doc = store.get(STATE_KEY)
+    if state_doc is None:
+        if known.last_seq:
+            raise OperationalError(f"{STATE_KEY} vanished from the store after {known.last_seq} recorded trades")
+        return known, 0
+    stored = _parse(StateDoc, state_doc)
+    missing_keys = [key for key in store.keys(LEDGER_PREFIX) if key[len(LEDGER_PREFIX) :] not in known.ledger]
+    entries = [_parse_entry(doc) for doc in store.get_many(missing_keys).values()]
+    committed = sorted((entry for entry in entries if entry.seq <= stored.ledger_size), key=lambda e: e.seq)
+    if known.last_seq + len(committed) != stored.ledger_size:
+        raise TornReadError(
+            f"{STATE_KEY} counts {stored.ledger_size} trades; {known.last_seq} known + {len(committed)} new entries"
+        )
+    state = known
+    try:
+        for entry in committed:
+            state = apply_entry(state, entry).state
+    except ValueError as exc:
+        raise OperationalError(f"learner ledger is inconsistent: {exc}") from exc
+    if state.global_scope != stored.global_scope or state.regimes != stored.regimes:
+        raise OperationalError(f"{STATE_KEY} does not match the learner ledger: refusing to load")
+    return state, state_doc.version
 
 
 def _parse_entry(doc: Doc) -> LedgerEntry:

@@ -20,7 +20,15 @@ from core.errors import ConflictError, OperationalError
 from core.ports import Clock, NewEvent, Store, Write
 from core.settings import LearnerSettings
 from core.types import ClosedTrade
-from learning.persistence import STATE_KEY, TornReadError, encode_entry, encode_state, ledger_key, load
+from learning.persistence import (
+    STATE_KEY,
+    TornReadError,
+    encode_entry,
+    encode_state,
+    ledger_key,
+    load,
+    load_newer,
+)
 from learning.state import LearnerState, RecordResult, Transition, apply_trade
 from learning.weights import (
     LearnerWeights,
@@ -32,7 +40,8 @@ from learning.weights import (
 )
 
 LEARNER_UPDATE_EVENT = "learner_update"
-MAX_WRITE_ATTEMPTS = 8
+MAX_WRITE_ATTEMPTS = 32
+"""Each lost compare-and-set means another writer committed; 32 in a row only happens under a storm."""
 MAX_LOAD_ATTEMPTS = 5
 
 
@@ -65,8 +74,8 @@ class Learner:
         return self._settings
 
     def refresh(self) -> None:
-        """Reload from the store (picks up what other writers recorded)."""
-        self._state, self._version = _load_consistent(self._store)
+        """Catch up with what other writers recorded (reads only the ledger entries this one lacks)."""
+        self._state, self._version = _load_consistent(self._store, self._state)
 
     def record_trade(self, trade: ClosedTrade) -> RecordResult:
         """Learn from a closed trade exactly once per ``trade.position_id``."""
@@ -132,12 +141,15 @@ def _event_payload(transition: Transition) -> dict[str, Any]:
     return {**encode_entry(state.ledger[result.position_id]), "posteriors": touched if result.signals else {}}
 
 
-def _load_consistent(store: Store) -> tuple[LearnerState, int]:
-    """Load, re-reading when a concurrent write tore the read; a tear that persists is corruption."""
+def _load_consistent(store: Store, known: LearnerState | None = None) -> tuple[LearnerState, int]:
+    """Load (all, or what ``known`` lacks), re-reading when a concurrent write tore the read.
+
+    A tear that persists over every attempt is corruption, not a race.
+    """
     problem = ""
     for _ in range(MAX_LOAD_ATTEMPTS):
         try:
-            return load(store)
+            return load(store) if known is None else load_newer(store, known)
         except TornReadError as exc:
             problem = str(exc)
     raise OperationalError(f"learner state and ledger disagree after {MAX_LOAD_ATTEMPTS} reads: {problem}")

@@ -229,3 +229,20 @@ def test_a_failed_save_leaves_the_learner_unchanged(open_fresh: Opener) -> None:
     with pytest.raises(OperationalError):
         learner.record_trade(sample_trades()[1])
     assert learner.state is before
+
+
+def test_refresh_catches_up_with_another_writer(open_fresh: Opener) -> None:
+    trades = sample_trades()
+    reader = Learner.open(open_fresh(), SETTINGS, SimClock(T0))
+    writer = Learner.open(open_fresh(), SETTINGS, SimClock(T0))
+    reader.record_trade(trades[0])
+    writer.refresh()
+    for trade in trades[1:]:
+        writer.record_trade(trade)
+    assert not reader.is_recorded("pos-7")
+
+    reader.refresh()
+
+    assert reader.state == writer.state == fold(trades)
+    assert reader.is_recorded("pos-7")
+    assert reader.record_trade(trades[-1]).is_duplicate
