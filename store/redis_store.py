@@ -48,7 +48,7 @@ from store.records import StoredCommand
 
 _PAGE = 1000
 _MAX_HEAD_RETRIES = 100
-_MAX_VERIFY_PASSES = 100
+_MAX_VERIFY_PASSES = 20  # head re-reads while writers keep appending
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,18 +230,23 @@ class RedisStore:
         verifier = ChainVerifier()
         last_read, last_head = 0, None
         for _ in range(_MAX_VERIFY_PASSES):
-            links = self._links(f"{last_read + 1}-0", count=_PAGE)
-            for link in links:
-                if not verifier.feed(link):
-                    return verifier.finish(EMPTY_HEAD)
-            if links:
-                last_read = links[-1].seq
-                continue
+            last_read, intact = self._feed_pages(verifier, last_read)
+            if not intact:
+                return verifier.finish(EMPTY_HEAD)  # the head does not matter once a link is broken
             head = _head(*self._raw_head())
             if head.seq <= last_read or head == last_head:
                 return verifier.finish(head)
             last_head = head
         raise OperationalError(f"redis store {self.url} ({self.namespace}): journal kept growing during verify")
+
+    def _feed_pages(self, verifier: ChainVerifier, after_seq: int) -> tuple[int, bool]:
+        """Feed every entry after ``after_seq``, a page at a time; returns the last seq read and whether intact."""
+        while links := self._links(f"{after_seq + 1}-0", count=_PAGE):
+            for link in links:
+                if not verifier.feed(link):
+                    return link.seq, False
+            after_seq = links[-1].seq
+        return after_seq, True
 
     # ------------------------------------------------------------ operator commands
 

@@ -199,6 +199,7 @@ class SqliteStore:
         return Head(row[0], row[1]) if row else EMPTY_HEAD
 
     def read_journal(self, after_seq: int = 0, limit: int | None = None) -> list[JournalEvent]:
+        records.check_limit(limit)
         with self._read() as conn:
             rows = conn.execute(
                 f"SELECT {_LINK_COLUMNS} FROM journal WHERE namespace = ? AND seq > ? ORDER BY seq LIMIT ?",
