@@ -68,7 +68,9 @@ class SqliteBackend:
                     "SELECT prev_hash, at, kind FROM journal WHERE namespace = ? AND seq = ?", (self.namespace, seq)
                 ).fetchone()
                 digest = _rehashed({"prev_hash": row[0], "at": row[1], "kind": row[2]}, seq, text)
-                conn.execute("UPDATE journal SET hash = ? WHERE namespace = ? AND seq = ?", (digest, self.namespace, seq))
+                conn.execute(
+                    "UPDATE journal SET hash = ? WHERE namespace = ? AND seq = ?", (digest, self.namespace, seq)
+                )
         finally:
             conn.close()
 

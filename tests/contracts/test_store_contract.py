@@ -235,6 +235,20 @@ def test_verify_passes_on_clean_data(store: Store) -> None:
     assert (report.ok, report.events_checked, report.first_bad_seq) == (True, 7, None)
 
 
+def test_a_long_journal_reads_and_verifies_across_pages(backend: Backend, store: Store) -> None:
+    store.transact([], [event("bulk", i, i=i) for i in range(2500)])  # one transaction, many events
+    assert [e.seq for e in store.read_journal(after_seq=2495)] == [2496, 2497, 2498, 2499, 2500]
+    assert store.verify_journal().events_checked == 2500
+    backend.tamper_payload(2100, {"i": -1})
+    report = store.verify_journal()
+    assert (report.ok, report.first_bad_seq, report.events_checked) == (False, 2100, 2099)
+
+
+def test_a_negative_read_limit_is_a_caller_bug(store: Store) -> None:
+    with pytest.raises(ValueError):
+        store.read_journal(limit=-1)
+
+
 @pytest.fixture
 def journal_of_eight(store: Store) -> Store:
     for i in range(1, 9):
@@ -309,7 +323,11 @@ def test_pending_commands_come_in_submission_order_until_finished(store: Store) 
     store.finish_command("c", CommandStatus.REJECTED, {"reason": "not halted"})
     assert [c.command.idempotency_key for c in store.pending_commands()] == ["b"]
     finished = store.submit_command(command("a"))
-    assert (finished.outcome, finished.status, finished.result) == ("duplicate", CommandStatus.APPLIED, {"halted": True})
+    assert (finished.outcome, finished.status, finished.result) == (
+        "duplicate",
+        CommandStatus.APPLIED,
+        {"halted": True},
+    )
     rejected = store.submit_command(command("c", "resume"))
     assert (rejected.outcome, rejected.status) == ("already_decided", CommandStatus.REJECTED)
 
