@@ -111,8 +111,12 @@ class RedisStore:
         self._transact_script = self._script("transact.lua")
         self._submit_script = self._script("submit_command.lua")
         self._finish_script = self._script("finish_command.lua")
-        with self._translated():
-            self._client.ping()
+        try:
+            with self._translated():
+                self._client.ping()
+        except OperationalError:
+            self._client.close()
+            raise
 
     def _script(self, name: str) -> Script:
         return self._client.register_script(resources.files("store").joinpath(name).read_text(encoding="utf-8"))

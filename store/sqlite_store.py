@@ -58,13 +58,19 @@ class SqliteStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
-            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            conn.execute("PRAGMA synchronous=FULL")
         except (OSError, sqlite3.Error) as exc:
             raise OperationalError(f"sqlite store {self.path}: cannot open: {exc}") from exc
-        if str(mode).lower() != "wal":
+        try:
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            conn.execute("PRAGMA synchronous=FULL")
+            if str(mode).lower() != "wal":
+                raise OperationalError(f"sqlite store {self.path}: WAL mode unavailable (journal_mode={mode})")
+        except sqlite3.Error as exc:
             conn.close()
-            raise OperationalError(f"sqlite store {self.path}: WAL mode unavailable (journal_mode={mode})")
+            raise OperationalError(f"sqlite store {self.path}: cannot open: {exc}") from exc
+        except OperationalError:
+            conn.close()
+            raise
         return conn
 
     # ------------------------------------------------------------ transactions

@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import random
 import signal
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,7 +26,6 @@ from core.settings import StoreSettings
 from store.factory import open_store
 from tests.contracts import store_workers
 from tests.contracts.store_backends import Backend, RedisBackend, SqliteBackend
-from tests.redis_server import free_port
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 CRASH_ROUNDS = 6
@@ -382,15 +382,25 @@ def test_a_closed_store_refuses_work(backend: Backend) -> None:
         opened.get("a")
 
 
-def test_an_unreachable_backend_is_an_operational_error(backend: Backend, tmp_path: Path) -> None:
+def test_an_unreachable_backend_is_an_operational_error(
+    backend: Backend, tmp_path: Path, refusing: socket.socket
+) -> None:
     if isinstance(backend, SqliteBackend):
         garbage = tmp_path / "not-a-database.sqlite3"
         garbage.write_bytes(b"this is not an sqlite file" * 100)
         url = f"sqlite:///{garbage}"
     else:
-        url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+        url = f"redis://127.0.0.1:{refusing.getsockname()[1]}/0"
     with pytest.raises(OperationalError):
         open_store(StoreSettings(url=url, namespace="tw"))
+
+
+@pytest.fixture
+def refusing() -> Iterator[socket.socket]:
+    """A loopback port that is bound but not listening: connections to it are refused, and no one can take it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock
 
 
 # ---------------------------------------------------------------- real processes: crash, race, interleaving
