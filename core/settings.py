@@ -17,6 +17,7 @@ import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -282,5 +283,20 @@ def _explain(exc: ValidationError, path: Path | None) -> str:
 
 
 def redacted(settings: Settings) -> dict[str, Any]:
-    """The effective settings as JSON-able data, every secret shown as ``**********`` or ``null``."""
-    return settings.model_dump(mode="json")
+    """The effective settings as JSON-able data, every secret shown as ``**********`` or ``null``.
+
+    A password inside the store URL (``redis://:pw@host``) is masked too.
+    """
+    data = settings.model_dump(mode="json")
+    data["store"]["url"] = _mask_url_password(data["store"]["url"])
+    return data
+
+
+def _mask_url_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:**********@{host}{port}"))
