@@ -17,6 +17,7 @@ import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -93,9 +94,19 @@ class RiskSettings(BaseModel):
             raise ValueError("risk.stop_min_distance_pct must be below risk.stop_max_distance_pct")
         if self.max_position_pct > self.max_total_exposure_pct:
             raise ValueError("risk.max_position_pct cannot exceed risk.max_total_exposure_pct")
-        if self.mainnet_max_position_pct > self.max_position_pct or self.mainnet_max_leverage > self.max_leverage:
-            raise ValueError("mainnet limits must be at least as strict as the general limits")
         return self
+
+    def effective_for(self, mode: RunMode) -> RiskSettings:
+        """The limits in force in ``mode``: on mainnet the smaller of each general and ``mainnet_*`` cap."""
+        if mode is not RunMode.MAINNET:
+            return self
+        return self.model_copy(
+            update={
+                "max_position_pct": min(self.max_position_pct, self.mainnet_max_position_pct),
+                "max_total_exposure_pct": min(self.max_total_exposure_pct, self.mainnet_max_total_exposure_pct),
+                "max_leverage": min(self.max_leverage, self.mainnet_max_leverage),
+            }
+        )
 
 
 class GateSettings(BaseModel):
@@ -275,5 +286,20 @@ def _explain(exc: ValidationError, path: Path | None) -> str:
 
 
 def redacted(settings: Settings) -> dict[str, Any]:
-    """The effective settings as JSON-able data, every secret shown as ``**********`` or ``null``."""
-    return settings.model_dump(mode="json")
+    """The effective settings as JSON-able data, every secret shown as ``**********`` or ``null``.
+
+    A password inside the store URL (``redis://:pw@host``) is masked too.
+    """
+    data = settings.model_dump(mode="json")
+    data["store"]["url"] = _mask_url_password(data["store"]["url"])
+    return data
+
+
+def _mask_url_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:**********@{host}{port}"))

@@ -116,31 +116,31 @@ def main(argv: list[str] | None = None) -> None:
     _mount_package_apps()
     try:
         code = app(args=argv, standalone_mode=False)
-    except (ConfigError, typer.BadParameter) as exc:
-        err_console.print(f"error: {exc}", markup=False)
-        sys.exit(2)
+    except ConfigError as exc:
+        _fail(f"error: {exc}", 2)
     except OperationalError as exc:
-        err_console.print(f"operational error: {exc}", markup=False)
-        sys.exit(1)
+        _fail(f"operational error: {exc}", 1)
     except TradewakeError as exc:
-        err_console.print(f"error: {exc}", markup=False)
-        sys.exit(1)
+        _fail(f"error: {exc}", 1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
-    except _click_usage_errors() as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        _fail("aborted", 130)
+    except typer.TyperException as exc:  # usage errors and bad parameters (typer's vendored click)
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+        sys.exit(int(getattr(exc, "exit_code", 2)))
     if isinstance(code, int) and code != 0:
         sys.exit(code)
 
 
-def _click_usage_errors() -> type[Exception]:
-    import click
-
-    return click.ClickException
+def _fail(message: str, code: int) -> None:
+    """One line on stderr, no wrapping, no traceback; then exit."""
+    print(" ".join(message.split()), file=sys.stderr)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""The backtest driver over the one ``Engine``, its metrics and reports."""
