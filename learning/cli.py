@@ -48,9 +48,8 @@ def show(
     _check_plot_path(plot)
     settings = load_settings(config)
     # numpy, scipy and the store load here, not when the CLI starts.
-    from store.factory import open_store
-
     from learning.service import Learner
+    from store.factory import open_store
 
     store = open_store(settings.store)
     try:
