@@ -101,6 +101,8 @@ class BreakerBoard(BaseModel):
     """False after a failed state save until a retry succeeds: REDUCING meanwhile."""
     reconciled_at: AwareDatetime | None = None
     """When reconciliation with the exchange last succeeded in this run; ``None`` blocks entries."""
+    last_exit_at: dict[str, AwareDatetime] = {}
+    """Per symbol, when its last position closed (the re-entry cooldown starts there)."""
 
     @classmethod
     def fresh(cls, equity: Decimal, now: datetime) -> BreakerBoard:

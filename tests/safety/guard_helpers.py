@@ -41,7 +41,10 @@ def record(
 
 
 def order(
-    intent: OrderIntent, status: OrderStatus = OrderStatus.OPEN, filled: str = "0", price: str | None = None,
+    intent: OrderIntent,
+    status: OrderStatus = OrderStatus.OPEN,
+    filled: str = "0",
+    price: str | None = None,
     at: datetime = T0,
 ) -> Order:
     filled_qty = Decimal(filled) if status is not OrderStatus.FILLED else intent.quantity
@@ -58,8 +61,13 @@ def order(
 
 def stop_order(rec: GuardRecord, cid: str, stop: str, qty: str | None = None, **kw: Any) -> Order:
     intent = OrderIntent(
-        client_order_id=ClientOrderId(cid), symbol=rec.symbol, side=rec.side.exit_side, type=OrderType.STOP_MARKET,
-        quantity=Decimal(qty or rec.remaining), stop_price=Decimal(stop), reduce_only=rec.symbol == PERP,
+        client_order_id=ClientOrderId(cid),
+        symbol=rec.symbol,
+        side=rec.side.exit_side,
+        type=OrderType.STOP_MARKET,
+        quantity=Decimal(qty or rec.remaining),
+        stop_price=Decimal(stop),
+        reduce_only=rec.symbol == PERP,
     )
     return order(intent, **kw)
 
@@ -84,8 +92,9 @@ def run(rec: GuardRecord, obs: Observed, now: datetime = T0, risk: RiskSettings 
     return plan(rec, obs, rules_for(rec), risk or RiskSettings(), prefix=PREFIX, now=now)
 
 
-def settle(rec: GuardRecord, obs: Observed, now: datetime = T0, risk: RiskSettings | None = None,
-           limit: int = 10) -> tuple[GuardRecord, list[Action]]:
+def settle(
+    rec: GuardRecord, obs: Observed, now: datetime = T0, risk: RiskSettings | None = None, limit: int = 10
+) -> tuple[GuardRecord, list[Action]]:
     """Apply state-only updates until the plan asks for exchange I/O (or nothing); return both."""
     for _ in range(limit):
         actions = run(rec, obs, now, risk)

@@ -62,7 +62,7 @@ def test_live_matching_stop_is_left_alone_after_it_is_seen_once() -> None:
 
 
 def test_cancelled_or_unknown_stop_is_replaced() -> None:
-    rec, stop = protected()
+    rec, _stop = protected()
     cancelled = stop_order(rec, S1, "49000", status=OrderStatus.CANCELED)
     rec2, actions = settle(rec, observed("50000", cancelled))
     assert rec2.position.stop_order_id is None
@@ -87,11 +87,19 @@ def test_filled_stop_is_finalized_and_the_take_profit_cancelled() -> None:
     tp_id = ClientOrderId("tw-p0000000001-t2")
     rec = rec.model_copy(update={"position": rec.position.model_copy(update={"take_profit_order_id": tp_id})})
     filled = stop_order(rec, S1, "49000", status=OrderStatus.FILLED, price="48990")
-    tp = order(OrderIntent(client_order_id=tp_id, symbol=rec.symbol, side=rec.side.exit_side,
-                           type=OrderType.TAKE_PROFIT, quantity=Decimal("0.01"), stop_price=Decimal(53000),
-                           reduce_only=True))
+    tp = order(
+        OrderIntent(
+            client_order_id=tp_id,
+            symbol=rec.symbol,
+            side=rec.side.exit_side,
+            type=OrderType.TAKE_PROFIT,
+            quantity=Decimal("0.01"),
+            stop_price=Decimal(53000),
+            reduce_only=True,
+        )
+    )
     obs = observed("48900", filled, tp, exchange="0")
-    booked, actions = settle(rec, obs)
+    _booked, actions = settle(rec, obs)
     assert len(actions) == 1 and isinstance(actions[0], Finalize)
     final = actions[0]
     assert final.cancel == (tp_id,)
@@ -139,9 +147,19 @@ def test_take_profit_1_moves_the_stop_to_break_even_placing_before_cancelling() 
     rec, stop = protected(contract=True, take_profit_price=Decimal(53000), quantity="0.010")
     tp_id = ClientOrderId("tw-p0000000001-t2")
     rec = rec.model_copy(update={"seq": 2, "position": rec.position.model_copy(update={"take_profit_order_id": tp_id})})
-    tp = order(OrderIntent(client_order_id=tp_id, symbol=rec.symbol, side=rec.side.exit_side,
-                           type=OrderType.TAKE_PROFIT, quantity=Decimal("0.005"), stop_price=Decimal(53000),
-                           reduce_only=True), status=OrderStatus.FILLED, price="53000")
+    tp = order(
+        OrderIntent(
+            client_order_id=tp_id,
+            symbol=rec.symbol,
+            side=rec.side.exit_side,
+            type=OrderType.TAKE_PROFIT,
+            quantity=Decimal("0.005"),
+            stop_price=Decimal(53000),
+            reduce_only=True,
+        ),
+        status=OrderStatus.FILLED,
+        price="53000",
+    )
     rec2, actions = settle(rec, observed("53100", stop, tp, exchange="0.005"))
     assert rec2.position.break_even_done and rec2.position.stop_price == Decimal("50050.0")
     assert rec2.position.quantity == Decimal("0.005")
@@ -149,7 +167,7 @@ def test_take_profit_1_moves_the_stop_to_break_even_placing_before_cancelling() 
     assert place.intent.stop_price == Decimal("50050.0") and place.intent.quantity == Decimal("0.005")
     assert S1 in place.on_success.retired, "old stop retired only after the new one is placed"
     new_stop = stop_order(place.on_success, "tw-p0000000001-s3", "50050.0")
-    rec3, actions = settle(place.on_success, observed("53100", stop, new_stop, exchange="0.005"))
+    _rec3, actions = settle(place.on_success, observed("53100", stop, new_stop, exchange="0.005"))
     assert actions == [Cancel(ClientOrderId(S1), rec.symbol, "replaced by the live stop/take-profit")]
 
 
@@ -160,7 +178,7 @@ def test_spot_break_even_cancels_first_then_places() -> None:
     assert rec2.exit_request.target_remaining == Decimal("0.01")
     assert actions == [Cancel(ClientOrderId(S1), rec.symbol, "exit (take_profit): clear protective orders first")]
     cancelled = stop_order(rec, S1, "49000", status=OrderStatus.CANCELED)
-    rec3, actions = settle(rec2, observed("52100", cancelled))
+    _rec3, actions = settle(rec2, observed("52100", cancelled))
     exit_place = placed(actions)
     assert exit_place.intent.type is OrderType.MARKET and exit_place.intent.quantity == Decimal("0.01")
     sold = order(exit_place.intent, OrderStatus.FILLED, price="52090")
@@ -175,9 +193,19 @@ def test_break_even_through_price_exits_instead() -> None:
     rec, stop = protected(contract=True, take_profit_price=Decimal(53000), quantity="0.010")
     rec = rec.model_copy(update={"position": rec.position.model_copy(update={"break_even_done": False})})
     tp_id = ClientOrderId("tw-p0000000001-t2")
-    tp = order(OrderIntent(client_order_id=tp_id, symbol=rec.symbol, side=rec.side.exit_side,
-                           type=OrderType.TAKE_PROFIT, quantity=Decimal("0.005"), stop_price=Decimal(53000),
-                           reduce_only=True), status=OrderStatus.FILLED, price="53000")
+    tp = order(
+        OrderIntent(
+            client_order_id=tp_id,
+            symbol=rec.symbol,
+            side=rec.side.exit_side,
+            type=OrderType.TAKE_PROFIT,
+            quantity=Decimal("0.005"),
+            stop_price=Decimal(53000),
+            reduce_only=True,
+        ),
+        status=OrderStatus.FILLED,
+        price="53000",
+    )
     rec = rec.model_copy(update={"position": rec.position.model_copy(update={"take_profit_order_id": tp_id})})
     rec2, _ = settle(rec, observed("49900", stop, tp, exchange="0.005"))
     assert rec2.exit_request is not None and rec2.exit_request.reason is ExitReason.STOP_LOSS
@@ -199,8 +227,13 @@ def test_trailing_waits_for_activation_then_only_tightens() -> None:
 
 def test_trailing_moves_in_steps_not_every_tick() -> None:
     rec, stop = protected(contract=True, trailing_activation_pct=1.0, trailing_distance_pct=1.0)
-    rec = rec.model_copy(update={"position": rec.position.model_copy(update={"stop_price": Decimal("50490.0")}),
-                                 "best_price": Decimal(51000), "trailed": True})
+    rec = rec.model_copy(
+        update={
+            "position": rec.position.model_copy(update={"stop_price": Decimal("50490.0")}),
+            "best_price": Decimal(51000),
+            "trailed": True,
+        }
+    )
     small, _ = settle(rec, observed("51010", stop))
     assert small.position.stop_price == Decimal("50490.0")
 
@@ -225,7 +258,7 @@ def test_watchdog_waits_for_grace_then_cancels_verifies_and_exits() -> None:
     assert asked.exit_request is not None and asked.exit_request.reason is ExitReason.WATCHDOG
     assert [type(a) for a in actions] == [Cancel]
     cancelled = stop_order(rec, S1, "49000", status=OrderStatus.CANCELED)
-    cleared, actions = settle(asked, observed("48800", cancelled), now=later)
+    _cleared, actions = settle(asked, observed("48800", cancelled), now=later)
     market = placed(actions)
     assert market.intent.type is OrderType.MARKET and market.intent.quantity == Decimal("0.02")
     sold = order(market.intent, OrderStatus.FILLED, price="48790")
@@ -254,8 +287,17 @@ def test_post_market_verify_corrects_a_double_fill() -> None:
     exit_id = ClientOrderId("tw-p0000000001-x2")
     rec = rec.model_copy(update={"seq": 2, "exits": (ExitOrder(order_id=exit_id, reason=ExitReason.WATCHDOG),)})
     stop = stop_order(rec, S1, "49000", status=OrderStatus.FILLED, price="48990")
-    sell = order(OrderIntent(client_order_id=exit_id, symbol=rec.symbol, side=rec.side.exit_side,
-                             type=OrderType.MARKET, quantity=Decimal("0.010")), OrderStatus.FILLED, price="48900")
+    sell = order(
+        OrderIntent(
+            client_order_id=exit_id,
+            symbol=rec.symbol,
+            side=rec.side.exit_side,
+            type=OrderType.MARKET,
+            quantity=Decimal("0.010"),
+        ),
+        OrderStatus.FILLED,
+        price="48900",
+    )
     booked, actions = settle(rec, observed("48900", stop, sell, exchange="0", opposite="0.010"))
     assert booked.remaining == Decimal("-0.010")
     fix = placed(actions)
@@ -299,9 +341,18 @@ def test_dust_left_after_a_partial_fill_is_closed_out_with_a_warning() -> None:
     rec, stop = protected()
     exit_id = ClientOrderId("tw-p0000000001-x2")
     rec = rec.model_copy(update={"exits": (ExitOrder(order_id=exit_id, reason=ExitReason.AGENT),)})
-    sell = order(OrderIntent(client_order_id=exit_id, symbol=rec.symbol, side=rec.side.exit_side,
-                             type=OrderType.MARKET, quantity=Decimal("0.02")),
-                 OrderStatus.CANCELED, filled="0.01995", price="50000")
+    sell = order(
+        OrderIntent(
+            client_order_id=exit_id,
+            symbol=rec.symbol,
+            side=rec.side.exit_side,
+            type=OrderType.MARKET,
+            quantity=Decimal("0.02"),
+        ),
+        OrderStatus.CANCELED,
+        filled="0.01995",
+        price="50000",
+    )
     _, actions = settle(rec, observed("50000", stop, sell, exchange="0.00005"))
     assert any(isinstance(a, Warn) and a.kind == "dust_left" for a in actions)
     assert isinstance(actions[-1], Finalize) and actions[-1].cancel == (S1,)

@@ -47,8 +47,9 @@ def _observe(data: st.DataObject, rec: GuardRecord, intents: dict[str, object], 
     trailing=st.booleans(),
     take_profit=st.booleans(),
 )
-def test_stops_never_loosen(data: st.DataObject, side: PositionSide, contract: bool, trailing: bool,
-                            take_profit: bool) -> None:
+def test_stops_never_loosen(
+    data: st.DataObject, side: PositionSide, contract: bool, trailing: bool, take_profit: bool
+) -> None:
     long = side is PositionSide.LONG
     extra: dict[str, object] = {}
     if trailing:
@@ -99,16 +100,27 @@ sizes = st.floats(min_value=0.01, max_value=200, allow_nan=False)
     mode=st.sampled_from(list(RunMode)),
     reduce=st.booleans(),
 )
-def test_the_exposure_cap_is_never_exceeded(size: float, held: Decimal, equity: Decimal, exposure_cap: float,
-                                            position_cap: float, mode: RunMode, reduce: bool) -> None:
-    risk = RiskSettings(max_total_exposure_pct=max(exposure_cap, position_cap), max_position_pct=position_cap,
-                        reduce_oversize_to_cap=reduce, max_leverage=10)
+def test_the_exposure_cap_is_never_exceeded(
+    size: float, held: Decimal, equity: Decimal, exposure_cap: float, position_cap: float, mode: RunMode, reduce: bool
+) -> None:
+    risk = RiskSettings(
+        max_total_exposure_pct=max(exposure_cap, position_cap),
+        max_position_pct=position_cap,
+        reduce_oversize_to_cap=reduce,
+        max_leverage=10,
+    )
     limits = Limits(risk, mode)
     positions = (position(ETH, quantity=held, entry_price=Decimal(3000), stop=Decimal(2900)),) if held > 0 else ()
     book = Portfolio(equity=equity, positions=positions)
     quotes = market()
-    proposal = EntryProposal(symbol=SPOT, side=PositionSide.LONG, size_pct=size, stop_loss=Decimal(49000),
-                             signals=(Signal.BREAKOUT,), idempotency_key="k")
+    proposal = EntryProposal(
+        symbol=SPOT,
+        side=PositionSide.LONG,
+        size_pct=size,
+        stop_loss=Decimal(49000),
+        signals=(Signal.BREAKOUT,),
+        idempotency_key="k",
+    )
     verdict = veto(proposal, book, quotes, limits, board(equity), T0)
     if isinstance(verdict, Approved):
         assert verdict.quantity is not None and verdict.reference_price is not None
@@ -118,21 +130,31 @@ def test_the_exposure_cap_is_never_exceeded(size: float, held: Decimal, equity: 
         assert verdict.quantity * verdict.reference_price <= equity * Decimal(repr(effective.max_position_pct)) / 100
 
 
-reducing_boards = st.sampled_from([
-    board(controls=Controls(halted=True, halt_reason="x")),
-    board(controls=Controls(sleep_until=T0 + timedelta(hours=1), sleep_reason="x")),
-    board(exchange=ExchangeBreaker(state=BreakerState.OPEN)),
-    board(exchange=ExchangeBreaker(state=BreakerState.HALF_OPEN)),
-    board(trading=board().trading.model_copy(update={"state": BreakerState.OPEN})),
-    board(persistence_ok=False),
-    board(reconciled_at=None),
-])
+reducing_boards = st.sampled_from(
+    [
+        board(controls=Controls(halted=True, halt_reason="x")),
+        board(controls=Controls(sleep_until=T0 + timedelta(hours=1), sleep_reason="x")),
+        board(exchange=ExchangeBreaker(state=BreakerState.OPEN)),
+        board(exchange=ExchangeBreaker(state=BreakerState.HALF_OPEN)),
+        board(trading=board().trading.model_copy(update={"state": BreakerState.OPEN})),
+        board(persistence_ok=False),
+        board(reconciled_at=None),
+    ]
+)
 proposals = st.one_of(
-    st.builds(EntryProposal, symbol=st.sampled_from([SPOT, PERP, ETH]), side=st.sampled_from(list(PositionSide)),
-              size_pct=sizes, stop_loss=st.decimals(min_value=1000, max_value=100000, places=1),
-              signals=st.just((Signal.MOMENTUM,)), idempotency_key=st.text(min_size=1, max_size=5)),
+    st.builds(
+        EntryProposal,
+        symbol=st.sampled_from([SPOT, PERP, ETH]),
+        side=st.sampled_from(list(PositionSide)),
+        size_pct=sizes,
+        stop_loss=st.decimals(min_value=1000, max_value=100000, places=1),
+        signals=st.just((Signal.MOMENTUM,)),
+        idempotency_key=st.text(min_size=1, max_size=5),
+    ),
     st.builds(CloseProposal, symbol=st.sampled_from([SPOT, ETH]), fraction=st.floats(min_value=0.01, max_value=1)),
-    st.builds(AdjustStopProposal, symbol=st.just(SPOT), new_stop=st.decimals(min_value=40000, max_value=60000, places=2)),
+    st.builds(
+        AdjustStopProposal, symbol=st.just(SPOT), new_stop=st.decimals(min_value=40000, max_value=60000, places=2)
+    ),
 )
 
 
@@ -150,8 +172,9 @@ def test_reducing_never_adds_exposure(b: object, proposal: object, held: bool) -
 
 @settings(max_examples=100, deadline=None)
 @given(data=st.data(), side=st.sampled_from(list(PositionSide)), contract=st.booleans())
-def test_the_guard_only_ever_sends_exits_or_reduce_only_corrections(data: st.DataObject, side: PositionSide,
-                                                                   contract: bool) -> None:
+def test_the_guard_only_ever_sends_exits_or_reduce_only_corrections(
+    data: st.DataObject, side: PositionSide, contract: bool
+) -> None:
     """The guard never opens exposure: every order is on the exit side, or a correction that is
     reduce-only on derivatives (it buys back an overshoot, it never adds to the position)."""
     long = side is PositionSide.LONG

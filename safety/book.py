@@ -1,0 +1,171 @@
+"""The safety layer's persisted state, staged in memory and committed to the ``Store`` atomically.
+
+Every document is written with compare-and-set on the version we last saw, so a second process
+writing the same state is a loud ``ConflictError``, never a silent overwrite. A closed trade is
+written with ``expected_version=0`` in the same transaction that deletes the position: a position
+can be finalized exactly once, whoever tries, however often.
+
+When a commit fails the staged writes and events stay staged (nothing is dropped); the caller
+alerts, switches to REDUCING and keeps protecting from the in-memory state, and the next
+:meth:`SafetyBook.commit` retries them all. Nothing claims a save happened before it did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from core.errors import ConflictError, OperationalError, TemporaryError
+from core.ids import ClientOrderId, PositionId, Symbol
+from core.ports import NewEvent, Store, Write
+from core.types import ClosedTrade
+from safety.breakers import BreakerBoard
+from safety.guard_state import GuardRecord, PendingEntry
+
+BOARD_KEY = "safety/board"
+CLEANUP_KEY = "safety/cleanup"
+POSITION_PREFIX = "safety/pos/"
+ENTRY_PREFIX = "safety/entry/"
+CLOSED_PREFIX = "safety/closed/"
+
+SAVE_ERRORS = (OperationalError, ConflictError, TemporaryError)
+"""What a store may raise for a failed save (the backends translate their driver errors into these)."""
+
+
+def position_key(pid: PositionId) -> str:
+    return POSITION_PREFIX + pid
+
+
+def entry_key(pid: PositionId) -> str:
+    return ENTRY_PREFIX + pid
+
+
+def closed_key(pid: PositionId) -> str:
+    return CLOSED_PREFIX + pid
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    ok: bool
+    closed: tuple[ClosedTrade, ...] = ()
+    """Trades whose finalization this commit recorded (emit ``PositionClosed`` for exactly these)."""
+    duplicates: tuple[PositionId, ...] = ()
+    """Finalizations refused because the position was already closed in the store."""
+    error: str | None = None
+
+
+@dataclass
+class SafetyBook:
+    store: Store
+    board: BreakerBoard
+    records: dict[PositionId, GuardRecord] = field(default_factory=dict)
+    entries: dict[PositionId, PendingEntry] = field(default_factory=dict)
+    cleanup: dict[ClientOrderId, Symbol] = field(default_factory=dict)
+    """Sibling orders of finalized positions whose cancel has not been confirmed yet."""
+    _versions: dict[str, int] = field(default_factory=dict)
+    _staged: dict[str, Write] = field(default_factory=dict)
+    _events: list[NewEvent] = field(default_factory=list)
+    _closing: dict[PositionId, ClosedTrade] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ load
+
+    @classmethod
+    def load(cls, store: Store, equity: Decimal, now: datetime) -> SafetyBook:
+        """Read every safety document; a fresh board when none exists (first run)."""
+        board_doc = store.get(BOARD_KEY)
+        board = BreakerBoard.from_dict(board_doc.value) if board_doc else BreakerBoard.fresh(equity, now)
+        # A restart must reconcile again before any entry (invariant 6).
+        book = cls(store=store, board=board.model_copy(update={"reconciled_at": None}))
+        if board_doc:
+            book._versions[BOARD_KEY] = board_doc.version
+        for doc in store.get_many(store.keys(POSITION_PREFIX)).values():
+            record = GuardRecord.from_dict(doc.value)
+            book.records[record.id] = record
+            book._versions[doc.key] = doc.version
+        for doc in store.get_many(store.keys(ENTRY_PREFIX)).values():
+            entry = PendingEntry.from_dict(doc.value)
+            book.entries[entry.position_id] = entry
+            book._versions[doc.key] = doc.version
+        cleanup_doc = store.get(CLEANUP_KEY)
+        if cleanup_doc:
+            book._versions[CLEANUP_KEY] = cleanup_doc.version
+            book.cleanup = {ClientOrderId(k): Symbol(v) for k, v in cleanup_doc.value.get("orders", {}).items()}
+        return book
+
+    # ------------------------------------------------------------------ staging (memory first)
+
+    def _stage(self, key: str, value: dict[str, Any] | None) -> None:
+        self._staged[key] = Write(key=key, value=value, expected_version=self._versions.get(key, 0))
+
+    def journal(self, kind: str, at: datetime, payload: Mapping[str, Any]) -> None:
+        self._events.append(NewEvent(kind=kind, at=at, payload=dict(payload)))
+
+    def put_record(self, record: GuardRecord) -> None:
+        self.records[record.id] = record
+        self._stage(position_key(record.id), record.to_dict())
+
+    def put_entry(self, entry: PendingEntry) -> None:
+        self.entries[entry.position_id] = entry
+        self._stage(entry_key(entry.position_id), entry.to_dict())
+
+    def drop_entry(self, pid: PositionId) -> None:
+        self.entries.pop(pid, None)
+        self._stage(entry_key(pid), None)
+
+    def put_board(self, board: BreakerBoard) -> None:
+        self.board = board
+        self._stage(BOARD_KEY, board.to_dict())
+
+    def set_cleanup(self, orders: Mapping[ClientOrderId, Symbol]) -> None:
+        self.cleanup = dict(orders)
+        self._stage(CLEANUP_KEY, {"orders": dict(self.cleanup)})
+
+    def finalize(self, record: GuardRecord, trade: ClosedTrade) -> None:
+        """Stage the exactly-once close: the closed trade (must not exist yet) and the record's deletion."""
+        self.records.pop(record.id, None)
+        self._closing[record.id] = trade
+        self._stage(position_key(record.id), None)
+        self._staged[closed_key(record.id)] = Write(
+            key=closed_key(record.id), value=trade.model_dump(mode="json"), expected_version=0
+        )
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self._staged or self._events)
+
+    # ------------------------------------------------------------------ commit
+
+    def commit(self, now: datetime) -> CommitResult:
+        """Write everything staged in one transaction; on failure keep it all staged and say why."""
+        if not self.dirty:
+            return CommitResult(ok=True)
+        writes = list(self._staged.values())
+        try:
+            versions = self.store.transact(writes, self._events)
+        except ConflictError as exc:
+            if exc.key.startswith(CLOSED_PREFIX):
+                return self._refuse_duplicate(PositionId(exc.key[len(CLOSED_PREFIX) :]), now)
+            return CommitResult(ok=False, error=f"state save failed: {exc}")
+        except SAVE_ERRORS as exc:
+            return CommitResult(ok=False, error=f"state save failed: {type(exc).__name__}: {exc}")
+        for key, version in versions.items():
+            self._versions[key] = version
+        closed = tuple(self._closing.values())
+        self._staged.clear()
+        self._events.clear()
+        self._closing.clear()
+        return CommitResult(ok=True, closed=closed)
+
+    def _refuse_duplicate(self, pid: PositionId, now: datetime) -> CommitResult:
+        """The store already holds this position's close: drop our second one, keep the rest staged."""
+        self._closing.pop(pid, None)
+        self._staged.pop(closed_key(pid), None)
+        self._staged.pop(position_key(pid), None)
+        self._versions.pop(position_key(pid), None)
+        self._events = [e for e in self._events if e.payload.get("position_id") != pid or e.kind != "position.closed"]
+        self.journal("safety.finalize_refused", now, {"position_id": pid, "why": "already closed in the store"})
+        retried = self.commit(now)
+        return CommitResult(retried.ok, retried.closed, (pid, *retried.duplicates), retried.error)
