@@ -10,3 +10,6 @@ def mount(app: typer.Typer) -> None:
     from learning.cli import app as learner_app
 
     app.add_typer(learner_app, name="learner")
+    from safety.cli import register_commands as safety_commands
+
+    safety_commands(app)

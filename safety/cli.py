@@ -1,0 +1,159 @@
+"""``tradewake halt | resume | sleep | status``: the operator's kill switch, through the command queue.
+
+The commands only *submit* to the store's operator queue (idempotency key: ``--key``, default a
+fresh one); the running engine applies them at its next step, atomically. Re-running a command
+with the same key is a no-op the CLI reports as ``duplicate``. ``status`` reads the persisted
+safety state (controls, breakers, open positions, pending commands) without touching the exchange.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from core.clock import WallClock
+from core.ports import CommandReceipt, OperatorCommand, Store
+from safety.book import BOARD_KEY, ENTRY_PREFIX, POSITION_PREFIX
+from safety.controls import CommandKind
+
+console = Console()
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="TOML settings file (default: $TRADEWAKE_CONFIG or ./tradewake.toml)."),
+]
+KeyOption = Annotated[
+    str | None,
+    typer.Option("--key", help="Idempotency key; re-sending the same key never applies the command twice."),
+]
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why (journaled and sent with the alert).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+def _open_store(config: Path | None) -> Store:
+    from engine.cli import settings_from
+    from store.factory import open_store
+
+    return open_store(settings_from(config).store)
+
+
+def _submit(kind: CommandKind, args: dict[str, Any], key: str | None, config: Path | None) -> CommandReceipt:
+    if kind is not CommandKind.RESUME and not str(args.get("reason", "")).strip():
+        raise typer.BadParameter("--reason must not be empty", param_hint="--reason")
+    command = OperatorCommand(
+        idempotency_key=key or f"{kind.value}-{uuid.uuid4().hex[:16]}",
+        kind=kind.value,
+        args=args,
+        submitted_at=WallClock().now(),
+        submitted_by=os.environ.get("USER", "operator"),
+    )
+    store = _open_store(config)
+    try:
+        receipt = store.submit_command(command)
+    finally:
+        store.close()
+    key_used = receipt.command.idempotency_key
+    if receipt.outcome == "already_decided":
+        console.print(f"{kind.value}: REFUSED - key {key_used} was already used for a different command", markup=False)
+        raise typer.Exit(1)
+    verb = "queued" if receipt.outcome == "accepted" else "already queued"
+    console.print(
+        f"{kind.value}: {verb} as {key_used} (status {receipt.status.value}); the engine applies it at its next step",
+        markup=False,
+    )
+    return receipt
+
+
+def halt_cmd(
+    reason: ReasonOption,
+    flatten: Annotated[bool, typer.Option("--flatten", help="Also close every position at market.")] = False,
+    key: KeyOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Kill switch: stop all new entries at once (stops keep being managed); --flatten closes everything."""
+    _submit(CommandKind.HALT, {"reason": reason, "flatten": flatten}, key, config)
+
+
+def resume_cmd(
+    reason: Annotated[str, typer.Option("--reason", help="Why trading may resume.")] = "",
+    key: KeyOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Lift a halt or sleep: entries are allowed again (subject to every other limit)."""
+    _submit(CommandKind.RESUME, {"reason": reason}, key, config)
+
+
+def sleep_cmd(
+    minutes: Annotated[int, typer.Option("--minutes", min=1, help="How long no new entries are allowed.")],
+    reason: ReasonOption,
+    key: KeyOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Sleep mode: no new entries for a while (e.g. around news); lifts by itself."""
+    _submit(CommandKind.SLEEP, {"minutes": minutes, "reason": reason}, key, config)
+
+
+def status_cmd(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Show the kill switch, breakers, open positions and queued commands from the persisted state."""
+    store = _open_store(config)
+    try:
+        status = collect_status(store)
+    finally:
+        store.close()
+    if as_json:
+        console.print_json(json.dumps(status))
+        return
+    console.print(render_status(status), markup=False)
+
+
+def collect_status(store: Store) -> dict[str, Any]:
+    board = store.get(BOARD_KEY)
+    positions = store.get_many(store.keys(POSITION_PREFIX))
+    entries = store.get_many(store.keys(ENTRY_PREFIX))
+    return {
+        "board": board.value if board else None,
+        "positions": [doc.value["position"] for doc in positions.values()],
+        "pending_entries": [doc.value for doc in entries.values()],
+        "pending_commands": [r.command.model_dump(mode="json") for r in store.pending_commands()],
+    }
+
+
+def render_status(status: dict[str, Any]) -> str:
+    board = status["board"]
+    if board is None:
+        lines = ["no safety state yet (the engine has not run against this store)"]
+    else:
+        controls, trading, exchange = board["controls"], board["trading"], board["exchange"]
+        halted = f"HALTED ({controls['halt_reason']})" if controls["halted"] else "not halted"
+        sleeping = f", sleeping until {controls['sleep_until']}" if controls["sleep_until"] else ""
+        lines = [
+            f"kill switch: {halted}{sleeping}",
+            f"trading breaker: {trading['state']}"
+            + (f" ({trading['reason']})" if trading["reason"] else "")
+            + f"; today {trading['trades']} trades, P&L {trading['realized_pnl']}, {trading['agent_orders']} orders",
+            f"exchange breaker: {exchange['state']} ({exchange['consecutive_errors']} consecutive errors)",
+            f"state saved: {'yes' if board['persistence_ok'] else 'NO - REDUCING'}",
+        ]
+    lines.append(f"open positions: {len(status['positions'])}")
+    lines.extend(
+        f"  {p['id']} {p['symbol']} {p['side']} {p['quantity']} @ {p['entry_price']} stop {p['stop_price']}"
+        for p in status["positions"]
+    )
+    lines.append(f"pending entries: {len(status['pending_entries'])}")
+    lines.append(f"queued commands: {len(status['pending_commands'])}")
+    lines.extend(f"  {c['idempotency_key']} {c['kind']} {c['args']}" for c in status["pending_commands"])
+    return "\n".join(lines)
+
+
+def register_commands(app: typer.Typer) -> None:
+    """Mount the safety commands at the top level (``tradewake halt``, not ``tradewake safety halt``)."""
+    app.command("halt")(halt_cmd)
+    app.command("resume")(resume_cmd)
+    app.command("sleep")(sleep_cmd)
+    app.command("status")(status_cmd)

@@ -1,0 +1,193 @@
+"""Reconciliation with the exchange, at start-up and on demand (invariant 6).
+
+1. Read open orders, positions and balances from the broker (the broker lists both order books,
+   regular and conditional/algo, on futures). A read that fails leaves the account unreconciled:
+   entries stay vetoed (``not_reconciled``).
+2. Re-attach every open order that carries our client-id prefix to the position its id names: a
+   stop placed just before a crash and never saved becomes the position's stop again (the older
+   one is retired and cancelled by the guard). Orders of positions already closed go to the
+   cleanup list. Orders of positions we know nothing about are **orphans**: reported and alerted,
+   cancelled only when ``exchange.cancel_orphans`` is set. Orders without our prefix are not ours
+   and are left alone.
+3. Run one guard pass: fills that happened while we were away are booked; a position that is gone
+   on the exchange with nothing of ours explaining it is finalized exactly once as
+   ``closed_externally`` (one whose stop filled meanwhile is finalized as a stop); every remaining
+   position is re-protected.
+4. Compare what is left: exchange positions no record explains, or quantities that differ, are
+   reported as mismatches (alert). Then, if the state was saved, ``reconciled_at`` is set and
+   entries are allowed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from core.ids import ClientOrderId, Symbol
+from core.types import Balance, ClosedTrade, ExchangePosition, ExitReason, Order, PositionSide
+from safety.alerts import AlertKind
+from safety.book import closed_key
+from safety.executor import BROKER_ERRORS, GuardExecutor, StopPosition
+from safety.guard_state import ExitOrder, GuardRecord
+from safety.order_ids import OrderRole, ParsedOrderId, parse_order_id
+
+
+@dataclass
+class ReconcileReport:
+    ok: bool
+    at: datetime
+    equity: Decimal | None = None
+    balances: dict[str, Balance] = field(default_factory=dict)
+    reattached: list[ClientOrderId] = field(default_factory=list)
+    finalized: list[ClosedTrade] = field(default_factory=list)
+    orphans: list[ClientOrderId] = field(default_factory=list)
+    cancelled_orphans: list[ClientOrderId] = field(default_factory=list)
+    mismatches: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+async def reconcile(
+    ex: GuardExecutor, prices: Mapping[Symbol, Decimal], now: datetime, *, cancel_orphans: bool, quote: str = "USDT"
+) -> ReconcileReport:
+    report = ReconcileReport(ok=False, at=now)
+    try:
+        open_orders = await ex.broker_call(now, ex.broker.fetch_open_orders(None))
+        balances = dict(await ex.broker_call(now, ex.broker.fetch_balance()))
+    except BROKER_ERRORS as exc:
+        return await _failed(ex, report, f"reading the exchange failed: {exc}", now)
+    report.balances = balances
+    for order in open_orders:
+        await _attach(ex, ex.remember(order), report, now, cancel_orphans=cancel_orphans)
+    tick = await ex.tick(prices, now)
+    report.finalized = list(tick.closed)
+    try:
+        positions = await ex.broker_call(now, ex.broker.fetch_positions(None))
+    except BROKER_ERRORS as exc:
+        return await _failed(ex, report, f"reading positions failed: {exc}", now)
+    report.mismatches.extend(_mismatches(ex, positions))
+    report.equity = equity(balances, prices, quote)
+    if report.mismatches or report.orphans:
+        await ex.alert(
+            AlertKind.RECONCILIATION_MISMATCH,
+            "; ".join([*report.mismatches, *(f"orphan order {cid}" for cid in report.orphans)]),
+            now,
+            key="reconcile",
+        )
+    ex.book.put_board(ex.book.board.model_copy(update={"reconciled_at": now}))
+    ex.book.journal("reconcile.done", now, _summary(report))
+    report.ok = tick.save_ok and await ex.save(now)
+    if not report.ok:
+        ex.book.board = ex.book.board.model_copy(update={"reconciled_at": None})
+        report.error = "state could not be saved"
+    return report
+
+
+async def _failed(ex: GuardExecutor, report: ReconcileReport, why: str, now: datetime) -> ReconcileReport:
+    report.error = why
+    ex.book.board = ex.book.board.model_copy(update={"reconciled_at": None})
+    ex.book.journal("reconcile.failed", now, {"error": why})
+    await ex.save(now)
+    await ex.alert(
+        AlertKind.RECONCILIATION_MISMATCH,
+        f"reconciliation failed: {why}; entries stay blocked",
+        now,
+        key="reconcile_failed",
+    )
+    return report
+
+
+async def _attach(
+    ex: GuardExecutor, order: Order, report: ReconcileReport, now: datetime, *, cancel_orphans: bool
+) -> None:
+    cid = order.client_order_id
+    parsed = parse_order_id(cid, ex.prefix)
+    if parsed is None:
+        return  # not ours
+    pid = parsed.position_id
+    record = ex.book.records.get(pid)
+    if record is not None:
+        if cid not in record.referenced():
+            ex.book.put_record(_reattached(record, parsed, cid))
+            ex.book.journal("reconcile.reattached", now, {"position_id": pid, "order_id": cid})
+            report.reattached.append(cid)
+        return
+    if pid in ex.book.entries or cid in ex.book.cleanup:
+        return
+    if ex.book.store.get(closed_key(pid)) is not None:
+        ex.book.set_cleanup({**ex.book.cleanup, cid: order.intent.symbol})  # a leftover of a closed position
+        return
+    report.orphans.append(cid)
+    ex.book.journal("reconcile.orphan", now, {"order": order.intent.model_dump(mode="json"), "cancel": cancel_orphans})
+    if not cancel_orphans:
+        return
+    try:
+        if await ex.cancel(cid, order.intent.symbol, "orphan order", now) is not None:
+            report.cancelled_orphans.append(cid)
+    except StopPosition:
+        report.mismatches.append(f"orphan {cid} could not be cancelled")
+
+
+def _reattached(record: GuardRecord, parsed: ParsedOrderId, cid: ClientOrderId) -> GuardRecord:
+    """Attach an order of ours the record does not reference (placed, then the process died)."""
+    pos = record.position
+    seq = max(record.seq, parsed.seq)
+    match parsed.role:
+        case OrderRole.STOP | OrderRole.TAKE_PROFIT:
+            field_name = "stop_order_id" if parsed.role is OrderRole.STOP else "take_profit_order_id"
+            current: ClientOrderId | None = getattr(pos, field_name)
+            if current is not None and _seq(current) > parsed.seq:  # an older one: cancel it
+                return record.model_copy(update={"seq": seq, "retired": (*record.retired, cid)})
+            retired = (*record.retired, current) if current is not None else record.retired
+            return record.model_copy(
+                update={"seq": seq, "retired": retired, "position": pos.model_copy(update={field_name: cid})}
+            )
+        case OrderRole.EXIT:
+            reason = record.exit_request.reason if record.exit_request else ExitReason.WATCHDOG
+            return record.model_copy(
+                update={"seq": seq, "exits": (*record.exits, ExitOrder(order_id=cid, reason=reason))}
+            )
+        case OrderRole.CORRECTION | OrderRole.ENTRY:
+            return record.model_copy(update={"seq": seq, "correction_orders": (*record.correction_orders, cid)})
+
+
+def _seq(cid: ClientOrderId) -> int:
+    return int(cid.rsplit("-", 1)[1][1:])
+
+
+def _mismatches(ex: GuardExecutor, positions: list[ExchangePosition]) -> list[str]:
+    ours: dict[tuple[Symbol, PositionSide], Decimal] = {}
+    for record in ex.book.records.values():
+        key = (record.symbol, record.side)
+        ours[key] = ours.get(key, Decimal(0)) + max(record.remaining, Decimal(0))
+    theirs = {(p.symbol, p.side): p.quantity for p in positions}
+    problems = []
+    for key in sorted(set(ours) | set(theirs)):
+        have, exchange = ours.get(key, Decimal(0)), theirs.get(key, Decimal(0))
+        if have != exchange:
+            problems.append(f"{key[0]} {key[1].value}: our positions hold {have}, the exchange {exchange}")
+    return problems
+
+
+def equity(balances: Mapping[str, Balance], prices: Mapping[Symbol, Decimal], quote: str) -> Decimal:
+    """Quote balance plus every other asset marked at ``<asset>/<quote>`` (spot); on futures the quote
+    balance already includes unrealized P&L. Assets without a price are left out (and undervalue it)."""
+    total = Decimal(0)
+    for asset, balance in balances.items():
+        if asset == quote:
+            total += balance.total
+        elif (price := prices.get(Symbol(f"{asset}/{quote}"))) is not None:
+            total += balance.total * price
+    return total
+
+
+def _summary(report: ReconcileReport) -> dict[str, object]:
+    return {
+        "reattached": list(report.reattached),
+        "finalized": [t.position_id for t in report.finalized],
+        "orphans": list(report.orphans),
+        "cancelled_orphans": list(report.cancelled_orphans),
+        "mismatches": list(report.mismatches),
+        "equity": None if report.equity is None else str(report.equity),
+    }
