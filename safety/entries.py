@@ -16,11 +16,13 @@ from core.errors import OrderRejected, OutcomeUnknownError
 from core.ids import PositionId, Symbol
 from core.money import to_decimal
 from core.types import Order, OrderIntent, OrderType, Position
+from safety.alerts import AlertKind
 from safety.breakers import trading_on_agent_order
 from safety.executor import BROKER_ERRORS, GuardExecutor, StopPosition
 from safety.guard_state import LIVE, GuardRecord, PendingEntry
 from safety.order_ids import OrderRole, order_id
 from safety.proposals import EntryOrderType, EntryProposal
+from safety.rules import tradable
 from safety.verdicts import Approved
 
 ENTRY_LOST_AFTER = timedelta(minutes=2)
@@ -143,7 +145,18 @@ async def settle_entry(ex: GuardExecutor, pid: PositionId, prices: Mapping[Symbo
             ex.book.journal("entry.lost", now, {"position_id": pid, "order_id": entry.order_id})
         return
     if order.status.is_terminal:
-        if order.filled_quantity > 0:
+        price = order.average_price or entry.reference_price
+        if order.filled_quantity > 0 and not tradable(order.filled_quantity, price, ex.rules[entry.symbol]):
+            ex.book.drop_entry(pid)
+            ex.book.journal("entry.dust", now, {"position_id": pid, "filled": str(order.filled_quantity)})
+            await ex.alert(
+                AlertKind.RECONCILIATION_MISMATCH,
+                f"entry {pid} filled only {order.filled_quantity} "
+                f"{entry.symbol}, too little to protect or sell: left as dust",
+                now,
+                key=pid,
+            )
+        elif order.filled_quantity > 0:
             _open(ex, entry, order, now)
             await ex.save(now)
             await ex.guard_position(pid, prices, now)

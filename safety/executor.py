@@ -38,13 +38,20 @@ T = TypeVar("T")
 ORDER_NOT_FOUND = "order_not_found"
 """``OrderRejected.code`` both brokers use for an id the exchange does not know (exchange.codes)."""
 
+DUPLICATE_CLIENT_ORDER_ID = "duplicate_client_order_id"
+"""``OrderRejected.code`` for a client id that an open order already carries."""
+
+WOULD_IMMEDIATELY_TRIGGER = "would_immediately_trigger"
+"""``OrderRejected.code`` for a stop whose trigger the market has already passed."""
+
 BROKER_ERRORS = (TemporaryError, OperationalError)
 """Broker failures that say nothing about the order (``OrderRejected`` is an answer, handled apart)."""
 
 
 @dataclass
 class TickReport:
-    """What one tick did: the engine publishes ``closed`` (``PositionClosed``) and logs the rest."""
+    """What one tick did: the engine publishes ``closed`` (``PositionClosed``: every close committed since
+    the previous tick, including those of exits requested in between) and logs the rest."""
 
     closed: list[ClosedTrade] = field(default_factory=list)
     actions: int = 0
@@ -72,6 +79,8 @@ class GuardExecutor:
     max_rounds: int = 12
     report: TickReport = field(default_factory=TickReport)
     _known: dict[ClientOrderId, Order] = field(default_factory=dict)
+    _closed: list[ClosedTrade] = field(default_factory=list)
+    _rejections: int = 0
 
     # ------------------------------------------------------------------ the tick
 
@@ -89,7 +98,17 @@ class GuardExecutor:
             if pid in self.book.records:
                 await self.guard_position(pid, prices, now)
         await self.save(now)
+        self.report.closed = self.drain_closed()
         return self.report
+
+    def drain_closed(self) -> list[ClosedTrade]:
+        """Trades whose close was committed since the last drain (``tick`` drains into its report).
+
+        Each position appears here exactly once, after its close is durably recorded: this is the
+        ``PositionClosed`` feed for the learner and the journal of the engine.
+        """
+        drained, self._closed = self._closed, []
+        return drained
 
     async def guard_position(self, pid: PositionId, prices: Mapping[Symbol, Decimal], now: datetime) -> None:
         record = self.book.records[pid]
@@ -105,6 +124,7 @@ class GuardExecutor:
 
     async def _rounds(self, record: GuardRecord, price: Decimal, now: datetime) -> None:
         observed: Observed | None = None
+        self._rejections = 0
         for _ in range(self.max_rounds):
             if observed is None:
                 observed = await self._observe(record, price, now)
@@ -225,8 +245,18 @@ class GuardExecutor:
             record, kind, stop = action.on_success, "guard.order_unknown", True
             payload["error"] = str(exc)
         except OrderRejected as exc:
-            record, kind = action.on_failure, "guard.order_rejected"
+            # Our ids are deterministic: a duplicate means this very order is already on the exchange
+            # (placed before a crash whose save was lost): adopt it and let the next round verify it.
+            duplicate = exc.code == DUPLICATE_CLIENT_ORDER_ID
+            record = action.on_success if duplicate else action.on_failure
+            kind = "guard.order_adopted" if duplicate else "guard.order_rejected"
+            if exc.code == WOULD_IMMEDIATELY_TRIGGER and action.on_triggered is not None:
+                record, kind = action.on_triggered, "guard.trigger_passed"  # the exchange's price is through it
             payload.update(code=exc.code, error=exc.message)
+            # A trigger already through the market is answered at once (the plan exits at market);
+            # any other refusal is retried on the next tick, not hammered within this one.
+            self._rejections += 0 if duplicate else 1
+            stop = not duplicate and (exc.code != WOULD_IMMEDIATELY_TRIGGER or self._rejections > 2)
         except BROKER_ERRORS as exc:
             record, kind, stop = action.on_failure, "guard.order_failed", True
             payload["error"] = str(exc)
@@ -335,7 +365,7 @@ class GuardExecutor:
             self.book.put_board(board.model_copy(update={"persistence_ok": True}))
         result = self.book.commit(now)
         if result.ok:
-            self.report.closed.extend(result.closed)
+            self._closed.extend(result.closed)
             self.report.errors.extend(f"{pid}: second finalize refused" for pid in result.duplicates)
             if not board.persistence_ok:
                 await self.alert(

@@ -61,6 +61,6 @@ def plan(
     x = GuardInputs(record, observed, rules, risk, prefix, now)
     for step in STEPS:
         actions = step(x)
-        if actions:
+        if actions is not None:  # this step owns the position this round ([] = wait, do nothing)
             return actions
     return []

@@ -29,6 +29,9 @@ class Place:
     why: str
     on_success: GuardRecord
     on_failure: GuardRecord
+    on_triggered: GuardRecord | None = None
+    """For stops and take-profits: the record when the exchange refuses because the market has already
+    passed the trigger (the exchange's price is ahead of ours): exit at market instead."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,12 @@ from safety.guard_state import ExitOrder
 from safety.order_ids import OrderRole, order_id, role_of
 
 
-def exit_in_progress(x: GuardInputs) -> list[Action]:
+def exit_in_progress(x: GuardInputs) -> list[Action] | None:
+    """While an exit is requested nothing else happens to the position (``[]`` = wait for it)."""
     rec, obs = x.record, x.observed
     request = rec.exit_request
     if request is None:
-        return []
+        return None
     full = request.target_remaining <= 0
     if full or not x.overlap_allowed:
         # Cancel (and verify next round) every stop and take-profit first: a stop that fills

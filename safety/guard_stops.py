@@ -10,12 +10,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 from core.ids import ClientOrderId
-from core.money import MarketRules, to_decimal
+from core.money import to_decimal
 from core.types import ExitReason, Order, OrderIntent, OrderType, PositionSide
 from safety.guard_actions import Action, Cancel, GuardInputs, Place, Update, Warn
 from safety.guard_state import GuardRecord, request_exit
 from safety.order_ids import OrderRole, order_id, role_of
-from safety.rules import HUNDRED, is_protective, is_tighter_or_equal
+from safety.rules import HUNDRED, is_protective, is_tighter_or_equal, tradable
 
 
 def tighter(side: PositionSide, a: Decimal, b: Decimal) -> Decimal:
@@ -30,11 +30,11 @@ def _with_stop(rec: GuardRecord, stop: Decimal, **extra: object) -> GuardRecord:
     return rec.model_copy(update={"position": pos.model_copy(update={"stop_price": level, **extra})})
 
 
-def break_even(x: GuardInputs) -> list[Action]:
+def break_even(x: GuardInputs) -> list[Action] | None:
     rec = x.record
     pos = rec.position
     if pos.break_even_done or not _took_profit(rec):
-        return []
+        return None
     offset = to_decimal(x.risk.break_even_offset_pct) / HUNDRED
     sign = 1 if pos.side is PositionSide.LONG else -1
     level = x.rules.price(pos.entry_price * (1 + sign * offset), "up" if sign > 0 else "down")
@@ -42,15 +42,17 @@ def break_even(x: GuardInputs) -> list[Action]:
     return [Update(moved, f"take-profit 1 filled: stop to break-even {moved.position.stop_price}")]
 
 
-def trail(x: GuardInputs) -> list[Action]:
+def trail(x: GuardInputs) -> list[Action] | None:
     rec, price = x.record, x.observed.price
     pos = rec.position
     if pos.trailing_activation_pct is None or pos.trailing_distance_pct is None:
-        return []
+        return None
     best = tighter(pos.side, price, rec.best_price or pos.entry_price)  # best = furthest in the profit direction
     gain_pct = (best - pos.entry_price) / pos.entry_price * HUNDRED * (1 if pos.side is PositionSide.LONG else -1)
     if gain_pct < to_decimal(pos.trailing_activation_pct):
-        return [Update(rec.model_copy(update={"best_price": best}), "new best price")] if best != rec.best_price else []
+        return (
+            [Update(rec.model_copy(update={"best_price": best}), "new best price")] if best != rec.best_price else None
+        )
     distance = to_decimal(pos.trailing_distance_pct) / HUNDRED
     long = pos.side is PositionSide.LONG
     candidate = x.rules.price(best * (1 - distance) if long else best * (1 + distance), "down" if long else "up")
@@ -63,13 +65,13 @@ def trail(x: GuardInputs) -> list[Action]:
     ):
         moved = _with_stop(rec, candidate).model_copy(update={"best_price": best, "trailed": True})
         return [Update(moved, f"trailing stop to {candidate} (best {best})")]
-    return [Update(rec.model_copy(update={"best_price": best}), "new best price")] if best != rec.best_price else []
+    return [Update(rec.model_copy(update={"best_price": best}), "new best price")] if best != rec.best_price else None
 
 
 # ------------------------------------------------------------------ b. protection
 
 
-def protect(x: GuardInputs) -> list[Action]:
+def protect(x: GuardInputs) -> list[Action] | None:
     rec, obs = x.record, x.observed
     pos = rec.position
     if not is_protective(pos.side, pos.stop_price, obs.price) and not _live_stop_at(x, pos.stop_price):
@@ -90,7 +92,7 @@ def protect(x: GuardInputs) -> list[Action]:
     return _maintain(current, x)
 
 
-def _maintain(current: Order, x: GuardInputs) -> list[Action]:
+def _maintain(current: Order, x: GuardInputs) -> list[Action] | None:
     """A stop is live: replace it if stale, clear replaced orders, then see to the take-profit."""
     rec = x.record
     stale_quantity = current.filled_quantity == 0 and current.intent.quantity != rec.remaining
@@ -132,7 +134,8 @@ def _place_stop(x: GuardInputs) -> list[Action]:
     cid = order_id(x.client_id_prefix, rec.id, OrderRole.STOP, seq)
     placed = rec.model_copy(update={"seq": seq, "position": rec.position.model_copy(update={"stop_order_id": cid})})
     failed = rec.model_copy(update={"seq": seq, "stop_failures": rec.stop_failures + 1})
-    return [Place(_stop_intent(x, cid), f"protective stop at {rec.position.stop_price}", placed, failed)]
+    passed = request_exit(rec.model_copy(update={"seq": seq}), ExitReason.STOP_LOSS, None, x.now)
+    return [Place(_stop_intent(x, cid), f"protective stop at {rec.position.stop_price}", placed, failed, passed)]
 
 
 def _replace_stop(current: Order, x: GuardInputs) -> list[Action]:
@@ -150,29 +153,34 @@ def _replace_stop(current: Order, x: GuardInputs) -> list[Action]:
         }
     )
     failed = rec.model_copy(update={"seq": seq, "stop_failures": rec.stop_failures + 1})
-    return [
-        Place(_stop_intent(x, cid), f"new stop at {rec.position.stop_price} before cancelling {old}", placed, failed)
-    ]
+    passed = request_exit(rec.model_copy(update={"seq": seq}), ExitReason.STOP_LOSS, None, x.now)
+    why = f"new stop at {rec.position.stop_price} before cancelling {old}"
+    return [Place(_stop_intent(x, cid), why, placed, failed, passed)]
 
 
-def _take_profit(x: GuardInputs) -> list[Action]:
+def _take_profit(x: GuardInputs) -> list[Action] | None:
     """Keep the first take-profit working: a real order where orders may overlap, else watched here."""
     rec, obs = x.record, x.observed
     pos = rec.position
     if pos.take_profit_price is None or _took_profit(rec):
-        return []
+        return None
     quantity = _take_profit_quantity(x)
-    if not x.overlap_allowed:
-        # price at or beyond the take-profit (a long: price >= take-profit)
-        reached = is_protective(pos.side, pos.take_profit_price, obs.price) or obs.price == pos.take_profit_price
-        if not reached:
-            return []
-        # Spot: the stop locks the balance, so the take-profit is a guard-driven market exit.
+    # price at or beyond the take-profit (a long: price >= take-profit)
+    reached = is_protective(pos.side, pos.take_profit_price, obs.price) or obs.price == pos.take_profit_price
+    if reached and (not x.overlap_allowed or obs.live_order(pos.take_profit_order_id) is None):
+        # Spot (the stop locks the balance), or a take-profit order the market has already passed:
+        # the take-profit is a guard-driven market exit of its share.
         asked = request_exit(rec, ExitReason.TAKE_PROFIT, quantity, x.now)
         return [Update(asked, f"take-profit {pos.take_profit_price} reached at {obs.price}")]
+    if not x.overlap_allowed:
+        return None
     live = obs.live_order(pos.take_profit_order_id)
-    if live is not None and live.intent.stop_price == pos.take_profit_price:
-        return []
+    if (
+        live is not None
+        and live.intent.stop_price == pos.take_profit_price
+        and (live.filled_quantity > 0 or live.intent.quantity == quantity)
+    ):
+        return None  # in place (a partial close since it was placed resizes it)
     seq = rec.seq + 1
     cid = order_id(x.client_id_prefix, rec.id, OrderRole.TAKE_PROFIT, seq)
     intent = OrderIntent(
@@ -188,9 +196,9 @@ def _take_profit(x: GuardInputs) -> list[Action]:
     placed = rec.model_copy(
         update={"seq": seq, "retired": retired, "position": pos.model_copy(update={"take_profit_order_id": cid})}
     )
-    return [
-        Place(intent, f"take-profit {quantity} at {pos.take_profit_price}", placed, rec.model_copy(update={"seq": seq}))
-    ]
+    failed = rec.model_copy(update={"seq": seq})
+    passed = request_exit(failed, ExitReason.TAKE_PROFIT, quantity, x.now)
+    return [Place(intent, f"take-profit {quantity} at {pos.take_profit_price}", placed, failed, passed)]
 
 
 def _took_profit(rec: GuardRecord) -> bool:
@@ -203,19 +211,15 @@ def _take_profit_quantity(x: GuardInputs) -> Decimal:
     share = x.rules.quantity(rec.original_quantity * to_decimal(x.risk.take_profit_fraction))
     rest = rec.remaining - share
     price = rec.position.take_profit_price or x.observed.price
-    if share <= 0 or share < x.rules.min_qty or rest <= 0 or _below_minimums(rest, price, x.rules):
+    if not tradable(share, price, x.rules) or rest <= 0 or not tradable(rest, x.observed.price, x.rules):
         return rec.remaining
     return min(share, rec.remaining)
-
-
-def _below_minimums(quantity: Decimal, price: Decimal, rules: MarketRules) -> bool:
-    return quantity < rules.min_qty or quantity * price < rules.min_notional
 
 
 # ------------------------------------------------------------------ e. watchdog
 
 
-def watchdog(x: GuardInputs) -> list[Action]:
+def watchdog(x: GuardInputs) -> list[Action] | None:
     rec, obs = x.record, x.observed
     pos = rec.position
     current = obs.live_order(pos.stop_order_id)
@@ -224,11 +228,11 @@ def watchdog(x: GuardInputs) -> list[Action]:
     if not breached:
         if rec.breach_seen_at is not None:
             return [Update(rec.model_copy(update={"breach_seen_at": None}), "price back on the safe side of the stop")]
-        return []
+        return None
     seen = rec.breach_seen_at or x.now
     if x.now - seen < timedelta(seconds=x.risk.watchdog_grace_s):
         return (
-            []
+            None
             if rec.breach_seen_at is not None
             else [Update(rec.model_copy(update={"breach_seen_at": seen}), "breach seen")]
         )

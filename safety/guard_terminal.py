@@ -11,9 +11,10 @@ from safety.accounting import closed_trade
 from safety.guard_actions import Action, Cancel, Finalize, GuardInputs, Place, Update, Warn
 from safety.guard_state import ZERO, GuardRecord, Leg
 from safety.order_ids import OrderRole, order_id, role_of
+from safety.rules import tradable
 
 
-def book_fills(x: GuardInputs) -> list[Action]:
+def book_fills(x: GuardInputs) -> list[Action] | None:
     """Book every finished order of the position that has fills and is not booked yet."""
     rec = x.record
     legs, corrections = list(rec.legs), list(rec.corrections)
@@ -21,10 +22,12 @@ def book_fills(x: GuardInputs) -> list[Action]:
         order = x.observed.orders.get(cid)
         if order is None or not order.status.is_terminal or order.filled_quantity <= 0:
             continue
+        if role_of(cid) is OrderRole.ENTRY:
+            continue  # an entry fill opens a position, it never closes one
         leg = _leg(rec, order, x)
         (corrections if leg.role is OrderRole.CORRECTION else legs).append(leg)
     if len(legs) == len(rec.legs) and len(corrections) == len(rec.corrections):
-        return []
+        return None
     booked = rec.model_copy(update={"legs": tuple(legs), "corrections": tuple(corrections)})
     if booked.remaining > 0:
         booked = booked.model_copy(update={"position": rec.position.model_copy(update={"quantity": booked.remaining})})
@@ -57,11 +60,15 @@ def _reason_for(rec: GuardRecord, cid: ClientOrderId, role: OrderRole) -> ExitRe
             return ExitReason.WATCHDOG
 
 
-def terminal(x: GuardInputs) -> list[Action]:
+def terminal(x: GuardInputs) -> list[Action] | None:
+    """Close out what our books say is finished (or is dust), or what the exchange says is gone.
+
+    "Gone" means the exchange position on our side is below what the market would trade (zero on
+    derivatives, unsellable dust on spot)."""
     rec, obs = x.record, x.observed
-    if rec.remaining <= 0 or _is_dust(rec.remaining, x):
+    if rec.remaining <= 0 or not tradable(rec.remaining, obs.price, x.rules):
         return _close_out(x)
-    if obs.exchange_quantity is not None and obs.exchange_quantity <= 0:
+    if obs.exchange_quantity is not None and not tradable(obs.exchange_quantity, obs.price, x.rules):
         live_partial = [c for c in rec.referenced() if obs.is_live(c) and obs.orders[c].filled_quantity > 0]
         if live_partial:  # let those finish so their fills are booked, not guessed
             return [Cancel(c, rec.symbol, "position gone on the exchange; settle partial fill") for c in live_partial]
@@ -77,16 +84,7 @@ def terminal(x: GuardInputs) -> list[Action]:
         gone = rec.model_copy(update={"legs": (*rec.legs, leg)})
         warn = Warn("position_vanished", f"{rec.id} ({rec.symbol}) is gone on the exchange; closed externally")
         return [warn, _finalize(gone, x)]
-    return []
-
-
-def _is_dust(remaining: Decimal, x: GuardInputs) -> bool:
-    """A remainder the exchange would refuse to protect or sell: it is closed out, with a warning."""
-    return (
-        remaining > 0
-        and (remaining < x.rules.min_qty or remaining * x.observed.price < x.rules.min_notional)
-        and (x.record.booked_quantity > 0)
-    )
+    return None
 
 
 def _close_out(x: GuardInputs) -> list[Action]:
@@ -95,7 +93,7 @@ def _close_out(x: GuardInputs) -> list[Action]:
     overshoot = -rec.remaining - rec.corrected_quantity
     if obs.opposite_quantity > 0 and overshoot > 0:
         if any(obs.is_live(c) for c in rec.correction_orders):
-            return []
+            return []  # the correction is working: wait for it, do nothing else
         return [_correction(min(obs.opposite_quantity, overshoot), x)]
     actions: list[Action] = []
     if obs.opposite_quantity > 0:
@@ -142,7 +140,7 @@ def _finalize(rec: GuardRecord, x: GuardInputs) -> Finalize:
 # ------------------------------------------------------------------ housekeeping
 
 
-def tidy(x: GuardInputs) -> list[Action]:
+def tidy(x: GuardInputs) -> list[Action] | None:
     """Forget finished orders (booked, or gone without fills) and a satisfied exit request."""
     rec = x.record
 
@@ -161,7 +159,7 @@ def tidy(x: GuardInputs) -> list[Action]:
     if rec.exit_request is not None and rec.remaining <= rec.exit_request.target_remaining:
         update["exit_request"] = None
         update["breach_seen_at"] = None
-    return [Update(rec.model_copy(update=update), "tidy: " + ", ".join(sorted(update)))] if update else []
+    return [Update(rec.model_copy(update=update), "tidy: " + ", ".join(sorted(update)))] if update else None
 
 
 def _forget_finished(rec: GuardRecord, done: Callable[[ClientOrderId], bool]) -> Position:

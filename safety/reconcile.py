@@ -9,13 +9,17 @@
    cleanup list. Orders of positions we know nothing about are **orphans**: reported and alerted,
    cancelled only when ``exchange.cancel_orphans`` is set. Orders without our prefix are not ours
    and are left alone.
-3. Run one guard pass: fills that happened while we were away are booked; a position that is gone
+3. Look through the trade history of every open position for fills of our orders the record does
+   not know (placed and filled, but the save was lost): they are attached too.
+4. Run one guard pass: fills that happened while we were away are booked; a position that is gone
    on the exchange with nothing of ours explaining it is finalized exactly once as
    ``closed_externally`` (one whose stop filled meanwhile is finalized as a stop); every remaining
    position is re-protected.
-4. Compare what is left: exchange positions no record explains, or quantities that differ, are
-   reported as mismatches (alert). Then, if the state was saved, ``reconciled_at`` is set and
-   entries are allowed again.
+5. Compare what is left: exchange positions no record explains, or quantities that differ, are
+   mismatches. Reconciliation succeeds only when every position was fully checked, nothing
+   mismatches and the state was saved; then ``reconciled_at`` is set and entries are allowed
+   again. Otherwise it alerts, entries stay blocked and the engine retries: an exchange holding
+   a position we do not track is for a human to resolve, not for the agent to trade around.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from safety.book import closed_key
 from safety.executor import BROKER_ERRORS, GuardExecutor, StopPosition
 from safety.guard_state import ExitOrder, GuardRecord
 from safety.order_ids import OrderRole, ParsedOrderId, parse_order_id
+from safety.rules import tradable
 
 
 @dataclass
@@ -60,21 +65,26 @@ async def reconcile(
     report.balances = balances
     for order in open_orders:
         await _attach(ex, ex.remember(order), report, now, cancel_orphans=cancel_orphans)
+    try:
+        await _recover_fills(ex, report, now)
+    except BROKER_ERRORS as exc:
+        return await _failed(ex, report, f"reading trade history failed: {exc}", now)
     tick = await ex.tick(prices, now)
     report.finalized = list(tick.closed)
     try:
         positions = await ex.broker_call(now, ex.broker.fetch_positions(None))
     except BROKER_ERRORS as exc:
         return await _failed(ex, report, f"reading positions failed: {exc}", now)
-    report.mismatches.extend(_mismatches(ex, positions))
+    report.mismatches.extend(_mismatches(ex, positions, prices))
     report.equity = equity(balances, prices, quote)
-    if report.mismatches or report.orphans:
+    if report.orphans:
+        orphans = ", ".join(report.orphans)
         await ex.alert(
-            AlertKind.RECONCILIATION_MISMATCH,
-            "; ".join([*report.mismatches, *(f"orphan order {cid}" for cid in report.orphans)]),
-            now,
-            key="reconcile",
+            AlertKind.RECONCILIATION_MISMATCH, f"orphan orders with our prefix: {orphans}", now, key="orphans"
         )
+    if tick.errors or report.mismatches:
+        why = "; ".join([*tick.errors, *report.mismatches])
+        return await _failed(ex, report, f"state does not match the exchange yet: {why}", now)
     ex.book.put_board(ex.book.board.model_copy(update={"reconciled_at": now}))
     ex.book.journal("reconcile.done", now, _summary(report))
     report.ok = tick.save_ok and await ex.save(now)
@@ -85,6 +95,7 @@ async def reconcile(
 
 
 async def _failed(ex: GuardExecutor, report: ReconcileReport, why: str, now: datetime) -> ReconcileReport:
+    report.ok = False
     report.error = why
     ex.book.board = ex.book.board.model_copy(update={"reconciled_at": None})
     ex.book.journal("reconcile.failed", now, {"error": why})
@@ -107,6 +118,10 @@ async def _attach(
         return  # not ours
     pid = parsed.position_id
     record = ex.book.records.get(pid)
+    if record is not None and parsed.role is OrderRole.ENTRY:
+        # The position is open, so its entry must be over; a live rest could add unprotected size.
+        await _cancel_quietly(ex, cid, order, report, now, why="entry order still open after the position opened")
+        return
     if record is not None:
         if cid not in record.referenced():
             ex.book.put_record(_reattached(record, parsed, cid))
@@ -120,13 +135,35 @@ async def _attach(
         return
     report.orphans.append(cid)
     ex.book.journal("reconcile.orphan", now, {"order": order.intent.model_dump(mode="json"), "cancel": cancel_orphans})
-    if not cancel_orphans:
-        return
+    if cancel_orphans:
+        await _cancel_quietly(ex, cid, order, report, now, why="orphan order")
+
+
+async def _cancel_quietly(
+    ex: GuardExecutor, cid: ClientOrderId, order: Order, report: ReconcileReport, now: datetime, *, why: str
+) -> None:
     try:
-        if await ex.cancel(cid, order.intent.symbol, "orphan order", now) is not None:
+        if await ex.cancel(cid, order.intent.symbol, why, now) is not None:
             report.cancelled_orphans.append(cid)
     except StopPosition:
-        report.mismatches.append(f"orphan {cid} could not be cancelled")
+        report.mismatches.append(f"{cid} ({why}) could not be cancelled")
+
+
+async def _recover_fills(ex: GuardExecutor, report: ReconcileReport, now: datetime) -> None:
+    """Orders of ours that filled while their record was not saved (the process died first): find them
+    in the trade history and attach them, so the guard books the real exit instead of guessing."""
+    for record in sorted(ex.book.records.values(), key=lambda r: r.id):
+        fills = await ex.broker_call(now, ex.broker.fetch_my_trades(record.symbol, record.position.opened_at))
+        for cid in dict.fromkeys(f.client_order_id for f in fills):
+            parsed = parse_order_id(cid, ex.prefix)
+            current = ex.book.records[record.id]
+            if parsed is None or parsed.position_id != record.id or parsed.role is OrderRole.ENTRY:
+                continue
+            if cid in current.referenced() or current.booked(cid):
+                continue
+            ex.book.put_record(_reattached(current, parsed, cid))
+            ex.book.journal("reconcile.recovered_fill", now, {"position_id": record.id, "order_id": cid})
+            report.reattached.append(cid)
 
 
 def _reattached(record: GuardRecord, parsed: ParsedOrderId, cid: ClientOrderId) -> GuardRecord:
@@ -148,15 +185,19 @@ def _reattached(record: GuardRecord, parsed: ParsedOrderId, cid: ClientOrderId) 
             return record.model_copy(
                 update={"seq": seq, "exits": (*record.exits, ExitOrder(order_id=cid, reason=reason))}
             )
-        case OrderRole.CORRECTION | OrderRole.ENTRY:
+        case OrderRole.CORRECTION:
             return record.model_copy(update={"seq": seq, "correction_orders": (*record.correction_orders, cid)})
+        case OrderRole.ENTRY:
+            return record  # never an exit of the position (callers skip entries; this keeps it total)
 
 
 def _seq(cid: ClientOrderId) -> int:
     return int(cid.rsplit("-", 1)[1][1:])
 
 
-def _mismatches(ex: GuardExecutor, positions: list[ExchangePosition]) -> list[str]:
+def _mismatches(ex: GuardExecutor, positions: list[ExchangePosition], prices: Mapping[Symbol, Decimal]) -> list[str]:
+    """Differences between our open quantities and the exchange's that the market could trade
+    (spot dust below the minimum notional is not a mismatch: nothing can be done with it)."""
     ours: dict[tuple[Symbol, PositionSide], Decimal] = {}
     for record in ex.book.records.values():
         key = (record.symbol, record.side)
@@ -165,7 +206,8 @@ def _mismatches(ex: GuardExecutor, positions: list[ExchangePosition]) -> list[st
     problems = []
     for key in sorted(set(ours) | set(theirs)):
         have, exchange = ours.get(key, Decimal(0)), theirs.get(key, Decimal(0))
-        if have != exchange:
+        rules, price = ex.rules.get(key[0]), prices.get(key[0])
+        if have != exchange and (rules is None or price is None or tradable(abs(have - exchange), price, rules)):
             problems.append(f"{key[0]} {key[1].value}: our positions hold {have}, the exchange {exchange}")
     return problems
 

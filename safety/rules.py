@@ -32,6 +32,17 @@ def is_protective(side: PositionSide, stop: Decimal, price: Decimal) -> bool:
     return stop < price if side is PositionSide.LONG else stop > price
 
 
+def tradable(quantity: Decimal, price: Decimal, rules: MarketRules) -> bool:
+    """Whether the exchange accepts an exit order (or a protective stop) for ``quantity``.
+
+    Below the minimum quantity nothing is accepted; below the minimum notional only reduce-only orders
+    on derivatives are (Binance USDT-M exempts them), so on spot such a remainder is dust.
+    """
+    if quantity <= 0 or quantity < rules.min_qty:
+        return False
+    return rules.contract or quantity * price >= rules.min_notional
+
+
 def is_tighter_or_equal(side: PositionSide, new: Decimal, old: Decimal) -> bool:
     """True when ``new`` risks no more than ``old``: higher for a long, lower for a short."""
     return new >= old if side is PositionSide.LONG else new <= old
