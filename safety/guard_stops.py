@@ -95,8 +95,17 @@ def protect(x: GuardInputs) -> list[Action] | None:
 def _maintain(current: Order, x: GuardInputs) -> list[Action] | None:
     """A stop is live: replace it if stale, clear replaced orders, then see to the take-profit."""
     rec = x.record
+    trigger = current.intent.stop_price
+    if (
+        trigger is not None
+        and trigger != rec.position.stop_price
+        and tighter(rec.side, trigger, rec.position.stop_price) == trigger
+    ):
+        # The exchange holds a tighter stop than our record (placed before a crash that lost the save):
+        # adopt its level rather than replace it with a looser one. Stops only tighten.
+        return [Update(_with_stop(rec, trigger), f"adopted the tighter live stop {trigger}")]
     stale_quantity = current.filled_quantity == 0 and current.intent.quantity != rec.remaining
-    if current.intent.stop_price != rec.position.stop_price or stale_quantity:
+    if trigger != rec.position.stop_price or stale_quantity:
         return _replace_stop(current, x)
     leftovers = [c for c in rec.retired if x.observed.is_live(c)]
     if leftovers:

@@ -23,6 +23,7 @@ import os
 import random
 import tempfile
 import time
+from functools import partial, reduce
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -37,6 +38,7 @@ from core.types import OrderType, PositionSide, Signal
 from exchange.sim import FaultPlan, MarketFill
 from safety.book import CLOSED_PREFIX
 from safety.executor import TickReport
+from safety.guard import tighter
 from safety.guard_state import GuardRecord
 from safety.order_ids import parse_order_id
 from safety.proposals import AdjustStopProposal, CloseProposal, EntryProposal, Proposal
@@ -314,8 +316,22 @@ def check_step(
         stats.hidden_after_fault += not known
         ledger.exposed.setdefault(record.id, step)
     check_orders_belong(world, live)
+    check_stops_never_loosened(world)
     for pid in ledger.closed:
         assert pid not in world.ex.book.records, f"{pid} closed but still open in the book"
+
+
+def check_stops_never_loosened(world: World) -> None:
+    """On the exchange: a position's live stop is the tightest stop ever accepted for it (crashes included)."""
+    for record in world.ex.book.records.values():
+        mine = [
+            o for o in world.venue.all_orders(record.symbol)
+            if o.intent.type is OrderType.STOP_MARKET and o.client_order_id.startswith(f"{PREFIX}-{record.id}-")
+        ]
+        live = [o.intent.stop_price for o in mine if not o.status.is_terminal]
+        if live:
+            tightest = reduce(partial(tighter, record.side), (o.intent.stop_price for o in mine))
+            assert tightest in live, f"{record.id}: live stops {live} looser than {tightest} placed before"
 
 
 def check_orders_belong(world: World, live: dict[str, object]) -> None:
