@@ -51,7 +51,8 @@ class Transition:
         )
 
     def journal_payload(self) -> dict[str, str]:
-        return {"from": self.from_state.value, "to": self.to_state.value, "reason": self.reason}
+        return {"at": self.at.isoformat(), "from": self.from_state.value, "to": self.to_state.value,
+                "reason": self.reason}
 
 
 class LLMBreaker:
@@ -95,6 +96,14 @@ class LLMBreaker:
             self.opened_at = now
             return [self._move(now, BreakerState.OPEN, f"{self.consecutive_failures} consecutive failures ({reason})")]
         return []
+
+    def abandon_probe(self, now: datetime) -> list[Transition]:
+        """A probe that ended in neither success nor an LLM failure (our own error): back to open, so
+        the breaker never sticks in half-open."""
+        if self.state is not BreakerState.HALF_OPEN:
+            return []
+        self.opened_at = now
+        return [self._move(now, BreakerState.OPEN, "probe abandoned (non-LLM error)")]
 
     def describe(self) -> str:
         """One line for the system prompt."""

@@ -22,6 +22,7 @@ from tools.handlers import HandlerContext, ToolArgumentError
 from tools.proposals import Approved
 from tools.registry import BY_NAME, ToolSpec, spec_for
 from tools.results import ToolError
+from tools.scrub import scrub_values
 
 MAX_ERRORS_SHOWN = 5
 
@@ -50,7 +51,7 @@ class ToolExecutor:
     async def call(self, name: str, arguments: Mapping[str, Any], call_id: str) -> ToolOutcome:
         """Execute one call; never raises for the model's mistakes or for refusals."""
         spec = spec_for(name)
-        args_dict = dict(arguments)
+        args_dict: dict[str, Any] = scrub_values(dict(arguments), self.session.secrets)
         if spec is None:
             known = ", ".join(BY_NAME)
             return self._error(name, call_id, args_dict, "unknown_tool", f"no tool named {name!r}; tools: {known}")
@@ -76,13 +77,14 @@ class ToolExecutor:
             return Veto(code="unknown_tool", message=f"{name!r} is not one of our tools")
         if spec.proposal is None:
             return None
+        args_dict: dict[str, Any] = scrub_values(dict(arguments), self.session.secrets)
         try:
-            args = spec.input_model.model_validate(dict(arguments))
+            args = spec.input_model.model_validate(args_dict)
         except ValidationError:
             return None
         verdict = await self.desk.check(spec.proposal(args, self.session.request.symbol))
         if isinstance(verdict, Veto):
-            self._vetoed(spec.name, call_id, dict(arguments), verdict)
+            self._vetoed(spec.name, call_id, args_dict, verdict)
             return verdict
         return None
 

@@ -7,7 +7,8 @@ tokens, ``key=value`` pairs with secret-ish names, long hex or base64 runs).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 REDACTED = "[redacted]"
 
@@ -28,3 +29,15 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> tuple[str, bool]:
     for pattern in _PATTERNS:
         cleaned = pattern.sub(REDACTED, cleaned)
     return cleaned, cleaned != text
+
+
+def scrub_values(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """``value`` (JSON-like) with every string scrubbed: tool arguments go through this at the choke
+    point, so a secret the model echoes never reaches a record, the journal, a cassette or memory."""
+    if isinstance(value, str):
+        return scrub(value, secrets)[0]
+    if isinstance(value, Mapping):
+        return {key: scrub_values(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [scrub_values(item, secrets) for item in value]
+    return value

@@ -16,7 +16,7 @@ def make_snapshot(price: float = 50_000.0) -> dict[str, object]:
         "as_of": AT.isoformat(),
         "last_price": price,
         "atr_pct": 1.5,
-        "signals": {"trend_follow": 0.8, "momentum": 0.6, "mean_reversion": -0.4},
+        "signals": {"trend_follow": 0.8, "momentum": 0.6, "mean_reversion": -0.1},
         "regime": {"label": "bull_quiet", "probability": 0.8},
     }
 

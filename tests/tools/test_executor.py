@@ -70,10 +70,14 @@ async def test_unknown_tool_and_mcp_names(executor: ToolExecutor) -> None:
     assert not via_mcp.is_error and via_mcp.record.name == "get_portfolio"
 
 
-async def test_memory_is_scrubbed_and_capped(executor: ToolExecutor) -> None:
-    ok = await executor.call("update_memory", {"text": "watch 52k; key sk-ant-abcdefghijklmnopqrstuv hunter2-secret"}, "m1")
-    assert not ok.is_error and json.loads(ok.content)["redacted"] is True
+async def test_memory_is_scrubbed_and_capped(executor: ToolExecutor, journal: ListJournal) -> None:
+    leaky = "watch 52k; key sk-ant-abcdefghijklmnopqrstuv hunter2-secret"
+    ok = await executor.call("update_memory", {"text": leaky}, "m1")
+    assert not ok.is_error
     assert executor.session.memory_update == "watch 52k; key [redacted] [redacted]"
+    # scrubbed at the choke point: the secret is in neither the record nor the journal
+    assert "hunter2" not in json.dumps(ok.record.model_dump(mode="json"))
+    assert "hunter2" not in json.dumps(journal.events)
     too_long = await executor.call("update_memory", {"text": "x" * 201}, "m2")
     assert too_long.is_error and "cap is 200" in json.loads(too_long.content)["message"]
 

@@ -1,0 +1,190 @@
+"""The rules backend: a deterministic fallback that decides without a model.
+
+It scores the snapshot's signal evidence with the learner's weights and acts through the same
+tools (and so the same veto and journal) as the LLM backends. Used when no key is configured,
+when the LLM budget is spent, while the LLM breaker is open, and on a cassette miss if so set.
+
+Snapshot contract it reads (documented in ``tools.context.TradingDesk``):
+``signals``: ``{signal name: vote in [-1, 1]}`` (positive favours long), ``last_price``,
+``atr_pct`` (optional, ATR as % of price), ``learner_weights`` (optional, ``{signal: {"alpha",
+"beta"}}`` or ``{signal: {"mean"}}``; else the ``get_learner_weights`` tool is asked).
+Weights are Thompson samples from the Beta posteriors with an RNG seeded by the learner seed and
+the snapshot digest, so the same snapshot always gives the same decision.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from agent.records import build_record
+from core.settings import LLMSettings, RiskSettings
+from core.types import DecisionRecord, DecisionRequest, PositionSide, Signal
+from tools.context import DecisionSession, JournalSink, TradingDesk
+from tools.executor import ToolExecutor
+
+RULES_PROMPT_VERSION = "rules-v1"
+DEFAULT_ATR_PCT = 1.5
+FLAT_CHECK_S = 3600
+IN_POSITION_CHECK_S = 1800
+
+
+@dataclass(frozen=True)
+class Score:
+    value: float
+    """Weighted mean vote in [-1, 1]."""
+    contributions: tuple[tuple[Signal, float, float], ...]
+    """(signal, vote, weight), strongest first."""
+
+    def supporting(self, side: PositionSide, limit: int = 3) -> tuple[Signal, ...]:
+        sign = 1 if side is PositionSide.LONG else -1
+        agreeing = [s for s, vote, weight in self.contributions if vote * sign > 0 and weight > 0]
+        return tuple(agreeing[:limit])
+
+    def explain(self) -> str:
+        parts = ", ".join(f"{s.value}={vote:+.2f}x{weight:.2f}" for s, vote, weight in self.contributions)
+        return f"weighted signal score {self.value:+.3f} ({parts or 'no signals'})"
+
+
+def score_signals(votes: Mapping[str, Any], weights: Mapping[str, Any], rng: random.Random) -> Score:
+    """Pure: the weighted mean of the signal votes (unknown names and non-numbers are ignored)."""
+    rows: list[tuple[Signal, float, float]] = []
+    for name in sorted(votes):
+        vote = votes[name]
+        if name not in Signal.__members__.values() or not isinstance(vote, (int, float)):
+            continue
+        clipped = max(-1.0, min(1.0, float(vote)))
+        rows.append((Signal(name), clipped, signal_weight(weights.get(name), rng)))
+    total = sum(w for _, _, w in rows)
+    value = sum(v * w for _, v, w in rows) / total if total > 0 else 0.0
+    rows.sort(key=lambda r: (-abs(r[1] * r[2]), r[0].value))
+    return Score(value=round(value, 6), contributions=tuple(rows))
+
+
+def signal_weight(posterior: Any, rng: random.Random) -> float:
+    """A Thompson sample from ``{"alpha", "beta"}``, else the given ``mean``, else the flat prior's 0.5."""
+    if isinstance(posterior, Mapping):
+        alpha, beta = posterior.get("alpha"), posterior.get("beta")
+        if isinstance(alpha, (int, float)) and isinstance(beta, (int, float)) and alpha > 0 and beta > 0:
+            return rng.betavariate(float(alpha), float(beta))
+        mean = posterior.get("mean")
+        if isinstance(mean, (int, float)):
+            return max(0.0, min(1.0, float(mean)))
+    if isinstance(posterior, (int, float)):
+        return max(0.0, min(1.0, float(posterior)))
+    return 0.5
+
+
+def stop_distance_pct(atr_pct: float, risk: RiskSettings) -> float:
+    """Two ATRs, kept safely inside the veto's stop bounds."""
+    low = risk.stop_min_distance_pct * 1.2
+    high = risk.stop_max_distance_pct * 0.9
+    return round(max(low, min(high, 2 * atr_pct)), 4)
+
+
+class RulesBackend:
+    name = "rules"
+
+    def __init__(
+        self,
+        *,
+        llm: LLMSettings,
+        risk: RiskSettings,
+        desk: TradingDesk,
+        journal: JournalSink,
+        seed: int = 7,
+        secrets: tuple[str, ...] = (),
+    ) -> None:
+        self.llm = llm
+        self.risk = risk
+        self.desk = desk
+        self.journal = journal
+        self.seed = seed
+        self.secrets = secrets
+
+    async def decide(self, request: DecisionRequest) -> DecisionRecord:
+        return await self.decide_as_fallback(request, None)
+
+    async def decide_as_fallback(self, request: DecisionRequest, reason: str | None) -> DecisionRecord:
+        session = DecisionSession(request=request, memory_max_chars=self.llm.memory_max_chars, secrets=self.secrets)
+        executor = ToolExecutor(self.desk, self.journal, session)
+        reasoning = await self._act(request, executor)
+        return build_record(
+            session, backend=self.name, prompt_version=RULES_PROMPT_VERSION, reasoning=reasoning,
+            fallback_reason=reason,
+        )
+
+    async def _act(self, request: DecisionRequest, executor: ToolExecutor) -> str:
+        snapshot = request.snapshot
+        portfolio_result = (await executor.call("get_portfolio", {}, "rules-1")).record.result
+        portfolio = _mapping(_mapping(portfolio_result).get("portfolio"))
+        weights = snapshot.get("learner_weights")
+        if not isinstance(weights, Mapping):
+            result = (await executor.call("get_learner_weights", {}, "rules-2")).record.result
+            weights = _signals_of(result)
+        rng = random.Random(f"{self.seed}:{request.snapshot_digest}")
+        score = score_signals(_mapping(snapshot.get("signals")), weights, rng)
+        position = _position_for(portfolio, request.symbol)
+        action = await self._trade(request, executor, score, position, portfolio)
+        seconds = IN_POSITION_CHECK_S if position or action.startswith("entered") else FLAT_CHECK_S
+        await executor.call("schedule_next_check", {"seconds": seconds, "wake_conditions": []}, "rules-9")
+        return f"rules: {score.explain()}; {action}"
+
+    async def _trade(
+        self, request: DecisionRequest, executor: ToolExecutor, score: Score,
+        position: Mapping[str, Any] | None, portfolio: Mapping[str, Any],
+    ) -> str:
+        threshold = self.llm.rules_min_score
+        if position is not None:
+            held = PositionSide(str(position.get("side", "long")))
+            against = -score.value if held is PositionSide.LONG else score.value
+            if against >= threshold:
+                args = {"fraction": 1, "reason": f"rules: signals turned against the {held.value} ({score.value:+.2f})"}
+                outcome = await executor.call("close_position", args, "rules-3")
+                return "closed" if not outcome.is_error else f"close refused ({outcome.record.result})"
+            return "holding"
+        if abs(score.value) < threshold:
+            return f"no entry (|score| below {threshold})"
+        side = PositionSide.LONG if score.value > 0 else PositionSide.SHORT
+        if side is PositionSide.SHORT and portfolio.get("market_type") == "spot":
+            return "no entry (short signal on a spot account)"
+        return await self._enter(request, executor, score, side)
+
+    async def _enter(self, request: DecisionRequest, executor: ToolExecutor, score: Score, side: PositionSide) -> str:
+        snapshot = request.snapshot
+        price = Decimal(str(snapshot["last_price"]))
+        distance = stop_distance_pct(float(snapshot.get("atr_pct") or DEFAULT_ATR_PCT), self.risk)
+        factor = Decimal(str(1 - distance / 100 if side is PositionSide.LONG else 1 + distance / 100))
+        signals = score.supporting(side)
+        if not signals:
+            return "no entry (no signal with weight supports the side)"
+        args = {
+            "side": side.value,
+            "size_pct": round(self.risk.max_position_pct * min(1.0, abs(score.value)), 2),
+            "order_type": "market",
+            "stop_loss_price": float((price * factor).quantize(Decimal("0.00000001"))),
+            "signals": [s.value for s in signals],
+            "confidence": round(min(1.0, abs(score.value)), 3),
+            "thesis": f"rules: score {score.value:+.2f} from {', '.join(s.value for s in signals)}",
+        }
+        outcome = await executor.call("place_order", args, "rules-4")
+        return f"entered {side.value}" if not outcome.is_error else f"entry refused ({outcome.record.result})"
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _signals_of(result: Any) -> Mapping[str, Any]:
+    weights = _mapping(result).get("weights")
+    return _mapping(_mapping(weights).get("signals"))
+
+
+def _position_for(portfolio: Mapping[str, Any], symbol: str) -> Mapping[str, Any] | None:
+    for position in portfolio.get("positions", ()):
+        if isinstance(position, Mapping) and position.get("symbol") == symbol:
+            return position
+    return None
