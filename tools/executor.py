@@ -68,24 +68,26 @@ class ToolExecutor:
         self._journal("tool_call", spec.name, call_id, args_dict, approved=_dump(approved))
         return await self._run(spec, call_id, args_dict, args, approved)
 
-    async def precheck(self, name: str, arguments: Mapping[str, Any], call_id: str) -> Veto | None:
-        """The veto alone, for a PreToolUse hook: a ``Veto`` means deny (recorded and journaled here,
-        since the handler will never run); ``None`` means let the call through to :meth:`call`,
-        which validates and vetoes again. Invalid arguments pass here so :meth:`call` reports them."""
+    async def precheck(self, name: str, arguments: Mapping[str, Any], call_id: str) -> ToolOutcome | None:
+        """Validation and veto alone, for a PreToolUse hook (claude-code backend).
+
+        An outcome means deny: it is already recorded and journaled (the handler will never run) and
+        its ``content`` is the reason the model reads. ``None`` means let the call through to
+        :meth:`call`, which validates and vetoes again before anything happens (defence in depth).
+        """
         spec = spec_for(name)
-        if spec is None:
-            return Veto(code="unknown_tool", message=f"{name!r} is not one of our tools")
-        if spec.proposal is None:
-            return None
         args_dict: dict[str, Any] = scrub_values(dict(arguments), self.session.secrets)
+        if spec is None:
+            return self._error(name, call_id, args_dict, "unknown_tool", f"{name!r} is not one of our tools")
         try:
             args = spec.input_model.model_validate(args_dict)
-        except ValidationError:
+        except ValidationError as exc:
+            return self._error(spec.name, call_id, args_dict, "invalid_arguments", explain(exc))
+        if spec.proposal is None:
             return None
         verdict = await self.desk.check(spec.proposal(args, self.session.request.symbol))
         if isinstance(verdict, Veto):
-            self._vetoed(spec.name, call_id, args_dict, verdict)
-            return verdict
+            return self._vetoed(spec.name, call_id, args_dict, verdict)
         return None
 
     async def _run(

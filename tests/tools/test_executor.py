@@ -93,11 +93,14 @@ async def test_schedule_ends_the_decision(executor: ToolExecutor) -> None:
 
 async def test_precheck_denies_without_running_the_handler(desk: StaticDesk, executor: ToolExecutor) -> None:
     desk.positions["BTC/USDT"] = long_position("BTC/USDT", "0.1", "48000", "47000")
-    veto = await executor.precheck("mcp__trading__adjust_stop", {"stop_price": 46_000, "reason": "give room"}, "t1")
-    assert veto is not None and veto.code == "stop_loosen"
-    assert executor.session.calls[-1].veto == veto
+    denied = await executor.precheck("mcp__trading__adjust_stop", {"stop_price": 46_000, "reason": "give room"}, "t1")
+    assert denied is not None and denied.record.veto is not None and denied.record.veto.code == "stop_loosen"
+    assert executor.session.calls[-1] == denied.record
     assert await executor.precheck("get_portfolio", {}, "t2") is None
-    assert await executor.precheck("adjust_stop", {"stop_price": "junk"}, "t3") is None  # call() reports it
+    invalid = await executor.precheck("adjust_stop", {"stop_price": "junk"}, "t3")
+    assert invalid is not None and json.loads(invalid.content)["code"] == "invalid_arguments"
+    unknown = await executor.precheck("Bash", {"command": "ls"}, "t4")
+    assert unknown is not None and json.loads(unknown.content)["code"] == "unknown_tool"
     assert desk.executed == []
 
 
