@@ -157,7 +157,7 @@ class CommandReceipt(BaseModel):
 class Store(Protocol):
     """State documents, the hash-chained journal and the operator command queue.
 
-    Implementations: ``store.sqlite.SqliteStore`` (embedded default) and ``store.redis.RedisStore``
+    Implementations: ``store.sqlite_store.SqliteStore`` (embedded default) and ``store.redis_store.RedisStore``
     (shared). Both pass ``tests/contracts/test_store_contract.py``.
     """
 

@@ -17,6 +17,7 @@ import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -166,6 +167,9 @@ class LearnerSettings(BaseModel):
     prior_alpha: float = Field(default=1.0, gt=0)
     prior_beta: float = Field(default=1.0, gt=0)
     weight_by_r: bool = False
+    """Weight each trade's evidence by min(|R multiple|, ``r_weight_cap``) instead of 1."""
+    r_weight_cap: float = Field(default=3.0, gt=0)
+    """Clamp of the R weight: one outlier trade counts at most this many ordinary ones."""
     discount: float = Field(default=1.0, gt=0, le=1)
     """Multiplies old evidence on each update; 1.0 keeps it all."""
     min_trades: int = Field(default=20, ge=0)
@@ -291,5 +295,20 @@ def _explain(exc: ValidationError, path: Path | None) -> str:
 
 
 def redacted(settings: Settings) -> dict[str, Any]:
-    """The effective settings as JSON-able data, every secret shown as ``**********`` or ``null``."""
-    return settings.model_dump(mode="json")
+    """The effective settings as JSON-able data, every secret shown as ``**********`` or ``null``.
+
+    A password inside the store URL (``redis://:pw@host``) is masked too.
+    """
+    data = settings.model_dump(mode="json")
+    data["store"]["url"] = _mask_url_password(data["store"]["url"])
+    return data
+
+
+def _mask_url_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:**********@{host}{port}"))

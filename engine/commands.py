@@ -7,4 +7,6 @@ import typer
 
 def mount(app: typer.Typer) -> None:
     """Add every package's commands. Keep one import and one ``add_typer``/``command`` per line."""
-    del app  # packages add their lines below as they land
+    from learning.cli import app as learner_app
+
+    app.add_typer(learner_app, name="learner")

@@ -93,3 +93,9 @@ def test_mainnet_limits_are_the_stricter_of_both() -> None:
     live = settings.risk.effective_for(RunMode.MAINNET)
     assert live.max_leverage == 2 and live.max_position_pct == 5
     assert settings.risk.effective_for(RunMode.TESTNET).max_leverage == 5
+
+
+def test_store_url_password_is_masked() -> None:
+    settings = load_settings(store={"url": "redis://user:hunter2@127.0.0.1:6380/0"})
+    assert redacted(settings)["store"]["url"] == "redis://user:**********@127.0.0.1:6380/0"
+    assert redacted(load_settings())["store"]["url"] == "sqlite:///var/tradewake.sqlite3"

@@ -1,0 +1,211 @@
+"""The learner's whole state and the one pure transition: record a closed trade, exactly once.
+
+No I/O here. ``apply_trade(state, trade, settings)`` returns the next state and what happened;
+``learning.service.Learner`` persists that next state atomically and only then adopts it.
+
+Win or loss: ``trade.is_win`` (net P&L after fees > 0); a break-even trade is a loss.
+Weight: 1, or with ``settings.weight_by_r`` ``min(|R|, settings.r_weight_cap)`` so that one outlier
+cannot outweigh ``r_weight_cap`` ordinary trades; a trade without an R multiple weighs 1 and a
+scratch trade (R near 0) adds almost nothing. A signal cited twice in one trade counts once.
+Scopes: every trade with signals updates the global scope, and also ``trade.regime``'s scope when the
+trade has a regime label (any label: ``low_vol``, ``high_vol``, a combined macro label ...).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from core.canonical import canonical_json, sha256_hex
+from core.ids import PositionId
+from core.settings import LearnerSettings
+from core.types import ClosedTrade, Signal
+from learning.evidence import EMPTY_SCOPE, ScopeState
+
+_VALUE = ConfigDict(frozen=True, extra="forbid")
+
+REGIME_LABEL_MAX_CHARS = 64
+
+
+def check_regime_label(regime: str) -> str:
+    """Regime labels are free-form, but not empty, not padded and short enough to key a scope."""
+    if not regime or regime != regime.strip() or len(regime) > REGIME_LABEL_MAX_CHARS:
+        raise ValueError(f"bad regime label {regime!r}: 1-{REGIME_LABEL_MAX_CHARS} characters, no outer spaces")
+    return regime
+
+
+class LedgerEntry(BaseModel):
+    """One recorded position: enough to recognise a duplicate and to replay the update exactly."""
+
+    model_config = _VALUE
+
+    seq: int = Field(ge=1)
+    """Order of recording, 1-based; replaying entries in this order rebuilds the posteriors."""
+    position_id: PositionId
+    trade_digest: str
+    """SHA-256 of the trade's canonical JSON: tells a true repeat from a conflicting second close."""
+    closed_at: AwareDatetime
+    regime: str | None
+    signals: tuple[Signal, ...]
+    """The distinct cited signals, in the order first cited."""
+    win: bool
+    weight: float = Field(ge=0, allow_inf_nan=False)
+    discount: float = Field(gt=0, le=1)
+
+
+class LearnerState(BaseModel):
+    """Posterior evidence per scope plus the ledger of every position ever recorded."""
+
+    model_config = _VALUE
+
+    global_scope: ScopeState = EMPTY_SCOPE
+    regimes: dict[str, ScopeState] = Field(default_factory=dict)
+    ledger: dict[PositionId, LedgerEntry] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _ledger_consistent(self) -> LearnerState:
+        for position_id, entry in self.ledger.items():
+            if entry.position_id != position_id:
+                raise ValueError(f"ledger key {position_id!r} holds entry for {entry.position_id!r}")
+        if sorted(entry.seq for entry in self.ledger.values()) != list(range(1, len(self.ledger) + 1)):
+            raise ValueError("ledger sequence numbers are not 1..n without gaps")
+        return self
+
+    @property
+    def last_seq(self) -> int:
+        return len(self.ledger)
+
+    def scope(self, regime: str | None) -> ScopeState:
+        """The global scope for ``None``, else that regime's (empty if never seen)."""
+        if regime is None:
+            return self.global_scope
+        return self.regimes.get(regime, EMPTY_SCOPE)
+
+    def is_recorded(self, position_id: str) -> bool:
+        return position_id in self.ledger
+
+
+class RecordOutcome(StrEnum):
+    RECORDED = "recorded"
+    DUPLICATE = "duplicate"
+
+
+class RecordResult(BaseModel):
+    """What ``record_trade`` did. A duplicate changed nothing; ``same_trade`` False flags a conflicting close."""
+
+    model_config = _VALUE
+
+    outcome: RecordOutcome
+    position_id: PositionId
+    seq: int
+    """The ledger sequence number of the (first) recording."""
+    signals: tuple[Signal, ...]
+    """Signals whose posteriors this call changed (empty for a duplicate or a trade without signals)."""
+    regime: str | None
+    win: bool
+    weight: float
+    same_trade: bool = True
+    """For a duplicate: whether it is the very trade recorded first (False: a different close of the same id)."""
+
+    @property
+    def is_duplicate(self) -> bool:
+        return self.outcome is RecordOutcome.DUPLICATE
+
+
+class Transition(BaseModel):
+    """The next state and the result that describes the step."""
+
+    model_config = _VALUE
+
+    state: LearnerState
+    result: RecordResult
+
+
+def trade_digest(trade: ClosedTrade) -> str:
+    return sha256_hex(canonical_json(trade.model_dump(mode="json")))
+
+
+def trade_weight(trade: ClosedTrade, settings: LearnerSettings) -> float:
+    """1, or ``min(|R|, r_weight_cap)`` when weighting by R and the trade has an R multiple."""
+    if not settings.weight_by_r or trade.r_multiple is None:
+        return 1.0
+    if math.isnan(trade.r_multiple):
+        raise ValueError(f"trade {trade.position_id} has a NaN R multiple")
+    return min(abs(trade.r_multiple), settings.r_weight_cap)
+
+
+def distinct_signals(signals: Iterable[Signal]) -> tuple[Signal, ...]:
+    return tuple(dict.fromkeys(signals))
+
+
+def apply_trade(state: LearnerState, trade: ClosedTrade, settings: LearnerSettings) -> Transition:
+    """Record ``trade`` once: a position id already in the ledger leaves the state untouched."""
+    existing = state.ledger.get(trade.position_id)
+    if existing is not None:
+        return Transition(state=state, result=_duplicate(existing, trade_digest(trade)))
+    if trade.regime is not None:
+        check_regime_label(trade.regime)
+    entry = LedgerEntry(
+        seq=state.last_seq + 1,
+        position_id=trade.position_id,
+        trade_digest=trade_digest(trade),
+        closed_at=trade.closed_at,
+        regime=trade.regime,
+        signals=distinct_signals(trade.signals),
+        win=trade.is_win,
+        weight=trade_weight(trade, settings),
+        discount=settings.discount,
+    )
+    return apply_entry(state, entry)
+
+
+def apply_entry(state: LearnerState, entry: LedgerEntry) -> Transition:
+    """Apply one ledger entry (a new trade, or one being replayed) to ``state``."""
+    if entry.seq != state.last_seq + 1:
+        raise ValueError(f"ledger entry seq {entry.seq} does not follow {state.last_seq}")
+    if entry.position_id in state.ledger:
+        raise ValueError(f"position {entry.position_id} is already in the ledger")
+    update: dict[str, object] = {"ledger": {**state.ledger, entry.position_id: entry}}
+    if entry.signals:
+        update["global_scope"] = _observe(state.global_scope, entry)
+        if entry.regime is not None:
+            regime_scope = _observe(state.scope(entry.regime), entry)
+            update["regimes"] = {**state.regimes, entry.regime: regime_scope}
+    result = RecordResult(
+        outcome=RecordOutcome.RECORDED,
+        position_id=entry.position_id,
+        seq=entry.seq,
+        signals=entry.signals,
+        regime=entry.regime,
+        win=entry.win,
+        weight=entry.weight,
+    )
+    return Transition(state=state.model_copy(update=update), result=result)
+
+
+def replay(entries: Iterable[LedgerEntry]) -> LearnerState:
+    """Rebuild the state from ledger entries (any order given; applied by ``seq``)."""
+    state = LearnerState()
+    for entry in sorted(entries, key=lambda e: e.seq):
+        state = apply_entry(state, entry).state
+    return state
+
+
+def _observe(scope: ScopeState, entry: LedgerEntry) -> ScopeState:
+    return scope.observed(entry.signals, win=entry.win, weight=entry.weight, discount=entry.discount)
+
+
+def _duplicate(existing: LedgerEntry, digest: str) -> RecordResult:
+    return RecordResult(
+        outcome=RecordOutcome.DUPLICATE,
+        position_id=existing.position_id,
+        seq=existing.seq,
+        signals=(),
+        regime=existing.regime,
+        win=existing.win,
+        weight=existing.weight,
+        same_trade=existing.trade_digest == digest,
+    )

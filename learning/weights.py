@@ -1,0 +1,157 @@
+"""Signal weights from the posteriors: Thompson samples, means, 95 % credible intervals, counts.
+
+``LearnerWeights`` is what the snapshot embeds (``model_dump(mode="json")``: the agent reads it) and
+what the rule-based fallback scores with (``score``).
+
+Fallback: when the asked regime has fewer than ``min_trades`` trades (or was never seen),
+the weights come from the **global** posteriors, and say so (``scope="global"``, ``fell_back=True``).
+A regime's own posteriors are used only once it has ``min_trades`` trades; until then the global
+posteriors, which have seen every trade, are the better estimate. ``enough_data`` tells whether the
+scope actually used has ``min_trades`` trades (if not, the numbers are mostly prior).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from scipy import stats
+
+from core.settings import LearnerSettings
+from core.types import Signal
+from learning.state import LearnerState, check_regime_label
+
+_VALUE = ConfigDict(frozen=True, extra="forbid")
+
+CREDIBLE_LEVEL = 0.95
+GLOBAL_SCOPE = "global"
+_TAILS = ((1 - CREDIBLE_LEVEL) / 2, 1 - (1 - CREDIBLE_LEVEL) / 2)
+
+
+class SignalPosterior(BaseModel):
+    """Beta(alpha, beta) of one signal in one scope, summarized."""
+
+    model_config = _VALUE
+
+    signal: Signal
+    alpha: float
+    beta: float
+    mean: float
+    ci_low: float
+    """Lower end of the equal-tailed 95 % credible interval."""
+    ci_high: float
+    trades: int
+    wins: int
+    losses: int
+
+
+class SignalWeight(SignalPosterior):
+    sample: float = Field(ge=0, le=1)
+    """One Thompson draw from Beta(alpha, beta) with the caller's generator."""
+
+
+class LearnerWeights(BaseModel):
+    """Per-signal weights for one regime (or global), in ``Signal`` order."""
+
+    model_config = _VALUE
+
+    requested_regime: str | None
+    scope: str
+    """``"global"`` or the regime label whose posteriors were used."""
+    fell_back: bool
+    """True when a regime was asked for but had fewer than ``min_trades`` trades."""
+    enough_data: bool
+    scope_trades: int
+    min_trades: int
+    credible_level: float = CREDIBLE_LEVEL
+    signals: tuple[SignalWeight, ...]
+
+    def get(self, signal: Signal) -> SignalWeight:
+        for weight in self.signals:
+            if weight.signal is signal:
+                return weight
+        raise KeyError(signal)
+
+    def ranked(self, by: Literal["sample", "mean"] = "sample") -> list[SignalWeight]:
+        """Highest first; ties keep ``Signal`` order (stable sort), so the ranking is deterministic."""
+        return sorted(self.signals, key=lambda w: -getattr(w, by))
+
+    def score(self, signals: Iterable[Signal], by: Literal["sample", "mean"] = "mean") -> float:
+        """Average posterior win probability (mean or Thompson sample) of the cited signals."""
+        values = [getattr(self.get(signal), by) for signal in dict.fromkeys(signals)]
+        if not values:
+            raise ValueError("score needs at least one signal")
+        return float(sum(values) / len(values))
+
+
+def scope_label(regime: str | None) -> str:
+    return GLOBAL_SCOPE if regime is None else regime
+
+
+def has_enough_data(state: LearnerState, regime: str | None, settings: LearnerSettings) -> bool:
+    """Whether ``regime``'s own scope (global for ``None``) has at least ``min_trades`` trades."""
+    if regime is not None:
+        check_regime_label(regime)
+    return state.scope(regime).trades >= settings.min_trades
+
+
+def effective_regime(state: LearnerState, regime: str | None, settings: LearnerSettings) -> str | None:
+    """The scope ``weights`` uses: the regime's if it has enough data, else global (``None``)."""
+    return regime if regime is not None and has_enough_data(state, regime, settings) else None
+
+
+def posteriors(state: LearnerState, regime: str | None, settings: LearnerSettings) -> tuple[SignalPosterior, ...]:
+    """Every signal's posterior in ``regime``'s own scope (no fallback), in ``Signal`` order."""
+    scope = state.scope(regime)
+    signals = list(Signal)
+    evidence = [scope.evidence(signal) for signal in signals]
+    alphas = np.array([settings.prior_alpha + ev.win_evidence for ev in evidence])
+    betas = np.array([settings.prior_beta + ev.loss_evidence for ev in evidence])
+    lows, highs = stats.beta.ppf(np.array(_TAILS)[:, None], alphas[None, :], betas[None, :])
+    return tuple(
+        SignalPosterior(
+            signal=signal,
+            alpha=float(alphas[i]),
+            beta=float(betas[i]),
+            mean=float(alphas[i] / (alphas[i] + betas[i])),
+            ci_low=float(lows[i]),
+            ci_high=float(highs[i]),
+            trades=evidence[i].trades,
+            wins=evidence[i].wins,
+            losses=evidence[i].losses,
+        )
+        for i, signal in enumerate(signals)
+    )
+
+
+def thompson_samples(
+    state: LearnerState, regime: str | None, settings: LearnerSettings, rng: np.random.Generator
+) -> dict[Signal, float]:
+    """One Beta draw per signal in ``Signal`` order from ``regime``'s own scope (no fallback)."""
+    scope = state.scope(regime)
+    alphas = [settings.prior_alpha + scope.evidence(signal).win_evidence for signal in Signal]
+    betas = [settings.prior_beta + scope.evidence(signal).loss_evidence for signal in Signal]
+    draws = rng.beta(alphas, betas)
+    return {signal: float(draw) for signal, draw in zip(Signal, draws, strict=True)}
+
+
+def compute_weights(
+    state: LearnerState, regime: str | None, settings: LearnerSettings, rng: np.random.Generator
+) -> LearnerWeights:
+    """Thompson samples plus summaries, from the regime's posteriors or, lacking data, the global ones."""
+    used = effective_regime(state, regime, settings)
+    samples = thompson_samples(state, used, settings, rng)
+    scope_trades = state.scope(used).trades
+    return LearnerWeights(
+        requested_regime=regime,
+        scope=scope_label(used),
+        fell_back=regime is not None and used is None,
+        enough_data=scope_trades >= settings.min_trades,
+        scope_trades=scope_trades,
+        min_trades=settings.min_trades,
+        signals=tuple(
+            SignalWeight(**p.model_dump(), sample=samples[p.signal]) for p in posteriors(state, used, settings)
+        ),
+    )
