@@ -64,8 +64,22 @@ def score_signals(votes: Mapping[str, Any], weights: Mapping[str, Any], rng: ran
     return Score(value=round(value, 6), contributions=tuple(rows))
 
 
+def normalize_weights(raw: Any) -> dict[str, Any]:
+    """Accept the learner's ``LearnerWeights`` JSON (``{"signals": [{"signal": ..., "alpha", "beta",
+    "mean", "sample"}, ...]}``), a ``{"signals": {name: posterior}}`` wrapper, or ``{name: posterior}``."""
+    if not isinstance(raw, Mapping):
+        return {}
+    inner = raw.get("signals", raw)
+    if isinstance(inner, list):
+        return {str(e["signal"]): e for e in inner if isinstance(e, Mapping) and "signal" in e}
+    return dict(inner) if isinstance(inner, Mapping) else {}
+
+
 def signal_weight(posterior: Any, rng: random.Random) -> float:
-    """A Thompson sample from ``{"alpha", "beta"}``, else the given ``mean``, else the flat prior's 0.5."""
+    """The learner's own Thompson ``sample`` if given, else a seeded draw from ``alpha``/``beta``, else
+    ``mean``, else the flat prior's 0.5."""
+    if isinstance(posterior, Mapping) and isinstance(posterior.get("sample"), (int, float)):
+        return max(0.0, min(1.0, float(posterior["sample"])))
     if isinstance(posterior, Mapping):
         alpha, beta = posterior.get("alpha"), posterior.get("beta")
         if isinstance(alpha, (int, float)) and isinstance(beta, (int, float)) and alpha > 0 and beta > 0:
@@ -121,10 +135,12 @@ class RulesBackend:
         snapshot = request.snapshot
         portfolio_result = (await executor.call("get_portfolio", {}, "rules-1")).record.result
         portfolio = _mapping(_mapping(portfolio_result).get("portfolio"))
-        weights = snapshot.get("learner_weights")
-        if not isinstance(weights, Mapping):
-            result = (await executor.call("get_learner_weights", {}, "rules-2")).record.result
-            weights = _signals_of(result)
+        weights = normalize_weights(snapshot.get("learner_weights"))
+        if not weights:
+            regime = _mapping(snapshot.get("regime")).get("label")
+            args = {"regime": regime} if isinstance(regime, str) else {}
+            result = (await executor.call("get_learner_weights", args, "rules-2")).record.result
+            weights = normalize_weights(_mapping(result).get("weights"))
         rng = random.Random(f"{self.seed}:{request.snapshot_digest}")
         score = score_signals(_mapping(snapshot.get("signals")), weights, rng)
         position = _position_for(portfolio, request.symbol)
@@ -176,11 +192,6 @@ class RulesBackend:
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-
-
-def _signals_of(result: Any) -> Mapping[str, Any]:
-    weights = _mapping(result).get("weights")
-    return _mapping(_mapping(weights).get("signals"))
 
 
 def _position_for(portfolio: Mapping[str, Any], symbol: str) -> Mapping[str, Any] | None:

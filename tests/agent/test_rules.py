@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.rules import RulesBackend, score_signals, stop_distance_pct
+from agent.rules import RulesBackend, normalize_weights, score_signals, stop_distance_pct
 from core.canonical import canonical_json
 from core.settings import LLMSettings, RiskSettings
 from tests.tools.helpers import make_request, make_snapshot
@@ -52,6 +53,17 @@ async def test_short_signal_on_spot_stands_aside() -> None:
     desk = StaticDesk(snapshots={"BTC/USDT": snap})
     record = await rules(desk, ListJournal()).decide(make_request(snap))
     assert "place_order" not in [c.name for c in record.tool_calls] and "spot" in record.reasoning
+
+
+def test_accepts_the_learners_weights_json() -> None:
+    learner_json = {"scope": "global", "signals": [
+        {"signal": "trend_follow", "alpha": 5.0, "beta": 2.0, "mean": 0.71, "sample": 0.9},
+        {"signal": "momentum", "alpha": 1.0, "beta": 1.0, "mean": 0.5, "sample": 0.1}]}
+    weights = normalize_weights(learner_json)
+    score = score_signals({"trend_follow": 1.0, "momentum": -1.0}, weights, random.Random(1))
+    assert score.value == pytest.approx((0.9 - 0.1) / 1.0)
+    assert normalize_weights({"trend_follow": {"mean": 0.6}}) == {"trend_follow": {"mean": 0.6}}
+    assert normalize_weights(None) == {}
 
 
 @given(st.dictionaries(st.sampled_from(["trend_follow", "momentum", "breakout", "bogus"]),
