@@ -4,10 +4,10 @@ It scores the snapshot's signal evidence with the learner's weights and acts thr
 tools (and so the same veto and journal) as the LLM backends. Used when no key is configured,
 when the LLM budget is spent, while the LLM breaker is open, and on a cassette miss if so set.
 
-Snapshot contract it reads (documented in ``tools.context.TradingDesk``):
-``signals``: ``{signal name: vote in [-1, 1]}`` (positive favours long), ``last_price``,
-``atr_pct`` (optional, ATR as % of price), ``learner_weights`` (optional, ``{signal: {"alpha",
-"beta"}}`` or ``{signal: {"mean"}}``; else the ``get_learner_weights`` tool is asked).
+It reads the snapshot's JSON form: votes per signal from ``agent.signals`` (indicators of the
+slowest timeframe, regime, funding), ``last_price``, ATR % for the stop distance, and the
+``learner_weights`` slot (the learner's JSON, ``{signal: weight}``, or ``{signal: {"alpha", "beta"}}``;
+when empty the ``get_learner_weights`` tool is asked).
 Weights are Thompson samples from the Beta posteriors with an RNG seeded by the learner seed and
 the snapshot digest, so the same snapshot always gives the same decision.
 """
@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from agent.records import build_record
+from agent.signals import atr_pct, last_price, signal_votes
 from core.settings import LLMSettings, RiskSettings
 from core.types import DecisionRecord, DecisionRequest, PositionSide, Signal
 from tools.context import DecisionSession, JournalSink, TradingDesk
@@ -142,7 +143,7 @@ class RulesBackend:
             result = (await executor.call("get_learner_weights", args, "rules-2")).record.result
             weights = normalize_weights(_mapping(result).get("weights"))
         rng = random.Random(f"{self.seed}:{request.snapshot_digest}")
-        score = score_signals(_mapping(snapshot.get("signals")), weights, rng)
+        score = score_signals(signal_votes(snapshot), weights, rng)
         position = _position_for(portfolio, request.symbol)
         action = await self._trade(request, executor, score, position, portfolio)
         seconds = IN_POSITION_CHECK_S if position or action.startswith("entered") else FLAT_CHECK_S
@@ -171,8 +172,11 @@ class RulesBackend:
 
     async def _enter(self, request: DecisionRequest, executor: ToolExecutor, score: Score, side: PositionSide) -> str:
         snapshot = request.snapshot
-        price = Decimal(str(snapshot["last_price"]))
-        distance = stop_distance_pct(float(snapshot.get("atr_pct") or DEFAULT_ATR_PCT), self.risk)
+        last = last_price(snapshot)
+        if last is None:
+            return "no entry (the snapshot has no last price)"
+        price = Decimal(str(last))
+        distance = stop_distance_pct(atr_pct(snapshot) or DEFAULT_ATR_PCT, self.risk)
         factor = Decimal(str(1 - distance / 100 if side is PositionSide.LONG else 1 + distance / 100))
         signals = score.supporting(side)
         if not signals:

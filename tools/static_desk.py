@@ -74,7 +74,7 @@ class StaticDesk:
         return report
 
     def state(self) -> DeskState:
-        prices = {s: Decimal(str(snap["last_price"])) for s, snap in self.snapshots.items() if "last_price" in snap}
+        prices = {s: Decimal(str(p)) for s, snap in self.snapshots.items() if (p := snapshot_price(snap)) is not None}
         return DeskState(
             equity=self.equity, positions=dict(self.positions), last_prices=prices, risk=self.risk, spot=self.spot
         )
@@ -110,11 +110,23 @@ class StaticDesk:
         return ExecutionReport(status="stop_moved", symbol=p.symbol, price=p.stop_price)
 
     def _price(self, symbol: str) -> Decimal:
-        return Decimal(str(self.snapshots[symbol]["last_price"]))
+        price = snapshot_price(self.snapshots[symbol])
+        if price is None:
+            raise OrderRejected("no_price", f"no last price for {symbol}")
+        return Decimal(str(price))
 
     def _exposure_pct(self) -> float:
         notional = sum((p.quantity * self._price(p.symbol) for p in self.positions.values()), Decimal(0))
         return float(notional / self.equity * 100) if self.equity else 0.0
+
+
+def snapshot_price(snapshot: Mapping[str, Any]) -> float | None:
+    """The last price of a snapshot's JSON form: ``{"last_price": {"price": p, ...}}`` (the market
+    package's ``MarketSnapshot``) or a plain number."""
+    price = snapshot.get("last_price")
+    if isinstance(price, Mapping):
+        price = price.get("price")
+    return float(price) if isinstance(price, (int, float)) and price > 0 else None
 
 
 def long_position(symbol: str, quantity: str, entry: str, stop: str) -> DeskPosition:
