@@ -10,3 +10,6 @@ def mount(app: typer.Typer) -> None:
     from learning.cli import app as learner_app
 
     app.add_typer(learner_app, name="learner")
+    from agent.cli import decide_cmd
+
+    app.command("decide")(decide_cmd)

@@ -8,6 +8,8 @@ correct; an ``OperationalError`` from the desk is for a human and propagates (th
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +53,7 @@ class ToolExecutor:
     async def call(self, name: str, arguments: Mapping[str, Any], call_id: str) -> ToolOutcome:
         """Execute one call; never raises for the model's mistakes or for refusals."""
         spec = spec_for(name)
-        args_dict: dict[str, Any] = scrub_values(dict(arguments), self.session.secrets)
+        args_dict = self._clean(arguments)
         if spec is None:
             known = ", ".join(BY_NAME)
             return self._error(name, call_id, args_dict, "unknown_tool", f"no tool named {name!r}; tools: {known}")
@@ -76,7 +78,7 @@ class ToolExecutor:
         :meth:`call`, which validates and vetoes again before anything happens (defence in depth).
         """
         spec = spec_for(name)
-        args_dict: dict[str, Any] = scrub_values(dict(arguments), self.session.secrets)
+        args_dict = self._clean(arguments)
         if spec is None:
             return self._error(name, call_id, args_dict, "unknown_tool", f"{name!r} is not one of our tools")
         try:
@@ -105,6 +107,13 @@ class ToolExecutor:
         record = ToolCallRecord(tool_call_id=call_id, name=spec.name, arguments=args_dict, result=payload)
         self._journal("tool_result", spec.name, call_id, args_dict, result=payload)
         return self._keep(record)
+
+    def _clean(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """Arguments as recorded: secrets scrubbed, keys in canonical order (a replayed record prints
+        byte for byte like the original, whatever order the model wrote them in)."""
+        scrubbed = _json_safe(scrub_values(dict(arguments), self.session.secrets))
+        cleaned: dict[str, Any] = json.loads(canonical_json(scrubbed))
+        return cleaned
 
     def _error(
         self, name: str, call_id: str, args: dict[str, Any], code: str, message: str, *, kind: str = "invalid"
@@ -148,6 +157,20 @@ def explain(exc: ValidationError) -> str:
     if more > 0:
         lines.append(f"... and {more} more")
     return "; ".join(lines)
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN, infinities and non-JSON values become strings, so records and the journal stay canonical JSON
+    (validation then refuses them as the wrong type)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return repr(value)
 
 
 def _dump(approved: Approved | None) -> dict[str, Any] | None:

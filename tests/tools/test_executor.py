@@ -111,3 +111,10 @@ async def test_close_and_tighten(desk: StaticDesk, executor: ToolExecutor) -> No
     half = await executor.call("close_position", {"fraction": 0.5, "reason": "take half"}, "a2")
     assert json.loads(half.content)["execution"]["quantity"] == "0.050000"
     assert executor.session.side_effects == 2
+
+
+async def test_non_json_numbers_are_refused_not_crashing(executor: ToolExecutor, desk: StaticDesk) -> None:
+    outcome = await executor.call("place_order", {**GOOD_ORDER, "size_pct": float("nan")}, "n1")
+    assert outcome.is_error and "size_pct" in json.loads(outcome.content)["message"]
+    assert outcome.record.arguments["size_pct"] == "nan"
+    assert desk.executed == []
