@@ -44,3 +44,14 @@ def test_explicit_votes_win_and_missing_data_gives_no_vote() -> None:
 def test_votes_are_bounded(rsi: float, fast: float, slow: float, high: float, low: float) -> None:
     votes = signal_votes(market_snapshot(rsi=rsi, ema_fast=fast, ema_slow=slow, dist_high_pct=high, dist_low_pct=low))
     assert all(-1 <= v <= 1 for v in votes.values())
+
+
+def test_token_figures_are_consistent() -> None:
+    from datetime import UTC, datetime
+
+    from agent.tokens import DEFAULT_DATA, decision_tokens
+
+    figures = decision_tokens(DEFAULT_DATA, datetime(2018, 4, 20, 12, tzinfo=UTC))
+    assert figures["cached_prefix_tokens"] > 1024  # above the smallest prompt-cache minimum
+    assert figures["decision_input_without_cache"] == (
+        figures["decision_cache_write"] + figures["decision_cache_read"] + figures["decision_input_uncached"])
