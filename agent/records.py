@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.ports import NewEvent
 from core.types import DecisionRecord, Usage
 from tools.context import DecisionSession
 
@@ -37,3 +38,11 @@ def build_record(
         error=error,
         fallback_reason=fallback_reason,
     )
+
+
+DECISION_EVENT = "decision"
+
+
+def decision_event(record: DecisionRecord) -> NewEvent:
+    """The journal event the engine appends for a decision (the store hash-chains it)."""
+    return NewEvent(kind=DECISION_EVENT, at=record.as_of, payload=record.model_dump(mode="json"))

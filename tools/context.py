@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from core.ids import Symbol
+from core.ports import Clock, NewEvent, Store
 from core.types import DecisionRequest, ToolCallRecord, Veto
 from tools.proposals import Approved, Proposal
 from tools.results import ExecutionReport
@@ -48,6 +49,18 @@ class JournalSink(Protocol):
     """Where the choke point journals every call, veto and result (the engine: the Store's journal)."""
 
     def append(self, kind: str, payload: dict[str, Any]) -> None: ...
+
+
+class StoreJournal:
+    """A :class:`JournalSink` over the ``Store`` port: each entry becomes a hash-chained journal event
+    stamped by the injected clock (the engine's sink)."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def append(self, kind: str, payload: dict[str, Any]) -> None:
+        self.store.append(NewEvent(kind=kind, at=self.clock.now(), payload=payload))
 
 
 @dataclass

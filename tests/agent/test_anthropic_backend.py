@@ -158,3 +158,29 @@ async def test_bad_credentials_are_operational(server: MessagesServer, desk: Sta
     server.script(fail(401, "authentication_error"))
     with pytest.raises(OperationalError):
         await backend(server, desk, journal).decide(make_request())
+
+
+async def test_count_tokens_endpoint_answers_the_documented_estimator(server: MessagesServer) -> None:
+    import anthropic
+
+    from agent.prompting import estimate_request_tokens
+
+    client = anthropic.AsyncAnthropic(api_key="sk-ant-test-0", base_url=server.base_url, max_retries=0)
+    messages = [{"role": "user", "content": "hello"}]
+    counted = await client.messages.count_tokens(model="claude-sonnet-4-6", system="sys", messages=messages,
+                                                 tools=anthropic_tools())
+    assert counted.input_tokens == estimate_request_tokens("sys", anthropic_tools(), messages)
+
+
+async def test_the_conftest_guard_blocks_real_model_calls() -> None:
+    import socket
+
+    import anthropic
+
+    with pytest.raises(ConnectionRefusedError, match="must not reach the network"):
+        socket.create_connection(("203.0.113.7", 443), timeout=1)
+    client = anthropic.AsyncAnthropic(api_key="sk-ant-test-0", max_retries=0)  # base URL from the environment
+    assert "127.0.0.1:9" in str(client.base_url)
+    with pytest.raises(anthropic.APIConnectionError):
+        await client.messages.create(model="claude-sonnet-4-6", max_tokens=10,
+                                     messages=[{"role": "user", "content": "hi"}])

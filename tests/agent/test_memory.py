@@ -45,3 +45,23 @@ def test_in_process_memory_and_prompt_quoting() -> None:
     prompt = user_message(make_request(), memory.current().text)
     assert prompt.count("</memory>") == 1  # the note cannot close the tag and pose as instructions
     assert "‹/memory›" in prompt and memory.history()[-1].version == 1
+
+
+async def test_tool_journal_and_decision_records_go_to_the_hash_chained_store(store: SqliteStore) -> None:
+    from agent.records import decision_event
+    from agent.rules import RulesBackend
+    from core.clock import SimClock
+    from core.settings import LLMSettings, RiskSettings
+    from core.types import DecisionRecord
+    from tests.tools.helpers import make_snapshot
+    from tools.context import StoreJournal
+    from tools.static_desk import StaticDesk
+
+    journal = StoreJournal(store, SimClock(T0))
+    desk = StaticDesk(snapshots={"BTC/USDT": make_snapshot()})
+    record = await RulesBackend(llm=LLMSettings(), risk=RiskSettings(), desk=desk, journal=journal).decide(make_request())
+    store.append(decision_event(record))
+    events = store.read_journal()
+    assert [e.kind for e in events][-2:] == ["tool_result", "decision"]
+    assert DecisionRecord.model_validate(events[-1].payload) == record
+    assert store.verify_journal().ok
