@@ -51,6 +51,7 @@ def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The strict-mode input schema of ``model`` (a fresh dict; the model's own schema is untouched)."""
     raw = copy.deepcopy(model.model_json_schema())
     defs = raw.pop("$defs", {})
+    raw.pop("description", None)  # the tool's own description already says it
     return _node(_inline(raw, defs))
 
 
@@ -66,9 +67,10 @@ def _inline(schema: Any, defs: Mapping[str, Any], depth: int = 0) -> Any:
     if not isinstance(schema, dict):
         return schema
     if "$ref" in schema:
-        target = defs[schema["$ref"].rsplit("/", 1)[-1]]
-        merged = {**_inline(target, defs, depth + 1), **{k: v for k, v in schema.items() if k != "$ref"}}
-        return merged
+        target = dict(defs[schema["$ref"].rsplit("/", 1)[-1]])
+        if "enum" in target:
+            target.pop("description", None)  # an enum class docstring is for developers; the field says it
+        return {**_inline(target, defs, depth + 1), **{k: v for k, v in schema.items() if k != "$ref"}}
     return {key: _inline(value, defs, depth) for key, value in schema.items()}
 
 
