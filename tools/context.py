@@ -28,9 +28,15 @@ class TradingDesk(Protocol):
 
     async def regime(self, symbol: Symbol) -> dict[str, Any]: ...
 
-    async def portfolio(self) -> dict[str, Any]: ...
+    async def portfolio(self) -> dict[str, Any]:
+        """At least ``equity`` (decimal string), ``market_type`` (``spot``/``future``) and ``positions``:
+        a list of ``{symbol, side ("long"/"short"), quantity, entry_price, stop_price}`` (decimal strings);
+        the rules backend reads these keys. More keys (exposure, P&L today, limits used) are welcome."""
+        ...
 
-    async def learner_weights(self, regime: str | None) -> dict[str, Any]: ...
+    async def learner_weights(self, regime: str | None) -> dict[str, Any]:
+        """The learner's ``LearnerWeights`` JSON for ``regime`` (global when ``None``)."""
+        ...
 
     async def check(self, proposal: Proposal) -> Approved | Veto:
         """The safety veto against current state. No side effects: the PreToolUse hook calls it too."""
