@@ -160,6 +160,12 @@ class LLMSettings(BaseModel):
     rules_min_score: float = Field(default=0.35, gt=0, le=1)
     """The rules backend enters when the weighted signal score reaches this (and exits below its negative)."""
 
+    @model_validator(mode="after")
+    def _thinking_fits(self) -> LLMSettings:
+        if self.thinking_budget_tokens and not 1024 <= self.thinking_budget_tokens < self.max_tokens:
+            raise ValueError("llm.thinking_budget_tokens must be 0 (off) or at least 1024 and below llm.max_tokens")
+        return self
+
 
 class LearnerSettings(BaseModel):
     model_config = _SECTION

@@ -184,3 +184,18 @@ async def test_the_conftest_guard_blocks_real_model_calls() -> None:
     with pytest.raises(anthropic.APIConnectionError):
         await client.messages.create(model="claude-sonnet-4-6", max_tokens=10,
                                      messages=[{"role": "user", "content": "hi"}])
+
+
+async def test_thinking_is_pinned_and_its_blocks_are_sent_back(
+    server: MessagesServer, desk: StaticDesk, journal: ListJournal
+) -> None:
+    from tests.agent.messages_server import Reply
+
+    thought = {"type": "thinking", "thinking": "trend is up", "signature": "sig-1"}
+    server.script(Reply(kind="message", content=(thought, {"type": "tool_use", "id": "toolu_t", "name": "get_portfolio",
+                                                           "input": {}}), stop_reason="tool_use"),
+                  tool_use(SCHEDULE))
+    await backend(server, desk, journal, thinking_budget_tokens=1024, max_tokens=4096).decide(make_request())
+    first, second = server.message_requests()
+    assert first["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+    assert second["messages"][1]["content"][0] == thought

@@ -66,3 +66,15 @@ def test_invariants(steps: list[tuple[str, int]]) -> None:
                 assert breaker.opened_at is not None and now - breaker.opened_at >= timedelta(seconds=900)
             if before is BreakerState.HALF_OPEN:
                 assert not allowed
+
+
+def test_thinking_budget_must_fit_max_tokens() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from core.settings import LLMSettings
+
+    assert LLMSettings(thinking_budget_tokens=1024, max_tokens=4096).thinking_budget_tokens == 1024
+    for bad in ({"thinking_budget_tokens": 500}, {"thinking_budget_tokens": 4096, "max_tokens": 4096}):
+        with pytest.raises(ValidationError, match="thinking_budget_tokens"):
+            LLMSettings(**bad)
