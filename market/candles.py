@@ -102,7 +102,8 @@ def read_candles(path: Path | str, timeframe: str | None = None) -> tuple[pd.Dat
         raise CandleDataError(f"candle file not found: {path}")
     raw = pd.read_csv(path, dtype={"timestamp": "int64"})
     if tuple(raw.columns) != CSV_HEADER:
-        raise CandleDataError(f"{path}: expected header {','.join(CSV_HEADER)}, found {','.join(map(str, raw.columns))}")
+        found = ",".join(map(str, raw.columns))
+        raise CandleDataError(f"{path}: expected header {','.join(CSV_HEADER)}, found {found}")
     frame = frame_from_arrays(raw["timestamp"].to_numpy(), raw[list(COLUMNS)].to_numpy(dtype="float64"))
     tf = timeframe or timeframe_from_name(path.name) or infer_timeframe(frame)
     try:

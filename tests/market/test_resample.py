@@ -17,7 +17,8 @@ def test_5m_to_1h_equals_binance_1h_candles(btc_5m: pd.DataFrame, btc_1h: pd.Dat
     # Hours where Binance had all twelve 5m candles agree exactly on OHLC and to float rounding on volume.
     full = shared["candles"] == 12
     assert full.sum() == len(btc_1h) - 1
-    np.testing.assert_array_equal(shared.loc[full, ["open", "high", "low", "close"]], btc_1h.loc[full, ["open", "high", "low", "close"]])
+    ohlc = ["open", "high", "low", "close"]
+    np.testing.assert_array_equal(shared.loc[full, ohlc], btc_1h.loc[full, ohlc])
     np.testing.assert_allclose(shared.loc[full, "volume"], btc_1h.loc[full, "volume"], rtol=1e-9)
     assert shared["complete"].all()
 
