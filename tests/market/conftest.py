@@ -31,3 +31,28 @@ def btc_1h() -> pd.DataFrame:
 @pytest.fixture
 def btc_5m() -> pd.DataFrame:
     return cached_candles(BTC_5M)
+
+
+FIGURES: list[str] = []
+"""Measured figures (HMM accuracy, fit time ...) printed at the end of the run, -s or not."""
+
+
+def report_figure(line: str) -> None:
+    FIGURES.append(line)
+    print(line)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURES:
+        terminalreporter.section("market figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
+
+
+_REPO = Path(__file__).resolve().parents[2]
+SHARED_DATA = next(
+    (p for p in (_REPO.parent / "shared" / "data", _REPO.parent.parent / "shared" / "data") if p.is_dir()),
+    _REPO.parent / "shared" / "data",
+)
+SHARED_1H = SHARED_DATA / "binance_BTC-USDT_1h.csv"
+"""The full shared 1h file (main checkout or a worktree), used only by long tests (TRADEWAKE_LONG_TESTS=1)."""
