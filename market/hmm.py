@@ -1,7 +1,8 @@
 """A 2-state Gaussian HMM over (log return, log realized volatility), labelled by volatility.
 
-Fitting uses hmmlearn's ``GaussianHMM`` (Baum-Welch, diagonal covariances, seeded). Everything after
-the fit is ours and uses the fitted parameters only:
+Fitting uses hmmlearn's ``GaussianHMM`` (Baum-Welch, diagonal covariances, seeded; the means start
+from the calm and the agitated half of the training rows). Everything after the fit is ours and uses
+the fitted parameters only:
 
 - **Labels that do not swap.** After each fit the states are reordered by the mean of the
   volatility feature, so state 0 is always ``low_vol`` and state 1 ``high_vol``, whatever order
@@ -74,7 +75,10 @@ class RegimeModel:
         center, scale = x.mean(axis=0), x.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
         z = (x - center) / scale
-        hmm = GaussianHMM(n_components=2, covariance_type="diag", n_iter=n_iter, tol=1e-4, random_state=seed)
+        hmm = GaussianHMM(
+            n_components=2, covariance_type="diag", n_iter=n_iter, tol=1e-4, random_state=seed, init_params="stc"
+        )
+        hmm.means_ = _initial_means(z)
         hmm.fit(z)
         order = np.argsort(hmm.means_[:, VOL_FEATURE], kind="stable")
         variances = np.stack([np.diag(c) for c in hmm.covars_])
@@ -134,6 +138,15 @@ class RegimeModel:
         """Mean of the volatility feature per state, in original units (log per-candle vol)."""
         raw = self._mu[:, VOL_FEATURE] * self._scale[VOL_FEATURE] + self._center[VOL_FEATURE]
         return float(raw[0]), float(raw[1])
+
+
+def _initial_means(z: np.ndarray) -> np.ndarray:
+    """Starting means: the rows below and above the median volatility (deterministic and fast, where
+    hmmlearn's default k-means start costs ~10x the EM itself on a few thousand rows)."""
+    calm = z[:, VOL_FEATURE] <= np.median(z[:, VOL_FEATURE])
+    if calm.all():
+        return np.stack([z.mean(axis=0) - 0.5, z.mean(axis=0) + 0.5])
+    return np.stack([z[calm].mean(axis=0), z[~calm].mean(axis=0)])
 
 
 def _forward_filter(loglik: np.ndarray, start: np.ndarray, transmat: np.ndarray) -> np.ndarray:
