@@ -16,7 +16,7 @@ restricted to the market type in use (one ``exchangeInfo`` request instead of th
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any, Literal, TypeVar
 
 import ccxt.async_support as ccxt_async
@@ -25,12 +25,13 @@ from ccxt.base import errors as ccxt_errors
 from core.errors import ConfigError, OperationalError, TemporaryError, TradewakeError
 from core.ids import Symbol
 from core.timeframes import ms_to_datetime
-from market.derivatives import DerivativesReading
+from market.derivatives import DerivativesHistory, DerivativesReading
 
 MarketType = Literal["spot", "future"]
 KLINE_LIMIT = 1000
 """Binance spot answers at most 1,000 klines per request."""
 LONG_SHORT_PERIOD = "5m"
+FUNDING_LIMIT = 1000
 
 T = TypeVar("T")
 _STATUS_RE = re.compile(r"^\S+ (\d{3}) ")
@@ -62,7 +63,7 @@ class CcxtRest:
     async def fetch_klines(self, symbol: str, timeframe: str, since_ms: int, until_ms: int) -> list[list[float]]:
         """Up to :data:`KLINE_LIMIT` candles with open time in ``[since_ms, until_ms)``, oldest first."""
         rows: list[list[Any]] = await self._call(
-            lambda: self.exchange.fetch_ohlcv(
+            self.exchange.fetch_ohlcv(
                 symbol, timeframe, since=since_ms, limit=KLINE_LIMIT, params={"until": until_ms - 1}
             )
         )
@@ -70,11 +71,10 @@ class CcxtRest:
 
     async def fetch_derivatives(self, symbol: Symbol) -> DerivativesReading:
         """Funding rate (with mark price), open interest and the latest long/short account ratio."""
-        funding = await self._call(lambda: self.exchange.fetch_funding_rate(symbol))
-        interest = await self._call(lambda: self.exchange.fetch_open_interest(symbol))
-        ratios = await self._call(
-            lambda: self.exchange.fetch_long_short_ratio_history(symbol, LONG_SHORT_PERIOD, None, 1)
-        )
+        _require_contract(symbol)
+        funding = await self._call(self.exchange.fetch_funding_rate(symbol))
+        interest = await self._call(self.exchange.fetch_open_interest(symbol))
+        ratios = await self._call(self.exchange.fetch_long_short_ratio_history(symbol, LONG_SHORT_PERIOD, None, 1))
         stamps = [funding.get("timestamp"), interest.get("timestamp")]
         at_ms = max(int(s) for s in stamps if s is not None)
         next_funding = funding.get("fundingTimestamp")
@@ -88,9 +88,31 @@ class CcxtRest:
             long_short_ratio=ratios[-1].get("longShortRatio") if ratios else None,
         )
 
-    async def _call(self, request: Callable[[], Awaitable[T]]) -> T:
+    async def fetch_funding_history(
+        self, symbol: Symbol, since_ms: int, until_ms: int, *, page_limit: int = FUNDING_LIMIT
+    ) -> DerivativesHistory:
+        """Settled funding rates with ``since_ms <= time < until_ms`` (paged, oldest first), for backtests."""
+        _require_contract(symbol)
+        history = DerivativesHistory(symbol)
+        cursor = since_ms
+        while cursor < until_ms:
+            page = await self._call(
+                self.exchange.fetch_funding_rate_history(
+                    symbol, cursor, page_limit, params={"until": until_ms - 1}
+                )
+            )
+            rows = [r for r in page if cursor <= int(r["timestamp"]) < until_ms]
+            for row in rows:
+                at = ms_to_datetime(int(row["timestamp"]))
+                history.append(DerivativesReading(symbol=symbol, at=at, funding_rate=row["fundingRate"]))
+            if len(page) < page_limit or not rows:
+                break
+            cursor = int(rows[-1]["timestamp"]) + 1
+        return history
+
+    async def _call(self, request: Awaitable[T]) -> T:
         try:
-            return await request()
+            return await request
         except ccxt_errors.BaseError as exc:
             raise self.translate(exc) from exc
 
@@ -112,6 +134,11 @@ class CcxtRest:
         headers = self.exchange.last_response_headers or {}
         retry_after = _header(headers, "Retry-After")
         return TemporaryError(f"rate limited (HTTP {status}): {exc}", retry_after_s=retry_after)
+
+
+def _require_contract(symbol: str) -> None:
+    if ":" not in symbol:
+        raise ConfigError(f"{symbol} is a spot symbol; derivatives data needs a perpetual such as {symbol}:USDT")
 
 
 def _header(headers: dict[str, Any], name: str) -> float | None:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from core.errors import TemporaryError
 from core.ids import Symbol
 from core.timeframes import datetime_to_ms, ms_to_datetime
 from market.candles import CandleDataError
@@ -181,6 +182,15 @@ class _SymbolState:
     due_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class PollOutcome:
+    """What one ``poll_due`` call did: new readings, and symbols whose fetch failed temporarily
+    (retried after ``PollPolicy.min_s``). Anything but a ``TemporaryError`` propagates."""
+
+    readings: tuple[DerivativesReading, ...]
+    temporary_errors: dict[Symbol, str]
+
+
 Fetch = Callable[[Symbol], Awaitable[DerivativesReading]]
 
 
@@ -204,20 +214,32 @@ class DerivativesPoller:
     def interval_s(self, symbol: Symbol) -> float | None:
         return self._state[symbol].interval_s
 
+    def due_at(self, symbol: Symbol) -> datetime | None:
+        return self._state[symbol].due_at
+
     def next_due_at(self) -> datetime | None:
         dues = [s.due_at for s in self._state.values() if s.due_at is not None]
         return min(dues) if dues else None
 
-    async def poll_due(self, now: datetime) -> list[DerivativesReading]:
+    async def poll_due(self, now: datetime) -> PollOutcome:
         """Fetch every symbol whose time has come (all of them on the first call)."""
-        readings = []
+        readings, errors = [], {}
         for symbol, state in self._state.items():
             if state.due_at is not None and state.due_at > now:
                 continue
-            reading = await self._fetch(symbol)
-            previous, _ = state.history.latest(reading.at)
-            state.history.append(reading)
-            state.interval_s = next_poll_interval(previous, reading, state.interval_s, self.policy)
-            state.due_at = now + timedelta(seconds=state.interval_s)
+            try:
+                reading = await self._fetch(symbol)
+            except TemporaryError as exc:
+                errors[symbol] = str(exc)
+                state.due_at = now + timedelta(seconds=max(self.policy.min_s, exc.retry_after_s or 0.0))
+                continue
+            self._record(state, reading, now)
             readings.append(reading)
-        return readings
+        return PollOutcome(tuple(readings), errors)
+
+    def _record(self, state: _SymbolState, reading: DerivativesReading, now: datetime) -> None:
+        previous = state.history.readings[-1] if len(state.history) else None
+        if previous is None or reading.at > previous.at:
+            state.history.append(reading)
+        state.interval_s = next_poll_interval(previous, reading, state.interval_s, self.policy)
+        state.due_at = now + timedelta(seconds=state.interval_s)
