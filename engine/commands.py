@@ -7,4 +7,8 @@ import typer
 
 def mount(app: typer.Typer) -> None:
     """Add every package's commands. Keep one import and one ``add_typer``/``command`` per line."""
-    del app  # packages add their lines below as they land
+    from market.cli import app as market_app
+    from market.cli import snapshot_cmd
+
+    app.add_typer(market_app, name="data")
+    app.command("snapshot")(snapshot_cmd)

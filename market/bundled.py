@@ -31,6 +31,6 @@ def resolve_data_path(value: str | Path) -> Path:
     path = Path(value)
     if path.is_file():
         return path
-    if path.name == str(value):
+    if path.name == str(value) and str(value) in bundled_names():
         return bundled_path(str(value))
-    raise ConfigError(f"data file not found: {value}")
+    raise ConfigError(f"data file not found: {value} (bundled files: {', '.join(bundled_names())})")
