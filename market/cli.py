@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from core.clock import WallClock
+from core.errors import TemporaryError
 from core.ids import Symbol
 from core.timeframes import timeframe_seconds
 from market.cache import CacheState
@@ -87,7 +88,10 @@ async def _download(request: DownloadRequest, market_type: Literal["spot", "futu
             def on_progress(state: CacheState) -> None:
                 progress.update(task, completed=min(total, (state.next_ms - state.since_ms) // step))
 
-            return await download_candles(rest, request, now=now, on_progress=on_progress)
+            def on_retry(attempt: int, delay: float, error: TemporaryError) -> None:
+                progress.console.print(f"retry {attempt} in {delay:.1f}s: {error}", markup=False)
+
+            return await download_candles(rest, request, now=now, on_progress=on_progress, on_retry=on_retry)
     finally:
         await rest.close()
 

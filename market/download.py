@@ -63,6 +63,8 @@ class DownloadResult:
 
 Sleep = Callable[[float], Awaitable[None]]
 OnProgress = Callable[[CacheState], None]
+OnRetry = Callable[[int, float, TemporaryError], None]
+"""Told (attempt, delay in seconds, error) before each backoff sleep."""
 
 
 async def download_candles(
@@ -73,6 +75,7 @@ async def download_candles(
     retry: RetryPolicy = RetryPolicy(),
     sleep: Sleep = asyncio.sleep,
     on_progress: OnProgress | None = None,
+    on_retry: OnRetry | None = None,
 ) -> DownloadResult:
     """Fill the cache for ``request`` up to the last candle closed at ``now``; resume if it exists."""
     step = timeframe_seconds(request.timeframe) * 1000
@@ -84,7 +87,7 @@ async def download_candles(
     while state.next_ms < state.until_ms:
         page = await _with_retries(
             lambda: source.fetch_klines(request.symbol, request.timeframe, state.next_ms, state.until_ms),
-            retry, rng, sleep,
+            retry, rng, sleep, on_retry,
         )
         _apply_page(state, page, step, csv_path)
         write_state(state_path, state)
@@ -166,7 +169,11 @@ def _record_missing(state: CacheState, from_ms: int, to_ms: int, step: int) -> N
 
 
 async def _with_retries(
-    call: Callable[[], Awaitable[list[list[float]]]], retry: RetryPolicy, rng: random.Random, sleep: Sleep
+    call: Callable[[], Awaitable[list[list[float]]]],
+    retry: RetryPolicy,
+    rng: random.Random,
+    sleep: Sleep,
+    on_retry: OnRetry | None,
 ) -> list[list[float]]:
     attempt = 0
     while True:
@@ -175,7 +182,10 @@ async def _with_retries(
         except TemporaryError as exc:
             if attempt >= retry.max_retries:
                 raise
-            await sleep(backoff_delay(attempt, retry, rng, exc.retry_after_s))
+            delay = backoff_delay(attempt, retry, rng, exc.retry_after_s)
+            if on_retry is not None:
+                on_retry(attempt + 1, delay, exc)
+            await sleep(delay)
             attempt += 1
 
 

@@ -179,7 +179,12 @@ class RegimeTracker:
         return {at.isoformat(): m.to_dict() for at, m in sorted(self._models.items()) if m is not None}
 
     def import_models(self, data: dict[str, Any]) -> None:
-        """Load models exported earlier; they are used instead of refitting at those times."""
+        """Load models exported earlier; they are used instead of refitting at those times.
+
+        If the candles now held start after that model's training window, the filter starts at the
+        first candle held instead of the window start; the starting belief is forgotten within a few
+        dozen candles, so readings converge to those of the original run.
+        """
         for key, params in data.items():
             self._models[datetime.fromisoformat(key)] = RegimeModel.from_dict(params)
         self._periods.clear()

@@ -35,7 +35,8 @@ def check_resample(base_timeframe: str, target_timeframe: str) -> int:
 
 def bucket_open_ms(times_ms: np.ndarray, target_timeframe: str) -> np.ndarray:
     step = timeframe_seconds(target_timeframe) * 1000
-    return times_ms - times_ms % step
+    buckets: np.ndarray = times_ms - times_ms % step
+    return buckets
 
 
 def resample_candles(

@@ -103,9 +103,12 @@ async def test_resumes_after_an_ip_ban_without_duplicates(replay: Replay, tmp_pa
 async def test_rate_limit_is_retried_after_retry_after(replay: Replay, tmp_path: Path) -> None:
     fake, rest = replay
     fake.script(KLINES, RATE_LIMITED)
-    sleeps = Sleeps()
-    result = await download_candles(rest, request(tmp_path), now=NOW, sleep=sleeps)
+    sleeps, told = Sleeps(), []
+    result = await download_candles(
+        rest, request(tmp_path), now=NOW, sleep=sleeps, on_retry=lambda a, d, e: told.append((a, d, str(e)))
+    )
     assert sleeps.calls == [7.0]  # the server's Retry-After
+    assert told[0][:2] == (1, 7.0) and "HTTP 429" in told[0][2]
     assert result.state.rows == 2304 - 16
 
 

@@ -164,6 +164,27 @@ def test_prompt_with_full_context_is_trimmed_to_budget(snapshot: MarketSnapshot)
     assert full.to_prompt(max_tokens=600) != text and estimate_tokens(full.to_prompt(max_tokens=600)) <= 600
 
 
+def test_derivatives_appear_with_their_own_time() -> None:
+    from market.derivatives import DerivativesHistory, DerivativesReading
+    from tests.market.conftest import BTC_5M, cached_candles
+
+    perp = Symbol("BTC/USDT:USDT")
+    history = DerivativesHistory(perp, [
+        DerivativesReading(symbol=perp, at=AT - timedelta(minutes=9), funding_rate=0.0001, open_interest=80_000.0),
+        DerivativesReading(symbol=perp, at=AT - timedelta(minutes=4), funding_rate=0.00012, open_interest=81_000.0,
+                           long_short_ratio=1.8734, next_funding_at=datetime(2023, 3, 25, 16, tzinfo=UTC)),
+        DerivativesReading(symbol=perp, at=AT + timedelta(minutes=1), funding_rate=0.0009),  # future: unseen
+    ])
+    snap = SnapshotBuilder(SYMBOL, cached_candles(BTC_5M), "5m", derivatives=history).build(AT)
+    assert snap.derivatives is not None and snap.derivatives.funding_rate == 0.00012
+    assert snap.derivatives.open_interest_change_pct == pytest.approx(1.25)
+    line = next(x for x in snap.to_prompt().splitlines() if x.startswith("derivatives"))
+    assert line == (
+        "derivatives BTC/USDT:USDT at 03-25 14:33Z: funding +0.0120% next 03-25 16:00Z, "
+        "open interest 81000 (+1.25%), long/short accounts 1.87"
+    )
+
+
 def test_market_routes_by_symbol(builder: SnapshotBuilder) -> None:
     market = Market({SYMBOL: builder})
     assert market.snapshot(SYMBOL, AT) == builder.build(AT)
