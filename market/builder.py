@@ -216,9 +216,9 @@ class SnapshotBuilder:
             return None
         return self.derivatives.view_at(as_of)
 
-    def _warnings(self, at_ms: int, last_close_ms: int, summaries: list[TimeframeSummary], no_regime: bool) -> tuple[
-        str, ...
-    ]:
+    def _warnings(
+        self, at_ms: int, last_close_ms: int, summaries: list[TimeframeSummary], no_regime: bool
+    ) -> tuple[str, ...]:
         warnings = []
         step_ms = self._frames[self.base_timeframe].step_ms
         age_s = (at_ms - last_close_ms) // 1000
