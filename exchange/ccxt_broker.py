@@ -204,7 +204,6 @@ class CcxtBroker:
         rules = (await self._rules_for_all([intent.symbol]))[intent.symbol]
         prepared = prepare_intent(intent, rules)
         cid = prepared.client_order_id
-        self._remember(prepared)
         args = shapes.create_args(prepared, contract=self._futures)
 
         async def send() -> Order:

@@ -160,4 +160,5 @@ def _same_terms(existing: Order, intent: OrderIntent) -> Order:
             f"client order id {intent.client_order_id} is already used by a different order "
             f"({theirs.side} {theirs.quantity} {theirs.symbol} {theirs.type})",
         )
-    return existing
+    # Same order; our intent also carries what an exchange may not echo back (reduce-only on spot).
+    return existing.model_copy(update={"intent": intent})

@@ -141,6 +141,10 @@ class FaultPlan:
         (with the summed rate of the kinds that apply to the operation), one which."""
         return cls(seed=seed, rates=rates, retry_after_s=retry_after_s)
 
+    def inject(self, *faults: Fault) -> None:
+        """Arm more scripted faults now (``call`` still counts from the plan's first call)."""
+        self._pending.extend(_Armed(fault, fault.times) for fault in faults)
+
     def draw(self, op: Op, client_order_id: ClientOrderId | None = None) -> Fault | None:
         self._calls += 1
         self._calls_by_op[op] = self._calls_by_op.get(op, 0) + 1
