@@ -34,6 +34,10 @@ Budget = Decimal | None
 """Quantity still fillable in the current bar; ``None`` is unlimited."""
 
 
+def _rank(order: SimOrder) -> tuple[int, int]:
+    return priority(order.intent.type, order.triggered), order.seq
+
+
 class MatchingEngine:
     def __init__(self, rules: Mapping[Symbol, MarketRules], config: SimConfig, state: SimState) -> None:
         self.rules = rules
@@ -163,7 +167,8 @@ class MatchingEngine:
         book = self.state.open_by_symbol.get(symbol)
         if book:
             budget = self._bar_budget(bar)
-            for order in sorted(book, key=lambda o: (priority(o.intent.type, o.triggered), o.seq)):
+            ordered = sorted(book, key=_rank) if len(book) > 1 else list(book)
+            for order in ordered:
                 if order.is_open:
                     budget = self._match(order, bar, at, budget)
             for order in book:

@@ -118,12 +118,9 @@ class SimExchange:
 
     def on_candle(self, candle: Candle) -> list[Fill]:
         """Match every open order of the candle's market against its range; fills are stamped ``clock.now()``."""
+        volume = to_decimal(candle.volume) if self.config.liquidity_fraction is not None else None
         bar = Bar(
-            to_decimal(candle.open),
-            to_decimal(candle.high),
-            to_decimal(candle.low),
-            to_decimal(candle.close),
-            to_decimal(candle.volume),
+            to_decimal(candle.open), to_decimal(candle.high), to_decimal(candle.low), to_decimal(candle.close), volume
         )
         return self.on_bar(candle.symbol, bar)
 
