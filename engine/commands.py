@@ -7,4 +7,6 @@ import typer
 
 def mount(app: typer.Typer) -> None:
     """Add every package's commands. Keep one import and one ``add_typer``/``command`` per line."""
-    del app  # packages add their lines below as they land
+    from exchange.cli import app as exchange_app
+
+    app.add_typer(exchange_app, name="exchange")

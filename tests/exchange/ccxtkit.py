@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -43,8 +44,9 @@ def ccxt_rig(
     balances: dict[str, Decimal] | None = None,
     leverage: int = 5,
     settings: Settings | None = None,
+    start: datetime = T0,
 ) -> CcxtRig:
-    clock = SimClock(T0)
+    clock = SimClock(start)
     markets = binance_futures_markets() if market_type == "future" else binance_spot_markets()
     config = SimConfig(
         market_type="future" if market_type == "future" else "spot",

@@ -5,7 +5,7 @@ on how the broker translates Binance's answers. No network.
 """
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -18,7 +18,7 @@ from exchange.ccxt_broker import CcxtBroker, build_exchange, reject_code, venue_
 from exchange.codes import RejectCode
 from exchange.errors import IpBanned
 from tests.exchange.ccxtkit import API_KEY, API_SECRET, ccxt_rig, settings_for
-from tests.exchange.simkit import intent
+from tests.exchange.simkit import feed, intent, real_candles
 
 BTC, FBTC = Symbol("BTC/USDT"), Symbol("BTC/USDT:USDT")
 
@@ -410,3 +410,18 @@ async def test_a_create_whose_outcome_stays_unknown_raises_outcome_unknown() -> 
         await rig.broker.create_order(intent("tw-1"))
     assert rig.venue.all_orders() == []
     assert len(rig.fake.sent("GET", "/api/v3/order")) == 4  # looked up before every resend
+
+
+async def test_a_stop_ridden_over_real_candles_reports_the_fill_ccxt_parses() -> None:
+    candles = real_candles()
+    rig = ccxt_rig("spot", balances={"USDT": D(0), "BTC": D("0.5")}, start=candles[0].open_at)
+    rig.venue.on_price(str(candles[0].open), at=candles[0].open_at, symbol=BTC)
+    await rig.broker.create_order(intent("tw-sl", Side.SELL, OrderType.STOP_MARKET, "0.5", stop="9070.00"))
+    feed(rig.venue, rig.clock, candles)
+    trigger = next(c for c in candles if c.low <= 9070.0)
+    order = await rig.broker.fetch_order(ClientOrderId("tw-sl"), BTC)
+    assert order.status is OrderStatus.FILLED
+    assert order.average_price == min(D("9070.00"), D(str(trigger.open)))  # the stop, or the open if gapped
+    (trade,) = await rig.broker.fetch_my_trades(BTC)
+    assert trade.filled_at == trigger.open_at + timedelta(minutes=1) and trade.fee == trade.price * D("0.5") / 1000
+    assert (await rig.broker.fetch_balance())["USDT"].free == trade.price * D("0.5") - trade.fee
