@@ -281,7 +281,7 @@ class CcxtBroker:
                     raise
                 continue
             self._conditional[cid] = trigger
-            return await self._order(raw, self._intents.get(cid) or self._known_intent(raw))
+            return await self._order(raw, self._intent_for(raw, cid))
         raise AssertionError("unreachable: the last book either answers or raises")
 
     async def _cancel(self, cid: ClientOrderId, symbol: Symbol) -> Order:
@@ -298,7 +298,8 @@ class CcxtBroker:
             return await self._fetch(cid, symbol)  # no longer open: report how it ended (a fill, usually)
         if trigger:
             return await self._fetch(cid, symbol)  # the algo cancel answers no order state
-        return await self._order(raw, self._intents.get(cid) or self._known_intent(raw))
+        # Spot's cancel answer names a new client id for the cancel itself: the order's is ``cid``.
+        return await self._order(raw, self._intent_for(raw, cid))
 
     @staticmethod
     def _by_cid(cid: ClientOrderId, trigger: bool) -> dict[str, Any]:
@@ -323,10 +324,17 @@ class CcxtBroker:
         known = self._intents.get(ClientOrderId(str(cid))) if cid else None
         return known or shapes.intent_from_ccxt(raw)
 
+    def _intent_for(self, raw: Mapping[str, Any], cid: ClientOrderId) -> OrderIntent:
+        """The intent of the order ``cid``: what we sent, else rebuilt from the exchange's answer."""
+        known = self._intents.get(cid)
+        if known is not None:
+            return known
+        return shapes.intent_from_ccxt(raw).model_copy(update={"client_order_id": cid})
+
     def _remember(self, intent: OrderIntent) -> None:
         self._intents[intent.client_order_id] = intent
-        if self._futures:
-            self._conditional.setdefault(intent.client_order_id, intent.type.is_conditional)
+        if self._futures:  # on futures, conditional types live in the algo book and nothing else does
+            self._conditional[intent.client_order_id] = intent.type.is_conditional
 
     async def _cid_for_exchange_id(self, exchange_id: str, symbol: Symbol) -> ClientOrderId:
         known = self._cid_by_exchange_id.get(exchange_id)

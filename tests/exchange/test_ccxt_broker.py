@@ -425,3 +425,26 @@ async def test_a_stop_ridden_over_real_candles_reports_the_fill_ccxt_parses() ->
     (trade,) = await rig.broker.fetch_my_trades(BTC)
     assert trade.filled_at == trigger.open_at + timedelta(minutes=1) and trade.fee == trade.price * D("0.5") / 1000
     assert (await rig.broker.fetch_balance())["USDT"].free == trade.price * D("0.5") - trade.fee
+
+
+async def test_after_a_restart_a_spot_cancel_reports_our_client_id_not_the_cancels() -> None:
+    rig = ccxt_rig("spot")
+    rig.venue.on_price("40000", symbol=BTC)
+    await rig.broker.create_order(intent("tw-bid", order_type=OrderType.LIMIT, price="39000"))
+    restarted = CcxtBroker.from_settings(settings_for("spot"), clock=rig.clock, seed=2)
+    rig.fake.install(restarted.exchange)
+    order = await restarted.cancel_order(ClientOrderId("tw-bid"), BTC)
+    assert (order.client_order_id, order.status, order.intent.price) == ("tw-bid", OrderStatus.CANCELED, 39000)
+    assert rig.fake.requests[-1].path == "/api/v3/order" and rig.fake.requests[-1].method == "DELETE"
+
+
+async def test_a_client_id_reused_after_its_order_closed_follows_the_new_orders_book() -> None:
+    rig = ccxt_rig("future")
+    rig.venue.on_price("40000", symbol=FBTC)
+    await rig.broker.create_order(fut("tw-in"))
+    await rig.broker.create_order(fut("tw-x", Side.SELL, OrderType.STOP_MARKET, stop="39000", reduce_only=True))
+    await rig.broker.cancel_order(ClientOrderId("tw-x"), FBTC)
+    await rig.broker.create_order(fut("tw-x", Side.SELL, OrderType.LIMIT, price="41000", reduce_only=True))
+    found = await rig.broker.fetch_order(ClientOrderId("tw-x"), FBTC)
+    assert (found.intent.type, found.status) == (OrderType.LIMIT, OrderStatus.OPEN)
+    assert public(rig.fake.requests[-1].params) == {"symbol": "BTCUSDT", "origClientOrderId": "tw-x"}
