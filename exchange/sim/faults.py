@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from core.ids import ClientOrderId
+from exchange.codes import RejectCode
 
 
 class Op(StrEnum):
@@ -45,7 +46,9 @@ class FaultKind(StrEnum):
     FILL_DURING_CANCEL = "fill_during_cancel"
     """The order fills while the cancel is in flight; the cancel then reports the fill."""
     STALE_STATUS = "stale_status"
-    """``fetch_order`` / ``fetch_open_orders`` answer the state before the last change, once."""
+    """``fetch_order`` / ``fetch_open_orders`` answer the state before the order's last change, once
+    (a fill not yet visible). An order that never changed answers its current state: like Binance,
+    an accepted order is visible at once, so a lookup after a timeout is trustworthy."""
     DISCONNECT = "disconnect"
     """The connection drops before the request is sent (writes: unknown outcome; reads: temporary)."""
 
@@ -81,7 +84,7 @@ class Fault:
     client_order_id: str | None = None
     times: int = 1
     retry_after_s: float = 1.0
-    code: str = "rejected_by_exchange"
+    code: str = RejectCode.INVALID_ORDER
 
     def __post_init__(self) -> None:
         if self.op is not None and not applies(self.kind, self.op):

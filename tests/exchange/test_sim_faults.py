@@ -11,6 +11,7 @@ from core.ids import ClientOrderId
 from core.types import OrderStatus, OrderType, Side
 from exchange.retry import RetryPolicy
 from exchange.sim import Fault, FaultKind, FaultPlan, MarketFill, Op, SimBroker
+from tests.conftest import LONG_TESTS
 from tests.exchange.simkit import FUT_BTC, SPOT_BTC, futures_venue, intent, spot_venue
 
 CID = ClientOrderId("tw-1")
@@ -188,3 +189,10 @@ async def test_same_seed_same_faults_same_result() -> None:
 @given(seed=st.integers(min_value=0, max_value=10_000))
 async def test_random_faults_never_make_two_orders_for_one_client_id(seed: int) -> None:
     await run_schedule(seed)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not LONG_TESTS, reason="set TRADEWAKE_LONG_TESTS=1")
+async def test_a_thousand_random_fault_schedules_never_duplicate_an_order() -> None:
+    for seed in range(1000):
+        await run_schedule(seed)
