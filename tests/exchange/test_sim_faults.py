@@ -49,6 +49,16 @@ async def test_a_timeout_after_accept_on_every_attempt_still_makes_one_order() -
     assert order.status is OrderStatus.OPEN and len(venue.all_orders()) == 1
 
 
+async def test_without_retries_the_raw_unknown_outcome_reaches_the_caller_and_the_order_exists() -> None:
+    venue = spot_venue()
+    venue.on_price("40000")
+    plan = FaultPlan.scripted([Fault(FaultKind.TIMEOUT_AFTER_ACCEPT, op=Op.CREATE_ORDER)])
+    broker = SimBroker(venue, faults=plan, retry=RetryPolicy(max_retries=0))
+    with pytest.raises(OutcomeUnknownError):
+        await broker.create_order(intent("tw-1", order_type=OrderType.LIMIT, price="39000"))
+    assert (await broker.fetch_order(CID, SPOT_BTC)).status is OrderStatus.OPEN  # reconcile by client id
+
+
 async def test_an_unknown_outcome_that_outlasts_the_retries_is_raised_not_guessed() -> None:
     venue = spot_venue()
     venue.on_price("40000")
