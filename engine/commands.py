@@ -14,6 +14,7 @@ import typer
 GROUPS: tuple[tuple[str, str, str], ...] = (
     ("learning.cli", "app", "learner"),
     ("market.cli", "app", "data"),
+    ("exchange.cli", "app", "exchange"),
 )
 
 # (module, attribute holding a command function, command name)
