@@ -13,7 +13,8 @@ import pytest
 from tests.redis_server import RedisServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+# CI clones the repo beside ../shared; TRADEWAKE_SHARED_DATA points elsewhere when needed.
+SHARED_DATA = Path(os.environ.get("TRADEWAKE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LONG_TESTS = os.environ.get("TRADEWAKE_LONG_TESTS") == "1"
 
