@@ -11,23 +11,25 @@ from typing import Annotated, Any
 
 import typer
 
-from agent.bundled import load_closed_candles, request_for, snapshot_from_candles
 from agent.factory import agent_backend
 from agent.memory import AgentMemory
 from agent.router import ResilientBackend
 from core.clock import SimClock
 from core.settings import load_settings
 from tools.context import ListJournal
+from tools.snapshots import DEFAULT_DATA, market_snapshot, request_for
 from tools.static_desk import StaticDesk
 
 AGENTS = ("rules", "replay", "anthropic", "claude-code")
 
 
 def decide_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
-    data: Annotated[Path, typer.Option("--data", help="Candle CSV (timestamp ms, open, high, low, close, volume).")],
     at: Annotated[str, typer.Option("--at", help="Decision time, ISO 8601 (UTC when no offset is given).")],
+    data: Annotated[
+        str, typer.Option("--data", help=f"Candle CSV, or a bundled file name (default {DEFAULT_DATA}).")
+    ] = DEFAULT_DATA,
     agent: Annotated[str, typer.Option("--agent", help="rules | replay | anthropic | claude-code.")] = "rules",
-    symbol: Annotated[str, typer.Option("--symbol", help="Symbol the candles belong to.")] = "BTC/USDT",
+    symbol: Annotated[str | None, typer.Option("--symbol", help="Default: from the file name.")] = None,
     equity: Annotated[str, typer.Option("--equity", help="Account equity in quote currency.")] = "10000",
     cassette: Annotated[Path | None, typer.Option("--cassette", help="Cassette to replay (--agent replay).")] = None,
     record: Annotated[Path | None, typer.Option("--record", help="Append the decision to this cassette.")] = None,
@@ -43,16 +45,15 @@ def decide_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
         overrides["cassette"] = cassette
     base = load_settings(config)
     settings = base.model_copy(update={"llm": base.llm.model_copy(update=overrides)})
-    candles, step = load_closed_candles(data, when)
-    snapshot = snapshot_from_candles(symbol, candles, step, when)
+    request = request_for(market_snapshot(data, when, symbol))
     desk = StaticDesk(
-        snapshots={symbol: snapshot}, equity=parse_equity(equity), risk=settings.risk,
+        snapshots={request.symbol: request.snapshot}, equity=parse_equity(equity), risk=settings.risk,
         spot=settings.exchange.market_type == "spot",
     )
     journal = ListJournal()
     backend = agent_backend(settings, desk=desk, journal=journal, clock=SimClock(when),
                             memory=AgentMemory(settings.llm.memory_max_chars), record_to=record)
-    decision = asyncio.run(backend.decide(request_for(symbol, snapshot, when)))
+    decision = asyncio.run(backend.decide(request))
     typer.echo(decision.model_dump_json(indent=2))
     if isinstance(backend, ResilientBackend):
         for alert in backend.drain_alerts():

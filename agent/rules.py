@@ -51,7 +51,7 @@ class Score:
 
 
 def score_signals(votes: Mapping[str, Any], weights: Mapping[str, Any], rng: random.Random) -> Score:
-    """Pure: the weighted mean of the signal votes (unknown names and non-numbers are ignored)."""
+    """Pure: the weighted mean of the non-zero signal votes (unknown names and non-numbers are ignored)."""
     rows: list[tuple[Signal, float, float]] = []
     for name in sorted(votes):
         vote = votes[name]
@@ -59,8 +59,9 @@ def score_signals(votes: Mapping[str, Any], weights: Mapping[str, Any], rng: ran
             continue
         clipped = max(-1.0, min(1.0, float(vote)))
         rows.append((Signal(name), clipped, signal_weight(weights.get(name), rng)))
-    total = sum(w for _, _, w in rows)
-    value = sum(v * w for _, v, w in rows) / total if total > 0 else 0.0
+    voting = [(v, w) for _, v, w in rows if v != 0]  # a neutral signal abstains rather than dilutes
+    total = sum(w for _, w in voting)
+    value = sum(v * w for v, w in voting) / total if total > 0 else 0.0
     rows.sort(key=lambda r: (-abs(r[1] * r[2]), r[0].value))
     return Score(value=round(value, 6), contributions=tuple(rows))
 

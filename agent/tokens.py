@@ -1,4 +1,4 @@
-"""Tokens per decision for the prompt and tools as built: ``python -m agent.tokens [CANDLES.csv] [AT]``.
+"""Tokens per decision for the prompt and tools as built: ``python -m agent.tokens [CANDLES] [AT]``.
 
 Computed with the documented estimator of :mod:`agent.prompting` (ceil(characters / 3.5), plus the
 346 tokens the API adds when tools are given): no network, no tokenizer. A count_tokens call against
@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent.bundled import load_closed_candles, request_for, snapshot_from_candles
 from agent.prompting import (
     TOOL_USE_OVERHEAD_TOKENS,
     estimate_request_tokens,
@@ -30,23 +29,23 @@ from agent.prompting import (
 )
 from core.settings import LLMSettings, RiskSettings
 from tools.registry import anthropic_tools
+from tools.snapshots import DEFAULT_DATA, market_snapshot, request_for
 
-ORDER = {"side": "long", "size_pct": 10, "order_type": "market", "stop_loss_price": 8900.0,
+ORDER = {"side": "long", "size_pct": 10, "order_type": "market", "stop_loss_price": 102000.0,
          "signals": ["trend_follow", "momentum"], "confidence": 0.6, "thesis": "4h uptrend with momentum"}
-ORDER_RESULT = ('{"approved":{...},"execution":{"client_order_id":"tw-1","price":"9290.0","quantity":"0.107642",'
+ORDER_RESULT = ('{"approved":{...},"execution":{"client_order_id":"tw-1","price":"104082.68","quantity":"0.009607",'
                 '"status":"filled","symbol":"BTC/USDT"},"safety_notes":[]}')
-DEFAULT_DATA = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "agent" / "binance_BTC-USDT_4h.csv"
+DEFAULT_AT = datetime(2025, 6, 1, 12, tzinfo=UTC)
 CLOSING = "Trend and momentum agree on the 4h; long 10% with the stop under the last swing low."
 
 
-def decision_tokens(snapshot_path: Path, at: datetime) -> dict[str, int]:
+def decision_tokens(data: str | Path, at: datetime) -> dict[str, int]:
     llm, risk = LLMSettings(), RiskSettings()
-    candles, step = load_closed_candles(snapshot_path, at)
-    request = request_for("BTC/USDT", snapshot_from_candles("BTC/USDT", candles, step, at), at)
+    request = request_for(market_snapshot(data, at))
     system = system_prompt(risk, llm.memory_max_chars, "LLM service healthy (breaker closed).").text
     tools = anthropic_tools()
     prefix = estimate_request_tokens(system, tools, [])
-    first: list[dict[str, Any]] = [{"role": "user", "content": user_message(request, "watch 9.4k resistance")}]
+    first: list[dict[str, Any]] = [{"role": "user", "content": user_message(request, "watch 106k resistance")}]
     call = {"type": "tool_use", "id": "toolu_1", "name": "place_order", "input": ORDER}
     second = [*first, {"role": "assistant", "content": [call]},
               {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": ORDER_RESULT}]}]
@@ -69,8 +68,8 @@ def decision_tokens(snapshot_path: Path, at: datetime) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    data = Path(args[0]) if args else DEFAULT_DATA
-    at = datetime.fromisoformat(args[1]) if len(args) > 1 else datetime(2018, 4, 20, 12, tzinfo=UTC)
+    data = args[0] if args else DEFAULT_DATA
+    at = datetime.fromisoformat(args[1]) if len(args) > 1 else DEFAULT_AT
     budget = prompt_token_budget(RiskSettings(), LLMSettings().memory_max_chars, "LLM service healthy.")
     print(f"estimator: ceil(chars / 3.5) per text, + {TOOL_USE_OVERHEAD_TOKENS} tool-use system tokens")
     for key, value in {**budget, **decision_tokens(data, at)}.items():
