@@ -150,10 +150,3 @@ def render_status(status: dict[str, Any]) -> str:
     lines.extend(f"  {c['idempotency_key']} {c['kind']} {c['args']}" for c in status["pending_commands"])
     return "\n".join(lines)
 
-
-def register_commands(app: typer.Typer) -> None:
-    """Mount the safety commands at the top level (``tradewake halt``, not ``tradewake safety halt``)."""
-    app.command("halt")(halt_cmd)
-    app.command("resume")(resume_cmd)
-    app.command("sleep")(sleep_cmd)
-    app.command("status")(status_cmd)
