@@ -149,4 +149,3 @@ def render_status(status: dict[str, Any]) -> str:
     lines.append(f"queued commands: {len(status['pending_commands'])}")
     lines.extend(f"  {c['idempotency_key']} {c['kind']} {c['args']}" for c in status["pending_commands"])
     return "\n".join(lines)
-

@@ -53,8 +53,15 @@ def entry(world: World, side: str = "long", key: str = "k1", **kw: object) -> En
     price = world.prices[symbol]
     stop = price * (Decimal("0.98") if side == "long" else Decimal("1.02"))
     return EntryProposal.model_validate(
-        {"symbol": symbol, "side": side, "size_pct": 10, "stop_loss": stop, "signals": (Signal.MOMENTUM,),
-         "idempotency_key": key, **kw}
+        {
+            "symbol": symbol,
+            "side": side,
+            "size_pct": 10,
+            "stop_loss": stop,
+            "signals": (Signal.MOMENTUM,),
+            "idempotency_key": key,
+            **kw,
+        }
     )
 
 
@@ -189,8 +196,14 @@ async def test_vanished_position_is_closed_externally_once(world: World) -> None
 @pytest.mark.parametrize("cancel", [False, True])
 async def test_orphans_are_reported_and_cancelled_only_when_configured(world: World, cancel: bool) -> None:
     world.cancel_orphans = cancel
-    orphan = OrderIntent(client_order_id=ClientOrderId("tw-pdeadbeef00-s7"), symbol=BTC, side=PositionSide.LONG.exit_side,
-                         type=OrderType.LIMIT, quantity=Decimal("0.01"), price=Decimal(60000))
+    orphan = OrderIntent(
+        client_order_id=ClientOrderId("tw-pdeadbeef00-s7"),
+        symbol=BTC,
+        side=PositionSide.LONG.exit_side,
+        type=OrderType.LIMIT,
+        quantity=Decimal("0.01"),
+        price=Decimal(60000),
+    )
     foreign = orphan.model_copy(update={"client_order_id": ClientOrderId("someone-else-1")})
     world.venue.place(orphan)
     world.venue.place(foreign)
@@ -205,8 +218,9 @@ async def test_orphans_are_reported_and_cancelled_only_when_configured(world: Wo
 async def test_halt_with_flatten_closes_everything_once_and_blocks_entries(world: World) -> None:
     await world.reconcile()
     pid = await open_position(world)
-    command = OperatorCommand(idempotency_key="h1", kind="halt", args={"reason": "news", "flatten": True},
-                              submitted_at=world.now)
+    command = OperatorCommand(
+        idempotency_key="h1", kind="halt", args={"reason": "news", "flatten": True}, submitted_at=world.now
+    )
     assert world.store.submit_command(command).outcome == "accepted"
     assert world.store.submit_command(command).outcome == "duplicate"
     report = await world.step()
@@ -245,8 +259,14 @@ async def test_exchange_error_breaker_opens_then_a_probe_closes_it(world: World)
 async def test_a_second_process_cannot_finalize_the_same_position_again(world: World) -> None:
     await world.reconcile()
     pid = await open_position(world)
-    other = GuardExecutor(world.ex.broker, SafetyBook.load(world.store, Decimal(10000), world.now),  # type: ignore[arg-type]
-                          world.ex.alerts, world.ex.rules, world.risk, "tw")
+    other = GuardExecutor(
+        world.ex.broker,
+        SafetyBook.load(world.store, Decimal(10000), world.now),  # type: ignore[arg-type]
+        world.ex.alerts,
+        world.ex.rules,
+        world.risk,
+        "tw",
+    )
     world.move(BTC, Decimal(48000))
     first = await world.step()
     second = await other.tick(world.prices, world.now)

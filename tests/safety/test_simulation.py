@@ -23,10 +23,10 @@ import os
 import random
 import tempfile
 import time
-from functools import partial, reduce
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial, reduce
 from pathlib import Path
 
 import pytest
@@ -146,6 +146,16 @@ async def run_schedule(seed: int, path: Path, stats: Stats) -> None:
 async def act(world: World, rng: random.Random, ledger: Ledger, stats: Stats, step: int) -> None:
     roll = rng.random()
     symbol = rng.choice(world.symbols)
+    if roll < 0.73:
+        await market_or_agent(world, rng, ledger, stats, step, roll, symbol)
+    else:
+        await disturb(world, rng, ledger, stats, step, roll, symbol)
+
+
+async def market_or_agent(
+    world: World, rng: random.Random, ledger: Ledger, stats: Stats, step: int, roll: float, symbol: Symbol
+) -> None:
+    """Prices move (with or without a trade print) or the agent proposes an entry, a close or a stop move."""
     if roll < 0.36:
         move_price(world, rng, symbol)
     elif roll < 0.41:
@@ -154,9 +164,15 @@ async def act(world: World, rng: random.Random, ledger: Ledger, stats: Stats, st
         await propose(world, entry_proposal(world, rng, symbol, f"{step}"), ledger, stats)
     elif roll < 0.68:
         await propose(world, CloseProposal(symbol=symbol, fraction=rng.choice([1.0, 0.5, 0.3])), ledger, stats)
-    elif roll < 0.73:
+    else:
         await adjust_stop(world, rng, symbol, ledger, stats)
-    elif roll < 0.755:
+
+
+async def disturb(
+    world: World, rng: random.Random, ledger: Ledger, stats: Stats, step: int, roll: float, symbol: Symbol
+) -> None:
+    """The operator, crashes, outside hands, a failing disk and the passing of time."""
+    if roll < 0.755:
         submit(world, "halt", {"reason": "sim", "flatten": rng.random() < 0.5}, step)
     elif roll < 0.80:
         submit(world, rng.choice(["resume", "resume", "sleep"]), {"reason": "sim", "minutes": 2}, step)
@@ -325,7 +341,8 @@ def check_stops_never_loosened(world: World) -> None:
     """On the exchange: a position's live stop is the tightest stop ever accepted for it (crashes included)."""
     for record in world.ex.book.records.values():
         mine = [
-            o for o in world.venue.all_orders(record.symbol)
+            o
+            for o in world.venue.all_orders(record.symbol)
             if o.intent.type is OrderType.STOP_MARKET and o.client_order_id.startswith(f"{PREFIX}-{record.id}-")
         ]
         live = [o.intent.stop_price for o in mine if not o.status.is_terminal]
