@@ -8,12 +8,12 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.ids import ClientOrderId, PositionId
+from core.ids import PositionId
 from core.settings import RiskSettings, RunMode
 from core.types import ExitReason, OrderStatus, OrderType, PositionSide, Signal
 from safety.breakers import BreakerState, ExchangeBreaker
 from safety.controls import Controls
-from safety.guard import Cancel, Finalize, Place, Update, request_exit
+from safety.guard import Finalize, Place, Update, request_exit
 from safety.guard_state import GuardRecord, Observed
 from safety.proposals import AdjustStopProposal, CloseProposal, EntryProposal
 from safety.rules import is_tighter_or_equal
@@ -190,7 +190,4 @@ def test_the_guard_only_ever_sends_exits_or_reduce_only_corrections(
                 rec = action.on_success if data.draw(st.booleans()) else action.on_failure
             elif isinstance(action, Update):
                 rec = action.record
-            elif isinstance(action, (Finalize, Cancel)):
-                pass
     assert rec.id == PositionId("p0000000001")
-    assert ClientOrderId
