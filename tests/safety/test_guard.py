@@ -71,6 +71,28 @@ def test_cancelled_or_unknown_stop_is_replaced() -> None:
     assert placed(actions).intent.stop_price == Decimal(49000)
 
 
+def test_a_tighter_live_stop_on_the_exchange_is_adopted_not_loosened() -> None:
+    """A stop tightened before a crash that lost the save: the record follows the exchange up, never down."""
+    rec, _stop = protected()
+    tighter_live = stop_order(rec, S1, "49500")
+    actions = run(rec, observed("50000", tighter_live))
+    assert [type(a) for a in actions] == [Update]
+    assert actions[0].record.position.stop_price == Decimal(49500)  # type: ignore[union-attr]
+    assert run(actions[0].record, observed("50000", tighter_live)) == []  # type: ignore[union-attr]
+    short, _ = protected(side=PositionSide.SHORT, stop="51000")
+    adopted = run(short, observed("50000", stop_order(short, S1, "50600")))
+    assert adopted[0].record.position.stop_price == Decimal(50600)  # type: ignore[union-attr]
+
+
+def test_a_looser_live_stop_is_replaced_at_the_desired_level() -> None:
+    rec, _stop = protected()  # spot: the stop locks the balance, so cancel first
+    _, actions = settle(rec, observed("50000", stop_order(rec, S1, "48500")))
+    assert [(type(a), a.order_id) for a in actions] == [(Cancel, S1)]  # type: ignore[union-attr]
+    perp, _ = protected(contract=True, quantity="0.01")  # futures: the new stop goes in before the old leaves
+    _, actions = settle(perp, observed("50000", stop_order(perp, S1, "48500"), exchange="0.01"))
+    assert placed(actions).intent.stop_price == Decimal(49000)
+
+
 def test_repeated_stop_failures_fall_back_to_a_market_exit() -> None:
     rec = record().model_copy(update={"stop_failures": 3})
     actions = run(rec, observed("50000"))
