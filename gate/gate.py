@@ -9,8 +9,9 @@ Layers, highest priority first (one event yields at most one wake; its detail na
 5. ``timer`` — the agent's next check (clamped), or the maximum interval without one.
 
 Then, in this order: the cooldown (a wake that only a candle close asked for, within ``cooldown_s`` of
-the last wake, is suppressed; the other layers pass), and the LLM budget, checked *before* the wake is granted: when it is
-spent the wake is still returned, with ``fallback=True`` and the reason, for the rule-based backend.
+the last wake, is suppressed; the other layers pass), and the LLM budget, checked *before* the wake is
+granted: when it is spent the wake is still returned, with ``fallback=True`` and the reason, for the
+rule-based backend.
 Every wake, suppressed wake and schedule is recorded as a ``GateEvent`` for the journal.
 
 Safety is never gated: the engine runs the safety guard before it asks the gate anything, and nothing
