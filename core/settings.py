@@ -162,7 +162,8 @@ class LLMSettings(BaseModel):
     model_config = _SECTION
 
     backend: Literal["rules", "replay", "anthropic", "claude-code"] = "rules"
-    model: str = "claude-sonnet-4-5"
+    model: str = "claude-sonnet-4-6"
+    """Pinned model id; its price must be in agent/pricing.py (claude-sonnet-4-5 reaches end-of-life 2026-11-30)."""
     max_tokens: int = Field(default=2048, gt=0)
     thinking_budget_tokens: int = Field(default=0, ge=0)
     """0 disables extended thinking (pinned so latency and cost stay predictable)."""
@@ -183,6 +184,20 @@ class LLMSettings(BaseModel):
     memory_max_chars: int = Field(default=2000, gt=0)
     cassette: Path | None = None
     cassette_miss: Literal["error", "rules"] = "error"
+    max_retries: int = Field(default=2, ge=0, le=10)
+    """SDK-level retries of one request (429/529/connection) before it counts as a breaker failure."""
+    base_url: str | None = None
+    """Messages API base URL; ``None`` uses the SDK default (or ``ANTHROPIC_BASE_URL``)."""
+    claude_config_dir: Path | None = None
+    """Isolated ``CLAUDE_CONFIG_DIR`` for the claude-code backend; ``None`` makes a private temp dir."""
+    rules_min_score: float = Field(default=0.35, gt=0, le=1)
+    """The rules backend enters when the weighted signal score reaches this (and exits below its negative)."""
+
+    @model_validator(mode="after")
+    def _thinking_fits(self) -> LLMSettings:
+        if self.thinking_budget_tokens and not 1024 <= self.thinking_budget_tokens < self.max_tokens:
+            raise ValueError("llm.thinking_budget_tokens must be 0 (off) or at least 1024 and below llm.max_tokens")
+        return self
 
 
 class LearnerSettings(BaseModel):

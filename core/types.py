@@ -394,6 +394,8 @@ class DecisionRecord(BaseModel):
     usage: Usage = Usage()
     latency_ms: int = 0
     error: str | None = None
+    fallback_reason: str | None = None
+    """Why the rules backend decided instead of the configured LLM (no key, budget, breaker, cassette miss)."""
 
 
 def utc_datetime_key(at: datetime) -> str:

@@ -1,14 +1,33 @@
-"""Where package sub-commands are mounted on the ``tradewake`` app: one line per package."""
+"""Where package sub-commands are mounted on the ``tradewake`` app.
+
+Each package keeps its commands in its own ``cli.py``; this table is the only place that lists
+them, one row per group or command, imported when the CLI starts.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 import typer
+
+# (module, attribute holding a typer.Typer, group name)
+GROUPS: tuple[tuple[str, str, str], ...] = (
+    ("learning.cli", "app", "learner"),
+    ("market.cli", "app", "data"),
+    ("exchange.cli", "app", "exchange"),
+)
+
+# (module, attribute holding a command function, command name)
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("market.cli", "snapshot_cmd", "snapshot"),
+    ("agent.cli", "decide_cmd", "decide"),
+    ("gate.cli", "gate_report", "gate-report"),
+)
 
 
 def mount(app: typer.Typer) -> None:
-    """Add every package's commands. Keep one import and one ``add_typer``/``command`` per line."""
-    from gate.cli import gate_report
-    from learning.cli import app as learner_app
-
-    app.add_typer(learner_app, name="learner")
-    app.command("gate-report")(gate_report)
+    """Add every package's commands to ``app``."""
+    for module, attribute, name in GROUPS:
+        app.add_typer(getattr(importlib.import_module(module), attribute), name=name)
+    for module, attribute, name in COMMANDS:
+        app.command(name)(getattr(importlib.import_module(module), attribute))

@@ -1,0 +1,251 @@
+"""The anthropic backend: our own tool loop on the Messages API.
+
+Why our own loop and not the SDK's tool runner: every call must pass the safety veto and the
+journal (``tools.executor``), and we must see each ``stop_reason``. The loop:
+
+- strict tool schemas; system prompt and tools cached (``cache_control`` on the system block and
+  on the last tool, so one breakpoint covers the stable prefix);
+- parallel tool calls executed in the order given, their results returned in one user turn;
+- ``tool_use`` -> run tools (stop once ``schedule_next_check`` made the decision final);
+  ``end_turn`` without the final call -> one reminder; ``pause_turn`` -> resend to let it resume;
+  ``max_tokens`` / ``refusal`` / ``model_context_window_exceeded`` -> stop, recorded as the error;
+- ``max_turns`` and an overall ``timeout_s``; usage, cache and dollars summed per decision.
+
+Vendor errors are translated here, once: service trouble becomes :class:`LLMUnavailable` (the
+breaker counts it and rules decide), bad credentials become ``OperationalError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import anthropic
+
+from agent.breaker import FailureKind
+from agent.errors import LLMUnavailable
+from agent.memory import AgentMemory
+from agent.pricing import add_usage, cost_usd, price_for
+from agent.prompting import SystemPrompt, system_prompt, user_message
+from agent.records import build_record
+from core.errors import OperationalError
+from core.settings import LLMSettings, RiskSettings
+from core.types import DecisionRecord, DecisionRequest, Usage
+from tools.context import DecisionSession, JournalSink, TradingDesk
+from tools.executor import ToolExecutor
+from tools.registry import anthropic_tools, check_budget
+
+REMINDER = "You have not called schedule_next_check. Finish the decision now by calling it."
+_STOPS_WITH_ERROR = {
+    "max_tokens": "max_tokens: the reply was cut off at the output limit",
+    "refusal": "refusal: the model declined to continue",
+    "model_context_window_exceeded": "model_context_window_exceeded: the conversation outgrew the context window",
+}
+
+
+@dataclass
+class _Loop:
+    """Mutable state of one decision's conversation."""
+
+    messages: list[dict[str, Any]]
+    usage: Usage = field(default_factory=Usage)
+    texts: list[str] = field(default_factory=list)
+    reminded: bool = False
+    error: str | None = None
+
+
+class AnthropicBackend:
+    name = "anthropic"
+
+    def __init__(
+        self,
+        *,
+        llm: LLMSettings,
+        risk: RiskSettings,
+        desk: TradingDesk,
+        journal: JournalSink,
+        memory: AgentMemory | None = None,
+        client: anthropic.AsyncAnthropic | None = None,
+        breaker_line: str = "LLM service healthy (breaker closed).",
+        secrets: tuple[str, ...] = (),
+    ) -> None:
+        check_budget()
+        price_for(llm.model)  # unknown model -> ConfigError now, not a zero-dollar budget later
+        self.llm = llm
+        self.risk = risk
+        self.desk = desk
+        self.journal = journal
+        self.memory = memory
+        self.breaker_line = breaker_line
+        self.secrets = llm_secrets(llm) + secrets
+        self.client = client or make_client(llm)
+        self.tools = anthropic_tools()
+
+    async def decide(self, request: DecisionRequest) -> DecisionRecord:
+        prompt = system_prompt(self.risk, self.llm.memory_max_chars, self.breaker_line)
+        session = DecisionSession(
+            request=request, memory_max_chars=self.llm.memory_max_chars, secrets=self.secrets
+        )
+        executor = ToolExecutor(self.desk, self.journal, session)
+        memory_text = self.memory.current().text if self.memory else ""
+        loop = _Loop(messages=[{"role": "user", "content": user_message(request, memory_text)}])
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.llm.timeout_s):
+                await self._converse(prompt, executor, loop)
+        except TimeoutError as exc:
+            partial = self._record(session, prompt, loop, started, error="timeout")
+            message = f"decision exceeded {self.llm.timeout_s} s"
+            raise LLMUnavailable(FailureKind.TIMEOUT, message, partial=partial) from exc
+        except LLMUnavailable as exc:
+            exc.partial = self._record(session, prompt, loop, started, error=str(exc))
+            raise
+        return self._record(session, prompt, loop, started, error=loop.error)
+
+    async def _converse(self, prompt: SystemPrompt, executor: ToolExecutor, loop: _Loop) -> None:
+        for _ in range(self.llm.max_turns):
+            response = await self._create(prompt, loop.messages)
+            loop.usage = add_usage(loop.usage, self._usage(response.usage))
+            content = [_block_param(block) for block in response.content]
+            loop.texts.extend(b["text"] for b in content if b["type"] == "text")
+            loop.messages.append({"role": "assistant", "content": content})
+            if not await self._advance(response.stop_reason, content, executor, loop):
+                return
+        if not executor.session.final:
+            loop.error = f"max_turns: no schedule_next_check after {self.llm.max_turns} turns"
+
+    async def _advance(
+        self, stop_reason: str | None, content: list[dict[str, Any]], executor: ToolExecutor, loop: _Loop
+    ) -> bool:
+        """Act on one reply; ``True`` means call the model again."""
+        if stop_reason == "tool_use":
+            results = []
+            for block in (b for b in content if b["type"] == "tool_use"):
+                outcome = await executor.call(block["name"], block["input"], block["id"])
+                results.append(
+                    {"type": "tool_result", "tool_use_id": block["id"], "content": outcome.content,
+                     "is_error": outcome.is_error}
+                )
+            loop.messages.append({"role": "user", "content": results})
+            return not executor.session.final
+        if stop_reason == "pause_turn":
+            return True
+        if stop_reason == "end_turn" and not executor.session.final and not loop.reminded:
+            loop.reminded = True
+            loop.messages.append({"role": "user", "content": REMINDER})
+            return True
+        if stop_reason in _STOPS_WITH_ERROR:
+            loop.error = _STOPS_WITH_ERROR[stop_reason]
+        elif not executor.session.final:
+            loop.error = f"no_schedule: the model stopped ({stop_reason}) without schedule_next_check"
+        return False
+
+    async def _create(self, prompt: SystemPrompt, messages: list[dict[str, Any]]) -> Any:
+        thinking: dict[str, Any] = (
+            {"type": "enabled", "budget_tokens": self.llm.thinking_budget_tokens}
+            if self.llm.thinking_budget_tokens
+            else {"type": "disabled"}
+        )
+        # The params are plain dicts built by our registry; the SDK's TypedDict overloads add nothing here.
+        create: Any = self.client.messages.create
+        try:
+            return await create(
+                model=self.llm.model,
+                max_tokens=self.llm.max_tokens,
+                system=[{"type": "text", "text": prompt.text, "cache_control": {"type": "ephemeral"}}],
+                tools=self.tools,
+                tool_choice={"type": "auto"},
+                thinking=thinking,
+                messages=messages,
+            )
+        except anthropic.APIError as exc:
+            raise translate(exc) from exc
+        except json.JSONDecodeError as exc:
+            raise LLMUnavailable(FailureKind.MALFORMED, f"unparseable reply: {exc}") from exc
+
+    def _usage(self, raw: Any) -> Usage:
+        usage = Usage(
+            input_tokens=raw.input_tokens or 0,
+            output_tokens=raw.output_tokens or 0,
+            cache_creation_input_tokens=raw.cache_creation_input_tokens or 0,
+            cache_read_input_tokens=raw.cache_read_input_tokens or 0,
+        )
+        return usage.model_copy(update={"cost_usd": cost_usd(self.llm.model, usage)})
+
+    def _record(
+        self, session: DecisionSession, prompt: SystemPrompt, loop: _Loop, started: float, *, error: str | None
+    ) -> DecisionRecord:
+        return build_record(
+            session,
+            backend=self.name,
+            prompt_version=prompt.version,
+            model=self.llm.model,
+            reasoning="\n".join(loop.texts),
+            usage=loop.usage,
+            latency_ms=int((time.perf_counter() - started) * 1000),
+            error=error,
+        )
+
+
+def make_client(llm: LLMSettings) -> anthropic.AsyncAnthropic:
+    """The SDK client: key from settings (else the SDK reads ``ANTHROPIC_API_KEY``), pinned retries."""
+    api_key = llm.api_key.get_secret_value() if llm.api_key else None
+    auth_token = llm.oauth_token.get_secret_value() if llm.oauth_token and not api_key else None
+    return anthropic.AsyncAnthropic(
+        api_key=api_key,
+        auth_token=auth_token,
+        base_url=llm.base_url,
+        max_retries=llm.max_retries,
+        timeout=llm.timeout_s,
+    )
+
+
+def translate(exc: anthropic.APIError) -> Exception:
+    """Vendor error -> what the caller must do. Service trouble is a breaker failure; auth is a human's."""
+    if isinstance(exc, (anthropic.AuthenticationError, anthropic.PermissionDeniedError)):
+        return OperationalError(f"the Messages API refused our credentials ({type(exc).__name__})")
+    kind = _failure_kind(exc)
+    if kind is None:
+        return OperationalError(f"Messages API request rejected: {type(exc).__name__}: {exc}")
+    retry_after = _retry_after(exc) if isinstance(exc, anthropic.APIStatusError) else None
+    return LLMUnavailable(kind, f"{type(exc).__name__}: {exc}"[:300], retry_after_s=retry_after)
+
+
+def _failure_kind(exc: anthropic.APIError) -> FailureKind | None:
+    if isinstance(exc, anthropic.APITimeoutError):  # before APIConnectionError, its base class
+        return FailureKind.TIMEOUT
+    if isinstance(exc, anthropic.APIConnectionError):
+        return FailureKind.CONNECTION
+    if isinstance(exc, anthropic.RateLimitError):
+        return FailureKind.RATE_LIMIT
+    if isinstance(exc, anthropic.APIResponseValidationError):
+        return FailureKind.MALFORMED
+    status = exc.status_code if isinstance(exc, anthropic.APIStatusError) else 0
+    if status == 529:
+        return FailureKind.OVERLOADED
+    return FailureKind.SERVER_ERROR if status >= 500 else None
+
+
+def _retry_after(exc: anthropic.APIStatusError) -> float | None:
+    value = exc.response.headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _block_param(block: Any) -> dict[str, Any]:
+    """A response content block as the request param to send back (thinking blocks keep their signature)."""
+    data: dict[str, Any] = block.model_dump(mode="json", exclude_none=True)
+    if data["type"] == "text":
+        return {"type": "text", "text": data["text"]}
+    if data["type"] == "tool_use":
+        return {"type": "tool_use", "id": data["id"], "name": data["name"], "input": data.get("input", {})}
+    return data
+
+
+def llm_secrets(llm: LLMSettings) -> tuple[str, ...]:
+    return tuple(s.get_secret_value() for s in (llm.api_key, llm.oauth_token) if s is not None)

@@ -1,0 +1,151 @@
+"""The market package's only ccxt user: public REST market data (klines, funding, open interest,
+long/short ratio) from Binance spot or USDT-M futures.
+
+ccxt errors are translated here, once, into ``core.errors``:
+
+- HTTP 429 (too many requests) -> ``TemporaryError`` carrying the server's ``Retry-After``;
+- HTTP 418 (IP banned for ignoring 429s; ccxt raises ``DDoSProtection`` for both) -> ``OperationalError``:
+  never retried in a loop, a human must look;
+- timeouts, unreachable exchange, maintenance -> ``TemporaryError``;
+- unknown symbol -> ``ConfigError``; anything else from the exchange -> ``OperationalError``.
+
+``enableRateLimit`` stays on: ccxt spaces requests by each endpoint's weight. Market loading is
+restricted to the market type in use (one ``exchangeInfo`` request instead of three).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable
+from typing import Any, Literal, TypeVar
+
+import ccxt.async_support as ccxt_async
+from ccxt.base import errors as ccxt_errors
+
+from core.errors import ConfigError, OperationalError, TemporaryError, TradewakeError
+from core.ids import Symbol
+from core.timeframes import ms_to_datetime
+from market.derivatives import DerivativesHistory, DerivativesReading
+
+MarketType = Literal["spot", "future"]
+KLINE_LIMIT = 1000
+"""Binance spot answers at most 1,000 klines per request."""
+LONG_SHORT_PERIOD = "5m"
+FUNDING_LIMIT = 1000
+
+T = TypeVar("T")
+_STATUS_RE = re.compile(r"^\S+ (\d{3}) ")
+
+
+def make_exchange(market_type: MarketType = "spot", *, timeout_ms: int = 10_000) -> ccxt_async.Exchange:
+    """A public (key-less) async Binance client with rate limiting on."""
+    return ccxt_async.binance(
+        {
+            "enableRateLimit": True,
+            "timeout": timeout_ms,
+            "options": {
+                "defaultType": "spot" if market_type == "spot" else "swap",
+                "fetchMarkets": {"types": ["spot"] if market_type == "spot" else ["linear"]},
+            },
+        }
+    )
+
+
+class CcxtRest:
+    """Market data over ccxt; every method raises ``core.errors`` types only."""
+
+    def __init__(self, exchange: ccxt_async.Exchange) -> None:
+        self.exchange = exchange
+
+    async def close(self) -> None:
+        await self.exchange.close()
+
+    async def fetch_klines(self, symbol: str, timeframe: str, since_ms: int, until_ms: int) -> list[list[float]]:
+        """Up to :data:`KLINE_LIMIT` candles with open time in ``[since_ms, until_ms)``, oldest first."""
+        rows: list[list[Any]] = await self._call(
+            self.exchange.fetch_ohlcv(
+                symbol, timeframe, since=since_ms, limit=KLINE_LIMIT, params={"until": until_ms - 1}
+            )
+        )
+        return [[float(v) for v in row[:6]] for row in rows if since_ms <= int(row[0]) < until_ms]
+
+    async def fetch_derivatives(self, symbol: Symbol) -> DerivativesReading:
+        """Funding rate (with mark price), open interest and the latest long/short account ratio."""
+        _require_contract(symbol)
+        funding = await self._call(self.exchange.fetch_funding_rate(symbol))
+        interest = await self._call(self.exchange.fetch_open_interest(symbol))
+        ratios = await self._call(self.exchange.fetch_long_short_ratio_history(symbol, LONG_SHORT_PERIOD, None, 1))
+        stamps = [funding.get("timestamp"), interest.get("timestamp")]
+        at_ms = max(int(s) for s in stamps if s is not None)
+        next_funding = funding.get("fundingTimestamp")
+        return DerivativesReading(
+            symbol=symbol,
+            at=ms_to_datetime(at_ms),
+            funding_rate=funding.get("fundingRate"),
+            next_funding_at=ms_to_datetime(int(next_funding)) if next_funding else None,
+            mark_price=funding.get("markPrice"),
+            open_interest=interest.get("openInterestAmount"),
+            long_short_ratio=ratios[-1].get("longShortRatio") if ratios else None,
+        )
+
+    async def fetch_funding_history(
+        self, symbol: Symbol, since_ms: int, until_ms: int, *, page_limit: int = FUNDING_LIMIT
+    ) -> DerivativesHistory:
+        """Settled funding rates with ``since_ms <= time < until_ms`` (paged, oldest first), for backtests."""
+        _require_contract(symbol)
+        history = DerivativesHistory(symbol)
+        cursor = since_ms
+        while cursor < until_ms:
+            page = await self._call(
+                self.exchange.fetch_funding_rate_history(
+                    symbol, cursor, page_limit, params={"until": until_ms - 1}
+                )
+            )
+            rows = [r for r in page if cursor <= int(r["timestamp"]) < until_ms]
+            for row in rows:
+                at = ms_to_datetime(int(row["timestamp"]))
+                history.append(DerivativesReading(symbol=symbol, at=at, funding_rate=row["fundingRate"]))
+            if len(page) < page_limit or not rows:
+                break
+            cursor = int(rows[-1]["timestamp"]) + 1
+        return history
+
+    async def _call(self, request: Awaitable[T]) -> T:
+        try:
+            return await request
+        except ccxt_errors.BaseError as exc:
+            raise self.translate(exc) from exc
+
+    def translate(self, exc: ccxt_errors.BaseError) -> TradewakeError:
+        """Map a ccxt error to what the caller must do (see the module docstring)."""
+        if isinstance(exc, ccxt_errors.DDoSProtection):
+            return self._rate_limit_error(exc)
+        if isinstance(exc, ccxt_errors.NetworkError):
+            return TemporaryError(f"exchange unreachable or slow: {exc}")
+        if isinstance(exc, ccxt_errors.BadSymbol):
+            return ConfigError(f"unknown symbol: {exc}")
+        return OperationalError(f"exchange error: {exc}")
+
+    def _rate_limit_error(self, exc: ccxt_errors.BaseError) -> TradewakeError:
+        match = _STATUS_RE.match(str(exc))
+        status = match.group(1) if match else None
+        if status != "429":
+            return OperationalError(f"rate limit ban (HTTP {status}); stop requesting until it expires: {exc}")
+        headers = self.exchange.last_response_headers or {}
+        retry_after = _header(headers, "Retry-After")
+        return TemporaryError(f"rate limited (HTTP {status}): {exc}", retry_after_s=retry_after)
+
+
+def _require_contract(symbol: str) -> None:
+    if ":" not in symbol:
+        raise ConfigError(f"{symbol} is a spot symbol; derivatives data needs a perpetual such as {symbol}:USDT")
+
+
+def _header(headers: dict[str, Any], name: str) -> float | None:
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                return None
+    return None

@@ -1,0 +1,150 @@
+"""``tradewake data ...`` (download, inspect) and ``tradewake snapshot``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from core.clock import WallClock
+from core.errors import TemporaryError
+from core.ids import Symbol
+from core.timeframes import timeframe_seconds
+from market.cache import CacheState
+from market.download import DownloadRequest, DownloadResult, download_candles
+
+app = typer.Typer(help="Market data: download candles into a local cache, inspect candle files.", no_args_is_help=True)
+console = Console()
+_BUNDLED_HINT = "binance_BTC-USDT_5m.csv.gz (2025-08-18..2025-10-16) or binance_BTC-USDT_1h.csv.gz (2023..2025-10-14)."
+
+
+def parse_time(value: str, option: str) -> datetime:
+    """ISO-8601 date or date-time; without a zone it is read as UTC."""
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise typer.BadParameter(f"{option}: {value!r} is not an ISO date or date-time, e.g. 2024-05-01T12:00") from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _check_timeframe(timeframe: str) -> str:
+    try:
+        timeframe_seconds(timeframe)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    return timeframe
+
+
+@app.command("download")
+def download_cmd(
+    symbol: Annotated[str, typer.Argument(help="Unified symbol, e.g. BTC/USDT (spot) or BTC/USDT:USDT (futures).")],
+    timeframe: Annotated[str, typer.Argument(help="Candle timeframe, e.g. 1m, 5m, 1h, 4h, 1d.")],
+    *,
+    since: Annotated[str, typer.Option("--since", help="First candle open time (UTC ISO date/date-time).")],
+    until: Annotated[
+        str | None, typer.Option("--until", help="End (exclusive, UTC); default: now. Forming candles are never kept.")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Cache directory (append-only CSV + progress file).")] = Path(
+        "var/candles"
+    ),
+    market_type: Annotated[str, typer.Option("--market", help="spot or future (USDT-M perpetuals).")] = "spot",
+) -> None:
+    """Download closed Binance candles with paging, rate limiting and backoff; re-run to resume."""
+    if market_type not in ("spot", "future"):
+        raise typer.BadParameter("--market must be spot or future")
+    now = WallClock().now()
+    request = DownloadRequest(
+        exchange="binance",
+        symbol=symbol,
+        timeframe=_check_timeframe(timeframe),
+        since=parse_time(since, "--since"),
+        until=parse_time(until, "--until") if until else now,
+        out_dir=out,
+    )
+    result = asyncio.run(_download(request, "spot" if market_type == "spot" else "future", now))
+    console.print(f"{result.csv_path}: +{result.rows_added} candles", markup=False)
+    console.print(result.report.summary(), markup=False)
+    if result.state.first_available_ms is not None:
+        console.print(f"note: the exchange has no candles before {result.report.first_open_at}", markup=False)
+
+
+async def _download(request: DownloadRequest, market_type: Literal["spot", "future"], now: datetime) -> DownloadResult:
+    from market.ccxt_rest import CcxtRest, make_exchange
+
+    step = timeframe_seconds(request.timeframe) * 1000
+    total = max(1, int((request.until - request.since).total_seconds() * 1000) // step)
+    rest = CcxtRest(make_exchange(market_type))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    try:
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task(f"{request.symbol} {request.timeframe}", total=total)
+
+            def on_progress(state: CacheState) -> None:
+                progress.update(task, completed=min(total, (state.next_ms - state.since_ms) // step))
+
+            def on_retry(attempt: int, delay: float, error: TemporaryError) -> None:
+                progress.console.print(f"retry {attempt} in {delay:.1f}s: {error}", markup=False)
+
+            return await download_candles(rest, request, now=now, on_progress=on_progress, on_retry=on_retry)
+    finally:
+        await rest.close()
+
+
+@app.command("inspect")
+def inspect_cmd(
+    file: Annotated[str, typer.Argument(help="Candle CSV (.csv or .csv.gz) or a bundled file name.")],
+    timeframe: Annotated[str | None, typer.Option("--timeframe", help="Default: from the file name.")] = None,
+) -> None:
+    """Validate a candle file and list its gaps (missing candles are reported, never filled)."""
+    from market.bundled import resolve_data_path
+    from market.candles import read_candles
+
+    _, report = read_candles(resolve_data_path(file), timeframe)
+    console.print(report.summary(), markup=False)
+    for gap in report.gaps:
+        console.print(f"  missing {gap.first_missing.isoformat()} .. {gap.last_missing.isoformat()} ({gap.count})",
+                      markup=False)
+
+
+def snapshot_cmd(
+    data: Annotated[str, typer.Option("--data", help="Candle CSV, or a bundled file name: " + _BUNDLED_HINT)],
+    at: Annotated[str, typer.Option("--at", help="as_of time (UTC ISO); only candles closed by then are used.")],
+    symbol: Annotated[str | None, typer.Option("--symbol", help="Default: from the file name.")] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", help="Regime reference candles; default: --data if BTC/USDT, else bundled BTC 1h."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON form (the tool result) instead.")] = False,
+) -> None:
+    """Print the market snapshot the agent would see at --at, and its token count."""
+    from market.builder import SnapshotBuilder
+    from market.bundled import BTC_1H, bundled_path, resolve_data_path
+    from market.candles import read_candles, symbol_from_name
+    from market.prompt import estimate_tokens, estimate_tokens_chars4
+    from market.regime import tracker_from_candles
+
+    path = resolve_data_path(data)
+    frame, report = read_candles(path)
+    sym = Symbol(symbol) if symbol else symbol_from_name(path.name)
+    if sym is None:
+        raise typer.BadParameter("--symbol is required when the file name does not say it")
+    ref_path = resolve_data_path(reference) if reference else (path if sym == "BTC/USDT" else bundled_path(BTC_1H))
+    ref_frame, ref_report = (frame, report) if ref_path == path else read_candles(ref_path)
+    regime = tracker_from_candles(Symbol("BTC/USDT"), ref_frame, ref_report.timeframe)
+    builder = SnapshotBuilder(sym, frame, report.timeframe, regime=regime)
+    snapshot = builder.build(parse_time(at, "--at"))
+    if as_json:
+        console.print_json(json.dumps(snapshot.model_dump(mode="json")))
+        return
+    text = snapshot.to_prompt()
+    typer.echo(text)
+    typer.echo(
+        f"\n[{len(text)} chars; ~{estimate_tokens(text)} tokens (chars/3, the budget estimate), "
+        f"~{estimate_tokens_chars4(text)} (chars/4); digest {snapshot.digest()[:16]}]"
+    )

@@ -1,0 +1,49 @@
+"""``tradewake decide`` end to end: the real CLI in a subprocess, on bundled real candles."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.agent.messages_server import MessagesServer, tool_use
+from tests.e2e.cli_helpers import run_cli
+
+DATA = "binance_BTC-USDT_1h.csv.gz"  # bundled with the market package (real Binance candles)
+AT = "2025-06-01T12:00:00Z"
+ORDER = {"side": "long", "size_pct": 5, "order_type": "market", "stop_loss_price": 102_000,
+         "signals": ["trend_follow", "momentum"], "confidence": 0.55, "thesis": "4h uptrend with momentum"}
+
+
+def test_rules_decision_prints_the_record(tmp_path: Path) -> None:
+    done = run_cli("decide", "--data", DATA, "--at", AT, "--agent", "rules", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["backend"] == "rules" and record["next_check_seconds"] in (1800, 3600)
+    assert record["as_of"] == "2025-06-01T12:00:00Z"
+    assert record["snapshot_digest"] and record["tool_calls"][0]["name"] == "get_portfolio"
+
+
+def test_anthropic_decision_recorded_then_replayed_identically(server: MessagesServer, tmp_path: Path) -> None:
+    server.script(tool_use(("get_portfolio", {})),
+                  tool_use(("place_order", ORDER), ("schedule_next_check", {"seconds": 14400, "wake_conditions": []}),
+                           text="Uptrend; small long."))
+    cassette = tmp_path / "decide.jsonl"
+    env = {"TRADEWAKE_LLM__API_KEY": "sk-ant-test-0000000000000000", "TRADEWAKE_LLM__BASE_URL": server.base_url,
+           "TRADEWAKE_LLM__MAX_RETRIES": "0"}
+    live = run_cli("decide", "--data", DATA, "--at", AT, "--agent", "anthropic", "--record", str(cassette),
+                   cwd=tmp_path, env=env)
+    assert live.returncode == 0, live.stderr
+    record = json.loads(live.stdout)
+    assert record["backend"] == "anthropic" and record["fallback_reason"] is None
+    assert [c["name"] for c in record["tool_calls"]] == ["get_portfolio", "place_order", "schedule_next_check"]
+    assert record["tool_calls"][1]["result"]["execution"]["status"] == "filled"
+    assert record["usage"]["input_tokens"] > 0 and "sk-ant-test" not in live.stdout + cassette.read_text()
+    replayed = run_cli("decide", "--data", DATA, "--at", AT, "--agent", "replay", "--cassette", str(cassette),
+                       cwd=tmp_path)
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout == live.stdout
+
+
+def test_user_mistakes_exit_2(tmp_path: Path) -> None:
+    done = run_cli("decide", "--data", DATA, "--at", "yesterday", cwd=tmp_path)
+    assert done.returncode == 2 and "ISO 8601" in done.stderr

@@ -1,0 +1,74 @@
+"""529 and 429 storms through the real SDK open the breaker; rules take over; a probe closes it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from agent.anthropic_backend import AnthropicBackend
+from agent.breaker import BreakerState, LLMBreaker
+from agent.router import ResilientBackend
+from agent.rules import RulesBackend
+from core.clock import SimClock
+from core.settings import LLMSettings, RiskSettings
+from core.types import WakeKind, WakeReason
+from tests.agent.conftest import llm_settings
+from tests.agent.messages_server import MessagesServer, fail, tool_use
+from tests.tools.helpers import make_request
+from tools.context import ListJournal
+from tools.static_desk import StaticDesk
+
+SCHEDULE = ("schedule_next_check", {"seconds": 600, "wake_conditions": []})
+
+
+def router(server: MessagesServer, desk: StaticDesk, journal: ListJournal, clock: SimClock,
+           primary: bool = True) -> ResilientBackend:
+    llm = llm_settings(server)
+    anthropic = AnthropicBackend(llm=llm, risk=RiskSettings(), desk=desk, journal=journal) if primary else None
+    return ResilientBackend(
+        primary=anthropic,
+        rules=RulesBackend(llm=llm, risk=RiskSettings(), desk=desk, journal=journal),
+        breaker=LLMBreaker(llm.breaker_failures, llm.breaker_probe_after_s),
+        clock=clock,
+        journal=journal,
+    )
+
+
+async def test_529_and_429_storm_opens_the_breaker_and_rules_take_over(
+    server: MessagesServer, desk: StaticDesk, journal: ListJournal
+) -> None:
+    clock = SimClock(datetime(2024, 3, 1, tzinfo=UTC))
+    backend = router(server, desk, journal, clock)
+    server.script(fail(529), fail(429, retry_after=0), fail(529))
+    records = [await backend.decide(make_request()) for _ in range(3)]
+    assert [r.backend for r in records] == ["rules"] * 3
+    assert [r.fallback_reason for r in records] == ["llm_failure: overloaded", "llm_failure: rate_limit",
+                                                    "llm_failure: overloaded"]
+    assert backend.breaker.state is BreakerState.OPEN
+    [alert] = backend.drain_alerts()
+    assert alert.kind == "llm_breaker" and alert.severity == "warning"
+    assert ("llm_breaker", ) == tuple(k for k in journal.kinds() if k == "llm_breaker")
+    # while open, no request reaches the model at all
+    sent = len(server.message_requests())
+    record = await backend.decide(make_request())
+    assert record.fallback_reason == "llm_breaker_open" and len(server.message_requests()) == sent
+    # after the cool-down a probe goes out and, succeeding, closes the breaker
+    clock.advance_by(LLMSettings().breaker_probe_after_s)
+    server.script(tool_use(SCHEDULE))
+    probe = await backend.decide(make_request())
+    assert probe.backend == "anthropic" and backend.breaker.state is BreakerState.CLOSED
+    assert [a.message.split(":")[0] for a in backend.drain_alerts()] == [
+        "LLM breaker open -> half_open", "LLM breaker half_open -> closed"]
+    assert "probe" in server.message_requests()[-1]["system"][0]["text"]
+
+
+async def test_no_key_and_spent_budget_use_rules(server: MessagesServer, desk: StaticDesk,
+                                                 journal: ListJournal) -> None:
+    clock = SimClock(datetime(2024, 3, 1, tzinfo=UTC))
+    no_key = await router(server, desk, journal, clock, primary=False).decide(make_request())
+    assert no_key.fallback_reason == "no_llm_configured"
+    request = make_request()
+    wake = WakeReason(kind=WakeKind.TIMER, detail="t", at=request.as_of, fallback=True,
+                      fallback_reason="llm_budget_usd_day")
+    spent = await router(server, desk, journal, clock).decide(request.model_copy(update={"wake": wake}))
+    assert spent.backend == "rules" and spent.fallback_reason == "llm_budget_usd_day"
+    assert server.message_requests() == []

@@ -1,0 +1,120 @@
+"""The choke point: validate -> veto -> journal -> handler, with the errors the model can act on."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from tools.context import ListJournal
+from tools.executor import ToolExecutor
+from tools.static_desk import StaticDesk, long_position
+
+GOOD_ORDER = {
+    "side": "long",
+    "size_pct": 10,
+    "order_type": "market",
+    "stop_loss_price": 49_000,
+    "signals": ["trend_follow", "momentum"],
+    "confidence": 0.7,
+    "thesis": "trend and momentum agree on the 4h",
+}
+
+
+async def test_valid_order_is_vetoed_then_executed_and_journaled(executor: ToolExecutor, desk: StaticDesk,
+                                                                  journal: ListJournal) -> None:
+    outcome = await executor.call("place_order", GOOD_ORDER, "c1")
+    assert not outcome.is_error
+    body = json.loads(outcome.content)
+    assert body["execution"]["status"] == "filled"
+    assert body["execution"]["quantity"] == "0.020000"
+    assert desk.positions["BTC/USDT"].stop_price == Decimal(49_000)
+    assert journal.kinds() == ["tool_call", "tool_result"]
+    assert desk.checks == 1
+
+
+async def test_bad_arguments_come_back_as_a_correctable_error(executor: ToolExecutor, desk: StaticDesk,
+                                                              journal: ListJournal) -> None:
+    bad = {**GOOD_ORDER, "size_pct": 150, "signals": []}
+    del bad["stop_loss_price"]
+    outcome = await executor.call("place_order", bad, "c1")
+    assert outcome.is_error
+    body = json.loads(outcome.content)
+    assert body["code"] == "invalid_arguments"
+    assert "stop_loss_price: Field required" in body["message"]
+    assert "size_pct: Input should be less than or equal to 100" in body["message"]
+    assert "signals" in body["message"]
+    assert desk.checks == 0 and desk.executed == []
+    assert journal.kinds() == ["tool_error"]
+
+
+async def test_a_vetoed_order_is_never_placed(executor: ToolExecutor, desk: StaticDesk, journal: ListJournal) -> None:
+    outcome = await executor.call("place_order", {**GOOD_ORDER, "stop_loss_price": 49_990}, "c1")
+    assert outcome.is_error
+    assert outcome.record.veto is not None and outcome.record.veto.code == "stop_distance"
+    assert json.loads(outcome.content)["error"] == "vetoed"
+    assert desk.executed == [] and desk.positions == {}
+    assert journal.kinds() == ["tool_vetoed"]
+
+
+async def test_oversize_is_capped_and_the_note_reported(executor: ToolExecutor, desk: StaticDesk) -> None:
+    outcome = await executor.call("place_order", {**GOOD_ORDER, "size_pct": 60}, "c1")
+    body = json.loads(outcome.content)
+    assert body["approved"]["size_pct"] == 20.0
+    assert body["safety_notes"] == ["size capped from 60.0% to 20.0%"]
+
+
+async def test_unknown_tool_and_mcp_names(executor: ToolExecutor) -> None:
+    unknown = await executor.call("launch_rocket", {}, "c1")
+    assert unknown.is_error and "get_portfolio" in json.loads(unknown.content)["message"]
+    via_mcp = await executor.call("mcp__trading__get_portfolio", {}, "c2")
+    assert not via_mcp.is_error and via_mcp.record.name == "get_portfolio"
+
+
+async def test_memory_is_scrubbed_and_capped(executor: ToolExecutor, journal: ListJournal) -> None:
+    leaky = "watch 52k; key sk-ant-abcdefghijklmnopqrstuv hunter2-secret"
+    ok = await executor.call("update_memory", {"text": leaky}, "m1")
+    assert not ok.is_error
+    assert executor.session.memory_update == "watch 52k; key [redacted] [redacted]"
+    # scrubbed at the choke point: the secret is in neither the record nor the journal
+    assert "hunter2" not in json.dumps(ok.record.model_dump(mode="json"))
+    assert "hunter2" not in json.dumps(journal.events)
+    too_long = await executor.call("update_memory", {"text": "x" * 201}, "m2")
+    assert too_long.is_error and "cap is 200" in json.loads(too_long.content)["message"]
+
+
+async def test_schedule_ends_the_decision(executor: ToolExecutor) -> None:
+    outcome = await executor.call(
+        "schedule_next_check", {"seconds": 3600, "wake_conditions": [{"kind": "price_below", "value": 48_000}]}, "s1"
+    )
+    assert not outcome.is_error
+    assert executor.session.final and executor.session.next_check_seconds == 3600
+    assert executor.session.wake_conditions[0].value == 48_000
+
+
+async def test_precheck_denies_without_running_the_handler(desk: StaticDesk, executor: ToolExecutor) -> None:
+    desk.positions["BTC/USDT"] = long_position("BTC/USDT", "0.1", "48000", "47000")
+    denied = await executor.precheck("mcp__trading__adjust_stop", {"stop_price": 46_000, "reason": "give room"}, "t1")
+    assert denied is not None and denied.record.veto is not None and denied.record.veto.code == "stop_loosen"
+    assert executor.session.calls[-1] == denied.record
+    assert await executor.precheck("get_portfolio", {}, "t2") is None
+    invalid = await executor.precheck("adjust_stop", {"stop_price": "junk"}, "t3")
+    assert invalid is not None and json.loads(invalid.content)["code"] == "invalid_arguments"
+    unknown = await executor.precheck("Bash", {"command": "ls"}, "t4")
+    assert unknown is not None and json.loads(unknown.content)["code"] == "unknown_tool"
+    assert desk.executed == []
+
+
+async def test_close_and_tighten(desk: StaticDesk, executor: ToolExecutor) -> None:
+    desk.positions["BTC/USDT"] = long_position("BTC/USDT", "0.1", "48000", "47000")
+    tighten = await executor.call("adjust_stop", {"stop_price": 48_500, "reason": "lock in"}, "a1")
+    assert not tighten.is_error and desk.positions["BTC/USDT"].stop_price == Decimal(48_500)
+    half = await executor.call("close_position", {"fraction": 0.5, "reason": "take half"}, "a2")
+    assert json.loads(half.content)["execution"]["quantity"] == "0.050000"
+    assert executor.session.side_effects == 2
+
+
+async def test_non_json_numbers_are_refused_not_crashing(executor: ToolExecutor, desk: StaticDesk) -> None:
+    outcome = await executor.call("place_order", {**GOOD_ORDER, "size_pct": float("nan")}, "n1")
+    assert outcome.is_error and "size_pct" in json.loads(outcome.content)["message"]
+    assert outcome.record.arguments["size_pct"] == "nan"
+    assert desk.executed == []

@@ -1,0 +1,83 @@
+"""Strict-mode schemas: what Anthropic's grammar-constrained tools accept, checked for every tool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import BaseModel, Field
+
+from tools.registry import TOOLS, anthropic_tools, check_budget, input_schema
+from tools.schema import count_budget, strict_problems, strict_schema
+
+
+@pytest.mark.parametrize("spec", TOOLS, ids=lambda s: s.name)
+def test_every_tool_schema_is_strict_clean(spec: Any) -> None:
+    schema = input_schema(spec.name)
+    assert strict_problems(schema) == []
+    assert schema["type"] == "object" and schema["additionalProperties"] is False
+    for name, prop in schema["properties"].items():
+        assert prop.get("description"), f"{spec.name}.{name} has no description for the model"
+
+
+def test_budget_fits_strict_limits() -> None:
+    check_budget()
+    optional, unions = count_budget(input_schema(s.name) for s in TOOLS)
+    assert optional <= 24 and unions <= 16
+
+
+def test_place_order_schema_shape() -> None:
+    schema = input_schema("place_order")
+    assert set(schema["required"]) == {
+        "side", "size_pct", "order_type", "stop_loss_price", "signals", "confidence", "thesis"
+    }
+    assert schema["properties"]["limit_price"] == {
+        "type": "number",
+        "description": "Required for limit orders, omitted for market. (exclusiveMinimum=0)",
+    }
+    assert "maximum=100" in schema["properties"]["size_pct"]["description"]
+    assert schema["properties"]["signals"]["minItems"] == 1
+    assert "trend_follow" in schema["properties"]["signals"]["items"]["enum"]
+
+
+def test_anthropic_tools_are_strict_and_cache_the_last_one() -> None:
+    tools = anthropic_tools()
+    assert all(t["strict"] is True for t in tools)
+    assert tools[-1]["cache_control"] == {"type": "ephemeral"}
+    assert all("cache_control" not in t for t in tools[:-1])
+    assert tools[-1]["name"] == "schedule_next_check"
+
+
+class Inner(BaseModel):
+    n: int = Field(ge=2, le=9)
+
+
+class Outer(BaseModel):
+    a: str = Field(min_length=2, max_length=5, description="text")
+    b: float | None = None
+    c: list[Inner] = Field(min_length=3)
+    d: int | str
+
+
+def test_transformer_moves_constraints_and_keeps_real_unions() -> None:
+    schema = strict_schema(Outer)
+    assert strict_problems(schema) == []
+    assert schema["properties"]["a"]["description"] == "text (minLength=2, maxLength=5)"
+    assert schema["properties"]["b"] == {"type": "number"}
+    assert schema["properties"]["c"]["minItems"] == 1
+    assert "anyOf" in schema["properties"]["d"]
+    assert schema["properties"]["c"]["items"]["additionalProperties"] is False
+    assert count_budget([schema]) == (1, 1)
+
+
+@given(st.integers(min_value=-5, max_value=20))
+def test_constraints_still_enforced_by_pydantic(n: int) -> None:
+    ok = 2 <= n <= 9
+    try:
+        Inner.model_validate({"n": n})
+    except ValueError:
+        assert not ok
+    else:
+        assert ok

@@ -1,0 +1,104 @@
+"""The narrow ports the tools need, and the per-decision state the tools fill in.
+
+The engine implements :class:`TradingDesk` over the real engine (market snapshot builder, regime,
+portfolio, learner, ``safety.veto`` and the broker behind safety); :class:`tools.static_desk.StaticDesk`
+implements it over plain values. Memory and scheduling are not desk methods: they land in the
+decision record and the engine applies them after the decision (``memory.update``, ``gate.schedule``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from core.ids import Symbol
+from core.ports import Clock, NewEvent, Store
+from core.types import DecisionRequest, ToolCallRecord, Veto
+from tools.proposals import Approved, Proposal
+from tools.results import ExecutionReport
+from tools.wake import WakeCondition
+
+
+class TradingDesk(Protocol):
+    """What the tools read and act on. Read methods return JSON-able dicts (the model reads them)."""
+
+    async def snapshot(self, symbol: Symbol) -> dict[str, Any]:
+        """The market snapshot's JSON form as of the decision time (never data from after it)."""
+        ...
+
+    async def regime(self, symbol: Symbol) -> dict[str, Any]: ...
+
+    async def portfolio(self) -> dict[str, Any]:
+        """At least ``equity`` (decimal string), ``market_type`` (``spot``/``future``) and ``positions``:
+        a list of ``{symbol, side ("long"/"short"), quantity, entry_price, stop_price}`` (decimal strings);
+        the rules backend reads these keys. More keys (exposure, P&L today, limits used) are welcome."""
+        ...
+
+    async def learner_weights(self, regime: str | None) -> dict[str, Any]:
+        """The learner's ``LearnerWeights`` JSON for ``regime`` (global when ``None``)."""
+        ...
+
+    async def check(self, proposal: Proposal) -> Approved | Veto:
+        """The safety veto against current state. No side effects: the PreToolUse hook calls it too."""
+        ...
+
+    async def execute(self, approved: Approved) -> ExecutionReport:
+        """Carry out an approved proposal through safety and the broker.
+
+        Raises ``core.errors.OrderRejected`` when the exchange refuses (reported to the model),
+        ``OperationalError`` when a human must look (the decision aborts).
+        """
+        ...
+
+
+class JournalSink(Protocol):
+    """Where the choke point journals every call, veto and result (the engine: the Store's journal)."""
+
+    def append(self, kind: str, payload: dict[str, Any]) -> None: ...
+
+
+class StoreJournal:
+    """A :class:`JournalSink` over the ``Store`` port: each entry becomes a hash-chained journal event
+    stamped by the injected clock (the engine's sink)."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def append(self, kind: str, payload: dict[str, Any]) -> None:
+        self.store.append(NewEvent(kind=kind, at=self.clock.now(), payload=payload))
+
+
+@dataclass
+class ListJournal:
+    """An in-memory journal sink (the ``decide`` command prints it; tests read it)."""
+
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def append(self, kind: str, payload: dict[str, Any]) -> None:
+        self.events.append((kind, payload))
+
+    def kinds(self) -> list[str]:
+        return [kind for kind, _ in self.events]
+
+
+@dataclass
+class DecisionSession:
+    """What one decision's tool calls produced so far; the backend turns it into a ``DecisionRecord``."""
+
+    request: DecisionRequest
+    memory_max_chars: int
+    secrets: tuple[str, ...] = ()
+    calls: list[ToolCallRecord] = field(default_factory=list)
+    memory_update: str | None = None
+    next_check_seconds: int | None = None
+    wake_conditions: tuple[WakeCondition, ...] = ()
+    final: bool = False
+
+    @property
+    def side_effects(self) -> int:
+        """How many side-effecting calls were carried out (not vetoed, not refused)."""
+        return sum(1 for c in self.calls if c.name in SIDE_EFFECT_TOOLS and not c.is_error)
+
+
+SIDE_EFFECT_TOOLS = frozenset({"place_order", "close_position", "adjust_stop"})
