@@ -20,7 +20,8 @@ import numpy as np
 from core.settings import GateSettings, LLMSettings
 from core.types import Candle
 from gate.budget import BudgetLimits
-from gate.replay import ReplayReport, load_candles, replay
+from gate.cli import load_candles
+from gate.replay import ReplayReport, replay
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SERIES = ("binance_BTC-USDT_5m.csv.gz", "binance_BTC-USDT_1m.csv.gz")

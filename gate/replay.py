@@ -9,23 +9,19 @@ The definitions the issue fixes:
   the scored series, the share with a wake at that candle or the next one.
 
 No agent takes part: the timer runs at its default (maximum) interval and nobody records LLM usage, so
-only the wake limits of the budget can turn a wake into a fallback one. pandas and numpy are used to
-load the file and to score the result, never per event.
+only the wake limits of the budget can turn a wake into a fallback one. numpy scores the result, never per
+event. Reading a file is the caller's job (``gate.cli.load_candles``): the gate's logic imports only core.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import numpy as np
-import pandas as pd
 
-from core.ids import Symbol
 from core.settings import GateSettings
 from core.timeframes import timeframe_seconds
 from core.types import Candle
@@ -35,9 +31,6 @@ from gate.gate import Gate
 
 WARMUP_CANDLES = 288
 TOP_SHARE = 0.01
-_COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
-_UNITS = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60))
-_PAIR = re.compile(r"_([A-Z0-9]+)-([A-Z0-9]+)(?:-[A-Z0-9]+)?_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,53 +59,6 @@ class ReplayReport:
     @property
     def events_per_s(self) -> float:
         return self.scored / self.seconds if self.seconds > 0 else float("inf")
-
-
-def infer_timeframe(open_ms: np.ndarray) -> str:
-    """The most common spacing of the open times, as a timeframe (``5m``, ``1h`` ...)."""
-    if len(open_ms) < 2:
-        raise ValueError("need at least two candles to infer the timeframe")
-    steps, counts = np.unique(np.diff(open_ms), return_counts=True)
-    step_s = int(steps[np.argmax(counts)]) // 1000
-    for unit, seconds in _UNITS:
-        if step_s > 0 and step_s % seconds == 0:
-            return f"{step_s // seconds}{unit}"
-    raise ValueError(f"candle spacing of {step_s} s is not a whole number of minutes")
-
-
-def symbol_from_path(path: Path) -> str:
-    """``binance_BTC-USDT_5m.csv.gz`` -> ``BTC/USDT``; otherwise the file name without suffixes."""
-    match = _PAIR.search(path.name)
-    return f"{match.group(1)}/{match.group(2)}" if match else path.name.split(".")[0]
-
-
-def load_candles(path: Path, *, symbol: str | None = None, timeframe: str = "auto") -> list[Candle]:
-    """Read a ``timestamp,open,high,low,close,volume`` CSV (ms open times, UTC) into validated candles."""
-    frame = pd.read_csv(path)
-    missing = [column for column in _COLUMNS if column not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; expected {','.join(_COLUMNS)}")
-    open_ms = frame["timestamp"].to_numpy(dtype=np.int64)
-    if len(open_ms) > 1 and not (np.diff(open_ms) > 0).all():
-        raise ValueError(f"{path}: open times are not strictly increasing")
-    tf = infer_timeframe(open_ms) if timeframe == "auto" else timeframe
-    timeframe_seconds(tf)  # a bad explicit timeframe fails here, with the accepted forms
-    sym = Symbol(symbol or symbol_from_path(path))
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    rows = zip(open_ms.tolist(), *(frame[c].to_numpy(dtype=float).tolist() for c in _COLUMNS[1:]), strict=True)
-    return [
-        Candle(
-            symbol=sym,
-            timeframe=tf,
-            open_at=epoch + timedelta(milliseconds=ms),
-            open=o,
-            high=h,
-            low=lo,
-            close=c,
-            volume=v,
-        )
-        for ms, o, h, lo, c, v in rows
-    ]
 
 
 def replay(

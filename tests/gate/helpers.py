@@ -9,8 +9,8 @@ from core.ids import Symbol
 from core.settings import GateSettings, LLMSettings
 from core.types import Candle
 from gate.budget import BudgetLimits
+from gate.cli import load_candles
 from gate.gate import Gate
-from gate.replay import load_candles
 from tests.conftest import SHARED_DATA
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

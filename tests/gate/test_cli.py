@@ -74,4 +74,4 @@ def test_bad_file_contents(tmp_path: Path) -> None:
     bad.write_text("time,price\n1,2\n")
     done = run_cli("gate-report", "--data", str(bad), cwd=tmp_path)
     assert done.returncode == 2
-    assert "missing column(s) timestamp, open, high, low, close, volume" in done.stderr
+    assert "expected header timestamp,open,high,low,close,volume, found time,price" in done.stderr
