@@ -112,7 +112,7 @@ class RiskSettings(BaseModel):
 
 class GateSettings(BaseModel):
     """When the gate wakes the agent. Chosen by measurement on the bundled real BTC/USDT series (see
-    ``gate/README.md``): with these defaults 4.4 % of 5m candles wake the agent (about 13 wakes a day)
+    ``docs/gate.md``): with these defaults 4.4 % of 5m candles wake the agent (about 13 wakes a day)
     and every one of the top-1 % absolute-return 5m candles is followed by a wake at it or the next."""
 
     model_config = _SECTION

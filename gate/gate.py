@@ -178,6 +178,11 @@ class Gate:
     def armed_conditions(self) -> tuple[WakeCondition, ...]:
         return self._book.conditions()
 
+    @property
+    def pending_events(self) -> tuple[GateEvent, ...]:
+        """The events recorded since the last drain, oldest first, left in place."""
+        return tuple(self._events)
+
     def drain_events(self) -> list[GateEvent]:
         """The events recorded since the last drain, oldest first (journal them with the state)."""
         events, self._events = self._events, []

@@ -15,7 +15,7 @@ def test_default_gate_on_the_full_5m_series_wakes_rarely_and_catches_the_largest
     assert report.scored == 337_677 - 288
     assert report.wake_rate <= 0.05
     assert report.recall >= 0.95
-    # golden values: a change here is a behaviour change of the gate, to be explained in gate/README.md
+    # golden values: a change here is a behaviour change of the gate, to be explained in docs/gate.md
     assert (report.wakes, report.top_candles, report.recalled) == (14_778, 3_374, 3_374)
     assert report.wakes_by_kind == {"anomaly": 8_046, "candle_close": 6_588, "timer": 144}
     assert (report.fallback_wakes, report.suppressed) == (484, 350)
