@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-TYPED_PACKAGES := core store learning market exchange tools agent prompts safety
+TYPED_PACKAGES := core store learning market exchange tools agent prompts safety gate
 
 .PHONY: help venv redis lint typecheck test test-long demo bench clean
 

@@ -25,6 +25,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("safety.cli", "resume_cmd", "resume"),
     ("safety.cli", "sleep_cmd", "sleep"),
     ("safety.cli", "status_cmd", "status"),
+    ("gate.cli", "gate_report", "gate-report"),
 )
 
 

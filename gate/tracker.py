@@ -1,0 +1,141 @@
+"""What the gate remembers about one symbol: baselines, last prices, higher-timeframe closes, regime, position.
+
+Everything here is O(1) per candle and serialises to plain JSON.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.settings import GateSettings
+from core.timeframes import timeframe_seconds
+from core.types import Candle, PositionSide
+from gate.conditions import MarketFacts, PositionView
+from gate.stats import EwMoments, decay_per_step
+
+
+@dataclass(frozen=True, slots=True)
+class CandleScores:
+    """z-scores of one closed candle against the baseline *before* it (``None`` while there is too little history)."""
+
+    return_z: float | None
+    volume_z: float | None
+    return_pct: float | None
+
+
+@dataclass(slots=True)
+class SymbolTracker:
+    symbol: str
+    timeframe: str | None = None
+    timeframe_s: int = 0
+    returns: EwMoments | None = None
+    volumes: EwMoments | None = None
+    last_close: float | None = None
+    last_price: float | None = None
+    last_volume_z: float | None = None
+    regime: str | None = None
+    position: PositionView | None = None
+    close_marks: dict[str, int] = field(default_factory=dict)
+    """Per higher timeframe: index of the last candle boundary seen (``close_ts // seconds``)."""
+
+    def bind_timeframe(self, timeframe: str, settings: GateSettings) -> None:
+        """Fix the candle timeframe this symbol is observed in (and the baselines' per-candle decay)."""
+        if self.timeframe is None:
+            self.timeframe = timeframe
+            self.timeframe_s = timeframe_seconds(timeframe)
+        elif timeframe != self.timeframe:
+            raise ValueError(
+                f"gate observes {self.symbol} in {self.timeframe} candles; got a {timeframe} candle "
+                "(feed the gate one base timeframe per symbol)"
+            )
+        if self.returns is None or self.volumes is None:
+            decay_r, decay_v = _decays(self.timeframe_s, settings)
+            self.returns = EwMoments(decay_r)
+            self.volumes = EwMoments(decay_v)
+
+    def ingest(self, candle: Candle, min_history: int) -> CandleScores:
+        """Score ``candle`` against the baselines, then add it to them."""
+        returns, volumes = self.returns, self.volumes
+        if returns is None or volumes is None:
+            raise RuntimeError("bind_timeframe before ingest")
+        log_volume = math.log1p(candle.volume)
+        volume_z = volumes.zscore(log_volume) if volumes.count >= min_history else None
+        volumes.update(log_volume)
+        return_z = return_pct = None
+        if self.last_close is not None and self.last_close > 0 and candle.close > 0:
+            log_return = math.log(candle.close / self.last_close)
+            if returns.count >= min_history:
+                return_z = returns.zscore(log_return)
+                return_pct = (candle.close / self.last_close - 1.0) * 100.0
+            returns.update(log_return)
+        self.last_close = candle.close
+        self.last_price = candle.close
+        self.last_volume_z = volume_z
+        return CandleScores(return_z, volume_z, return_pct)
+
+    def closed_timeframes(self, close_ts: float, timeframes: tuple[tuple[str, int], ...]) -> list[str]:
+        """Of ``(timeframe, seconds)``: those whose candle closed at (or, across a data gap, before) ``close_ts``."""
+        closed = []
+        for timeframe, seconds in timeframes:
+            mark = int(close_ts // seconds)
+            previous = self.close_marks.get(timeframe)
+            on_boundary = close_ts % seconds == 0
+            if (previous is None and on_boundary) or (previous is not None and mark > previous):
+                closed.append(timeframe)
+            self.close_marks[timeframe] = mark
+        return closed
+
+    def facts(self) -> MarketFacts:
+        return MarketFacts(
+            symbol=self.symbol,
+            last_price=self.last_price,
+            regime=self.regime,
+            volume_z=self.last_volume_z,
+            position=self.position,
+        )
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "timeframe": self.timeframe,
+            "returns": self.returns.to_state() if self.returns else None,
+            "volumes": self.volumes.to_state() if self.volumes else None,
+            "last_close": self.last_close,
+            "last_price": self.last_price,
+            "last_volume_z": self.last_volume_z,
+            "regime": self.regime,
+            "position": None
+            if self.position is None
+            else {"side": self.position.side.value, "entry_price": self.position.entry_price},
+            "close_marks": dict(sorted(self.close_marks.items())),
+        }
+
+    @classmethod
+    def from_state(cls, symbol: str, state: dict[str, Any], settings: GateSettings) -> SymbolTracker:
+        position = state["position"]
+        tracker = cls(
+            symbol=symbol,
+            last_close=state["last_close"],
+            last_price=state["last_price"],
+            last_volume_z=state["last_volume_z"],
+            regime=state["regime"],
+            position=None
+            if position is None
+            else PositionView(PositionSide(position["side"]), position["entry_price"]),
+            close_marks={k: int(v) for k, v in state["close_marks"].items()},
+        )
+        if state["timeframe"] is not None:
+            tracker.timeframe = state["timeframe"]
+            tracker.timeframe_s = timeframe_seconds(state["timeframe"])
+            decay_r, decay_v = _decays(tracker.timeframe_s, settings)
+            tracker.returns = EwMoments.from_state(decay_r, state["returns"])
+            tracker.volumes = EwMoments.from_state(decay_v, state["volumes"])
+        return tracker
+
+
+def _decays(timeframe_s: int, settings: GateSettings) -> tuple[float, float]:
+    return (
+        decay_per_step(timeframe_s, settings.return_baseline_halflife_h * 3600.0),
+        decay_per_step(timeframe_s, settings.volume_baseline_halflife_h * 3600.0),
+    )
