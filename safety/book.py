@@ -22,6 +22,7 @@ from core.errors import ConflictError, OperationalError, TemporaryError
 from core.ids import ClientOrderId, PositionId, Symbol
 from core.ports import NewEvent, Store, Write
 from core.types import ClosedTrade
+from safety import views
 from safety.breakers import BreakerBoard
 from safety.guard_state import GuardRecord, PendingEntry
 
@@ -94,6 +95,22 @@ class SafetyBook:
             book._versions[CLEANUP_KEY] = cleanup_doc.version
             book.cleanup = {ClientOrderId(k): Symbol(v) for k, v in cleanup_doc.value.get("orders", {}).items()}
         return book
+
+    # ------------------------------------------------------------------ the veto's view
+
+    def portfolio(self, equity: Decimal) -> views.Portfolio:
+        """The account as the veto sees it: open positions, pending entries (their notional at the
+        reference price counts towards exposure) and, per symbol, the last exit (re-entry cooldown)."""
+        pending = tuple(
+            views.PendingEntry(e.position_id, e.symbol, e.side, e.quantity * e.reference_price)
+            for e in self.entries.values()
+        )
+        return views.Portfolio(
+            equity,
+            tuple(r.position for r in self.records.values()),
+            pending,
+            {Symbol(k): v for k, v in self.board.last_exit_at.items()},
+        )
 
     # ------------------------------------------------------------------ staging (memory first)
 

@@ -218,19 +218,7 @@ class World:
     # ------------------------------------------------------------------ views for the veto
 
     def portfolio(self) -> Portfolio:
-        from safety.views import PendingEntry
-
-        book = self.ex.book
-        equity = Decimal(10000)  # a fixed notional base keeps sizes comparable across schedules
-        pending = tuple(
-            PendingEntry(e.position_id, e.symbol, e.side, e.quantity * e.reference_price) for e in book.entries.values()
-        )
-        return Portfolio(
-            equity,
-            tuple(r.position for r in book.records.values()),
-            pending,
-            {Symbol(k): v for k, v in book.board.last_exit_at.items()},
-        )
+        return self.ex.book.portfolio(Decimal(10000))  # a fixed notional base keeps sizes comparable
 
     def market(self) -> dict[Symbol, Quote]:
         rules = self.venue.markets()

@@ -105,6 +105,26 @@ async def test_entry_is_protected_at_once_and_its_stop_fill_closes_it_exactly_on
     assert world.store.get(CLOSED_PREFIX + pid) is not None and world.ex.book.records == {}
 
 
+async def test_the_book_gives_the_veto_its_portfolio(world: World) -> None:
+    """Resting entries and open positions count towards exposure; a close starts the symbol's cooldown."""
+    await world.reconcile()
+    price = world.prices[BTC]
+    limit = price * Decimal("0.998")
+    pid = await open_position(world, order_type="limit", limit_price=limit, stop_loss=limit * Decimal("0.98"))
+    resting = world.ex.book.portfolio(Decimal(10000))
+    assert resting.positions == () and [e.position_id for e in resting.pending_entries] == [pid]
+    assert resting.exposure(world.market()) == resting.pending_entries[0].notional > 0
+    world.move(BTC, price * Decimal("0.99"))  # trades through the limit: the entry fills
+    await world.step()
+    held = world.ex.book.portfolio(Decimal(10000))
+    assert [p.id for p in held.positions] == [pid] and held.pending_entries == () and held.last_exit_at == {}
+    assert held.exposure(world.market()) == held.positions[0].quantity * world.prices[BTC]
+    world.move(BTC, price * Decimal("0.95"))
+    closed = (await world.step()).closed
+    after = world.ex.book.portfolio(Decimal(10000))
+    assert after.positions == () and after.last_exit_at == {BTC: closed[0].closed_at}
+
+
 async def test_same_idempotency_key_never_opens_twice(world: World) -> None:
     await world.reconcile()
     verdict = judge(world, entry(world))

@@ -412,6 +412,7 @@ def _scratch() -> Path:
     return Path(tempfile.mkdtemp(prefix="tw-sim-", dir=base))
 
 
+@pytest.mark.timeout(max(300, SCHEDULES // 10 + 120))  # the long run (20,000 schedules) needs more than the default
 def test_random_schedules_keep_every_invariant(capsys: pytest.CaptureFixture[str]) -> None:
     seeds = [int(ONLY_SEED)] if ONLY_SEED else list(range(SCHEDULES))
     stats = Stats()
