@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-TYPED_PACKAGES := core store learning market exchange tools agent prompts safety gate
+TYPED_PACKAGES := core store learning market exchange tools agent prompts safety gate engine backtests
 
 .PHONY: help venv redis lint typecheck test test-long demo bench clean
 
@@ -30,9 +30,8 @@ test: venv redis lint  ## lint, then the whole test suite (about 10 minutes at m
 test-long: venv redis  ## the test suite with the long simulations enabled
 	TRADEWAKE_LONG_TESTS=1 $(BIN)/pytest -q
 
-demo: venv  ## the main job on bundled data: no key, no network
-	$(BIN)/tradewake --help
-	$(BIN)/tradewake config show
+demo: venv  ## the main job: a rules-agent backtest on bundled real BTC/USDT 1h (2025), no key, no network
+	$(BIN)/tradewake backtest --agent rules --from 2025-01-01 --out runs/demo
 
 bench: venv  ## benchmarks, each printed as a ratio against a reference measured in the same run
 	$(BIN)/python -m benchmarks

@@ -83,7 +83,7 @@ def max_drawdown(equity: np.ndarray) -> float:
 def cagr(initial: float, final: float, seconds: float) -> float | None:
     if seconds <= 0 or initial <= 0 or final <= 0:
         return None
-    return (final / initial) ** (SECONDS_PER_YEAR / seconds) - 1.0
+    return float((final / initial) ** (SECONDS_PER_YEAR / seconds)) - 1.0
 
 
 def profit_factor(trades: Sequence[ClosedTrade]) -> float | None:

@@ -11,7 +11,7 @@ import csv
 import html
 import io
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 
 from core.types import ClosedTrade
 
@@ -42,9 +43,14 @@ def write_trades_csv(path: Path, trades: Sequence[ClosedTrade]) -> None:
             ])  # fmt: skip
 
 
+def _dates(times: Sequence[datetime]) -> np.ndarray:
+    """Times as naive-UTC ``datetime64`` (matplotlib plots them as dates; its typed API takes arrays)."""
+    return np.array([t.astimezone(UTC).replace(tzinfo=None) for t in times], dtype="datetime64[ms]")
+
+
 def plot_equity(path: Path, times: Sequence[datetime], equity: Sequence[float]) -> None:
     fig, ax = plt.subplots(figsize=(10, 4), dpi=100)
-    ax.plot(list(times), list(equity), color="#1f77b4", linewidth=1.0)
+    ax.plot(_dates(times), list(equity), color="#1f77b4", linewidth=1.0)
     ax.set_title("Equity (mark to market, quote currency)")
     ax.grid(alpha=0.3)
     fig.autofmt_xdate()
@@ -57,11 +63,11 @@ def plot_price_with_trades(
     path: Path, times: Sequence[datetime], closes: Sequence[float], trades: Sequence[ClosedTrade], symbol: str
 ) -> None:
     fig, ax = plt.subplots(figsize=(10, 4), dpi=100)
-    ax.plot(list(times), list(closes), color="#555555", linewidth=0.8, label=symbol)
+    ax.plot(_dates(times), list(closes), color="#555555", linewidth=0.8, label=symbol)
     if trades:
-        ax.scatter([t.opened_at for t in trades], [float(t.entry_price) for t in trades],
+        ax.scatter(_dates([t.opened_at for t in trades]), [float(t.entry_price) for t in trades],
                    marker="^", color="#2ca02c", s=25, label="entry", zorder=3)  # fmt: skip
-        ax.scatter([t.closed_at for t in trades], [float(t.exit_price) for t in trades],
+        ax.scatter(_dates([t.closed_at for t in trades]), [float(t.exit_price) for t in trades],
                    marker="v", color="#d62728", s=25, label="exit", zorder=3)  # fmt: skip
     ax.set_title(f"{symbol} close with trades")
     ax.legend(loc="upper left")

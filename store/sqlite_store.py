@@ -41,8 +41,13 @@ _COMMAND_COLUMNS = "seq, command, fingerprint, status, result"
 class SqliteStore:
     """``core.ports.Store`` on a local SQLite file (created, with its directory, on first open)."""
 
-    def __init__(self, path: str | Path = DEFAULT_PATH, namespace: str = "tw", *, busy_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, path: str | Path = DEFAULT_PATH, namespace: str = "tw", *, busy_timeout_s: float = 10.0, durable: bool = True
+    ) -> None:
+        """``durable=False`` (``synchronous=OFF``) is for a backtest's run store: still atomic per transaction,
+        but a power loss may drop the last commits. A backtest is re-run; live state must stay durable."""
         self.path = Path(path)
+        self._synchronous = "FULL" if durable else "OFF"
         self.namespace = records.check_namespace(namespace)
         self._lock = threading.Lock()
         self._closed = False
@@ -62,7 +67,7 @@ class SqliteStore:
             raise OperationalError(f"sqlite store {self.path}: cannot open: {exc}") from exc
         try:
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
             if str(mode).lower() != "wal":
                 raise OperationalError(f"sqlite store {self.path}: WAL mode unavailable (journal_mode={mode})")
         except sqlite3.Error as exc:

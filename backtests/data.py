@@ -1,0 +1,114 @@
+"""Which candles a backtest replays: a file, or a symbol and timeframe found in the bundled data or the
+local candle cache (``tradewake data download`` fills it), cut to ``[start, end)``.
+
+Candles are never filled or resampled here; gaps stay gaps (the feed simply has no event there).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from core.errors import ConfigError
+from core.ids import Symbol
+from market.bundled import BTC_1H, bundled_names, bundled_path, resolve_data_path
+from market.cache import cache_paths
+from market.candles import read_candles, symbol_from_name
+
+DEFAULT_CACHE_DIR = Path("var/candles")
+
+
+@dataclass(frozen=True)
+class BacktestData:
+    symbol: Symbol
+    timeframe: str
+    candles: pd.DataFrame
+    """UTC DatetimeIndex of open times; columns open, high, low, close, volume (floats)."""
+    history: pd.DataFrame
+    """Candles of the same file before ``start`` (the past: indicators, regime fits and the gate's
+    warm-up may use them; nothing trades on them). Empty when the window starts at the file's start."""
+    source: str
+    """The file name the candles came from (never a full local path: reports are shareable)."""
+    digest: str
+    """SHA-256 of the selected rows, so a run names exactly the data it saw."""
+
+    @property
+    def all_candles(self) -> pd.DataFrame:
+        """History and window together, for the snapshot builders (they never read past ``as_of``)."""
+        return pd.concat([self.history, self.candles]) if len(self.history) else self.candles
+
+    @property
+    def start(self) -> datetime:
+        start: datetime = pd.Timestamp(self.candles.index[0]).to_pydatetime()
+        return start
+
+    @property
+    def end(self) -> datetime:
+        end: datetime = pd.Timestamp(self.candles.index[-1]).to_pydatetime()
+        return end
+
+
+def select_data(
+    *,
+    data: str | Path | None = None,
+    symbol: str | None = None,
+    timeframe: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    cache_dir: Path = DEFAULT_CACHE_DIR,
+    min_candles: int = 2,
+) -> BacktestData:
+    """The candles to replay. ``data`` wins; else ``symbol`` + ``timeframe``; else the bundled BTC/USDT 1h."""
+    path = _locate(data, symbol, timeframe, cache_dir)
+    frame, report = read_candles(path, timeframe if data is not None else None)
+    chosen = Symbol(symbol) if symbol else symbol_from_name(path.name)
+    if chosen is None:
+        raise ConfigError(f"cannot tell the symbol from {path.name}: pass --symbol")
+    history = frame.loc[frame.index < pd.Timestamp(start)] if start is not None else frame.iloc[:0]
+    frame = _cut(frame, start, end)
+    if len(frame) < min_candles:
+        window = f"[{start.isoformat() if start else '...'}, {end.isoformat() if end else '...'})"
+        raise ConfigError(f"{path.name}: {len(frame)} candles in {window}; need at least {min_candles}")
+    return BacktestData(chosen, report.timeframe, frame, history, path.name, frame_digest(frame))
+
+
+def _locate(data: str | Path | None, symbol: str | None, timeframe: str | None, cache_dir: Path) -> Path:
+    if data is not None:
+        return resolve_data_path(data)
+    if symbol is None and timeframe is None:
+        return bundled_path(BTC_1H)
+    if symbol is None or timeframe is None:
+        raise ConfigError("--symbol and --timeframe go together (or give --data FILE)")
+    name = cache_paths(cache_dir, "binance", symbol, timeframe)[0].name
+    for candidate in (f"{name}.gz", name):
+        if candidate in bundled_names():
+            return bundled_path(candidate)
+    cached = cache_dir / name
+    if cached.is_file():
+        return cached
+    raise ConfigError(
+        f"no candles for {symbol} {timeframe}: not bundled and not in {cache_dir} "
+        f"(fetch them with: tradewake data download {symbol} {timeframe} --since ...)"
+    )
+
+
+def _cut(frame: pd.DataFrame, start: datetime | None, end: datetime | None) -> pd.DataFrame:
+    if start is not None and end is not None and start >= end:
+        raise ConfigError(f"--from {start.isoformat()} is not before --to {end.isoformat()}")
+    mask = pd.Series(True, index=frame.index)
+    if start is not None:
+        mask &= frame.index >= pd.Timestamp(start)
+    if end is not None:
+        mask &= frame.index < pd.Timestamp(end)
+    return frame.loc[mask.to_numpy()]
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    digest = hashlib.sha256()
+    digest.update(frame.index.as_unit("ms").asi8.tobytes())
+    digest.update(frame.to_numpy(dtype="float64").tobytes())
+    return digest.hexdigest()

@@ -1,0 +1,109 @@
+"""A scripted agent: the plain SMA(fast)/SMA(slow) crossover, acting through the same tools, veto and
+safety layer as any model. It exists to cross-check our accounting against backtesting.py (same strategy,
+same data, same fees: ``tests/backtests/test_cross_check.py``) and as a no-cost baseline
+(``tradewake backtest --agent sma``).
+
+Long only: enter ``size_pct`` of equity at market on a cross up (the stop ``stop_pct`` below the close,
+which the safety layer requires), close everything on a cross down. The decision at a candle's close
+uses closes up to and including that candle; the order fills at the next candle's open.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from agent.records import build_record
+from core.timeframes import timeframe_seconds
+from core.types import DecisionRecord, DecisionRequest, Signal
+from tools.context import DecisionSession, JournalSink, TradingDesk
+from tools.executor import ToolExecutor
+
+PROMPT_VERSION = "scripted-sma-v1"
+
+
+@dataclass(frozen=True)
+class SmaParams:
+    fast: int = 20
+    slow: int = 50
+    size_pct: float = 95.0
+    stop_pct: float = 50.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.fast < self.slow:
+            raise ValueError(f"need 1 <= fast < slow, got fast={self.fast} slow={self.slow}")
+        if not 0 < self.stop_pct < 100:
+            raise ValueError("stop_pct must be in (0, 100)")
+
+
+class SmaCrossAgent:
+    """An ``AgentBackend`` that trades the crossover of two simple moving averages of the close."""
+
+    name = "scripted-sma"
+
+    def __init__(
+        self, desk: TradingDesk, journal: JournalSink, candles: pd.DataFrame, timeframe: str, params: SmaParams
+    ) -> None:
+        self.desk = desk
+        self.journal = journal
+        self.params = params
+        close = candles["close"]
+        self._close = close.to_numpy(dtype="float64")
+        self._fast = close.rolling(params.fast).mean().to_numpy()
+        self._slow = close.rolling(params.slow).mean().to_numpy()
+        self._open_ns = candles.index.as_unit("ns").asi8
+        self._step = timedelta(seconds=timeframe_seconds(timeframe))
+
+    async def decide(self, request: DecisionRequest) -> DecisionRecord:
+        session = DecisionSession(request=request, memory_max_chars=0)
+        tools = ToolExecutor(self.desk, self.journal, session)
+        cross = self._cross(request)
+        reasoning = f"sma{self.params.fast}/sma{self.params.slow}: {cross or 'no cross'}"
+        if cross is not None:
+            holding = await self._holding(tools, request)
+            if cross == "up" and not holding:
+                await tools.call("place_order", self._entry(request), f"{request.as_of.isoformat()}-entry")
+            elif cross == "down" and holding:
+                args = {"fraction": 1.0, "reason": "fast SMA crossed below slow SMA"}
+                await tools.call("close_position", args, f"{request.as_of.isoformat()}-exit")
+        return build_record(session, backend=self.name, prompt_version=PROMPT_VERSION, reasoning=reasoning)
+
+    def _cross(self, request: DecisionRequest) -> str | None:
+        """``up``/``down`` when the fast SMA crossed the slow one at the candle that just closed."""
+        opened = pd.Timestamp(request.as_of - self._step).as_unit("ns").value
+        i = int(np.searchsorted(self._open_ns, opened))
+        if i < 1 or i >= len(self._open_ns) or self._open_ns[i] != opened:
+            return None
+        before, now = self._fast[i - 1] - self._slow[i - 1], self._fast[i] - self._slow[i]
+        if np.isnan(before) or np.isnan(now):
+            return None
+        if before < 0 < now:
+            return "up"
+        if before > 0 > now:
+            return "down"
+        return None
+
+    async def _holding(self, tools: ToolExecutor, request: DecisionRequest) -> bool:
+        outcome = await tools.call("get_portfolio", {}, f"{request.as_of.isoformat()}-portfolio")
+        portfolio = json.loads(outcome.content).get("portfolio", {})
+        positions = portfolio.get("positions", []) + portfolio.get("pending_entries", [])
+        return any(p.get("symbol") == request.symbol for p in positions)
+
+    def _entry(self, request: DecisionRequest) -> dict[str, object]:
+        opened = pd.Timestamp(request.as_of - self._step).as_unit("ns").value
+        close = Decimal(str(self._close[int(np.searchsorted(self._open_ns, opened))]))
+        stop = (close * (1 - Decimal(str(self.params.stop_pct)) / 100)).quantize(Decimal("0.00000001"))
+        return {
+            "side": "long",
+            "size_pct": self.params.size_pct,
+            "order_type": "market",
+            "stop_loss_price": float(stop),
+            "signals": [Signal.TREND_FOLLOW.value],
+            "confidence": 0.5,
+            "thesis": f"SMA{self.params.fast} crossed above SMA{self.params.slow}",
+        }

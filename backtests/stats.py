@@ -1,0 +1,114 @@
+"""What a backtest counts besides P&L: the agent's cost and behaviour, step by step (pure, no I/O)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+from core.types import ClosedTrade, DecisionRecord
+
+LLM_BACKENDS = frozenset({"anthropic", "claude-code", "replay"})
+
+
+class AgentStats(BaseModel):
+    """The agent side of a run's metrics."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    steps: int
+    wakes: int
+    wake_rate_pct: float
+    wakes_by_kind: dict[str, int]
+    blocked_wakes: int
+    decisions: int
+    llm_calls: int
+    fallback_decisions: dict[str, int]
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float
+    tool_calls: dict[str, int]
+    vetoes_by_code: dict[str, int]
+    breaker_openings: int
+    guard_errors: int
+
+
+@dataclass
+class RunRecorder:
+    """Accumulates per-step facts; equity and exposure per bar, and every count the metrics report."""
+
+    times: list[datetime] = field(default_factory=list)
+    equity: list[float] = field(default_factory=list)
+    closes: list[float] = field(default_factory=list)
+    trades: list[ClosedTrade] = field(default_factory=list)
+    bars_in_position: int = 0
+    steps: int = 0
+    wakes: Counter[str] = field(default_factory=Counter)
+    blocked: int = 0
+    decisions: int = 0
+    llm_calls: int = 0
+    fallbacks: Counter[str] = field(default_factory=Counter)
+    tokens: Counter[str] = field(default_factory=Counter)
+    cost_usd: float = 0.0
+    tool_calls: Counter[str] = field(default_factory=Counter)
+    vetoes: Counter[str] = field(default_factory=Counter)
+    guard_errors: int = 0
+
+    def bar(self, at: datetime, equity: Decimal, close: float, *, in_position: bool) -> None:
+        self.times.append(at)
+        self.equity.append(float(equity))
+        self.closes.append(close)
+        self.bars_in_position += in_position
+
+    def decision(self, record: DecisionRecord) -> None:
+        self.decisions += 1
+        if record.backend in LLM_BACKENDS and record.fallback_reason is None:
+            self.llm_calls += 1
+        if record.fallback_reason is not None:
+            self.fallbacks[_reason_class(record.fallback_reason)] += 1
+        usage = record.usage
+        self.tokens.update(
+            {
+                "input": usage.input_tokens,
+                "output": usage.output_tokens,
+                "cache_read": usage.cache_read_input_tokens,
+                "cache_write": usage.cache_creation_input_tokens,
+            }
+        )
+        self.cost_usd += usage.cost_usd
+        for call in record.tool_calls:
+            self.tool_calls[call.name] += 1
+            if call.veto is not None:
+                self.vetoes[call.veto.code] += 1
+
+    def agent_stats(self, breaker_openings: int) -> AgentStats:
+        wakes = sum(self.wakes.values())
+        return AgentStats(
+            steps=self.steps,
+            wakes=wakes,
+            wake_rate_pct=round(100 * wakes / self.steps, 6) if self.steps else 0.0,
+            wakes_by_kind=dict(sorted(self.wakes.items())),
+            blocked_wakes=self.blocked,
+            decisions=self.decisions,
+            llm_calls=self.llm_calls,
+            fallback_decisions=dict(sorted(self.fallbacks.items())),
+            input_tokens=self.tokens["input"],
+            output_tokens=self.tokens["output"],
+            cache_read_tokens=self.tokens["cache_read"],
+            cache_write_tokens=self.tokens["cache_write"],
+            cost_usd=round(self.cost_usd, 6),
+            tool_calls=dict(sorted(self.tool_calls.items())),
+            vetoes_by_code=dict(sorted(self.vetoes.items())),
+            breaker_openings=breaker_openings,
+            guard_errors=self.guard_errors,
+        )
+
+
+def _reason_class(reason: str) -> str:
+    """``llm_failure: overloaded`` -> ``llm_failure``: count by kind, not by message."""
+    return reason.split(":", 1)[0].strip()

@@ -1,0 +1,88 @@
+"""The engine's :class:`tools.context.TradingDesk`: what the agent's tools read and act on, live or in a
+backtest. Reads come from the market snapshot builder, the safety book and the learner; side effects go
+through the pure safety veto and then the safety executor (never straight to the broker).
+
+Every read is as of the engine clock's ``now``, so a backtest's agent never sees a byte from the future.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from core.errors import OrderRejected
+from core.ids import Symbol
+from core.ports import Clock
+from core.types import Veto
+from gate.gate import Gate
+from learning.service import Learner
+from market.builder import Market
+from safety.entries import EntryResult
+from safety.proposals import Proposal
+from safety.requests import Done
+from safety.verdicts import Approved, Vetoed
+from tools.results import ExecutionReport
+from engine.safety_link import SafetyLink
+
+
+@dataclass
+class EngineDesk:
+    market: Market
+    safety: SafetyLink
+    learner: Learner
+    gate: Gate
+    clock: Clock
+    market_type: str
+    rng: np.random.Generator
+
+    async def snapshot(self, symbol: Symbol) -> dict[str, Any]:
+        if symbol not in self.market.symbols:
+            raise OrderRejected("unknown_symbol", f"no market data for {symbol}; markets: {', '.join(self.market.symbols)}")
+        return self.market.snapshot(symbol, self.clock.now()).model_dump(mode="json")
+
+    async def regime(self, symbol: Symbol) -> dict[str, Any]:
+        regime = (await self.snapshot(symbol)).get("regime")
+        return dict(regime) if isinstance(regime, dict) else {"label": "unknown", "detail": "no regime model"}
+
+    async def portfolio(self) -> dict[str, Any]:
+        return self.safety.portfolio_json(self.market_type)
+
+    async def learner_weights(self, regime: str | None) -> dict[str, Any]:
+        return self.learner.weights(regime, self.rng).model_dump(mode="json")
+
+    async def check(self, proposal: Proposal) -> Approved | Veto:
+        verdict = self.safety.check(proposal, self.clock.now())
+        return verdict.as_veto() if isinstance(verdict, Vetoed) else verdict
+
+    def check_schedule(self, next_check_seconds: int | None, conditions: Sequence[Mapping[str, Any]]) -> list[str]:
+        return self.gate.check_schedule(next_check_seconds, conditions, self.clock.now())
+
+    async def execute(self, approved: Approved) -> ExecutionReport:
+        outcome = await self.safety.execute(approved, self.clock.now())
+        return execution_report(approved, outcome)
+
+
+def execution_report(approved: Approved, outcome: EntryResult | Done) -> ExecutionReport:
+    """What the model reads back about an approved proposal it made."""
+    symbol = approved.proposal.symbol
+    if isinstance(outcome, EntryResult):
+        if outcome.status == "rejected":
+            raise OrderRejected(outcome.code or "rejected", outcome.message)
+        return ExecutionReport(
+            status=outcome.status,
+            symbol=symbol,
+            client_order_id=None,
+            quantity=approved.quantity,
+            price=approved.reference_price,
+            detail=f"position {outcome.position_id}: {outcome.message}",
+        )
+    return ExecutionReport(
+        status="done",
+        symbol=symbol,
+        quantity=approved.quantity,
+        price=approved.stop_price or approved.take_profit_price,
+        detail=f"position {outcome.position_id}: {outcome.message}",
+    )

@@ -1,0 +1,163 @@
+"""One engine for live runs and backtests: ``Engine.step(event)`` is the event flow of DESIGN.md.
+
+    1. operator commands (halt, resume, sleep) are applied first;
+    2. the safety guard runs, finalization-first, over every pending entry and open position;
+    3. the gate looks at the event and returns a wake reason or nothing;
+    4. on a wake, unless safety blocks the agent (halted, sleeping), the agent decides on a snapshot
+       as of the event time; its schedule goes to the gate and its memory note to the store;
+    5. every position closed during the step goes to the learner, exactly once;
+    6. everything is journaled (the pieces journal their own parts; the engine adds wakes and decisions).
+
+Live and backtest differ only in the clock, the feed and the broker (``engine/wiring.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from agent.memory import AgentMemory
+from agent.records import decision_event
+from agent.router import ResilientBackend
+from core.ids import Symbol
+from core.ports import AgentBackend, Clock, NewEvent, Store
+from core.types import ClosedTrade, DecisionRecord, DecisionRequest, PositionSide, WakeReason
+from engine.events import CandleClosed, Event, PriceTick, TimerTick
+from engine.safety_link import SafetyLink
+from gate.gate import Gate
+from gate.persistence import save_gate
+from gate.scheduling import InvalidSchedule
+from learning.service import Learner
+from market.builder import Market
+
+@dataclass
+class StepReport:
+    """What one step did, for the backtest's statistics and the live loop's log."""
+
+    at: datetime
+    commands: int = 0
+    closed: list[ClosedTrade] = field(default_factory=list)
+    wake: WakeReason | None = None
+    blocked: str | None = None
+    decision: DecisionRecord | None = None
+    guard_errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Engine:
+    clock: Clock
+    store: Store
+    market: Market
+    safety: SafetyLink
+    gate: Gate
+    agent: AgentBackend
+    learner: Learner
+    memory: AgentMemory
+    gate_persist_every: int = 1
+    """Save the gate's state every N steps (and whenever it journals something). Live: 1."""
+    _steps: int = 0
+
+    async def step(self, event: Event) -> StepReport:
+        now = self.clock.now()
+        report = StepReport(at=now)
+        self._mark(event, now)
+        report.commands = len(await self.safety.apply_commands(now))
+        await self.safety.refresh_equity(now)
+        guard = await self.safety.guard(now)
+        report.closed.extend(guard.closed)
+        report.guard_errors = list(guard.errors)
+        self._sync_positions()
+        report.wake = self._observe(event, now)
+        if report.wake is not None:
+            report.blocked = self.safety.agent_blocked(now)
+            if report.blocked is None:
+                report.decision = await self._decide(report.wake, now)
+                report.closed.extend(self.safety.drain_closed())
+                self._sync_positions()
+            else:
+                self.store.append(NewEvent(kind="wake.blocked", at=now, payload={"reason": report.blocked}))
+        for trade in report.closed:
+            self.learner.record_trade(trade)
+        await self._send_alerts()
+        self._persist_gate(now)
+        return report
+
+    async def close(self) -> None:
+        """Save what is only in memory (the gate's statistics) before the process ends."""
+        self._persist_gate(self.clock.now(), force=True)
+
+    # ------------------------------------------------------------------ steps
+
+    def _mark(self, event: Event, now: datetime) -> None:
+        if isinstance(event, CandleClosed):
+            self.safety.mark(event.candle.symbol, Decimal(str(event.candle.close)), now)
+        elif isinstance(event, PriceTick):
+            self.safety.mark(event.symbol, Decimal(str(event.price)), now)
+
+    def _observe(self, event: Event, now: datetime) -> WakeReason | None:
+        if isinstance(event, CandleClosed):
+            wake = self.gate.observe(event.candle, now)
+            regime_wake = self._observe_regime(event.candle.symbol, now)
+            return wake or regime_wake
+        if isinstance(event, PriceTick):
+            return self.gate.observe_price(event.symbol, event.price, now)
+        assert isinstance(event, TimerTick)
+        return self.gate.tick(now)
+
+    def _observe_regime(self, symbol: Symbol, now: datetime) -> WakeReason | None:
+        tracker = self.market.builder(symbol).regime
+        reading = tracker.at(now) if tracker is not None else None
+        return self.gate.observe_regime(symbol, reading.label, now) if reading is not None else None
+
+    def _sync_positions(self) -> None:
+        """Tell the gate which positions are open (its P&L wake conditions need the entry)."""
+        open_by_symbol = {p.symbol: p for p in self.safety.positions()}
+        for symbol in self.gate.symbols:
+            position = open_by_symbol.get(Symbol(symbol))
+            if position is None:
+                self.gate.clear_position(symbol)
+            else:
+                side = PositionSide(position.side)
+                self.gate.set_position(symbol, side, float(position.entry_price))
+
+    async def _decide(self, wake: WakeReason, now: datetime) -> DecisionRecord:
+        symbol = Symbol(wake.symbol) if wake.symbol else self.market.symbols[0]
+        snapshot = self.market.snapshot(symbol, now)
+        request = DecisionRequest(
+            wake=wake,
+            symbol=symbol,
+            as_of=now,
+            snapshot=snapshot.model_dump(mode="json"),
+            snapshot_prompt=snapshot.to_prompt(),
+            snapshot_digest=snapshot.digest(),
+        )
+        record = await self.agent.decide(request)
+        self.store.append(decision_event(record))
+        if record.memory_update is not None:
+            self.memory.update(record.memory_update, now)
+        self._schedule(record, now)
+        usage = record.usage
+        self.gate.record_usage(usage.input_tokens + usage.output_tokens, usage.cost_usd, now)
+        return record
+
+    def _schedule(self, record: DecisionRecord, now: datetime) -> None:
+        """Arm the agent's next check. The tool validated it already; a refusal here is journaled, and the
+        gate keeps its default timer (it never goes silent)."""
+        if record.next_check_seconds is None and not record.wake_conditions:
+            return
+        try:
+            self.gate.schedule(record.next_check_seconds, record.wake_conditions, now)
+        except InvalidSchedule as exc:
+            self.store.append(NewEvent(kind="schedule.refused", at=now, payload={"errors": list(exc.errors)}))
+
+    async def _send_alerts(self) -> None:
+        if isinstance(self.agent, ResilientBackend):
+            for alert in self.agent.drain_alerts():
+                await self.safety.executor.alerts.raise_alert(alert)
+
+    def _persist_gate(self, now: datetime, *, force: bool = False) -> None:
+        """Gate events are journaled in the same transaction as the state that produced them."""
+        self._steps += 1
+        if force or self.gate.pending_events or self._steps % self.gate_persist_every == 0:
+            save_gate(self.gate, self.store)
