@@ -21,7 +21,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("market.cli", "snapshot_cmd", "snapshot"),
     ("agent.cli", "decide_cmd", "decide"),
-    ("gate.cli", "gate_report", "gate-report"),
+    ("engine.gate_cli", "gate_report", "gate-report"),
 )
 
 
