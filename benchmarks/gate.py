@@ -19,8 +19,8 @@ import numpy as np
 
 from core.settings import GateSettings, LLMSettings
 from core.types import Candle
+from engine.gate_cli import load_candles
 from gate.budget import BudgetLimits
-from gate.cli import load_candles
 from gate.replay import ReplayReport, replay
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -26,7 +26,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("safety.cli", "resume_cmd", "resume"),
     ("safety.cli", "sleep_cmd", "sleep"),
     ("safety.cli", "status_cmd", "status"),
-    ("gate.cli", "gate_report", "gate-report"),
+    ("engine.gate_cli", "gate_report", "gate-report"),
     ("backtests.cli", "backtest_cmd", "backtest"),
     ("engine.inspect_cli", "decisions_cmd", "decisions"),
     ("engine.inspect_cli", "memory_cmd", "memory"),

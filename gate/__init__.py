@@ -1,7 +1,7 @@
 """Adaptive gate: decides when the expensive agent is woken (defaults and measurements: ``docs/gate.md``)."""
 
+from core.conditions import WAKE_CONDITIONS, WakeCondition
 from gate.budget import BudgetLimits, BudgetStatus
-from gate.conditions import WAKE_CONDITIONS, WakeCondition
 from gate.events import GateEvent, GateEventKind
 from gate.gate import Gate
 from gate.persistence import STATE_KEY, gate_writes, open_gate, save_gate

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from gate.conditions import Observation, WakeCondition
+from core.conditions import Observation, WakeCondition
 
 _ONE: TypeAdapter[WakeCondition] = TypeAdapter(WakeCondition)
 

@@ -24,12 +24,12 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from core.conditions import Observation, PositionView, WakeCondition
 from core.settings import GateSettings
 from core.timeframes import timeframe_seconds
 from core.types import Candle, PositionSide, WakeKind, WakeReason
 from gate.book import ConditionBook
 from gate.budget import BudgetLimits, BudgetStatus, LLMBudget
-from gate.conditions import Observation, PositionView, WakeCondition
 from gate.events import GateEvent, GateEventKind
 from gate.scheduling import InvalidSchedule, SchedulePlan, plan_schedule
 from gate.timer import GateClock, Timer, TimerSource

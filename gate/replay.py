@@ -10,7 +10,7 @@ The definitions the issue fixes:
 
 No agent takes part: the timer runs at its default (maximum) interval and nobody records LLM usage, so
 only the wake limits of the budget can turn a wake into a fallback one. numpy scores the result, never per
-event. Reading a file is the caller's job (``gate.cli.load_candles``): the gate's logic imports only core.
+event. Reading a file is the caller's job (``engine.gate_cli.load_candles``): the gate's logic imports only core.
 """
 
 from __future__ import annotations

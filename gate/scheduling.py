@@ -14,8 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from core.settings import GateSettings
-from gate.conditions import (
+from core.conditions import (
     CONDITION_KINDS,
     WAKE_CONDITIONS,
     ArmingLimits,
@@ -23,6 +22,7 @@ from gate.conditions import (
     MarketFacts,
     WakeCondition,
 )
+from core.settings import GateSettings
 
 
 class InvalidSchedule(ValueError):

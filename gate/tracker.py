@@ -9,10 +9,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.conditions import MarketFacts, PositionView
 from core.settings import GateSettings
 from core.timeframes import timeframe_seconds
 from core.types import Candle, PositionSide
-from gate.conditions import MarketFacts, PositionView
 from gate.stats import EwMoments, decay_per_step
 
 

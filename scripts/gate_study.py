@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.settings import GateSettings, LLMSettings  # noqa: E402
+from engine.gate_cli import load_candles  # noqa: E402
 from gate.budget import BudgetLimits  # noqa: E402
-from gate.cli import load_candles  # noqa: E402
 from gate.replay import replay  # noqa: E402
 from market.candles import load_candles as load_frame  # noqa: E402
 from market.candles import open_ms  # noqa: E402

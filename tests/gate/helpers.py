@@ -8,8 +8,8 @@ from pathlib import Path
 from core.ids import Symbol
 from core.settings import GateSettings, LLMSettings
 from core.types import Candle
+from engine.gate_cli import load_candles
 from gate.budget import BudgetLimits
-from gate.cli import load_candles
 from gate.gate import Gate
 from tests.conftest import SHARED_DATA
 

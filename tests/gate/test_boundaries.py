@@ -17,8 +17,6 @@ from core.types import WakeReason
 from gate.gate import Gate
 
 ALLOWED_ROOTS = {"core", "gate", "pydantic", "pydantic_core", "numpy", "pandas", "typer", "rich"}
-# The ``gate-report`` command reads candle files with market's reader; it is an entry point, not gate logic.
-ENTRY_POINT_EXTRA = {"cli.py": {"market"}}
 GATE_DIR = Path(gate_package.__file__).parent
 
 
@@ -37,7 +35,7 @@ def test_gate_imports_only_core_and_libraries() -> None:
 
     for path in sorted(GATE_DIR.glob("*.py")):
         ours = {root for root in _imported_roots(path) if root not in sys.stdlib_module_names}
-        allowed = ALLOWED_ROOTS | ENTRY_POINT_EXTRA.get(path.name, set())
+        allowed = ALLOWED_ROOTS
         assert ours <= allowed, f"{path.name} imports {sorted(ours - allowed)}"
 
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from core.conditions import PriceAbove
 from core.types import PositionSide, WakeKind
-from gate.conditions import PriceAbove
 from gate.events import GateEventKind
 from tests.gate.helpers import BTC, ETH, T0, candle, make_gate, quiet_settings, wiggle
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from core.conditions import AtTime, MovePct, PriceAbove
 from core.types import PositionSide
-from gate.conditions import AtTime, MovePct, PriceAbove
 from gate.events import GateEventKind
 from gate.scheduling import InvalidSchedule
 from tests.gate.helpers import BTC, ETH, T0, candle, make_gate, quiet_settings
@@ -153,7 +153,7 @@ def test_model_instances_are_accepted_like_dicts() -> None:
 
 
 def test_wake_condition_schema_is_a_closed_union_on_kind() -> None:
-    from gate.conditions import WAKE_CONDITIONS
+    from core.conditions import WAKE_CONDITIONS
 
     schema = WAKE_CONDITIONS.json_schema()
     mapping = schema["items"]["discriminator"]["mapping"]

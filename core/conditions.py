@@ -1,4 +1,5 @@
-"""Wake conditions the agent may set with its schedule: a closed, typed set.
+"""Wake conditions the agent may set with its schedule: a closed, typed set (the tools read the models, the
+gate evaluates them, so they live in core).
 
 ``WakeCondition`` is a pydantic union discriminated on ``kind``; the field descriptions are what the
 model reads in the tool schema. A condition is *edge-triggered*: it fires once, on the first event at
