@@ -107,11 +107,11 @@ def approved_json(approved: Approved) -> dict[str, Any]:
 
 
 def safety_notes(approved: Approved) -> tuple[str, ...]:
-    """What safety said about the approval, for the model (its message names any size cap)."""
-    notes = [approved.message]
-    if approved.capped_from is not None and "capped" not in approved.message:
-        notes.append(f"size capped from {approved.capped_from}%")
-    return tuple(notes)
+    """What safety changed in the proposal, for the model (its full message is in ``approved``)."""
+    if approved.capped_from is None:
+        return ()
+    size = getattr(approved.proposal, "size_pct", None)
+    return (f"size capped from {approved.capped_from:g}% to {size:g}% of equity",)
 
 
 def _decimal(value: Decimal | None) -> str | None:

@@ -81,7 +81,7 @@ def _described(prop: Mapping[str, Any]) -> str:
 
 
 class WakeConditionArgs(BaseModel):
-    """One wake condition: ``kind`` and the fields that kind takes (the others omitted)."""
+    """One wake condition: its kind, and the fields that kind takes (omit the others)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -34,7 +34,7 @@ async def test_valid_order_is_vetoed_then_executed_and_journaled(executor: ToolE
     assert approved["proposal"]["stop_loss"] == "49000" and approved["proposal"]["idempotency_key"] == "c1"
     assert approved["proposal"]["regime"] == "bull_quiet"  # from the decision's snapshot
     assert approved["position_id"] == position_id_for("c1") == desk.positions["BTC/USDT"].id
-    assert approved["stop_price"] == "49000" and approved["capped_from"] is None
+    assert approved["stop_price"] == "49000" and approved["capped_from"] is None and body["safety_notes"] == []
     assert desk.positions["BTC/USDT"].stop_price == Decimal(49_000)
     assert journal.kinds() == ["tool_call", "tool_result"]
     assert journal.events[0][1]["approved"] == approved
@@ -69,7 +69,8 @@ async def test_oversize_is_capped_and_the_note_reported(executor: ToolExecutor, 
     outcome = await executor.call("place_order", {**GOOD_ORDER, "size_pct": 60}, "c1")
     body = json.loads(outcome.content)
     assert body["approved"]["proposal"]["size_pct"] == 20.0 and body["approved"]["capped_from"] == 60.0
-    assert "size capped from 60.0% to 20% of equity" in body["safety_notes"][0]
+    assert body["safety_notes"] == ["size capped from 60% to 20% of equity"]
+    assert "size capped from 60.0% to 20% of equity" in body["approved"]["message"]
 
 
 async def test_unknown_tool_and_mcp_names(executor: ToolExecutor) -> None:
