@@ -5,8 +5,8 @@ The gate owns wake conditions (:mod:`gate.conditions`: a union of eight models d
 budget: every member repeats its optional ``symbol`` and ``note`` (and ``kind`` has a default), 27
 optional parameters for this one field against a budget of 24 for all tools together. So the tool
 takes one *flat* object per condition: ``kind`` (an enum of the gate's kinds, required) and every
-field any kind uses, optional (9 optional parameters). The field descriptions are built from the
-gate's own models, so the model reads one definition; the gate then validates each object against
+field any kind uses, optional (9 optional parameters). The field descriptions and enums are built from
+the gate's own models, so the model reads one definition; the gate then validates each object against
 the member its ``kind`` names (a field the kind does not take, a missing threshold, a level already
 crossed) and every problem goes back to the model as one line it can act on.
 """
@@ -15,25 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from gate.conditions import CONDITION_KINDS, WAKE_CONDITIONS, WakeCondition
 
 _BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength")
-
-ConditionKind = Literal[
-    "price_above",
-    "price_below",
-    "move_pct",
-    "volume_z_above",
-    "regime_change",
-    "position_pnl_below",
-    "position_pnl_above",
-    "at_time",
-]
-"""The gate's ``CONDITION_KINDS`` (a test pins that they stay equal)."""
 
 
 def condition_models() -> tuple[type[BaseModel], ...]:
@@ -69,6 +57,16 @@ def field_help(name: str) -> str:
     return " ".join(f"[{', '.join(kinds)}] {text}" for text, kinds in groups.items())
 
 
+@cache
+def field_enum(name: str) -> list[str]:
+    """The values the gate allows for an enumerated field (strict mode then holds the model to them)."""
+    for _, schema in _member_schemas():
+        prop = schema["properties"].get(name)
+        if prop is not None and "enum" in prop:
+            return list(prop["enum"])
+    raise ValueError(f"no wake condition kind has an enumerated field {name!r}")
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.replace("``", "`").split())
 
@@ -85,12 +83,14 @@ class WakeConditionArgs(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: ConditionKind = Field(description=kinds_help())
+    kind: str = Field(description=kinds_help(), json_schema_extra={"enum": list(CONDITION_KINDS)})
     symbol: str | None = Field(default=None, description=field_help("symbol"))
     note: str | None = Field(default=None, description=field_help("note"))
     price: float | None = Field(default=None, description=field_help("price"))
     pct: float | None = Field(default=None, description=field_help("pct"))
-    direction: Literal["up", "down", "either"] | None = Field(default=None, description=field_help("direction"))
+    direction: str | None = Field(
+        default=None, description=field_help("direction"), json_schema_extra={"enum": field_enum("direction")}
+    )
     reference_price: float | None = Field(default=None, description=field_help("reference_price"))
     z: float | None = Field(default=None, description=field_help("z"))
     from_regime: str | None = Field(default=None, description=field_help("from_regime"))

@@ -105,12 +105,14 @@ async def test_schedule_ends_the_decision(executor: ToolExecutor) -> None:
 async def test_a_schedule_the_gate_refuses_comes_back_to_correct(executor: ToolExecutor) -> None:
     crossed = {"kind": "price_above", "price": 49_000}  # already true at 50 000: it could never fire
     wrong_field = {"kind": "volume_z_above", "price": 3}
-    for conditions in ([crossed], [wrong_field]):
+    unknown_kind = {"kind": "full_moon"}  # strict schemas prevent it; the claude-code backend's may not
+    for conditions in ([crossed], [wrong_field], [unknown_kind]):
         outcome = await executor.call("schedule_next_check", {"seconds": 3600, "wake_conditions": conditions}, "s1")
         assert outcome.is_error and json.loads(outcome.content)["code"] == "invalid_arguments"
     assert "already true now (last price 50000" in executor.session.calls[0].result["message"]
     message = executor.session.calls[1].result["message"]
     assert "wake_conditions[0].z: Field required" in message and "wake_conditions[0].price: Extra inputs" in message
+    assert "tag 'full_moon'" in executor.session.calls[2].result["message"]
     assert not executor.session.final and executor.session.wake_conditions == ()
     fixed = await executor.call("schedule_next_check", {"seconds": 3600, "wake_conditions": [
         {"kind": "price_above", "price": 51_000}, {"kind": "volume_z_above", "z": 3}]}, "s2")
