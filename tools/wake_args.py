@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from gate.conditions import CONDITION_KINDS, WAKE_CONDITIONS, WakeCondition
 
@@ -58,7 +58,7 @@ def field_help(name: str) -> str:
 
 
 @cache
-def field_enum(name: str) -> list[str]:
+def field_enum(name: str) -> list[JsonValue]:
     """The values the gate allows for an enumerated field (strict mode then holds the model to them)."""
     for _, schema in _member_schemas():
         prop = schema["properties"].get(name)
