@@ -28,7 +28,7 @@ from core.settings import LLMSettings
 from core.types import DecisionRecord, DecisionRequest
 from tools.context import DecisionSession, JournalSink, TradingDesk
 from tools.executor import ToolExecutor
-from tools.wake import WakeCondition
+from tools.wake_args import parse_wake_conditions
 
 
 class CassetteMiss(TradewakeError):
@@ -132,7 +132,7 @@ class ReplayBackend:
                 raise ReplayDivergence(_divergence(index, recorded_call, replayed_call))
         session.memory_update = recorded.memory_update
         session.next_check_seconds = recorded.next_check_seconds
-        session.wake_conditions = tuple(WakeCondition.model_validate(c) for c in recorded.wake_conditions)
+        session.wake_conditions = parse_wake_conditions(recorded.wake_conditions)
         return build_record(
             session,
             backend=recorded.backend,

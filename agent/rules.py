@@ -135,20 +135,21 @@ class RulesBackend:
 
     async def _act(self, request: DecisionRequest, executor: ToolExecutor) -> str:
         snapshot = request.snapshot
-        portfolio_result = (await executor.call("get_portfolio", {}, "rules-1")).record.result
+        portfolio_result = (await executor.call("get_portfolio", {}, rules_call_id(request, 1))).record.result
         portfolio = _mapping(_mapping(portfolio_result).get("portfolio"))
         weights = normalize_weights(snapshot.get("learner_weights"))
         if not weights:
             regime = _mapping(snapshot.get("regime")).get("label")
             args = {"regime": regime} if isinstance(regime, str) else {}
-            result = (await executor.call("get_learner_weights", args, "rules-2")).record.result
+            result = (await executor.call("get_learner_weights", args, rules_call_id(request, 2))).record.result
             weights = normalize_weights(_mapping(result).get("weights"))
         rng = random.Random(f"{self.seed}:{request.snapshot_digest}")
         score = score_signals(signal_votes(snapshot), weights, rng)
         position = _position_for(portfolio, request.symbol)
         action = await self._trade(request, executor, score, position, portfolio)
         seconds = IN_POSITION_CHECK_S if position or action.startswith("entered") else FLAT_CHECK_S
-        await executor.call("schedule_next_check", {"seconds": seconds, "wake_conditions": []}, "rules-9")
+        schedule = {"seconds": seconds, "wake_conditions": []}
+        await executor.call("schedule_next_check", schedule, rules_call_id(request, 9))
         return f"rules: {score.explain()}; {action}"
 
     async def _trade(
@@ -161,7 +162,7 @@ class RulesBackend:
             against = -score.value if held is PositionSide.LONG else score.value
             if against >= threshold:
                 args = {"fraction": 1, "reason": f"rules: signals turned against the {held.value} ({score.value:+.2f})"}
-                outcome = await executor.call("close_position", args, "rules-3")
+                outcome = await executor.call("close_position", args, rules_call_id(request, 3))
                 return "closed" if not outcome.is_error else f"close refused ({outcome.record.result})"
             return "holding"
         if abs(score.value) < threshold:
@@ -191,8 +192,14 @@ class RulesBackend:
             "confidence": round(min(1.0, abs(score.value)), 3),
             "thesis": f"rules: score {score.value:+.2f} from {', '.join(s.value for s in signals)}",
         }
-        outcome = await executor.call("place_order", args, "rules-4")
+        outcome = await executor.call("place_order", args, rules_call_id(request, 4))
         return f"entered {side.value}" if not outcome.is_error else f"entry refused ({outcome.record.result})"
+
+
+def rules_call_id(request: DecisionRequest, step: int) -> str:
+    """The id of the rules backend's call ``step`` in this decision. An entry's id is its idempotency key
+    (safety derives the position id from it), so it names the decision (snapshot digest), not only the step."""
+    return f"rules-{request.snapshot_digest[:16]}-{step}"
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

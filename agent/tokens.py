@@ -13,6 +13,7 @@ and two sentences. With caching, request 1 writes the prefix and request 2 reads
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from datetime import UTC, datetime
@@ -28,15 +29,24 @@ from agent.prompting import (
     user_message,
 )
 from core.settings import LLMSettings, RiskSettings
+from core.types import DecisionRequest
+from tools.context import DecisionSession, ListJournal
+from tools.executor import ToolExecutor
 from tools.registry import anthropic_tools
 from tools.snapshots import DEFAULT_DATA, market_snapshot, request_for
+from tools.static_desk import StaticDesk
 
 ORDER = {"side": "long", "size_pct": 10, "order_type": "market", "stop_loss_price": 102000.0,
          "signals": ["trend_follow", "momentum"], "confidence": 0.6, "thesis": "4h uptrend with momentum"}
-ORDER_RESULT = ('{"approved":{...},"execution":{"client_order_id":"tw-1","price":"104082.68","quantity":"0.009607",'
-                '"status":"filled","symbol":"BTC/USDT"},"safety_notes":[]}')
 DEFAULT_AT = datetime(2025, 6, 1, 12, tzinfo=UTC)
 CLOSING = "Trend and momentum agree on the 4h; long 10% with the stop under the last swing low."
+
+
+def order_result(request: DecisionRequest, risk: RiskSettings) -> str:
+    """What the model reads back after ``ORDER``: the real choke point, veto and a static desk's fill."""
+    desk = StaticDesk(snapshots={request.symbol: request.snapshot}, risk=risk)
+    executor = ToolExecutor(desk, ListJournal(), DecisionSession(request=request, memory_max_chars=0))
+    return asyncio.run(executor.call("place_order", ORDER, "toolu_1")).content
 
 
 def decision_tokens(data: str | Path, at: datetime) -> dict[str, int]:
@@ -47,8 +57,8 @@ def decision_tokens(data: str | Path, at: datetime) -> dict[str, int]:
     prefix = estimate_request_tokens(system, tools, [])
     first: list[dict[str, Any]] = [{"role": "user", "content": user_message(request, "watch 106k resistance")}]
     call = {"type": "tool_use", "id": "toolu_1", "name": "place_order", "input": ORDER}
-    second = [*first, {"role": "assistant", "content": [call]},
-              {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": ORDER_RESULT}]}]
+    result = {"type": "tool_result", "tool_use_id": "toolu_1", "content": order_result(request, risk)}
+    second = [*first, {"role": "assistant", "content": [call]}, {"role": "user", "content": [result]}]
     out_1 = estimate_tokens(json.dumps(call))
     out_2 = estimate_tokens(CLOSING) + estimate_tokens(json.dumps(
         {"type": "tool_use", "name": "schedule_next_check", "input": {"seconds": 14400, "wake_conditions": []}}))

@@ -2,21 +2,24 @@
 
 The engine implements :class:`TradingDesk` over the real engine (market snapshot builder, regime,
 portfolio, learner, ``safety.veto`` and the broker behind safety); :class:`tools.static_desk.StaticDesk`
-implements it over plain values. Memory and scheduling are not desk methods: they land in the
-decision record and the engine applies them after the decision (``memory.update``, ``gate.schedule``).
+implements it over plain values. Memory and scheduling land in the decision record and the engine
+applies them after the decision (``memory.update``, ``gate.schedule``); the desk only *checks* a
+schedule (``check_schedule``) so the model can correct it within the decision.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from core.ids import Symbol
 from core.ports import Clock, NewEvent, Store
 from core.types import DecisionRequest, ToolCallRecord, Veto
-from tools.proposals import Approved, Proposal
+from gate.conditions import WakeCondition
+from safety.proposals import Proposal
+from safety.verdicts import Approved
 from tools.results import ExecutionReport
-from tools.wake import WakeCondition
 
 
 class TradingDesk(Protocol):
@@ -39,7 +42,13 @@ class TradingDesk(Protocol):
         ...
 
     async def check(self, proposal: Proposal) -> Approved | Veto:
-        """The safety veto against current state. No side effects: the PreToolUse hook calls it too."""
+        """``safety.veto.veto`` against current state; a ``Vetoed`` comes back as its core ``Veto``
+        (``Vetoed.as_veto()``). No side effects: the PreToolUse hook calls it too."""
+        ...
+
+    def check_schedule(self, next_check_seconds: int | None, conditions: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Problems with this schedule (``gate.gate.Gate.check_schedule``), one line each for the model;
+        empty when the gate would accept it. No side effects: the engine arms it after the decision."""
         ...
 
     async def execute(self, approved: Approved) -> ExecutionReport:

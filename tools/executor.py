@@ -19,11 +19,11 @@ from pydantic import BaseModel, ValidationError
 from core.canonical import canonical_json
 from core.errors import OrderRejected, TemporaryError
 from core.types import ToolCallRecord, Veto
+from safety.verdicts import Approved
 from tools.context import DecisionSession, JournalSink, TradingDesk
 from tools.handlers import HandlerContext, ToolArgumentError
-from tools.proposals import Approved
 from tools.registry import BY_NAME, ToolSpec, spec_for
-from tools.results import ToolError
+from tools.results import ToolError, approved_json
 from tools.scrub import scrub_values
 
 MAX_ERRORS_SHOWN = 5
@@ -61,14 +61,11 @@ class ToolExecutor:
             args = spec.input_model.model_validate(args_dict)
         except ValidationError as exc:
             return self._error(spec.name, call_id, args_dict, "invalid_arguments", explain(exc))
-        approved: Approved | None = None
-        if spec.proposal is not None:
-            verdict = await self.desk.check(spec.proposal(args, self.session.request.symbol))
-            if isinstance(verdict, Veto):
-                return self._vetoed(spec.name, call_id, args_dict, verdict)
-            approved = verdict
-        self._journal("tool_call", spec.name, call_id, args_dict, approved=_dump(approved))
-        return await self._run(spec, call_id, args_dict, args, approved)
+        verdict = await self._check(spec, call_id, args_dict, args)
+        if isinstance(verdict, ToolOutcome):
+            return verdict
+        self._journal("tool_call", spec.name, call_id, args_dict, approved=_dump(verdict))
+        return await self._run(spec, call_id, args_dict, args, verdict)
 
     async def precheck(self, name: str, arguments: Mapping[str, Any], call_id: str) -> ToolOutcome | None:
         """Validation and veto alone, for a PreToolUse hook (claude-code backend).
@@ -85,12 +82,24 @@ class ToolExecutor:
             args = spec.input_model.model_validate(args_dict)
         except ValidationError as exc:
             return self._error(spec.name, call_id, args_dict, "invalid_arguments", explain(exc))
+        verdict = await self._check(spec, call_id, args_dict, args)
+        return verdict if isinstance(verdict, ToolOutcome) else None
+
+    async def _check(
+        self, spec: ToolSpec, call_id: str, args_dict: dict[str, Any], args: BaseModel
+    ) -> Approved | ToolOutcome | None:
+        """The safety verdict on a side-effecting call (``None`` for a read): its approval, or the
+        recorded refusal (a veto, or arguments that make no valid proposal)."""
         if spec.proposal is None:
             return None
-        verdict = await self.desk.check(spec.proposal(args, self.session.request.symbol))
+        try:
+            proposal = spec.proposal(args, self.session.request, call_id)
+        except ValidationError as exc:
+            return self._error(spec.name, call_id, args_dict, "invalid_arguments", explain(exc))
+        verdict = await self.desk.check(proposal)
         if isinstance(verdict, Veto):
             return self._vetoed(spec.name, call_id, args_dict, verdict)
-        return None
+        return verdict
 
     async def _run(
         self, spec: ToolSpec, call_id: str, args_dict: dict[str, Any], args: BaseModel, approved: Approved | None
@@ -174,4 +183,4 @@ def _json_safe(value: Any) -> Any:
 
 
 def _dump(approved: Approved | None) -> dict[str, Any] | None:
-    return None if approved is None else approved.model_dump(mode="json")
+    return None if approved is None else approved_json(approved)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from core.ids import Symbol
-from core.types import OrderType
+from core.types import DecisionRequest
+from safety.proposals import AdjustStopProposal, CloseProposal, EntryOrderType, EntryProposal
+from safety.verdicts import Approved
 from tools.context import DecisionSession, TradingDesk
 from tools.inputs import (
     AdjustStop,
@@ -18,7 +23,6 @@ from tools.inputs import (
     ScheduleNextCheck,
     UpdateMemory,
 )
-from tools.proposals import Approved, CloseProposal, EntryProposal, StopAdjustProposal
 from tools.results import (
     ActionResult,
     LearnerWeightsResult,
@@ -27,8 +31,11 @@ from tools.results import (
     RegimeResult,
     ScheduleResult,
     SnapshotResult,
+    approved_json,
+    safety_notes,
 )
 from tools.scrub import scrub
+from tools.wake_args import parse_wake_conditions
 
 
 class ToolArgumentError(ValueError):
@@ -45,35 +52,49 @@ class HandlerContext:
 
 
 # ---------------------------------------------------------------- proposals (side-effecting tools)
+# Each builder gets the validated arguments, the decision's request (default symbol, regime) and the
+# tool call's id, which becomes the entry's idempotency key (the position id derives from it).
 
 
-def entry_proposal(args: PlaceOrder, symbol: Symbol) -> EntryProposal:
+def entry_proposal(args: PlaceOrder, request: DecisionRequest, call_id: str) -> EntryProposal:
+    """``place_order`` -> safety's ``EntryProposal``. Confidence and thesis stay in the call record."""
     return EntryProposal(
-        symbol=Symbol(args.symbol) if args.symbol else symbol,
+        symbol=_symbol(args.symbol, request),
         side=args.side,
         size_pct=args.size_pct,
-        order_type=OrderType(args.order_type),
+        order_type=EntryOrderType(args.order_type),
         limit_price=args.limit_price,
-        stop_loss_price=args.stop_loss_price,
-        take_profit_price=args.take_profit_price,
+        stop_loss=args.stop_loss_price,
+        take_profit=args.take_profit_price,
         trailing_activation_pct=args.trailing_activation_pct,
         trailing_distance_pct=args.trailing_distance_pct,
         signals=tuple(args.signals),
-        confidence=args.confidence,
-        thesis=args.thesis,
+        regime=regime_label(request),
+        idempotency_key=call_id,
     )
 
 
-def close_proposal(args: ClosePosition, symbol: Symbol) -> CloseProposal:
-    return CloseProposal(
-        symbol=Symbol(args.symbol) if args.symbol else symbol, fraction=args.fraction, reason=args.reason
-    )
+def close_proposal(args: ClosePosition, request: DecisionRequest, call_id: str) -> CloseProposal:
+    """``close_position`` -> ``CloseProposal``; the reason stays in the call record."""
+    del call_id
+    return CloseProposal(symbol=_symbol(args.symbol, request), fraction=args.fraction)
 
 
-def stop_proposal(args: AdjustStop, symbol: Symbol) -> StopAdjustProposal:
-    return StopAdjustProposal(
-        symbol=Symbol(args.symbol) if args.symbol else symbol, stop_price=args.stop_price, reason=args.reason
-    )
+def stop_proposal(args: AdjustStop, request: DecisionRequest, call_id: str) -> AdjustStopProposal:
+    """``adjust_stop`` -> ``AdjustStopProposal``; the reason stays in the call record."""
+    del call_id
+    return AdjustStopProposal(symbol=_symbol(args.symbol, request), new_stop=args.stop_price)
+
+
+def regime_label(request: DecisionRequest) -> str | None:
+    """The regime label of the decision's snapshot (``{"regime": {"label": ...}}``), if it has one."""
+    regime = request.snapshot.get("regime")
+    label = regime.get("label") if isinstance(regime, Mapping) else None
+    return label if isinstance(label, str) and label else None
+
+
+def _symbol(given: str | None, request: DecisionRequest) -> Symbol:
+    return Symbol(given) if given else request.symbol
 
 
 # ---------------------------------------------------------------- handlers
@@ -105,9 +126,7 @@ async def act(ctx: HandlerContext, args: object, approved: Approved | None) -> A
     if approved is None:  # the executor never calls a side-effecting handler without approval
         raise RuntimeError("side-effecting handler called without an approval")
     report = await ctx.desk.execute(approved)
-    return ActionResult(
-        execution=report, approved=approved.proposal.model_dump(mode="json"), safety_notes=approved.notes
-    )
+    return ActionResult(execution=report, approved=approved_json(approved), safety_notes=safety_notes(approved))
 
 
 async def update_memory(ctx: HandlerContext, args: UpdateMemory, _: Approved | None) -> MemoryResult:
@@ -120,11 +139,19 @@ async def update_memory(ctx: HandlerContext, args: UpdateMemory, _: Approved | N
 
 
 async def schedule_next_check(ctx: HandlerContext, args: ScheduleNextCheck, _: Approved | None) -> ScheduleResult:
+    """Check the schedule the way the gate will arm it; problems go back to the model to correct."""
+    raw = [condition.as_condition() for condition in args.wake_conditions]
+    problems = ctx.desk.check_schedule(args.seconds, raw)
+    if problems:
+        raise ToolArgumentError("; ".join(problems))
+    try:
+        conditions = parse_wake_conditions(raw)
+    except ValidationError as exc:  # the desk passed what the gate refuses: still the model's to fix
+        lines = (f"wake_conditions.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ToolArgumentError("; ".join(lines)) from exc
     final = args.final is not False
     ctx.session.next_check_seconds = args.seconds
-    ctx.session.wake_conditions = tuple(args.wake_conditions)
+    ctx.session.wake_conditions = conditions
     ctx.session.final = ctx.session.final or final
     note = "decision complete" if final else "scheduled; continue, and call schedule_next_check again to finish"
-    return ScheduleResult(
-        next_check_seconds=args.seconds, wake_conditions=tuple(args.wake_conditions), final=final, note=note
-    )
+    return ScheduleResult(next_check_seconds=args.seconds, wake_conditions=conditions, final=final, note=note)

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from core.types import PositionSide, Signal
-from tools.wake import WakeCondition
+from tools.wake_args import WakeConditionArgs
 
 _INPUT = ConfigDict(frozen=True, extra="forbid")
 
@@ -139,8 +139,11 @@ class ScheduleNextCheck(BaseModel):
     model_config = _INPUT
 
     seconds: int = Field(gt=0, le=7 * 24 * 3600, description="Seconds until the next scheduled check.")
-    wake_conditions: list[WakeCondition] = Field(
-        description="Market conditions that should wake you before then (may be empty)."
+    wake_conditions: list[WakeConditionArgs] = Field(
+        description=(
+            "Conditions that should wake you before then (may be empty). Each fires once, when it becomes "
+            "true; one that already holds is refused."
+        )
     )
     final: bool | None = Field(
         default=None, description="Omit or true to end the decision now; false to keep working after this call."

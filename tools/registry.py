@@ -10,7 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from core.ids import Symbol
+from core.types import DecisionRequest
+from safety.proposals import Proposal
+from safety.verdicts import Approved
 from tools import handlers as h
 from tools.inputs import (
     AdjustStop,
@@ -23,7 +25,6 @@ from tools.inputs import (
     ScheduleNextCheck,
     UpdateMemory,
 )
-from tools.proposals import Approved, Proposal
 from tools.results import (
     ActionResult,
     LearnerWeightsResult,
@@ -36,7 +37,8 @@ from tools.results import (
 from tools.schema import MAX_OPTIONAL_PARAMS, MAX_STRICT_TOOLS, MAX_UNION_PARAMS, count_budget, strict_schema
 
 Handler = Callable[[h.HandlerContext, Any, Approved | None], Awaitable[BaseModel]]
-ProposalBuilder = Callable[[Any, Symbol], Proposal]
+ProposalBuilder = Callable[[Any, DecisionRequest, str], Proposal]
+"""(validated arguments, the decision's request, the tool call id) -> the proposal safety judges."""
 
 MCP_SERVER_NAME = "trading"
 FINAL_TOOL = "schedule_next_check"

@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from tools.wake import WakeCondition
+from gate.conditions import WakeCondition
+from safety.verdicts import Approved
 
 _RESULT = ConfigDict(frozen=True, extra="forbid")
 
@@ -57,7 +58,8 @@ class ActionResult(BaseModel):
 
     execution: ExecutionReport
     approved: dict[str, Any]
-    """The proposal as approved (size possibly capped)."""
+    """Safety's ``Approved`` as JSON (:func:`approved_json`): the proposal as approved (size possibly
+    capped), the position id, quantity, reference, stop and take-profit prices."""
     safety_notes: tuple[str, ...] = ()
 
 
@@ -87,3 +89,30 @@ class ToolError(BaseModel):
     error: str
     code: str
     message: str
+
+
+def approved_json(approved: Approved) -> dict[str, Any]:
+    """Safety's ``Approved`` (a dataclass) as JSON: the proposal in pydantic's JSON mode, decimals as
+    strings, absent values as null (the tool result and the journal carry this)."""
+    return {
+        "proposal": approved.proposal.model_dump(mode="json"),
+        "message": approved.message,
+        "position_id": approved.position_id,
+        "quantity": _decimal(approved.quantity),
+        "reference_price": _decimal(approved.reference_price),
+        "stop_price": _decimal(approved.stop_price),
+        "take_profit_price": _decimal(approved.take_profit_price),
+        "capped_from": approved.capped_from,
+    }
+
+
+def safety_notes(approved: Approved) -> tuple[str, ...]:
+    """What safety changed in the proposal, for the model (its full message is in ``approved``)."""
+    if approved.capped_from is None:
+        return ()
+    size = getattr(approved.proposal, "size_pct", None)
+    return (f"size capped from {approved.capped_from:g}% to {size:g}% of equity",)
+
+
+def _decimal(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")

@@ -1,26 +1,43 @@
 """A real :class:`~tools.context.TradingDesk` over plain values: the ``decide`` command and tests use it.
 
-It holds a snapshot per symbol, a portfolio in Decimal, learner weights and a veto function, and
-fills market orders at the snapshot's last price. It is deterministic: same inputs, same results.
+It holds a snapshot per symbol, a portfolio in Decimal (core ``Position``s, one per symbol) and
+learner weights. ``check`` is the real :func:`safety.veto.veto` on views built from those values
+(quotes at the snapshot's last price with the simulated exchange's Binance market rules, paper-mode
+limits, a fresh reconciled breaker board), ``check_schedule`` a real :class:`gate.gate.Gate` fed the
+snapshot prices, so the model meets the same refusals here as in the engine. ``execute`` fills at the
+snapshot price. Time stands still at the snapshots' time. Same inputs, same results.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, assert_never
 
-from core.errors import OrderRejected
-from core.ids import Symbol, client_order_id
-from core.settings import RiskSettings
-from core.types import OrderType, PositionSide, Veto
-from tools.interim_veto import DeskPosition, DeskState, basic_veto
-from tools.proposals import Approved, CloseProposal, EntryProposal, Proposal, StopAdjustProposal
+from core.errors import ConfigError, OrderRejected
+from core.ids import PositionId, Symbol, client_order_id
+from core.money import MarketRules
+from core.settings import GateSettings, LLMSettings, RiskSettings, RunMode
+from core.types import Position, PositionSide, Veto
+from exchange.sim import binance_futures_markets, binance_spot_markets
+from gate.budget import BudgetLimits
+from gate.gate import Gate
+from safety.breakers import BreakerBoard
+from safety.proposals import (
+    AdjustStopProposal,
+    AdjustTakeProfitProposal,
+    CancelEntryProposal,
+    CloseProposal,
+    EntryOrderType,
+    EntryProposal,
+    Proposal,
+)
+from safety.verdicts import Approved, Vetoed
+from safety.veto import veto
+from safety.views import Limits, Portfolio, Quote
 from tools.results import ExecutionReport
-
-VetoFn = Callable[[Proposal, DeskState], Approved | Veto]
-_QTY = Decimal("0.000001")
 
 
 @dataclass
@@ -29,11 +46,19 @@ class StaticDesk:
     equity: Decimal = Decimal(10_000)
     risk: RiskSettings = field(default_factory=RiskSettings)
     weights: dict[str, Any] = field(default_factory=dict)
-    positions: dict[str, DeskPosition] = field(default_factory=dict)
-    veto: VetoFn = basic_veto
+    positions: dict[str, Position] = field(default_factory=dict)
+    """Open positions by symbol."""
     spot: bool = True
+    markets: Mapping[str, MarketRules] = field(default_factory=dict)
+    """Market rules by symbol; a symbol not here takes the simulated exchange's Binance rules."""
+    breakers: BreakerBoard | None = None
+    """Default: a fresh board, reconciled at the snapshots' time (nothing blocks entries)."""
+    gate_settings: GateSettings = field(default_factory=GateSettings)
     executed: list[ExecutionReport] = field(default_factory=list)
+    last_exit_at: dict[str, datetime] = field(default_factory=dict)
     checks: int = 0
+
+    # ------------------------------------------------------------------ reads
 
     async def snapshot(self, symbol: Symbol) -> dict[str, Any]:
         if symbol not in self.snapshots:
@@ -47,8 +72,8 @@ class StaticDesk:
     async def portfolio(self) -> dict[str, Any]:
         return {
             "equity": format(self.equity, "f"),
-            "positions": [p.as_json() for p in self.positions.values()],
-            "exposure_pct": round(self._exposure_pct(), 4),
+            "positions": [position_json(p) for p in self.positions.values()],
+            "exposure_pct": round(float(self._portfolio().exposure(self._market()) / self.equity * 100), 4),
             "market_type": "spot" if self.spot else "future",
         }
 
@@ -58,56 +83,135 @@ class StaticDesk:
             return {"regime": regime, "signals": per_regime[regime]}
         return {"regime": None, "signals": self.weights.get("global", self.weights)}
 
+    # ------------------------------------------------------------------ checks (no side effects)
+
     async def check(self, proposal: Proposal) -> Approved | Veto:
         self.checks += 1
-        return self.veto(proposal, self.state())
+        now = self.now
+        board = self.breakers or BreakerBoard.fresh(self.equity, now).model_copy(update={"reconciled_at": now})
+        verdict = veto(proposal, self._portfolio(), self._market(), Limits(self.risk, RunMode.PAPER), board, now)
+        return verdict.as_veto() if isinstance(verdict, Vetoed) else verdict
+
+    def check_schedule(self, next_check_seconds: int | None, conditions: Sequence[Mapping[str, Any]]) -> list[str]:
+        return self._gate().check_schedule(next_check_seconds, conditions, self.now)
+
+    @property
+    def now(self) -> datetime:
+        """The desk's time: the latest ``as_of`` of its snapshots."""
+        times = [datetime.fromisoformat(str(s["as_of"])) for s in self.snapshots.values() if s.get("as_of")]
+        if not times:
+            raise ConfigError("the static desk needs snapshots with an as_of time")
+        return max(times)
+
+    def _portfolio(self) -> Portfolio:
+        return Portfolio(
+            equity=self.equity,
+            positions=tuple(self.positions.values()),
+            last_exit_at={Symbol(s): at for s, at in self.last_exit_at.items()},
+        )
+
+    def _market(self) -> dict[Symbol, Quote]:
+        quotes = {}
+        for symbol, snap in self.snapshots.items():
+            price, rules = snapshot_price(snap), self._rules(symbol)
+            if price is not None and rules is not None and snap.get("as_of"):
+                quotes[Symbol(symbol)] = Quote(rules, Decimal(str(price)), datetime.fromisoformat(str(snap["as_of"])))
+        return quotes
+
+    def _rules(self, symbol: str) -> MarketRules | None:
+        if symbol in self.markets:
+            return self.markets[symbol]
+        known = binance_spot_markets() if self.spot else binance_futures_markets()
+        return next((rules for rules in known if rules.symbol == symbol), None)
+
+    def _gate(self) -> Gate:
+        """A gate as the engine would hold it now: the snapshots' symbols, prices, regimes and positions."""
+        now = self.now
+        gate = Gate(
+            self.gate_settings,
+            BudgetLimits.from_settings(LLMSettings()),
+            symbols=list(self.snapshots),
+            started_at=now,
+        )
+        for symbol, snap in self.snapshots.items():
+            price = snapshot_price(snap)
+            if price is not None:
+                gate.observe_price(symbol, price, now)
+            regime = snap.get("regime")
+            if isinstance(regime, Mapping) and isinstance(regime.get("label"), str):
+                gate.observe_regime(symbol, regime["label"], now)
+            if symbol in self.positions:
+                position = self.positions[symbol]
+                gate.set_position(symbol, position.side, float(position.entry_price))
+        return gate
+
+    # ------------------------------------------------------------------ execution
 
     async def execute(self, approved: Approved) -> ExecutionReport:
         proposal = approved.proposal
-        if isinstance(proposal, EntryProposal):
-            report = self._enter(proposal)
-        elif isinstance(proposal, CloseProposal):
-            report = self._close(proposal)
-        else:
-            report = self._move_stop(proposal)
+        match proposal:
+            case EntryProposal():
+                report = self._enter(proposal, approved)
+            case CloseProposal():
+                report = self._close(proposal, approved)
+            case AdjustStopProposal():
+                report = self._move_stop(proposal, approved)
+            case AdjustTakeProfitProposal():
+                report = self._move_take_profit(proposal, approved)
+            case CancelEntryProposal():
+                raise OrderRejected("no_pending_entry", "the static desk keeps no pending entries")
+            case _:
+                assert_never(proposal)
         self.executed.append(report)
         return report
 
-    def state(self) -> DeskState:
-        prices = {s: Decimal(str(p)) for s, snap in self.snapshots.items() if (p := snapshot_price(snap)) is not None}
-        return DeskState(
-            equity=self.equity, positions=dict(self.positions), last_prices=prices, risk=self.risk, spot=self.spot
-        )
-
-    def _enter(self, p: EntryProposal) -> ExecutionReport:
-        price = p.limit_price if p.order_type is OrderType.LIMIT and p.limit_price else self._price(p.symbol)
-        quantity = (self.equity * Decimal(str(p.size_pct)) / Decimal(100) / price).quantize(_QTY, ROUND_DOWN)
-        if quantity <= 0:
-            raise OrderRejected("below_min_quantity", f"size {p.size_pct}% of equity is below one lot")
+    def _enter(self, p: EntryProposal, approved: Approved) -> ExecutionReport:
+        quantity, price = _required(approved.quantity), _required(approved.reference_price)
         cid = client_order_id("tw", "static", len(self.executed) + 1)
-        if p.order_type is OrderType.LIMIT:
+        if p.order_type is EntryOrderType.LIMIT:
             return ExecutionReport(status="open", symbol=p.symbol, client_order_id=cid, quantity=quantity, price=price)
-        self.positions[p.symbol] = DeskPosition(
-            symbol=p.symbol, side=p.side, quantity=quantity, entry_price=price, stop_price=p.stop_loss_price
+        if p.symbol in self.positions:
+            raise OrderRejected("position_exists", f"the static desk holds one position per symbol ({p.symbol})")
+        stop = _required(approved.stop_price)
+        self.positions[p.symbol] = Position(
+            id=approved.position_id or PositionId(cid),
+            symbol=p.symbol,
+            side=p.side,
+            quantity=quantity,
+            entry_price=price,
+            opened_at=self.now,
+            stop_price=stop,
+            initial_stop_price=stop,
+            take_profit_price=approved.take_profit_price,
+            signals=p.signals,
+            regime=p.regime,
+            trailing_activation_pct=p.trailing_activation_pct,
+            trailing_distance_pct=p.trailing_distance_pct,
         )
         return ExecutionReport(status="filled", symbol=p.symbol, client_order_id=cid, quantity=quantity, price=price)
 
-    def _close(self, p: CloseProposal) -> ExecutionReport:
+    def _close(self, p: CloseProposal, approved: Approved) -> ExecutionReport:
         position = self.positions[p.symbol]
-        quantity = (position.quantity * Decimal(str(p.fraction))).quantize(_QTY, ROUND_DOWN)
+        quantity = min(_required(approved.quantity), position.quantity)
         remaining = position.quantity - quantity
-        if p.fraction >= 1 or remaining <= 0:
-            quantity = position.quantity
+        if remaining <= 0:
             del self.positions[p.symbol]
+            self.last_exit_at[p.symbol] = self.now
         else:
-            self.positions[p.symbol] = position.with_quantity(remaining)
+            self.positions[p.symbol] = position.model_copy(update={"quantity": remaining})
         cid = client_order_id("tw", "static", len(self.executed) + 1)
         price = self._price(p.symbol)
         return ExecutionReport(status="closed", symbol=p.symbol, client_order_id=cid, quantity=quantity, price=price)
 
-    def _move_stop(self, p: StopAdjustProposal) -> ExecutionReport:
-        self.positions[p.symbol] = self.positions[p.symbol].with_stop(p.stop_price)
-        return ExecutionReport(status="stop_moved", symbol=p.symbol, price=p.stop_price)
+    def _move_stop(self, p: AdjustStopProposal, approved: Approved) -> ExecutionReport:
+        stop = _required(approved.stop_price)
+        self.positions[p.symbol] = self.positions[p.symbol].model_copy(update={"stop_price": stop})
+        return ExecutionReport(status="stop_moved", symbol=p.symbol, price=stop)
+
+    def _move_take_profit(self, p: AdjustTakeProfitProposal, approved: Approved) -> ExecutionReport:
+        take_profit = _required(approved.take_profit_price)
+        self.positions[p.symbol] = self.positions[p.symbol].model_copy(update={"take_profit_price": take_profit})
+        return ExecutionReport(status="take_profit_moved", symbol=p.symbol, price=take_profit)
 
     def _price(self, symbol: str) -> Decimal:
         price = snapshot_price(self.snapshots[symbol])
@@ -115,9 +219,12 @@ class StaticDesk:
             raise OrderRejected("no_price", f"no last price for {symbol}")
         return Decimal(str(price))
 
-    def _exposure_pct(self) -> float:
-        notional = sum((p.quantity * self._price(p.symbol) for p in self.positions.values()), Decimal(0))
-        return float(notional / self.equity * 100) if self.equity else 0.0
+
+def _required(value: Decimal | None) -> Decimal:
+    """A value safety's approval always carries for this proposal kind (its absence is a safety bug)."""
+    if value is None:
+        raise RuntimeError("safety's approval lacks a value it always sets for this proposal kind")
+    return value
 
 
 def snapshot_price(snapshot: Mapping[str, Any]) -> float | None:
@@ -129,12 +236,27 @@ def snapshot_price(snapshot: Mapping[str, Any]) -> float | None:
     return float(price) if isinstance(price, (int, float)) and price > 0 else None
 
 
-def long_position(symbol: str, quantity: str, entry: str, stop: str) -> DeskPosition:
-    """A long position for fixtures and the ``decide`` command's ``--position`` option."""
-    return DeskPosition(
-        symbol=symbol,
+def position_json(position: Position) -> dict[str, Any]:
+    """The keys ``get_portfolio`` promises for each position (decimal strings)."""
+    return {
+        "id": position.id,
+        "symbol": position.symbol,
+        "side": position.side.value,
+        "quantity": format(position.quantity, "f"),
+        "entry_price": format(position.entry_price, "f"),
+        "stop_price": format(position.stop_price, "f"),
+    }
+
+
+def long_position(symbol: str, quantity: str, entry: str, stop: str, opened_at: datetime) -> Position:
+    """A long position for fixtures."""
+    return Position(
+        id=PositionId(f"p-{symbol.replace('/', '').replace(':', '').lower()}"),
+        symbol=Symbol(symbol),
         side=PositionSide.LONG,
         quantity=Decimal(quantity),
         entry_price=Decimal(entry),
+        opened_at=opened_at,
         stop_price=Decimal(stop),
+        initial_stop_price=Decimal(stop),
     )

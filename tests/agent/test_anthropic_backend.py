@@ -76,10 +76,10 @@ async def test_a_vetoed_order_is_never_placed(server: MessagesServer, desk: Stat
     server.script(tool_use(("place_order", {**ORDER, "stop_loss_price": 49_999})), tool_use(SCHEDULE))
     record = await backend(server, desk, journal).decide(make_request())
     veto = record.tool_calls[0].veto
-    assert veto is not None and veto.code == "stop_distance"
+    assert veto is not None and veto.code == "stop_too_close"
     assert desk.executed == [] and desk.positions == {}
     sent = server.message_requests()[1]["messages"][-1]["content"][0]
-    assert sent["is_error"] is True and "stop_distance" in sent["content"]
+    assert sent["is_error"] is True and "stop_too_close" in sent["content"]
     assert "tool_vetoed" in journal.kinds()
 
 

@@ -14,11 +14,12 @@ from agent.breaker import FailureKind
 from agent.errors import LLMUnavailable
 from core.settings import RiskSettings
 from core.types import Veto
+from safety.proposals import Proposal
+from safety.verdicts import Approved
 from tests.agent.conftest import llm_settings
 from tests.agent.messages_server import MessagesServer, fail, text, tool_use
 from tests.tools.helpers import make_request, make_snapshot
 from tools.context import ListJournal
-from tools.proposals import Approved, Proposal
 from tools.static_desk import StaticDesk
 
 cc = pytest.importorskip("agent.claude_code")
@@ -63,12 +64,12 @@ async def test_invalid_args_veto_and_corrected_order(server: MessagesServer, tmp
     calls = record.tool_calls
     assert [c.name for c in calls] == ["place_order", "place_order", "place_order", "schedule_next_check"]
     assert json.loads(json.dumps(calls[0].result))["code"] == "invalid_arguments"
-    assert calls[1].veto is not None and calls[1].veto.code == "stop_distance"
+    assert calls[1].veto is not None and calls[1].veto.code == "stop_too_close"
     assert not calls[2].is_error and calls[2].tool_call_id.startswith("toolu_")
     assert len(desk.executed) == 1 and desk.positions["BTC/USDT"].stop_price == 49_000
     results = tool_results(server)
     assert results[0]["is_error"] and "invalid_arguments" in result_text(results[0])
-    assert results[1]["is_error"] and "stop_distance" in result_text(results[1])
+    assert results[1]["is_error"] and "stop_too_close" in result_text(results[1])
     assert record.error is None and record.next_check_seconds == 1200 and record.backend == "claude-code"
     first = server.message_requests()[0]
     names = sorted(t["name"] for t in first["tools"])

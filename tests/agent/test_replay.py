@@ -39,7 +39,7 @@ async def record_run(server: MessagesServer, cassette: Path) -> list[str]:
     server.script(
         tool_use(("place_order", {**ORDER, "stop_loss_price": 49_990})),  # vetoed
         tool_use(("place_order", ORDER), ("update_memory", {"text": "long from 50k"})),  # capped to 20 %
-        tool_use(("schedule_next_check", {"seconds": 900, "wake_conditions": [{"kind": "move_pct", "value": 2}]})),
+        tool_use(("schedule_next_check", {"seconds": 900, "wake_conditions": [{"kind": "move_pct", "pct": 2}]})),
         tool_use(("close_position", {"fraction": 0.5, "reason": "half off"}),
                  ("schedule_next_check", {"seconds": 600, "wake_conditions": []})),
     )

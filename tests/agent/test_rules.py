@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from agent.rules import RulesBackend, normalize_weights, score_signals, stop_distance_pct
 from core.canonical import canonical_json
 from core.settings import LLMSettings, RiskSettings
-from tests.tools.helpers import make_request, make_snapshot
+from tests.tools.helpers import AT, make_request, make_snapshot
 from tools.context import ListJournal
 from tools.static_desk import StaticDesk, long_position
 
@@ -43,7 +43,7 @@ async def test_same_snapshot_same_seed_same_record() -> None:
 async def test_exits_when_signals_turn_against_the_position() -> None:
     snap = {**make_snapshot(), "signals": {"trend_follow": -0.9, "momentum": -0.7}}
     desk = StaticDesk(snapshots={"BTC/USDT": snap})
-    desk.positions["BTC/USDT"] = long_position("BTC/USDT", "0.1", "51000", "49000")
+    desk.positions["BTC/USDT"] = long_position("BTC/USDT", "0.1", "51000", "49000", AT)
     record = await rules(desk, ListJournal()).decide(make_request(snap))
     assert "close_position" in [c.name for c in record.tool_calls] and desk.positions == {}
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from gate.conditions import MovePct, PriceBelow
+from safety.order_ids import position_id_for
+from tests.tools.helpers import AT
 from tools.context import ListJournal
 from tools.executor import ToolExecutor
 from tools.static_desk import StaticDesk, long_position
@@ -26,9 +29,15 @@ async def test_valid_order_is_vetoed_then_executed_and_journaled(executor: ToolE
     assert not outcome.is_error
     body = json.loads(outcome.content)
     assert body["execution"]["status"] == "filled"
-    assert body["execution"]["quantity"] == "0.020000"
+    assert Decimal(body["execution"]["quantity"]) == Decimal("0.02")
+    approved = body["approved"]
+    assert approved["proposal"]["stop_loss"] == "49000" and approved["proposal"]["idempotency_key"] == "c1"
+    assert approved["proposal"]["regime"] == "bull_quiet"  # from the decision's snapshot
+    assert approved["position_id"] == position_id_for("c1") == desk.positions["BTC/USDT"].id
+    assert approved["stop_price"] == "49000" and approved["capped_from"] is None and body["safety_notes"] == []
     assert desk.positions["BTC/USDT"].stop_price == Decimal(49_000)
     assert journal.kinds() == ["tool_call", "tool_result"]
+    assert journal.events[0][1]["approved"] == approved
     assert desk.checks == 1
 
 
@@ -50,7 +59,7 @@ async def test_bad_arguments_come_back_as_a_correctable_error(executor: ToolExec
 async def test_a_vetoed_order_is_never_placed(executor: ToolExecutor, desk: StaticDesk, journal: ListJournal) -> None:
     outcome = await executor.call("place_order", {**GOOD_ORDER, "stop_loss_price": 49_990}, "c1")
     assert outcome.is_error
-    assert outcome.record.veto is not None and outcome.record.veto.code == "stop_distance"
+    assert outcome.record.veto is not None and outcome.record.veto.code == "stop_too_close"
     assert json.loads(outcome.content)["error"] == "vetoed"
     assert desk.executed == [] and desk.positions == {}
     assert journal.kinds() == ["tool_vetoed"]
@@ -59,8 +68,9 @@ async def test_a_vetoed_order_is_never_placed(executor: ToolExecutor, desk: Stat
 async def test_oversize_is_capped_and_the_note_reported(executor: ToolExecutor, desk: StaticDesk) -> None:
     outcome = await executor.call("place_order", {**GOOD_ORDER, "size_pct": 60}, "c1")
     body = json.loads(outcome.content)
-    assert body["approved"]["size_pct"] == 20.0
-    assert body["safety_notes"] == ["size capped from 60.0% to 20.0%"]
+    assert body["approved"]["proposal"]["size_pct"] == 20.0 and body["approved"]["capped_from"] == 60.0
+    assert body["safety_notes"] == ["size capped from 60% to 20% of equity"]
+    assert "size capped from 60.0% to 20% of equity" in body["approved"]["message"]
 
 
 async def test_unknown_tool_and_mcp_names(executor: ToolExecutor) -> None:
@@ -83,18 +93,36 @@ async def test_memory_is_scrubbed_and_capped(executor: ToolExecutor, journal: Li
 
 
 async def test_schedule_ends_the_decision(executor: ToolExecutor) -> None:
-    outcome = await executor.call(
-        "schedule_next_check", {"seconds": 3600, "wake_conditions": [{"kind": "price_below", "value": 48_000}]}, "s1"
-    )
+    conditions = [{"kind": "price_below", "price": 48_000}, {"kind": "move_pct", "pct": 2, "direction": "up"}]
+    outcome = await executor.call("schedule_next_check", {"seconds": 3600, "wake_conditions": conditions}, "s1")
     assert not outcome.is_error
     assert executor.session.final and executor.session.next_check_seconds == 3600
-    assert executor.session.wake_conditions[0].value == 48_000
+    below, move = executor.session.wake_conditions
+    assert isinstance(below, PriceBelow) and below.price == 48_000
+    assert isinstance(move, MovePct) and move.direction == "up" and move.reference_price is None  # armed by the gate
+
+
+async def test_a_schedule_the_gate_refuses_comes_back_to_correct(executor: ToolExecutor) -> None:
+    crossed = {"kind": "price_above", "price": 49_000}  # already true at 50 000: it could never fire
+    wrong_field = {"kind": "volume_z_above", "price": 3}
+    unknown_kind = {"kind": "full_moon"}  # strict schemas prevent it; the claude-code backend's may not
+    for conditions in ([crossed], [wrong_field], [unknown_kind]):
+        outcome = await executor.call("schedule_next_check", {"seconds": 3600, "wake_conditions": conditions}, "s1")
+        assert outcome.is_error and json.loads(outcome.content)["code"] == "invalid_arguments"
+    assert "already true now (last price 50000" in executor.session.calls[0].result["message"]
+    message = executor.session.calls[1].result["message"]
+    assert "wake_conditions[0].z: Field required" in message and "wake_conditions[0].price: Extra inputs" in message
+    assert "tag 'full_moon'" in executor.session.calls[2].result["message"]
+    assert not executor.session.final and executor.session.wake_conditions == ()
+    fixed = await executor.call("schedule_next_check", {"seconds": 3600, "wake_conditions": [
+        {"kind": "price_above", "price": 51_000}, {"kind": "volume_z_above", "z": 3}]}, "s2")
+    assert not fixed.is_error and len(executor.session.wake_conditions) == 2
 
 
 async def test_precheck_denies_without_running_the_handler(desk: StaticDesk, executor: ToolExecutor) -> None:
-    desk.positions["BTC/USDT"] = long_position("BTC/USDT", "0.1", "48000", "47000")
+    desk.positions["BTC/USDT"] = long_position("BTC/USDT", "0.1", "48000", "47000", AT)
     denied = await executor.precheck("mcp__trading__adjust_stop", {"stop_price": 46_000, "reason": "give room"}, "t1")
-    assert denied is not None and denied.record.veto is not None and denied.record.veto.code == "stop_loosen"
+    assert denied is not None and denied.record.veto is not None and denied.record.veto.code == "stop_loosening"
     assert executor.session.calls[-1] == denied.record
     assert await executor.precheck("get_portfolio", {}, "t2") is None
     invalid = await executor.precheck("adjust_stop", {"stop_price": "junk"}, "t3")
@@ -105,12 +133,17 @@ async def test_precheck_denies_without_running_the_handler(desk: StaticDesk, exe
 
 
 async def test_close_and_tighten(desk: StaticDesk, executor: ToolExecutor) -> None:
-    desk.positions["BTC/USDT"] = long_position("BTC/USDT", "0.1", "48000", "47000")
+    desk.positions["BTC/USDT"] = long_position("BTC/USDT", "0.1", "48000", "47000", AT)
     tighten = await executor.call("adjust_stop", {"stop_price": 48_500, "reason": "lock in"}, "a1")
     assert not tighten.is_error and desk.positions["BTC/USDT"].stop_price == Decimal(48_500)
     half = await executor.call("close_position", {"fraction": 0.5, "reason": "take half"}, "a2")
-    assert json.loads(half.content)["execution"]["quantity"] == "0.050000"
-    assert executor.session.side_effects == 2
+    assert Decimal(json.loads(half.content)["execution"]["quantity"]) == Decimal("0.05")
+    assert desk.positions["BTC/USDT"].quantity == Decimal("0.05")
+    rest = await executor.call("close_position", {"fraction": 1, "reason": "thesis broken"}, "a3")
+    assert not rest.is_error and desk.positions == {}
+    assert executor.session.side_effects == 3
+    reentry = await executor.call("place_order", GOOD_ORDER, "a4")
+    assert reentry.record.veto is not None and reentry.record.veto.code == "cooldown"
 
 
 async def test_non_json_numbers_are_refused_not_crashing(executor: ToolExecutor, desk: StaticDesk) -> None:

@@ -9,8 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
+from gate.conditions import CONDITION_KINDS, WakeCondition
 from tools.registry import TOOLS, anthropic_tools, check_budget, input_schema
 from tools.schema import count_budget, strict_problems, strict_schema
+from tools.wake_args import condition_models
 
 
 @pytest.mark.parametrize("spec", TOOLS, ids=lambda s: s.name)
@@ -40,6 +42,30 @@ def test_place_order_schema_shape() -> None:
     assert "maximum=100" in schema["properties"]["size_pct"]["description"]
     assert schema["properties"]["signals"]["minItems"] == 1
     assert "trend_follow" in schema["properties"]["signals"]["items"]["enum"]
+
+
+def test_wake_conditions_are_the_gates_kinds_flattened() -> None:
+    """One flat object per condition (the gate's union does not fit strict mode's optional budget):
+    ``kind`` required and one of the gate's kinds, every field some kind takes, described by the gate."""
+    item = input_schema("schedule_next_check")["properties"]["wake_conditions"]["items"]
+    assert item["required"] == ["kind"] and tuple(item["properties"]["kind"]["enum"]) == CONDITION_KINDS
+    gate_fields = {name for model in condition_models() for name in model.model_fields}
+    assert set(item["properties"]) == gate_fields
+    assert "[move_pct] Size of the move" in item["properties"]["pct"]["description"]
+    assert "[position_pnl_below] P&L threshold" in item["properties"]["pct"]["description"]
+    assert item["properties"]["at"]["format"] == "date-time"
+    assert all(kind in item["properties"]["kind"]["description"] for kind in CONDITION_KINDS)
+
+
+def test_the_gates_union_itself_would_not_fit_the_strict_budget() -> None:
+    """Why the tool flattens: the union as the input type would bust the 24 optional parameters."""
+
+    class Union(BaseModel):
+        wake_conditions: list[WakeCondition]
+
+    optional, _ = count_budget([strict_schema(Union)])
+    others, _ = count_budget(input_schema(s.name) for s in TOOLS if s.name != "schedule_next_check")
+    assert optional + others > 24
 
 
 def test_anthropic_tools_are_strict_and_cache_the_last_one() -> None:
