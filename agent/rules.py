@@ -29,8 +29,8 @@ from tools.executor import ToolExecutor
 
 RULES_PROMPT_VERSION = "rules-v1"
 DEFAULT_ATR_PCT = 1.5
-FLAT_CHECK_S = 3600
-IN_POSITION_CHECK_S = 1800
+FLAT_CHECK_S = 4 * 3600
+IN_POSITION_CHECK_S = 3600
 
 
 @dataclass(frozen=True)

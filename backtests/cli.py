@@ -36,8 +36,10 @@ def _time(value: str | None, option: str) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def backtest_cmd(  # noqa: PLR0913 - one parameter per documented option
-    data: Annotated[str | None, typer.Option("--data", help="Candle CSV (.csv or .csv.gz) or a bundled file name.")] = None,
+def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
+    data: Annotated[
+        str | None, typer.Option("--data", help="Candle CSV (.csv or .csv.gz) or a bundled file name.")
+    ] = None,
     symbol: Annotated[str | None, typer.Option("--symbol", help="With --timeframe: bundled or cached candles.")] = None,
     timeframe: Annotated[str | None, typer.Option("--timeframe", help="Candle timeframe, e.g. 1h.")] = None,
     start: Annotated[str | None, typer.Option("--from", help="First candle (UTC ISO date/time), inclusive.")] = None,
@@ -75,8 +77,10 @@ def backtest_cmd(  # noqa: PLR0913 - one parameter per documented option
     print_summary(result)
 
 
-def _settings(config: Path | None, agent: str, cassette: Path | None, seed: int | None, fees: float | None,
-              slippage_bps: float | None, cash: float | None) -> Settings:
+def _settings(  # noqa: PLR0917 - the command's options, passed on as given
+    config: Path | None, agent: str, cassette: Path | None, seed: int | None, fees: float | None,
+    slippage_bps: float | None, cash: float | None,
+) -> Settings:
     base = load_settings(config)
     llm: dict[str, Any] = {"backend": "rules" if agent == "sma" else agent}
     if cassette is not None:
@@ -136,7 +140,7 @@ def print_summary(result: BacktestResult) -> None:
         f"report: {result.run.report_path}",
     ]
     for line in lines:
-        console.print(line, markup=False, highlight=False)
+        typer.echo(line)
 
 
 def _pct(value: float | None) -> str:

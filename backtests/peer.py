@@ -41,7 +41,7 @@ def sma_cross_backtesting_py(
     from backtesting import Strategy
     from backtesting.lib import FractionalBacktest, crossover
 
-    class SmaCross(Strategy):
+    class SmaCross(Strategy):  # type: ignore[misc]  # backtesting.py ships no type hints
         def init(self) -> None:
             close = pd.Series(self.data.Close)
             self.fast = self.I(lambda: close.rolling(fast).mean().to_numpy(), name="fast")

@@ -11,7 +11,7 @@ Same inputs and seed -> byte-identical ``metrics.json`` (no wall-clock time or p
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -42,7 +42,7 @@ class BacktestRequest:
     settings: Settings
     data: BacktestData
     run_dir: Path
-    agent: AgentChoice = AgentChoice()
+    agent: AgentChoice = field(default_factory=AgentChoice)
     warmup: int = 288
     title: str = ""
     disguise: Disguise | None = None
@@ -82,7 +82,9 @@ async def run_backtest(request: BacktestRequest, progress: Progress | None = Non
     return _finish(request, run, recorder, breaker_openings, fees=_fees(parts))
 
 
-async def _engine(settings: Settings, parts: SimParts, store: SqliteStore, market: Market, request: BacktestRequest) -> Engine:
+async def _engine(
+    settings: Settings, parts: SimParts, store: SqliteStore, market: Market, request: BacktestRequest
+) -> Engine:
     core = Core(
         settings=settings,
         clock=parts.clock,

@@ -21,7 +21,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
 # (module, attribute holding a command function, command name)
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("market.cli", "snapshot_cmd", "snapshot"),
-    ("agent.cli", "decide_cmd", "decide"),
+    ("engine.decide_cli", "decide_cmd", "decide"),
     ("safety.cli", "halt_cmd", "halt"),
     ("safety.cli", "resume_cmd", "resume"),
     ("safety.cli", "sleep_cmd", "sleep"),

@@ -17,6 +17,7 @@ from core.errors import OrderRejected
 from core.ids import Symbol
 from core.ports import Clock
 from core.types import Veto
+from engine.safety_link import SafetyLink
 from gate.gate import Gate
 from learning.service import Learner
 from market.builder import Market
@@ -25,7 +26,6 @@ from safety.proposals import Proposal
 from safety.requests import Done
 from safety.verdicts import Approved, Vetoed
 from tools.results import ExecutionReport
-from engine.safety_link import SafetyLink
 
 
 @dataclass
@@ -40,7 +40,8 @@ class EngineDesk:
 
     async def snapshot(self, symbol: Symbol) -> dict[str, Any]:
         if symbol not in self.market.symbols:
-            raise OrderRejected("unknown_symbol", f"no market data for {symbol}; markets: {', '.join(self.market.symbols)}")
+            known = ", ".join(self.market.symbols)
+            raise OrderRejected("unknown_symbol", f"no market data for {symbol}; markets: {known}")
         return self.market.snapshot(symbol, self.clock.now()).model_dump(mode="json")
 
     async def regime(self, symbol: Symbol) -> dict[str, Any]:

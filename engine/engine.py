@@ -31,6 +31,7 @@ from gate.scheduling import InvalidSchedule
 from learning.service import Learner
 from market.builder import Market
 
+
 @dataclass
 class StepReport:
     """What one step did, for the backtest's statistics and the live loop's log."""

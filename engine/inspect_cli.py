@@ -91,7 +91,7 @@ def runs_show(run: RunArgument, config: ConfigOption = None, runs_dir: RunsDirOp
     console.print(f"report: {found.report_path}", markup=False)
 
 
-def decisions_cmd(
+def decisions_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     run: RunArgument,
     vetoed: Annotated[bool, typer.Option("--vetoed", help="Only decisions with a vetoed tool call.")] = False,
     tool: Annotated[str | None, typer.Option("--tool", help="Only decisions that called this tool.")] = None,

@@ -42,7 +42,7 @@ HISTORY_CANDLES = 2_000
 """Preloaded per symbol: indicators, the gate's baselines (it scores after 288) and the regime fit."""
 
 
-def run_cmd(
+def run_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     mode: Annotated[str | None, typer.Option("--mode", help="paper | testnet | mainnet (default: settings).")] = None,
     timeframe: Annotated[str, typer.Option("--timeframe", help="Candle timeframe the engine steps on.")] = "5m",
     rounds: Annotated[int | None, typer.Option("--rounds", min=1, help="Stop after N polling rounds.")] = None,
@@ -65,7 +65,7 @@ async def _run(settings: Settings, timeframe: str, rounds: int | None, poll_s: f
     store = open_store(settings.store)
     source = CcxtRest(make_exchange(settings.exchange.market_type))
     try:
-        loop = await build_live_loop(settings, timeframe, clock, store, source, heartbeat)
+        loop = await build_live_loop(settings, timeframe, clock, store, source, heartbeat=heartbeat)
         loop.poll_interval_s = poll_s
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
@@ -79,8 +79,9 @@ async def _run(settings: Settings, timeframe: str, rounds: int | None, poll_s: f
         store.close()
 
 
-async def build_live_loop(settings: Settings, timeframe: str, clock: Clock, store: Store, source: KlineSource,
-                          heartbeat: Path | None) -> LiveLoop:
+async def build_live_loop(
+    settings: Settings, timeframe: str, clock: Clock, store: Store, source: KlineSource, *, heartbeat: Path | None
+) -> LiveLoop:
     """Everything ``tradewake run`` starts, over any clock, store and candle source (tests use recorded ones)."""
     symbols = [Symbol(s) for s in settings.exchange.symbols]
     histories = {s: await preload(source, s, timeframe, clock) for s in symbols}

@@ -43,7 +43,7 @@ class SafetyLink:
     equity: Decimal = Decimal(0)
 
     @classmethod
-    def open(  # noqa: PLR0913 - the parts of a safety stack, each named
+    def open(
         cls,
         *,
         broker: Broker,

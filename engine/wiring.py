@@ -8,7 +8,7 @@ notifiers. No adapter contains an ``if mode == ...``; this module does, once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -28,15 +28,21 @@ from core.settings import AlertSettings, Settings
 from engine.desk import EngineDesk
 from engine.engine import Engine
 from engine.safety_link import SafetyLink
-from exchange.sim import FixedBpsSlippage, MarketFill, SimBroker, SimConfig, SimExchange
-from exchange.sim import binance_futures_markets, binance_spot_markets
+from exchange.sim import (
+    FixedBpsSlippage,
+    MarketFill,
+    SimBroker,
+    SimConfig,
+    SimExchange,
+    binance_futures_markets,
+    binance_spot_markets,
+)
 from gate.persistence import open_gate
 from learning.service import Learner
 from market.builder import Market, SnapshotBuilder
 from market.regime import tracker_from_candles
 from safety.alerts import TelegramNotifier, WebhookNotifier
 from tools.context import JournalSink, StoreJournal, TradingDesk
-
 
 AgentFactory = Callable[[TradingDesk, JournalSink, Clock], AgentBackend]
 """Builds an agent over the engine's desk: a scripted strategy, or a test's backend."""

@@ -13,8 +13,11 @@ def _value(legs: tuple[Leg, ...]) -> Decimal:
     return sum((leg.quantity * leg.price for leg in legs), ZERO)
 
 
-def closed_trade(record: GuardRecord, closed_at: datetime) -> ClosedTrade:
+def closed_trade(record: GuardRecord, detected_at: datetime) -> ClosedTrade:
     """Exact P&L over every booked fill: exits, and the buy-back (or sell-back) of a double fill.
+
+    ``closed_at`` is the time of the last booked fill (when the exit happened on the exchange, like
+    ``opened_at`` is the entry's fill time), or ``detected_at`` when nothing was booked.
 
     For a long, exits are sells and corrections are buys; for a short the reverse, hence the sign.
     ``exit_price`` is the volume-weighted price of the exit fills; ``exit_reason`` is the reason of
@@ -37,7 +40,7 @@ def closed_trade(record: GuardRecord, closed_at: datetime) -> ClosedTrade:
         entry_price=position.entry_price,
         exit_price=exit_price,
         opened_at=position.opened_at,
-        closed_at=closed_at,
+        closed_at=max((leg.at for leg in (*record.legs, *record.corrections)), default=detected_at),
         gross_pnl=gross,
         fees=fees,
         exit_reason=reason,

@@ -42,7 +42,12 @@ class SqliteStore:
     """``core.ports.Store`` on a local SQLite file (created, with its directory, on first open)."""
 
     def __init__(
-        self, path: str | Path = DEFAULT_PATH, namespace: str = "tw", *, busy_timeout_s: float = 10.0, durable: bool = True
+        self,
+        path: str | Path = DEFAULT_PATH,
+        namespace: str = "tw",
+        *,
+        busy_timeout_s: float = 10.0,
+        durable: bool = True,
     ) -> None:
         """``durable=False`` (``synchronous=OFF``) is for a backtest's run store: still atomic per transaction,
         but a power loss may drop the last commits. A backtest is re-run; live state must stay durable."""

@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from core.conditions import WakeCondition
 from core.ids import Symbol
 from core.ports import Clock, NewEvent, Store
 from core.types import DecisionRequest, ToolCallRecord, Veto
-from gate.conditions import WakeCondition
 from safety.proposals import Proposal
 from safety.verdicts import Approved
 from tools.results import ExecutionReport

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from gate.conditions import WakeCondition
+from core.conditions import WakeCondition
 from safety.verdicts import Approved
 
 _RESULT = ConfigDict(frozen=True, extra="forbid")

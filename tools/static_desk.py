@@ -3,27 +3,30 @@
 It holds a snapshot per symbol, a portfolio in Decimal (core ``Position``s, one per symbol) and
 learner weights. ``check`` is the real :func:`safety.veto.veto` on views built from those values
 (quotes at the snapshot's last price with the simulated exchange's Binance market rules, paper-mode
-limits, a fresh reconciled breaker board), ``check_schedule`` a real :class:`gate.gate.Gate` fed the
-snapshot prices, so the model meets the same refusals here as in the engine. ``execute`` fills at the
+limits, a fresh reconciled breaker board). ``check_schedule`` asks the injected ``schedule_check``
+(``engine.static_gate.gate_schedule_check`` builds a real gate from the desk's values, so the model meets
+the same refusals as in the engine; ``tools`` may not import ``gate``); without one it validates the
+conditions' shapes only. ``execute`` fills at the
 snapshot price. Time stands still at the snapshots' time. Same inputs, same results.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, assert_never
 
+from pydantic import ValidationError
+
+from core.conditions import WAKE_CONDITIONS
 from core.errors import ConfigError, OrderRejected
 from core.ids import PositionId, Symbol, client_order_id
 from core.money import MarketRules
-from core.settings import GateSettings, LLMSettings, RiskSettings, RunMode
+from core.settings import RiskSettings, RunMode
 from core.types import Position, PositionSide, Veto
 from exchange.sim import binance_futures_markets, binance_spot_markets
-from gate.budget import BudgetLimits
-from gate.gate import Gate
 from safety.breakers import BreakerBoard
 from safety.proposals import (
     AdjustStopProposal,
@@ -39,6 +42,9 @@ from safety.veto import veto
 from safety.views import Limits, Portfolio, Quote
 from tools.results import ExecutionReport
 
+ScheduleCheck = Callable[["StaticDesk", int | None, Sequence[Mapping[str, Any]]], list[str]]
+"""Problems with an agent's schedule on this desk (one line each), like ``Gate.check_schedule``."""
+
 
 @dataclass
 class StaticDesk:
@@ -53,7 +59,7 @@ class StaticDesk:
     """Market rules by symbol; a symbol not here takes the simulated exchange's Binance rules."""
     breakers: BreakerBoard | None = None
     """Default: a fresh board, reconciled at the snapshots' time (nothing blocks entries)."""
-    gate_settings: GateSettings = field(default_factory=GateSettings)
+    schedule_check: ScheduleCheck | None = None
     executed: list[ExecutionReport] = field(default_factory=list)
     last_exit_at: dict[str, datetime] = field(default_factory=dict)
     checks: int = 0
@@ -93,7 +99,13 @@ class StaticDesk:
         return verdict.as_veto() if isinstance(verdict, Vetoed) else verdict
 
     def check_schedule(self, next_check_seconds: int | None, conditions: Sequence[Mapping[str, Any]]) -> list[str]:
-        return self._gate().check_schedule(next_check_seconds, conditions, self.now)
+        if self.schedule_check is not None:
+            return self.schedule_check(self, next_check_seconds, conditions)
+        try:
+            WAKE_CONDITIONS.validate_python(list(conditions))
+        except ValidationError as exc:
+            return [f"wake_conditions.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        return []
 
     @property
     def now(self) -> datetime:
@@ -123,27 +135,6 @@ class StaticDesk:
             return self.markets[symbol]
         known = binance_spot_markets() if self.spot else binance_futures_markets()
         return next((rules for rules in known if rules.symbol == symbol), None)
-
-    def _gate(self) -> Gate:
-        """A gate as the engine would hold it now: the snapshots' symbols, prices, regimes and positions."""
-        now = self.now
-        gate = Gate(
-            self.gate_settings,
-            BudgetLimits.from_settings(LLMSettings()),
-            symbols=list(self.snapshots),
-            started_at=now,
-        )
-        for symbol, snap in self.snapshots.items():
-            price = snapshot_price(snap)
-            if price is not None:
-                gate.observe_price(symbol, price, now)
-            regime = snap.get("regime")
-            if isinstance(regime, Mapping) and isinstance(regime.get("label"), str):
-                gate.observe_regime(symbol, regime["label"], now)
-            if symbol in self.positions:
-                position = self.positions[symbol]
-                gate.set_position(symbol, position.side, float(position.entry_price))
-        return gate
 
     # ------------------------------------------------------------------ execution
 

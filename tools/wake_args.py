@@ -19,7 +19,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from gate.conditions import CONDITION_KINDS, WAKE_CONDITIONS, WakeCondition
+from core.conditions import CONDITION_KINDS, WAKE_CONDITIONS, WakeCondition
 
 _BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength")
 

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from core.settings import LLMSettings
+from engine.static_gate import gate_schedule_check
 from tests.agent.messages_server import MessagesServer
 from tests.tools.helpers import make_snapshot
 from tools.context import ListJournal
@@ -20,7 +21,7 @@ def server() -> Iterator[MessagesServer]:
 
 @pytest.fixture
 def desk() -> StaticDesk:
-    return StaticDesk(snapshots={"BTC/USDT": make_snapshot()})
+    return StaticDesk(snapshots={"BTC/USDT": make_snapshot()}, schedule_check=gate_schedule_check)
 
 
 @pytest.fixture

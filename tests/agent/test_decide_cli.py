@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from agent.rules import FLAT_CHECK_S, IN_POSITION_CHECK_S
 from tests.agent.messages_server import MessagesServer, tool_use
 from tests.e2e.cli_helpers import run_cli
 
@@ -18,7 +19,7 @@ def test_rules_decision_prints_the_record(tmp_path: Path) -> None:
     done = run_cli("decide", "--data", DATA, "--at", AT, "--agent", "rules", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     record = json.loads(done.stdout)
-    assert record["backend"] == "rules" and record["next_check_seconds"] in (1800, 3600)
+    assert record["backend"] == "rules" and record["next_check_seconds"] in (IN_POSITION_CHECK_S, FLAT_CHECK_S)
     assert record["as_of"] == "2025-06-01T12:00:00Z"
     assert record["snapshot_digest"] and record["tool_calls"][0]["name"] == "get_portfolio"
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.rules import RulesBackend, normalize_weights, score_signals, stop_distance_pct
+from agent.rules import IN_POSITION_CHECK_S, RulesBackend, normalize_weights, score_signals, stop_distance_pct
 from core.canonical import canonical_json
 from core.settings import LLMSettings, RiskSettings
 from tests.tools.helpers import AT, make_request, make_snapshot
@@ -28,7 +28,7 @@ async def test_enters_long_through_the_tools_with_a_stop_inside_the_bounds() -> 
     order = record.tool_calls[2]
     assert not order.is_error and order.arguments["signals"][0] in ("trend_follow", "momentum")
     assert 0.3 <= (50_000 - order.arguments["stop_loss_price"]) / 500 <= 8.0
-    assert record.backend == "rules" and record.next_check_seconds == 1800 and "BTC/USDT" in desk.positions
+    assert record.backend == "rules" and record.next_check_seconds == IN_POSITION_CHECK_S and "BTC/USDT" in desk.positions
 
 
 async def test_same_snapshot_same_seed_same_record() -> None:

@@ -3,13 +3,14 @@ agent: tools -> veto -> safety -> simulated exchange) and through backtesting.py
 and fees. They must agree.
 
 Documented tolerance (why it is not zero):
-- entry and exit **times** and **prices**: identical. Both fill market orders at the next candle's open,
+- entry and exit **times** and **prices**: identical (prices to the 0.01 tick: backtesting.py's
+  ``FractionalBacktest`` rescales prices and leaves float noise such as 51758.130000000005). Both fill market orders at the next candle's open,
   our slippage is set to 0 here, and the stop (required by our safety layer) sits 50 % below entry, so it
   never fires on this data.
-- **quantities**: ours is quantized down to Binance's 0.00001 BTC step and sized on the last close;
-  backtesting.py sizes on its own equity estimate with a 1e-8 unit. Per-trade quantities agree within 0.2 %.
-- **total return**: within 0.25 percentage points of each other (the quantity rounding compounds over
-  the trades; fees are charged identically, 0.1 % of each fill's notional).
+- **total return**: within 0.25 percentage points (measured on 2024 H1: ours -3.64 %, backtesting.py
+  -3.53 % over 56 closed trades). Quantities differ slightly: ours is quantized down to Binance's
+  0.00001 BTC step and sized on the last close, backtesting.py sizes on its own equity estimate with a
+  1e-8 unit; that compounds over the trades. Fees are 0.1 % of each fill's notional in both.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def test_the_same_trades_open_and_close_at_the_same_times_and_prices(both) -> No
     assert len(closed) >= 10, "the window must exercise the accounting"
     assert [(t.opened_at, t.closed_at) for t in ours.trades] == [(p.entry_at, p.exit_at) for p in closed]
     assert [(float(t.entry_price), float(t.exit_price)) for t in ours.trades] == [
-        (p.entry_price, p.exit_price) for p in closed
+        (round(p.entry_price, 2), round(p.exit_price, 2)) for p in closed
     ]
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from core.ids import Symbol
 from core.types import PositionSide, Signal, Veto
+from engine.static_gate import gate_schedule_check
 from safety.proposals import AdjustStopProposal, CloseProposal, EntryProposal
 from safety.verdicts import Approved
 from tests.tools.helpers import make_snapshot
@@ -20,7 +21,7 @@ from tools.static_desk import StaticDesk
 
 SYMBOL = Symbol("BTC/USDT")
 DESKS: dict[str, Callable[[], TradingDesk]] = {
-    "static": lambda: StaticDesk(snapshots={SYMBOL: make_snapshot()}),
+    "static": lambda: StaticDesk(snapshots={SYMBOL: make_snapshot()}, schedule_check=gate_schedule_check),
 }
 
 

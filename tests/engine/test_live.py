@@ -59,7 +59,7 @@ def world(tmp_path: Path):  # type: ignore[no-untyped-def]
     async def sleep(seconds: float) -> None:
         clock.advance_by(seconds)
 
-    loop = asyncio.run(build_live_loop(settings, "5m", clock, store, source, tmp_path / "heartbeat"))
+    loop = asyncio.run(build_live_loop(settings, "5m", clock, store, source, heartbeat=tmp_path / "heartbeat"))
     loop.sleep = sleep
     loop.poll_interval_s = 60
     yield loop, source, store, clock
@@ -67,7 +67,7 @@ def world(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_the_loop_steps_every_closed_candle_and_ticks_safety_on_its_timer(world) -> None:  # type: ignore[no-untyped-def]
-    loop, source, store, clock = world
+    loop, _, store, clock = world
     started, preloaded = clock.now(), len(loop.feeds[0].history)
     rounds = asyncio.run(loop.run(asyncio.Event(), max_rounds=60))
     assert rounds == 60

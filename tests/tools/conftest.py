@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from engine.static_gate import gate_schedule_check
 from tests.tools.helpers import make_request, make_snapshot
 from tools.context import DecisionSession, ListJournal
 from tools.executor import ToolExecutor
@@ -10,7 +11,7 @@ from tools.static_desk import StaticDesk
 
 @pytest.fixture
 def desk() -> StaticDesk:
-    return StaticDesk(snapshots={"BTC/USDT": make_snapshot()})
+    return StaticDesk(snapshots={"BTC/USDT": make_snapshot()}, schedule_check=gate_schedule_check)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from gate.conditions import MovePct, PriceBelow
+from core.conditions import MovePct, PriceBelow
 from safety.order_ids import position_id_for
 from tests.tools.helpers import AT
 from tools.context import ListJournal

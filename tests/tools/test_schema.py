@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
-from gate.conditions import CONDITION_KINDS, WakeCondition
+from core.conditions import CONDITION_KINDS, WakeCondition
 from tools.registry import TOOLS, anthropic_tools, check_budget, input_schema
 from tools.schema import count_budget, strict_problems, strict_schema
 from tools.wake_args import condition_models

@@ -16,6 +16,7 @@ from agent.memory import AgentMemory
 from agent.router import ResilientBackend
 from core.clock import SimClock
 from core.settings import load_settings
+from engine.static_gate import gate_schedule_check
 from tools.context import ListJournal
 from tools.snapshots import DEFAULT_DATA, market_snapshot, request_for
 from tools.static_desk import StaticDesk
@@ -47,6 +48,7 @@ def decide_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     settings = base.model_copy(update={"llm": base.llm.model_copy(update=overrides)})
     request = request_for(market_snapshot(data, when, symbol))
     desk = StaticDesk(
+        schedule_check=gate_schedule_check,
         snapshots={request.symbol: request.snapshot}, equity=parse_equity(equity), risk=settings.risk,
         spot=settings.exchange.market_type == "spot",
     )

@@ -1,0 +1,62 @@
+"""The golden backtest: the rules agent on bundled real BTC/USDT 1h candles (2025 Q1) through the whole
+engine. Every metric is pinned, and a second run is byte-identical. A change to any of these numbers
+is a change in behaviour: explain it in the commit that updates ``golden/rules_btc_1h_2025q1.json``
+(regenerate with ``TRADEWAKE_UPDATE_GOLDEN=1 pytest tests/backtests/test_golden.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from backtests.data import select_data
+from backtests.runner import BacktestRequest, BacktestResult, run_backtest
+from core.settings import load_settings
+
+GOLDEN = Path(__file__).parent / "golden" / "rules_btc_1h_2025q1.json"
+
+
+def golden_run(out: Path) -> BacktestResult:
+    data = select_data(start=datetime(2025, 1, 1, tzinfo=UTC), end=datetime(2025, 4, 1, tzinfo=UTC))
+    return asyncio.run(run_backtest(BacktestRequest(load_settings(None), data, out)))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[BacktestResult, BacktestResult]:
+    base = tmp_path_factory.mktemp("golden")
+    return golden_run(base / "a"), golden_run(base / "b")
+
+
+def test_every_metric_matches_the_golden_file(runs: tuple[BacktestResult, BacktestResult]) -> None:
+    first, _ = runs
+    if os.environ.get("TRADEWAKE_UPDATE_GOLDEN") == "1":
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_bytes(first.run.metrics_path.read_bytes())
+    expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    actual = json.loads(first.run.metrics_path.read_text(encoding="utf-8"))
+    for section in ("performance", "agent", "run"):
+        for key, value in expected[section].items():
+            assert actual[section][key] == value, f"{section}.{key}"
+    assert actual == expected
+    assert actual["performance"]["trades"] > 0, "the reference run must trade"
+
+
+def test_the_same_inputs_give_a_byte_identical_metrics_file_and_trade_list(
+    runs: tuple[BacktestResult, BacktestResult],
+) -> None:
+    first, second = runs
+    assert first.run.metrics_path.read_bytes() == second.run.metrics_path.read_bytes()
+    assert (first.run.path / "trades.csv").read_bytes() == (second.run.path / "trades.csv").read_bytes()
+    assert (first.run.path / "equity.png").read_bytes() == (second.run.path / "equity.png").read_bytes()
+
+
+def test_the_run_directory_holds_every_report(runs: tuple[BacktestResult, BacktestResult]) -> None:
+    run = runs[0].run
+    for name in ("metrics.json", "trades.csv", "equity.png", "price.png", "report.html", "store.sqlite3"):
+        assert (run.path / name).stat().st_size > 0, name
+    html = run.report_path.read_text(encoding="utf-8")
+    assert html.count("data:image/png;base64,") == 2, "the report embeds both charts (self-contained)"

@@ -1,0 +1,77 @@
+"""``Engine.step`` in the order DESIGN.md gives: commands -> safety guard -> gate -> agent -> learner ->
+journal, on real candles (BTC/USDT 1h, 2024 Q1), the simulated exchange and a SQLite store."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from core.ports import OperatorCommand
+from tests.engine.helpers import build_world, entry
+
+# Candle 30 of 2024 Q1 closes near 42,300; candle 31 opens there. A stop 1 % below is hit within days.
+ENTER_AT = 30
+
+
+def test_a_position_gets_a_live_stop_and_its_stop_out_is_finalized_before_the_agent_is_asked(tmp_path: Path) -> None:
+    world = build_world(tmp_path / "s.sqlite3", {})
+    close = world.candles[ENTER_AT].close
+    world.agent.script[ENTER_AT] = [entry(stop=round(close * 0.99, 2))]  # type: ignore[union-attr]
+    reports = asyncio.run(world.run(0, 400))
+    closed = [(i, t) for i, r in enumerate(reports) for t in r.closed]
+    assert len(closed) == 1
+    step, trade = closed[0]
+    assert trade.exit_reason.value == "stop_loss"
+    assert reports[step].decision is not None, "every candle wakes the agent in this world"
+    seen = dict(world.agent.seen)  # type: ignore[union-attr]
+    assert seen[step]["positions"] == [], "the agent saw the book after the stop-out was finalized"
+    assert seen[step - 1]["positions"], "and the open position before it"
+    world.store.close()
+
+
+def test_every_closed_trade_reaches_the_learner_exactly_once(tmp_path: Path) -> None:
+    world = build_world(tmp_path / "l.sqlite3", {})
+    for i in (30, 120, 260):
+        world.agent.script[i] = [entry(stop=round(world.candles[i].close * 0.985, 2))]  # type: ignore[union-attr]
+    reports = asyncio.run(world.run(0, 500))
+    trades = [t for r in reports for t in r.closed]
+    assert len(trades) >= 2
+    assert len({t.position_id for t in trades}) == len(trades)
+    updates = [e for e in world.store.read_journal() if e.kind == "learner_update"]
+    assert sorted(e.payload["position_id"] for e in updates) == sorted(t.position_id for t in trades)
+    world.store.close()
+
+
+def test_a_halt_blocks_the_agent_and_a_resume_lets_it_decide_again(tmp_path: Path) -> None:
+    world = build_world(tmp_path / "h.sqlite3", {})
+    world.store.submit_command(OperatorCommand(kind="halt", args={"reason": "test"}, idempotency_key="h1",
+                                               submitted_by="test", submitted_at=world.candles[0].open_at))
+    halted = asyncio.run(world.run(0, 5))
+    assert all(r.decision is None and r.blocked and "halted" in r.blocked for r in halted)
+    world.store.submit_command(OperatorCommand(kind="resume", args={}, idempotency_key="r1", submitted_by="test",
+                                               submitted_at=world.candles[5].open_at))
+    resumed = asyncio.run(world.run(5, 8))
+    assert all(r.decision is not None for r in resumed)
+    kinds = [e.kind for e in world.store.read_journal()]
+    assert kinds.count("wake.blocked") == 5
+    world.store.close()
+
+
+def test_a_restart_continues_from_the_saved_state(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite3"
+    first = build_world(path, {})
+    first.agent.script[30] = [entry(stop=round(first.candles[30].close * 0.97, 2))]  # type: ignore[union-attr]
+    asyncio.run(first.run(0, 40))
+    asyncio.run(first.engine.close())
+    open_before = [p.id for p in first.engine.safety.positions()]
+    next_check = first.engine.gate.next_check_at
+    first.store.close()
+    assert open_before, "a position is open across the restart"
+
+    second = build_world(path, {}, parts=first.parts)
+    assert [p.id for p in second.engine.safety.positions()] == open_before
+    assert second.engine.gate.next_check_at == next_check
+    reports = asyncio.run(second.run(40, 400))
+    trades = [t for r in reports for t in r.closed]
+    assert [t.position_id for t in trades] == open_before, "closed once, after the restart"
+    second.store.close()
