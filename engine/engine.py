@@ -30,6 +30,8 @@ from gate.persistence import save_gate
 from gate.scheduling import InvalidSchedule
 from learning.service import Learner
 from market.builder import Market
+from safety.alerts import VetoStreak
+from tools.context import SIDE_EFFECT_TOOLS
 
 
 @dataclass
@@ -55,6 +57,7 @@ class Engine:
     agent: AgentBackend
     learner: Learner
     memory: AgentMemory
+    veto_streak: VetoStreak = field(default_factory=lambda: VetoStreak(threshold=3))
     gate_persist_every: int = 1
     """Save the gate's state every N steps (and whenever it journals something). Live: 1."""
     _steps: int = 0
@@ -138,6 +141,7 @@ class Engine:
         if record.memory_update is not None:
             self.memory.update(record.memory_update, now)
         self._schedule(record, now)
+        await self._watch_vetoes(record, now)
         usage = record.usage
         self.gate.record_usage(usage.input_tokens + usage.output_tokens, usage.cost_usd, now)
         return record
@@ -151,6 +155,15 @@ class Engine:
             self.gate.schedule(record.next_check_seconds, record.wake_conditions, now)
         except InvalidSchedule as exc:
             self.store.append(NewEvent(kind="schedule.refused", at=now, payload={"errors": list(exc.errors)}))
+
+    async def _watch_vetoes(self, record: DecisionRecord, now: datetime) -> None:
+        """An agent refused again and again may be stuck in a loop: a human hears of it."""
+        for call in record.tool_calls:
+            if call.name not in SIDE_EFFECT_TOOLS:
+                continue
+            alert = self.veto_streak.observe(call.veto is not None, call.veto.code if call.veto else "", now)
+            if alert is not None:
+                await self.safety.executor.alerts.raise_alert(alert)
 
     async def _send_alerts(self) -> None:
         if isinstance(self.agent, ResilientBackend):

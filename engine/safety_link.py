@@ -56,7 +56,7 @@ class SafetyLink:
         prefix: str,
         initial_equity: Decimal,
         quote_asset: str = "USDT",
-        alert_interval_s: int = 300,
+        alert_interval_s: int = 60,
     ) -> SafetyLink:
         """Load the persisted book (or start one) and build the executor. Call :meth:`reconcile` next."""
         book = SafetyBook.load(store, initial_equity, clock.now())

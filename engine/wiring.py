@@ -23,8 +23,8 @@ from core.clock import SimClock
 from core.errors import ConfigError
 from core.ids import Symbol
 from core.money import MarketRules
-from core.ports import AgentBackend, Broker, Clock, Notifier, Store
-from core.settings import AlertSettings, Settings
+from core.ports import AgentBackend, Broker, Clock, Store
+from core.settings import Settings
 from engine.desk import EngineDesk
 from engine.engine import Engine
 from engine.safety_link import SafetyLink
@@ -41,7 +41,7 @@ from gate.persistence import open_gate
 from learning.service import Learner
 from market.builder import Market, SnapshotBuilder
 from market.regime import tracker_from_candles
-from safety.alerts import TelegramNotifier, WebhookNotifier
+from safety.alerts import VetoStreak, notifiers_from
 from tools.context import JournalSink, StoreJournal, TradingDesk
 
 AgentFactory = Callable[[TradingDesk, JournalSink, Clock], AgentBackend]
@@ -84,15 +84,6 @@ def sim_exchange(
     return SimExchange(list(rules.values()), clock, config)
 
 
-def notifiers(alerts: AlertSettings) -> list[Notifier]:
-    chosen: list[Notifier] = []
-    if alerts.webhook_url:
-        chosen.append(WebhookNotifier(alerts.webhook_url))
-    if alerts.telegram_token is not None and alerts.telegram_chat_id:
-        chosen.append(TelegramNotifier(alerts.telegram_token, alerts.telegram_chat_id))
-    return chosen
-
-
 def market_for(symbol: Symbol, candles: pd.DataFrame, timeframe: str) -> Market:
     """Snapshot builders over ``candles``; the regime is fitted on the same series (weekly, no look-ahead)."""
     regime = tracker_from_candles(symbol, candles, timeframe)
@@ -120,13 +111,14 @@ async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: in
         broker=core.broker,
         store=store,
         clock=clock,
-        notifiers=notifiers(settings.alerts),
+        notifiers=notifiers_from(settings.alerts),
         rules=core.rules,
         risk=settings.risk,
         mode=settings.mode,
         prefix=settings.exchange.client_id_prefix,
         initial_equity=core.initial_equity,
         quote_asset=settings.exchange.quote,
+        alert_interval_s=settings.alerts.min_interval_s,
     )
     gate = open_gate(settings.gate, settings.llm, store, clock, symbols=list(core.market.symbols))
     learner = Learner.open(store, settings.learner, clock)
@@ -147,10 +139,15 @@ async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: in
         backend = agent_backend(
             settings, desk=desk, journal=journal, clock=clock, memory=memory, record_to=agent.record_to
         )
-    engine = Engine(clock, store, core.market, safety, gate, backend, learner, memory, gate_persist_every)
+    engine = Engine(
+        clock, store, core.market, safety, gate, backend, learner, memory,
+        veto_streak=VetoStreak(threshold=settings.risk.repeated_veto_alert), gate_persist_every=gate_persist_every,
+    )
     report = await safety.reconcile(clock.now(), cancel_orphans=settings.exchange.cancel_orphans)
     if not report.ok:
         raise ConfigError(f"reconciliation with the exchange failed: {report.error}")
+    for trade in report.finalized:  # closed while we were away: the learner hears of it once
+        learner.record_trade(trade)
     return engine
 
 

@@ -75,3 +75,16 @@ def test_a_restart_continues_from_the_saved_state(tmp_path: Path) -> None:
     trades = [t for r in reports for t in r.closed]
     assert [t.position_id for t in trades] == open_before, "closed once, after the restart"
     second.store.close()
+
+
+def test_repeated_vetoes_raise_one_alert_for_a_human(tmp_path: Path) -> None:
+    world = build_world(tmp_path / "v.sqlite3", {})
+    for i in (10, 11, 12, 13):  # a stop above a long entry: refused every time
+        world.agent.script[i] = [entry(stop=round(world.candles[i].close * 1.05, 2))]  # type: ignore[union-attr]
+    reports = asyncio.run(world.run(0, 15))
+    codes = [c.veto.code for r in reports if r.decision for c in r.decision.tool_calls if c.veto]
+    assert codes == ["stop_wrong_side"] * 4
+    alerts = [e.payload["alert"] for e in world.store.read_journal() if e.kind == "alert.raised"]
+    repeated = [a for a in alerts if a["kind"] == "repeated_vetoes"]
+    assert len(repeated) == 1 and "3 consecutive vetoes, last: stop_wrong_side" in repeated[0]["message"]
+    world.store.close()
