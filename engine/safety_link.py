@@ -30,6 +30,7 @@ from safety.requests import Done, execute
 from safety.verdicts import Approved, Verdict
 from safety.veto import veto
 from safety.views import Limits, Portfolio, Quote
+from tools.static_desk import position_json
 
 
 @dataclass
@@ -154,13 +155,8 @@ class SafetyLink:
 
 
 def _position_json(position: Position, price: Decimal | None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": position.id,
-        "symbol": position.symbol,
-        "side": position.side.value,
-        "quantity": format(position.quantity, "f"),
-        "entry_price": format(position.entry_price, "f"),
-        "stop_price": format(position.stop_price, "f"),
+    """The tools' keys for a position, plus what the engine knows beyond plain values."""
+    body = position_json(position) | {
         "take_profit_price": format(position.take_profit_price, "f") if position.take_profit_price else None,
         "opened_at": position.opened_at.isoformat(),
     }
