@@ -15,7 +15,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("learning.cli", "app", "learner"),
     ("market.cli", "app", "data"),
     ("exchange.cli", "app", "exchange"),
-    ("engine.inspect_cli", "runs_app", "runs"),
+    ("backtests.inspect_cli", "runs_app", "runs"),
 )
 
 # (module, attribute holding a command function, command name)
@@ -28,8 +28,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("safety.cli", "status_cmd", "status"),
     ("engine.gate_cli", "gate_report", "gate-report"),
     ("backtests.cli", "backtest_cmd", "backtest"),
-    ("engine.inspect_cli", "decisions_cmd", "decisions"),
-    ("engine.inspect_cli", "memory_cmd", "memory"),
+    ("backtests.inspect_cli", "decisions_cmd", "decisions"),
+    ("backtests.inspect_cli", "memory_cmd", "memory"),
     ("engine.live_cli", "run_cmd", "run"),
 )
 

@@ -37,10 +37,10 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 
 
 def _open_store(config: Path | None) -> Store:
-    from engine.cli import settings_from
+    from core.settings import load_settings
     from store.factory import open_store
 
-    return open_store(settings_from(config).store)
+    return open_store(load_settings(config).store)
 
 
 def _submit(kind: CommandKind, args: dict[str, Any], key: str | None, config: Path | None) -> CommandReceipt:
