@@ -22,7 +22,7 @@ from agent.records import decision_event
 from agent.router import ResilientBackend
 from core.ids import Symbol
 from core.ports import AgentBackend, Clock, NewEvent, Store
-from core.types import ClosedTrade, DecisionRecord, DecisionRequest, PositionSide, WakeReason
+from core.types import ClosedTrade, DecisionRecord, DecisionRequest, PositionSide, WakeKind, WakeReason
 from engine.events import CandleClosed, Event, PriceTick, TimerTick
 from engine.safety_link import SafetyLink
 from gate.gate import Gate
@@ -30,7 +30,7 @@ from gate.persistence import save_gate
 from gate.scheduling import InvalidSchedule
 from learning.service import Learner
 from market.builder import Market
-from safety.alerts import VetoStreak
+from safety.alerts import AlertKind, VetoStreak, make_alert
 from tools.context import SIDE_EFFECT_TOOLS
 
 
@@ -73,6 +73,8 @@ class Engine:
         report.guard_errors = list(guard.errors)
         self._sync_positions()
         report.wake = self._observe(event, now)
+        if report.wake is not None and report.wake.kind is WakeKind.FEED_STALE:
+            await self.safety.executor.alerts.raise_alert(make_alert(AlertKind.FEED_STALE, report.wake.detail, now))
         if report.wake is not None:
             report.blocked = self.safety.agent_blocked(now)
             if report.blocked is None:

@@ -68,6 +68,7 @@ class AlertKind(StrEnum):
     REPEATED_VETOES = "repeated_vetoes"
     HALT = "halt"
     GUARD_WARNING = "guard_warning"
+    FEED_STALE = "feed_stale"
 
 
 class AlertDeliveryError(OperationalError):

@@ -99,3 +99,13 @@ def test_the_heartbeat_file_holds_the_last_round_time(world) -> None:  # type: i
     assert loop.heartbeat is not None
     written = loop.heartbeat.read_text(encoding="utf-8").strip()
     assert written == (clock.now() - timedelta(seconds=60)).isoformat()
+
+
+def test_a_silent_feed_forces_a_safety_first_wake_and_alerts_a_human(world) -> None:  # type: ignore[no-untyped-def]
+    loop, source, store, _ = world
+    source.fail_next = 100  # the exchange's market data stays down
+    asyncio.run(loop.run(asyncio.Event(), max_rounds=8))
+    alerts = [e.payload["alert"] for e in store.read_journal() if e.kind == "alert.raised"]
+    assert [a["kind"] for a in alerts] == ["feed_stale"], "one alert per silence, after feed_stale_s (300 s)"
+    wakes = [e for e in store.read_journal() if e.kind == "gate.wake" and "feed stale" in str(e.payload)]
+    assert len(wakes) == 1
