@@ -30,6 +30,7 @@ from engine.events import CandleClosed, Event, PriceTick
 from engine.live import CandleFeed, LiveLoop
 from engine.wiring import AgentChoice, Core, build_engine, sim_exchange, sim_markets
 from exchange.sim import MarketFill, SimBroker, SimExchange
+from exchange.symbols import SymbolError, normalize_symbol
 from market.builder import Market, SnapshotBuilder
 from market.candles import frame_from_arrays, frame_to_candles
 from market.ccxt_rest import KLINE_LIMIT, CcxtRest, make_exchange
@@ -83,7 +84,10 @@ async def build_live_loop(
     settings: Settings, timeframe: str, clock: Clock, store: Store, source: KlineSource, *, heartbeat: Path | None
 ) -> LiveLoop:
     """Everything ``tradewake run`` starts, over any clock, store and candle source (tests use recorded ones)."""
-    symbols = [Symbol(s) for s in settings.exchange.symbols]
+    try:
+        symbols = [normalize_symbol(s, settings.exchange.market_type) for s in settings.exchange.symbols]
+    except SymbolError as exc:
+        raise ConfigError(f"exchange.symbols: {exc}") from exc
     histories = {s: await preload(source, s, timeframe, clock) for s in symbols}
     builders = {s: SnapshotBuilder(s, h, timeframe, regime=tracker_from_candles(s, h, timeframe))
                 for s, h in histories.items()}
