@@ -34,6 +34,7 @@ from engine.engine import Engine, StepReport
 from engine.events import CandleClosed, Event, PriceTick, TimerTick
 from market.builder import SnapshotBuilder
 from market.candles import frame_from_arrays
+from market.derivatives import DerivativesPoller
 from market.download import KlineSource
 from market.resample import resample_candles
 
@@ -102,6 +103,9 @@ class LiveLoop:
     heartbeat: Path | None = None
     on_event: Callable[[Event], None] | None = None
     """Paper mode: the simulated exchange sees every event before the engine does."""
+    derivatives: DerivativesPoller | None = None
+    """Futures: funding and open interest on their own adaptive schedule; the snapshot builders read the
+    poller's histories, so a new reading shows in the next snapshot."""
     stepped: Counter[str] = field(default_factory=Counter)
     """Events stepped so far, by type (the runner's log line and the tests read it)."""
     _last_timer: datetime | None = None
@@ -119,6 +123,7 @@ class LiveLoop:
         return rounds
 
     async def round(self) -> list[StepReport]:
+        await self._poll_derivatives()
         reports = [await self._step(event) for event in await self._poll()]
         now = self.clock.now()
         if self._last_timer is None or (now - self._last_timer).total_seconds() >= self.safety_interval_s:
@@ -138,6 +143,16 @@ class LiveLoop:
                 payload = {"symbol": feed.symbol, "error": str(exc)}
                 self.engine.store.append(NewEvent(kind="feed.error", at=now, payload=payload))
         return events
+
+    async def _poll_derivatives(self) -> None:
+        if self.derivatives is None:
+            return
+        now = self.clock.now()
+        outcome = await self.derivatives.poll_due(now)
+        for symbol, error in outcome.temporary_errors.items():
+            log.warning("derivatives poll for %s failed: %s", symbol, error)
+            self.engine.store.append(NewEvent(kind="feed.error", at=now, payload={"symbol": symbol, "error": error,
+                                                                                  "feed": "derivatives"}))
 
     async def _step(self, event: Event) -> StepReport:
         if self.on_event is not None:

@@ -34,6 +34,7 @@ from exchange.symbols import SymbolError, normalize_symbol
 from market.builder import Market, SnapshotBuilder
 from market.candles import frame_from_arrays, frame_to_candles
 from market.ccxt_rest import KLINE_LIMIT, CcxtRest, make_exchange
+from market.derivatives import DerivativesPoller
 from market.download import KlineSource
 from market.regime import tracker_from_candles
 from safety.reconcile import equity as account_equity
@@ -89,8 +90,12 @@ async def build_live_loop(
     except SymbolError as exc:
         raise ConfigError(f"exchange.symbols: {exc}") from exc
     histories = {s: await preload(source, s, timeframe, clock) for s in symbols}
-    builders = {s: SnapshotBuilder(s, h, timeframe, regime=tracker_from_candles(s, h, timeframe))
-                for s, h in histories.items()}
+    poller = derivatives_poller(settings, source, symbols)
+    builders = {
+        s: SnapshotBuilder(s, h, timeframe, regime=tracker_from_candles(s, h, timeframe),
+                           derivatives=poller.history(s) if poller else None)
+        for s, h in histories.items()
+    }
     market = Market(builders)
     on_event: Callable[[Event], None] | None = None
     if settings.mode is RunMode.PAPER:
@@ -115,7 +120,15 @@ async def build_live_loop(
     for symbol, history in histories.items():
         engine.gate.warm_up(frame_to_candles(history, symbol, timeframe))
     feeds = [CandleFeed(source, s, timeframe, builders[s], histories[s]) for s in symbols]
-    return LiveLoop(engine, feeds, clock, heartbeat=heartbeat, on_event=on_event)
+    return LiveLoop(engine, feeds, clock, heartbeat=heartbeat, on_event=on_event, derivatives=poller)
+
+
+def derivatives_poller(settings: Settings, source: KlineSource, symbols: list[Symbol]) -> DerivativesPoller | None:
+    """Futures only (spot has no funding or open interest), and only from a source that can fetch them."""
+    fetch = getattr(source, "fetch_derivatives", None)
+    if settings.exchange.market_type != "future" or fetch is None:
+        return None
+    return DerivativesPoller(fetch, symbols)
 
 
 async def preload(source: KlineSource, symbol: Symbol, timeframe: str, clock: Clock,

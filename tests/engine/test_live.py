@@ -14,10 +14,12 @@ import pytest
 
 from core.clock import SimClock
 from core.errors import TemporaryError
+from core.ids import Symbol
 from core.settings import load_settings
 from engine.live_cli import build_live_loop
 from market.bundled import BTC_5M, bundled_path
 from market.candles import load_candles, open_ms
+from market.derivatives import DerivativesReading
 from store.sqlite_store import SqliteStore
 
 STEP_MS = 300_000
@@ -109,3 +111,38 @@ def test_a_silent_feed_forces_a_safety_first_wake_and_alerts_a_human(world) -> N
     assert [a["kind"] for a in alerts] == ["feed_stale"], "one alert per silence, after feed_stale_s (300 s)"
     wakes = [e for e in store.read_journal() if e.kind == "gate.wake" and "feed stale" in str(e.payload)]
     assert len(wakes) == 1
+
+
+class RecordedDerivatives(RecordedKlines):
+    """Futures: the same candles, plus funding and open interest readings stamped by the clock."""
+
+    def __init__(self, frame: pd.DataFrame, clock: SimClock) -> None:
+        super().__init__(frame, clock)
+        self.derivative_calls = 0
+
+    async def fetch_derivatives(self, symbol: str) -> DerivativesReading:
+        self.derivative_calls += 1
+        return DerivativesReading(symbol=Symbol(symbol), at=self.clock.now(), funding_rate=0.0001,
+                                  open_interest=80_000.0 + self.derivative_calls)
+
+
+def test_futures_poll_funding_on_their_own_schedule_and_snapshots_show_it(tmp_path: Path) -> None:
+    frame = load_candles(bundled_path(BTC_5M))
+    clock = SimClock(frame.index[2_100].to_pydatetime() + timedelta(seconds=30))
+    source = RecordedDerivatives(frame, clock)
+    settings = load_settings(None, mode="paper")
+    settings = settings.model_copy(update={"exchange": settings.exchange.model_copy(
+        update={"market_type": "future", "symbols": ("BTC/USDT:USDT",)})})
+    store = SqliteStore(tmp_path / "futures.sqlite3")
+    loop = asyncio.run(build_live_loop(settings, "5m", clock, store, source, heartbeat=None))
+
+    async def sleep(seconds: float) -> None:
+        clock.advance_by(seconds)
+
+    loop.sleep, loop.poll_interval_s = sleep, 60
+    asyncio.run(loop.run(asyncio.Event(), max_rounds=30))
+    assert loop.derivatives is not None
+    assert 2 <= source.derivative_calls <= 10, "polled every 5 to 15 minutes, not every round"
+    snapshot = loop.engine.market.snapshot(Symbol("BTC/USDT:USDT"), clock.now())
+    assert snapshot.derivatives is not None and snapshot.derivatives.funding_rate == 0.0001
+    store.close()
