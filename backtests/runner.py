@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -121,25 +121,25 @@ def _warm_up(engine: Engine, parts: SimParts, candles: list[Candle]) -> None:
 async def _replay(
     engine: Engine, parts: SimParts, candles: list[Candle], recorder: RunRecorder, progress: Progress | None
 ) -> None:
-    step_s = timeframe_seconds(candles[0].timeframe)
     quote = engine.safety.quote_asset
     for done, candle in enumerate(candles, start=1):
-        parts.clock.advance_to(candle.open_at)
-        parts.venue.on_candle(candle)
-        close_at = _close_time(candle, step_s)
-        parts.clock.advance_to(close_at)
-        report = await engine.step(CandleClosed(at=close_at, candle=candle))
+        report = await feed_candle(engine, parts, candle)
         _record(recorder, report)
         price = Decimal(str(candle.close))
         equity = account_equity(parts.venue.balances(), {candle.symbol: price}, quote)
         in_position = any(p.quantity > 0 for p in parts.venue.positions([candle.symbol]))
-        recorder.bar(close_at, equity, candle.close, in_position=in_position)
+        recorder.bar(report.at, equity, candle.close, in_position=in_position)
         if progress is not None:
             progress(done, len(candles))
 
 
-def _close_time(candle: Candle, step_s: int) -> datetime:
-    return candle.open_at + timedelta(seconds=step_s)
+async def feed_candle(engine: Engine, parts: SimParts, candle: Candle) -> StepReport:
+    """One candle of a backtest: the exchange sees the bar at its open, the engine steps at its close."""
+    parts.clock.advance_to(candle.open_at)
+    parts.venue.on_candle(candle)
+    close_at = candle.open_at + timedelta(seconds=timeframe_seconds(candle.timeframe))
+    parts.clock.advance_to(close_at)
+    return await engine.step(CandleClosed(at=close_at, candle=candle))
 
 
 def _record(recorder: RunRecorder, report: StepReport) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from agent.records import build_record
+from core.settings import Settings
 from core.timeframes import timeframe_seconds
 from core.types import DecisionRecord, DecisionRequest, Signal
 from tools.context import DecisionSession, JournalSink, TradingDesk
@@ -107,3 +108,15 @@ class SmaCrossAgent:
             "confidence": 0.5,
             "thesis": f"SMA{self.params.fast} crossed above SMA{self.params.slow}",
         }
+
+
+def sma_settings(base: Settings, timeframe: str) -> Settings:
+    """Limits opened just enough for the crossover (95 % of equity, a 50 % stop, always in or out, every
+    loss taken), and a wake at every candle close so no cross goes unseen."""
+    risk = base.risk.model_copy(update={
+        "max_position_pct": 95.0, "max_total_exposure_pct": 95.0, "stop_max_distance_pct": 60.0,
+        "cooldown_after_exit_s": 0, "daily_loss_limit_pct": 100.0, "max_consecutive_losses": 1000,
+        "max_trades_per_day": 100,
+    })
+    gate = base.gate.model_copy(update={"candle_close_timeframes": (timeframe,), "cooldown_s": 0})
+    return base.model_copy(update={"risk": risk, "gate": gate})

@@ -24,6 +24,7 @@ from backtests.cli import _agent_choice
 from backtests.data import BacktestData, select_data
 from backtests.peer import sma_cross_backtesting_py
 from backtests.runner import BacktestRequest, run_backtest
+from backtests.scripted import sma_settings
 from core.settings import Settings, load_settings
 from engine.wiring import AgentChoice
 
@@ -42,21 +43,12 @@ def _peer(data: BacktestData) -> float:
     return len(data.candles) / (time.perf_counter() - started)
 
 
-def _sma_settings(base: Settings) -> Settings:
-    risk = base.risk.model_copy(update={
-        "max_position_pct": 95.0, "max_total_exposure_pct": 95.0, "stop_max_distance_pct": 60.0,
-        "cooldown_after_exit_s": 0, "daily_loss_limit_pct": 100.0, "max_consecutive_losses": 1000,
-    })
-    gate = base.gate.model_copy(update={"candle_close_timeframes": ("1h",), "cooldown_s": 0})
-    return base.model_copy(update={"risk": risk, "gate": gate})
-
-
 def main() -> None:
     data = select_data(start=WINDOW[0], end=WINDOW[1])
     base = load_settings(None)
     with tempfile.TemporaryDirectory() as tmp:
         rules = _ours(base, data, AgentChoice(), Path(tmp) / "rules")
-        sma = _ours(_sma_settings(base), data, _agent_choice("sma", data, None), Path(tmp) / "sma")
+        sma = _ours(sma_settings(base, data.timeframe), data, _agent_choice("sma", data, None), Path(tmp) / "sma")
     peer = _peer(data)
     print(f"series: {data.source} {data.symbol} {data.timeframe}, {len(data.candles):,} candles "
           f"({WINDOW[0]:%Y-%m-%d} to {WINDOW[1]:%Y-%m-%d})")

@@ -45,8 +45,12 @@ class EngineDesk:
         return self.market.snapshot(symbol, self.clock.now()).model_dump(mode="json")
 
     async def regime(self, symbol: Symbol) -> dict[str, Any]:
-        regime = (await self.snapshot(symbol)).get("regime")
-        return dict(regime) if isinstance(regime, dict) else {"label": "unknown", "detail": "no regime model"}
+        """The regime reading the snapshot would carry, without building the whole snapshot."""
+        tracker = self.market.builder(symbol).regime
+        reading = tracker.at(self.clock.now()) if tracker is not None else None
+        if reading is None:
+            return {"label": "unknown", "detail": "no regime model fitted yet"}
+        return reading.model_dump(mode="json")
 
     async def portfolio(self) -> dict[str, Any]:
         return self.safety.portfolio_json(self.market_type)

@@ -105,7 +105,7 @@ class SafetyLink:
 
     def check(self, proposal: Proposal, now: datetime) -> Verdict:
         """The pure veto against the current book, prices and equity (no side effects)."""
-        return veto(proposal, self.portfolio(), self.market(now), self.limits, self.executor.book.board, now)
+        return veto(proposal, self.portfolio(), self.market(), self.limits, self.executor.book.board, now)
 
     async def execute(self, approved: Approved, now: datetime) -> EntryResult | Done:
         return await execute(self.executor, approved, self.prices, now)
@@ -122,9 +122,10 @@ class SafetyLink:
     def portfolio(self) -> Portfolio:
         return self.executor.book.portfolio(self.equity)
 
-    def market(self, now: datetime) -> dict[Symbol, Quote]:
+    def market(self) -> dict[Symbol, Quote]:
+        """The latest price of every market seen so far, stamped when it was seen (``mark`` sets both)."""
         return {
-            symbol: Quote(self.rules[symbol], price, self.price_at.get(symbol, now))
+            symbol: Quote(self.rules[symbol], price, self.price_at[symbol])
             for symbol, price in self.prices.items()
             if symbol in self.rules
         }
@@ -132,7 +133,7 @@ class SafetyLink:
     def portfolio_json(self, market_type: str) -> dict[str, Any]:
         """The ``get_portfolio`` tool's view: equity, exposure and every open position (decimal strings)."""
         portfolio = self.portfolio()
-        exposure = portfolio.exposure(self._quotes())
+        exposure = portfolio.exposure(self.market())
         return {
             "equity": format(self.equity, "f"),
             "market_type": market_type,
@@ -144,13 +145,6 @@ class SafetyLink:
                 for e in portfolio.pending_entries
             ],
             "controls": self.executor.book.board.controls.model_dump(mode="json"),
-        }
-
-    def _quotes(self) -> dict[Symbol, Quote]:
-        return {
-            symbol: Quote(self.rules[symbol], price, self.price_at[symbol])
-            for symbol, price in self.prices.items()
-            if symbol in self.rules and symbol in self.price_at
         }
 
 

@@ -25,6 +25,7 @@ from backtests.cli import _agent_choice
 from backtests.data import select_data
 from backtests.peer import sma_cross_backtesting_py
 from backtests.runner import BacktestRequest, run_backtest
+from backtests.scripted import sma_settings
 from core.settings import load_settings
 
 FEE_PCT = 0.1
@@ -33,16 +34,10 @@ RETURN_TOLERANCE_PP = 0.25
 
 
 def cross_check_settings():  # type: ignore[no-untyped-def]
-    """Limits opened just enough for a 95 %-of-equity, 50 %-stop, always-in-or-out strategy."""
-    base = load_settings(None)
-    risk = base.risk.model_copy(update={
-        "max_position_pct": 95.0, "max_total_exposure_pct": 95.0, "stop_max_distance_pct": 60.0,
-        "cooldown_after_exit_s": 0, "daily_loss_limit_pct": 100.0, "max_consecutive_losses": 1000,
-        "max_trades_per_day": 100,
-    })
+    """The SMA agent's limits, no slippage and the peer's fees and cash."""
+    base = sma_settings(load_settings(None), "1h")
     backtest = base.backtest.model_copy(update={"fee_pct": FEE_PCT, "slippage_bps": 0.0, "initial_cash": 10_000.0})
-    gate = base.gate.model_copy(update={"candle_close_timeframes": ("1h",), "cooldown_s": 0})
-    return base.model_copy(update={"risk": risk, "backtest": backtest, "gate": gate})
+    return base.model_copy(update={"backtest": backtest})
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,11 @@ from typing import Any
 
 from agent.records import build_record
 from backtests.data import BacktestData, select_data
+from backtests.runner import feed_candle
 from core.ports import Clock
 from core.settings import Settings, load_settings
 from core.types import Candle, DecisionRecord, DecisionRequest
 from engine.engine import Engine, StepReport
-from engine.events import CandleClosed
 from engine.wiring import AgentChoice, Core, SimParts, build_engine, market_for, sim_markets, sim_parts
 from market.candles import frame_to_candles
 from store.sqlite_store import SqliteStore
@@ -63,18 +63,10 @@ class EngineWorld:
     store: SqliteStore
     candles: list[Candle]
     agent: ScriptedAgent | None
-    step_s: int = 3600
 
     async def run(self, first: int, last: int) -> list[StepReport]:
         """Step candles ``first..last-1`` exactly as the backtest driver does."""
-        reports = []
-        for candle in self.candles[first:last]:
-            self.parts.clock.advance_to(candle.open_at)
-            self.parts.venue.on_candle(candle)
-            close = candle.open_at + timedelta(seconds=self.step_s)
-            self.parts.clock.advance_to(close)
-            reports.append(await self.engine.step(CandleClosed(at=close, candle=candle)))
-        return reports
+        return [await feed_candle(self.engine, self.parts, candle) for candle in self.candles[first:last]]
 
 
 def data_2024_q1() -> BacktestData:
