@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,11 +15,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from backtests.anonymize import anonymize
 from backtests.data import DEFAULT_CACHE_DIR, BacktestData, select_data
 from backtests.runner import BacktestRequest, BacktestResult, run_backtest
-from backtests.scripted import SmaCrossAgent, SmaParams
+from backtests.scripted import SmaCrossAgent, SmaParams, sma_settings
 from core.clock import WallClock
 from core.ports import AgentBackend, Clock
 from core.settings import Settings, load_settings
 from engine.wiring import AgentChoice
+from market.cli import parse_time
 from tools.context import JournalSink, TradingDesk
 
 AGENTS = ("rules", "replay", "anthropic", "claude-code", "sma")
@@ -27,13 +28,7 @@ console = Console()
 
 
 def _time(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise typer.BadParameter(f"{option}: {value!r} is not an ISO date or date-time, e.g. 2024-01-01") from exc
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return parse_time(value, option) if value is not None else None
 
 
 def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
@@ -67,6 +62,8 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     settings = _settings(config, agent, cassette, seed, fees, slippage_bps, cash)
     chosen = select_data(data=data, symbol=symbol, timeframe=timeframe, start=_time(start, "--from"),
                          end=_time(end, "--to"), cache_dir=cache_dir, min_candles=warmup + 2)
+    if agent == "sma":
+        settings = sma_settings(settings, chosen.timeframe)
     disguise = None
     if anonymize_data:
         chosen, disguise = anonymize(chosen)

@@ -75,3 +75,11 @@ def test_an_anonymized_run_hides_symbol_dates_and_prices_from_the_agent(workdir:
     seen = json.dumps(decisions)
     assert "BTC" not in seen and "2025-" not in seen
     assert decisions[0]["symbol"] == "ASSET/USDT"
+
+
+def test_the_sma_agent_runs_with_the_limits_it_needs(workdir: Path) -> None:
+    done = run_cli("backtest", *WINDOW, "--agent", "sma", "--quiet", "--out", "runs/sma", cwd=workdir, timeout=300)
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((workdir / "runs/sma/metrics.json").read_text())
+    assert metrics["agent"]["tool_calls"].get("place_order", 0) > 0
+    assert metrics["agent"]["vetoes_by_code"] == {}, "its 95 % size and 50 % stop are allowed, not vetoed"
