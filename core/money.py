@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from core.errors import OrderRejected
+from core.errors import OrderRejected, RejectCode
 from core.ids import Symbol
 
 PriceRounding = Literal["nearest", "down", "up"]
@@ -80,23 +80,24 @@ class MarketRules(BaseModel):
         Raises ``OrderRejected`` with a code the agent can read when the order does not fit.
         """
         if quantity <= 0:
-            raise OrderRejected("invalid_quantity", f"quantity must be positive, got {quantity}")
+            raise OrderRejected(RejectCode.INVALID_QUANTITY, f"quantity must be positive, got {quantity}")
         if price <= 0:
-            raise OrderRejected("invalid_price", f"price must be positive, got {price}")
+            raise OrderRejected(RejectCode.INVALID_PRICE, f"price must be positive, got {price}")
         qty = self.quantity(quantity)
         px = self.price(price)
         if qty <= 0 or qty < self.min_qty:
             raise OrderRejected(
-                "below_min_qty",
+                RejectCode.BELOW_MIN_QTY,
                 f"{self.symbol}: quantity {quantity} rounds down to {qty}, below the minimum "
                 f"{self.min_qty} (step {self.step_size})",
             )
         if self.max_qty is not None and qty > self.max_qty:
-            raise OrderRejected("above_max_qty", f"{self.symbol}: quantity {qty} above the maximum {self.max_qty}")
+            message = f"{self.symbol}: quantity {qty} above the maximum {self.max_qty}"
+            raise OrderRejected(RejectCode.ABOVE_MAX_QTY, message)
         notional = qty * px
         if notional < self.min_notional:
             raise OrderRejected(
-                "below_min_notional",
+                RejectCode.BELOW_MIN_NOTIONAL,
                 f"{self.symbol}: notional {notional} {self.quote} ({qty} x {px}) is below the "
                 f"minimum {self.min_notional} {self.quote}",
             )

@@ -200,6 +200,11 @@ class AgentBackend(Protocol):
 
     async def decide(self, request: DecisionRequest) -> DecisionRecord: ...
 
+    def drain_alerts(self) -> list[Alert]:
+        """Alerts for a human raised since the last drain (e.g. the LLM breaker opening); the engine sends
+        them after every step. A backend that raises none returns ``[]``."""
+        ...
+
 
 class Notifier(Protocol):
     """Sends alerts to humans. Delivery failures are raised, never swallowed, so callers journal them."""

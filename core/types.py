@@ -2,6 +2,8 @@
 
 Money (quantities, prices, fees, balances, P&L) is ``Decimal``; the per-bar price path of a
 candle is ``float`` (indicators and statistics work on it). Convert once, at the boundary.
+
+The decision types (wake reasons, requests, records) live in ``core.decisions`` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -9,11 +11,48 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from core.decisions import (
+    DecisionRecord,
+    DecisionRequest,
+    LLMHealth,
+    ToolCallRecord,
+    Usage,
+    Veto,
+    WakeKind,
+    WakeReason,
+)
 from core.ids import ClientOrderId, PositionId, Symbol
+
+__all__ = [
+    "Alert",
+    "Balance",
+    "Candle",
+    "ClosedTrade",
+    "DecisionRecord",
+    "DecisionRequest",
+    "ExchangePosition",
+    "ExitReason",
+    "Fill",
+    "LLMHealth",
+    "Liquidity",
+    "Order",
+    "OrderIntent",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "PositionSide",
+    "Side",
+    "Signal",
+    "ToolCallRecord",
+    "Usage",
+    "Veto",
+    "WakeKind",
+    "WakeReason",
+    "utc_datetime_key",
+]
 
 _VALUE = ConfigDict(frozen=True, extra="forbid")
 _STATE = ConfigDict(extra="forbid", validate_assignment=True)
@@ -294,39 +333,6 @@ class ClosedTrade(BaseModel):
         return self.net_pnl > 0
 
 
-class WakeKind(StrEnum):
-    CANDLE_CLOSE = "candle_close"
-    TIMER = "timer"
-    ANOMALY = "anomaly"
-    CONDITION = "condition"
-    FEED_STALE = "feed_stale"
-    OPERATOR = "operator"
-    POSITION = "position"
-    STARTUP = "startup"
-
-
-class WakeReason(BaseModel):
-    """Why the gate woke the agent. ``fallback`` means the LLM budget or breaker hands it to rules."""
-
-    model_config = _VALUE
-
-    kind: WakeKind
-    detail: str
-    at: AwareDatetime
-    symbol: Symbol | None = None
-    fallback: bool = False
-    fallback_reason: str | None = None
-
-
-class Veto(BaseModel):
-    """A refusal by the safety layer: a stable ``code`` and a message the agent reads."""
-
-    model_config = _VALUE
-
-    code: str
-    message: str
-
-
 class Alert(BaseModel):
     model_config = _VALUE
 
@@ -335,67 +341,6 @@ class Alert(BaseModel):
     message: str
     at: AwareDatetime
     dedup_key: str | None = None
-
-
-class ToolCallRecord(BaseModel):
-    """One tool call the agent made, with what came back."""
-
-    model_config = _VALUE
-
-    tool_call_id: str
-    name: str
-    arguments: dict[str, Any]
-    result: dict[str, Any] | str
-    is_error: bool = False
-    veto: Veto | None = None
-
-
-class Usage(BaseModel):
-    model_config = _VALUE
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_creation_input_tokens: int = 0
-    cache_read_input_tokens: int = 0
-    cost_usd: float = 0.0
-
-
-class DecisionRequest(BaseModel):
-    """What an agent backend is asked to decide on."""
-
-    model_config = _VALUE
-
-    wake: WakeReason
-    symbol: Symbol
-    as_of: AwareDatetime
-    snapshot: dict[str, Any]
-    """The snapshot's JSON form (also the ``get_market_snapshot`` tool result)."""
-    snapshot_prompt: str
-    snapshot_digest: str
-
-
-class DecisionRecord(BaseModel):
-    """Everything about one decision; appended to the hash-chained journal."""
-
-    model_config = _VALUE
-
-    wake: WakeReason
-    symbol: Symbol
-    as_of: AwareDatetime
-    snapshot_digest: str
-    prompt_version: str
-    backend: str
-    model: str | None = None
-    tool_calls: tuple[ToolCallRecord, ...] = ()
-    reasoning: str = ""
-    memory_update: str | None = None
-    next_check_seconds: int | None = None
-    wake_conditions: tuple[dict[str, Any], ...] = ()
-    usage: Usage = Usage()
-    latency_ms: int = 0
-    error: str | None = None
-    fallback_reason: str | None = None
-    """Why the rules backend decided instead of the configured LLM (no key, budget, breaker, cassette miss)."""
 
 
 def utc_datetime_key(at: datetime) -> str:

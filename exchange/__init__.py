@@ -4,6 +4,6 @@
 - ``exchange.ccxt_broker``: Binance spot and USDT-M futures through ccxt (testnet, demo, mainnet).
 
 Both quantize orders the same way (``exchange.orders``), retry the same way (``exchange.retry``) and
-report rejections with the same codes (``exchange.codes``); ``tests/contracts/test_broker_contract.py``
+report rejections with the same codes (``core.errors.RejectCode``); ``tests/contracts/test_broker_contract.py``
 proves they behave alike.
 """

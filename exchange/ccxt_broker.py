@@ -32,7 +32,7 @@ from core.settings import RunMode, Settings
 from core.timeframes import datetime_to_ms, ms_to_datetime
 from core.types import Balance, ExchangePosition, Fill, Order, OrderIntent, PositionSide
 from exchange import binance_shapes as shapes
-from exchange.codes import RejectCode
+from core.errors import RejectCode
 from exchange.errors import IpBanned
 from exchange.orders import prepare_intent
 from exchange.retry import Retrier, RetryPolicy, Sleep, create_once

@@ -14,7 +14,7 @@ from decimal import Decimal
 from core.errors import OrderRejected
 from core.money import MarketRules
 from core.types import OrderIntent, OrderType, Side
-from exchange.codes import RejectCode
+from core.errors import RejectCode
 
 
 def prepare_intent(intent: OrderIntent, rules: MarketRules, *, reference_price: Decimal | None = None) -> OrderIntent:

@@ -17,7 +17,7 @@ from typing import TypeVar
 from core.errors import OrderRejected, OutcomeUnknownError, TemporaryError
 from core.settings import ExchangeSettings
 from core.types import Order, OrderIntent
-from exchange.codes import RejectCode
+from core.errors import RejectCode
 
 log = logging.getLogger(__name__)
 

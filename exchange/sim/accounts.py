@@ -15,7 +15,7 @@ from core.errors import OrderRejected
 from core.ids import Symbol
 from core.money import MarketRules
 from core.types import Balance, ExchangePosition, PositionSide, Side
-from exchange.codes import RejectCode
+from core.errors import RejectCode
 from exchange.sim.book import SimOrder
 
 ZERO = Decimal(0)

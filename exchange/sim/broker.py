@@ -17,7 +17,7 @@ from core.errors import OperationalError, OrderRejected, OutcomeUnknownError, Te
 from core.ids import ClientOrderId, Symbol
 from core.money import MarketRules
 from core.types import Balance, ExchangePosition, Fill, Order, OrderIntent
-from exchange.codes import RejectCode
+from core.errors import RejectCode
 from exchange.orders import prepare_intent
 from exchange.retry import Retrier, RetryPolicy, Sleep, create_once, no_wait
 from exchange.sim.book import UnknownOrder

@@ -14,7 +14,7 @@ from core.errors import OrderRejected
 from core.ids import ClientOrderId, Symbol
 from core.money import MarketRules
 from core.types import Fill, Liquidity, OrderIntent, OrderStatus, OrderType, Side
-from exchange.codes import RejectCode
+from core.errors import RejectCode
 from exchange.orders import prepare_intent
 from exchange.sim.accounts import FuturesAccount
 from exchange.sim.book import SimOrder, UnknownOrder, make_fill

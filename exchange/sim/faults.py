@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from core.ids import ClientOrderId
-from exchange.codes import RejectCode
+from core.errors import RejectCode
 
 
 class Op(StrEnum):
@@ -84,7 +84,7 @@ class Fault:
     client_order_id: str | None = None
     times: int = 1
     retry_after_s: float = 1.0
-    code: str = RejectCode.INVALID_ORDER
+    code: RejectCode = RejectCode.INVALID_ORDER
 
     def __post_init__(self) -> None:
         if self.op is not None and not applies(self.kind, self.op):

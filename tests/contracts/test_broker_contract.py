@@ -19,7 +19,7 @@ from core.errors import OrderRejected
 from core.ids import ClientOrderId, Symbol
 from core.ports import Broker
 from core.types import Order, OrderIntent, OrderStatus, OrderType, PositionSide, Side
-from exchange.codes import RejectCode
+from core.errors import RejectCode
 from exchange.sim import (
     Fault,
     FaultKind,

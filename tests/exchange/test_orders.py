@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from core.errors import OrderRejected
 from core.ids import ClientOrderId, Symbol
 from core.types import OrderIntent, OrderType, Side
-from exchange.codes import RejectCode
+from core.errors import RejectCode
 from exchange.orders import prepare_intent
 from exchange.sim.markets import binance_futures_markets, binance_spot_markets
 

@@ -7,7 +7,7 @@ import pytest
 from core.errors import OrderRejected, OutcomeUnknownError, TemporaryError
 from core.ids import ClientOrderId, Symbol
 from core.types import Order, OrderIntent, OrderStatus, OrderType, Side
-from exchange.codes import RejectCode
+from core.errors import RejectCode
 from exchange.retry import Retrier, RetryPolicy, create_once
 
 AT = datetime(2024, 1, 1, tzinfo=UTC)

@@ -8,7 +8,7 @@ from core.clock import SimClock
 from core.errors import OrderRejected
 from core.ids import ClientOrderId
 from core.types import OrderStatus, OrderType, PositionSide, Side
-from exchange.codes import RejectCode
+from core.errors import RejectCode
 from exchange.sim import Bar, MarketFill, SimBroker
 from tests.exchange.simkit import FUT_BTC, T0, futures_venue, intent
 

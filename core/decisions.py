@@ -1,0 +1,132 @@
+"""The decision types: why the agent was woken, what it is asked, and the record of what it did.
+
+``core.types`` re-exports every name here, so either import path works; they are declared here, once.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from core.ids import Symbol
+
+_VALUE = ConfigDict(frozen=True, extra="forbid")
+
+
+class WakeKind(StrEnum):
+    CANDLE_CLOSE = "candle_close"
+    TIMER = "timer"
+    ANOMALY = "anomaly"
+    CONDITION = "condition"
+    FEED_STALE = "feed_stale"
+    OPERATOR = "operator"
+    POSITION = "position"
+    STARTUP = "startup"
+
+
+class WakeReason(BaseModel):
+    """Why the gate woke the agent. ``fallback`` means the LLM budget or breaker hands it to rules."""
+
+    model_config = _VALUE
+
+    kind: WakeKind
+    detail: str
+    at: AwareDatetime
+    symbol: Symbol | None = None
+    fallback: bool = False
+    fallback_reason: str | None = None
+
+
+class Veto(BaseModel):
+    """A refusal by the safety layer: a stable ``code`` and a message the agent reads."""
+
+    model_config = _VALUE
+
+    code: str
+    message: str
+
+
+class LLMHealth(BaseModel):
+    """The LLM circuit breaker as one decision sees it. It travels in the :class:`DecisionRequest` (the
+    router fills it in) and the system prompt states it, so a probe after an outage is kept short."""
+
+    model_config = _VALUE
+
+    state: Literal["closed", "open", "half_open"] = "closed"
+    consecutive_failures: int = Field(default=0, ge=0)
+    last_failure: str | None = None
+    """The kind of the last failure (``timeout``, ``rate_limit`` ...), ``None`` when healthy."""
+
+    def describe(self) -> str:
+        """One line for the system prompt."""
+        if self.state == "closed":
+            return "LLM service healthy (breaker closed)."
+        return (
+            f"LLM breaker {self.state} after {self.consecutive_failures} failures "
+            f"(last: {self.last_failure}); this call is a probe: keep it short."
+        )
+
+
+class ToolCallRecord(BaseModel):
+    """One tool call the agent made, with what came back."""
+
+    model_config = _VALUE
+
+    tool_call_id: str
+    name: str
+    arguments: dict[str, Any]
+    result: dict[str, Any] | str
+    is_error: bool = False
+    veto: Veto | None = None
+
+
+class Usage(BaseModel):
+    model_config = _VALUE
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class DecisionRequest(BaseModel):
+    """What an agent backend is asked to decide on."""
+
+    model_config = _VALUE
+
+    wake: WakeReason
+    symbol: Symbol
+    as_of: AwareDatetime
+    snapshot: dict[str, Any]
+    """The snapshot's JSON form (also the ``get_market_snapshot`` tool result)."""
+    snapshot_prompt: str
+    snapshot_digest: str
+    llm: LLMHealth = LLMHealth()
+    """The LLM breaker's state for this decision (healthy unless the router says otherwise)."""
+
+
+class DecisionRecord(BaseModel):
+    """Everything about one decision; appended to the hash-chained journal."""
+
+    model_config = _VALUE
+
+    wake: WakeReason
+    symbol: Symbol
+    as_of: AwareDatetime
+    snapshot_digest: str
+    prompt_version: str
+    backend: str
+    model: str | None = None
+    tool_calls: tuple[ToolCallRecord, ...] = ()
+    reasoning: str = ""
+    memory_update: str | None = None
+    next_check_seconds: int | None = None
+    wake_conditions: tuple[dict[str, Any], ...] = ()
+    usage: Usage = Usage()
+    latency_ms: int = 0
+    error: str | None = None
+    fallback_reason: str | None = None
+    """Why the rules backend decided instead of the configured LLM (no key, budget, breaker, cassette miss)."""
