@@ -33,7 +33,7 @@ from agent.prompting import SystemPrompt, system_prompt, user_message
 from agent.records import build_record
 from core.errors import OperationalError
 from core.settings import LLMSettings, RiskSettings
-from core.types import DecisionRecord, DecisionRequest, Usage
+from core.types import Alert, DecisionRecord, DecisionRequest, Usage
 from tools.context import DecisionSession, JournalSink, TradingDesk
 from tools.executor import ToolExecutor
 from tools.registry import anthropic_tools, check_budget
@@ -69,7 +69,6 @@ class AnthropicBackend:
         journal: JournalSink,
         memory: AgentMemory | None = None,
         client: anthropic.AsyncAnthropic | None = None,
-        breaker_line: str = "LLM service healthy (breaker closed).",
         secrets: tuple[str, ...] = (),
     ) -> None:
         check_budget()
@@ -79,13 +78,12 @@ class AnthropicBackend:
         self.desk = desk
         self.journal = journal
         self.memory = memory
-        self.breaker_line = breaker_line
         self.secrets = llm_secrets(llm) + secrets
         self.client = client or make_client(llm)
         self.tools = anthropic_tools()
 
     async def decide(self, request: DecisionRequest) -> DecisionRecord:
-        prompt = system_prompt(self.risk, self.llm.memory_max_chars, self.breaker_line)
+        prompt = system_prompt(self.risk, self.llm.memory_max_chars, request.llm.describe())
         session = DecisionSession(
             request=request, memory_max_chars=self.llm.memory_max_chars, secrets=self.secrets
         )
@@ -104,6 +102,10 @@ class AnthropicBackend:
             exc.partial = self._record(session, prompt, loop, started, error=str(exc))
             raise
         return self._record(session, prompt, loop, started, error=loop.error)
+
+    def drain_alerts(self) -> list[Alert]:
+        """Failures surface as ``LLMUnavailable`` to the router, which alerts; nothing is queued here."""
+        return []
 
     async def _converse(self, prompt: SystemPrompt, executor: ToolExecutor, loop: _Loop) -> None:
         for _ in range(self.llm.max_turns):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from core.types import Alert
+from core.types import Alert, LLMHealth
 
 
 class BreakerState(StrEnum):
@@ -105,14 +105,14 @@ class LLMBreaker:
         self.opened_at = now
         return [self._move(now, BreakerState.OPEN, "probe abandoned (non-LLM error)")]
 
+    def health(self) -> LLMHealth:
+        """The breaker as the next decision sees it (it travels in the ``DecisionRequest``)."""
+        last = self.last_failure.value if self.last_failure is not None else None
+        return LLMHealth(state=self.state.value, consecutive_failures=self.consecutive_failures, last_failure=last)
+
     def describe(self) -> str:
         """One line for the system prompt."""
-        if self.state is BreakerState.CLOSED:
-            return "LLM service healthy (breaker closed)."
-        return (
-            f"LLM breaker {self.state.value} after {self.consecutive_failures} failures "
-            f"(last: {self.last_failure}); this call is a probe: keep it short."
-        )
+        return self.health().describe()
 
     def _move(self, now: datetime, to_state: BreakerState, reason: str) -> Transition:
         transition = Transition(at=now, from_state=self.state, to_state=to_state, reason=reason)

@@ -31,7 +31,7 @@ from agent.records import build_record
 from core.canonical import canonical_json
 from core.errors import ConfigError, OperationalError
 from core.settings import LLMSettings, RiskSettings
-from core.types import DecisionRecord, DecisionRequest, Usage
+from core.types import Alert, DecisionRecord, DecisionRequest, Usage
 from tools.context import DecisionSession, JournalSink, TradingDesk
 from tools.executor import ToolExecutor
 from tools.registry import MCP_SERVER_NAME, TOOLS, ToolSpec, input_schema, spec_for
@@ -93,7 +93,6 @@ class ClaudeCodeBackend:
         secrets: tuple[str, ...] = (),
         extra_env: dict[str, str] | None = None,
         hook_timeout_s: float = 30.0,
-        breaker_line: str = "LLM service healthy (breaker closed).",
     ) -> None:
         if sdk is None:
             raise ConfigError("the claude-code backend needs the optional extra: pip install 'tradewake[claude-code]'")
@@ -108,11 +107,10 @@ class ClaudeCodeBackend:
         self.secrets = tuple(s.get_secret_value() for s in (llm.api_key, llm.oauth_token) if s) + secrets
         self.extra_env = dict(extra_env or {})
         self.hook_timeout_s = hook_timeout_s
-        self.breaker_line = breaker_line
         self.config_dir = llm.claude_config_dir or Path(tempfile.mkdtemp(prefix="tradewake-claude-"))
 
     async def decide(self, request: DecisionRequest) -> DecisionRecord:
-        prompt = system_prompt(self.risk, self.llm.memory_max_chars, self.breaker_line)
+        prompt = system_prompt(self.risk, self.llm.memory_max_chars, request.llm.describe())
         session = DecisionSession(request=request, memory_max_chars=self.llm.memory_max_chars, secrets=self.secrets)
         executor = ToolExecutor(self.desk, self.journal, session)
         ids = _CallIds()
@@ -132,6 +130,10 @@ class ClaudeCodeBackend:
         if result is not None and result.is_error:
             error = f"result_error: {result.subtype}"
         return self._record(session, prompt, texts, started, result, error=error)
+
+    def drain_alerts(self) -> list[Alert]:
+        """Failures surface as ``LLMUnavailable`` to the router, which alerts; nothing is queued here."""
+        return []
 
     def options(self, prompt: SystemPrompt, executor: ToolExecutor, ids: _CallIds, hook: HookFn) -> Any:
         server = sdk.create_sdk_mcp_server(MCP_SERVER_NAME, tools=[mcp_tool(spec, executor, ids) for spec in TOOLS])

@@ -18,7 +18,7 @@ from agent.breaker import LLMBreaker
 from agent.memory import AgentMemory
 from agent.prompting import system_prompt
 from agent.replay import RecordingBackend, ReplayBackend
-from agent.router import BreakerAware, ResilientBackend
+from agent.router import ResilientBackend
 from agent.rules import RulesBackend
 from core.errors import ConfigError
 from core.ports import AgentBackend, Clock
@@ -70,7 +70,7 @@ def agent_backend(
 
 def _llm_backend(
     settings: Settings, desk: TradingDesk, journal: JournalSink, memory: AgentMemory | None, secrets: tuple[str, ...]
-) -> BreakerAware | None:
+) -> AgentBackend | None:
     llm = settings.llm
     if llm.api_key is None and llm.oauth_token is None:
         env_key = os.environ.get("ANTHROPIC_API_KEY")

@@ -25,7 +25,7 @@ from core.canonical import canonical_json, sha256_hex
 from core.errors import ConfigError, TradewakeError
 from core.ports import AgentBackend
 from core.settings import LLMSettings
-from core.types import DecisionRecord, DecisionRequest
+from core.types import Alert, DecisionRecord, DecisionRequest
 from tools.context import DecisionSession, JournalSink, TradingDesk
 from tools.executor import ToolExecutor
 from tools.wake_args import parse_wake_conditions
@@ -62,14 +62,8 @@ class RecordingBackend:
         self.prompt_version = prompt_version
         self.name = inner.name
 
-    @property
-    def breaker_line(self) -> str:
-        return str(getattr(self.inner, "breaker_line", ""))
-
-    @breaker_line.setter
-    def breaker_line(self, value: str) -> None:
-        if hasattr(self.inner, "breaker_line"):
-            self.inner.breaker_line = value
+    def drain_alerts(self) -> list[Alert]:
+        return self.inner.drain_alerts()
 
     async def decide(self, request: DecisionRequest) -> DecisionRecord:
         record = await self.inner.decide(request)
@@ -144,6 +138,10 @@ class ReplayBackend:
             error=recorded.error,
             fallback_reason=recorded.fallback_reason,
         )
+
+    def drain_alerts(self) -> list[Alert]:
+        """A replay calls no service: nothing to tell a human."""
+        return []
 
     async def _miss(self, request: DecisionRequest) -> DecisionRecord:
         where = f"{request.symbol} at {request.as_of.isoformat()} (digest {request.snapshot_digest[:12]})"

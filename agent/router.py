@@ -6,23 +6,19 @@ did anything. A failed decision that already acted (an order went out, then a 52
 is, with its error: running rules on top could act twice on one wake.
 
 Breaker transitions are journaled here and queued as alerts; the engine sends them
-(:meth:`ResilientBackend.drain_alerts`), so this module does no I/O of its own.
+(:meth:`ResilientBackend.drain_alerts`, part of the ``AgentBackend`` port), so this module does no I/O of
+its own. The breaker's state reaches the LLM backend inside the request (``DecisionRequest.llm``).
 """
 
 from __future__ import annotations
-
-from typing import Protocol
 
 from agent.breaker import LLMBreaker, Transition
 from agent.errors import LLMUnavailable
 from agent.rules import RulesBackend
 from core.ports import AgentBackend, Clock
 from core.types import Alert, DecisionRecord, DecisionRequest
-from tools.context import SIDE_EFFECT_TOOLS, JournalSink
-
-
-class BreakerAware(AgentBackend, Protocol):
-    breaker_line: str
+from tools.context import JournalSink
+from tools.registry import side_effects
 
 
 class ResilientBackend:
@@ -31,7 +27,7 @@ class ResilientBackend:
     def __init__(
         self,
         *,
-        primary: BreakerAware | None,
+        primary: AgentBackend | None,
         rules: RulesBackend,
         breaker: LLMBreaker,
         clock: Clock,
@@ -57,10 +53,9 @@ class ResilientBackend:
             return await self.rules.decide_as_fallback(request, f"llm_breaker_{self.breaker.state.value}")
         return await self._call_primary(self.primary, request)
 
-    async def _call_primary(self, primary: BreakerAware, request: DecisionRequest) -> DecisionRecord:
-        primary.breaker_line = self.breaker.describe()
+    async def _call_primary(self, primary: AgentBackend, request: DecisionRequest) -> DecisionRecord:
         try:
-            record = await primary.decide(request)
+            record = await primary.decide(request.model_copy(update={"llm": self.breaker.health()}))
         except LLMUnavailable as exc:
             self._emit(self.breaker.record_failure(self.clock.now(), exc.kind, str(exc)))
             partial = exc.partial
@@ -74,9 +69,9 @@ class ResilientBackend:
         return record
 
     def drain_alerts(self) -> list[Alert]:
-        """Alerts raised since the last drain (breaker transitions), for the engine's notifier."""
+        """Alerts raised since the last drain (breaker transitions, and the primary's own), for the engine."""
         alerts, self._alerts = self._alerts, []
-        return alerts
+        return alerts + (self.primary.drain_alerts() if self.primary is not None else [])
 
     def _emit(self, transitions: list[Transition]) -> None:
         for transition in transitions:
@@ -85,4 +80,4 @@ class ResilientBackend:
 
 
 def _acted(record: DecisionRecord) -> bool:
-    return any(c.name in SIDE_EFFECT_TOOLS and not c.is_error for c in record.tool_calls)
+    return side_effects(record.tool_calls) > 0

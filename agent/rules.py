@@ -22,10 +22,13 @@ from typing import Any
 
 from agent.records import build_record
 from agent.signals import atr_pct, last_price, signal_votes
+from core.portfolio import PortfolioView, PositionView
 from core.settings import LLMSettings, RiskSettings
-from core.types import DecisionRecord, DecisionRequest, PositionSide, Signal
+from core.types import Alert, DecisionRecord, DecisionRequest, PositionSide, Signal
 from tools.context import DecisionSession, JournalSink, TradingDesk
 from tools.executor import ToolExecutor
+from tools.registry import ToolName
+from tools.results import PortfolioResult
 
 RULES_PROMPT_VERSION = "rules-v1"
 DEFAULT_ATR_PCT = 1.5
@@ -124,6 +127,10 @@ class RulesBackend:
     async def decide(self, request: DecisionRequest) -> DecisionRecord:
         return await self.decide_as_fallback(request, None)
 
+    def drain_alerts(self) -> list[Alert]:
+        """Rules call no service: nothing to tell a human."""
+        return []
+
     async def decide_as_fallback(self, request: DecisionRequest, reason: str | None) -> DecisionRecord:
         session = DecisionSession(request=request, memory_max_chars=self.llm.memory_max_chars, secrets=self.secrets)
         executor = ToolExecutor(self.desk, self.journal, session)
@@ -135,40 +142,39 @@ class RulesBackend:
 
     async def _act(self, request: DecisionRequest, executor: ToolExecutor) -> str:
         snapshot = request.snapshot
-        portfolio_result = (await executor.call("get_portfolio", {}, rules_call_id(request, 1))).record.result
-        portfolio = _mapping(_mapping(portfolio_result).get("portfolio"))
+        portfolio = await _portfolio(executor, request)
         weights = normalize_weights(snapshot.get("learner_weights"))
         if not weights:
             regime = _mapping(snapshot.get("regime")).get("label")
             args = {"regime": regime} if isinstance(regime, str) else {}
-            result = (await executor.call("get_learner_weights", args, rules_call_id(request, 2))).record.result
+            result = (await executor.call(ToolName.GET_LEARNER_WEIGHTS, args, rules_call_id(request, 2))).record.result
             weights = normalize_weights(_mapping(result).get("weights"))
         rng = random.Random(f"{self.seed}:{request.snapshot_digest}")
         score = score_signals(signal_votes(snapshot), weights, rng)
-        position = _position_for(portfolio, request.symbol)
+        position = portfolio.position_in(request.symbol) if portfolio is not None else None
         action = await self._trade(request, executor, score, position, portfolio)
         seconds = IN_POSITION_CHECK_S if position or action.startswith("entered") else FLAT_CHECK_S
         schedule = {"seconds": seconds, "wake_conditions": []}
-        await executor.call("schedule_next_check", schedule, rules_call_id(request, 9))
+        await executor.call(ToolName.SCHEDULE_NEXT_CHECK, schedule, rules_call_id(request, 9))
         return f"rules: {score.explain()}; {action}"
 
     async def _trade(
         self, request: DecisionRequest, executor: ToolExecutor, score: Score,
-        position: Mapping[str, Any] | None, portfolio: Mapping[str, Any],
+        position: PositionView | None, portfolio: PortfolioView | None,
     ) -> str:
         threshold = self.llm.rules_min_score
         if position is not None:
-            held = PositionSide(str(position.get("side", "long")))
+            held = position.side
             against = -score.value if held is PositionSide.LONG else score.value
             if against >= threshold:
                 args = {"fraction": 1, "reason": f"rules: signals turned against the {held.value} ({score.value:+.2f})"}
-                outcome = await executor.call("close_position", args, rules_call_id(request, 3))
+                outcome = await executor.call(ToolName.CLOSE_POSITION, args, rules_call_id(request, 3))
                 return "closed" if not outcome.is_error else f"close refused ({outcome.record.result})"
             return "holding"
         if abs(score.value) < threshold:
             return f"no entry (|score| below {threshold})"
         side = PositionSide.LONG if score.value > 0 else PositionSide.SHORT
-        if side is PositionSide.SHORT and portfolio.get("market_type") == "spot":
+        if side is PositionSide.SHORT and portfolio is not None and portfolio.market_type == "spot":
             return "no entry (short signal on a spot account)"
         return await self._enter(request, executor, score, side)
 
@@ -192,7 +198,7 @@ class RulesBackend:
             "confidence": round(min(1.0, abs(score.value)), 3),
             "thesis": f"rules: score {score.value:+.2f} from {', '.join(s.value for s in signals)}",
         }
-        outcome = await executor.call("place_order", args, rules_call_id(request, 4))
+        outcome = await executor.call(ToolName.PLACE_ORDER, args, rules_call_id(request, 4))
         return f"entered {side.value}" if not outcome.is_error else f"entry refused ({outcome.record.result})"
 
 
@@ -202,12 +208,11 @@ def rules_call_id(request: DecisionRequest, step: int) -> str:
     return f"rules-{request.snapshot_digest[:16]}-{step}"
 
 
+async def _portfolio(executor: ToolExecutor, request: DecisionRequest) -> PortfolioView | None:
+    """The account as ``get_portfolio`` returns it; ``None`` when the call failed (then: no position known)."""
+    outcome = await executor.call(ToolName.GET_PORTFOLIO, {}, rules_call_id(request, 1))
+    return None if outcome.is_error else PortfolioResult.model_validate(outcome.record.result).portfolio
+
+
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-
-
-def _position_for(portfolio: Mapping[str, Any], symbol: str) -> Mapping[str, Any] | None:
-    for position in portfolio.get("positions", ()):
-        if isinstance(position, Mapping) and position.get("symbol") == symbol:
-            return position
-    return None

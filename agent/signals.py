@@ -12,9 +12,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.types import Signal
-from tools.static_desk import snapshot_price as last_price
 
-__all__ = ["atr_pct", "clip", "last_price", "signal_votes"]
+
+def last_price(snapshot: Mapping[str, Any]) -> float | None:
+    """The last price of a snapshot's JSON form: ``{"last_price": {"price": p, ...}}`` (the market
+    package's ``MarketSnapshot``) or a plain number."""
+    price = snapshot.get("last_price")
+    if isinstance(price, Mapping):
+        price = price.get("price")
+    return float(price) if isinstance(price, (int, float)) and price > 0 else None
 
 
 def clip(value: float, bound: float = 1.0) -> float:

@@ -13,10 +13,10 @@ and two sentences. With caching, request 1 writes the prefix and request 2 reads
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from datetime import UTC, datetime
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +28,16 @@ from agent.prompting import (
     system_prompt,
     user_message,
 )
+from agent.signals import last_price
+from core.canonical import canonical_json
+from core.ids import PositionId
 from core.settings import LLMSettings, RiskSettings
-from core.types import DecisionRequest
-from tools.context import DecisionSession, ListJournal
-from tools.executor import ToolExecutor
-from tools.registry import anthropic_tools
+from core.types import DecisionRequest, ToolCallRecord
+from tools.handlers import entry_proposal
+from tools.inputs import PlaceOrder
+from tools.registry import BY_NAME, ToolName, anthropic_tools
+from tools.results import ActionResult, ApprovedView, ExecutionReport
 from tools.snapshots import DEFAULT_DATA, market_snapshot, request_for
-from tools.static_desk import StaticDesk
 
 ORDER = {"side": "long", "size_pct": 10, "order_type": "market", "stop_loss_price": 102000.0,
          "signals": ["trend_follow", "momentum"], "confidence": 0.6, "thesis": "4h uptrend with momentum"}
@@ -42,11 +45,25 @@ DEFAULT_AT = datetime(2025, 6, 1, 12, tzinfo=UTC)
 CLOSING = "Trend and momentum agree on the 4h; long 10% with the stop under the last swing low."
 
 
-def order_result(request: DecisionRequest, risk: RiskSettings) -> str:
-    """What the model reads back after ``ORDER``: the real choke point, veto and a static desk's fill."""
-    desk = StaticDesk(snapshots={request.symbol: request.snapshot}, risk=risk)
-    executor = ToolExecutor(desk, ListJournal(), DecisionSession(request=request, memory_max_chars=0))
-    return asyncio.run(executor.call("place_order", ORDER, "toolu_1")).content
+EQUITY = Decimal(10_000)
+
+
+def order_result(request: DecisionRequest) -> str:
+    """What the model reads back after ``ORDER``: the ``place_order`` result model as the registry turns it
+    into JSON, for a fill of 10 % of 10,000 at the snapshot's last price (the values are representative,
+    the shape is the real one: ``tradewake decide`` shows a real one)."""
+    proposal = entry_proposal(PlaceOrder.model_validate(ORDER), request, "toolu_1")
+    price = Decimal(str(last_price(request.snapshot) or 1)).quantize(Decimal("0.01"))
+    quantity = (EQUITY * Decimal("0.1") / price).quantize(Decimal("0.00001"), rounding=ROUND_DOWN)
+    approved = ApprovedView(
+        proposal=proposal, message="approved", position_id=PositionId("p-toolu_1"), quantity=quantity,
+        reference_price=price, stop_price=proposal.stop_loss, take_profit_price=None, capped_from=None,
+    )
+    execution = ExecutionReport(status="filled", symbol=request.symbol, quantity=quantity, price=price,
+                                detail=f"position p-toolu_1: position p-toolu_1 open: {quantity} {request.symbol}")
+    result = BY_NAME[ToolName.PLACE_ORDER].result_json(ActionResult(execution=execution, approved=approved))
+    record = ToolCallRecord(tool_call_id="toolu_1", name=ToolName.PLACE_ORDER, arguments=ORDER, result=result)
+    return canonical_json(record.result)
 
 
 def decision_tokens(data: str | Path, at: datetime) -> dict[str, int]:
@@ -57,7 +74,7 @@ def decision_tokens(data: str | Path, at: datetime) -> dict[str, int]:
     prefix = estimate_request_tokens(system, tools, [])
     first: list[dict[str, Any]] = [{"role": "user", "content": user_message(request, "watch 106k resistance")}]
     call = {"type": "tool_use", "id": "toolu_1", "name": "place_order", "input": ORDER}
-    result = {"type": "tool_result", "tool_use_id": "toolu_1", "content": order_result(request, risk)}
+    result = {"type": "tool_result", "tool_use_id": "toolu_1", "content": order_result(request)}
     second = [*first, {"role": "assistant", "content": [call]}, {"role": "user", "content": [result]}]
     out_1 = estimate_tokens(json.dumps(call))
     out_2 = estimate_tokens(CLOSING) + estimate_tokens(json.dumps(

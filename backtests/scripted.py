@@ -21,9 +21,10 @@ import pandas as pd
 from agent.records import build_record
 from core.settings import Settings
 from core.timeframes import timeframe_seconds
-from core.types import DecisionRecord, DecisionRequest, Signal
+from core.types import Alert, DecisionRecord, DecisionRequest, Signal
 from tools.context import DecisionSession, JournalSink, TradingDesk
 from tools.executor import ToolExecutor
+from tools.registry import ToolName
 
 PROMPT_VERSION = "scripted-sma-v1"
 
@@ -68,11 +69,15 @@ class SmaCrossAgent:
         if cross is not None:
             holding = await self._holding(tools, request)
             if cross == "up" and not holding:
-                await tools.call("place_order", self._entry(request), f"{request.as_of.isoformat()}-entry")
+                await tools.call(ToolName.PLACE_ORDER, self._entry(request), f"{request.as_of.isoformat()}-entry")
             elif cross == "down" and holding:
                 args = {"fraction": 1.0, "reason": "fast SMA crossed below slow SMA"}
-                await tools.call("close_position", args, f"{request.as_of.isoformat()}-exit")
+                await tools.call(ToolName.CLOSE_POSITION, args, f"{request.as_of.isoformat()}-exit")
         return build_record(session, backend=self.name, prompt_version=PROMPT_VERSION, reasoning=reasoning)
+
+    def drain_alerts(self) -> list[Alert]:
+        """A script calls no service: nothing to tell a human."""
+        return []
 
     def _cross(self, request: DecisionRequest) -> str | None:
         """``up``/``down`` when the fast SMA crossed the slow one at the candle that just closed."""
@@ -90,7 +95,7 @@ class SmaCrossAgent:
         return None
 
     async def _holding(self, tools: ToolExecutor, request: DecisionRequest) -> bool:
-        outcome = await tools.call("get_portfolio", {}, f"{request.as_of.isoformat()}-portfolio")
+        outcome = await tools.call(ToolName.GET_PORTFOLIO, {}, f"{request.as_of.isoformat()}-portfolio")
         portfolio = json.loads(outcome.content).get("portfolio", {})
         positions = portfolio.get("positions", []) + portfolio.get("pending_entries", [])
         return any(p.get("symbol") == request.symbol for p in positions)

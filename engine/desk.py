@@ -1,6 +1,7 @@
-"""The engine's :class:`tools.context.TradingDesk`: what the agent's tools read and act on, live or in a
-backtest. Reads come from the market snapshot builder, the safety book and the learner; side effects go
-through the pure safety veto and then the safety executor (never straight to the broker).
+"""The engine's :class:`tools.context.TradingDesk`: what the agent's tools read and act on, live, in a
+backtest and for ``tradewake decide``. Reads come from the market snapshot builder, the regime tracker,
+the learner and the safety service; side effects go through the service's pure veto and then its guard
+(never straight to the broker). The safety service is the only safety object the desk talks to.
 
 Every read is as of the engine clock's ``now``, so a backtest's agent never sees a byte from the future.
 """
@@ -13,17 +14,21 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import OrderRejected
+from core.errors import OrderRejected, RejectCode
 from core.ids import Symbol
+from core.portfolio import PortfolioView
 from core.ports import Clock
 from core.types import Veto
-from engine.safety_link import SafetyLink
 from gate.gate import Gate
 from learning.service import Learner
+from learning.weights import LearnerWeights
 from market.builder import Market
+from market.regime import RegimeReading
+from market.snapshot import MarketSnapshot
 from safety.entries import EntryResult
 from safety.proposals import Proposal
 from safety.requests import Done
+from safety.service import SafetyService
 from safety.verdicts import Approved, Vetoed
 from tools.results import ExecutionReport
 
@@ -31,32 +36,28 @@ from tools.results import ExecutionReport
 @dataclass
 class EngineDesk:
     market: Market
-    safety: SafetyLink
+    safety: SafetyService
     learner: Learner
     gate: Gate
     clock: Clock
-    market_type: str
     rng: np.random.Generator
 
-    async def snapshot(self, symbol: Symbol) -> dict[str, Any]:
+    async def snapshot(self, symbol: Symbol) -> MarketSnapshot:
         if symbol not in self.market.symbols:
             known = ", ".join(self.market.symbols)
-            raise OrderRejected("unknown_symbol", f"no market data for {symbol}; markets: {known}")
-        return self.market.snapshot(symbol, self.clock.now()).model_dump(mode="json")
+            raise OrderRejected(RejectCode.UNKNOWN_SYMBOL, f"no market data for {symbol}; markets: {known}")
+        return self.market.snapshot(symbol, self.clock.now())
 
-    async def regime(self, symbol: Symbol) -> dict[str, Any]:
+    async def regime(self, symbol: Symbol) -> RegimeReading | None:
         """The regime reading the snapshot would carry, without building the whole snapshot."""
         tracker = self.market.builder(symbol).regime
-        reading = tracker.at(self.clock.now()) if tracker is not None else None
-        if reading is None:
-            return {"label": "unknown", "detail": "no regime model fitted yet"}
-        return reading.model_dump(mode="json")
+        return tracker.at(self.clock.now()) if tracker is not None else None
 
-    async def portfolio(self) -> dict[str, Any]:
-        return self.safety.portfolio_json(self.market_type)
+    async def portfolio(self) -> PortfolioView:
+        return self.safety.portfolio_view()
 
-    async def learner_weights(self, regime: str | None) -> dict[str, Any]:
-        return self.learner.weights(regime, self.rng).model_dump(mode="json")
+    async def learner_weights(self, regime: str | None) -> LearnerWeights:
+        return self.learner.weights(regime, self.rng)
 
     async def check(self, proposal: Proposal) -> Approved | Veto:
         verdict = self.safety.check(proposal, self.clock.now())
@@ -75,7 +76,7 @@ def execution_report(approved: Approved, outcome: EntryResult | Done) -> Executi
     symbol = approved.proposal.symbol
     if isinstance(outcome, EntryResult):
         if outcome.status == "rejected":
-            raise OrderRejected(outcome.code or "rejected", outcome.message)
+            raise OrderRejected(outcome.code or RejectCode.INVALID_ORDER, outcome.message)
         return ExecutionReport(
             status=outcome.status,
             symbol=symbol,

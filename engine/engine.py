@@ -19,19 +19,18 @@ from decimal import Decimal
 
 from agent.memory import AgentMemory
 from agent.records import decision_event
-from agent.router import ResilientBackend
 from core.ids import Symbol
 from core.ports import AgentBackend, Clock, NewEvent, Store
 from core.types import ClosedTrade, DecisionRecord, DecisionRequest, PositionSide, WakeKind, WakeReason
 from engine.events import CandleClosed, Event, PriceTick, TimerTick
-from engine.safety_link import SafetyLink
 from gate.gate import Gate
 from gate.persistence import save_gate
 from gate.scheduling import InvalidSchedule
 from learning.service import Learner
 from market.builder import Market
 from safety.alerts import AlertKind, VetoStreak, make_alert
-from tools.context import SIDE_EFFECT_TOOLS
+from safety.service import SafetyService
+from tools.registry import SIDE_EFFECT_TOOLS
 
 
 @dataclass
@@ -52,7 +51,7 @@ class Engine:
     clock: Clock
     store: Store
     market: Market
-    safety: SafetyLink
+    safety: SafetyService
     gate: Gate
     agent: AgentBackend
     learner: Learner
@@ -62,7 +61,9 @@ class Engine:
     """Save the gate's state every N steps (and whenever it journals something). Live: 1."""
     _steps: int = 0
 
-    async def step(self, event: Event) -> StepReport:
+    async def step(self, event: Event, *, wake: WakeReason | None = None) -> StepReport:
+        """One event through the flow above. ``wake`` replaces the gate's verdict for this step (an
+        operator's request for a decision now, e.g. ``tradewake decide``); safety still goes first."""
         now = self.clock.now()
         report = StepReport(at=now)
         self._mark(event, now)
@@ -72,9 +73,9 @@ class Engine:
         report.closed.extend(guard.closed)
         report.guard_errors = list(guard.errors)
         self._sync_positions()
-        report.wake = self._observe(event, now)
+        report.wake = self._observe(event, now) if wake is None else wake
         if report.wake is not None and report.wake.kind is WakeKind.FEED_STALE:
-            await self.safety.executor.alerts.raise_alert(make_alert(AlertKind.FEED_STALE, report.wake.detail, now))
+            await self.safety.alert(make_alert(AlertKind.FEED_STALE, report.wake.detail, now))
         if report.wake is not None:
             report.blocked = self.safety.agent_blocked(now)
             if report.blocked is None:
@@ -165,12 +166,12 @@ class Engine:
                 continue
             alert = self.veto_streak.observe(call.veto is not None, call.veto.code if call.veto else "", now)
             if alert is not None:
-                await self.safety.executor.alerts.raise_alert(alert)
+                await self.safety.alert(alert)
 
     async def _send_alerts(self) -> None:
-        if isinstance(self.agent, ResilientBackend):
-            for alert in self.agent.drain_alerts():
-                await self.safety.executor.alerts.raise_alert(alert)
+        """What the agent's backend has for a human (the LLM breaker opening, ...)."""
+        for alert in self.agent.drain_alerts():
+            await self.safety.alert(alert)
 
     def _persist_gate(self, now: datetime, *, force: bool = False) -> None:
         """Gate events are journaled in the same transaction as the state that produced them."""

@@ -27,7 +27,6 @@ from core.ports import AgentBackend, Broker, Clock, Store
 from core.settings import Settings
 from engine.desk import EngineDesk
 from engine.engine import Engine
-from engine.safety_link import SafetyLink
 from exchange.sim import (
     FixedBpsSlippage,
     MarketFill,
@@ -42,6 +41,7 @@ from learning.service import Learner
 from market.builder import Market, SnapshotBuilder
 from market.regime import tracker_from_candles
 from safety.alerts import VetoStreak, notifiers_from
+from safety.service import SafetyConfig, SafetyService
 from tools.context import JournalSink, StoreJournal, TradingDesk
 
 AgentFactory = Callable[[TradingDesk, JournalSink, Clock], AgentBackend]
@@ -107,17 +107,20 @@ class Core:
 async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: int = 1) -> Engine:
     """Assemble the engine over ``core`` and reconcile safety's book with the exchange before anything runs."""
     settings, clock, store = core.settings, core.clock, core.store
-    safety = SafetyLink.open(
+    safety = SafetyService.open(
         broker=core.broker,
         store=store,
         clock=clock,
         notifiers=notifiers_from(settings.alerts),
-        rules=core.rules,
-        risk=settings.risk,
-        mode=settings.mode,
-        prefix=settings.exchange.client_id_prefix,
+        config=SafetyConfig(
+            rules=core.rules,
+            risk=settings.risk,
+            mode=settings.mode,
+            prefix=settings.exchange.client_id_prefix,
+            quote_asset=settings.exchange.quote,
+            market_type=settings.exchange.market_type,
+        ),
         initial_equity=core.initial_equity,
-        quote_asset=settings.exchange.quote,
         alert_interval_s=settings.alerts.min_interval_s,
     )
     gate = open_gate(settings.gate, settings.llm, store, clock, symbols=list(core.market.symbols))
@@ -129,7 +132,6 @@ async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: in
         learner=learner,
         gate=gate,
         clock=clock,
-        market_type=settings.exchange.market_type,
         rng=np.random.default_rng(core.seed),
     )
     journal = StoreJournal(store, clock)

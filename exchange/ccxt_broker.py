@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import ccxt.async_support as ccxt_async
 from ccxt.base import errors as ccxt_errors
 
-from core.errors import ConfigError, OperationalError, OrderRejected, OutcomeUnknownError, TemporaryError
+from core.errors import ConfigError, OperationalError, OrderRejected, OutcomeUnknownError, RejectCode, TemporaryError
 from core.ids import ClientOrderId, Symbol
 from core.money import MarketRules
 from core.ports import Clock
@@ -32,7 +32,6 @@ from core.settings import RunMode, Settings
 from core.timeframes import datetime_to_ms, ms_to_datetime
 from core.types import Balance, ExchangePosition, Fill, Order, OrderIntent, PositionSide
 from exchange import binance_shapes as shapes
-from core.errors import RejectCode
 from exchange.errors import IpBanned
 from exchange.orders import prepare_intent
 from exchange.retry import Retrier, RetryPolicy, Sleep, create_once

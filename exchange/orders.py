@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from core.errors import OrderRejected
+from core.errors import OrderRejected, RejectCode
 from core.money import MarketRules
 from core.types import OrderIntent, OrderType, Side
-from core.errors import RejectCode
 
 
 def prepare_intent(intent: OrderIntent, rules: MarketRules, *, reference_price: Decimal | None = None) -> OrderIntent:

@@ -14,10 +14,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from core.errors import OrderRejected, OutcomeUnknownError, TemporaryError
+from core.errors import OrderRejected, OutcomeUnknownError, RejectCode, TemporaryError
 from core.settings import ExchangeSettings
 from core.types import Order, OrderIntent
-from core.errors import RejectCode
 
 log = logging.getLogger(__name__)
 

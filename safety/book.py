@@ -23,7 +23,7 @@ from core.ids import ClientOrderId, PositionId, Symbol
 from core.ports import NewEvent, Store, Write
 from core.types import ClosedTrade
 from safety import views
-from safety.breakers import BreakerBoard
+from safety.breakers import BreakerBoard, trading_on_agent_order
 from safety.guard_state import GuardRecord, PendingEntry
 
 BOARD_KEY = "safety/board"
@@ -96,6 +96,10 @@ class SafetyBook:
             book.cleanup = {ClientOrderId(k): Symbol(v) for k, v in cleanup_doc.value.get("orders", {}).items()}
         return book
 
+    def was_closed(self, pid: PositionId) -> bool:
+        """Whether the store records this position as closed (finalized by this or an earlier process)."""
+        return self.store.get(closed_key(pid)) is not None
+
     # ------------------------------------------------------------------ the veto's view
 
     def portfolio(self, equity: Decimal) -> views.Portfolio:
@@ -135,6 +139,10 @@ class SafetyBook:
     def put_board(self, board: BreakerBoard) -> None:
         self.board = board
         self._stage(BOARD_KEY, board.to_dict())
+
+    def count_agent_order(self) -> None:
+        """One more order the agent asked for today (entries, take-profit changes): the daily cap counts them."""
+        self.put_board(self.board.model_copy(update={"trading": trading_on_agent_order(self.board.trading)}))
 
     def set_cleanup(self, orders: Mapping[ClientOrderId, Symbol]) -> None:
         self.cleanup = dict(orders)

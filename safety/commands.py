@@ -15,12 +15,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from core.ids import Symbol
-from core.ports import CommandStatus
+from core.ports import CommandStatus, Store
 from safety.alerts import AlertKind
-from safety.book import SAVE_ERRORS
+from safety.book import SAVE_ERRORS, SafetyBook
 from safety.controls import CommandKind, apply_command
-from safety.executor import GuardExecutor
-from safety.requests import flatten
+from safety.keeper import StateKeeper
+from safety.requests import Requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,42 +31,54 @@ class AppliedCommand:
     result: dict[str, object]
 
 
-async def apply_pending_commands(
-    ex: GuardExecutor, prices: Mapping[Symbol, Decimal], now: datetime
-) -> list[AppliedCommand]:
-    """Apply every pending command in queue order; stop at the first that cannot be saved."""
-    applied: list[AppliedCommand] = []
-    for receipt in ex.book.store.pending_commands():
-        command = receipt.command
-        outcome = apply_command(ex.book.board.controls, command, now)
-        if outcome.controls != ex.book.board.controls:
-            ex.book.put_board(ex.book.board.model_copy(update={"controls": outcome.controls}))
-        ex.book.journal(
-            "command.applied",
-            now,
-            {"command": command.model_dump(mode="json"), "status": outcome.status.value, "result": outcome.result},
-        )
-        if not await ex.save(now):
-            break  # the controls hold in memory; the command stays pending and is applied again
-        if outcome.flatten:
-            await flatten(ex, str(command.args.get("reason", "")), prices, now)
-        if command.kind == CommandKind.HALT and outcome.status is CommandStatus.APPLIED:
-            await ex.alert(
-                AlertKind.HALT,
-                f"halted by {command.submitted_by}: {command.args.get('reason')}"
-                + (" (flattening)" if outcome.flatten else ""),
+@dataclass
+class Commands:
+    store: Store
+    """The operator's command queue."""
+    book: SafetyBook
+    keeper: StateKeeper
+    requests: Requests
+
+    async def apply_pending(self, prices: Mapping[Symbol, Decimal], now: datetime) -> list[AppliedCommand]:
+        """Apply every pending command in queue order; stop at the first that cannot be saved."""
+        applied: list[AppliedCommand] = []
+        for receipt in self.store.pending_commands():
+            command = receipt.command
+            outcome = apply_command(self.book.board.controls, command, now)
+            if outcome.controls != self.book.board.controls:
+                self.book.put_board(self.book.board.model_copy(update={"controls": outcome.controls}))
+            self.book.journal(
+                "command.applied",
                 now,
-                key=command.idempotency_key,
+                {"command": command.model_dump(mode="json"), "status": outcome.status.value, "result": outcome.result},
             )
+            if not await self.keeper.save(now):
+                break  # the controls hold in memory; the command stays pending and is applied again
+            if outcome.flatten:
+                await self.requests.flatten(str(command.args.get("reason", "")), prices, now)
+            if command.kind == CommandKind.HALT and outcome.status is CommandStatus.APPLIED:
+                await self.keeper.alert(
+                    AlertKind.HALT,
+                    f"halted by {command.submitted_by}: {command.args.get('reason')}"
+                    + (" (flattening)" if outcome.flatten else ""),
+                    now,
+                    key=command.idempotency_key,
+                )
+            if not await self._finish(command.idempotency_key, outcome.status, outcome.result, now):
+                break
+            applied.append(AppliedCommand(command.idempotency_key, command.kind, outcome.status, outcome.result))
+        return applied
+
+    async def _finish(self, key: str, status: CommandStatus, result: dict[str, object], now: datetime) -> bool:
+        """Mark the command finished in the queue; a failure is loud and the command is applied again."""
         try:
-            ex.book.store.finish_command(command.idempotency_key, outcome.status, outcome.result)
+            self.store.finish_command(key, status, result)
         except SAVE_ERRORS as exc:
-            await ex.alert(
+            await self.keeper.alert(
                 AlertKind.SAVE_FAILED,
-                f"command {command.idempotency_key} applied but not marked finished ({exc}); it will be applied again",
+                f"command {key} applied but not marked finished ({exc}); it will be applied again",
                 now,
                 key="finish_command",
             )
-            break
-        applied.append(AppliedCommand(command.idempotency_key, command.kind, outcome.status, outcome.result))
-    return applied
+            return False
+        return True

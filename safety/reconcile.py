@@ -30,13 +30,16 @@ from datetime import datetime
 from decimal import Decimal
 
 from core.ids import ClientOrderId, Symbol
+from core.money import MarketRules
 from core.types import Balance, ClosedTrade, ExchangePosition, ExitReason, Order, PositionSide
 from safety.alerts import AlertKind
-from safety.book import closed_key
-from safety.executor import BROKER_ERRORS, GuardExecutor, StopPosition
+from safety.book import SafetyBook
+from safety.gateway import BROKER_ERRORS, ExchangeGateway, StopPosition
 from safety.guard_state import ExitOrder, GuardRecord
+from safety.keeper import StateKeeper
 from safety.order_ids import OrderRole, ParsedOrderId, parse_order_id
 from safety.rules import tradable
+from safety.sweep import Sweep
 
 
 @dataclass
@@ -53,117 +56,137 @@ class ReconcileReport:
     error: str | None = None
 
 
-async def reconcile(
-    ex: GuardExecutor, prices: Mapping[Symbol, Decimal], now: datetime, *, cancel_orphans: bool, quote: str = "USDT"
-) -> ReconcileReport:
-    report = ReconcileReport(ok=False, at=now)
-    try:
-        open_orders = await ex.broker_call(now, ex.broker.fetch_open_orders(None))
-        balances = dict(await ex.broker_call(now, ex.broker.fetch_balance()))
-    except BROKER_ERRORS as exc:
-        return await _failed(ex, report, f"reading the exchange failed: {exc}", now)
-    report.balances = balances
-    for order in open_orders:
-        await _attach(ex, ex.remember(order), report, now, cancel_orphans=cancel_orphans)
-    try:
-        await _recover_fills(ex, report, now)
-    except BROKER_ERRORS as exc:
-        return await _failed(ex, report, f"reading trade history failed: {exc}", now)
-    tick = await ex.tick(prices, now)
-    report.finalized = list(tick.closed)
-    try:
-        positions = await ex.broker_call(now, ex.broker.fetch_positions(None))
-    except BROKER_ERRORS as exc:
-        return await _failed(ex, report, f"reading positions failed: {exc}", now)
-    report.mismatches.extend(_mismatches(ex, positions, prices))
-    report.equity = equity(balances, prices, quote)
-    if report.orphans:
-        orphans = ", ".join(report.orphans)
-        await ex.alert(
-            AlertKind.RECONCILIATION_MISMATCH, f"orphan orders with our prefix: {orphans}", now, key="orphans"
+@dataclass
+class Reconciler:
+    book: SafetyBook
+    gateway: ExchangeGateway
+    keeper: StateKeeper
+    sweep: Sweep
+    rules: Mapping[Symbol, MarketRules]
+    prefix: str
+    quote: str = "USDT"
+
+    async def run(self, prices: Mapping[Symbol, Decimal], now: datetime, *, cancel_orphans: bool) -> ReconcileReport:
+        report = ReconcileReport(ok=False, at=now)
+        try:
+            open_orders = await self.gateway.open_orders(now)
+            balances = dict(await self.gateway.balance(now))
+        except BROKER_ERRORS as exc:
+            return await self._failed(report, f"reading the exchange failed: {exc}", now)
+        report.balances = balances
+        for order in open_orders:
+            await self._attach(order, report, now, cancel_orphans=cancel_orphans)
+        try:
+            await self._recover_fills(report, now)
+        except BROKER_ERRORS as exc:
+            return await self._failed(report, f"reading trade history failed: {exc}", now)
+        tick = await self.sweep.run(prices, now)
+        report.finalized = list(tick.closed)
+        try:
+            positions = await self.gateway.all_positions(now)
+        except BROKER_ERRORS as exc:
+            return await self._failed(report, f"reading positions failed: {exc}", now)
+        report.mismatches.extend(self._mismatches(positions, prices))
+        report.equity = equity(balances, prices, self.quote)
+        if report.orphans:
+            orphans = ", ".join(report.orphans)
+            await self.keeper.alert(
+                AlertKind.RECONCILIATION_MISMATCH, f"orphan orders with our prefix: {orphans}", now, key="orphans"
+            )
+        if tick.errors or report.mismatches:
+            why = "; ".join([*tick.errors, *report.mismatches])
+            return await self._failed(report, f"state does not match the exchange yet: {why}", now)
+        self.book.put_board(self.book.board.model_copy(update={"reconciled_at": now}))
+        self.book.journal("reconcile.done", now, _summary(report))
+        report.ok = tick.save_ok and await self.keeper.save(now)
+        if not report.ok:
+            self.book.board = self.book.board.model_copy(update={"reconciled_at": None})
+            report.error = "state could not be saved"
+        return report
+
+    async def _failed(self, report: ReconcileReport, why: str, now: datetime) -> ReconcileReport:
+        report.ok = False
+        report.error = why
+        self.book.board = self.book.board.model_copy(update={"reconciled_at": None})
+        self.book.journal("reconcile.failed", now, {"error": why})
+        await self.keeper.save(now)
+        await self.keeper.alert(
+            AlertKind.RECONCILIATION_MISMATCH,
+            f"reconciliation failed: {why}; entries stay blocked",
+            now,
+            key="reconcile_failed",
         )
-    if tick.errors or report.mismatches:
-        why = "; ".join([*tick.errors, *report.mismatches])
-        return await _failed(ex, report, f"state does not match the exchange yet: {why}", now)
-    ex.book.put_board(ex.book.board.model_copy(update={"reconciled_at": now}))
-    ex.book.journal("reconcile.done", now, _summary(report))
-    report.ok = tick.save_ok and await ex.save(now)
-    if not report.ok:
-        ex.book.board = ex.book.board.model_copy(update={"reconciled_at": None})
-        report.error = "state could not be saved"
-    return report
+        return report
 
+    async def _attach(self, order: Order, report: ReconcileReport, now: datetime, *, cancel_orphans: bool) -> None:
+        cid = order.client_order_id
+        parsed = parse_order_id(cid, self.prefix)
+        if parsed is None:
+            return  # not ours
+        pid = parsed.position_id
+        record = self.book.records.get(pid)
+        if record is not None and parsed.role is OrderRole.ENTRY:
+            # The position is open, so its entry must be over; a live rest could add unprotected size.
+            await self._cancel_quietly(cid, order, report, now, why="entry order still open after the position opened")
+            return
+        if record is not None:
+            if cid not in record.referenced():
+                self.book.put_record(_reattached(record, parsed, cid))
+                self.book.journal("reconcile.reattached", now, {"position_id": pid, "order_id": cid})
+                report.reattached.append(cid)
+            return
+        if pid in self.book.entries or cid in self.book.cleanup:
+            return
+        if self.book.was_closed(pid):
+            self.book.set_cleanup({**self.book.cleanup, cid: order.intent.symbol})  # a leftover of a closed position
+            return
+        report.orphans.append(cid)
+        self.book.journal(
+            "reconcile.orphan", now, {"order": order.intent.model_dump(mode="json"), "cancel": cancel_orphans}
+        )
+        if cancel_orphans:
+            await self._cancel_quietly(cid, order, report, now, why="orphan order")
 
-async def _failed(ex: GuardExecutor, report: ReconcileReport, why: str, now: datetime) -> ReconcileReport:
-    report.ok = False
-    report.error = why
-    ex.book.board = ex.book.board.model_copy(update={"reconciled_at": None})
-    ex.book.journal("reconcile.failed", now, {"error": why})
-    await ex.save(now)
-    await ex.alert(
-        AlertKind.RECONCILIATION_MISMATCH,
-        f"reconciliation failed: {why}; entries stay blocked",
-        now,
-        key="reconcile_failed",
-    )
-    return report
+    async def _cancel_quietly(
+        self, cid: ClientOrderId, order: Order, report: ReconcileReport, now: datetime, *, why: str
+    ) -> None:
+        try:
+            if await self.gateway.cancel(cid, order.intent.symbol, why, now) is not None:
+                report.cancelled_orphans.append(cid)
+        except StopPosition:
+            report.mismatches.append(f"{cid} ({why}) could not be cancelled")
 
+    async def _recover_fills(self, report: ReconcileReport, now: datetime) -> None:
+        """Orders of ours that filled while their record was not saved (the process died first): find them
+        in the trade history and attach them, so the guard books the real exit instead of guessing."""
+        for record in sorted(self.book.records.values(), key=lambda r: r.id):
+            fills = await self.gateway.trades(record.symbol, record.position.opened_at, now)
+            for cid in dict.fromkeys(f.client_order_id for f in fills):
+                parsed = parse_order_id(cid, self.prefix)
+                current = self.book.records[record.id]
+                if parsed is None or parsed.position_id != record.id or parsed.role is OrderRole.ENTRY:
+                    continue
+                if cid in current.referenced() or current.booked(cid):
+                    continue
+                self.book.put_record(_reattached(current, parsed, cid))
+                self.book.journal("reconcile.recovered_fill", now, {"position_id": record.id, "order_id": cid})
+                report.reattached.append(cid)
 
-async def _attach(
-    ex: GuardExecutor, order: Order, report: ReconcileReport, now: datetime, *, cancel_orphans: bool
-) -> None:
-    cid = order.client_order_id
-    parsed = parse_order_id(cid, ex.prefix)
-    if parsed is None:
-        return  # not ours
-    pid = parsed.position_id
-    record = ex.book.records.get(pid)
-    if record is not None and parsed.role is OrderRole.ENTRY:
-        # The position is open, so its entry must be over; a live rest could add unprotected size.
-        await _cancel_quietly(ex, cid, order, report, now, why="entry order still open after the position opened")
-        return
-    if record is not None:
-        if cid not in record.referenced():
-            ex.book.put_record(_reattached(record, parsed, cid))
-            ex.book.journal("reconcile.reattached", now, {"position_id": pid, "order_id": cid})
-            report.reattached.append(cid)
-        return
-    if pid in ex.book.entries or cid in ex.book.cleanup:
-        return
-    if ex.book.store.get(closed_key(pid)) is not None:
-        ex.book.set_cleanup({**ex.book.cleanup, cid: order.intent.symbol})  # a leftover of a closed position
-        return
-    report.orphans.append(cid)
-    ex.book.journal("reconcile.orphan", now, {"order": order.intent.model_dump(mode="json"), "cancel": cancel_orphans})
-    if cancel_orphans:
-        await _cancel_quietly(ex, cid, order, report, now, why="orphan order")
-
-
-async def _cancel_quietly(
-    ex: GuardExecutor, cid: ClientOrderId, order: Order, report: ReconcileReport, now: datetime, *, why: str
-) -> None:
-    try:
-        if await ex.cancel(cid, order.intent.symbol, why, now) is not None:
-            report.cancelled_orphans.append(cid)
-    except StopPosition:
-        report.mismatches.append(f"{cid} ({why}) could not be cancelled")
-
-
-async def _recover_fills(ex: GuardExecutor, report: ReconcileReport, now: datetime) -> None:
-    """Orders of ours that filled while their record was not saved (the process died first): find them
-    in the trade history and attach them, so the guard books the real exit instead of guessing."""
-    for record in sorted(ex.book.records.values(), key=lambda r: r.id):
-        fills = await ex.broker_call(now, ex.broker.fetch_my_trades(record.symbol, record.position.opened_at))
-        for cid in dict.fromkeys(f.client_order_id for f in fills):
-            parsed = parse_order_id(cid, ex.prefix)
-            current = ex.book.records[record.id]
-            if parsed is None or parsed.position_id != record.id or parsed.role is OrderRole.ENTRY:
-                continue
-            if cid in current.referenced() or current.booked(cid):
-                continue
-            ex.book.put_record(_reattached(current, parsed, cid))
-            ex.book.journal("reconcile.recovered_fill", now, {"position_id": record.id, "order_id": cid})
-            report.reattached.append(cid)
+    def _mismatches(self, positions: list[ExchangePosition], prices: Mapping[Symbol, Decimal]) -> list[str]:
+        """Differences between our open quantities and the exchange's that the market could trade
+        (spot dust below the minimum notional is not a mismatch: nothing can be done with it)."""
+        ours: dict[tuple[Symbol, PositionSide], Decimal] = {}
+        for record in self.book.records.values():
+            key = (record.symbol, record.side)
+            ours[key] = ours.get(key, Decimal(0)) + max(record.remaining, Decimal(0))
+        theirs = {(p.symbol, p.side): p.quantity for p in positions}
+        problems = []
+        for key in sorted(set(ours) | set(theirs)):
+            have, exchange = ours.get(key, Decimal(0)), theirs.get(key, Decimal(0))
+            rules, price = self.rules.get(key[0]), prices.get(key[0])
+            if have != exchange and (rules is None or price is None or tradable(abs(have - exchange), price, rules)):
+                problems.append(f"{key[0]} {key[1].value}: our positions hold {have}, the exchange {exchange}")
+        return problems
 
 
 def _reattached(record: GuardRecord, parsed: ParsedOrderId, cid: ClientOrderId) -> GuardRecord:
@@ -193,23 +216,6 @@ def _reattached(record: GuardRecord, parsed: ParsedOrderId, cid: ClientOrderId) 
 
 def _seq(cid: ClientOrderId) -> int:
     return int(cid.rsplit("-", 1)[1][1:])
-
-
-def _mismatches(ex: GuardExecutor, positions: list[ExchangePosition], prices: Mapping[Symbol, Decimal]) -> list[str]:
-    """Differences between our open quantities and the exchange's that the market could trade
-    (spot dust below the minimum notional is not a mismatch: nothing can be done with it)."""
-    ours: dict[tuple[Symbol, PositionSide], Decimal] = {}
-    for record in ex.book.records.values():
-        key = (record.symbol, record.side)
-        ours[key] = ours.get(key, Decimal(0)) + max(record.remaining, Decimal(0))
-    theirs = {(p.symbol, p.side): p.quantity for p in positions}
-    problems = []
-    for key in sorted(set(ours) | set(theirs)):
-        have, exchange = ours.get(key, Decimal(0)), theirs.get(key, Decimal(0))
-        rules, price = ex.rules.get(key[0]), prices.get(key[0])
-        if have != exchange and (rules is None or price is None or tradable(abs(have - exchange), price, rules)):
-            problems.append(f"{key[0]} {key[1].value}: our positions hold {have}, the exchange {exchange}")
-    return problems
 
 
 def equity(balances: Mapping[str, Balance], prices: Mapping[Symbol, Decimal], quote: str) -> Decimal:

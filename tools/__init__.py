@@ -2,6 +2,6 @@
 
 Every call, from every backend, goes through :class:`tools.executor.ToolExecutor` (validate ->
 veto for side effects -> journal -> handler). The desk the handlers act on is the
-:class:`tools.context.TradingDesk` protocol; the engine implements it over the real engine,
-:class:`tools.static_desk.StaticDesk` over plain values (the ``decide`` command and tests).
+:class:`tools.context.TradingDesk` protocol; the engine implements it (``engine.desk.EngineDesk``)
+over the safety service, live, in backtests and for ``tradewake decide``.
 """

@@ -1,10 +1,11 @@
 """The narrow ports the tools need, and the per-decision state the tools fill in.
 
-The engine implements :class:`TradingDesk` over the real engine (market snapshot builder, regime,
-portfolio, learner, ``safety.veto`` and the broker behind safety); :class:`tools.static_desk.StaticDesk`
-implements it over plain values. Memory and scheduling land in the decision record and the engine
-applies them after the decision (``memory.update``, ``gate.schedule``); the desk only *checks* a
-schedule (``check_schedule``) so the model can correct it within the decision.
+The engine implements :class:`TradingDesk` (``engine.desk.EngineDesk``: the market snapshot builder, the
+regime tracker, the learner, and the safety service, which owns the veto and the only way to the
+broker). ``tradewake decide`` and the tests run that same desk over the simulated exchange. Memory and
+scheduling land in the decision record and the engine applies them after the decision
+(``memory.update``, ``gate.schedule``); the desk only *checks* a schedule (``check_schedule``) so the
+model can correct it within the decision.
 """
 
 from __future__ import annotations
@@ -15,30 +16,35 @@ from typing import Any, Protocol
 
 from core.conditions import WakeCondition
 from core.ids import Symbol
+from core.portfolio import PortfolioView
 from core.ports import Clock, NewEvent, Store
 from core.types import DecisionRequest, ToolCallRecord, Veto
+from learning.weights import LearnerWeights
+from market.regime import RegimeReading
+from market.snapshot import MarketSnapshot
 from safety.proposals import Proposal
 from safety.verdicts import Approved
 from tools.results import ExecutionReport
 
 
 class TradingDesk(Protocol):
-    """What the tools read and act on. Read methods return JSON-able dicts (the model reads them)."""
+    """What the tools read and act on, as typed values (the registry turns them into JSON)."""
 
-    async def snapshot(self, symbol: Symbol) -> dict[str, Any]:
-        """The market snapshot's JSON form as of the decision time (never data from after it)."""
+    async def snapshot(self, symbol: Symbol) -> MarketSnapshot:
+        """The market snapshot as of the decision time (never data from after it); ``OrderRejected``
+        (``unknown_symbol``) for a market the desk has no data for."""
         ...
 
-    async def regime(self, symbol: Symbol) -> dict[str, Any]: ...
-
-    async def portfolio(self) -> dict[str, Any]:
-        """At least ``equity`` (decimal string), ``market_type`` (``spot``/``future``) and ``positions``:
-        a list of ``{symbol, side ("long"/"short"), quantity, entry_price, stop_price}`` (decimal strings);
-        the rules backend reads these keys. More keys (exposure, P&L today, limits used) are welcome."""
+    async def regime(self, symbol: Symbol) -> RegimeReading | None:
+        """The regime reading the snapshot would carry; ``None`` before a model could be fitted."""
         ...
 
-    async def learner_weights(self, regime: str | None) -> dict[str, Any]:
-        """The learner's ``LearnerWeights`` JSON for ``regime`` (global when ``None``)."""
+    async def portfolio(self) -> PortfolioView:
+        """The account as safety sees it (``SafetyService.portfolio_view``)."""
+        ...
+
+    async def learner_weights(self, regime: str | None) -> LearnerWeights:
+        """The learner's weights for ``regime`` (global when ``None``)."""
         ...
 
     async def check(self, proposal: Proposal) -> Approved | Veto:
@@ -103,11 +109,3 @@ class DecisionSession:
     next_check_seconds: int | None = None
     wake_conditions: tuple[WakeCondition, ...] = ()
     final: bool = False
-
-    @property
-    def side_effects(self) -> int:
-        """How many side-effecting calls were carried out (not vetoed, not refused)."""
-        return sum(1 for c in self.calls if c.name in SIDE_EFFECT_TOOLS and not c.is_error)
-
-
-SIDE_EFFECT_TOOLS = frozenset({"place_order", "close_position", "adjust_stop"})

@@ -23,7 +23,7 @@ from safety.verdicts import Approved
 from tools.context import DecisionSession, JournalSink, TradingDesk
 from tools.handlers import HandlerContext, ToolArgumentError
 from tools.registry import BY_NAME, ToolSpec, spec_for
-from tools.results import ToolError, approved_json
+from tools.results import ApprovedView, ToolError
 from tools.scrub import scrub_values
 
 MAX_ERRORS_SHOWN = 5
@@ -112,7 +112,7 @@ class ToolExecutor:
             return self._error(spec.name, call_id, args_dict, exc.code, exc.message, kind="rejected")
         except TemporaryError as exc:
             return self._error(spec.name, call_id, args_dict, "temporarily_unavailable", str(exc), kind="unavailable")
-        payload = result.model_dump(mode="json")
+        payload = spec.result_json(result)
         record = ToolCallRecord(tool_call_id=call_id, name=spec.name, arguments=args_dict, result=payload)
         self._journal("tool_result", spec.name, call_id, args_dict, result=payload)
         return self._keep(record)
@@ -183,4 +183,4 @@ def _json_safe(value: Any) -> Any:
 
 
 def _dump(approved: Approved | None) -> dict[str, Any] | None:
-    return None if approved is None else approved_json(approved)
+    return None if approved is None else ApprovedView.of(approved).model_dump(mode="json")

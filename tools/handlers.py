@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from core.ids import Symbol
 from core.types import DecisionRequest
+from market.snapshot import MarketSnapshot
 from safety.proposals import AdjustStopProposal, CloseProposal, EntryOrderType, EntryProposal
 from safety.verdicts import Approved
 from tools.context import DecisionSession, TradingDesk
@@ -25,13 +26,13 @@ from tools.inputs import (
 )
 from tools.results import (
     ActionResult,
+    ApprovedView,
     LearnerWeightsResult,
     MemoryResult,
     PortfolioResult,
     RegimeResult,
     ScheduleResult,
     SnapshotResult,
-    approved_json,
     safety_notes,
 )
 from tools.scrub import scrub
@@ -101,14 +102,16 @@ def _symbol(given: str | None, request: DecisionRequest) -> Symbol:
 
 
 async def get_market_snapshot(ctx: HandlerContext, args: GetMarketSnapshot, _: Approved | None) -> SnapshotResult:
+    """The decision's own symbol: exactly the snapshot the first message was built from."""
     symbol = ctx.symbol(args.symbol)
     if symbol == ctx.session.request.symbol:
-        return SnapshotResult(snapshot=ctx.session.request.snapshot)
+        return SnapshotResult(snapshot=MarketSnapshot.model_validate(ctx.session.request.snapshot))
     return SnapshotResult(snapshot=await ctx.desk.snapshot(symbol))
 
 
 async def get_regime(ctx: HandlerContext, args: GetRegime, _: Approved | None) -> RegimeResult:
-    return RegimeResult(regime=await ctx.desk.regime(ctx.symbol(args.symbol)))
+    reading = await ctx.desk.regime(ctx.symbol(args.symbol))
+    return RegimeResult(regime=reading, note=None if reading is not None else "no regime model fitted yet")
 
 
 async def get_portfolio(ctx: HandlerContext, args: GetPortfolio, _: Approved | None) -> PortfolioResult:
@@ -126,7 +129,7 @@ async def act(ctx: HandlerContext, args: object, approved: Approved | None) -> A
     if approved is None:  # the executor never calls a side-effecting handler without approval
         raise RuntimeError("side-effecting handler called without an approval")
     report = await ctx.desk.execute(approved)
-    return ActionResult(execution=report, approved=approved_json(approved), safety_notes=safety_notes(approved))
+    return ActionResult(execution=report, approved=ApprovedView.of(approved), safety_notes=safety_notes(approved))
 
 
 async def update_memory(ctx: HandlerContext, args: UpdateMemory, _: Approved | None) -> MemoryResult:

@@ -23,7 +23,7 @@ _SYMBOL = "Market symbol, e.g. BTC/USDT. Omit for the symbol this decision is ab
 
 
 class GetMarketSnapshot(BaseModel):
-    """Candles summary, indicators, signal evidence, derivatives and regime for one symbol, as of now."""
+    """One symbol now: per timeframe the last bar, indicators and z-scores; last price, regime, derivatives."""
 
     model_config = _INPUT
 
@@ -31,7 +31,7 @@ class GetMarketSnapshot(BaseModel):
 
 
 class GetRegime(BaseModel):
-    """The HMM market regime (label, probabilities, how long it has held) for one symbol."""
+    """The HMM market regime of one symbol: label, state probabilities, when the model was fitted."""
 
     model_config = _INPUT
 
@@ -39,7 +39,7 @@ class GetRegime(BaseModel):
 
 
 class GetPortfolio(BaseModel):
-    """Equity, free cash, open positions with their live stops, exposure and today's P&L and limits used."""
+    """Your account: equity, exposure, open positions with their live stops, pending entries, operator controls."""
 
     model_config = _INPUT
 

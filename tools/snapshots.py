@@ -1,4 +1,4 @@
-"""Decision requests from market data, for ``tradewake decide``, ``agent.tokens`` and tests.
+"""Snapshots and decision requests from market data, for ``tradewake decide``, ``agent.tokens`` and tests.
 
 A real ``MarketSnapshot`` from a candle file (or a bundled one) at a given time, built by
 ``market.SnapshotBuilder`` from the candles closed by then, with the HMM regime fitted on BTC/USDT 1h
@@ -23,7 +23,8 @@ DEFAULT_DATA = BTC_1H
 REGIME_TIMEFRAME = "1h"
 
 
-def market_snapshot(data: str | Path, at: datetime, symbol: str | None = None) -> MarketSnapshot:
+def snapshot_builder(data: str | Path, symbol: str | None = None) -> SnapshotBuilder:
+    """Snapshots of the candles in ``data`` (a path or a bundled file name), as of any time."""
     path = resolve_data_path(data)
     frame, report = read_candles(path)
     sym = Symbol(symbol) if symbol else symbol_from_name(path.name)
@@ -32,7 +33,11 @@ def market_snapshot(data: str | Path, at: datetime, symbol: str | None = None) -
     own_reference = sym == "BTC/USDT" and report.timeframe == REGIME_TIMEFRAME
     ref_frame, ref_report = (frame, report) if own_reference else read_candles(bundled_path(BTC_1H))
     regime = tracker_from_candles(Symbol("BTC/USDT"), ref_frame, ref_report.timeframe)
-    return SnapshotBuilder(sym, frame, report.timeframe, regime=regime).build(at)
+    return SnapshotBuilder(sym, frame, report.timeframe, regime=regime)
+
+
+def market_snapshot(data: str | Path, at: datetime, symbol: str | None = None) -> MarketSnapshot:
+    return snapshot_builder(data, symbol).build(at)
 
 
 def request_for(snapshot: MarketSnapshot, detail: str = "tradewake decide") -> DecisionRequest:

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
-from core.errors import OrderRejected
+from core.errors import OrderRejected, RejectCode
 from core.ids import Symbol
 from core.money import MarketRules
 from core.types import Balance, ExchangePosition, PositionSide, Side
-from core.errors import RejectCode
 from exchange.sim.book import SimOrder
 
 ZERO = Decimal(0)

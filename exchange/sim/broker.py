@@ -13,11 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from core.errors import OperationalError, OrderRejected, OutcomeUnknownError, TemporaryError
+from core.errors import OperationalError, OrderRejected, OutcomeUnknownError, RejectCode, TemporaryError
 from core.ids import ClientOrderId, Symbol
 from core.money import MarketRules
 from core.types import Balance, ExchangePosition, Fill, Order, OrderIntent
-from core.errors import RejectCode
 from exchange.orders import prepare_intent
 from exchange.retry import Retrier, RetryPolicy, Sleep, create_once, no_wait
 from exchange.sim.book import UnknownOrder

@@ -10,11 +10,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
-from core.errors import OrderRejected
+from core.errors import OrderRejected, RejectCode
 from core.ids import ClientOrderId, Symbol
 from core.money import MarketRules
 from core.types import Fill, Liquidity, OrderIntent, OrderStatus, OrderType, Side
-from core.errors import RejectCode
 from exchange.orders import prepare_intent
 from exchange.sim.accounts import FuturesAccount
 from exchange.sim.book import SimOrder, UnknownOrder, make_fill

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from core.ids import ClientOrderId
 from core.errors import RejectCode
+from core.ids import ClientOrderId
 
 
 class Op(StrEnum):

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from core.settings import LLMSettings
-from engine.static_gate import gate_schedule_check
 from tests.agent.messages_server import MessagesServer
-from tests.tools.helpers import make_snapshot
+from tests.engine_desk import RecordingDesk, engine_desk
 from tools.context import ListJournal
-from tools.static_desk import StaticDesk
 
 
 @pytest.fixture
@@ -19,9 +18,26 @@ def server() -> Iterator[MessagesServer]:
     srv.stop()
 
 
+MakeDesk = Callable[..., Awaitable[RecordingDesk]]
+
+
 @pytest.fixture
-def desk() -> StaticDesk:
-    return StaticDesk(snapshots={"BTC/USDT": make_snapshot()}, schedule_check=gate_schedule_check)
+async def make_desk(tmp_path: Path) -> AsyncIterator[MakeDesk]:
+    """``await make_desk(name, equity=...)``: a fresh real engine desk (closed after the test)."""
+    made: list[RecordingDesk] = []
+
+    async def make(name: str = "desk", equity: float = 10_000.0) -> RecordingDesk:
+        made.append(await engine_desk(tmp_path / f"{name}.sqlite3", equity=equity))
+        return made[-1]
+
+    yield make
+    for desk in made:
+        desk.close()
+
+
+@pytest.fixture
+async def desk(make_desk: MakeDesk) -> RecordingDesk:
+    return await make_desk()
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ from core.errors import OperationalError
 from core.settings import RiskSettings
 from tests.agent.conftest import llm_settings
 from tests.agent.messages_server import MessagesServer, fail, hang, malformed, text, tool_use
+from tests.engine_desk import RecordingDesk
 from tests.tools.helpers import make_request
 from tools.context import ListJournal
 from tools.registry import anthropic_tools
-from tools.static_desk import StaticDesk
 
 ORDER = {
     "side": "long",
@@ -30,12 +30,12 @@ ORDER = {
 SCHEDULE = ("schedule_next_check", {"seconds": 3600, "wake_conditions": []})
 
 
-def backend(server: MessagesServer, desk: StaticDesk, journal: ListJournal, **llm: object) -> AnthropicBackend:
+def backend(server: MessagesServer, desk: RecordingDesk, journal: ListJournal, **llm: object) -> AnthropicBackend:
     return AnthropicBackend(llm=llm_settings(server, **llm), risk=RiskSettings(), desk=desk, journal=journal)
 
 
 async def test_invalid_args_come_back_as_is_error_and_the_corrected_call_succeeds(
-    server: MessagesServer, desk: StaticDesk, journal: ListJournal
+    server: MessagesServer, desk: RecordingDesk, journal: ListJournal
 ) -> None:
     bad = {k: v for k, v in ORDER.items() if k != "stop_loss_price"}
     server.script(
@@ -56,7 +56,7 @@ async def test_invalid_args_come_back_as_is_error_and_the_corrected_call_succeed
 
 
 async def test_request_pins_model_caches_prefix_and_sends_strict_tools(
-    server: MessagesServer, desk: StaticDesk, journal: ListJournal
+    server: MessagesServer, desk: RecordingDesk, journal: ListJournal
 ) -> None:
     server.script(tool_use(("get_portfolio", {})), tool_use(SCHEDULE))
     record = await backend(server, desk, journal, model="claude-haiku-4-5", max_tokens=512).decide(make_request())
@@ -72,7 +72,7 @@ async def test_request_pins_model_caches_prefix_and_sends_strict_tools(
     assert usage.cost_usd > 0
 
 
-async def test_a_vetoed_order_is_never_placed(server: MessagesServer, desk: StaticDesk, journal: ListJournal) -> None:
+async def test_a_vetoed_order_is_never_placed(server: MessagesServer, desk: RecordingDesk, journal: ListJournal) -> None:
     server.script(tool_use(("place_order", {**ORDER, "stop_loss_price": 49_999})), tool_use(SCHEDULE))
     record = await backend(server, desk, journal).decide(make_request())
     veto = record.tool_calls[0].veto
@@ -84,7 +84,7 @@ async def test_a_vetoed_order_is_never_placed(server: MessagesServer, desk: Stat
 
 
 async def test_parallel_calls_run_in_order_and_final_ends_without_another_request(
-    server: MessagesServer, desk: StaticDesk, journal: ListJournal
+    server: MessagesServer, desk: RecordingDesk, journal: ListJournal
 ) -> None:
     server.script(tool_use(("get_regime", {}), ("place_order", ORDER), SCHEDULE))
     record = await backend(server, desk, journal).decide(make_request())
@@ -93,7 +93,7 @@ async def test_parallel_calls_run_in_order_and_final_ends_without_another_reques
 
 
 async def test_end_turn_without_schedule_gets_one_reminder(
-    server: MessagesServer, desk: StaticDesk, journal: ListJournal
+    server: MessagesServer, desk: RecordingDesk, journal: ListJournal
 ) -> None:
     server.script(text("Nothing to do."), tool_use(SCHEDULE))
     record = await backend(server, desk, journal).decide(make_request())
@@ -103,7 +103,7 @@ async def test_end_turn_without_schedule_gets_one_reminder(
 
 @pytest.mark.parametrize("stop", ["refusal", "max_tokens", "model_context_window_exceeded"])
 async def test_terminal_stop_reasons_are_recorded(
-    server: MessagesServer, desk: StaticDesk, journal: ListJournal, stop: str
+    server: MessagesServer, desk: RecordingDesk, journal: ListJournal, stop: str
 ) -> None:
     server.script(text("...", stop_reason=stop))
     record = await backend(server, desk, journal).decide(make_request())
@@ -112,7 +112,7 @@ async def test_terminal_stop_reasons_are_recorded(
 
 
 async def test_pause_turn_resends_and_max_turns_caps_the_loop(
-    server: MessagesServer, desk: StaticDesk, journal: ListJournal
+    server: MessagesServer, desk: RecordingDesk, journal: ListJournal
 ) -> None:
     server.script(text("thinking...", stop_reason="pause_turn"), tool_use(("get_portfolio", {})))
     record = await backend(server, desk, journal, max_turns=2).decide(make_request())
@@ -126,7 +126,7 @@ async def test_pause_turn_resends_and_max_turns_caps_the_loop(
      (fail(500), FailureKind.SERVER_ERROR), (malformed(), FailureKind.MALFORMED)],
 )
 async def test_service_failures_are_translated(
-    server: MessagesServer, desk: StaticDesk, journal: ListJournal, reply: object, kind: FailureKind
+    server: MessagesServer, desk: RecordingDesk, journal: ListJournal, reply: object, kind: FailureKind
 ) -> None:
     server.script(reply)  # type: ignore[arg-type]
     with pytest.raises(LLMUnavailable) as caught:
@@ -136,14 +136,14 @@ async def test_service_failures_are_translated(
 
 
 async def test_429_with_retry_after_is_retried_by_the_sdk(
-    server: MessagesServer, desk: StaticDesk, journal: ListJournal
+    server: MessagesServer, desk: RecordingDesk, journal: ListJournal
 ) -> None:
     server.script(fail(429, retry_after=0), tool_use(SCHEDULE))
     record = await backend(server, desk, journal, max_retries=1).decide(make_request())
     assert record.error is None and len(server.message_requests()) == 2
 
 
-async def test_timeout_and_connection_errors(server: MessagesServer, desk: StaticDesk, journal: ListJournal) -> None:
+async def test_timeout_and_connection_errors(server: MessagesServer, desk: RecordingDesk, journal: ListJournal) -> None:
     server.script(hang(3))
     with pytest.raises(LLMUnavailable) as caught:
         await backend(server, desk, journal, timeout_s=0.3).decide(make_request())
@@ -154,7 +154,7 @@ async def test_timeout_and_connection_errors(server: MessagesServer, desk: Stati
     assert caught.value.kind is FailureKind.CONNECTION
 
 
-async def test_bad_credentials_are_operational(server: MessagesServer, desk: StaticDesk, journal: ListJournal) -> None:
+async def test_bad_credentials_are_operational(server: MessagesServer, desk: RecordingDesk, journal: ListJournal) -> None:
     server.script(fail(401, "authentication_error"))
     with pytest.raises(OperationalError):
         await backend(server, desk, journal).decide(make_request())
@@ -187,7 +187,7 @@ async def test_the_conftest_guard_blocks_real_model_calls() -> None:
 
 
 async def test_thinking_is_pinned_and_its_blocks_are_sent_back(
-    server: MessagesServer, desk: StaticDesk, journal: ListJournal
+    server: MessagesServer, desk: RecordingDesk, journal: ListJournal
 ) -> None:
     from tests.agent.messages_server import Reply
 

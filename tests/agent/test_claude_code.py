@@ -16,11 +16,11 @@ from core.settings import RiskSettings
 from core.types import Veto
 from safety.proposals import Proposal
 from safety.verdicts import Approved
-from tests.agent.conftest import llm_settings
+from tests.agent.conftest import MakeDesk, llm_settings
 from tests.agent.messages_server import MessagesServer, fail, text, tool_use
-from tests.tools.helpers import make_request, make_snapshot
+from tests.engine_desk import RecordingDesk
+from tests.tools.helpers import make_request
 from tools.context import ListJournal
-from tools.static_desk import StaticDesk
 
 cc = pytest.importorskip("agent.claude_code")
 if not cc.available():
@@ -50,8 +50,8 @@ def result_text(block: dict[str, Any]) -> str:
     return content if isinstance(content, str) else json.dumps(content)
 
 
-async def test_invalid_args_veto_and_corrected_order(server: MessagesServer, tmp_path: Any) -> None:
-    desk, journal = StaticDesk(snapshots={"BTC/USDT": make_snapshot()}), ListJournal()
+async def test_invalid_args_veto_and_corrected_order(server: MessagesServer, tmp_path: Any, make_desk: MakeDesk) -> None:
+    desk, journal = await make_desk(), ListJournal()
     no_stop = {k: v for k, v in ORDER.items() if k != "stop_loss_price"}
     server.script(
         tool_use(("mcp__trading__place_order", {**no_stop, "size_pct": 150})),  # schema-valid, pydantic-invalid
@@ -80,7 +80,7 @@ async def test_invalid_args_veto_and_corrected_order(server: MessagesServer, tmp
     assert "tool_vetoed" in journal.kinds()
 
 
-class CrashingDesk(StaticDesk):
+class CrashingDesk(RecordingDesk):
     """A desk whose veto crashes: the hook must block, not fail open."""
 
     async def check(self, proposal: Proposal) -> Approved | Veto:
@@ -88,8 +88,9 @@ class CrashingDesk(StaticDesk):
         raise RuntimeError("veto service crashed")
 
 
-async def test_a_crashing_veto_hook_blocks_the_order(server: MessagesServer, tmp_path: Any) -> None:
-    desk, journal = CrashingDesk(snapshots={"BTC/USDT": make_snapshot()}), ListJournal()
+async def test_a_crashing_veto_hook_blocks_the_order(server: MessagesServer, tmp_path: Any, make_desk: MakeDesk) -> None:
+    real = await make_desk()
+    desk, journal = CrashingDesk(real.inner, real.engine, real.venue, real.store), ListJournal()
     server.script(tool_use(("mcp__trading__place_order", ORDER)), tool_use(SCHEDULE), text("Done."))
     record = await backend(server, desk, journal, tmp_path).decide(make_request())
     assert desk.executed == [] and desk.positions == {}
@@ -98,8 +99,8 @@ async def test_a_crashing_veto_hook_blocks_the_order(server: MessagesServer, tmp
     assert record.next_check_seconds == 1200
 
 
-async def test_529_storm_is_a_breaker_failure(server: MessagesServer, tmp_path: Any) -> None:
-    desk, journal = StaticDesk(snapshots={"BTC/USDT": make_snapshot()}), ListJournal()
+async def test_529_storm_is_a_breaker_failure(server: MessagesServer, tmp_path: Any, make_desk: MakeDesk) -> None:
+    desk, journal = await make_desk(), ListJournal()
     server.script(*[fail(529) for _ in range(4)])
     with pytest.raises(LLMUnavailable) as caught:
         await backend(server, desk, journal, tmp_path).decide(make_request())

@@ -11,6 +11,7 @@ import pytest
 from agent.memory import AgentMemory
 from agent.prompting import user_message
 from store.sqlite_store import SqliteStore
+from tests.engine_desk import RecordingDesk
 from tests.tools.helpers import make_request
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -47,18 +48,17 @@ def test_in_process_memory_and_prompt_quoting() -> None:
     assert "‹/memory›" in prompt and memory.history()[-1].version == 1
 
 
-async def test_tool_journal_and_decision_records_go_to_the_hash_chained_store(store: SqliteStore) -> None:
+async def test_tool_journal_and_decision_records_go_to_the_hash_chained_store(
+    store: SqliteStore, desk: RecordingDesk
+) -> None:
     from agent.records import decision_event
     from agent.rules import RulesBackend
     from core.clock import SimClock
     from core.settings import LLMSettings, RiskSettings
     from core.types import DecisionRecord
-    from tests.tools.helpers import make_snapshot
     from tools.context import StoreJournal
-    from tools.static_desk import StaticDesk
 
     journal = StoreJournal(store, SimClock(T0))
-    desk = StaticDesk(snapshots={"BTC/USDT": make_snapshot()})
     record = await RulesBackend(llm=LLMSettings(), risk=RiskSettings(), desk=desk, journal=journal).decide(make_request())
     store.append(decision_event(record))
     events = store.read_journal()

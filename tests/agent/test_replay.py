@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,19 +13,14 @@ from agent.rules import RulesBackend
 from core.canonical import canonical_json
 from core.settings import LLMSettings, RiskSettings
 from core.types import DecisionRecord, DecisionRequest
-from tests.agent.conftest import llm_settings
+from tests.agent.conftest import MakeDesk, llm_settings
 from tests.agent.messages_server import MessagesServer, tool_use
-from tests.tools.helpers import make_request, make_snapshot
+from tests.tools.helpers import make_request
 from tools.context import ListJournal
-from tools.static_desk import StaticDesk
 
 ORDER = {"side": "long", "size_pct": 50, "order_type": "market", "stop_loss_price": 49_000,
          "signals": ["breakout"], "confidence": 0.5, "thesis": "range break"}
 VERSION = system_prompt(RiskSettings(), 2000, "").version
-
-
-def fresh_desk() -> StaticDesk:
-    return StaticDesk(snapshots={"BTC/USDT": make_snapshot()})
 
 
 def requests() -> list[DecisionRequest]:
@@ -35,7 +29,7 @@ def requests() -> list[DecisionRequest]:
     return [first, later]
 
 
-async def record_run(server: MessagesServer, cassette: Path) -> list[str]:
+async def record_run(server: MessagesServer, cassette: Path, make_desk: MakeDesk) -> list[str]:
     server.script(
         tool_use(("place_order", {**ORDER, "stop_loss_price": 49_990})),  # vetoed
         tool_use(("place_order", ORDER), ("update_memory", {"text": "long from 50k"})),  # capped to 20 %
@@ -43,17 +37,17 @@ async def record_run(server: MessagesServer, cassette: Path) -> list[str]:
         tool_use(("close_position", {"fraction": 0.5, "reason": "half off"}),
                  ("schedule_next_check", {"seconds": 600, "wake_conditions": []})),
     )
-    desk = fresh_desk()
+    desk = await make_desk("recorded")
     inner = AnthropicBackend(llm=llm_settings(server), risk=RiskSettings(), desk=desk, journal=ListJournal())
     backend = RecordingBackend(inner, cassette, VERSION)
     return [canonical_json((await backend.decide(r)).model_dump(mode="json")) for r in requests()]
 
 
-async def test_replay_reproduces_the_recorded_decisions_byte_for_byte(server: MessagesServer, tmp_path: Path) -> None:
+async def test_replay_reproduces_the_recorded_decisions_byte_for_byte(server: MessagesServer, tmp_path: Path, make_desk: MakeDesk) -> None:
     cassette = tmp_path / "run.jsonl"
-    recorded = await record_run(server, cassette)
+    recorded = await record_run(server, cassette, make_desk)
     sent = len(server.message_requests())
-    desk = fresh_desk()
+    desk = await make_desk("replayed")
     replay = ReplayBackend(cassette=cassette, llm=LLMSettings(), desk=desk, journal=ListJournal(),
                            prompt_version=VERSION)
     again = RecordingBackend(replay, tmp_path / "again.jsonl", VERSION)
@@ -61,37 +55,38 @@ async def test_replay_reproduces_the_recorded_decisions_byte_for_byte(server: Me
     assert replayed == recorded
     assert (tmp_path / "again.jsonl").read_bytes() == cassette.read_bytes()
     assert len(server.message_requests()) == sent  # no model involved
-    assert [e.status for e in desk.executed] == ["filled", "closed"]  # the replay placed the same orders
+    assert [e.status for e in desk.executed] == ["filled", "done"]  # the replay placed the same orders
 
 
-async def test_a_miss_is_an_error_or_rules_per_setting(tmp_path: Path) -> None:
+async def test_a_miss_is_an_error_or_rules_per_setting(tmp_path: Path, make_desk: MakeDesk) -> None:
     cassette = tmp_path / "empty.jsonl"
     cassette.write_text("")
-    strict = ReplayBackend(cassette=cassette, llm=LLMSettings(), desk=fresh_desk(), journal=ListJournal(),
+    strict = ReplayBackend(cassette=cassette, llm=LLMSettings(), desk=await make_desk("strict"),
+                           journal=ListJournal(),
                            prompt_version=VERSION)
     with pytest.raises(CassetteMiss):
         await strict.decide(make_request())
     llm = LLMSettings(cassette_miss="rules")
-    desk = fresh_desk()
+    desk = await make_desk("lenient")
     lenient = ReplayBackend(cassette=cassette, llm=llm, desk=desk, journal=ListJournal(), prompt_version=VERSION,
                             rules=RulesBackend(llm=llm, risk=RiskSettings(), desk=desk, journal=ListJournal()))
     record = await lenient.decide(make_request())
     assert record.backend == "rules" and record.fallback_reason == "cassette_miss"
 
 
-async def test_a_changed_prompt_version_misses(server: MessagesServer, tmp_path: Path) -> None:
+async def test_a_changed_prompt_version_misses(server: MessagesServer, tmp_path: Path, make_desk: MakeDesk) -> None:
     cassette = tmp_path / "run.jsonl"
-    await record_run(server, cassette)
-    replay = ReplayBackend(cassette=cassette, llm=LLMSettings(), desk=fresh_desk(), journal=ListJournal(),
-                           prompt_version="system_v2-000000000000")
+    await record_run(server, cassette, make_desk)
+    replay = ReplayBackend(cassette=cassette, llm=LLMSettings(), desk=await make_desk("other"),
+                           journal=ListJournal(), prompt_version="system_v2-000000000000")
     with pytest.raises(CassetteMiss):
         await replay.decide(requests()[0])
 
 
-async def test_divergence_is_refused(server: MessagesServer, tmp_path: Path) -> None:
+async def test_divergence_is_refused(server: MessagesServer, tmp_path: Path, make_desk: MakeDesk) -> None:
     cassette = tmp_path / "run.jsonl"
-    await record_run(server, cassette)
-    richer = StaticDesk(snapshots={"BTC/USDT": make_snapshot()}, equity=Decimal("20000"))
+    await record_run(server, cassette, make_desk)
+    richer = await make_desk("richer", equity=20_000.0)
     replay = ReplayBackend(cassette=cassette, llm=LLMSettings(), desk=richer, journal=ListJournal(),
                            prompt_version=VERSION)
     with pytest.raises(ReplayDivergence, match="tool call 1 \\(place_order\\)"):

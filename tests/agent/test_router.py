@@ -13,14 +13,14 @@ from core.settings import LLMSettings, RiskSettings
 from core.types import WakeKind, WakeReason
 from tests.agent.conftest import llm_settings
 from tests.agent.messages_server import MessagesServer, fail, tool_use
+from tests.engine_desk import RecordingDesk
 from tests.tools.helpers import make_request
 from tools.context import ListJournal
-from tools.static_desk import StaticDesk
 
 SCHEDULE = ("schedule_next_check", {"seconds": 600, "wake_conditions": []})
 
 
-def router(server: MessagesServer, desk: StaticDesk, journal: ListJournal, clock: SimClock,
+def router(server: MessagesServer, desk: RecordingDesk, journal: ListJournal, clock: SimClock,
            primary: bool = True) -> ResilientBackend:
     llm = llm_settings(server)
     anthropic = AnthropicBackend(llm=llm, risk=RiskSettings(), desk=desk, journal=journal) if primary else None
@@ -34,7 +34,7 @@ def router(server: MessagesServer, desk: StaticDesk, journal: ListJournal, clock
 
 
 async def test_529_and_429_storm_opens_the_breaker_and_rules_take_over(
-    server: MessagesServer, desk: StaticDesk, journal: ListJournal
+    server: MessagesServer, desk: RecordingDesk, journal: ListJournal
 ) -> None:
     clock = SimClock(datetime(2024, 3, 1, tzinfo=UTC))
     backend = router(server, desk, journal, clock)
@@ -61,7 +61,7 @@ async def test_529_and_429_storm_opens_the_breaker_and_rules_take_over(
     assert "probe" in server.message_requests()[-1]["system"][0]["text"]
 
 
-async def test_no_key_and_spent_budget_use_rules(server: MessagesServer, desk: StaticDesk,
+async def test_no_key_and_spent_budget_use_rules(server: MessagesServer, desk: RecordingDesk,
                                                  journal: ListJournal) -> None:
     clock = SimClock(datetime(2024, 3, 1, tzinfo=UTC))
     no_key = await router(server, desk, journal, clock, primary=False).decide(make_request())

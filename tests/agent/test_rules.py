@@ -11,17 +11,18 @@ from hypothesis import strategies as st
 from agent.rules import IN_POSITION_CHECK_S, RulesBackend, normalize_weights, score_signals, stop_distance_pct
 from core.canonical import canonical_json
 from core.settings import LLMSettings, RiskSettings
-from tests.tools.helpers import AT, make_request, make_snapshot
+from tests.agent.conftest import MakeDesk
+from tests.engine_desk import RecordingDesk
+from tests.tools.helpers import make_request, make_snapshot
 from tools.context import ListJournal
-from tools.static_desk import StaticDesk, long_position
 
 
-def rules(desk: StaticDesk, journal: ListJournal) -> RulesBackend:
+def rules(desk: RecordingDesk, journal: ListJournal) -> RulesBackend:
     return RulesBackend(llm=LLMSettings(), risk=RiskSettings(), desk=desk, journal=journal, seed=7)
 
 
-async def test_enters_long_through_the_tools_with_a_stop_inside_the_bounds() -> None:
-    desk, journal = StaticDesk(snapshots={"BTC/USDT": make_snapshot()}), ListJournal()
+async def test_enters_long_through_the_tools_with_a_stop_inside_the_bounds(desk: RecordingDesk) -> None:
+    journal = ListJournal()
     record = await rules(desk, journal).decide(make_request())
     names = [c.name for c in record.tool_calls]
     assert names == ["get_portfolio", "get_learner_weights", "place_order", "schedule_next_check"]
@@ -31,26 +32,24 @@ async def test_enters_long_through_the_tools_with_a_stop_inside_the_bounds() -> 
     assert record.backend == "rules" and record.next_check_seconds == IN_POSITION_CHECK_S and "BTC/USDT" in desk.positions
 
 
-async def test_same_snapshot_same_seed_same_record() -> None:
+async def test_same_snapshot_same_seed_same_record(make_desk: MakeDesk) -> None:
     snap = {**make_snapshot(), "learner_weights": {"trend_follow": {"alpha": 3, "beta": 2},
                                                     "momentum": {"alpha": 1, "beta": 4}}}
-    first = await rules(StaticDesk(snapshots={"BTC/USDT": snap}), ListJournal()).decide(make_request(snap))
-    second = await rules(StaticDesk(snapshots={"BTC/USDT": snap}), ListJournal()).decide(make_request(snap))
+    first = await rules(await make_desk("a"), ListJournal()).decide(make_request(snap))
+    second = await rules(await make_desk("b"), ListJournal()).decide(make_request(snap))
     assert canonical_json(first.model_dump(mode="json")) == canonical_json(second.model_dump(mode="json"))
     assert [c.name for c in first.tool_calls][1] == "place_order"  # weights came from the snapshot
 
 
-async def test_exits_when_signals_turn_against_the_position() -> None:
+async def test_exits_when_signals_turn_against_the_position(desk: RecordingDesk) -> None:
     snap = {**make_snapshot(), "signals": {"trend_follow": -0.9, "momentum": -0.7}}
-    desk = StaticDesk(snapshots={"BTC/USDT": snap})
-    desk.positions["BTC/USDT"] = long_position("BTC/USDT", "0.1", "51000", "49000", AT)
+    await desk.hold_long(stop="49000")
     record = await rules(desk, ListJournal()).decide(make_request(snap))
     assert "close_position" in [c.name for c in record.tool_calls] and desk.positions == {}
 
 
-async def test_short_signal_on_spot_stands_aside() -> None:
+async def test_short_signal_on_spot_stands_aside(desk: RecordingDesk) -> None:
     snap = {**make_snapshot(), "signals": {"trend_follow": -0.9}}
-    desk = StaticDesk(snapshots={"BTC/USDT": snap})
     record = await rules(desk, ListJournal()).decide(make_request(snap))
     assert "place_order" not in [c.name for c in record.tool_calls] and "spot" in record.reasoning
 

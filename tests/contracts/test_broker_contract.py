@@ -15,11 +15,10 @@ from typing import Any
 import pytest
 
 from core.clock import SimClock
-from core.errors import OrderRejected
+from core.errors import OrderRejected, RejectCode
 from core.ids import ClientOrderId, Symbol
 from core.ports import Broker
 from core.types import Order, OrderIntent, OrderStatus, OrderType, PositionSide, Side
-from core.errors import RejectCode
 from exchange.sim import (
     Fault,
     FaultKind,

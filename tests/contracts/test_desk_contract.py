@@ -1,28 +1,49 @@
-"""What every ``tools.context.TradingDesk`` must do (the static desk now; the engine's desk joins the
-``DESKS`` list when it lands): reads are JSON, ``check`` and ``check_schedule`` have no side effects,
-only ``execute`` acts, refusals carry safety's and the gate's reasons."""
+"""What every ``tools.context.TradingDesk`` must do: reads are typed models with a JSON form, ``check`` and
+``check_schedule`` have no side effects, only ``execute`` acts, refusals carry safety's and the gate's
+reasons. Run against the engine's desk over the simulated exchange (the one desk there is: live, backtest
+and ``tradewake decide`` all use it); a desk whose ``check`` acts is shown to fail it."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from core.ids import Symbol
 from core.types import PositionSide, Signal, Veto
-from engine.static_gate import gate_schedule_check
-from safety.proposals import AdjustStopProposal, CloseProposal, EntryProposal
+from safety.proposals import AdjustStopProposal, CloseProposal, EntryProposal, Proposal
 from safety.verdicts import Approved
-from tests.tools.helpers import make_snapshot
+from tests.engine_desk import RecordingDesk, engine_desk
 from tools.context import TradingDesk
-from tools.static_desk import StaticDesk
 
 SYMBOL = Symbol("BTC/USDT")
-DESKS: dict[str, Callable[[], TradingDesk]] = {
-    "static": lambda: StaticDesk(snapshots={SYMBOL: make_snapshot()}, schedule_check=gate_schedule_check),
-}
+
+
+@dataclass
+class ActingCheckDesk(RecordingDesk):
+    """Deliberately broken: its ``check`` carries out what it approves."""
+
+    async def check(self, proposal: Proposal) -> Approved | Veto:
+        verdict = await super().check(proposal)
+        if isinstance(verdict, Approved):
+            await self.inner.execute(verdict)
+        return verdict
+
+
+async def _engine(path: Path) -> RecordingDesk:
+    return await engine_desk(path)
+
+
+async def _acting(path: Path) -> RecordingDesk:
+    real = await engine_desk(path)
+    return ActingCheckDesk(real.inner, real.engine, real.venue, real.store)
+
+
+DESKS: dict[str, Callable[[Path], Awaitable[RecordingDesk]]] = {"engine": _engine}
 
 
 def entry(stop: str = "49000", key: str = "contract-1") -> EntryProposal:
@@ -31,28 +52,47 @@ def entry(stop: str = "49000", key: str = "contract-1") -> EntryProposal:
 
 
 @pytest.fixture(params=sorted(DESKS))
-def desk(request: pytest.FixtureRequest) -> TradingDesk:
-    return DESKS[request.param]()
+async def desk(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TradingDesk]:
+    made = await DESKS[request.param](tmp_path / "desk.sqlite3")
+    yield made
+    made.close()
 
 
-async def test_reads_are_json(desk: TradingDesk) -> None:
-    for value in (await desk.snapshot(SYMBOL), await desk.regime(SYMBOL), await desk.portfolio(),
-                  await desk.learner_weights(None)):
-        json.dumps(value)
+async def test_reads_are_typed_and_json(desk: TradingDesk) -> None:
+    snapshot = await desk.snapshot(SYMBOL)
+    assert snapshot.symbol == SYMBOL
+    regime = await desk.regime(SYMBOL)
+    assert regime is None or regime.symbol == SYMBOL
+    for value in (snapshot, regime, await desk.portfolio(), await desk.learner_weights(None)):
+        json.dumps(value.model_dump(mode="json") if value is not None else None)
 
 
 async def test_check_has_no_side_effects_and_execute_acts(desk: TradingDesk) -> None:
+    assert await check_has_no_side_effects_and_execute_acts(desk)
+
+
+async def check_has_no_side_effects_and_execute_acts(desk: TradingDesk) -> bool:
     before = await desk.portfolio()
     verdict = await desk.check(entry())
     assert isinstance(verdict, Approved)
-    assert await desk.portfolio() == before
+    if await desk.portfolio() != before:
+        return False
     assert verdict.position_id is not None and verdict.quantity is not None and verdict.stop_price == 49_000
     report = await desk.execute(verdict)
-    assert report.status in ("filled", "open") and report.symbol == SYMBOL
+    assert report.status in ("filled", "working") and report.symbol == SYMBOL
     after = await desk.portfolio()
-    assert [p["symbol"] for p in after["positions"]] == [SYMBOL]
+    assert [p.symbol for p in after.positions] == [SYMBOL]
     again = await desk.check(entry(key="contract-2"))
     assert isinstance(again, Veto) and again.code == "position_exists"
+    return True
+
+
+async def test_a_desk_whose_check_acts_fails_the_contract(tmp_path: Path) -> None:
+    broken = await _acting(tmp_path / "broken.sqlite3")
+    try:
+        assert not await check_has_no_side_effects_and_execute_acts(broken)
+    finally:
+        broken.close()
 
 
 async def test_refusals_are_vetoes_with_safetys_codes(desk: TradingDesk) -> None:

@@ -16,7 +16,7 @@ from backtests.data import BacktestData, select_data
 from backtests.runner import feed_candle
 from core.ports import Clock
 from core.settings import Settings, load_settings
-from core.types import Candle, DecisionRecord, DecisionRequest
+from core.types import Alert, Candle, DecisionRecord, DecisionRequest
 from engine.engine import Engine, StepReport
 from engine.wiring import AgentChoice, Core, SimParts, build_engine, market_for, sim_markets, sim_parts
 from market.candles import frame_to_candles
@@ -48,6 +48,9 @@ class ScriptedAgent:
         for n, (name, args) in enumerate(self.script.get(i, []), start=1):
             await tools.call(name, args, f"c{i}-{n}")
         return build_record(session, backend=self.name, prompt_version="test")
+
+    def drain_alerts(self) -> list[Alert]:
+        return []
 
 
 def every_candle(settings: Settings) -> Settings:

@@ -10,12 +10,11 @@ from decimal import Decimal as D
 
 import pytest
 
-from core.errors import ConfigError, OperationalError, OrderRejected, OutcomeUnknownError, TemporaryError
+from core.errors import ConfigError, OperationalError, OrderRejected, OutcomeUnknownError, RejectCode, TemporaryError
 from core.ids import ClientOrderId, Symbol
 from core.settings import MAINNET_CONFIRM_ENV, MAINNET_CONFIRM_VALUE, RunMode
 from core.types import Liquidity, OrderStatus, OrderType, PositionSide, Side
 from exchange.ccxt_broker import CcxtBroker, build_exchange, reject_code, venue_for
-from core.errors import RejectCode
 from exchange.errors import IpBanned
 from tests.exchange.ccxtkit import API_KEY, API_SECRET, ccxt_rig, settings_for
 from tests.exchange.simkit import feed, intent, real_candles

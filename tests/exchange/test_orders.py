@@ -6,10 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.errors import OrderRejected
+from core.errors import OrderRejected, RejectCode
 from core.ids import ClientOrderId, Symbol
 from core.types import OrderIntent, OrderType, Side
-from core.errors import RejectCode
 from exchange.orders import prepare_intent
 from exchange.sim.markets import binance_futures_markets, binance_spot_markets
 

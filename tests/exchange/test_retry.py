@@ -4,10 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from core.errors import OrderRejected, OutcomeUnknownError, TemporaryError
+from core.errors import OrderRejected, OutcomeUnknownError, RejectCode, TemporaryError
 from core.ids import ClientOrderId, Symbol
 from core.types import Order, OrderIntent, OrderStatus, OrderType, Side
-from core.errors import RejectCode
 from exchange.retry import Retrier, RetryPolicy, create_once
 
 AT = datetime(2024, 1, 1, tzinfo=UTC)

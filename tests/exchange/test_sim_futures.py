@@ -5,10 +5,9 @@ from decimal import Decimal as D
 import pytest
 
 from core.clock import SimClock
-from core.errors import OrderRejected
+from core.errors import OrderRejected, RejectCode
 from core.ids import ClientOrderId
 from core.types import OrderStatus, OrderType, PositionSide, Side
-from core.errors import RejectCode
 from exchange.sim import Bar, MarketFill, SimBroker
 from tests.exchange.simkit import FUT_BTC, T0, futures_venue, intent
 

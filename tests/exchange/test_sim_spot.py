@@ -6,10 +6,9 @@ from decimal import Decimal as D
 import pytest
 
 from core.clock import SimClock
-from core.errors import OrderRejected
+from core.errors import OrderRejected, RejectCode
 from core.ids import ClientOrderId
 from core.types import Liquidity, OrderStatus, OrderType, PositionSide, Side
-from core.errors import RejectCode
 from exchange.sim import Bar, FixedBpsSlippage, MarketFill, SimBroker
 from exchange.sim.book import UnknownOrder
 from tests.exchange.simkit import SPOT_BTC, T0, feed, intent, real_candles, spot_venue

@@ -2,7 +2,7 @@
 and the seeded random schedules.
 
 Real parts: ``exchange.sim`` (matching, balances, fault injection on the wire), ``SqliteStore`` (a
-file, WAL, hash-chained journal), the safety executor, veto, commands and reconciliation. Two
+file, WAL, hash-chained journal), the ``SafetyService`` with its guard, veto, commands and reconciliation. Two
 test-side pieces: ``FlakyStore`` wraps the real store and makes ``transact`` fail on demand (the
 only way to get a disk-full on a tmpfs), and ``RecordingNotifier`` stands in for the human at the
 end of a webhook (the HTTP notifiers have their own tests against a local server).
@@ -36,9 +36,9 @@ from exchange.sim import (
 )
 from safety.alerts import AlertDispatcher
 from safety.book import SafetyBook
-from safety.commands import apply_pending_commands
-from safety.executor import GuardExecutor, TickReport
-from safety.reconcile import ReconcileReport, reconcile
+from safety.keeper import TickReport
+from safety.reconcile import ReconcileReport
+from safety.service import SafetyConfig, SafetyService
 from safety.views import Limits, Portfolio, Quote
 from store.sqlite_store import SqliteStore
 
@@ -138,7 +138,7 @@ class World:
     faults: FaultPlan = field(default_factory=FaultPlan.none)
     retries: int = 4
     cancel_orphans: bool = False
-    ex: GuardExecutor = field(init=False)
+    ex: SafetyService = field(init=False)
     restarts: int = 0
 
     @classmethod
@@ -174,12 +174,16 @@ class World:
         world.ex = world._stack()
         return world
 
-    def _stack(self) -> GuardExecutor:
+    def _stack(self) -> SafetyService:
+        """The safety stack of a (new) process, seeing the world's current prices."""
         broker = SimBroker(self.venue, faults=self.faults, retry=RetryPolicy(max_retries=self.retries))
         book = SafetyBook.load(self.store, Decimal(10000), self.clock.now())  # type: ignore[arg-type]
         alerts = AlertDispatcher([self.notifier], self.store, self.clock, min_interval_s=0)  # type: ignore[arg-type]
-        rules = self.venue.markets()
-        return GuardExecutor(broker, book, alerts, rules, self.risk, PREFIX)
+        config = SafetyConfig(self.venue.markets(), self.risk, RunMode.PAPER, PREFIX, market_type=self.market_type)
+        service = SafetyService.assemble(broker, self.store, book, alerts, config, Decimal(10000))  # type: ignore[arg-type]
+        for symbol, price in self.prices.items():
+            service.mark(symbol, price, self.now)
+        return service
 
     @property
     def now(self) -> datetime:
@@ -194,7 +198,7 @@ class World:
         return await self.reconcile()
 
     async def reconcile(self) -> ReconcileReport:
-        return await reconcile(self.ex, self.prices, self.now, cancel_orphans=self.cancel_orphans)
+        return await self.ex.reconcile(self.now, cancel_orphans=self.cancel_orphans)
 
     def move(self, symbol: Symbol, price: Decimal, seconds: float = 30, volume: Decimal | None = None) -> None:
         """A trade at ``price`` on the exchange (with ``volume``, fills are capped by the liquidity fraction)."""
@@ -203,17 +207,19 @@ class World:
         self.clock.advance_by(seconds)
         self.venue.on_price(price, self.now, symbol=symbol, volume=volume)
         self.prices[symbol] = price
+        self.ex.mark(symbol, price, self.now)
 
     def feed_only(self, symbol: Symbol, price: Decimal, seconds: float = 5) -> None:
         """The market-data feed shows ``price`` before the exchange has traded there (feed ahead of the
         matching engine, or a stop trigger lagging): what the watchdog exists for."""
         self.clock.advance_by(seconds)
         self.prices[symbol] = self.venue.markets()[symbol].price(price)
+        self.ex.mark(symbol, self.prices[symbol], self.now)
 
     async def step(self) -> TickReport:
         """An engine step: operator commands first, then the guard."""
-        await apply_pending_commands(self.ex, self.prices, self.now)
-        return await self.ex.tick(self.prices, self.now)
+        await self.ex.apply_commands(self.now)
+        return await self.ex.guard(self.now)
 
     # ------------------------------------------------------------------ views for the veto
 

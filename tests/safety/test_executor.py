@@ -14,11 +14,9 @@ from core.ports import OperatorCommand
 from core.settings import RiskSettings
 from core.types import ExitReason, OrderIntent, OrderStatus, OrderType, PositionSide, Signal
 from exchange.sim import Fault, FaultKind, FaultPlan, Op
-from safety.book import CLOSED_PREFIX, SafetyBook
+from safety.book import CLOSED_PREFIX
 from safety.breakers import BreakerState
-from safety.executor import GuardExecutor
-from safety.proposals import EntryProposal
-from safety.requests import execute
+from safety.proposals import AdjustStopProposal, EntryProposal
 from safety.verdicts import Approved, VetoCode, Vetoed
 from safety.veto import veto
 from tests.safety.simworld import World
@@ -72,7 +70,7 @@ def judge(world: World, proposal: EntryProposal) -> Approved | Vetoed:
 async def open_position(world: World, **kw: object) -> str:
     verdict = judge(world, entry(world, **kw))  # type: ignore[arg-type]
     assert isinstance(verdict, Approved), verdict
-    result = await execute(world.ex, verdict, world.prices, world.now)
+    result = await world.ex.execute(verdict, world.now)
     assert result.position_id is not None
     return result.position_id
 
@@ -129,8 +127,8 @@ async def test_same_idempotency_key_never_opens_twice(world: World) -> None:
     await world.reconcile()
     verdict = judge(world, entry(world))
     assert isinstance(verdict, Approved)
-    first = await execute(world.ex, verdict, world.prices, world.now)
-    second = await execute(world.ex, verdict, world.prices, world.now)
+    first = await world.ex.execute(verdict, world.now)
+    second = await world.ex.execute(verdict, world.now)
     assert first.message != second.message and "already submitted" in second.message
     assert len([o for o in world.venue.all_orders() if o.intent.type is OrderType.MARKET]) == 1
 
@@ -181,9 +179,9 @@ async def test_failed_save_is_loud_reduces_and_keeps_protecting(world: World) ->
 
 
 async def tighten(world: World, pid: str, stop: Decimal) -> None:
-    from safety.requests import tighten_stop
-
-    await tighten_stop(world.ex, pid, stop, world.prices, now=world.now)  # type: ignore[arg-type]
+    """Tighten the stop as an approved request does (the veto is not the subject here)."""
+    proposal = AdjustStopProposal(symbol=world.symbols[0], position_id=pid, new_stop=stop)  # type: ignore[arg-type]
+    await world.ex.execute(Approved(proposal, position_id=pid, stop_price=stop), world.now)  # type: ignore[arg-type]
 
 
 async def test_restart_reattaches_a_stop_placed_but_not_saved(world: World) -> None:
@@ -279,17 +277,11 @@ async def test_exchange_error_breaker_opens_then_a_probe_closes_it(world: World)
 async def test_a_second_process_cannot_finalize_the_same_position_again(world: World) -> None:
     await world.reconcile()
     pid = await open_position(world)
-    other = GuardExecutor(
-        world.ex.broker,
-        SafetyBook.load(world.store, Decimal(10000), world.now),  # type: ignore[arg-type]
-        world.ex.alerts,
-        world.ex.rules,
-        world.risk,
-        "tw",
-    )
+    other = world._stack()  # a second process over the same store and exchange
     world.move(BTC, Decimal(48000))
+    other.mark(BTC, world.prices[BTC], world.now)
     first = await world.step()
-    second = await other.tick(world.prices, world.now)
+    second = await other.guard(world.now)
     assert [t.position_id for t in first.closed] == [pid]
     assert second.closed == []
     assert closed_events(world) == [pid]

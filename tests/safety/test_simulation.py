@@ -37,13 +37,12 @@ from core.settings import RiskSettings
 from core.types import OrderType, PositionSide, Signal
 from exchange.sim import FaultPlan, MarketFill
 from safety.book import CLOSED_PREFIX
-from safety.executor import TickReport
 from safety.guard import tighter
 from safety.guard_state import GuardRecord
+from safety.keeper import TickReport
 from safety.order_ids import parse_order_id
 from safety.proposals import AdjustStopProposal, CloseProposal, EntryProposal, Proposal
 from safety.reconcile import ReconcileReport
-from safety.requests import execute
 from safety.rules import tradable
 from safety.verdicts import Approved, VetoCode
 from safety.veto import veto
@@ -226,7 +225,7 @@ async def propose(world: World, proposal: Proposal, ledger: Ledger, stats: Stats
     if isinstance(proposal, EntryProposal):
         assert_entries_allowed(world, ledger)
         stats.entries += 1
-    await execute(world.ex, verdict, world.prices, world.now)
+    await world.ex.execute(verdict, world.now)
 
 
 async def adjust_stop(world: World, rng: random.Random, symbol: Symbol, ledger: Ledger, stats: Stats) -> None:

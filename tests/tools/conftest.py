@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import pytest
 
-from engine.static_gate import gate_schedule_check
-from tests.tools.helpers import make_request, make_snapshot
+from tests.engine_desk import RecordingDesk, engine_desk
+from tests.tools.helpers import make_request
 from tools.context import DecisionSession, ListJournal
 from tools.executor import ToolExecutor
-from tools.static_desk import StaticDesk
 
 
 @pytest.fixture
-def desk() -> StaticDesk:
-    return StaticDesk(snapshots={"BTC/USDT": make_snapshot()}, schedule_check=gate_schedule_check)
+async def desk(tmp_path: Path) -> AsyncIterator[RecordingDesk]:
+    desk = await engine_desk(tmp_path / "desk.sqlite3")
+    yield desk
+    desk.close()
 
 
 @pytest.fixture
@@ -20,6 +24,6 @@ def journal() -> ListJournal:
 
 
 @pytest.fixture
-def executor(desk: StaticDesk, journal: ListJournal) -> ToolExecutor:
+def executor(desk: RecordingDesk, journal: ListJournal) -> ToolExecutor:
     session = DecisionSession(request=make_request(), memory_max_chars=200, secrets=("hunter2-secret",))
     return ToolExecutor(desk, journal, session)

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 from core.conditions import MovePct, PriceBelow
 from safety.order_ids import position_id_for
-from tests.tools.helpers import AT
+from tests.engine_desk import RecordingDesk
 from tools.context import ListJournal
 from tools.executor import ToolExecutor
-from tools.static_desk import StaticDesk, long_position
+from tools.registry import side_effects
 
 GOOD_ORDER = {
     "side": "long",
@@ -23,7 +23,7 @@ GOOD_ORDER = {
 }
 
 
-async def test_valid_order_is_vetoed_then_executed_and_journaled(executor: ToolExecutor, desk: StaticDesk,
+async def test_valid_order_is_vetoed_then_executed_and_journaled(executor: ToolExecutor, desk: RecordingDesk,
                                                                   journal: ListJournal) -> None:
     outcome = await executor.call("place_order", GOOD_ORDER, "c1")
     assert not outcome.is_error
@@ -41,7 +41,7 @@ async def test_valid_order_is_vetoed_then_executed_and_journaled(executor: ToolE
     assert desk.checks == 1
 
 
-async def test_bad_arguments_come_back_as_a_correctable_error(executor: ToolExecutor, desk: StaticDesk,
+async def test_bad_arguments_come_back_as_a_correctable_error(executor: ToolExecutor, desk: RecordingDesk,
                                                               journal: ListJournal) -> None:
     bad = {**GOOD_ORDER, "size_pct": 150, "signals": []}
     del bad["stop_loss_price"]
@@ -56,7 +56,7 @@ async def test_bad_arguments_come_back_as_a_correctable_error(executor: ToolExec
     assert journal.kinds() == ["tool_error"]
 
 
-async def test_a_vetoed_order_is_never_placed(executor: ToolExecutor, desk: StaticDesk, journal: ListJournal) -> None:
+async def test_a_vetoed_order_is_never_placed(executor: ToolExecutor, desk: RecordingDesk, journal: ListJournal) -> None:
     outcome = await executor.call("place_order", {**GOOD_ORDER, "stop_loss_price": 49_990}, "c1")
     assert outcome.is_error
     assert outcome.record.veto is not None and outcome.record.veto.code == "stop_too_close"
@@ -65,7 +65,7 @@ async def test_a_vetoed_order_is_never_placed(executor: ToolExecutor, desk: Stat
     assert journal.kinds() == ["tool_vetoed"]
 
 
-async def test_oversize_is_capped_and_the_note_reported(executor: ToolExecutor, desk: StaticDesk) -> None:
+async def test_oversize_is_capped_and_the_note_reported(executor: ToolExecutor, desk: RecordingDesk) -> None:
     outcome = await executor.call("place_order", {**GOOD_ORDER, "size_pct": 60}, "c1")
     body = json.loads(outcome.content)
     assert body["approved"]["proposal"]["size_pct"] == 20.0 and body["approved"]["capped_from"] == 60.0
@@ -119,8 +119,9 @@ async def test_a_schedule_the_gate_refuses_comes_back_to_correct(executor: ToolE
     assert not fixed.is_error and len(executor.session.wake_conditions) == 2
 
 
-async def test_precheck_denies_without_running_the_handler(desk: StaticDesk, executor: ToolExecutor) -> None:
-    desk.positions["BTC/USDT"] = long_position("BTC/USDT", "0.1", "48000", "47000", AT)
+async def test_precheck_denies_without_running_the_handler(desk: RecordingDesk, executor: ToolExecutor) -> None:
+    await desk.hold_long(stop="47000")
+    executed = len(desk.executed)
     denied = await executor.precheck("mcp__trading__adjust_stop", {"stop_price": 46_000, "reason": "give room"}, "t1")
     assert denied is not None and denied.record.veto is not None and denied.record.veto.code == "stop_loosening"
     assert executor.session.calls[-1] == denied.record
@@ -129,24 +130,24 @@ async def test_precheck_denies_without_running_the_handler(desk: StaticDesk, exe
     assert invalid is not None and json.loads(invalid.content)["code"] == "invalid_arguments"
     unknown = await executor.precheck("Bash", {"command": "ls"}, "t4")
     assert unknown is not None and json.loads(unknown.content)["code"] == "unknown_tool"
-    assert desk.executed == []
+    assert len(desk.executed) == executed
 
 
-async def test_close_and_tighten(desk: StaticDesk, executor: ToolExecutor) -> None:
-    desk.positions["BTC/USDT"] = long_position("BTC/USDT", "0.1", "48000", "47000", AT)
+async def test_close_and_tighten(desk: RecordingDesk, executor: ToolExecutor) -> None:
+    await desk.hold_long(stop="47000")  # 0.04 BTC at 50 000 (20 % of 10 000)
     tighten = await executor.call("adjust_stop", {"stop_price": 48_500, "reason": "lock in"}, "a1")
     assert not tighten.is_error and desk.positions["BTC/USDT"].stop_price == Decimal(48_500)
     half = await executor.call("close_position", {"fraction": 0.5, "reason": "take half"}, "a2")
-    assert Decimal(json.loads(half.content)["execution"]["quantity"]) == Decimal("0.05")
-    assert desk.positions["BTC/USDT"].quantity == Decimal("0.05")
+    assert Decimal(json.loads(half.content)["execution"]["quantity"]) == Decimal("0.02")
+    assert desk.positions["BTC/USDT"].quantity == Decimal("0.02")
     rest = await executor.call("close_position", {"fraction": 1, "reason": "thesis broken"}, "a3")
     assert not rest.is_error and desk.positions == {}
-    assert executor.session.side_effects == 3
+    assert side_effects(executor.session.calls) == 3
     reentry = await executor.call("place_order", GOOD_ORDER, "a4")
     assert reentry.record.veto is not None and reentry.record.veto.code == "cooldown"
 
 
-async def test_non_json_numbers_are_refused_not_crashing(executor: ToolExecutor, desk: StaticDesk) -> None:
+async def test_non_json_numbers_are_refused_not_crashing(executor: ToolExecutor, desk: RecordingDesk) -> None:
     outcome = await executor.call("place_order", {**GOOD_ORDER, "size_pct": float("nan")}, "n1")
     assert outcome.is_error and "size_pct" in json.loads(outcome.content)["message"]
     assert outcome.record.arguments["size_pct"] == "nan"

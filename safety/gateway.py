@@ -1,0 +1,171 @@
+"""The one way the safety layer reaches the exchange: broker calls, order memory and the exchange breaker.
+
+Every call feeds the exchange-error breaker (an ``OrderRejected`` is an answer: the exchange is up).
+Every order seen is remembered and the freshest view kept: a terminal state wins over a live one, so
+a stale read can never resurrect a filled stop, and a terminal order is never asked for again.
+
+Two kinds of calls. The guard's (``positions_of``, ``fetch_order``, ``cancel``) end the work on one
+position for this pass when they fail: the failure is recorded in the pass report and raised as
+:class:`StopPosition`. The plain ones (``create_order`` and the reads of reconciliation) raise the
+broker's own error for the caller to sort.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TypeVar
+
+from core.errors import OperationalError, OrderRejected, RejectCode, TemporaryError
+from core.ids import ClientOrderId, Symbol
+from core.ports import Broker
+from core.settings import RiskSettings
+from core.types import Balance, ExchangePosition, Fill, Order, OrderIntent
+from safety import breakers as brk
+from safety.book import SafetyBook
+from safety.keeper import StateKeeper
+
+T = TypeVar("T")
+
+BROKER_ERRORS = (TemporaryError, OperationalError)
+"""Broker failures that say nothing about the order (``OrderRejected`` is an answer, handled apart)."""
+
+
+class StopPosition(Exception):
+    """Stop working on this position for this pass: an error was recorded (and counted by the breaker)."""
+
+
+def _rank(order: Order) -> tuple[bool, datetime, Decimal]:
+    return order.status.is_terminal, order.updated_at, order.filled_quantity
+
+
+@dataclass
+class ExchangeGateway:
+    broker: Broker
+    book: SafetyBook
+    """Where the exchange breaker's state lives (persisted) and cancels are journaled."""
+    keeper: StateKeeper
+    risk: RiskSettings
+    _known: dict[ClientOrderId, Order] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ order memory
+
+    def remember(self, order: Order) -> Order:
+        """Keep the freshest view: terminal beats live, then the later update, then the bigger fill."""
+        known = self._known.get(order.client_order_id)
+        if known is not None and _rank(known) > _rank(order):
+            return known
+        self._known[order.client_order_id] = order
+        return order
+
+    def known(self, cid: ClientOrderId | None) -> Order | None:
+        return self._known.get(cid) if cid is not None else None
+
+    def forget(self, cids: Iterable[ClientOrderId]) -> None:
+        """Orders of a finalized position: nothing will ask about them again."""
+        for cid in cids:
+            self._known.pop(cid, None)
+
+    # ------------------------------------------------------------------ the guard's calls
+
+    async def positions_of(self, symbol: Symbol, now: datetime) -> list[ExchangePosition]:
+        return await self._guarded(now, self.broker.fetch_positions([symbol]))
+
+    async def fetch_order(self, cid: ClientOrderId, symbol: Symbol, now: datetime) -> Order | None:
+        """The freshest view of one order; ``None`` when the exchange does not know it."""
+        known = self._known.get(cid)
+        if known is not None and known.status.is_terminal:
+            return known  # final: no need to ask again
+        try:
+            order = await self._guarded(now, self.broker.fetch_order(cid, symbol))
+        except OrderRejected as exc:
+            if exc.code == RejectCode.ORDER_NOT_FOUND:
+                return known
+            self.keeper.problem(f"fetch {cid}: {exc}")
+            raise StopPosition from exc
+        return self.remember(order)
+
+    async def cancel(self, cid: ClientOrderId, symbol: Symbol, why: str, now: datetime) -> Order | None:
+        """Cancel and remember the exchange's final answer (a fill that raced the cancel included);
+        ``None`` when the exchange does not know the order."""
+        try:
+            order = await self.call(now, self.broker.cancel_order(cid, symbol))
+        except OrderRejected as exc:
+            self.book.journal("guard.cancel_rejected", now, {"order_id": cid, "code": exc.code, "why": why})
+            if exc.code == RejectCode.ORDER_NOT_FOUND:
+                return None
+            self.keeper.problem(f"cancel {cid}: {exc}")
+            raise StopPosition from exc
+        except BROKER_ERRORS as exc:
+            self.keeper.problem(f"cancel {cid}: {exc}")
+            raise StopPosition from exc
+        order = self.remember(order)
+        self.book.journal("guard.cancel", now, {"order_id": cid, "status": order.status.value, "why": why})
+        return order
+
+    # ------------------------------------------------------------------ plain calls
+
+    async def create_order(self, intent: OrderIntent, now: datetime) -> Order:
+        """Send an order (the broker is idempotent by client id); remembered when the exchange took it."""
+        return self.remember(await self.call(now, self.broker.create_order(intent)))
+
+    async def open_orders(self, now: datetime) -> list[Order]:
+        """Every open order on the account (both order books on futures), remembered."""
+        return [self.remember(order) for order in await self.call(now, self.broker.fetch_open_orders(None))]
+
+    async def balance(self, now: datetime) -> Mapping[str, Balance]:
+        return await self.call(now, self.broker.fetch_balance())
+
+    async def all_positions(self, now: datetime) -> list[ExchangePosition]:
+        return await self.call(now, self.broker.fetch_positions(None))
+
+    async def trades(self, symbol: Symbol, since: datetime, now: datetime) -> list[Fill]:
+        return await self.call(now, self.broker.fetch_my_trades(symbol, since))
+
+    async def call(self, now: datetime, awaitable: Awaitable[T]) -> T:
+        """A broker call that feeds the exchange-error breaker; every error is re-raised."""
+        try:
+            result = await awaitable
+        except OrderRejected:
+            await self._health(now, None)  # the exchange answered
+            raise
+        except BROKER_ERRORS as exc:
+            await self._health(now, f"{type(exc).__name__}: {exc}")
+            raise
+        await self._health(now, None)
+        return result
+
+    async def _guarded(self, now: datetime, awaitable: Awaitable[T]) -> T:
+        """A call whose failure ends this position's work for the pass (recorded, counted)."""
+        try:
+            return await self.call(now, awaitable)
+        except BROKER_ERRORS as exc:
+            self.keeper.problem(f"{type(exc).__name__}: {exc}")
+            raise StopPosition from exc
+
+    # ------------------------------------------------------------------ the exchange breaker
+
+    async def on_clock(self, now: datetime) -> None:
+        """Open -> half-open after the cooldown, and then the one cheap probe whose outcome decides."""
+        board = self.book.board
+        exchange, events = brk.exchange_on_clock(board.exchange, self.risk, now)
+        if exchange is not board.exchange:
+            self.book.put_board(board.model_copy(update={"exchange": exchange}))
+        await self.keeper.announce(events, now)
+        if exchange.state is brk.BreakerState.HALF_OPEN:
+            try:
+                await self.balance(now)  # the probe
+            except BROKER_ERRORS as exc:
+                self.keeper.problem(f"probe: {exc}")
+
+    async def _health(self, now: datetime, error: str | None) -> None:
+        board = self.book.board
+        if error is None:
+            exchange, events = brk.exchange_on_success(board.exchange, now)
+        else:
+            exchange, events = brk.exchange_on_error(board.exchange, error, self.risk, now)
+        if exchange is not board.exchange:
+            self.book.put_board(board.model_copy(update={"exchange": exchange}))
+        await self.keeper.announce(events, now)
