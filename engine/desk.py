@@ -25,10 +25,8 @@ from learning.weights import LearnerWeights
 from market.builder import Market
 from market.regime import RegimeReading
 from market.snapshot import MarketSnapshot
-from safety.entries import EntryResult
 from safety.proposals import Proposal
-from safety.requests import Done
-from safety.service import SafetyService
+from safety.service import Done, EntryResult, SafetyService
 from safety.verdicts import Approved, Vetoed
 from tools.results import ExecutionReport
 

@@ -45,6 +45,18 @@ from safety.verdicts import Approved, Verdict
 from safety.veto import veto
 from safety.views import Limits, Portfolio, Quote, portfolio_view
 
+__all__ = [
+    "AppliedCommand",
+    "Done",
+    "EntryResult",
+    "ReconcileReport",
+    "SafetyConfig",
+    "SafetyService",
+    "TickReport",
+    "account_equity",
+]
+"""The service and the values its methods return: everything outside ``safety/`` needs from here."""
+
 
 @dataclass(frozen=True, slots=True)
 class SafetyConfig:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from agent.rules import FLAT_CHECK_S, IN_POSITION_CHECK_S
+from core.settings import load_settings
+from core.types import PositionSide
+from engine.decide_cli import one_decision, parse_time
+from tests.agent.conftest import llm_settings
 from tests.agent.messages_server import MessagesServer, tool_use
 from tests.e2e.cli_helpers import run_cli
+from tools.results import PortfolioResult
+from tools.snapshots import snapshot_builder
 
 DATA = "binance_BTC-USDT_1h.csv.gz"  # bundled with the market package (real Binance candles)
 AT = "2025-06-01T12:00:00Z"
@@ -48,3 +57,20 @@ def test_anthropic_decision_recorded_then_replayed_identically(server: MessagesS
 def test_user_mistakes_exit_2(tmp_path: Path) -> None:
     done = run_cli("decide", "--data", DATA, "--at", "yesterday", cwd=tmp_path)
     assert done.returncode == 2 and "ISO 8601" in done.stderr
+
+
+async def test_decide_runs_the_real_engine_over_the_simulated_exchange(server: MessagesServer) -> None:
+    """In process: the order goes through the veto and the guard of a real engine (the position has its
+    protective stop when the model looks again), the tool journal comes from the engine's store."""
+    server.script(tool_use(("place_order", ORDER)),
+                  tool_use(("get_portfolio", {}), ("schedule_next_check", {"seconds": 3600, "wake_conditions": []})))
+    base = load_settings(None)
+    settings = base.model_copy(update={"llm": llm_settings(server)})
+    outcome = await one_decision(settings, snapshot_builder(DATA), parse_time(AT), Decimal(10_000), None)
+    calls = outcome.decision.tool_calls
+    assert [c.name for c in calls] == ["place_order", "get_portfolio", "schedule_next_check"]
+    [position] = PortfolioResult.model_validate(calls[1].result).portfolio.positions
+    assert position.side is PositionSide.LONG and position.stop_price == Decimal(102_000)
+    assert position.quantity * position.entry_price == pytest.approx(Decimal(500), rel=Decimal("0.01"))
+    assert [e["kind"] for e in outcome.tool_journal] == ["tool_call", "tool_result"] * 3
+    assert outcome.alerts == [] and outcome.decision.wake.kind.value == "operator"

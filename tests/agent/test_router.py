@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from agent.anthropic_backend import AnthropicBackend
-from agent.breaker import BreakerState, LLMBreaker
+from agent.breaker import BreakerState, FailureKind, LLMBreaker
+from agent.records import build_record
 from agent.router import ResilientBackend
 from agent.rules import RulesBackend
 from core.clock import SimClock
 from core.settings import LLMSettings, RiskSettings
-from core.types import WakeKind, WakeReason
+from core.types import Alert, DecisionRecord, DecisionRequest, LLMHealth, WakeKind, WakeReason
 from tests.agent.conftest import llm_settings
 from tests.agent.messages_server import MessagesServer, fail, tool_use
 from tests.engine_desk import RecordingDesk
 from tests.tools.helpers import make_request
-from tools.context import ListJournal
+from tools.context import DecisionSession, ListJournal
 
 SCHEDULE = ("schedule_next_check", {"seconds": 600, "wake_conditions": []})
 
@@ -72,3 +74,39 @@ async def test_no_key_and_spent_budget_use_rules(server: MessagesServer, desk: R
     spent = await router(server, desk, journal, clock).decide(request.model_copy(update={"wake": wake}))
     assert spent.backend == "rules" and spent.fallback_reason == "llm_budget_usd_day"
     assert server.message_requests() == []
+
+
+@dataclass
+class RecordingPrimary:
+    """An LLM backend stand-in that keeps the requests it was given (the router is the subject here)."""
+
+    requests: list[DecisionRequest] = field(default_factory=list)
+    name: str = "recording"
+
+    async def decide(self, request: DecisionRequest) -> DecisionRecord:
+        self.requests.append(request)
+        return build_record(DecisionSession(request=request, memory_max_chars=0), backend=self.name,
+                            prompt_version="test")
+
+    def drain_alerts(self) -> list[Alert]:
+        return []
+
+
+async def test_the_breaker_state_travels_in_the_request(desk: RecordingDesk, journal: ListJournal) -> None:
+    clock = SimClock(datetime(2024, 3, 1, tzinfo=UTC))
+    breaker = LLMBreaker(failure_threshold=1, probe_after_s=60)
+    breaker.record_failure(clock.now(), FailureKind.TIMEOUT)
+    primary = RecordingPrimary()
+    llm = LLMSettings()
+    backend = ResilientBackend(primary=primary, rules=RulesBackend(llm=llm, risk=RiskSettings(), desk=desk,
+                                                                   journal=journal),
+                               breaker=breaker, clock=clock, journal=journal)
+    clock.advance_by(60)
+    request = make_request()
+    await backend.decide(request)
+    await backend.decide(request)
+    probe, healthy = (r.llm for r in primary.requests)
+    assert probe.state == "half_open" and probe.consecutive_failures == 1 and probe.last_failure == "timeout"
+    assert "this call is a probe" in probe.describe()
+    assert healthy == LLMHealth() and healthy.describe() == "LLM service healthy (breaker closed)."
+    assert request.llm == LLMHealth(), "the caller's request is not changed"

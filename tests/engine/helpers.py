@@ -38,6 +38,8 @@ class ScriptedAgent:
     index_of: dict[datetime, int]
     name: str = "scripted"
     seen: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    """Alerts the backend has for a human (``drain_alerts``), as an LLM router would queue them."""
 
     async def decide(self, request: DecisionRequest) -> DecisionRecord:
         session = DecisionSession(request=request, memory_max_chars=500)
@@ -50,7 +52,8 @@ class ScriptedAgent:
         return build_record(session, backend=self.name, prompt_version="test")
 
     def drain_alerts(self) -> list[Alert]:
-        return []
+        drained, self.alerts = self.alerts, []
+        return drained
 
 
 def every_candle(settings: Settings) -> Settings:

@@ -4,9 +4,14 @@ journal, on real candles (BTC/USDT 1h, 2024 Q1), the simulated exchange and a SQ
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 from core.ports import OperatorCommand
+from core.settings import load_settings
+from core.timeframes import timeframe_seconds
+from core.types import Alert, WakeKind, WakeReason
+from engine.events import CandleClosed
 from tests.engine.helpers import build_world, entry
 
 # Candle 30 of 2024 Q1 closes near 42,300; candle 31 opens there. A stop 1 % below is hit within days.
@@ -87,4 +92,28 @@ def test_repeated_vetoes_raise_one_alert_for_a_human(tmp_path: Path) -> None:
     alerts = [e.payload["alert"] for e in world.store.read_journal() if e.kind == "alert.raised"]
     repeated = [a for a in alerts if a["kind"] == "repeated_vetoes"]
     assert len(repeated) == 1 and "3 consecutive vetoes, last: stop_wrong_side" in repeated[0]["message"]
+    world.store.close()
+
+
+def test_what_the_agent_has_for_a_human_is_sent_through_the_port(tmp_path: Path) -> None:
+    """``drain_alerts`` is part of the agent port: any backend's alerts are sent, not only the router's."""
+    world = build_world(tmp_path / "a.sqlite3", {})
+    at = world.candles[0].open_at
+    world.agent.alerts.append(  # type: ignore[union-attr]
+        Alert(severity="warning", kind="llm_breaker", message="LLM breaker closed -> open: 3 failures", at=at))
+    asyncio.run(world.run(0, 2))
+    sent = [e.payload["alert"]["message"] for e in world.store.read_journal() if e.kind == "alert.raised"]
+    assert sent == ["LLM breaker closed -> open: 3 failures"]
+    world.store.close()
+
+
+def test_an_operator_wake_asks_the_agent_after_safety_whatever_the_gate_says(tmp_path: Path) -> None:
+    world = build_world(tmp_path / "o.sqlite3", {}, settings=load_settings(None))  # the default, quieter gate
+    candle = world.candles[3]
+    close_at = candle.open_at + timedelta(seconds=timeframe_seconds(candle.timeframe))
+    world.parts.clock.advance_to(close_at)
+    wake = WakeReason(kind=WakeKind.OPERATOR, detail="asked", at=close_at, symbol=candle.symbol)
+    report = asyncio.run(world.engine.step(CandleClosed(at=close_at, candle=candle), wake=wake))
+    assert report.wake == wake and report.decision is not None and report.decision.wake == wake
+    assert [c.name for c in report.decision.tool_calls] == ["get_portfolio"]
     world.store.close()
