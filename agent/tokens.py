@@ -32,7 +32,7 @@ from agent.signals import last_price
 from core.canonical import canonical_json
 from core.ids import PositionId
 from core.settings import LLMSettings, RiskSettings
-from core.types import DecisionRequest, ToolCallRecord
+from core.types import DecisionRequest, LLMHealth, ToolCallRecord
 from tools.handlers import entry_proposal
 from tools.inputs import PlaceOrder
 from tools.registry import BY_NAME, ToolName, anthropic_tools
@@ -69,16 +69,17 @@ def order_result(request: DecisionRequest) -> str:
 def decision_tokens(data: str | Path, at: datetime) -> dict[str, int]:
     llm, risk = LLMSettings(), RiskSettings()
     request = request_for(market_snapshot(data, at))
-    system = system_prompt(risk, llm.memory_max_chars, "LLM service healthy (breaker closed).").text
+    system = system_prompt(risk, llm.memory_max_chars, LLMHealth().describe()).text
     tools = anthropic_tools()
     prefix = estimate_request_tokens(system, tools, [])
     first: list[dict[str, Any]] = [{"role": "user", "content": user_message(request, "watch 106k resistance")}]
-    call = {"type": "tool_use", "id": "toolu_1", "name": "place_order", "input": ORDER}
+    call = {"type": "tool_use", "id": "toolu_1", "name": ToolName.PLACE_ORDER.value, "input": ORDER}
     result = {"type": "tool_result", "tool_use_id": "toolu_1", "content": order_result(request)}
     second = [*first, {"role": "assistant", "content": [call]}, {"role": "user", "content": [result]}]
     out_1 = estimate_tokens(json.dumps(call))
-    out_2 = estimate_tokens(CLOSING) + estimate_tokens(json.dumps(
-        {"type": "tool_use", "name": "schedule_next_check", "input": {"seconds": 14400, "wake_conditions": []}}))
+    schedule = {"seconds": 14400, "wake_conditions": []}
+    final = {"type": "tool_use", "name": ToolName.SCHEDULE_NEXT_CHECK.value, "input": schedule}
+    out_2 = estimate_tokens(CLOSING) + estimate_tokens(json.dumps(final))
     in_1 = estimate_request_tokens(system, tools, first) - prefix
     in_2 = estimate_request_tokens(system, tools, second) - prefix
     return {

@@ -91,7 +91,7 @@ class ExchangeGateway:
         """Cancel and remember the exchange's final answer (a fill that raced the cancel included);
         ``None`` when the exchange does not know the order."""
         try:
-            order = await self.call(now, self.broker.cancel_order(cid, symbol))
+            order = await self._call(now, self.broker.cancel_order(cid, symbol))
         except OrderRejected as exc:
             self.book.journal("guard.cancel_rejected", now, {"order_id": cid, "code": exc.code, "why": why})
             if exc.code == RejectCode.ORDER_NOT_FOUND:
@@ -109,22 +109,22 @@ class ExchangeGateway:
 
     async def create_order(self, intent: OrderIntent, now: datetime) -> Order:
         """Send an order (the broker is idempotent by client id); remembered when the exchange took it."""
-        return self.remember(await self.call(now, self.broker.create_order(intent)))
+        return self.remember(await self._call(now, self.broker.create_order(intent)))
 
     async def open_orders(self, now: datetime) -> list[Order]:
         """Every open order on the account (both order books on futures), remembered."""
-        return [self.remember(order) for order in await self.call(now, self.broker.fetch_open_orders(None))]
+        return [self.remember(order) for order in await self._call(now, self.broker.fetch_open_orders(None))]
 
     async def balance(self, now: datetime) -> Mapping[str, Balance]:
-        return await self.call(now, self.broker.fetch_balance())
+        return await self._call(now, self.broker.fetch_balance())
 
     async def all_positions(self, now: datetime) -> list[ExchangePosition]:
-        return await self.call(now, self.broker.fetch_positions(None))
+        return await self._call(now, self.broker.fetch_positions(None))
 
     async def trades(self, symbol: Symbol, since: datetime, now: datetime) -> list[Fill]:
-        return await self.call(now, self.broker.fetch_my_trades(symbol, since))
+        return await self._call(now, self.broker.fetch_my_trades(symbol, since))
 
-    async def call(self, now: datetime, awaitable: Awaitable[T]) -> T:
+    async def _call(self, now: datetime, awaitable: Awaitable[T]) -> T:
         """A broker call that feeds the exchange-error breaker; every error is re-raised."""
         try:
             result = await awaitable
@@ -140,7 +140,7 @@ class ExchangeGateway:
     async def _guarded(self, now: datetime, awaitable: Awaitable[T]) -> T:
         """A call whose failure ends this position's work for the pass (recorded, counted)."""
         try:
-            return await self.call(now, awaitable)
+            return await self._call(now, awaitable)
         except BROKER_ERRORS as exc:
             self.keeper.problem(f"{type(exc).__name__}: {exc}")
             raise StopPosition from exc
