@@ -82,8 +82,8 @@ def write_trades_csv(path: Path, trades: Sequence[ClosedTrade], open_positions: 
         for p in open_positions:
             writer.writerow([
                 p.position_id, p.symbol, p.side.value, p.quantity, p.entry_price, "", p.opened_at.isoformat(), "",
-                p.unrealized_pnl + p.entry_fee, p.entry_fee, p.unrealized_pnl, "", "", "+".join(p.signals), p.regime or "",
-                "open", p.mark_price,
+                p.unrealized_pnl + p.entry_fee, p.entry_fee, p.unrealized_pnl, "", "", "+".join(p.signals),
+                p.regime or "", "open", p.mark_price,
             ])  # fmt: skip
 
 

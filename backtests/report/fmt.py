@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 MISSING = "—"
 Number = float | int | Decimal | str | None
@@ -134,8 +135,14 @@ def tone(value: Number) -> str:
     return "pos" if x > 0 else "neg"
 
 
-FILTERS = {
+def by(value: Number, name: str) -> str:
+    """The filter called ``name`` (for a table whose rows say how each value is shown)."""
+    shown: str = FILTERS[name](value)
+    return shown
+
+
+FILTERS: dict[str, Any] = {
     "num": num, "signed": signed, "pct": pct, "signed_pct": signed_pct, "money": money,
     "signed_money": signed_money, "price": price, "qty": qty, "usd": usd, "count": count, "tokens": tokens,
-    "duration": duration, "days": days, "when": when, "day": day, "tone": tone,
+    "duration": duration, "days": days, "when": when, "day": day, "tone": tone, "by": by,
 }  # fmt: skip

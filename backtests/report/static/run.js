@@ -11,6 +11,16 @@
     return low >= 100 ? 2 : low >= 1 ? 4 : low >= 0.01 ? 6 : 8;
   }
 
+  function grouped(digits) {
+    return function (value) {
+      return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+    };
+  }
+
+  function amount(digits) {
+    return { type: "custom", formatter: grouped(digits), minMove: Math.pow(10, -digits) };
+  }
+
   function makeChart(container) {
     return LWC.createChart(container, {
       autoSize: true,
@@ -26,9 +36,9 @@
   function drawPrice(data) {
     var box = document.getElementById("price-chart");
     if (!box) { return null; }
-    var chart = makeChart(box);
     var digits = precisionFor(data.price);
-    var format = { type: "price", precision: digits, minMove: Math.pow(10, -digits) };
+    var chart = makeChart(box);
+    var format = amount(digits);
     var price = chart.addSeries(LWC.LineSeries, { color: "#344054", lineWidth: 2, priceFormat: format,
                                                   priceLineVisible: false, title: "close" });
     price.setData(data.price);
@@ -51,7 +61,7 @@
     var box = document.getElementById("equity-chart");
     if (!box) { return null; }
     var chart = makeChart(box);
-    var money = { type: "price", precision: 2, minMove: 0.01 };
+    var money = amount(2);
     var equity = chart.addSeries(LWC.LineSeries, { color: "#2f6fdb", lineWidth: 2, priceFormat: money,
                                                    title: "equity" });
     equity.setData(data.equity);
