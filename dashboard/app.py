@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,8 @@ class DashboardConfig:
     poll_s: float = 2.0
     """How often the live stream reads the store."""
     clock: Clock = field(default_factory=WallClock)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    """Set when the server shuts down: open live streams end, so a browser tab never holds the shutdown up."""
 
 
 def create_app(config: DashboardConfig) -> Starlette:
@@ -143,7 +146,7 @@ class Pages:
     async def _stream(self, request: Request) -> AsyncIterator[str]:
         """``event: state`` with the re-rendered panel whenever it changes; a comment every poll keeps it open."""
         last = ""
-        while not await request.is_disconnected():
+        while not self.config.stopping.is_set() and not await request.is_disconnected():
             panel = await run_in_threadpool(self.render_panel, request)
             if panel != last:
                 last = panel

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from core.errors import ConfigError
+from core.errors import ConfigError, OperationalError
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -60,11 +60,11 @@ def _check_host(host: str) -> None:
 
 
 def serve(host: str, port: int, *, runs_dir: Path, heartbeat: Path | None, settings: Settings, token: Token) -> None:
-    import uvicorn
+    from dashboard.app import DashboardConfig
+    from dashboard.server import StoppableServer
 
-    from dashboard.app import DashboardConfig, create_app
-
-    app = create_app(DashboardConfig(settings=settings, runs_dir=runs_dir, token=token, heartbeat=heartbeat))
+    config = DashboardConfig(settings=settings, runs_dir=runs_dir, token=token, heartbeat=heartbeat)
+    server = StoppableServer.for_app(config, host=host, port=port)
     shown = "localhost" if host in ("127.0.0.1", "::1", "localhost") else host
     typer.echo(f"tradewake dashboard: http://{shown}:{port}/  (read-only)")
     if token.from_env:
@@ -72,4 +72,7 @@ def serve(host: str, port: int, *, runs_dir: Path, heartbeat: Path | None, setti
     else:
         typer.echo(f"operator actions: open http://{shown}:{port}/login?token={token.value}")
     typer.echo("Ctrl-C stops it.")
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
+    server.run()
+    if not server.started:
+        raise OperationalError(f"the dashboard could not listen on {host}:{port} (in use, or not allowed)")
+

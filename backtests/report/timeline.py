@@ -145,7 +145,15 @@ def _effect_text(call: ToolCallRecord) -> str:
         what = f"stop -> {args.get('stop_price', '?')}"
     if call.veto is not None:
         return f"{what}: vetoed {call.veto.code}"
-    return f"{what}: refused" if call.is_error else what
+    if call.is_error:
+        return f"{what}: refused"
+    capped = _approved(call).get("capped_from")
+    return f"{what} (capped by safety)" if capped is not None else what
+
+
+def _approved(call: ToolCallRecord) -> dict[str, Any]:
+    approved = call.result.get("approved") if isinstance(call.result, dict) else None
+    return approved if isinstance(approved, dict) else {}
 
 
 def _short_number(value: Any) -> str:

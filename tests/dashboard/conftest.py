@@ -18,11 +18,12 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -34,6 +35,7 @@ from tests.agent.conftest import llm_settings
 from tests.agent.messages_server import MessagesServer, text, tool_use
 from tests.engine.helpers import EngineWorld, build_world, entry
 
+T = TypeVar("T")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "dashboard"
 TOKEN = "dashboard-test-token-0123456789"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -80,10 +82,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
         server.script(*llm_script(float(data.candles["close"].iloc[0])))
         settings = load_settings(None)
         llm = settings.model_copy(update={"llm": llm_settings(server, breaker_failures=2, breaker_probe_after_s=10**6)})
-        llm_result = asyncio.run(run_backtest(BacktestRequest(llm, data, base / LLM_RUN)))
+        llm_result = off_loop(lambda: asyncio.run(run_backtest(BacktestRequest(llm, data, base / LLM_RUN))))
     finally:
         server.stop()
-    rules_result = asyncio.run(run_backtest(BacktestRequest(settings, data, base / RULES_RUN)))
+    rules_result = off_loop(lambda: asyncio.run(run_backtest(BacktestRequest(settings, data, base / RULES_RUN))))
     return Runs(base, llm_result, rules_result, settings)
 
 
@@ -100,18 +102,30 @@ class Live:
 
     def step(self, candles: int = 1) -> None:
         """The engine takes its next step(s), as a live runner would (applying queued commands first)."""
-        asyncio.run(self.world.run(self.next_candle, self.next_candle + candles))
+        off_loop(lambda: asyncio.run(self.world.run(self.next_candle, self.next_candle + candles)))
         self.next_candle += candles
         self.clock.advance_to(self.world.parts.clock.now())
+
+
+def off_loop(work: Callable[[], T]) -> T:
+    """Run ``work`` in a thread of its own: Playwright's sync API keeps an event loop running in the test's
+    thread, and the engine's ``asyncio.run`` needs a thread without one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work).result()
+
+
+def _live_world(path: Path) -> EngineWorld:
+    world = build_world(path, {})
+    assert world.agent is not None
+    world.agent.script[30] = [entry(stop=round(world.candles[30].close * 0.97, 2))]
+    asyncio.run(world.run(0, 45))
+    return world
 
 
 @pytest.fixture
 def live_store(tmp_path: Path) -> Iterator[Live]:
     path = tmp_path / "live.sqlite3"
-    world = build_world(path, {})
-    assert world.agent is not None
-    world.agent.script[30] = [entry(stop=round(world.candles[30].close * 0.97, 2))]
-    asyncio.run(world.run(0, 45))
+    world = off_loop(lambda: _live_world(path))
     assert world.engine.safety.positions(), "the live store must hold an open position"
     live = Live(path.resolve(), world, SimClock(world.parts.clock.now()))
     try:
@@ -121,17 +135,15 @@ def live_store(tmp_path: Path) -> Iterator[Live]:
 
 
 class Served:
-    """The real app under uvicorn on a free loopback port, in a thread."""
+    """The real app under the dashboard's own uvicorn server, on a free loopback port, in a thread."""
 
-    def __init__(self, app: Any) -> None:
-        import uvicorn
+    def __init__(self, config: Any) -> None:
+        from dashboard.server import StoppableServer
 
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind(("127.0.0.1", 0))
         self.port = self.socket.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1, lifespan="off")
-        self.server = uvicorn.Server(config)
+        self.server = StoppableServer.for_app(config, host="127.0.0.1", port=self.port)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
 
     @property
@@ -148,19 +160,20 @@ class Served:
         return self
 
     def stop(self) -> None:
-        self.server.should_exit = True
+        self.server.stop()
         self.thread.join(timeout=10)
+        assert not self.thread.is_alive(), "the dashboard did not stop"
         self.socket.close()
 
 
 def serve(runs: Runs, live: Live | None, **overrides: Any) -> Served:
-    from dashboard.app import DashboardConfig, create_app
+    from dashboard.app import DashboardConfig
     from dashboard.auth import Token
 
     settings = live.settings() if live else load_settings(None, store={"url": "sqlite:////nonexistent/tw.sqlite3"})
     config = DashboardConfig(settings=settings, runs_dir=runs.path, token=Token(TOKEN, from_env=True),
                              poll_s=0.2, clock=live.clock if live else SimClock(END), **overrides)  # fmt: skip
-    return Served(create_app(config)).start()
+    return Served(config).start()
 
 
 @pytest.fixture(scope="session")
