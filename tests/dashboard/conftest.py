@@ -43,8 +43,8 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-START, END = datetime(2025, 3, 3, tzinfo=UTC), datetime(2025, 3, 10, tzinfo=UTC)
-LLM_RUN, RULES_RUN = "20250303-anthropic-BTC-USDT-1h", "20250303-rules-BTC-USDT-1h"
+START, END = datetime(2025, 1, 18, tzinfo=UTC), datetime(2025, 2, 1, tzinfo=UTC)
+LLM_RUN, RULES_RUN = "20250118-anthropic-BTC-USDT-1h", "20250118-rules-BTC-USDT-1h"
 
 
 def llm_script(price: float) -> tuple[Any, ...]:

@@ -1,5 +1,5 @@
-/* Draws a run's charts from <script id="run-data" type="application/json"> (built by backtests/report/chart.py),
-   the equity comparison of several runs from <script id="compare-data">, and the decision filter buttons.
+/* Draws a run's charts from the JSON block with id "run-data" (built by backtests/report/chart.py),
+   the equity comparison of several runs from the block "compare-data", and the decision filter buttons.
    Uses only the bundled lightweight-charts (window.LightweightCharts); nothing is fetched. */
 (function () {
   "use strict";
