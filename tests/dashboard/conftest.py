@@ -57,8 +57,8 @@ def llm_script(price: float) -> tuple[Any, ...]:
         tool_use(("get_market_snapshot", {}), text="Let me look at the tape first."),
         tool_use(("place_order", {**order, "size_pct": 60.0}), text="Trend is up; going in size."),
         tool_use(("place_order", {**order, "size_pct": 10.0}), text="Vetoed as too large: 10 % with a 5 % stop."),
-        tool_use(("update_memory", {"text": "Long BTC from ~%.0f, stop %.0f. Exit if the 4h trend breaks." % (price, stop)}),
-                 schedule, text="Entered long; noted the plan."),  # fmt: skip
+        tool_use(("update_memory", {"text": f"Long BTC from ~{price:.0f}, stop {stop:.0f}. Exit if the 4h trend breaks."}),
+                 schedule, text="Entered long; noted the plan."),
         tool_use(("get_portfolio", {})),
         tool_use(schedule, text="Position working; nothing to change."),
         text("Holding."),
