@@ -151,12 +151,19 @@ def headline_cards(perf: dict[str, Any], agent: dict[str, Any], facts: dict[str,
         Card("Calmar", fmt.num(perf.get("calmar")), "CAGR / max drawdown"),
         Card("Trades", fmt.count(perf.get("trades")),
              f"+ {open_count} still open at the end" if open_count else "none left open at the end"),
-        Card("Win rate", fmt.pct(perf.get("win_rate_pct"), 1), f"profit factor {fmt.num(perf.get('profit_factor'))}"),
+        Card("Win rate", fmt.pct(perf.get("win_rate_pct"), 1), _profit_factor(perf)),
         Card("Exposure", fmt.pct(perf.get("exposure_pct"), 1), "of bars with a position open"),
         Card("Fees", fmt.money(fees), f"{fmt.pct(fees_share)} of the initial equity" if fees_share is not None else ""),
         Card("LLM", fmt.usd(agent.get("cost_usd")),
              f"{fmt.count(agent.get('llm_calls'))} calls · {fmt.tokens(_tokens(agent))} tokens"),
     ]  # fmt: skip
+
+
+def _profit_factor(perf: dict[str, Any]) -> str:
+    factor = perf.get("profit_factor")
+    if factor is None:
+        return "no losing trade" if perf.get("trades") else "no trade"
+    return f"profit factor {fmt.num(factor)}"
 
 
 def _tokens(agent: dict[str, Any]) -> int | None:
