@@ -15,6 +15,8 @@ from tools.context import SIDE_EFFECT_TOOLS
 
 RESULT_CHARS = 600
 """A tool result longer than this is cut in the timeline (``tradewake decisions RUN --json`` has all of it)."""
+QUIET_RESULT_CHARS = 200
+"""The cut for a decision that only looked (most wakes): keeps a long run's report small."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +70,15 @@ class VetoRow:
 
 def decision_line(seq: int, record: DecisionRecord) -> DecisionLine:
     usage = record.usage
+    kind = _kind(record)
+    cut = QUIET_RESULT_CHARS if kind == "quiet" else RESULT_CHARS
     return DecisionLine(
         seq=seq,
         at=record.as_of,
         wake=record.wake.kind.value,
         wake_detail=record.wake.detail,
         action=_action(record),
-        kind=_kind(record),
+        kind=kind,
         backend=record.backend,
         model=record.model,
         fallback=record.fallback_reason,
@@ -82,7 +86,7 @@ def decision_line(seq: int, record: DecisionRecord) -> DecisionLine:
         memory_update=record.memory_update,
         next_check_seconds=record.next_check_seconds,
         wake_conditions=tuple(_condition_text(c) for c in record.wake_conditions),
-        tools=tuple(_tool_line(call) for call in record.tool_calls),
+        tools=tuple(_tool_line(call, cut) for call in record.tool_calls),
         tokens_in=usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens,
         tokens_out=usage.output_tokens,
         cache_read=usage.cache_read_input_tokens,
@@ -162,20 +166,20 @@ def _short_number(value: Any) -> str:
     return str(value)
 
 
-def _tool_line(call: ToolCallRecord) -> ToolLine:
+def _tool_line(call: ToolCallRecord, cut: int) -> ToolLine:
     status = f"vetoed {call.veto.code}" if call.veto else ("error" if call.is_error else "ok")
     return ToolLine(
         name=call.name,
-        arguments=_compact(call.arguments),
-        result=_compact(call.result),
+        arguments=_compact(call.arguments, RESULT_CHARS),
+        result=_compact(call.result, cut),
         status=status,
         veto_message=call.veto.message if call.veto else None,
     )
 
 
-def _compact(value: object) -> str:
+def _compact(value: object, cut: int) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(", ", ": "))
-    return text if len(text) <= RESULT_CHARS else text[: RESULT_CHARS - 1] + "…"
+    return text if len(text) <= cut else text[: cut - 1] + "…"
 
 
 def _condition_text(condition: dict[str, Any]) -> str:
