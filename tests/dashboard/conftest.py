@@ -7,7 +7,7 @@
 - ``live_store``: a SQLite store written by the real engine over the simulated exchange, with a position
   open (what a live runner leaves in its store);
 - ``dashboard``: the real app served by uvicorn on a free loopback port;
-- ``browser``: Debian's chromium driven by Playwright, a fresh profile per session.
+- ``browser_context``: Debian's chromium driven by Playwright, a fresh profile per test module.
 
 Screenshots go to ``tests/artifacts/dashboard/`` (ignored by git); their paths are printed.
 """
@@ -176,8 +176,10 @@ def serve(runs: Runs, live: Live | None, **overrides: Any) -> Served:
     return Served(config).start()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Module-scoped on purpose: Playwright's sync API keeps an event loop running in this thread while it is
+    open, which would break every later test that calls ``asyncio.run``; it closes with the browser module."""
     from playwright.sync_api import sync_playwright
 
     assert CHROMIUM.exists(), "Debian's chromium is needed: make chromium (apt-get install -y chromium)"
