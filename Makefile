@@ -2,9 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-TYPED_PACKAGES := core store learning market exchange tools agent prompts safety gate engine backtests
+TYPED_PACKAGES := core store learning market exchange tools agent prompts safety gate engine backtests dashboard
 
-.PHONY: help venv redis lint typecheck test test-long demo bench clean
+.PHONY: help venv redis chromium lint typecheck test test-long demo bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -20,14 +20,17 @@ venv: $(BIN)/.installed  ## create .venv and install the project with all extras
 redis:  ## make sure redis-server is installed (apt-get as root)
 	@bash scripts/ensure_redis.sh
 
+chromium:  ## make sure Debian's chromium is installed for the dashboard's browser tests (apt-get as root)
+	@bash scripts/ensure_chromium.sh
+
 lint: venv  ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/mypy $(TYPED_PACKAGES)
 
-test: venv redis lint  ## lint, then the whole test suite (about 10 minutes at most)
+test: venv redis chromium lint  ## lint, then the whole test suite (about 10 minutes at most)
 	$(BIN)/pytest -q
 
-test-long: venv redis  ## the test suite with the long simulations enabled
+test-long: venv redis chromium  ## the test suite with the long simulations enabled
 	TRADEWAKE_LONG_TESTS=1 $(BIN)/pytest -q
 
 demo: venv  ## the main job: a rules-agent backtest on bundled real BTC/USDT 1h (2025), no key, no network

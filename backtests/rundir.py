@@ -1,10 +1,12 @@
 """A backtest's run directory: what it writes, where, and how inspection finds runs again.
 
     runs/<run id>/
-        metrics.json   performance, agent cost and behaviour, the run's inputs (byte-identical per inputs)
-        trades.csv     every closed trade
+        metrics.json   performance (with buy-and-hold), agent cost and behaviour, the run's inputs, the positions
+                       left open at the end (byte-identical per inputs)
+        trades.csv     every closed trade, and every position still open at the end (status=open, marked to market)
+        bars.csv       per bar close: the market's close and the account's equity (the report's charts)
         equity.png     equity curve;  price.png  price with entries and exits
-        report.html    self-contained report (metrics, both charts embedded, trades)
+        report.html    self-contained report (backtests/report: cards, interactive charts, trades, decisions ...)
         store.sqlite3  the run's store: hash-chained journal (wakes, tool calls, vetoes, orders, fills,
                        closes, learner updates, decisions), safety book, learner, gate, agent memory
 """
@@ -17,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from backtests.report import plot_equity, plot_price_with_trades, write_html_report, write_trades_csv
 from core.errors import ConfigError
 
 if TYPE_CHECKING:
     from backtests.stats import RunRecorder
+    from core.settings import Settings
 
 METRICS = "metrics.json"
 STORE = "store.sqlite3"
@@ -84,13 +86,19 @@ def write_metrics(run: RunDir, metrics: dict[str, Any]) -> None:
     run.metrics_path.write_text(json.dumps(metrics, sort_keys=True, indent=2) + "\n", encoding="utf-8")
 
 
-def write_run_outputs(run: RunDir, title: str, metrics: dict[str, Any], recorder: RunRecorder) -> None:
-    """Trades CSV, both charts and the HTML report (the metrics file is written first, by the runner)."""
+def write_run_outputs(run: RunDir, title: str, metrics: dict[str, Any], recorder: RunRecorder,
+                      settings: Settings) -> None:  # fmt: skip
+    """Trades and bars CSV, both PNG charts and the HTML report (the metrics file is written first, by the runner).
+
+    ``title`` replaces the report's own title (symbol, timeframe, period, agent) when not empty.
+    """
+    from backtests.report.files import write_bars_csv, write_trades_csv
+    from backtests.report.plots import plot_equity, plot_price_with_trades
+    from backtests.report.render import write_report
+
     symbol = str(metrics["run"]["symbol"])
-    write_trades_csv(run.path / "trades.csv", recorder.trades)
-    equity_png, price_png = run.path / "equity.png", run.path / "price.png"
-    plot_equity(equity_png, recorder.times, recorder.equity)
-    plot_price_with_trades(price_png, recorder.times, recorder.closes, recorder.trades, symbol)
-    rows = {**metrics["performance"], **{f"agent.{k}": v for k, v in metrics["agent"].items()}}
-    rows.update({f"run.{k}": v for k, v in metrics["run"].items()})
-    write_html_report(run.report_path, title, rows, recorder.trades, [equity_png, price_png])
+    write_trades_csv(run.path / "trades.csv", recorder.trades, recorder.open_positions())
+    write_bars_csv(run.path / "bars.csv", recorder.times, recorder.closes, recorder.equity)
+    plot_equity(run.path / "equity.png", recorder.times, recorder.equity)
+    plot_price_with_trades(run.path / "price.png", recorder.times, recorder.closes, recorder.trades, symbol)
+    write_report(run, namespace=settings.store.namespace, learner=settings.learner, title=title or None)

@@ -75,6 +75,7 @@ async def run_backtest(request: BacktestRequest, progress: Progress | None = Non
         recorder = RunRecorder()
         _warm_up(engine, parts, warmup)
         await _replay(engine, parts, candles, recorder, progress)
+        recorder.open_at_end = engine.safety.positions()
         await engine.close()
         breaker_openings = _breaker_openings(store)
     finally:
@@ -167,6 +168,7 @@ def _finish(
     request: BacktestRequest, run: RunDir, recorder: RunRecorder, breaker_openings: int, *, fees: Decimal
 ) -> BacktestResult:
     data = request.data
+    open_positions = recorder.open_positions()
     performance = compute_metrics(
         recorder.times,
         recorder.equity,
@@ -174,15 +176,18 @@ def _finish(
         bar_seconds=timeframe_seconds(data.timeframe),
         bars_in_position=recorder.bars_in_position,
         fees=fees,
+        closes=recorder.closes,
+        open_positions=open_positions,
     )
     agent = recorder.agent_stats(breaker_openings)
     metrics = {
         "performance": performance.model_dump(mode="json"),
         "agent": agent.model_dump(mode="json"),
         "run": _run_facts(request),
+        "open_positions": [p.model_dump(mode="json") for p in open_positions],
     }
     write_metrics(run, metrics)
-    write_run_outputs(run, request.title or _title(request), metrics, recorder)
+    write_run_outputs(run, request.title, metrics, recorder, request.settings)
     return BacktestResult(run, performance, agent, metrics, list(recorder.trades))
 
 
@@ -206,8 +211,3 @@ def _run_facts(request: BacktestRequest) -> dict[str, Any]:
         "market_type": settings.exchange.market_type,
         **(request.disguise.facts() if request.disguise else {"anonymized": False}),
     }
-
-
-def _title(request: BacktestRequest) -> str:
-    data = request.data
-    return f"tradewake backtest: {data.symbol} {data.timeframe} {data.start:%Y-%m-%d} to {data.end:%Y-%m-%d}"

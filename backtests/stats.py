@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from core.types import ClosedTrade, DecisionRecord
+from backtests.metrics import OpenPosition, mark_to_market
+from core.types import ClosedTrade, DecisionRecord, Position
 
 LLM_BACKENDS = frozenset({"anthropic", "claude-code", "replay"})
 
@@ -58,6 +59,15 @@ class RunRecorder:
     tool_calls: Counter[str] = field(default_factory=Counter)
     vetoes: Counter[str] = field(default_factory=Counter)
     guard_errors: int = 0
+    open_at_end: tuple[Position, ...] = ()
+    """The positions the safety book still held after the last bar."""
+
+    def open_positions(self) -> list[OpenPosition]:
+        """``open_at_end`` marked to the last close (a backtest trades one symbol)."""
+        if not self.closes:
+            return []
+        mark = Decimal(str(self.closes[-1]))
+        return [mark_to_market(p, mark, self.times[-1]) for p in self.open_at_end]
 
     def bar(self, at: datetime, equity: Decimal, close: float, *, in_position: bool) -> None:
         self.times.append(at)

@@ -31,6 +31,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("backtests.inspect_cli", "decisions_cmd", "decisions"),
     ("backtests.inspect_cli", "memory_cmd", "memory"),
     ("engine.live_cli", "run_cmd", "run"),
+    ("dashboard.cli", "dashboard_cmd", "dashboard"),
 )
 
 

@@ -56,7 +56,8 @@ def test_the_same_inputs_give_a_byte_identical_metrics_file_and_trade_list(
 
 def test_the_run_directory_holds_every_report(runs: tuple[BacktestResult, BacktestResult]) -> None:
     run = runs[0].run
-    for name in ("metrics.json", "trades.csv", "equity.png", "price.png", "report.html", "store.sqlite3"):
+    for name in ("metrics.json", "trades.csv", "bars.csv", "equity.png", "price.png", "report.html", "store.sqlite3"):
         assert (run.path / name).stat().st_size > 0, name
     html = run.report_path.read_text(encoding="utf-8")
-    assert html.count("data:image/png;base64,") == 2, "the report embeds both charts (self-contained)"
+    assert "window.LightweightCharts" in html or "LightweightCharts" in html, "the chart library is inlined"
+    assert ' src="http' not in html and ' href="http' not in html, "the report loads nothing from the network"

@@ -1,0 +1,91 @@
+"""What a run's store recorded, read in one pass: decisions, stop levels, the memory note and the learner.
+
+The journal of a year of 1h candles holds ~100k events, most of them decisions; reading it once and
+sorting events by kind is what keeps the report and the dashboard's run page quick. Decisions are parsed
+with ``DecisionRecord`` like ``engine.inspection.decisions`` does; the memory history and the learner's
+posteriors come from their own readers (``engine.inspection.memory_history``, ``learning.persistence``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from agent.records import DECISION_EVENT
+from core.ports import JournalEvent, Store
+from core.settings import LearnerSettings
+from core.types import DecisionRecord
+from engine.inspection import memory_history
+from learning.persistence import load as load_learner
+from learning.weights import SignalPosterior, posteriors, scope_label
+
+_PAGE = 2_000
+MEMORY_VERSIONS = 200
+"""The memory timeline shows at most this many versions (the latest)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StopChange:
+    """The protective stop of ``position_id`` moved to ``stop_price`` at ``at``; ``None`` once it closed."""
+
+    at: datetime
+    position_id: str
+    stop_price: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerScope:
+    """The posteriors of one scope (``global`` or a regime) and how many trades it has seen."""
+
+    scope: str
+    trades: int
+    posteriors: tuple[SignalPosterior, ...]
+
+
+@dataclass
+class RunJournal:
+    decisions: list[tuple[int, DecisionRecord]] = field(default_factory=list)
+    stops: list[StopChange] = field(default_factory=list)
+    blocked_wakes: list[tuple[datetime, str]] = field(default_factory=list)
+    memory: list[dict[str, Any]] = field(default_factory=list)
+    learner: list[LearnerScope] = field(default_factory=list)
+
+    def add(self, event: JournalEvent) -> None:
+        """File one journal event under what it tells (the rest is not shown)."""
+        payload = event.payload
+        if event.kind == DECISION_EVENT:
+            self.decisions.append((event.seq, DecisionRecord.model_validate(payload)))
+        elif event.kind == "position.opened":
+            position = payload["position"]
+            self.stops.append(StopChange(event.at, position["id"], Decimal(position["stop_price"])))
+        elif event.kind == "guard.order_placed" and payload["order"].get("type") == "stop_market":
+            self.stops.append(StopChange(event.at, payload["position_id"], Decimal(payload["order"]["stop_price"])))
+        elif event.kind == "position.closed":
+            self.stops.append(StopChange(event.at, payload["position_id"], None))
+        elif event.kind == "wake.blocked":
+            self.blocked_wakes.append((event.at, str(payload.get("reason", ""))))
+
+
+def read_run_journal(store: Store, learner: LearnerSettings) -> RunJournal:
+    """Everything the report shows from ``store``, in one pass over its journal."""
+    journal = RunJournal()
+    after = 0
+    while page := store.read_journal(after_seq=after, limit=_PAGE):
+        for event in page:
+            journal.add(event)
+        after = page[-1].seq
+    journal.memory = memory_history(store, MEMORY_VERSIONS)
+    journal.learner = learner_scopes(store, learner)
+    return journal
+
+
+def learner_scopes(store: Store, settings: LearnerSettings) -> list[LearnerScope]:
+    """The global posteriors, then every regime's own (no fallback), busiest regime first."""
+    state, _ = load_learner(store)
+    regimes = sorted(state.regimes, key=lambda r: (-state.scope(r).trades, r))
+    return [
+        LearnerScope(scope_label(regime), state.scope(regime).trades, posteriors(state, regime, settings))
+        for regime in (None, *regimes)
+    ]

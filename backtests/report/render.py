@@ -1,0 +1,97 @@
+"""Render a ``RunView`` with the templates in ``templates/``: the self-contained ``report.html`` here, and
+(through ``environment``) every page of ``tradewake dashboard``.
+
+The report inlines the stylesheet, the chart library and ``run.js``, and the chart data as JSON in a
+``<script type="application/json">`` block, so the file works offline, e-mailed or archived.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from jinja2 import BaseLoader, ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from backtests.report.chart import EXIT_STYLES, WAKE_COLOURS
+from backtests.report.fmt import FILTERS
+from backtests.report.view import RunView, load_run_view
+from backtests.rundir import RunDir
+from core.settings import LearnerSettings
+
+CHART_LIBRARY = "lightweight-charts.standalone.production.js"
+CHART_LIBRARY_VERSION = "5.2.1"
+STATIC_FILES = (CHART_LIBRARY, "run.js", "style.css")
+
+
+def static_text(name: str) -> str:
+    """One of ``STATIC_FILES``, as shipped in the package."""
+    if name not in STATIC_FILES:
+        raise KeyError(name)
+    return _static(name)
+
+
+@cache
+def _static(name: str) -> str:
+    return files("backtests.report").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def environment(*extra: BaseLoader) -> Environment:
+    """Jinja with the run templates (after ``extra`` loaders, so a page set can add its own), the filters
+    that round numbers for people, autoescaping and undefined names as errors."""
+    env = Environment(
+        loader=ChoiceLoader([*extra, PackageLoader("backtests.report", "templates")]),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(FILTERS)
+    env.globals.update(exit_styles=EXIT_STYLES, wake_colours=WAKE_COLOURS)
+    return env
+
+
+def chart_json(view: RunView) -> Markup:
+    """The chart data for a ``<script type="application/json">`` block (``</`` escaped so it cannot end it)."""
+    text = json.dumps(view.chart, separators=(",", ":")).replace("</", "<\\/")
+    return Markup(text)
+
+
+def run_context(view: RunView) -> dict[str, Any]:
+    """What the run body template needs besides the page's own choices."""
+    return {"view": view, "quote": _quote(view), "chart_json": chart_json(view) if view.chart else ""}
+
+
+def render_report(view: RunView) -> str:
+    env = environment()
+    inline = {name: Markup(static_text(name)) for name in STATIC_FILES}
+    return env.get_template("report.html.j2").render(
+        **run_context(view),
+        decisions=view.decisions,
+        decisions_note="Every wake of the run; the list opens on the ones that acted (a trade, a veto, an error "
+        "or a memory update). Click a line for the reasoning, the tool calls and their results.",
+        decision_controls="report_controls.html.j2",
+        decisions_class="only-acted",
+        css=inline["style.css"],
+        chart_js=inline[CHART_LIBRARY],
+        run_js=inline["run.js"],
+        chart_version=CHART_LIBRARY_VERSION,
+    )
+
+
+def write_report(run: RunDir, *, namespace: str, learner: LearnerSettings, title: str | None = None) -> Path:
+    """Render ``run``'s ``report.html`` from its files and store; returns its path."""
+    view = load_run_view(run, namespace=namespace, learner=learner)
+    if title:
+        view = replace(view, title=title)
+    run.report_path.write_text(render_report(view), encoding="utf-8")
+    return run.report_path
+
+
+def _quote(view: RunView) -> str:
+    symbol = str(view.facts.get("symbol", ""))
+    return symbol.rsplit("/", maxsplit=1)[-1].split(":", maxsplit=1)[0] if "/" in symbol else "quote currency"
