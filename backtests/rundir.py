@@ -17,13 +17,9 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from core.errors import ConfigError
-
-if TYPE_CHECKING:
-    from backtests.stats import RunRecorder
-    from core.settings import Settings
 
 METRICS = "metrics.json"
 STORE = "store.sqlite3"
@@ -84,21 +80,3 @@ def list_runs(runs_dir: Path) -> list[RunDir]:
 
 def write_metrics(run: RunDir, metrics: dict[str, Any]) -> None:
     run.metrics_path.write_text(json.dumps(metrics, sort_keys=True, indent=2) + "\n", encoding="utf-8")
-
-
-def write_run_outputs(run: RunDir, title: str, metrics: dict[str, Any], recorder: RunRecorder,
-                      settings: Settings) -> None:  # fmt: skip
-    """Trades and bars CSV, both PNG charts and the HTML report (the metrics file is written first, by the runner).
-
-    ``title`` replaces the report's own title (symbol, timeframe, period, agent) when not empty.
-    """
-    from backtests.report.files import write_bars_csv, write_trades_csv
-    from backtests.report.plots import plot_equity, plot_price_with_trades
-    from backtests.report.render import write_report
-
-    symbol = str(metrics["run"]["symbol"])
-    write_trades_csv(run.path / "trades.csv", recorder.trades, recorder.open_positions())
-    write_bars_csv(run.path / "bars.csv", recorder.times, recorder.closes, recorder.equity)
-    plot_equity(run.path / "equity.png", recorder.times, recorder.equity)
-    plot_price_with_trades(run.path / "price.png", recorder.times, recorder.closes, recorder.trades, symbol)
-    write_report(run, namespace=settings.store.namespace, learner=settings.learner, title=title or None)

@@ -20,7 +20,8 @@ from typing import Any
 from backtests.anonymize import Disguise
 from backtests.data import BacktestData
 from backtests.metrics import PerformanceMetrics, compute_metrics
-from backtests.rundir import RunDir, write_metrics, write_run_outputs
+from backtests.outputs import write_run_outputs
+from backtests.rundir import RunDir, write_metrics
 from backtests.stats import AgentStats, RunRecorder
 from core.settings import Settings
 from core.timeframes import timeframe_seconds

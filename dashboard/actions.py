@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from core.ports import CommandReceipt, OperatorCommand, Store
-from safety.controls import CommandKind
+from safety.operator import CommandKind
 
 ACTIONS = ("halt", "flatten", "resume", "sleep")
 KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")

@@ -23,9 +23,7 @@ from gate.gate import Gate
 from gate.persistence import STATE_KEY as GATE_KEY
 from gate.persistence import open_gate
 from gate.tracker import SymbolTracker
-from safety.book import BOARD_KEY, SafetyBook
-from safety.breakers import BreakerBoard
-from safety.guard_state import PendingEntry
+from safety.operator import BreakerBoard, PendingEntry, read_stored_safety
 
 RECENT_EVENTS = 400
 """How far back in the journal the live view looks for the latest decisions and activity."""
@@ -89,15 +87,14 @@ class LiveState:
 
 def read_live_state(store: Store, settings: Settings, now: datetime, heartbeat: Path | None = None) -> LiveState:
     """What a live runner has persisted, as of ``now`` (the wall clock: the dashboard is a live viewer)."""
-    board_doc = store.get(BOARD_KEY)
-    book = SafetyBook.load(store, Decimal(0), now) if board_doc is not None else None
+    stored = read_stored_safety(store, now)
     gate = _gate(store, settings)
     tail = store.tail_journal(RECENT_EVENTS)
     return build_live_state(
         now,
-        board=book.board if book else None,
-        positions=[r.position for r in book.records.values()] if book else [],
-        entries=list(book.entries.values()) if book else [],
+        board=stored.board if stored else None,
+        positions=list(stored.positions) if stored else [],
+        entries=list(stored.entries) if stored else [],
         pending=[r.command.model_dump(mode="json") for r in store.pending_commands()],
         gate=gate,
         prices=_last_prices(store, settings),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.test_layering import MAY_IMPORT, ROOT
 
-PUBLIC = {"safety.service", "safety.proposals", "safety.verdicts", "safety.views", "safety.alerts"}
+PUBLIC = {"safety.service", "safety.operator", "safety.proposals", "safety.verdicts", "safety.views", "safety.alerts"}
 """The safety modules the rest of the system may import from."""
 ALSO_PUBLIC = {("safety.reconcile", "equity")}
 """Single names outside those modules: the account-equity formula the drivers use for their equity curve

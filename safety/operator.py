@@ -1,0 +1,39 @@
+"""The operator's surface of the safety layer, for readers that run no engine (the dashboard, status views):
+what a running engine's safety layer has persisted, read without changing it, and the command kinds an
+operator may queue. Nothing here places an order or writes a document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from core.ports import Store
+from core.types import Position
+from safety.book import BOARD_KEY, SafetyBook
+from safety.breakers import BreakerBoard
+from safety.controls import CommandKind
+from safety.guard_state import PendingEntry
+
+__all__ = ["BreakerBoard", "CommandKind", "PendingEntry", "StoredSafety", "read_stored_safety"]
+
+
+@dataclass(frozen=True)
+class StoredSafety:
+    """The persisted breaker board (kill switch, sleep, breakers), open positions and pending entries."""
+
+    board: BreakerBoard
+    positions: tuple[Position, ...]
+    entries: tuple[PendingEntry, ...]
+
+
+def read_stored_safety(store: Store, now: datetime) -> StoredSafety | None:
+    """The safety state an engine saved in ``store``, or ``None`` when no engine has written one."""
+    if store.get(BOARD_KEY) is None:
+        return None
+    book = SafetyBook.load(store, Decimal(0), now)
+    return StoredSafety(
+        board=book.board,
+        positions=tuple(record.position for record in book.records.values()),
+        entries=tuple(book.entries.values()),
+    )
