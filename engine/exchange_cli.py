@@ -1,0 +1,57 @@
+"""``tradewake exchange ...``: check the keys and the venue of the configured mode before trading.
+
+The venue is the one ``tradewake run`` would trade on (``engine.wiring``: spot testnet through the
+sandbox, USDT-M futures testnet through demo trading, mainnet only in mainnet mode with its confirmation,
+``exchange.venue_url`` when set), so this command lives beside the composition root, not in ``exchange/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from core.clock import WallClock
+from core.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from exchange.ccxt_broker import CcxtBroker
+
+app = typer.Typer(help="The exchange: check keys and venue before trading.", no_args_is_help=True)
+console = Console()
+
+
+@app.command("check")
+def check_cmd(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="TOML settings file (default: $TRADEWAKE_CONFIG or ./tradewake.toml)."),
+    ] = None,
+) -> None:
+    """Load the markets and call one private endpoint on the Binance venue of the configured mode.
+
+    Spot testnet uses the sandbox, USDT-M futures testnet uses Binance demo trading, mainnet needs
+    mode mainnet and its confirmation. A refused key fails with the mode and host family named.
+    """
+    from engine.wiring import exchange_broker
+
+    settings = load_settings(config)
+    broker = exchange_broker(settings, WallClock())
+    label, hosts, markets, quote = asyncio.run(check_access(broker, settings))
+    console.print(f"ok: Binance {label} ({hosts}) accepted the key; {markets} markets loaded", markup=False)
+    console.print(f"{settings.exchange.quote} available: {quote}", markup=False)
+
+
+async def check_access(broker: CcxtBroker, settings: Settings) -> tuple[str, str, int, str]:
+    """Venue label, hosts, markets loaded and the quote balance; the broker is closed afterwards."""
+    try:
+        await broker.check_access()
+        balances = await broker.fetch_balance()
+        markets = len(await broker.load_markets())
+    finally:
+        await broker.close()
+    quote = balances.get(settings.exchange.quote)
+    return broker.venue.label, broker.venue.hosts, markets, str(quote.free if quote else 0)
