@@ -34,8 +34,7 @@ CYCLES_KNOWN = {
 }
 SIZE_KNOWN = {
     "safety/executor.py": "split by issue 14 wall 2 (branch arch-safety)",
-    "core/types.py": "405 lines; grows with issue 16 (branch binance-ex) and DecisionRequest (arch-safety): "
-                     "split it (e.g. the decision types into core/decisions.py) when both have landed",
+    "core/types.py": "the decision types move to core/decisions.py on the arch-safety branch",
 }
 
 
