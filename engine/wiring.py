@@ -196,7 +196,7 @@ def sim_parts(
 # ---------------------------------------------------------------------- what a run mode means
 
 Fills = Literal["replayed", "simulated", "exchange"]
-_NOT_LIVE = "mode is backtest: use `tradewake backtest`, or pass --mode paper|testnet|mainnet"
+_BACKTEST_NEEDS_REPLAY = "mode is backtest: use `tradewake backtest`, or pass --mode paper|testnet|mainnet"
 
 
 @dataclass(frozen=True)
@@ -211,6 +211,7 @@ class RunPlan:
 
 
 def plan_for(settings: Settings) -> RunPlan:
+    """The only ``match`` over the run mode: a new mode is a new case here (and mypy names every other match)."""
     market_type = settings.exchange.market_type
     match settings.mode:
         case RunMode.BACKTEST:
@@ -294,7 +295,7 @@ async def build_run(
         match plan.fills:
             case "replayed":
                 if not isinstance(feed, Replay):
-                    raise ConfigError(_NOT_LIVE)
+                    raise ConfigError(_BACKTEST_NEEDS_REPLAY)
                 if clock is not None and not isinstance(clock, SimClock):
                     raise TypeError("a backtest steps a simulated clock")
                 run = await _replay_run(settings, feed, clock, agent, resources)
