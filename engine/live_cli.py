@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,8 +18,9 @@ from rich.console import Console
 from core.errors import ConfigError
 from core.settings import Settings, load_settings
 from core.timeframes import timeframe_seconds
-from engine.runs import LiveFeed
-from engine.wiring import build_run
+
+if TYPE_CHECKING:
+    from engine.runs import LiveFeed
 
 console = Console()
 
@@ -38,11 +39,14 @@ def run_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
         timeframe_seconds(timeframe)
     except ValueError as exc:
         raise ConfigError(f"--timeframe: {exc}") from exc
-    feed = LiveFeed(timeframe, heartbeat=heartbeat, poll_interval_s=poll_s)
-    asyncio.run(_run(settings, feed, rounds))
+    from engine.runs import LiveFeed  # the engine's imports wait until a run starts (fast --help)
+
+    asyncio.run(_run(settings, LiveFeed(timeframe, heartbeat=heartbeat, poll_interval_s=poll_s), rounds))
 
 
 async def _run(settings: Settings, feed: LiveFeed, rounds: int | None) -> None:
+    from engine.wiring import build_run
+
     run = await build_run(settings, feed)
     try:
         stop = asyncio.Event()
