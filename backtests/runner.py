@@ -1,18 +1,18 @@
 """Replay candles through the one ``Engine`` with the simulated clock and exchange, and write a run directory.
 
-Per candle: the clock moves to its open and the simulated exchange sees the bar (pending market orders
-fill at the open, stops and take-profits trigger on the range), then the clock moves to its close and
-the engine steps on ``CandleClosed``. The first ``warmup`` candles only feed the gate's baselines and
-the exchange's last price (a live start preloads that much history); nothing trades on them.
+A thin driver: ``engine.wiring.build_run`` assembles the backtest (simulated clock and exchange, the run's
+SQLite store, the engine, the gate's warm-up); this module picks the candles, steps them
+(``engine.replay.CandleReplay``), records equity and wakes per candle, and writes the results. The first
+``warmup`` candles only feed the gate's baselines and the exchange's last price (a live start preloads
+that much history); nothing trades on them.
 
 Same inputs and seed -> byte-identical ``metrics.json`` (no wall-clock time or path is in it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,16 +23,18 @@ from backtests.metrics import PerformanceMetrics, compute_metrics
 from backtests.outputs import write_run_outputs
 from backtests.rundir import RunDir, write_metrics
 from backtests.stats import AgentStats, RunRecorder
+from core.ids import Symbol
+from core.money import MarketRules
+from core.ports import Store
 from core.settings import Settings
 from core.timeframes import timeframe_seconds
 from core.types import Candle, ClosedTrade
-from engine.engine import Engine, StepReport
-from engine.events import CandleClosed
-from engine.wiring import AgentChoice, Core, SimParts, build_engine, market_for, sim_markets, sim_parts
-from market.builder import Market
+from engine.engine import StepReport
+from engine.replay import CandleReplay
+from engine.runs import Replay
+from engine.wiring import AgentChoice, backtest_settings, build_run, sim_markets
 from market.candles import frame_to_candles
 from safety.reconcile import equity as account_equity
-from store.sqlite_store import SqliteStore
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)`` after every candle."""
@@ -60,44 +62,30 @@ class BacktestResult:
 
 
 async def run_backtest(request: BacktestRequest, progress: Progress | None = None) -> BacktestResult:
-    settings, data = request.settings, request.data
+    settings, data = backtest_settings(request.settings), request.data
     warmup, candles = _split(data, request.warmup)
-    run = RunDir.create(request.run_dir)
-    rules = sim_markets(settings, settings.backtest.fee_pct)
-    if request.disguise is not None and request.disguise.real_symbol in rules:
-        rules[request.disguise.symbol] = request.disguise.rules(rules[request.disguise.real_symbol])
-    if data.symbol not in rules:
-        raise ValueError(f"the simulated exchange has no market {data.symbol}; it lists {', '.join(rules)}")
-    parts = sim_parts(settings, (warmup or candles)[0].open_at, rules)
-    store = SqliteStore(run.store_path, namespace=settings.store.namespace, durable=False)
+    run_dir = RunDir.create(request.run_dir)
+    replay = Replay(data.symbol, data.timeframe, data.all_candles, warmup, candles, run_dir.store_path,
+                    markets=_disguised_market(request, settings))
+    run = await build_run(settings, replay, agent=request.agent)
     try:
-        market = market_for(data.symbol, data.all_candles, data.timeframe)
-        engine = await _engine(settings, parts, store, market, request)
         recorder = RunRecorder()
-        _warm_up(engine, parts, warmup)
-        await _replay(engine, parts, candles, recorder, progress)
-        recorder.open_at_end = engine.safety.positions()
-        await engine.close()
-        breaker_openings = _breaker_openings(store)
+        await _replay(run.feed, recorder, progress, settings.exchange.quote)
+        recorder.open_at_end = run.engine.safety.positions()
+        await run.engine.close()
+        breaker_openings = _breaker_openings(run.store)
     finally:
-        store.close()
-    return _finish(request, run, recorder, breaker_openings, fees=_fees(parts))
+        await run.close()
+    return _finish(request, run_dir, recorder, breaker_openings, fees=run.feed.fees())
 
 
-async def _engine(
-    settings: Settings, parts: SimParts, store: SqliteStore, market: Market, request: BacktestRequest
-) -> Engine:
-    core = Core(
-        settings=settings,
-        clock=parts.clock,
-        broker=parts.broker,
-        store=store,
-        market=market,
-        rules=parts.venue.markets(),
-        initial_equity=Decimal(str(settings.backtest.initial_cash)),
-        seed=settings.backtest.seed,
-    )
-    return await build_engine(core, request.agent, gate_persist_every=1_000_000)
+def _disguised_market(request: BacktestRequest, settings: Settings) -> Mapping[Symbol, MarketRules]:
+    """An anonymized run trades its hidden symbol under the real market's rules."""
+    disguise = request.disguise
+    if disguise is None:
+        return {}
+    real = sim_markets(settings, settings.backtest.fee_pct).get(disguise.real_symbol)
+    return {disguise.symbol: disguise.rules(real)} if real is not None else {}
 
 
 def _split(data: BacktestData, warmup: int) -> tuple[list[Candle], list[Candle]]:
@@ -113,35 +101,17 @@ def _split(data: BacktestData, warmup: int) -> tuple[list[Candle], list[Candle]]
     return candles[:warmup], candles[warmup:]
 
 
-def _warm_up(engine: Engine, parts: SimParts, candles: list[Candle]) -> None:
-    for candle in candles:
-        parts.clock.advance_to(candle.open_at)
-        parts.venue.on_candle(candle)
-    engine.gate.warm_up(candles)
-
-
-async def _replay(
-    engine: Engine, parts: SimParts, candles: list[Candle], recorder: RunRecorder, progress: Progress | None
-) -> None:
-    quote = engine.safety.quote_asset
-    for done, candle in enumerate(candles, start=1):
-        report = await feed_candle(engine, parts, candle)
+async def _replay(replay: CandleReplay, recorder: RunRecorder, progress: Progress | None, quote: str) -> None:
+    exchange = replay.exchange
+    for done, candle in enumerate(replay.candles, start=1):
+        report = await replay.step(candle)
         _record(recorder, report)
         price = Decimal(str(candle.close))
-        equity = account_equity(parts.venue.balances(), {candle.symbol: price}, quote)
-        in_position = any(p.quantity > 0 for p in parts.venue.positions([candle.symbol]))
+        equity = account_equity(exchange.balances(), {candle.symbol: price}, quote)
+        in_position = any(p.quantity > 0 for p in exchange.positions([candle.symbol]))
         recorder.bar(report.at, equity, candle.close, in_position=in_position)
         if progress is not None:
-            progress(done, len(candles))
-
-
-async def feed_candle(engine: Engine, parts: SimParts, candle: Candle) -> StepReport:
-    """One candle of a backtest: the exchange sees the bar at its open, the engine steps at its close."""
-    parts.clock.advance_to(candle.open_at)
-    parts.venue.on_candle(candle)
-    close_at = candle.open_at + timedelta(seconds=timeframe_seconds(candle.timeframe))
-    parts.clock.advance_to(close_at)
-    return await engine.step(CandleClosed(at=close_at, candle=candle))
+            progress(done, len(replay.candles))
 
 
 def _record(recorder: RunRecorder, report: StepReport) -> None:
@@ -156,13 +126,9 @@ def _record(recorder: RunRecorder, report: StepReport) -> None:
         recorder.decision(report.decision)
 
 
-def _breaker_openings(store: SqliteStore) -> int:
+def _breaker_openings(store: Store) -> int:
     events = store.read_journal()
     return sum(1 for e in events if e.kind == "llm_breaker" and e.payload.get("to") == "open")
-
-
-def _fees(parts: SimParts) -> Decimal:
-    return sum((fill.fee for fill in parts.venue.fills()), Decimal(0))
 
 
 def _finish(

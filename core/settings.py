@@ -58,6 +58,10 @@ class ExchangeSettings(BaseModel):
     backoff_cap_s: float = Field(default=30.0, gt=0)
     cancel_orphans: bool = False
     """Cancel open orders with our prefix that state does not know about (else only report them)."""
+    venue_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
+    """Reach the venue at this base URL instead of Binance's hosts (e.g. ``http://127.0.0.1:8765``, a local
+    Binance-compatible venue): REST there, websockets on the same host (``ws://``); paths and the mode's
+    network (testnet, demo, mainnet) are kept. Orders and live candles both go there."""
 
 
 class RiskSettings(BaseModel):

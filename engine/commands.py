@@ -14,7 +14,7 @@ import typer
 GROUPS: tuple[tuple[str, str, str], ...] = (
     ("learning.cli", "app", "learner"),
     ("market.cli", "app", "data"),
-    ("exchange.cli", "app", "exchange"),
+    ("engine.exchange_cli", "app", "exchange"),
     ("backtests.inspect_cli", "runs_app", "runs"),
 )
 

@@ -1,6 +1,10 @@
 """One engine for live runs and backtests: ``Engine.step(event)`` is the event flow of DESIGN.md.
 
-    1. operator commands (halt, resume, sleep) are applied first;
+Events (``engine/events.py``): a candle closed, a price tick, the timer tick, a derivatives reading, and
+pending operator commands. Each step:
+
+    1. on ``CommandsPending``, the operator's commands (halt, resume, sleep) are applied before anything else;
+       then the event's news is taken in (the latest price for safety, a derivatives reading for snapshots);
     2. the safety guard runs, finalization-first, over every pending entry and open position;
     3. the gate looks at the event and returns a wake reason or nothing;
     4. on a wake, unless safety blocks the agent (halted, sleeping), the agent decides on a snapshot
@@ -16,13 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import assert_never
 
 from agent.memory import AgentMemory
 from agent.records import decision_event
 from core.ids import Symbol
 from core.ports import AgentBackend, Clock, NewEvent, Store
 from core.types import ClosedTrade, DecisionRecord, DecisionRequest, PositionSide, WakeKind, WakeReason
-from engine.events import CandleClosed, Event, PriceTick, TimerTick
+from engine.events import CandleClosed, CommandsPending, DerivativesUpdated, Event, PriceTick, TimerTick
 from gate.gate import Gate
 from gate.persistence import save_gate
 from gate.scheduling import InvalidSchedule
@@ -66,8 +71,9 @@ class Engine:
         operator's request for a decision now, e.g. ``tradewake decide``); safety still goes first."""
         now = self.clock.now()
         report = StepReport(at=now)
-        self._mark(event, now)
-        report.commands = len(await self.safety.apply_commands(now))
+        if isinstance(event, CommandsPending):  # first: a halt holds for everything that follows
+            report.commands = len(await self.safety.apply_commands(now))
+        self._take_in(event, now)
         await self.safety.refresh_equity(now)
         guard = await self.safety.guard(now)
         report.closed.extend(guard.closed)
@@ -96,21 +102,35 @@ class Engine:
 
     # ------------------------------------------------------------------ steps
 
-    def _mark(self, event: Event, now: datetime) -> None:
-        if isinstance(event, CandleClosed):
-            self.safety.mark(event.candle.symbol, Decimal(str(event.candle.close)), now)
-        elif isinstance(event, PriceTick):
-            self.safety.mark(event.symbol, Decimal(str(event.price)), now)
+    def _take_in(self, event: Event, now: datetime) -> None:
+        """What the event tells the engine's view of the market: a price for safety, a reading for snapshots."""
+        match event:
+            case CandleClosed(candle=candle):
+                self.safety.mark(candle.symbol, Decimal(str(candle.close)), now)
+            case PriceTick(symbol=symbol, price=price):
+                self.safety.mark(symbol, Decimal(str(price)), now)
+            case DerivativesUpdated(reading=reading):
+                self.market.record_derivatives(reading)
+            case TimerTick() | CommandsPending():
+                pass
+            case _:
+                assert_never(event)
 
     def _observe(self, event: Event, now: datetime) -> WakeReason | None:
-        if isinstance(event, CandleClosed):
-            wake = self.gate.observe(event.candle, now)
-            regime_wake = self._observe_regime(event.candle.symbol, now)
-            return wake or regime_wake
-        if isinstance(event, PriceTick):
-            return self.gate.observe_price(event.symbol, event.price, now)
-        assert isinstance(event, TimerTick)
-        return self.gate.tick(now)
+        """The gate's look at the event (one wake at most). No wake layer judges derivatives or commands yet."""
+        match event:
+            case CandleClosed(candle=candle):
+                wake = self.gate.observe(candle, now)
+                regime_wake = self._observe_regime(candle.symbol, now)  # always: the gate tracks the regime
+                return wake or regime_wake
+            case PriceTick(symbol=symbol, price=price):
+                return self.gate.observe_price(symbol, price, now)
+            case TimerTick():
+                return self.gate.tick(now)
+            case DerivativesUpdated() | CommandsPending():
+                return None
+            case _:
+                assert_never(event)
 
     def _observe_regime(self, symbol: Symbol, now: datetime) -> WakeReason | None:
         tracker = self.market.builder(symbol).regime

@@ -1,11 +1,11 @@
 """``CcxtBroker``: Binance spot and USDT-M futures through ``ccxt.async_support``.
 
-The one module that imports ccxt for trading. It picks the venue from settings (spot testnet through
-``set_sandbox_mode``, futures demo trading through ``enable_demo_trading``, mainnet only in mainnet
-mode), quantizes every order with the market's filters before sending, translates ccxt's errors once
+The one module that trades through ccxt. It trades on the venue it is given (``exchange.venue.VenueSpec``,
+which ``engine/wiring.py`` builds from the run mode; ``exchange.ccxt_client`` turns it into a ccxt client),
+quantizes every order with the market's filters before sending, translates ccxt's errors once
 (``_translate``) and remembers per order whether it is conditional: on futures those live in the Algo
 Order book and every later fetch or cancel must say ``trigger=True`` (ccxt issue 27486).
-API keys come from settings as ``SecretStr``; they never reach a log line or an exception message.
+API keys reach it once, at :meth:`open`; they never reach a log line or an exception message.
 """
 
 from __future__ import annotations
@@ -15,103 +15,40 @@ import logging
 import random
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
 
-import ccxt.async_support as ccxt_async
 from ccxt.base import errors as ccxt_errors
 
-from core.errors import ConfigError, OperationalError, OrderRejected, OutcomeUnknownError, RejectCode, TemporaryError
+from core.errors import OperationalError, OrderRejected, OutcomeUnknownError, RejectCode, TemporaryError
 from core.ids import ClientOrderId, Symbol
 from core.money import MarketRules
 from core.ports import Clock
-from core.settings import RunMode, Settings
 from core.timeframes import datetime_to_ms, ms_to_datetime
 from core.types import Balance, ExchangePosition, Fill, Order, OrderIntent, PositionSide
 from exchange import binance_shapes as shapes
+from exchange.ccxt_client import ccxt_client
 from exchange.errors import IpBanned
 from exchange.orders import prepare_intent
 from exchange.retry import Retrier, RetryPolicy, Sleep, create_once
-from exchange.symbols import normalize_symbol
+from exchange.venue import VenueSpec
 
 log = logging.getLogger(__name__)
-# ccxt logs every request's headers (the API key among them) at DEBUG; its logger for our
-# exchanges never goes below INFO, whatever the root level.
-_WIRE_LOG = logging.getLogger("tradewake.ccxt_wire")
-_WIRE_LOG.setLevel(logging.INFO)
 
 T = TypeVar("T")
 Call = Callable[[], Awaitable[T]]
 
 
-@dataclass(frozen=True)
-class Venue:
-    """Which Binance we talk to, in words a human can check against the key they made."""
-
-    market_type: str
-    mode: RunMode
-    label: str
-    hosts: str
-
-
-def venue_for(settings: Settings) -> Venue:
-    market_type = settings.exchange.market_type
-    if settings.mode in (RunMode.BACKTEST, RunMode.PAPER):
-        raise ConfigError(
-            f"mode {settings.mode} fills on the simulated exchange; the ccxt broker is for testnet/mainnet"
-        )
-    if settings.mode is RunMode.TESTNET:
-        if market_type == "spot":
-            return Venue("spot", settings.mode, "spot testnet (sandbox)", "testnet.binance.vision")
-        return Venue("future", settings.mode, "USDT-M futures demo trading", "demo-fapi.binance.com")
-    if market_type == "spot":
-        return Venue("spot", settings.mode, "spot mainnet", "api.binance.com")
-    return Venue("future", settings.mode, "USDT-M futures mainnet", "fapi.binance.com")
-
-
-def build_exchange(settings: Settings) -> Any:
-    """A configured ccxt exchange for the settings' mode and market type (no request is sent)."""
-    venue = venue_for(settings)
-    key, secret = settings.exchange.api_key, settings.exchange.api_secret
-    if key is None or secret is None:
-        raise ConfigError(
-            f"{venue.label} needs exchange.api_key and exchange.api_secret "
-            "(TRADEWAKE_EXCHANGE__API_KEY / TRADEWAKE_EXCHANGE__API_SECRET)"
-        )
-    spot = venue.market_type == "spot"
-    config = {
-        "apiKey": key.get_secret_value(),
-        "secret": secret.get_secret_value(),
-        "enableRateLimit": True,
-        "timeout": int(settings.exchange.request_timeout_s * 1000),
-        "logger": _WIRE_LOG,
-        "options": {
-            "defaultType": "spot" if spot else "swap",
-            "fetchMarkets": {"types": ["spot" if spot else "linear"]},
-            "fetchCurrencies": False,
-            "fetchMargins": False,
-            "warnOnFetchOpenOrdersWithoutSymbol": False,
-        },
-    }
-    exchange = ccxt_async.binance(config) if spot else ccxt_async.binanceusdm(config)
-    if venue.mode is RunMode.TESTNET:
-        if spot:
-            exchange.set_sandbox_mode(True)
-        else:
-            exchange.enable_demo_trading(True)
-    return exchange
-
-
 class CcxtBroker:
-    """The ``Broker`` for Binance. Build it with :meth:`from_settings`, then ``await check_access()``."""
+    """The ``Broker`` for Binance. Build it with :meth:`open` (``engine/wiring.py`` does), then
+    ``await check_access()``."""
 
     def __init__(
         self,
         exchange: Any,
-        venue: Venue,
+        venue: VenueSpec,
         *,
         symbols: Sequence[Symbol],
         clock: Clock,
@@ -124,7 +61,7 @@ class CcxtBroker:
         self.symbols = tuple(symbols)
         self._clock = clock
         self._retrier = Retrier(retry, sleep=sleep, rng=random.Random(seed))
-        self._futures = venue.market_type == "future"
+        self._futures = venue.futures
         self._rules: dict[Symbol, MarketRules] = {}
         self._intents: dict[ClientOrderId, OrderIntent] = {}
         self._conditional: dict[ClientOrderId, bool] = {}
@@ -133,20 +70,22 @@ class CcxtBroker:
         self._secrets = tuple(s for s in (getattr(exchange, "apiKey", None), getattr(exchange, "secret", None)) if s)
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, *, clock: Clock, sleep: Sleep = asyncio.sleep, seed: int | None = None
+    def open(
+        cls,
+        venue: VenueSpec,
+        *,
+        api_key: str,
+        api_secret: str,
+        symbols: Sequence[Symbol],
+        clock: Clock,
+        retry: RetryPolicy,
+        timeout_s: float = 10.0,
+        sleep: Sleep = asyncio.sleep,
+        seed: int | None = None,
     ) -> CcxtBroker:
-        venue = venue_for(settings)
-        symbols = [normalize_symbol(s, settings.exchange.market_type) for s in settings.exchange.symbols]
-        return cls(
-            build_exchange(settings),
-            venue,
-            symbols=symbols,
-            clock=clock,
-            retry=RetryPolicy.from_settings(settings.exchange),
-            sleep=sleep,
-            seed=seed,
-        )
+        """A broker on ``venue`` with its own ccxt client (no request is sent until ``check_access``)."""
+        exchange = ccxt_client(venue, api_key=api_key, api_secret=api_secret, timeout_s=timeout_s)
+        return cls(exchange, venue, symbols=symbols, clock=clock, retry=retry, sleep=sleep, seed=seed)
 
     # ------------------------------------------------------------------ start-up
 

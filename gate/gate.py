@@ -1,17 +1,19 @@
 """The adaptive gate: decides, in O(1) per market event, whether the agent is woken.
 
-Layers, highest priority first (one event yields at most one wake; its detail names every layer that fired):
+The gate turns each event (a closed candle, a price, a regime reading, the clock tick) into one
+``GateObservation`` and walks its wake layers (``gate.layers``), highest priority first; one event yields
+at most one wake, and its detail names every layer that fired. The default layers:
 
-1. ``feed_stale`` — no market event for ``feed_stale_s`` (checked by ``tick``), once per silence;
+1. ``feed_stale`` — no market event for ``feed_stale_s`` (judged on the clock tick), once per silence;
 2. ``condition`` — an agent-set wake condition became true (edge-triggered, fires once);
 3. ``anomaly`` — the candle's return or volume z-score against the long baselines crossed its threshold;
 4. ``candle_close`` — a candle of a configured higher timeframe closed;
 5. ``timer`` — the agent's next check (clamped), or the maximum interval without one.
 
-Then, in this order: the cooldown (a wake that only a candle close asked for, within ``cooldown_s`` of
-the last wake, is suppressed; the other layers pass), and the LLM budget, checked *before* the wake is
-granted: when it is spent the wake is still returned, with ``fallback=True`` and the reason, for the
-rule-based backend.
+Then, in this order: the cooldown (a wake that only cooled layers asked for — by default the candle
+close — within ``cooldown_s`` of the last wake, is suppressed; the other layers pass), and the LLM
+budget, checked *before* the wake is granted: when it is spent the wake is still returned, with
+``fallback=True`` and the reason, for the rule-based backend.
 Every wake, suppressed wake and schedule is recorded as a ``GateEvent`` for the journal.
 
 Safety is never gated: the engine runs the safety guard before it asks the gate anything, and nothing
@@ -24,45 +26,46 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from core.conditions import Observation, PositionView, WakeCondition
+from core.conditions import PositionView, WakeCondition
 from core.settings import GateSettings
-from core.timeframes import timeframe_seconds
 from core.types import Candle, PositionSide, WakeKind, WakeReason
 from gate.book import ConditionBook
 from gate.budget import BudgetLimits, BudgetStatus, LLMBudget
 from gate.events import GateEvent, GateEventKind
+from gate.layers import GateObservation, GateState, WakeLayer, default_layers
 from gate.scheduling import InvalidSchedule, SchedulePlan, plan_schedule
 from gate.timer import GateClock, Timer, TimerSource
-from gate.tracker import CandleScores, SymbolTracker
+from gate.tracker import SymbolTracker
 
-_PRIORITY = {
-    WakeKind.FEED_STALE: 0,
-    WakeKind.CONDITION: 1,
-    WakeKind.ANOMALY: 2,
-    WakeKind.CANDLE_CLOSE: 3,
-    WakeKind.TIMER: 4,
-}
-_COOLED = frozenset({WakeKind.CANDLE_CLOSE})
-"""Layers the cooldown holds back; anomalies cluster and must pass (see ``GateSettings.cooldown_s``)."""
+Fired = list[tuple[WakeLayer, str]]
+"""The layers that fired at one event, in priority order, each with its detail line."""
 
 
 class Gate:
     """One gate per runner (one agent); it may watch several symbols."""
 
     def __init__(
-        self, settings: GateSettings, limits: BudgetLimits, *, symbols: Sequence[str], started_at: datetime
+        self,
+        settings: GateSettings,
+        limits: BudgetLimits,
+        *,
+        symbols: Sequence[str],
+        started_at: datetime,
+        layers: Sequence[WakeLayer] | None = None,
     ) -> None:
         if not symbols:
             raise ValueError("the gate needs at least one symbol")
         self.settings = settings
         self.limits = limits
         self.symbols = tuple(symbols)
+        self.layers = tuple(sorted(layers, key=lambda layer: layer.priority)) if layers else default_layers(settings)
+        """Walked in this order (priority, then given order) for every event."""
+        self._walk = tuple((layer, layer.fire) for layer in self.layers)
         self._trackers = {symbol: SymbolTracker(symbol) for symbol in self.symbols}
-        self._close_timeframes = tuple((tf, timeframe_seconds(tf)) for tf in settings.candle_close_timeframes)
         self._budget = LLMBudget(limits)
-        self._book = ConditionBook()
-        self._clock = GateClock.starting(_ts(started_at))
-        self._timer = Timer.arm(self._clock.now_ts, settings.timer_max_s, TimerSource.STARTUP)
+        clock = GateClock.starting(_ts(started_at))
+        self._state = GateState(clock, Timer.arm(clock.now_ts, settings.timer_max_s, TimerSource.STARTUP),
+                                ConditionBook())
         self._events: list[GateEvent] = []
 
     # ------------------------------------------------------------------ market events
@@ -72,60 +75,43 @@ class Gate:
         for candle in candles:
             tracker = self._tracker(candle.symbol)
             tracker.bind_timeframe(candle.timeframe, self.settings)
-            tracker.ingest(candle, self.settings.anomaly_min_history)
-            tracker.closed_timeframes(candle.open_at.timestamp() + tracker.timeframe_s, self._close_timeframes)
+            scores = tracker.ingest(candle, self.settings.anomaly_min_history)
+            close_ts = candle.open_at.timestamp() + tracker.timeframe_s
+            now_ts = self._state.clock.now_ts
+            obs = GateObservation(now_ts, self._state, tracker.symbol, tracker, None, candle, close_ts, scores)
+            for layer in self.layers:
+                layer.warm_up(obs)
 
     def observe(self, candle: Candle, at: datetime | None = None) -> WakeReason | None:
         """A candle closed (``at`` defaults to its close time). Returns the wake, or ``None``."""
         tracker = self._tracker(candle.symbol)
         tracker.bind_timeframe(candle.timeframe, self.settings)
         close_ts = candle.open_at.timestamp() + tracker.timeframe_s
-        now_ts = self._clock.advance(_ts(at) if at is not None else close_ts, market=True)
+        now_ts = self._state.clock.advance(_ts(at) if at is not None else close_ts, market=True)
         scores = tracker.ingest(candle, self.settings.anomaly_min_history)
-        layers: list[tuple[WakeKind, str]] = []
-        if self._book:
-            obs = Observation(now_ts, tracker.symbol, candle.low, candle.high, scores.volume_z, None, tracker.position)
-            self._add_conditions(layers, obs)
-        anomaly = self._anomaly(scores)
-        if anomaly is not None:
-            layers.append((WakeKind.ANOMALY, f"anomaly on {tracker.symbol} {tracker.timeframe}: {anomaly}"))
-        for timeframe in tracker.closed_timeframes(close_ts, self._close_timeframes):
-            layers.append((WakeKind.CANDLE_CLOSE, f"candle close: {tracker.symbol} {timeframe}"))
-        return self._decide(now_ts, at, tracker.symbol, layers)
+        obs = GateObservation(now_ts, self._state, tracker.symbol, tracker, None, candle, close_ts, scores)
+        return self._decide(obs, at)
 
     def observe_price(self, symbol: str, price: float, at: datetime) -> WakeReason | None:
         """A trade or mark price between candle closes: price, move and P&L conditions, and the timer."""
         if price <= 0:
             raise ValueError(f"price must be positive, got {price}")
         tracker = self._tracker(symbol)
-        now_ts = self._clock.advance(_ts(at), market=True)
+        now_ts = self._state.clock.advance(_ts(at), market=True)
         tracker.last_price = price
-        layers: list[tuple[WakeKind, str]] = []
-        if self._book:
-            self._add_conditions(layers, Observation(now_ts, symbol, price, price, None, None, tracker.position))
-        return self._decide(now_ts, at, symbol, layers)
+        return self._decide(GateObservation(now_ts, self._state, symbol, tracker, price), at)
 
     def observe_regime(self, symbol: str, regime: str, at: datetime) -> WakeReason | None:
         """The regime model's current label for ``symbol`` (a derived value, not a feed heartbeat)."""
         tracker = self._tracker(symbol)
-        now_ts = self._clock.advance(_ts(at), market=False)
+        now_ts = self._state.clock.advance(_ts(at), market=False)
         tracker.regime = regime
-        layers: list[tuple[WakeKind, str]] = []
-        if self._book:
-            self._add_conditions(layers, Observation(now_ts, symbol, regime=regime))
-        return self._decide(now_ts, at, symbol, layers)
+        return self._decide(GateObservation(now_ts, self._state, symbol, regime=regime), at)
 
     def tick(self, now: datetime) -> WakeReason | None:
         """The live loop's clock tick: the timer, ``at_time`` conditions and the feed-stale watchdog."""
-        now_ts = self._clock.advance(_ts(now), market=False)
-        layers: list[tuple[WakeKind, str]] = []
-        silent_s = now_ts - self._clock.last_market_ts
-        if silent_s >= self.settings.feed_stale_s and not self._clock.stale_reported:
-            self._clock.stale_reported = True
-            layers.append((WakeKind.FEED_STALE, f"feed stale: no market data for {silent_s:g} s"))
-        if self._book:
-            self._add_conditions(layers, Observation(now_ts))
-        return self._decide(now_ts, now, None, layers)
+        now_ts = self._state.clock.advance(_ts(now), market=False)
+        return self._decide(GateObservation(now_ts, self._state, clock_tick=True), now)
 
     def set_position(self, symbol: str, side: PositionSide, entry_price: float) -> None:
         """The open position on ``symbol`` (for the P&L conditions); the engine calls this on entry."""
@@ -155,9 +141,9 @@ class Gate:
         plan = self._plan(next_check_seconds, conditions, now)
         if isinstance(plan, list):
             raise InvalidSchedule(plan)
-        now_ts = self._clock.advance(_ts(now), market=False)
-        self._timer = Timer.arm(now_ts, plan.applied_s, TimerSource.AGENT, plan.requested_s)
-        self._book.replace(plan.conditions)
+        now_ts = self._state.clock.advance(_ts(now), market=False)
+        self._state.timer = Timer.arm(now_ts, plan.applied_s, TimerSource.AGENT, plan.requested_s)
+        self._state.book.replace(plan.conditions)
         armed = "; ".join(condition.describe() for condition in plan.conditions) or "no conditions"
         detail = f"next check in {plan.applied_s} s; {armed}" + "".join(f"; {note}" for note in plan.notes)
         self._events.append(GateEvent(kind=GateEventKind.SCHEDULED, at=_at(now, now_ts), detail=detail))
@@ -172,11 +158,11 @@ class Gate:
 
     @property
     def next_check_at(self) -> datetime:
-        return _dt(self._timer.deadline_ts)
+        return _dt(self._state.timer.deadline_ts)
 
     @property
     def armed_conditions(self) -> tuple[WakeCondition, ...]:
-        return self._book.conditions()
+        return self._state.book.conditions()
 
     @property
     def pending_events(self) -> tuple[GateEvent, ...]:
@@ -195,23 +181,28 @@ class Gate:
         return {
             "version": 1,
             "symbols": list(self.symbols),
-            "clock": self._clock.to_state(),
-            "timer": self._timer.to_state(),
-            "conditions": self._book.to_state(),
+            "clock": self._state.clock.to_state(),
+            "timer": self._state.timer.to_state(),
+            "conditions": self._state.book.to_state(),
             "trackers": {symbol: tracker.to_state() for symbol, tracker in self._trackers.items()},
             "budget": self._budget.to_state(),
             "pending_events": [event.model_dump(mode="json") for event in self._events],
         }
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any], settings: GateSettings, limits: BudgetLimits) -> Gate:
+    def from_state(
+        cls,
+        state: Mapping[str, Any],
+        settings: GateSettings,
+        limits: BudgetLimits,
+        *,
+        layers: Sequence[WakeLayer] | None = None,
+    ) -> Gate:
         if state.get("version") != 1:
             raise ValueError(f"unknown gate state version {state.get('version')!r}")
         clock = GateClock.from_state(state["clock"])
-        gate = cls(settings, limits, symbols=state["symbols"], started_at=_dt(clock.now_ts))
-        gate._clock = clock
-        gate._timer = Timer.from_state(state["timer"])
-        gate._book = ConditionBook.from_state(state["conditions"])
+        gate = cls(settings, limits, symbols=state["symbols"], started_at=_dt(clock.now_ts), layers=layers)
+        gate._state = GateState(clock, Timer.from_state(state["timer"]), ConditionBook.from_state(state["conditions"]))
         gate._trackers = {s: SymbolTracker.from_state(s, t, settings) for s, t in state["trackers"].items()}
         gate._budget = LLMBudget.from_state(limits, state["budget"])
         gate._events = [GateEvent.model_validate(event) for event in state["pending_events"]]
@@ -231,38 +222,27 @@ class Gate:
         return plan_schedule(
             next_check_seconds,
             conditions,
-            now_ts=max(_ts(now), self._clock.now_ts),
+            now_ts=max(_ts(now), self._state.clock.now_ts),
             settings=self.settings,
             facts={symbol: tracker.facts() for symbol, tracker in self._trackers.items()},
             primary_symbol=self.symbols[0],
         )
 
-    def _anomaly(self, scores: CandleScores) -> str | None:
-        parts = []
-        if scores.return_z is not None and abs(scores.return_z) >= self.settings.return_z_threshold:
-            parts.append(f"return z {scores.return_z:+.2f} ({scores.return_pct:+.3f}%)")
-        if scores.volume_z is not None and scores.volume_z >= self.settings.volume_z_threshold:
-            parts.append(f"volume z {scores.volume_z:+.2f}")
-        return ", ".join(parts) if parts else None
-
-    def _add_conditions(self, layers: list[tuple[WakeKind, str]], obs: Observation) -> None:
-        fired = self._book.evaluate(obs)
-        if fired:
-            layers.append((WakeKind.CONDITION, "condition: " + "; ".join(c.describe() for c in fired)))
-
-    def _decide(
-        self, now_ts: float, at: datetime | None, symbol: str | None, layers: list[tuple[WakeKind, str]]
-    ) -> WakeReason | None:
-        if self._timer.due(now_ts):
-            layers.append((WakeKind.TIMER, self._timer.describe()))
-        if not layers:
+    def _decide(self, obs: GateObservation, at: datetime | None) -> WakeReason | None:
+        fired: Fired = []
+        for layer, fire in self._walk:
+            details = fire(obs)
+            if details:
+                fired.extend((layer, detail) for detail in details)
+        if not fired:
             return None
-        layers.sort(key=lambda layer: _PRIORITY[layer[0]])
-        kinds = tuple(kind for kind, _ in layers)
-        detail = "; ".join(text for _, text in layers)
+        now_ts, symbol = obs.now_ts, obs.symbol
+        kinds = tuple(layer.kind for layer, _ in fired)
+        detail = "; ".join(text for _, text in fired)
         when = _at(at, now_ts)
-        since_wake = now_ts - self._clock.last_wake_ts if self._clock.last_wake_ts is not None else None
-        if _COOLED.issuperset(kinds) and since_wake is not None and since_wake < self.settings.cooldown_s:
+        last_wake_ts = self._state.clock.last_wake_ts
+        since_wake = now_ts - last_wake_ts if last_wake_ts is not None else None
+        if all(layer.cooled for layer, _ in fired) and since_wake is not None and since_wake < self.settings.cooldown_s:
             held = WakeReason(kind=kinds[0], detail=detail, at=when, symbol=symbol)
             why = f"cooldown: last wake {since_wake:g} s ago, cooldown {self.settings.cooldown_s} s"
             self._events.append(
@@ -292,8 +272,8 @@ class Gate:
             fallback=budget.exhausted is not None,
             fallback_reason=budget.exhausted,
         )
-        self._clock.last_wake_ts = now_ts
-        self._timer = Timer.arm(now_ts, self.settings.timer_max_s, TimerSource.AFTER_WAKE)
+        self._state.clock.last_wake_ts = now_ts
+        self._state.timer = Timer.arm(now_ts, self.settings.timer_max_s, TimerSource.AFTER_WAKE)
         self._events.append(GateEvent(kind=GateEventKind.WAKE, at=when, reason=reason, layers=kinds, budget=budget))
         return reason
 

@@ -34,7 +34,7 @@ from core.errors import ConfigError
 from core.ids import Symbol
 from core.timeframes import datetime_to_ms, ms_to_datetime, timeframe_seconds
 from market.candles import infer_timeframe, open_ms
-from market.derivatives import DerivativesHistory
+from market.derivatives import DerivativesHistory, DerivativesReading
 from market.features import FEATURE_COLUMNS, FeatureConfig, indicator_frame
 from market.regime import RegimeTracker
 from market.resample import aggregate_window, resample_candles
@@ -265,3 +265,15 @@ class Market:
 
     def snapshot(self, symbol: Symbol, as_of: datetime, *, live_price: LivePrice | None = None) -> MarketSnapshot:
         return self.builder(symbol).build(as_of, live_price=live_price)
+
+    def record_derivatives(self, reading: DerivativesReading) -> bool:
+        """Add a funding / open-interest reading to its symbol's history (starting one); ``False`` when it is
+        not newer than the last reading (a poll that saw the same stamp again)."""
+        builder = self.builder(reading.symbol)
+        if builder.derivatives is None:
+            builder.derivatives = DerivativesHistory(reading.symbol)
+        history = builder.derivatives
+        if len(history) and reading.at <= history.readings[-1].at:
+            return False
+        history.append(reading)
+        return True

@@ -10,7 +10,10 @@ ccxt errors are translated here, once, into ``core.errors``:
 - unknown symbol -> ``ConfigError``; anything else from the exchange -> ``OperationalError``.
 
 ``enableRateLimit`` stays on: ccxt spaces requests by each endpoint's weight. Market loading is
-restricted to the market type in use (one ``exchangeInfo`` request instead of three).
+restricted to the market type in use (one ``exchangeInfo`` request instead of three). A live run hands
+it a client built for the run's venue (``exchange.ccxt_client``, from the same ``VenueSpec`` as the
+broker's), so candles come from where the orders go; ``make_exchange`` is Binance mainnet's public data
+(``tradewake data download``, snapshots).
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ class CcxtRest:
         _require_contract(symbol)
         funding = await self._call(self.exchange.fetch_funding_rate(symbol))
         interest = await self._call(self.exchange.fetch_open_interest(symbol))
-        ratios = await self._call(self.exchange.fetch_long_short_ratio_history(symbol, LONG_SHORT_PERIOD, None, 1))
+        ratios = await self._long_short_ratios(symbol)
         stamps = [funding.get("timestamp"), interest.get("timestamp")]
         at_ms = max(int(s) for s in stamps if s is not None)
         next_funding = funding.get("fundingTimestamp")
@@ -87,6 +90,18 @@ class CcxtRest:
             open_interest=interest.get("openInterestAmount"),
             long_short_ratio=ratios[-1].get("longShortRatio") if ratios else None,
         )
+
+    async def _long_short_ratios(self, symbol: Symbol) -> list[dict[str, Any]]:
+        """The latest long/short account ratio; none on a venue without Binance's ``futures/data`` endpoints
+        (demo trading has none: ccxt refuses the call before sending it)."""
+        try:
+            request = self.exchange.fetch_long_short_ratio_history(symbol, LONG_SHORT_PERIOD, None, 1)
+            ratios: list[dict[str, Any]] = await request
+        except ccxt_errors.NotSupported:
+            return []
+        except ccxt_errors.BaseError as exc:
+            raise self.translate(exc) from exc
+        return ratios
 
     async def fetch_funding_history(
         self, symbol: Symbol, since_ms: int, until_ms: int, *, page_limit: int = FUNDING_LIMIT

@@ -1,7 +1,6 @@
 """Nothing outside ``safety/`` reaches into safety's internals: it imports the service, the proposals,
 verdicts and views the veto speaks in, and the alerts; it holds the ``SafetyService`` and tells it what to
-do, never its book, gateway or keeper. And no package has an import cycle (the executor <-> entries one
-is gone)."""
+do, never its book, gateway or keeper. (No package has an import cycle: ``tests/test_architecture.py``.)"""
 
 from __future__ import annotations
 
@@ -63,72 +62,3 @@ def test_the_checks_see_a_reach_when_there_is_one() -> None:
     flagged = [n for n in ast.walk(reach) if isinstance(n, ast.Attribute) and n.attr in INTERNAL_ATTRIBUTES
                and _names_safety(n.value)]
     assert [n.attr for n in flagged] == ["book", "executor"]
-
-
-# ---------------------------------------------------------------- import cycles
-
-
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _runtime_imports(tree: ast.Module) -> list[str]:
-    """Every module named by an import that runs (module level or inside a function), ``TYPE_CHECKING``
-    blocks excluded."""
-    found: list[str] = []
-
-    def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
-            for child in node.orelse:
-                visit(child)
-            return
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.extend([node.module, *(f"{node.module}.{a.name}" for a in node.names)])
-        elif isinstance(node, ast.Import):
-            found.extend(a.name for a in node.names)
-        for child in ast.iter_child_nodes(node):
-            visit(child)
-
-    visit(tree)
-    return found
-
-
-def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
-def import_graph() -> dict[str, set[str]]:
-    paths = {_module_name(p): p for package in sorted(MAY_IMPORT) for p in (ROOT / package).rglob("*.py")}
-    return {
-        name: {m for m in _runtime_imports(_tree(path)) if m in paths and m != name}
-        for name, path in paths.items()
-    }
-
-
-def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
-    seen: set[str] = set()
-    todo = list(graph[start])
-    while todo:
-        node = todo.pop()
-        if node not in seen:
-            seen.add(node)
-            todo.extend(graph.get(node, ()))
-    return seen
-
-
-def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Groups of modules that import each other, directly or through others."""
-    reach = {node: _reachable(graph, node) for node in graph}
-    groups = {frozenset({node, *(n for n in reach[node] if node in reach[n])}) for node in graph if node in reach[node]}
-    return sorted(sorted(group) for group in groups)
-
-
-def test_no_package_has_an_import_cycle() -> None:
-    assert cycles(import_graph()) == []
-
-
-def test_the_cycle_finder_finds_one() -> None:
-    assert cycles({"a.x": {"a.y"}, "a.y": {"a.z"}, "a.z": {"a.x"}, "a.w": {"a.x"}}) == [["a.x", "a.y", "a.z"]]

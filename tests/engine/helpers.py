@@ -13,11 +13,12 @@ from typing import Any
 
 from agent.records import build_record
 from backtests.data import BacktestData, select_data
-from backtests.runner import feed_candle
 from core.ports import Clock
 from core.settings import Settings, load_settings
 from core.types import Alert, Candle, DecisionRecord, DecisionRequest
 from engine.engine import Engine, StepReport
+from engine.events import CommandsPending
+from engine.replay import CandleReplay
 from engine.wiring import AgentChoice, Core, SimParts, build_engine, market_for, sim_markets, sim_parts
 from market.candles import frame_to_candles
 from store.sqlite_store import SqliteStore
@@ -72,7 +73,13 @@ class EngineWorld:
 
     async def run(self, first: int, last: int) -> list[StepReport]:
         """Step candles ``first..last-1`` exactly as the backtest driver does."""
-        return [await feed_candle(self.engine, self.parts, candle) for candle in self.candles[first:last]]
+        replay = CandleReplay(self.engine, self.parts.clock, self.parts.venue, self.candles)
+        return [await replay.step(candle) for candle in self.candles[first:last]]
+
+    async def commands(self) -> StepReport:
+        """Step ``CommandsPending`` now, as the live loop does when the operator's queue holds commands."""
+        pending = len(self.store.pending_commands())
+        return await self.engine.step(CommandsPending(at=self.parts.clock.now(), count=pending))
 
 
 def data_2024_q1() -> BacktestData:

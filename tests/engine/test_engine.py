@@ -1,5 +1,6 @@
 """``Engine.step`` in the order DESIGN.md gives: commands -> safety guard -> gate -> agent -> learner ->
-journal, on real candles (BTC/USDT 1h, 2024 Q1), the simulated exchange and a SQLite store."""
+journal, on real candles (BTC/USDT 1h, 2024 Q1), the simulated exchange and a SQLite store. Operator
+commands arrive as a ``CommandsPending`` event (the live loop emits it; a backtest never does)."""
 
 from __future__ import annotations
 
@@ -51,10 +52,13 @@ def test_a_halt_blocks_the_agent_and_a_resume_lets_it_decide_again(tmp_path: Pat
     world = build_world(tmp_path / "h.sqlite3", {})
     world.store.submit_command(OperatorCommand(kind="halt", args={"reason": "test"}, idempotency_key="h1",
                                                submitted_by="test", submitted_at=world.candles[0].open_at))
+    assert asyncio.run(world.commands()).commands == 1
+    assert world.store.pending_commands() == []
     halted = asyncio.run(world.run(0, 5))
     assert all(r.decision is None and r.blocked and "halted" in r.blocked for r in halted)
     world.store.submit_command(OperatorCommand(kind="resume", args={}, idempotency_key="r1", submitted_by="test",
                                                submitted_at=world.candles[5].open_at))
+    assert asyncio.run(world.commands()).commands == 1
     resumed = asyncio.run(world.run(5, 8))
     assert all(r.decision is not None for r in resumed)
     kinds = [e.kind for e in world.store.read_journal()]
@@ -116,4 +120,16 @@ def test_an_operator_wake_asks_the_agent_after_safety_whatever_the_gate_says(tmp
     report = asyncio.run(world.engine.step(CandleClosed(at=close_at, candle=candle), wake=wake))
     assert report.wake == wake and report.decision is not None and report.decision.wake == wake
     assert [c.name for c in report.decision.tool_calls] == ["get_portfolio"]
+
+
+def test_a_replay_never_reads_the_command_queue(tmp_path: Path) -> None:
+    """Commands reach the engine as events; stepping candles applies none (and asks the store for none)."""
+    world = build_world(tmp_path / "q.sqlite3", {})
+    world.store.submit_command(OperatorCommand(kind="halt", args={"reason": "test"}, idempotency_key="h1",
+                                               submitted_by="test", submitted_at=world.candles[0].open_at))
+    asked = []
+    pending = world.store.pending_commands
+    world.store.pending_commands = lambda: asked.append(1) or pending()  # type: ignore[method-assign]
+    reports = asyncio.run(world.run(0, 5))
+    assert asked == [] and all(r.commands == 0 and r.decision is not None for r in reports)
     world.store.close()

@@ -1,6 +1,7 @@
-"""The live loop in paper mode over recorded real candles: the same engine, a simulated clock that the
-loop's sleep advances, a real SQLite store, the rules agent. Only the exchange's HTTP is replaced, by a
-kline source that answers from the bundled real 5m series exactly what had happened by the clock's now."""
+"""The live loop in paper mode over recorded real candles, built by ``engine.wiring.build_run`` as ``tradewake run``
+builds it: the same engine, a simulated clock that the loop's sleep advances, a real SQLite store (the configured
+one), the rules agent. Only the exchange's HTTP is replaced, by a kline source that answers from the bundled real
+5m series exactly what had happened by the clock's now."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ import pytest
 from core.clock import SimClock
 from core.errors import TemporaryError
 from core.ids import Symbol
+from core.ports import OperatorCommand
 from core.settings import load_settings
-from engine.live_cli import build_live_loop
+from engine.runs import LiveFeed, Run
+from engine.wiring import build_run
 from market.bundled import BTC_5M, bundled_path
 from market.candles import load_candles, open_ms
 from market.derivatives import DerivativesReading
-from store.sqlite_store import SqliteStore
 
 STEP_MS = 300_000
 
@@ -49,23 +51,31 @@ class RecordedKlines:
         return rows
 
 
+def paper_settings(tmp_path: Path, **exchange: object):  # type: ignore[no-untyped-def]
+    settings = load_settings(None, mode="paper", store={"url": f"sqlite:///{tmp_path / 'live.sqlite3'}"})
+    return settings.model_copy(update={"exchange": settings.exchange.model_copy(update=exchange)})
+
+
+def paper_run(settings, source: RecordedKlines, clock: SimClock, heartbeat: Path | None) -> Run:  # type: ignore[no-untyped-def]
+    """``tradewake run``'s assembly over the recorded source; the loop's sleep advances the clock."""
+    run = asyncio.run(build_run(settings, LiveFeed("5m", source=source, heartbeat=heartbeat, poll_interval_s=60), clock))
+
+    async def sleep(seconds: float) -> None:
+        clock.advance_by(seconds)
+
+    run.feed.sleep = sleep
+    return run
+
+
 @pytest.fixture
 def world(tmp_path: Path):  # type: ignore[no-untyped-def]
     frame = load_candles(bundled_path(BTC_5M))
     start = frame.index[2_100].to_pydatetime() + timedelta(seconds=30)
     clock = SimClock(start)
     source = RecordedKlines(frame, clock)
-    store = SqliteStore(tmp_path / "live.sqlite3")
-    settings = load_settings(None, mode="paper")
-
-    async def sleep(seconds: float) -> None:
-        clock.advance_by(seconds)
-
-    loop = asyncio.run(build_live_loop(settings, "5m", clock, store, source, heartbeat=tmp_path / "heartbeat"))
-    loop.sleep = sleep
-    loop.poll_interval_s = 60
-    yield loop, source, store, clock
-    store.close()
+    run = paper_run(paper_settings(tmp_path), source, clock, tmp_path / "heartbeat")
+    yield run.feed, source, run.store, clock
+    asyncio.run(run.close())
 
 
 def test_the_loop_steps_every_closed_candle_and_ticks_safety_on_its_timer(world) -> None:  # type: ignore[no-untyped-def]
@@ -130,19 +140,34 @@ def test_futures_poll_funding_on_their_own_schedule_and_snapshots_show_it(tmp_pa
     frame = load_candles(bundled_path(BTC_5M))
     clock = SimClock(frame.index[2_100].to_pydatetime() + timedelta(seconds=30))
     source = RecordedDerivatives(frame, clock)
-    settings = load_settings(None, mode="paper")
-    settings = settings.model_copy(update={"exchange": settings.exchange.model_copy(
-        update={"market_type": "future", "symbols": ("BTC/USDT:USDT",)})})
-    store = SqliteStore(tmp_path / "futures.sqlite3")
-    loop = asyncio.run(build_live_loop(settings, "5m", clock, store, source, heartbeat=None))
-
-    async def sleep(seconds: float) -> None:
-        clock.advance_by(seconds)
-
-    loop.sleep, loop.poll_interval_s = sleep, 60
+    settings = paper_settings(tmp_path, market_type="future", symbols=("BTC/USDT:USDT",))
+    run = paper_run(settings, source, clock, None)
+    loop = run.feed
     asyncio.run(loop.run(asyncio.Event(), max_rounds=30))
     assert loop.derivatives is not None
     assert 2 <= source.derivative_calls <= 10, "polled every 5 to 15 minutes, not every round"
+    assert loop.stepped["derivatives_updated"] == source.derivative_calls, "every reading is an engine step"
     snapshot = loop.engine.market.snapshot(Symbol("BTC/USDT:USDT"), clock.now())
     assert snapshot.derivatives is not None and snapshot.derivatives.funding_rate == 0.0001
-    store.close()
+    asyncio.run(run.close())
+
+
+def test_a_queued_halt_is_stepped_before_anything_else_and_blocks_the_next_candles_wake(tmp_path: Path) -> None:
+    frame = load_candles(bundled_path(BTC_5M))
+    clock = SimClock(frame.index[2_100].to_pydatetime() + timedelta(seconds=30))
+    settings = paper_settings(tmp_path)
+    settings = settings.model_copy(update={"gate": settings.gate.model_copy(
+        update={"candle_close_timeframes": ("5m",), "cooldown_s": 0})})  # every candle close wakes the agent
+    run = paper_run(settings, RecordedKlines(frame, clock), clock, None)
+    loop = run.feed
+    run.store.submit_command(OperatorCommand(kind="halt", args={"reason": "test"}, idempotency_key="h1",
+                                             submitted_by="test", submitted_at=clock.now()))
+    reports = []
+    while not any(r.wake is not None and r.wake.kind.value == "candle_close" for r in reports):
+        clock.advance_by(60)
+        reports.extend(asyncio.run(loop.round()))
+    assert reports[0].commands == 1, "the first step of the round applies the queue"
+    assert loop.stepped["commands_pending"] == 1, "once: the queue is empty afterwards"
+    woken = [r for r in reports if r.wake is not None]
+    assert woken and all(r.decision is None and r.blocked and r.blocked.startswith("halted") for r in woken)
+    asyncio.run(run.close())

@@ -9,6 +9,7 @@ from typing import Any
 
 from core.clock import SimClock
 from core.settings import ExchangeSettings, RunMode, Settings
+from engine.wiring import exchange_broker
 from exchange.ccxt_broker import CcxtBroker
 from exchange.retry import no_wait
 from exchange.sim import MarketFill, SimConfig, SimExchange, binance_futures_markets, binance_spot_markets
@@ -38,6 +39,11 @@ def settings_for(market_type: str, mode: RunMode = RunMode.TESTNET, **exchange: 
     return Settings(mode=mode, exchange=ExchangeSettings(**fields))
 
 
+def broker_for(settings: Settings, *, clock: SimClock, seed: int) -> CcxtBroker:
+    """The broker ``tradewake run`` builds for ``settings`` (``engine.wiring`` picks the venue), never sleeping."""
+    return exchange_broker(settings, clock, sleep=no_wait, seed=seed)
+
+
 def ccxt_rig(
     market_type: str = "spot",
     *,
@@ -55,7 +61,7 @@ def ccxt_rig(
         default_leverage=leverage,
     )
     venue = SimExchange(markets, clock, config)
-    broker = CcxtBroker.from_settings(settings or settings_for(market_type), clock=clock, sleep=no_wait, seed=1)
+    broker = broker_for(settings or settings_for(market_type), clock=clock, seed=1)
     fake = FakeBinance(venue, secret=API_SECRET, api_key=API_KEY)
     fake.install(broker.exchange)
     return CcxtRig(broker, fake, venue, clock)

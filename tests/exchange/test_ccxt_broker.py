@@ -10,14 +10,16 @@ from decimal import Decimal as D
 
 import pytest
 
+from core.clock import SimClock
 from core.errors import ConfigError, OperationalError, OrderRejected, OutcomeUnknownError, RejectCode, TemporaryError
 from core.ids import ClientOrderId, Symbol
 from core.settings import MAINNET_CONFIRM_ENV, MAINNET_CONFIRM_VALUE, RunMode
 from core.types import Liquidity, OrderStatus, OrderType, PositionSide, Side
-from exchange.ccxt_broker import CcxtBroker, build_exchange, reject_code, venue_for
+from engine.wiring import exchange_broker
+from exchange.ccxt_broker import reject_code
 from exchange.errors import IpBanned
-from tests.exchange.ccxtkit import API_KEY, API_SECRET, ccxt_rig, settings_for
-from tests.exchange.simkit import feed, intent, real_candles
+from tests.exchange.ccxtkit import API_KEY, API_SECRET, broker_for, ccxt_rig, settings_for
+from tests.exchange.simkit import T0, feed, intent, real_candles
 
 BTC, FBTC = Symbol("BTC/USDT"), Symbol("BTC/USDT:USDT")
 
@@ -45,7 +47,7 @@ def fut(cid: str, side: Side = Side.BUY, order_type: OrderType = OrderType.MARKE
 async def test_each_mode_talks_to_its_own_binance(market_type, mode, host, label, monkeypatch) -> None:
     monkeypatch.setenv(MAINNET_CONFIRM_ENV, MAINNET_CONFIRM_VALUE)
     rig = ccxt_rig(market_type, settings=settings_for(market_type, mode))
-    assert rig.broker.venue.label == label
+    assert (rig.broker.venue.label, rig.broker.venue.hosts) == (label, host)
     await rig.broker.check_access()
     assert {r.host for r in rig.fake.requests} == {host}
     assert [r.path for r in rig.fake.requests][-1].endswith("/account")  # one private call
@@ -55,9 +57,9 @@ async def test_each_mode_talks_to_its_own_binance(market_type, mode, host, label
 def test_simulated_modes_and_missing_keys_are_config_errors() -> None:
     for mode in (RunMode.BACKTEST, RunMode.PAPER):
         with pytest.raises(ConfigError, match="simulated exchange"):
-            venue_for(settings_for("spot", mode))
+            exchange_broker(settings_for("spot", mode), SimClock(T0))
     with pytest.raises(ConfigError, match="api_key"):
-        build_exchange(settings_for("spot", api_key=None))
+        exchange_broker(settings_for("spot", api_key=None), SimClock(T0))
 
 
 async def test_start_up_check_names_the_mode_and_hosts_when_the_key_is_refused() -> None:
@@ -171,7 +173,7 @@ async def test_after_a_restart_a_stop_is_found_in_the_algo_book_and_cancelled_th
     rig.venue.on_price("40000", symbol=FBTC)
     await rig.broker.create_order(fut("tw-in"))
     await rig.broker.create_order(fut("tw-sl", Side.SELL, OrderType.STOP_MARKET, stop="39000", reduce_only=True))
-    restarted = CcxtBroker.from_settings(settings_for("future"), clock=rig.clock, seed=2)
+    restarted = broker_for(settings_for("future"), clock=rig.clock, seed=2)
     rig.fake.install(restarted.exchange)
     stop = await restarted.fetch_order(ClientOrderId("tw-sl"), FBTC)  # regular book -2013, then the algo book
     assert (stop.intent.type, stop.intent.stop_price, stop.intent.reduce_only) == (OrderType.STOP_MARKET, 39000, True)
@@ -201,7 +203,7 @@ async def test_trades_of_orders_placed_before_a_restart_are_mapped_to_their_clie
     rig = ccxt_rig("spot")
     rig.venue.on_price("40000", symbol=BTC)
     await rig.broker.create_order(intent("tw-1", quantity="0.01"))
-    restarted = CcxtBroker.from_settings(settings_for("spot"), clock=rig.clock, seed=2)
+    restarted = broker_for(settings_for("spot"), clock=rig.clock, seed=2)
     rig.fake.install(restarted.exchange)
     (trade,) = await restarted.fetch_my_trades(BTC, since=datetime(2023, 1, 1, tzinfo=UTC))
     assert trade.client_order_id == "tw-1" and trade.price == D(40000) and trade.fee == D("0.4")
@@ -430,7 +432,7 @@ async def test_after_a_restart_a_spot_cancel_reports_our_client_id_not_the_cance
     rig = ccxt_rig("spot")
     rig.venue.on_price("40000", symbol=BTC)
     await rig.broker.create_order(intent("tw-bid", order_type=OrderType.LIMIT, price="39000"))
-    restarted = CcxtBroker.from_settings(settings_for("spot"), clock=rig.clock, seed=2)
+    restarted = broker_for(settings_for("spot"), clock=rig.clock, seed=2)
     rig.fake.install(restarted.exchange)
     order = await restarted.cancel_order(ClientOrderId("tw-bid"), BTC)
     assert (order.client_order_id, order.status, order.intent.price) == ("tw-bid", OrderStatus.CANCELED, 39000)

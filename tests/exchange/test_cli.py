@@ -1,11 +1,12 @@
-"""``tradewake exchange check`` (the network is the fake Binance; ccxt is real)."""
+"""``tradewake exchange check`` (the network is the fake Binance; ccxt is real). The command asks the composition
+root for the broker of the configured mode (``engine.wiring.exchange_broker``); the tests hand it the rig's."""
 
 from decimal import Decimal
 
 import pytest
 
+import engine.wiring
 from engine.cli import main
-from exchange.ccxt_broker import CcxtBroker
 from tests.exchange.ccxtkit import API_KEY, API_SECRET, ccxt_rig
 
 
@@ -28,7 +29,7 @@ def test_check_refuses_simulated_modes_and_missing_keys(monkeypatch, capsys) -> 
 
 def test_check_reports_the_venue_and_never_prints_the_key(monkeypatch, capsys) -> None:
     rig = ccxt_rig("spot", balances={"USDT": Decimal(1234)})
-    monkeypatch.setattr(CcxtBroker, "from_settings", classmethod(lambda cls, settings, clock: rig.broker))
+    monkeypatch.setattr(engine.wiring, "exchange_broker", lambda settings, clock: rig.broker)
     monkeypatch.setenv("TRADEWAKE_MODE", "testnet")
     monkeypatch.setenv("TRADEWAKE_EXCHANGE__API_KEY", API_KEY)
     monkeypatch.setenv("TRADEWAKE_EXCHANGE__API_SECRET", API_SECRET)
@@ -42,7 +43,7 @@ def test_check_reports_the_venue_and_never_prints_the_key(monkeypatch, capsys) -
 def test_a_refused_key_is_an_operational_error_naming_the_venue(monkeypatch, capsys) -> None:
     rig = ccxt_rig("future")
     rig.fake.reject_keys_with = "invalid_key"
-    monkeypatch.setattr(CcxtBroker, "from_settings", classmethod(lambda cls, settings, clock: rig.broker))
+    monkeypatch.setattr(engine.wiring, "exchange_broker", lambda settings, clock: rig.broker)
     monkeypatch.setenv("TRADEWAKE_MODE", "testnet")
     monkeypatch.setenv("TRADEWAKE_EXCHANGE__MARKET_TYPE", "future")
     monkeypatch.setenv("TRADEWAKE_EXCHANGE__API_KEY", API_KEY)

@@ -1,16 +1,24 @@
-"""``tradewake exchange ...``: operator commands of the exchange layer."""
+"""``tradewake exchange ...``: check the keys and the venue of the configured mode before trading.
+
+The venue is the one ``tradewake run`` would trade on (``engine.wiring``: spot testnet through the
+sandbox, USDT-M futures testnet through demo trading, mainnet only in mainnet mode with its confirmation,
+``exchange.venue_url`` when set), so this command lives beside the composition root, not in ``exchange/``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from core.clock import WallClock
 from core.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from exchange.ccxt_broker import CcxtBroker
 
 app = typer.Typer(help="The exchange: check keys and venue before trading.", no_args_is_help=True)
 console = Console()
@@ -28,16 +36,17 @@ def check_cmd(
     Spot testnet uses the sandbox, USDT-M futures testnet uses Binance demo trading, mainnet needs
     mode mainnet and its confirmation. A refused key fails with the mode and host family named.
     """
+    from engine.wiring import exchange_broker
+
     settings = load_settings(config)
-    label, hosts, markets, quote = asyncio.run(_check(settings))
+    broker = exchange_broker(settings, WallClock())
+    label, hosts, markets, quote = asyncio.run(check_access(broker, settings))
     console.print(f"ok: Binance {label} ({hosts}) accepted the key; {markets} markets loaded", markup=False)
     console.print(f"{settings.exchange.quote} available: {quote}", markup=False)
 
 
-async def _check(settings: Settings) -> tuple[str, str, int, str]:
-    from exchange.ccxt_broker import CcxtBroker
-
-    broker = CcxtBroker.from_settings(settings, clock=WallClock())
+async def check_access(broker: CcxtBroker, settings: Settings) -> tuple[str, str, int, str]:
+    """Venue label, hosts, markets loaded and the quote balance; the broker is closed afterwards."""
     try:
         await broker.check_access()
         balances = await broker.fetch_balance()

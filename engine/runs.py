@@ -1,0 +1,72 @@
+"""What a driver hands to ``engine.wiring.build_run`` (a feed) and what it gets back (a ``Run``).
+
+Two feeds: ``Replay`` (a backtest's recorded candles) and ``LiveFeed`` (candles polled from the run's
+venue, the operator's queue, derivatives, a timer). Which one a mode takes, and everything else a mode
+means, is decided in ``engine/wiring.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, TypeVar
+
+import pandas as pd
+
+from core.ids import Symbol
+from core.money import MarketRules
+from core.ports import Store
+from core.types import Candle
+from engine.engine import Engine
+from engine.live import LiveLoop
+from engine.replay import CandleReplay
+from market.download import KlineSource
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A backtest's feed: recorded candles replayed on a simulated clock, each stepped at its close."""
+
+    symbol: Symbol
+    timeframe: str
+    history: pd.DataFrame
+    """Every candle the snapshot builders and the regime may read (never past a snapshot's ``as_of``)."""
+    warmup: Sequence[Candle]
+    """Candles before ``candles`` that only warm up the gate and the exchange's last price."""
+    candles: Sequence[Candle]
+    store_path: Path
+    """The run's own SQLite store (not durable: a backtest is rerun, not recovered)."""
+    markets: Mapping[Symbol, MarketRules] = field(default_factory=dict)
+    """Simulated markets beyond Binance's recorded ones (an anonymized copy of a real market)."""
+
+
+@dataclass(frozen=True)
+class LiveFeed:
+    """A live run's feed: candles polled from the run's venue, the operator's queue, derivatives, a timer."""
+
+    timeframe: str = "5m"
+    source: KlineSource | None = None
+    """Candles from here instead of ccxt REST on the run's venue (tests use recorded ones)."""
+    heartbeat: Path | None = None
+    poll_interval_s: float = 10.0
+
+
+F = TypeVar("F", CandleReplay, LiveLoop)
+
+
+@dataclass
+class Run(Generic[F]):
+    """An assembled run: the engine, the feed that steps it, and what to close when it ends."""
+
+    description: str
+    """One line for people: mode, markets, where the fills happen."""
+    engine: Engine
+    store: Store
+    feed: F
+    resources: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+    async def close(self) -> None:
+        """Close what the run opened (the store, exchange clients), last opened first."""
+        await self.resources.aclose()

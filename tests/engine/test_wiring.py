@@ -1,0 +1,138 @@
+"""The composition root: what each run mode means (``plan_for``) and what ``build_run`` assembles for it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from core.clock import SimClock
+from core.errors import ConfigError
+from core.settings import (
+    MAINNET_CONFIRM_ENV,
+    MAINNET_CONFIRM_VALUE,
+    ExchangeSettings,
+    RunMode,
+    Settings,
+    StoreSettings,
+    load_settings,
+)
+from engine.live import LiveLoop
+from engine.runs import LiveFeed, Replay, Run
+from engine.wiring import backtest_settings, build_run, plan_for
+from exchange.ccxt_client import ccxt_client
+from exchange.sim import MarketFill, SimConfig, SimExchange, binance_spot_markets
+from exchange.venue import Network
+from market.bundled import BTC_5M, bundled_path
+from market.candles import frame_to_candles, load_candles
+from tests.engine.helpers import data_2024_q1
+from tests.engine.loopback_binance import LoopbackBinance
+from tests.exchange.ccxtkit import API_KEY, API_SECRET
+from tests.exchange.fake_binance import FakeBinance
+
+LOCAL = "http://127.0.0.1:8765"
+
+
+@pytest.mark.parametrize(
+    ("mode", "market_type", "fills", "network"),
+    [
+        (RunMode.BACKTEST, "spot", "replayed", None),
+        (RunMode.PAPER, "spot", "simulated", Network.MAINNET),
+        (RunMode.PAPER, "future", "simulated", Network.MAINNET),
+        (RunMode.TESTNET, "spot", "exchange", Network.SANDBOX),
+        (RunMode.TESTNET, "future", "exchange", Network.DEMO),
+        (RunMode.MAINNET, "spot", "exchange", Network.MAINNET),
+        (RunMode.MAINNET, "future", "exchange", Network.MAINNET),
+    ],
+)
+def test_what_each_mode_means(mode, market_type, fills, network, monkeypatch) -> None:
+    monkeypatch.setenv(MAINNET_CONFIRM_ENV, MAINNET_CONFIRM_VALUE)
+    plan = plan_for(Settings(mode=mode, exchange=ExchangeSettings(market_type=market_type)))
+    assert plan.fills == fills
+    assert (plan.venue.network if plan.venue else None) == network
+    assert plan.venue is None or (plan.venue.market_type, plan.venue.rest_url) == (market_type, None)
+
+
+@pytest.mark.parametrize("mode", [RunMode.PAPER, RunMode.TESTNET])
+async def test_a_venue_url_sends_candles_and_orders_to_one_host_with_the_modes_network(mode) -> None:
+    plan = plan_for(Settings(mode=mode, exchange=ExchangeSettings(market_type="future", venue_url=LOCAL)))
+    assert plan.venue is not None
+    assert plan.venue.network is (Network.MAINNET if mode is RunMode.PAPER else Network.DEMO)
+    assert (plan.venue.rest_url, plan.venue.ws_url, plan.venue.hosts) == (LOCAL, "ws://127.0.0.1:8765", "127.0.0.1:8765")
+    client = ccxt_client(plan.venue)
+    assert {urlsplit(url).netloc for url in client.urls["api"].values() if isinstance(url, str)} == {"127.0.0.1:8765"}
+    await client.close()
+
+
+def test_a_venue_url_must_be_a_base_url() -> None:
+    with pytest.raises(ConfigError, match="venue_url"):
+        load_settings(None, exchange={"venue_url": "127.0.0.1:8765"})
+
+
+def test_a_feed_that_does_not_fit_the_mode_is_refused_before_anything_opens(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="use `tradewake backtest`"):
+        asyncio.run(build_run(Settings(), LiveFeed("5m")))
+    data = data_2024_q1()
+    candles = frame_to_candles(data.candles, data.symbol, data.timeframe)
+    replay = Replay(data.symbol, data.timeframe, data.all_candles, candles[:10], candles[10:], tmp_path / "s.sqlite3")
+    with pytest.raises(ConfigError, match="a replay is a backtest"):
+        asyncio.run(build_run(Settings(mode=RunMode.PAPER), replay))
+    assert not (tmp_path / "s.sqlite3").exists()
+    assert backtest_settings(Settings(mode=RunMode.PAPER)).mode is RunMode.BACKTEST
+
+
+def test_a_backtest_run_is_warmed_up_once_and_ready_to_step(tmp_path: Path) -> None:
+    data = data_2024_q1()
+    candles = frame_to_candles(data.candles, data.symbol, data.timeframe)
+    replay = Replay(data.symbol, data.timeframe, data.all_candles, candles[:48], candles[48:60], tmp_path / "s.sqlite3")
+    run = asyncio.run(build_run(Settings(), replay))
+    gate_state = run.engine.gate.to_state()["trackers"][data.symbol]
+    assert gate_state["volumes"]["count"] == 48, "the gate's baselines saw each warm-up candle once"
+    assert run.feed.clock.now() == candles[47].open_at, "the exchange saw the warm-up bars"
+    assert run.description == "backtest: BTC/USDT 1h, 12 candles, simulated fills"
+    reports = [asyncio.run(run.feed.step(c)) for c in run.feed.candles]
+    assert [r.at for r in reports] == [c.open_at + timedelta(hours=1) for c in candles[48:60]]
+    asyncio.run(run.engine.close())
+    asyncio.run(run.close())
+    with pytest.raises(Exception, match="closed"):
+        run.store.read_journal()
+
+
+def test_a_testnet_run_takes_candles_and_orders_from_one_venue_url(tmp_path: Path) -> None:
+    """``tradewake run --mode testnet`` against a local Binance: no code branch per host, one ``VenueSpec``."""
+    frame = load_candles(bundled_path(BTC_5M))
+    clock = SimClock(frame.index[2_100].to_pydatetime() + timedelta(seconds=30))
+    exchange = SimExchange(binance_spot_markets(), clock, SimConfig(
+        market_type="spot", initial_balances={"USDT": Decimal(10_000)}, market_fill=MarketFill.IMMEDIATE))
+    fake = FakeBinance(exchange, secret=API_SECRET, api_key=API_KEY)
+    with LoopbackBinance(fake, frame, 300_000, clock) as local:
+        settings = Settings(
+            mode=RunMode.TESTNET,
+            exchange=ExchangeSettings(market_type="spot", api_key=API_KEY, api_secret=API_SECRET, venue_url=local.url),
+            store=StoreSettings(url=f"sqlite:///{tmp_path / 'testnet.sqlite3'}"),
+        )
+
+        async def sleep(seconds: float) -> None:
+            clock.advance_by(seconds)
+
+        async def live() -> Run[LiveLoop]:  # one event loop, as `tradewake run` has: ccxt clients are bound to it
+            run = await build_run(settings, LiveFeed("5m", poll_interval_s=60), clock)
+            run.feed.sleep = sleep
+            try:
+                await run.feed.run(asyncio.Event(), max_rounds=12)
+            finally:
+                await run.close()
+            return run
+
+        run = asyncio.run(live())
+    host = urlsplit(local.url).netloc
+    assert run.description == f"testnet: BTC/USDT 5m, orders on Binance spot testnet (sandbox) ({host})"
+    assert {r.host for r in local.requests} == {host}
+    paths = {r.path for r in local.requests}
+    assert {"/api/v3/klines", "/api/v3/exchangeInfo", "/api/v3/account", "/api/v3/openOrders"} <= paths
+    assert run.feed.stepped["candle_closed"] == 2, "candles from the same venue, stepped as they closed"
+    assert all(r.headers.get("X-MBX-APIKEY") == API_KEY for r in local.requests if r.path == "/api/v3/account")
