@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 OURS = {"core", "store", "market", "exchange", "gate", "tools", "agent", "prompts", "safety", "learning", "engine",
-        "backtests"}
+        "backtests", "venue"}
 MAY_IMPORT = {
     "core": set(),
     "store": {"core"},
@@ -21,8 +21,9 @@ MAY_IMPORT = {
     "prompts": set(),
     "safety": {"core", "exchange", "store"},
     "learning": {"core", "store"},
-    "engine": OURS - {"engine", "backtests"},
-    "backtests": OURS - {"backtests"},
+    "engine": OURS - {"engine", "backtests", "venue"},
+    "backtests": OURS - {"backtests", "venue"},
+    "venue": {"core", "exchange", "market"},
 }
 
 
