@@ -90,7 +90,7 @@ async def test_conditional_orders_on_the_regular_endpoint_and_other_refusals(fut
                                             "quantity": "0.02", "stopPrice": "9000"})
     with pytest.raises(ccxt_errors.ExchangeError, match="-2021"):  # locally ccxt's generic class (notes/venue.md)
         await futures.create_order(SYMBOL, "market", "sell", 0.02, None, {"triggerPrice": 9500})
-    with pytest.raises(ccxt_errors.ExchangeError, match="-4164.*no smaller than 100 "):
+    with pytest.raises(ccxt_errors.ExchangeError, match=r"-4164.*no smaller than 100 "):
         await futures.create_order(SYMBOL, "market", "buy", 0.005)
     with pytest.raises(ccxt_errors.ExchangeError, match="-2019"):
         await futures.set_leverage(1, SYMBOL)

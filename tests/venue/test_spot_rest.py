@@ -83,7 +83,7 @@ async def test_a_stop_loss_rests_triggers_on_the_path_and_can_be_cancelled_befor
 async def test_order_errors_come_back_as_ccxt_s_exceptions(spot: Any) -> None:
     with pytest.raises(ccxt_errors.InsufficientFunds):
         await spot.create_order(SYMBOL, "market", "buy", 5)
-    with pytest.raises(ccxt_errors.BadRequest, match="-1013.*NOTIONAL"):  # locally -1013 maps to BadRequest
+    with pytest.raises(ccxt_errors.BadRequest, match=r"-1013.*NOTIONAL"):  # locally -1013 maps to BadRequest
         await spot.create_order(SYMBOL, "limit", "buy", 0.0001, 9000)
     with pytest.raises(ccxt_errors.OrderNotFound):
         await spot.fetch_order("424242", SYMBOL)
