@@ -9,6 +9,7 @@ spot sandbox / futures demo trading); only its ccxt instance's URLs are then poi
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -22,14 +23,15 @@ from exchange.retry import no_wait
 from tests.exchange.ccxtkit import settings_for
 from tests.exchange.simkit import intent
 from tests.venue.ccxt_client import API_KEY, API_SECRET, point_at_venue
-from venue import FaultRule, Venue, WireFault
+from tests.venue.conftest import venue_config
+from venue import FaultConfig, FaultRule, Venue, WireFault
 
 BTC, FBTC = Symbol("BTC/USDT"), Symbol("BTC/USDT:USDT")
 
 
-def broker_for(venue: Venue, market: str) -> CcxtBroker:
+def broker_for(venue: Venue, market: str, *, max_retries: int = 3) -> CcxtBroker:
     settings = settings_for(market, symbols=("BTC/USDT",), api_key=API_KEY, api_secret=API_SECRET,
-                            request_timeout_s=0.5, max_retries=3)
+                            request_timeout_s=0.5, max_retries=max_retries)
     broker = CcxtBroker.from_settings(settings, clock=WallClock(), sleep=no_wait, seed=1)
     point_at_venue(broker.exchange, venue.url)
     broker.exchange.enableRateLimit = False
@@ -161,3 +163,35 @@ async def test_a_json_503_after_the_order_was_applied_is_an_unknown_outcome_not_
     futures_venue.faults.add(FaultRule(kind=WireFault.SERVER_ERROR_AFTER, times=1, paths=("POST /fapi/v1/order",)))
     order = await futures_broker.create_order(intent("tw-5y", Side.BUY, OrderType.MARKET, "0.02", symbol=FBTC))
     assert order.status is OrderStatus.FILLED and accepted(futures_venue, "tw-5y") == 1
+
+
+async def _faulty_session(venue: Venue) -> list[tuple[str, str]]:
+    venue.faults.replace(FaultConfig(seed=11, rules=(
+        FaultRule(kind=WireFault.TIMEOUT_AFTER_ACCEPT, rate=0.2, paths=("POST /fapi/v1/order",), hold_s=1.0),
+        FaultRule(kind=WireFault.SERVER_ERROR, rate=0.15, status=502, body="html", paths=("/fapi/*",)),
+        FaultRule(kind=WireFault.RATE_LIMIT, rate=0.1, retry_after_s=1, paths=("/fapi/*",)),
+    )))
+    broker = broker_for(venue, "future", max_retries=8)
+    try:
+        for number in range(6):
+            side = Side.BUY if number % 2 == 0 else Side.SELL
+            order = await broker.create_order(intent(f"tw-r{number}", side, OrderType.MARKET, "0.02", symbol=FBTC))
+            assert order.status is OrderStatus.FILLED
+            venue.step()
+    finally:
+        await broker.close()
+    records = venue.ledger.records
+    orders = [r["client_order_id"] for r in records if r["kind"] == "order"]
+    trades = [r["trade_id"] for r in records if r["kind"] == "fill"]
+    assert orders == [f"tw-r{n}" for n in range(6)], "one order per intent, whatever the wire did"
+    assert len(trades) == len(set(trades)) == 6
+    return [(r["fault"], r["target"]) for r in records if r["kind"] == "fault"]
+
+
+async def test_seeded_random_faults_never_duplicate_and_replay_identically(tmp_path: Path) -> None:
+    runs = []
+    for attempt in range(2):
+        async with Venue(venue_config("future", tmp_path / str(attempt))) as venue:
+            runs.append(await _faulty_session(venue))
+    assert runs[0] == runs[1]
+    assert {kind for kind, _ in runs[0]} == {"timeout_after_accept", "server_error", "rate_limit"}
