@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from core.timeframes import datetime_to_ms
 from venue import rest_shapes as shapes
 from venue.faults import FaultConfig, FaultRule, validation_message
+from venue.orders import OrderView
 from venue.replay import PHASES
 
 if TYPE_CHECKING:
@@ -196,7 +197,7 @@ def _step_limit(body: dict[str, Any], now_ms: int) -> Any:
     raise AdminError("give steps, candles or until")
 
 
-def _order(view: Any) -> dict[str, Any]:
+def _order(view: OrderView) -> dict[str, Any]:
     intent = view.intent
     return {
         "client_order_id": intent.client_order_id, "order_id": view.algo_id if view.is_algo else view.order_id,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -14,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, mod
 from core.errors import ConfigError
 from core.ids import Symbol
 from core.money import MarketRules
-from core.timeframes import timeframe_seconds
+from core.timeframes import datetime_to_ms, timeframe_seconds
 from exchange.sim import binance_futures_markets, binance_spot_markets
 from exchange.symbols import SymbolError, normalize_symbol
 from market.candles import open_ms, read_candles, symbol_from_name, timeframe_from_name
@@ -107,6 +106,5 @@ def _symbol(config: VenueConfig, index: int, path: Path) -> Symbol:
 
 
 def replay_start_ms(config: VenueConfig) -> int | None:
-    start: datetime | None = config.start
-    return None if start is None else int(start.timestamp() * 1000)
+    return None if config.start is None else datetime_to_ms(config.start)
 

@@ -87,6 +87,12 @@ class VenueHttp:
         except BinanceError as error:
             headers = {**self.meter.headers(wall_ms, order=route.order), **error.headers}
             return _json(error.body(), error.status, headers)
+        except Exception as bug:
+            # A venue bug must not pass for a transient 5xx: it goes into the ledger (which the chaos
+            # tests read) before aiohttp answers 500 and logs the traceback.
+            self.ctx.market.ledger.record("venue_error", at_ms=self.ctx.market.now_ms, wall_ms=wall_ms,
+                                          target=f"{method} {path}", error=f"{type(bug).__name__}: {bug}")
+            raise
 
     async def _serve(
         self, request: web.Request, route: Route, *, query: str, body: str, params: dict[str, str], wall_ms: int

@@ -106,7 +106,7 @@ def klines(
     times = series.open_ms
     end = replay.now_ms if end_ms is None else min(end_ms, replay.now_ms)
     if start_ms is not None:
-        first = _bucket(start_ms, interval) if start_ms % interval else start_ms
+        first = _bucket(start_ms, interval)
         lo = int(np.searchsorted(times, first, side="left"))
         hi = int(np.searchsorted(times, min(end, first + limit * interval - 1), side="right"))
     else:

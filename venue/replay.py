@@ -22,7 +22,7 @@ agree to the tick.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
@@ -110,7 +110,6 @@ class _Cursor:
     """The last phase played of ``index`` (-1: not started)."""
     first: int = 0
     ended: bool = False
-    steps: int = field(default=0)
 
 
 class Replay:
@@ -183,7 +182,6 @@ class Replay:
         at_ms = self._next_time(cursor)
         assert at_ms is not None
         series = cursor.series
-        cursor.steps += 1
         if cursor.phase < SEGMENTS:
             cursor.phase += 1
             return self._segment(cursor, at_ms)

@@ -7,7 +7,7 @@ matches at once at the last replayed price) and is recorded in the ledger, rejec
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -199,8 +199,8 @@ def _ms(at: datetime) -> int:
     return datetime_to_ms(at)
 
 
-def _window(views: list[OrderView], params: Mapping[str, str], *, key: Any, ident: Any,
-            id_param: str = "orderId") -> list[OrderView]:
+def _window(views: list[OrderView], params: Mapping[str, str], *, key: Callable[[OrderView], datetime],
+            ident: Callable[[OrderView], int], id_param: str = "orderId") -> list[OrderView]:
     limit = min(max(_int(params, "limit") or 500, 1), 1000)
     from_id, start, end = _int(params, id_param), _int(params, "startTime"), _int(params, "endTime")
     chosen = [

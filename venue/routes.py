@@ -17,10 +17,6 @@ from venue.errors import MarketKind
 Table = dict[tuple[str, str], Route]
 
 
-def _public(weight: int = 1) -> dict[str, object]:
-    return {"security": "NONE", "weight": fixed(weight)}
-
-
 SPOT: Table = {
     ("GET", "/api/v3/ping"): Route(public.ping, "NONE", fixed(1)),
     ("GET", "/api/v3/time"): Route(public.server_time, "NONE", fixed(1)),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 class HubPublisher:
     """What the market publishes, delivered to the hub's connections (user data only to live keys)."""
 
-    def __init__(self, hub: StreamHub, keys: ListenKeys, wall_ms: Any) -> None:
+    def __init__(self, hub: StreamHub, keys: ListenKeys, wall_ms: Callable[[], int]) -> None:
         self.hub = hub
         self.keys = keys
         self.wall_ms = wall_ms

@@ -142,3 +142,13 @@ def test_nothing_served_is_from_after_now_and_the_forming_candle_stays_inside_th
 
 
 SERIES = series_1m()
+
+
+def test_several_symbols_play_in_lockstep() -> None:
+    frame = load_candles(KLINES_1M)
+    eth = Series.from_arrays(Symbol("ETH/USDT"), open_ms(frame)[5:], frame.to_numpy(dtype="float64")[5:],
+                             Decimal("0.01"))
+    replay = Replay([SERIES, eth], MINUTE, warmup=50)
+    steps = replay.advance()
+    assert [(s.symbol, s.at_ms) for s in steps] == [(BTC, SERIES.open_ms[50]), ("ETH/USDT", SERIES.open_ms[50])]
+    assert replay.position(Symbol("ETH/USDT")) == (45, 0)

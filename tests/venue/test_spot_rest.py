@@ -80,6 +80,16 @@ async def test_a_stop_loss_rests_triggers_on_the_path_and_can_be_cancelled_befor
     assert (await spot.fetch_balance())["BTC"]["used"] == 0.004
 
 
+async def test_a_spot_stop_triggers_inside_the_candle_and_fills_at_its_trigger(spot: Any, spot_venue: Venue) -> None:
+    await spot.create_order(SYMBOL, "market", "buy", 0.01)
+    # The forming candle (03:32) opened at 9112.95 and dips to 9110.34 before its close.
+    stop = await spot.create_order(SYMBOL, "market", "sell", 0.01, None, {"triggerPrice": 9111})
+    spot_venue.step()
+    done = await spot.fetch_order(stop["id"], SYMBOL)
+    assert done["status"] == "closed" and done["average"] == 9111 and done["filled"] == 0.01
+    assert (await spot.fetch_balance())["BTC"]["total"] == 0
+
+
 async def test_order_errors_come_back_as_ccxt_s_exceptions(spot: Any) -> None:
     with pytest.raises(ccxt_errors.InsufficientFunds):
         await spot.create_order(SYMBOL, "market", "buy", 5)

@@ -117,3 +117,16 @@ async def test_faults_can_be_set_at_run_time_through_the_admin_endpoint(futures_
         cleared = await http.delete(f"{futures_venue.url}/_venue/faults")
         assert (await cleared.json())["config"]["rules"] == []
         assert (await http.get(f"{futures_venue.url}/fapi/v1/time")).status == 200
+
+
+async def test_a_venue_bug_is_a_500_and_a_ledger_record_never_a_silent_fault(futures_venue: Venue) -> None:
+    from venue.calls import Route, fixed
+
+    def broken(ctx: object, call: object) -> object:
+        raise RuntimeError("boom")
+
+    futures_venue.http.table = {**futures_venue.http.table, ("GET", "/fapi/v1/time"): Route(broken, "NONE", fixed(1))}
+    async with aiohttp.ClientSession() as http, http.get(f"{futures_venue.url}/fapi/v1/time") as reply:
+        assert reply.status == 500
+    errors = futures_venue.ledger.since(0, "venue_error")
+    assert [(e["target"], e["error"]) for e in errors] == [("GET /fapi/v1/time", "RuntimeError: boom")]
