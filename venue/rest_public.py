@@ -13,7 +13,7 @@ from typing import Any
 
 from core.ids import Symbol
 from exchange.symbols import exchange_id
-from venue import errors
+from venue import errors, market_shapes
 from venue import rest_shapes as shapes
 from venue.calls import Call, Context
 from venue.klines import day_window, interval_ms, klines
@@ -33,7 +33,7 @@ def server_time(ctx: Context, call: Call) -> Json:
 
 def exchange_info(ctx: Context, call: Call) -> Json:
     markets = ctx.market.sim.markets().values()
-    return shapes.exchange_info(markets, ctx.limits, ctx.market.now_ms, futures=ctx.market.market == "future")
+    return market_shapes.exchange_info(markets, ctx.limits, ctx.market.now_ms, futures=ctx.market.market == "future")
 
 
 def _symbols(ctx: Context, params: Mapping[str, str]) -> list[Symbol]:
@@ -64,7 +64,7 @@ def get_klines(ctx: Context, call: Call) -> list[list[Any]]:
     series = market.replay.series(symbol)
     rows = klines(market.replay, series, length, start_ms=_int(params, "startTime"), end_ms=_int(params, "endTime"),
                   limit=limit)
-    return [shapes.kline(row, series.price_decimals) for row in rows]
+    return [market_shapes.kline(row, series.price_decimals) for row in rows]
 
 
 def kline_weight(params: Mapping[str, str]) -> int:
