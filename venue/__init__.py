@@ -13,8 +13,9 @@ Public API::
 
 The layers, bottom up: ``replay`` and ``klines`` (prices and candles as far as played), ``orders``
 and ``book`` (Binance's order semantics over ``exchange.sim``), ``market`` (the state and how it
-moves), ``rest_*``, ``*_shapes`` and ``routes`` (the endpoints and their JSON), ``auth``, ``weights`` and ``faults`` (the wire's
-rules), ``streams`` and ``ws_api`` (websockets), ``http`` and ``admin`` (aiohttp), ``server``.
+moves), ``rest_*``, ``*_shapes`` and ``routes`` (the endpoints and their JSON), ``auth``, ``weights``
+and ``faults`` (the wire's rules), ``streams`` and ``ws_api`` (websockets), ``http`` and ``admin``
+(aiohttp), ``server``.
 """
 
 from venue.config import VenueConfig
