@@ -222,13 +222,15 @@ class VenueMarket:
                 touched.add(item.symbol)
                 reason = "FUNDING_FEE"
                 continue
-            touched.add(item.view.intent.symbol)
+            if self.market == "spot" or item.fill is not None:
+                touched.add(item.view.intent.symbol)
             payloads = [ws.execution_report(item, event_ms)] if self.market == "spot" else ws.futures_events(
                 item, event_ms
             )
             for payload in payloads:
                 self.publisher.user(payload)
-        self.publisher.user(self._account_update(touched, reason))
+        if touched:  # spot: every change of locked funds; USDⓈ-M: fills and funding only, as on Binance
+            self.publisher.user(self._account_update(touched, reason))
 
     def _account_update(self, symbols: set[Symbol], reason: str) -> Json:
         if self.market == "spot":

@@ -205,3 +205,26 @@ async def test_an_expired_listen_key_ends_its_stream_and_cannot_be_kept_alive(fu
     key = futures_pro.options["linear"]["listenKey"]
     with pytest.raises(ccxt_errors.AuthenticationError, match="-1125"):
         await futures_pro.fapiPrivatePutListenKey({"listenKey": key})
+
+
+async def test_usdm_user_events_in_binance_s_order_on_a_raw_listen_key_socket(futures: Any,
+                                                                            futures_venue: Venue) -> None:
+    import aiohttp
+
+    key = (await futures.fapiPrivatePostListenKey())["listenKey"]
+    async with aiohttp.ClientSession() as http, http.ws_connect(
+        f"{futures_venue.ws_url}/private/ws?listenKey={key}"
+    ) as socket:
+        await futures.create_order(PERP, "limit", "buy", 0.02, 9000)
+        await futures.create_order(PERP, "market", "buy", 0.02)
+        events = []
+        async with asyncio.timeout(5):
+            while len(events) < 4:
+                message = await socket.receive_json()
+                events.append((message["e"], message.get("o", {}).get("x"), message.get("a", {}).get("m")))
+    assert events == [
+        ("ORDER_TRADE_UPDATE", "NEW", None),  # a resting limit changes no balance: no ACCOUNT_UPDATE
+        ("ORDER_TRADE_UPDATE", "NEW", None),
+        ("ORDER_TRADE_UPDATE", "TRADE", None),
+        ("ACCOUNT_UPDATE", None, "ORDER"),
+    ]
