@@ -224,9 +224,10 @@ class VenueMarket:
                 continue
             if self.market == "spot" or item.fill is not None:
                 touched.add(item.view.intent.symbol)
-            payloads = [ws.execution_report(item, event_ms)] if self.market == "spot" else ws.futures_events(
-                item, event_ms
-            )
+            if self.market == "spot":  # spot streams no event of its own for a stop's trigger (the ledger has it)
+                payloads = [] if item.execution == "TRIGGERED" else [ws.execution_report(item, event_ms)]
+            else:
+                payloads = ws.futures_events(item, event_ms)
             for payload in payloads:
                 self.publisher.user(payload)
         if touched:  # spot: every change of locked funds; USDⓈ-M: fills and funding only, as on Binance
