@@ -16,6 +16,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("market.cli", "app", "data"),
     ("engine.exchange_cli", "app", "exchange"),
     ("backtests.inspect_cli", "runs_app", "runs"),
+    ("venue.cli", "app", "venue"),
 )
 
 # (module, attribute holding a command function, command name)

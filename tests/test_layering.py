@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 OURS = {"core", "store", "market", "exchange", "gate", "tools", "agent", "prompts", "safety", "learning", "engine",
-        "backtests", "dashboard"}
+        "backtests", "dashboard", "venue"}
 MAY_IMPORT = {
     "core": set(),
     "store": {"core"},
@@ -21,10 +21,11 @@ MAY_IMPORT = {
     "prompts": set(),
     "safety": {"core", "exchange", "store"},
     "learning": {"core", "store"},
-    "engine": OURS - {"engine", "backtests", "dashboard"},
-    "backtests": OURS - {"backtests", "dashboard"},
+    "engine": OURS - {"engine", "backtests", "dashboard", "venue"},
+    "backtests": OURS - {"backtests", "dashboard", "venue"},
     # The dashboard presents run directories (backtests) and live stores: it sits on top of everything.
-    "dashboard": OURS - {"dashboard"},
+    "dashboard": OURS - {"dashboard", "venue"},
+    "venue": {"core", "exchange", "market"},
 }
 
 

@@ -71,7 +71,12 @@ class MatchingEngine:
         self.state.account.reserve(order, self._reference_price(intent, last), rules, self.state.last_price)
         self._register(order)
         self._event(
-            at, "placed", intent.symbol, intent.client_order_id, f"{intent.side} {intent.quantity} {intent.type}"
+            at,
+            "placed",
+            intent.symbol,
+            intent.client_order_id,
+            f"{intent.side} {intent.quantity} {intent.type}",
+            exchange_order_id=order.exchange_id,
         )
         if self.config.market_fill is MarketFill.IMMEDIATE and last is not None:
             self._meet_market_now(order, last, at)
@@ -199,7 +204,10 @@ class MatchingEngine:
         if trigger_price is None:
             return budget
         order.triggered = True
-        self._event(at, "triggered", order.symbol, order.client_order_id, f"at {trigger_price}")
+        self._event(
+            at, "triggered", order.symbol, order.client_order_id, f"at {trigger_price}",
+            exchange_order_id=order.exchange_id,
+        )
         limit = order.intent.price
         if limit is None:
             return self._take(order, trigger_price, Liquidity.TAKER, at=at, budget=budget)
@@ -260,7 +268,9 @@ class MatchingEngine:
         rules = self.rules[order.symbol]
         fee = quantity * price * fee_rate
         order.transition(at)
-        self.state.account.settle(order, quantity, price, fee, rules)
+        account = self.state.account
+        wallet_before = account.wallet if isinstance(account, FuturesAccount) else None
+        account.settle(order, quantity, price, fee, rules)
         order.record_fill(quantity, price, fee, rules.quote)
         fill = make_fill(
             order,
@@ -274,7 +284,12 @@ class MatchingEngine:
         )
         self.state.next_trade_id += 1
         self.state.fills.append(fill)
-        self._event(at, "filled", order.symbol, order.client_order_id, f"{quantity} @ {price} ({liquidity})")
+        if isinstance(account, FuturesAccount) and wallet_before is not None:
+            self.state.realized_pnl[fill.trade_id] = account.wallet - wallet_before + fee
+        self._event(
+            at, "filled", order.symbol, order.client_order_id, f"{quantity} @ {price} ({liquidity})",
+            exchange_order_id=order.exchange_id,
+        )
         if not order.is_open:
             self._retire(order)
 
@@ -330,7 +345,10 @@ class MatchingEngine:
         self._fill(
             order, intent.quantity, price, fee_rate=self.rules[symbol].taker_fee, liquidity=Liquidity.TAKER, at=at
         )
-        self._event(at, "liquidation", symbol, intent.client_order_id, f"{side} {intent.quantity} @ {price}")
+        self._event(
+            at, "liquidation", symbol, intent.client_order_id, f"{side} {intent.quantity} @ {price}",
+            exchange_order_id=order.exchange_id,
+        )
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -353,13 +371,22 @@ class MatchingEngine:
         order.status = status
         order.reason = reason
         self._retire(order)
-        self._event(at, str(status), order.symbol, order.client_order_id, reason or "")
+        self._event(
+            at, str(status), order.symbol, order.client_order_id, reason or "", exchange_order_id=order.exchange_id
+        )
 
     def _retire(self, order: SimOrder) -> None:
         self.state.account.release(order)
         self.state.open_by_symbol[order.symbol].remove(order)
 
     def _event(
-        self, at: datetime, kind: str, symbol: Symbol | None, client_order_id: ClientOrderId | None, detail: str
+        self,
+        at: datetime,
+        kind: str,
+        symbol: Symbol | None,
+        client_order_id: ClientOrderId | None,
+        detail: str,
+        *,
+        exchange_order_id: str | None = None,
     ) -> None:
-        self.state.events.append(SimEvent(at, kind, symbol, client_order_id, detail))
+        self.state.events.append(SimEvent(at, kind, symbol, client_order_id, detail, exchange_order_id))

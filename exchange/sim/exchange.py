@@ -18,6 +18,7 @@ from core.money import MarketRules, to_decimal
 from core.ports import Clock
 from core.types import Balance, Candle, ExchangePosition, Fill, Order, OrderIntent
 from exchange.sim.accounts import FuturesAccount, SpotAccount
+from exchange.sim.book import UnknownOrder
 from exchange.sim.config import SimConfig
 from exchange.sim.engine import MatchingEngine
 from exchange.sim.matching import Bar
@@ -183,6 +184,37 @@ class SimExchange:
     def orders_with_client_id(self, client_order_id: ClientOrderId) -> list[Order]:
         """All accepted orders that carried ``client_order_id`` (more than one open at once never happens)."""
         return [o.to_order() for o in self._state.orders.values() if o.client_order_id == client_order_id]
+
+    def order_by_id(self, exchange_order_id: str) -> Order:
+        """The order with this exchange id (open or closed); raises ``UnknownOrder``."""
+        order = self._state.orders.get(exchange_order_id)
+        if order is None:
+            raise UnknownOrder(f"no order with exchange id {exchange_order_id}")
+        return order.to_order()
+
+    def triggered(self, exchange_order_id: str) -> bool:
+        """Whether a conditional order's trigger was reached (it then works as a market or limit order)."""
+        order = self._state.orders.get(exchange_order_id)
+        return order is not None and order.triggered
+
+    def leverage(self, symbol: str) -> int:
+        """Futures: the leverage ``symbol`` trades at (the default until ``set_leverage``)."""
+        account = self._state.account
+        if not isinstance(account, FuturesAccount):
+            raise ValueError("leverage applies to a futures account only")
+        return account.leverage_of(self.symbol(symbol))
+
+    def realized_pnl(self, trade_id: str) -> Decimal:
+        """Futures: the P&L (before fees) the fill ``trade_id`` realized; 0 for spot and opening fills."""
+        return self._state.realized_pnl.get(trade_id, Decimal(0))
+
+    def events_since(self, index: int) -> list[SimEvent]:
+        """Events from position ``index`` on (a reader keeps its own cursor instead of copying them all)."""
+        return self._state.events[index:]
+
+    def fills_since(self, index: int) -> list[Fill]:
+        """Fills from position ``index`` on, in the order they happened."""
+        return self._state.fills[index:]
 
     def order_reason(self, client_order_id: ClientOrderId) -> str | None:
         """Why an order ended without filling (reduce-only expiry, funds at fill time, liquidation)."""

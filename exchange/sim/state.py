@@ -22,6 +22,8 @@ class SimEvent:
     symbol: Symbol | None
     client_order_id: ClientOrderId | None
     detail: str
+    exchange_order_id: str | None = None
+    """The order the event is about (a client id can be reused once its order has closed)."""
 
 
 @dataclass
@@ -36,6 +38,8 @@ class SimState:
     funding: list[tuple[datetime, Symbol, Decimal, Decimal]] = field(default_factory=list)
     """(at, symbol, rate, payment) for every funding settlement that touched a position."""
     last_price: dict[Symbol, Decimal] = field(default_factory=dict)
+    realized_pnl: dict[str, Decimal] = field(default_factory=dict)
+    """Futures: the P&L (before fees) each fill realized, by trade id (Binance ``realizedPnl``)."""
     events: list[SimEvent] = field(default_factory=list)
     next_order_id: int = 1
     next_trade_id: int = 1
