@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-TYPED_PACKAGES := core store learning market exchange tools agent prompts safety gate engine backtests
+TYPED_PACKAGES := core store learning market exchange tools agent prompts safety gate engine backtests holdings
 
 .PHONY: help venv redis lint typecheck test test-long demo bench clean
 

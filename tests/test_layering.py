@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 OURS = {"core", "store", "market", "exchange", "gate", "tools", "agent", "prompts", "safety", "learning", "engine",
-        "backtests"}
+        "backtests", "holdings"}
 MAY_IMPORT = {
     "core": set(),
     "store": {"core"},
@@ -21,6 +21,7 @@ MAY_IMPORT = {
     "prompts": set(),
     "safety": {"core", "exchange", "store"},
     "learning": {"core", "store"},
+    "holdings": {"core", "store", "market", "safety"},
     "engine": OURS - {"engine", "backtests"},
     "backtests": OURS - {"backtests"},
 }
