@@ -145,8 +145,8 @@ def _data_factors(x: ProposalInputs, basis: MarketBasis, limits: RiskSettings) -
     factors = []
     if not x.facts.preferred_timeframe:
         factors.append((0.8, f"ATR from {basis.atr_timeframe} candles, too little daily history: x0.8"))
-    if x.facts.data_age_s > limits.stale_data_s:
-        factors.append((0.5, f"market data {x.facts.data_age_s} s old (limit {limits.stale_data_s} s): x0.5"))
+    if x.facts.stale(limits.stale_data_s):
+        factors.append((0.5, f"market data {x.facts.data_age_s} s old: x0.5"))
     if basis.spread_pct is None:
         factors.append((1.0, "spread unknown (no live order book): x1"))
     elif basis.spread_pct > WIDE_SPREAD_PCT:

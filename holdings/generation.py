@@ -64,10 +64,9 @@ def build_proposal(
     except (*MARKET_ERRORS, NotEnoughMarketData) as exc:
         return Abort("market_down", f"{symbol}: {exc}")
     limits = config.risk.effective_for(config.mode)
-    if facts.data_age_s > limits.stale_data_s:
-        return Abort(
-            "market_down", f"{symbol}: market data is {facts.data_age_s} s old (limit {limits.stale_data_s} s)"
-        )
+    if facts.stale(limits.stale_data_s):
+        limit = max(limits.stale_data_s, facts.stale_after_s)
+        return Abort("market_down", f"{symbol}: market data is {facts.data_age_s} s old (limit {limit} s)")
     seq = record.proposal_count + 1
     inputs = ProposalInputs(
         proposal_id=f"{record.asset}-{seq}",

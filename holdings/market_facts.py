@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.ids import Symbol
+from core.timeframes import timeframe_seconds
+from market.builder import STALE_AFTER_CANDLES
 from market.snapshot import MarketSnapshot, TimeframeSummary
 
 ATR_TIMEFRAMES = ("1d", "4h", "1h")
@@ -47,7 +49,14 @@ class MarketFacts:
     support: float | None
     resistance: float | None
     data_age_s: int
+    stale_after_s: int
+    """The snapshot's own staleness rule: ``STALE_AFTER_CANDLES`` base candles without a close."""
     snapshot_warnings: tuple[str, ...]
+
+    def stale(self, limit_s: int) -> bool:
+        """Older than both ``limit_s`` (``risk.stale_data_s``) and the snapshot's own rule: an hour-old
+        close is the freshest a 1h series has, and a proposal lives for days."""
+        return self.data_age_s > max(limit_s, self.stale_after_s)
 
 
 def market_facts(snapshot: MarketSnapshot, *, spread_pct: float | None = None) -> MarketFacts:
@@ -75,6 +84,7 @@ def market_facts(snapshot: MarketSnapshot, *, spread_pct: float | None = None) -
         support=_level(summary.last_closed.close, indicators.dist_low_pct),
         resistance=_level(summary.last_closed.close, indicators.dist_high_pct),
         data_age_s=snapshot.data_age_s,
+        stale_after_s=STALE_AFTER_CANDLES * timeframe_seconds(snapshot.base_timeframe),
         snapshot_warnings=snapshot.warnings,
     )
 

@@ -40,14 +40,19 @@ def candles(symbol: Symbol) -> pd.DataFrame:
 
 
 @cache
-def market_source() -> SnapshotMarketSource:
+def market_source(with_regime: bool = True) -> SnapshotMarketSource:
+    """``with_regime=False`` skips fitting the HMM (worker processes that do not need the regime)."""
     rules = {r.symbol: r for r in binance_spot_markets()}
-    tracker = RegimeTracker(BTC, candles(BTC))
+    tracker = RegimeTracker(BTC, candles(BTC)) if with_regime else None
     return SnapshotMarketSource.from_candles({BTC: candles(BTC), ETH: candles(ETH)}, rules, regime=tracker)
 
 
+def open_url(url: str, namespace: str = "tw") -> Store:
+    return open_store(StoreSettings(url=url, namespace=namespace))
+
+
 def sqlite_store(path: Path, namespace: str = "tw") -> Store:
-    return open_store(StoreSettings(url=f"sqlite:///{path}", namespace=namespace))
+    return open_url(f"sqlite:///{path}", namespace)
 
 
 def wallet(btc: str = "0.5", usdt: str = "10000", equity: str = "20000", **others: str) -> Wallet:
