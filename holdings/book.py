@@ -48,6 +48,10 @@ class HoldingsBook:
         docs = self.store.get_many(self.store.keys(ASSET_PREFIX))
         return [Loaded(HoldingRecord.model_validate(doc.value), doc.version) for doc in docs.values()]
 
+    def records(self) -> dict[str, HoldingRecord]:
+        """Every holdings record by asset, for reconciliation's :func:`holdings.reconcile_rules.spot_verdict`."""
+        return {loaded.record.asset: loaded.record for loaded in self.all()}
+
     def proposal(self, proposal_id: str) -> Proposal | None:
         doc = self.store.get(proposal_key(proposal_id))
         return Proposal.model_validate(doc.value) if doc is not None else None
