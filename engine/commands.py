@@ -16,6 +16,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("market.cli", "app", "data"),
     ("exchange.cli", "app", "exchange"),
     ("backtests.inspect_cli", "runs_app", "runs"),
+    ("holdings.cli", "app", "holdings"),
 )
 
 # (module, attribute holding a command function, command name)

@@ -136,7 +136,7 @@ def parse(kind: str, args: dict[str, Any]) -> tuple[HoldingsCommand, BaseModel]:
     try:
         return command, ARGS[command].model_validate(args)
     except ValidationError as exc:
-        raise BadCommand(f"{kind}: {_explain(exc)}") from None
+        raise BadCommand(f"{kind}: {explain(exc)}") from None
 
 
 def encode(args: BaseModel) -> dict[str, Any]:
@@ -144,7 +144,8 @@ def encode(args: BaseModel) -> dict[str, Any]:
     return args.model_dump(mode="json", exclude_none=True)
 
 
-def _explain(exc: ValidationError) -> str:
+def explain(exc: ValidationError) -> str:
+    """A validation error as one line a person can act on."""
     parts = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"])
