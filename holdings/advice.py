@@ -75,6 +75,13 @@ def _asset_warnings(x: ProposalInputs, basis: MarketBasis, limits: RiskSettings)
 
 def _account_warnings(x: ProposalInputs) -> list[ProposalWarning]:
     found = [ProposalWarning(code="breaker", message=note) for note in x.breaker_notes]
+    if x.facts.symbol in x.open_symbols:
+        found.append(
+            ProposalWarning(
+                code="open_position",
+                message=f"the bot already has an open position in {x.facts.symbol}; the allocation counts it",
+            )
+        )
     related = [s for s in x.open_symbols if s != x.facts.symbol]
     correlated = sorted(
         (s, rho) for s in related if (rho := x.correlations.get(s)) is not None and abs(rho) >= CORRELATION_WARN

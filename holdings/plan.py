@@ -8,10 +8,12 @@ Every event is ``managed.*`` and names its actor; a refused bot attempt is alway
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from core.canonical import canonical_json
 from core.ports import CommandStatus
 from core.types import Alert
 from holdings.lifecycle import COMMAND_REFUSED, POLICY_CHANGE_BLOCKED, Action, Actor, Refusal, Transition
@@ -76,7 +78,7 @@ def refuse(
     payload = event_payload(
         record.asset, actor, action=action.value, state=record.state.value, code=code, reason=message, **fields
     )
-    result = {"asset": record.asset, "state": record.state.value, "code": code, "error": message}
+    result = _jsonable({"asset": record.asset, "state": record.state.value, "code": code, "error": message})
     alerts: tuple[Alert, ...] = ()
     if blocked:
         alerts = (
@@ -109,8 +111,17 @@ def applied(
     alerts: tuple[Alert, ...] = (),
     **result: Any,
 ) -> Plan:
-    body = {"asset": new.asset, "state": new.state.value, **{k: v for k, v in result.items() if v is not None}}
+    body = _jsonable(
+        {"asset": new.asset, "state": new.state.value, **{k: v for k, v in result.items() if v is not None}}
+    )
     return Plan(new.asset, CommandStatus.APPLIED, body, events, new, proposal, decision, alerts)
+
+
+def _jsonable(result: dict[str, Any]) -> dict[str, Any]:
+    """A command result exactly as the queue and the command record will hold it (JSON types only), so
+    finishing a command again from its record compares equal."""
+    loaded: dict[str, Any] = json.loads(canonical_json(result))
+    return loaded
 
 
 def moved(record: HoldingRecord, t: Transition, now: datetime, **changes: Any) -> HoldingRecord:

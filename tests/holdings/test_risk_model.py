@@ -241,6 +241,11 @@ def test_warnings_name_concentration_correlation_resistance_and_breakers() -> No
     assert by_code["resistance"].startswith("the recommended take-profit 21822.35 lies above the recent high 20475.00")
 
 
+def test_an_open_position_in_the_same_market_is_named() -> None:
+    p = proposal(open_symbols=(BTC,), open_exposure=Decimal("1000"))
+    assert codes(p) == ["concentration", "open_position", "resistance"]
+
+
 def test_a_stablecoin_wide_spread_and_thin_volume_are_warned_about() -> None:
     # The stablecoin warning depends on the asset alone; the market facts are BTC's.
     stable = proposal(asset="USDC", holding_quantity=Decimal("0.1"))
