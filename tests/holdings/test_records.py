@@ -63,3 +63,15 @@ def test_keys_and_ids() -> None:
 def test_terms_round_trip_through_json() -> None:
     terms = sample_terms()
     assert ManagedTerms.model_validate(terms.model_dump(mode="json")) == terms
+
+
+def test_the_config_comes_from_the_run_settings() -> None:
+    from core.settings import RunMode, load_settings
+    from holdings.config import HoldingsConfig
+
+    settings = load_settings(None, mode="testnet")
+    config = HoldingsConfig.from_settings(settings)
+    assert (config.mode, config.quote, config.risk) == (RunMode.TESTNET, "USDT", settings.risk)
+    assert (config.proposal_ttl, config.cooldown) == (timedelta(days=7), timedelta(hours=24))
+    assert HoldingsConfig(mode=RunMode.MAINNET).cooldown == timedelta(days=7)
+    assert config.blacklisted("USDT") and not config.blacklisted("BTC")
