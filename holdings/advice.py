@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from core.settings import RiskSettings
 from holdings.proposal import MarketBasis, ProposalWarning, Variant, VariantName
+from holdings.render import price as _money
 from market.hmm import HIGH_VOL
 
 if TYPE_CHECKING:
@@ -170,7 +170,3 @@ def _size_factors(x: ProposalInputs, basis: MarketBasis, variants: tuple[Variant
     if x.breaker_notes:
         factors.append((0.7, "a breaker or the kill switch is engaged: x0.7"))
     return factors
-
-
-def _money(amount: Decimal) -> str:
-    return f"{amount:,.2f}"

@@ -8,7 +8,7 @@ limits (journaled ``managed.allocation_capped``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from core.money import MarketRules, to_decimal
 from core.settings import RunMode
@@ -150,7 +150,7 @@ def _capped_allocation(
     requested: Decimal, equity: Decimal, ctx: OperatorContext
 ) -> tuple[Decimal, dict[str, str] | None]:
     limits = ctx.risk.effective_for(ctx.mode)
-    cap = (equity * to_decimal(limits.max_position_pct) / HUNDRED).quantize(Decimal("0.01"))
+    cap = (equity * to_decimal(limits.max_position_pct) / HUNDRED).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
     if requested <= cap:
         return requested, None
     limit = "mainnet_max_position_pct" if ctx.mode is RunMode.MAINNET else "max_position_pct"

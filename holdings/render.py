@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from rich.table import Table
 
 from holdings.proposal import Proposal
 from holdings.records import Decision, HoldingRecord
 
+CENT = Decimal("0.01")
+
 
 def price(value: Decimal | float | None) -> str:
-    return "-" if value is None else f"{value:,.2f}"
+    """Two decimals with thousands separators. A ``Decimal`` is rounded half-even explicitly: formatting
+    would use the process's decimal context, which ccxt sets to round half up."""
+    if value is None:
+        return "-"
+    if isinstance(value, Decimal):
+        value = value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+    return f"{value:,.2f}"
 
 
 def quantity(value: Decimal | None) -> str:

@@ -3,6 +3,7 @@ confidence, and properties over many inputs."""
 
 from __future__ import annotations
 
+import decimal
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -244,6 +245,14 @@ def test_warnings_name_concentration_correlation_resistance_and_breakers() -> No
 def test_an_open_position_in_the_same_market_is_named() -> None:
     p = proposal(open_symbols=(BTC,), open_exposure=Decimal("1000"))
     assert codes(p) == ["concentration", "open_position", "resistance"]
+
+
+def test_messages_do_not_depend_on_the_process_decimal_context() -> None:
+    """ccxt sets the process-wide decimal context to round half up; 9,604.045 must still read 9,604.04."""
+    with decimal.localcontext() as context:
+        context.rounding = decimal.ROUND_HALF_UP
+        p = proposal()
+    assert "(9,604.04 of 20,000.00)" in next(w.message for w in p.warnings if w.code == "concentration")
 
 
 def test_a_stablecoin_wide_spread_and_thin_volume_are_warned_about() -> None:
