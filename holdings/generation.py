@@ -46,9 +46,7 @@ def build_proposal(
     market: MarketSource,
     config: HoldingsConfig,
     *,
-    positions: tuple[Position, ...],
     others: list[Loaded],
-    breaker_notes: tuple[str, ...],
     now: datetime,
 ) -> Proposal | Abort:
     request = record.request
@@ -57,6 +55,7 @@ def build_proposal(
     if config.blacklisted(record.asset):
         return Abort("blacklisted", f"{record.asset} is never proposed (blacklisted or the quote currency)")
     symbol = symbol_of(record.asset, config)
+    positions = wallet.positions
     related = tuple(dict.fromkeys(p.symbol for p in positions))
     try:
         reading = market.reading(symbol, now, related)
@@ -79,7 +78,7 @@ def build_proposal(
         open_exposure=committed_exposure(positions, others, record.asset),
         open_symbols=related,
         correlations=reading.correlations,
-        breaker_notes=breaker_notes,
+        breaker_notes=wallet.blockers,
         entry_source=request.entry_source,
         entry_price=request.entry_price,
         mode=config.mode,

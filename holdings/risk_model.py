@@ -28,15 +28,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
+from core.errors import OrderRejected
 from core.ids import Symbol
 from core.money import MarketRules, to_decimal
 from core.settings import RiskSettings, RunMode
 from holdings.advice import assess
 from holdings.market_facts import MarketFacts
 from holdings.proposal import EntrySource, MarketBasis, Proposal, Variant, VariantName
-from safety.rules import tradable
 
 HUNDRED = Decimal(100)
+ABOVE_MAX_QTY = "above_max_qty"
+"""``OrderRejected.code`` for a quantity above the market's maximum (a string on every version of core)."""
 CENT = Decimal("0.01")
 
 
@@ -146,6 +148,16 @@ def propose(x: ProposalInputs, model: RiskModel = RISK_MODEL_V1) -> Proposal | A
         confidence=advice.confidence,
         confidence_explanation=advice.explanation,
     )
+
+
+def tradable(quantity: Decimal, price: Decimal, rules: MarketRules) -> bool:
+    """Whether the market accepts an order for ``quantity`` (core's own check: minimum quantity and notional).
+    Above the maximum quantity it still is: the guard splits what one order cannot carry."""
+    try:
+        rules.checked_order(quantity, price)
+    except OrderRejected as exc:
+        return exc.code == ABOVE_MAX_QTY
+    return True
 
 
 def _synthetic_entry(x: ProposalInputs, price: Decimal) -> Decimal | Abort:

@@ -37,7 +37,7 @@ from holdings.operator_plans import OperatorContext, plan_approve, plan_reject, 
 from holdings.plan import Plan, event_payload
 from holdings.proposal import Proposal
 from holdings.records import AppliedCommand, HoldingRecord, proposal_asset
-from holdings.sources import MARKET_ERRORS, MarketReading, MarketSource, Wallet, breaker_notes, open_positions
+from holdings.sources import MARKET_ERRORS, MarketReading, MarketSource, Wallet
 from holdings.system_plans import (
     plan_abort,
     plan_attempt,
@@ -197,9 +197,7 @@ class HoldingsService:
                     wallet,
                     self.market,
                     self.config,
-                    positions=open_positions(self.store),
                     others=self.book.all(),
-                    breaker_notes=breaker_notes(self.store, now),
                     now=now,
                 )
                 return plan_generate(fresh.record, outcome, now)

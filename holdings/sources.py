@@ -3,9 +3,9 @@
 - :class:`MarketSource` answers one :class:`MarketReading` per symbol (snapshot, market rules, spread
   when known, correlations with related symbols). :class:`SnapshotMarketSource` is the implementation
   over ``market.builder.Market`` (the same builders the engine uses) and the candles' closes.
-- :class:`Wallet` is the account's balances and equity as the caller (the engine) knows them.
-- :func:`open_positions` and :func:`breaker_notes` read the safety book's persisted documents
-  (read-only; the one place here that knows their keys).
+- :class:`Wallet` is the account as the caller (the engine) knows it: balances, equity, the bot's open
+  positions and what currently blocks entries. The engine takes them from the safety service's public
+  surface (``positions()``, ``agent_blocked(now)``, its breakers); nothing here reads safety's state.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import pandas as pd
 from core.errors import ConfigError, OperationalError, TemporaryError
 from core.ids import Symbol
 from core.money import MarketRules
-from core.ports import Store
 from core.timeframes import timeframe_seconds
 from core.types import Balance, Position
 from holdings.market_facts import return_correlation
@@ -29,9 +28,6 @@ from market.builder import DEFAULT_TIMEFRAMES, Market, SnapshotBuilder
 from market.candles import infer_timeframe
 from market.regime import RegimeTracker
 from market.snapshot import MarketSnapshot
-from safety.book import BOARD_KEY, POSITION_PREFIX
-from safety.breakers import BreakerBoard, BreakerState
-from safety.guard_state import GuardRecord
 
 MARKET_ERRORS = (TemporaryError, OperationalError, ConfigError)
 """What a market source may raise when it cannot answer (network, no data, unknown symbol):
@@ -118,36 +114,16 @@ class SnapshotMarketSource:
 
 @dataclass(frozen=True, slots=True)
 class Wallet:
-    """The account as the caller knows it: balances per asset and the equity in the quote currency."""
+    """The account as the caller knows it."""
 
     balances: Mapping[str, Balance]
     equity: Decimal
+    """In the quote currency: cash plus every asset at the latest price."""
+    positions: tuple[Position, ...] = ()
+    """The bot's open positions (correlation warnings, and the exposure already committed)."""
+    blockers: tuple[str, ...] = ()
+    """What stops entries now, in words (kill switch, sleep, an open breaker): warned about in proposals."""
 
     def quantity(self, asset: str) -> Decimal:
         balance = self.balances.get(asset)
         return balance.total if balance is not None else Decimal(0)
-
-
-def open_positions(store: Store) -> tuple[Position, ...]:
-    """The bot's open positions from the safety book (read-only)."""
-    docs = store.get_many(store.keys(POSITION_PREFIX))
-    return tuple(GuardRecord.from_dict(doc.value).position for doc in docs.values())
-
-
-def breaker_notes(store: Store, now: datetime) -> tuple[str, ...]:
-    """What in the safety board currently stops entries, in words (empty when nothing does)."""
-    doc = store.get(BOARD_KEY)
-    if doc is None:
-        return ()
-    board = BreakerBoard.from_dict(doc.value)
-    notes = []
-    if board.controls.halted:
-        notes.append(f"trading is halted by the operator ({board.controls.halt_reason})")
-    if board.controls.sleeping(now):
-        notes.append(f"sleep mode until {board.controls.sleep_until}")
-    if board.trading.is_open:
-        reason = board.trading.reason.value if board.trading.reason else "?"
-        notes.append(f"trading breaker open ({reason}) until {board.trading.closes_at}")
-    if board.exchange.state is not BreakerState.CLOSED:
-        notes.append(f"exchange-error breaker {board.exchange.state.value} ({board.exchange.last_error})")
-    return tuple(notes)

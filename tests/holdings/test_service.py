@@ -10,15 +10,17 @@ from typing import Any
 import pytest
 
 from core.clock import SimClock
+from core.ids import PositionId
 from core.ports import CommandStatus, JournalEvent, Store
 from core.settings import RiskSettings, RunMode
+from core.types import Position, PositionSide
 from holdings.commands import HoldingsCommand as K
 from holdings.config import HoldingsConfig
 from holdings.lifecycle import Action, Actor, HoldingState
 from holdings.records import DecisionOutcome
 from holdings.service import HoldingsService
 from holdings.sources import SnapshotMarketSource, Wallet
-from tests.holdings.world import AT, command, wallet
+from tests.holdings.world import AT, ETH, command, wallet
 
 S = HoldingState
 W = wallet()
@@ -504,3 +506,50 @@ def test_the_audit_trail_covers_every_event_the_issue_names(
     assert issue_20 <= seen
     assert seen - issue_20 <= {"command_refused"}
     assert all("actor" in e.payload for e in managed_events(store))
+
+
+# ---------------------------------------------------------------- what the engine tells it about the account
+
+
+def test_open_positions_and_blockers_from_the_engine_shape_the_proposal(service: HoldingsService, store: Store) -> None:
+    eth = Position(
+        id=PositionId("p-eth"),
+        symbol=ETH,
+        side=PositionSide.LONG,
+        quantity=Decimal("5"),
+        entry_price=Decimal("1300"),
+        opened_at=AT - timedelta(days=1),
+        stop_price=Decimal("1250"),
+        initial_stop_price=Decimal("1250"),
+    )
+    account = Wallet(W.balances, W.equity, positions=(eth,), blockers=("trading is halted by the operator (CPI)",))
+    submit(store, K.PROPOSE, "p1", asset="BTC")
+    service.cycle(account)
+    proposal = service.book.proposal("BTC-1")
+    assert proposal is not None
+    by_code = {w.code: w.message for w in proposal.warnings}
+    assert by_code["correlation"] == "moves with open positions: ETH/USDT (rho 0.89); losses would add up"
+    assert by_code["breaker"] == "trading is halted by the operator (CPI)"
+    # 50 % of 20,000 may be committed in total; the ETH position already holds 6,500 of it.
+    assert {v.name.value: str(v.max_allocation) for v in proposal.variants} == {
+        "conservative": "2000.00",
+        "recommended": "3000.00",
+        "aggressive": "3500.00",
+    }
+    assert proposal.variant("aggressive").cap_reason == "max_total_exposure_pct 50 % (already committed 6500)"  # type: ignore[union-attr]
+
+
+def test_holdings_reads_nothing_of_safety_but_its_public_surface() -> None:
+    """The engine hands the account over (``Wallet``); safety's book, board and records stay safety's."""
+    import ast
+    from pathlib import Path
+
+    public = {"safety.service", "safety.proposals", "safety.verdicts", "safety.views", "safety.alerts"}
+    root = Path(__file__).resolve().parents[2] / "holdings"
+    wrong = [
+        f"{path.name}: {node.module}"
+        for path in sorted(root.glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("safety") and node.module not in public
+    ]
+    assert wrong == []
