@@ -10,7 +10,7 @@ is refused with the winner's decision as its reason.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
@@ -21,15 +21,17 @@ from holdings.commands import HoldingsCommand as K
 from holdings.config import HoldingsConfig
 from holdings.lifecycle import HoldingState
 from holdings.service import HoldingsService
-from tests.holdings.world import AT, command, market_source, open_url, wallet
+from tests.holdings.world import command, market_source, open_url, wallet
 
 TTL = timedelta(hours=1)
 ROUND_EVERY = timedelta(hours=2)
+RACE_START = datetime(2022, 10, 1, 12, tzinfo=UTC)
+"""80 rounds (the long variant) end a week later, well inside the fixture's candles."""
 BARRIER_TIMEOUT_S = 60
 
 
 def round_start(r: int) -> datetime:
-    return AT + r * ROUND_EVERY
+    return RACE_START + r * ROUND_EVERY
 
 
 class TransactGate:
