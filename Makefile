@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-TYPED_PACKAGES := core store learning market exchange tools agent prompts safety gate engine backtests dashboard venue
+TYPED_PACKAGES := core store learning market exchange tools agent prompts safety gate engine backtests dashboard venue holdings
 
 .PHONY: help venv redis chromium lint typecheck test test-long demo bench clean
 

@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 OURS = {"core", "store", "market", "exchange", "gate", "tools", "agent", "prompts", "safety", "learning", "engine",
-        "backtests", "dashboard", "venue"}
+        "backtests", "dashboard", "venue", "holdings"}
 MAY_IMPORT = {
     "core": set(),
     "store": {"core"},
@@ -21,6 +21,7 @@ MAY_IMPORT = {
     "prompts": set(),
     "safety": {"core", "exchange", "store"},
     "learning": {"core", "store"},
+    "holdings": {"core", "store", "market", "safety"},
     "engine": OURS - {"engine", "backtests", "dashboard", "venue"},
     "backtests": OURS - {"backtests", "dashboard", "venue"},
     # The dashboard presents run directories (backtests) and live stores: it sits on top of everything.

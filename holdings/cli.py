@@ -1,0 +1,287 @@
+"""``tradewake holdings list|propose|show|approve|reject|pause|resume|release|override``.
+
+The commands that change something only *submit* to the store's operator queue, each with an
+idempotency key (``--key``, default a fresh one); the running engine's holdings service applies them at
+its next step, atomically. ``list`` and ``show`` read the store. A user mistake (an unknown proposal,
+a confirmation that does not match, a bad number) is one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+
+from core.ports import OperatorCommand, Store
+from holdings import commands as cmd
+from holdings.proposal import EntrySource
+
+app = typer.Typer(
+    help="Hand existing spot holdings to the bot, coin by coin, through proposals the operator approves.",
+    no_args_is_help=True,
+)
+
+
+def _console() -> Console:
+    """Made per command, so the width follows the terminal (and ``COLUMNS``) at the time it runs."""
+    return Console()
+
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="TOML settings file (default: $TRADEWAKE_CONFIG or ./tradewake.toml)."),
+]
+KeyOption = Annotated[
+    str | None,
+    typer.Option("--key", help="Idempotency key; re-sending the same key never applies the command twice."),
+]
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why (journaled with the decision).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output (full precision).")]
+AssetArgument = Annotated[str, typer.Argument(help="The coin, e.g. BTC (traded against the configured quote).")]
+ProposalArgument = Annotated[str, typer.Argument(help="A proposal id, e.g. BTC-1 (see: tradewake holdings list).")]
+PriceOption = Annotated[str | None, typer.Option(help="A price in the quote currency.", show_default=False)]
+
+
+def _mistake(message: str) -> NoReturn:
+    """A user mistake: one line on stderr, exit 2, no traceback."""
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def _store(config: Path | None) -> Iterator[Store]:
+    from core.settings import load_settings
+    from store.factory import open_store
+
+    store = open_store(load_settings(config).store)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _args(model: type[BaseModel], **values: Any) -> BaseModel:
+    try:
+        return model.model_validate({k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        _mistake(cmd.explain(exc))
+
+
+def _submit(kind: cmd.HoldingsCommand, args: BaseModel, key: str | None, store: Store) -> None:
+    from core.clock import WallClock
+
+    verb = kind.value.removeprefix(cmd.KIND_PREFIX)
+    command = OperatorCommand(
+        idempotency_key=key or f"holdings-{verb}-{uuid.uuid4().hex[:16]}",
+        kind=kind.value,
+        args=cmd.encode(args),
+        submitted_at=WallClock().now(),
+        submitted_by=os.environ.get("USER", "operator"),
+    )
+    receipt = store.submit_command(command)
+    used = receipt.command.idempotency_key
+    if receipt.outcome == "already_decided":
+        _mistake(f"key {used} was already used for a different command; choose another --key")
+    state = "queued" if receipt.outcome == "accepted" else "already queued"
+    _console().print(
+        f"{verb}: {state} as {used} (status {receipt.status.value}); the engine applies it at its next step",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def _asset(asset: str) -> str:
+    return asset.strip().upper()
+
+
+# ---------------------------------------------------------------- reading
+
+
+@app.command("list")
+def list_cmd(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Every asset the holdings service knows (any other coin is frozen) and the holdings commands queued."""
+    from holdings.book import HoldingsBook
+    from holdings.render import holdings_table
+
+    with _store(config) as store:
+        records = [loaded.record for loaded in HoldingsBook(store).all()]
+        queued = [r.command for r in store.pending_commands() if cmd.is_holdings_kind(r.command.kind)]
+    if as_json:
+        rows = [r.model_dump(mode="json") for r in records]
+        _console().print_json(json.dumps({"holdings": rows, "queued": [c.model_dump(mode="json") for c in queued]}))
+        return
+    if not records:
+        _console().print(
+            "no managed holdings: every coin is frozen (propose one: tradewake holdings propose BTC)", soft_wrap=True
+        )
+    else:
+        _console().print(holdings_table(records))
+    for c in queued:
+        _console().print(f"queued: {c.idempotency_key} {c.kind} {c.args}", markup=False, soft_wrap=True)
+
+
+@app.command("show")
+def show_cmd(proposal_id: ProposalArgument, config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """A proposal: the market it was made from, its variants, warnings, confidence and whether it was decided."""
+    from core.clock import WallClock
+    from holdings.book import HoldingsBook
+    from holdings.render import proposal_lines, variants_table, warning_lines
+
+    with _store(config) as store:
+        book = HoldingsBook(store)
+        proposal, decision = book.proposal(proposal_id.upper()), book.decision(proposal_id.upper())
+    if proposal is None:
+        _mistake(f"no proposal {proposal_id} (see: tradewake holdings list)")
+    if as_json:
+        body = {
+            "proposal": proposal.model_dump(mode="json"),
+            "decision": decision.model_dump(mode="json") if decision is not None else None,
+        }
+        _console().print_json(json.dumps(body))
+        return
+    for line in proposal_lines(proposal, decision, WallClock().now()):
+        _console().print(line, markup=False, highlight=False, soft_wrap=True)
+    _console().print(variants_table(proposal))
+    for line in warning_lines(proposal):
+        _console().print(line, markup=False, highlight=False, soft_wrap=True)
+    if decision is None:
+        _console().print(
+            f"approve with: tradewake holdings approve {proposal.id} --confirm {proposal.asset}:<variant>",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+# ---------------------------------------------------------------- the proposal
+
+
+@app.command("propose")
+def propose_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
+    asset: AssetArgument,
+    entry: Annotated[
+        EntrySource, typer.Option(help="Synthetic entry: the current price, your cost basis, or your own price.")
+    ] = EntrySource.CURRENT,
+    entry_price: PriceOption = None,
+    reason: ReasonOption = "",
+    key: KeyOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Ask the bot to analyse a holding and propose how to manage it (nothing is managed until approved)."""
+    args = _args(cmd.ProposeArgs, asset=_asset(asset), entry=entry, entry_price=entry_price, reason=reason)
+    with _store(config) as store:
+        _submit(cmd.HoldingsCommand.PROPOSE, args, key, store)
+
+
+@app.command("approve")
+def approve_cmd(
+    proposal_id: ProposalArgument,
+    confirm: Annotated[
+        str, typer.Option("--confirm", help="ASSET:VARIANT you approve, e.g. BTC:recommended (typed, not guessed).")
+    ],
+    key: KeyOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Hand the holding to the bot under one variant of a proposal."""
+    pid, confirm = proposal_id.upper(), confirm.strip()
+    asset, _, variant = confirm.partition(":")
+    args = _args(cmd.ApproveArgs, proposal_id=pid, confirm=f"{asset.upper()}:{variant.lower()}")
+    assert isinstance(args, cmd.ApproveArgs)
+    with _store(config) as store:
+        _check_open(store, args)
+        _submit(cmd.HoldingsCommand.APPROVE, args, key, store)
+
+
+def _check_open(store: Store, args: cmd.ApproveArgs) -> None:
+    """The mistakes the CLI can see at once (the service checks everything again when it applies it)."""
+    from holdings.book import HoldingsBook
+
+    book = HoldingsBook(store)
+    proposal = book.proposal(args.proposal_id)
+    if proposal is None:
+        _mistake(f"no proposal {args.proposal_id} (see: tradewake holdings list)")
+    if args.confirm_asset != proposal.asset:
+        _mistake(f"--confirm names {args.confirm_asset} but proposal {proposal.id} is for {proposal.asset}")
+    if proposal.variant(args.confirm_variant) is None:
+        _mistake(f"proposal {proposal.id} offers {', '.join(proposal.variant_names)}, not {args.confirm_variant}")
+    decision = book.decision(proposal.id)
+    if decision is not None:
+        _mistake(f"proposal {proposal.id} was already decided: {decision.describe()}")
+
+
+@app.command("reject")
+def reject_cmd(
+    proposal_id: ProposalArgument, reason: ReasonOption = "", key: KeyOption = None, config: ConfigOption = None
+) -> None:
+    """Say no to a proposal: the asset stays frozen (no new proposal for 24 h, 7 days on mainnet)."""
+    args = _args(cmd.RejectArgs, proposal_id=proposal_id.upper(), reason=reason)
+    with _store(config) as store:
+        _submit(cmd.HoldingsCommand.REJECT, args, key, store)
+
+
+# ---------------------------------------------------------------- a managed holding
+
+
+@app.command("pause")
+def pause_cmd(
+    asset: AssetArgument, reason: ReasonOption = "", key: KeyOption = None, config: ConfigOption = None
+) -> None:
+    """No new trades in this asset; its protective stop and take-profit stay active."""
+    _submit_simple(cmd.HoldingsCommand.PAUSE, cmd.PauseArgs, asset, reason=reason, key=key, config=config)
+
+
+@app.command("resume")
+def resume_cmd(
+    asset: AssetArgument, reason: ReasonOption = "", key: KeyOption = None, config: ConfigOption = None
+) -> None:
+    """Manage the holding again after a pause, or after a drift alert (accepting the holding as it is now)."""
+    _submit_simple(cmd.HoldingsCommand.RESUME, cmd.ResumeArgs, asset, reason=reason, key=key, config=config)
+
+
+@app.command("release")
+def release_cmd(
+    asset: AssetArgument, reason: ReasonOption = "", key: KeyOption = None, config: ConfigOption = None
+) -> None:
+    """Take the holding back: the bot winds down its orders and the asset returns to frozen."""
+    _submit_simple(cmd.HoldingsCommand.RELEASE, cmd.ReleaseArgs, asset, reason=reason, key=key, config=config)
+
+
+def _submit_simple(
+    kind: cmd.HoldingsCommand, model: type[BaseModel], asset: str, *, reason: str, key: str | None, config: Path | None
+) -> None:
+    args = _args(model, asset=_asset(asset), reason=reason)
+    with _store(config) as store:
+        _submit(kind, args, key, store)
+
+
+@app.command("override")
+def override_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
+    asset: AssetArgument,
+    stop: PriceOption = None,
+    take_profit: PriceOption = None,
+    max_allocation: Annotated[str | None, typer.Option(help="Quote amount; capped by the limits.")] = None,
+    entry_price: PriceOption = None,
+    reason: ReasonOption = "",
+    key: KeyOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Change a managed holding's stop, take-profit, maximum allocation or synthetic entry."""
+    args = _args(
+        cmd.OverrideArgs,
+        asset=_asset(asset),
+        stop=stop,
+        take_profit=take_profit,
+        max_allocation=max_allocation,
+        entry_price=entry_price,
+        reason=reason,
+    )
+    with _store(config) as store:
+        _submit(cmd.HoldingsCommand.OVERRIDE, args, key, store)
