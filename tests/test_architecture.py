@@ -88,6 +88,17 @@ def runtime_imports(tree: ast.Module) -> Iterator[str]:
             yield from (f"{node.module}.{alias.name}" for alias in node.names)
 
 
+def _sibling_modules(tree: ast.Module, known: set[str]) -> set[str]:
+    """Packages named only to reach a submodule (``from venue import errors``): that is an import of
+    ``venue.errors``, not of everything ``venue/__init__`` re-exports."""
+    only_for_submodules = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if all(f"{node.module}.{alias.name}" in known for alias in node.names):
+                only_for_submodules.add(node.module)
+    return only_for_submodules
+
+
 def _type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
@@ -96,7 +107,11 @@ def _type_checking(test: ast.expr) -> bool:
 def import_graph(package: str) -> dict[str, set[str]]:
     trees = {path.removesuffix(".py").removesuffix("/__init__").replace("/", "."): tree
              for path, tree in modules() if path.startswith(f"{package}/")}
-    return {name: {m for m in runtime_imports(tree) if m in trees and m != name} for name, tree in trees.items()}
+    known = set(trees)
+    return {
+        name: {m for m in runtime_imports(tree) if m in known and m != name} - _sibling_modules(tree, known)
+        for name, tree in trees.items()
+    }
 
 
 def cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
@@ -147,3 +162,8 @@ def test_no_module_over_400_lines() -> None:
     assert not wrong, f"split these (small modules are read in one sitting): {wrong}"
     stale = [path for path in SIZE_KNOWN if sizes.get(path, 0) <= MAX_LINES]
     assert not stale, f"back under {MAX_LINES} lines or gone: delete from SIZE_KNOWN: {stale}"
+
+
+def test_reaching_a_sibling_through_its_package_is_an_import_of_the_sibling_only() -> None:
+    tree = ast.parse("from p import errors\nfrom q import thing\n")
+    assert _sibling_modules(tree, {"p", "p.errors", "q", "q.other"}) == {"p"}
