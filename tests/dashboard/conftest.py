@@ -31,6 +31,7 @@ from backtests.data import select_data
 from backtests.runner import BacktestRequest, BacktestResult, run_backtest
 from core.clock import SimClock
 from core.settings import Settings, load_settings
+from engine.events import CommandsPending
 from tests.agent.conftest import llm_settings
 from tests.agent.messages_server import MessagesServer, text, tool_use
 from tests.engine.helpers import EngineWorld, build_world, entry
@@ -101,10 +102,21 @@ class Live:
         return load_settings(None, store={"url": f"sqlite:///{self.path}"})
 
     def step(self, candles: int = 1) -> None:
-        """The engine takes its next step(s), as a live runner would (applying queued commands first)."""
-        off_loop(lambda: asyncio.run(self.world.run(self.next_candle, self.next_candle + candles)))
+        """The engine takes its next step(s), as a live runner would: queued commands first, as their own
+        ``CommandsPending`` event (``engine.live.LiveLoop._step``), then the candles."""
+        off_loop(lambda: asyncio.run(self._apply_commands_then_run(candles)))
         self.next_candle += candles
         self.clock.advance_to(self.world.parts.clock.now())
+
+    async def _apply_commands_then_run(self, candles: int) -> None:
+        await _apply_pending(self.world)
+        await self.world.run(self.next_candle, self.next_candle + candles)
+
+
+async def _apply_pending(world: EngineWorld) -> None:
+    pending = world.store.pending_commands()
+    if pending:
+        await world.engine.step(CommandsPending(at=world.parts.clock.now(), count=len(pending)))
 
 
 def off_loop(work: Callable[[], T]) -> T:
