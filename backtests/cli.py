@@ -6,22 +6,21 @@ import asyncio
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from backtests.anonymize import anonymize
-from backtests.data import DEFAULT_CACHE_DIR, BacktestData, select_data
-from backtests.runner import BacktestRequest, BacktestResult, run_backtest
-from backtests.scripted import SmaCrossAgent, SmaParams, sma_settings
 from core.clock import WallClock
-from core.ports import AgentBackend, Clock
-from core.settings import Settings, load_settings
-from engine.wiring import AgentChoice
 from market.cli import parse_time
-from tools.context import JournalSink, TradingDesk
+
+if TYPE_CHECKING:  # the engine, pandas and matplotlib load when a backtest runs, not when the CLI starts
+    from backtests.data import BacktestData
+    from backtests.runner import BacktestRequest, BacktestResult
+    from core.ports import AgentBackend, Clock
+    from core.settings import Settings
+    from engine.wiring import AgentChoice
+    from tools.context import JournalSink, TradingDesk
 
 AGENTS = ("rules", "replay", "anthropic", "claude-code", "sma")
 console = Console()
@@ -51,7 +50,9 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
         bool, typer.Option("--anonymize", help="Rebase prices, shift dates, hide the symbol from the agent.")
     ] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Run directory (default: <runs_dir>/<run id>).")] = None,
-    cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Candle cache for --symbol.")] = DEFAULT_CACHE_DIR,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="Candle cache for --symbol (default var/candles).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file.")] = None,
 ) -> None:
@@ -59,9 +60,14 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     metrics.json, trades.csv, equity and price charts (PNG) and a self-contained HTML report."""
     if agent not in AGENTS:
         raise typer.BadParameter(f"--agent must be one of {', '.join(AGENTS)}")
+    from backtests.anonymize import anonymize
+    from backtests.data import DEFAULT_CACHE_DIR, select_data
+    from backtests.runner import BacktestRequest
+    from backtests.scripted import sma_settings
+
     settings = _settings(config, agent, cassette, seed, fees, slippage_bps, cash)
     chosen = select_data(data=data, symbol=symbol, timeframe=timeframe, start=_time(start, "--from"),
-                         end=_time(end, "--to"), cache_dir=cache_dir, min_candles=warmup + 2)
+                         end=_time(end, "--to"), cache_dir=cache_dir or DEFAULT_CACHE_DIR, min_candles=warmup + 2)
     if agent == "sma":
         settings = sma_settings(settings, chosen.timeframe)
     disguise = None
@@ -78,6 +84,8 @@ def _settings(  # noqa: PLR0917 - the command's options, passed on as given
     config: Path | None, agent: str, cassette: Path | None, seed: int | None, fees: float | None,
     slippage_bps: float | None, cash: float | None,
 ) -> Settings:
+    from core.settings import load_settings
+
     base = load_settings(config)
     llm: dict[str, Any] = {"backend": "rules" if agent == "sma" else agent}
     if cassette is not None:
@@ -91,6 +99,9 @@ def _settings(  # noqa: PLR0917 - the command's options, passed on as given
 
 
 def _agent_choice(agent: str, data: BacktestData, record: Path | None) -> AgentChoice:
+    from backtests.scripted import SmaCrossAgent, SmaParams
+    from engine.wiring import AgentChoice
+
     if agent != "sma":
         return AgentChoice(record_to=record)
 
@@ -107,6 +118,10 @@ def run_id(clock: WallClock, agent: str, data: BacktestData) -> str:
 
 
 def _run(request: BacktestRequest, quiet: bool) -> BacktestResult:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from backtests.runner import run_backtest
+
     if quiet:
         return asyncio.run(run_backtest(request))
     columns = (TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TextColumn("candles"), TimeRemainingColumn())

@@ -11,15 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from agent.factory import agent_backend
-from agent.memory import AgentMemory
-from agent.router import ResilientBackend
-from core.clock import SimClock
-from core.settings import load_settings
-from engine.static_gate import gate_schedule_check
-from tools.context import ListJournal
-from tools.snapshots import DEFAULT_DATA, market_snapshot, request_for
-from tools.static_desk import StaticDesk
+from market.bundled import BTC_1H as DEFAULT_DATA  # tools.snapshots' default too; light, unlike that module
 
 AGENTS = ("rules", "replay", "anthropic", "claude-code")
 
@@ -41,6 +33,17 @@ def decide_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     if agent not in AGENTS:
         raise typer.BadParameter(f"--agent must be one of {', '.join(AGENTS)}")
     when = parse_time(at)
+    # The agent stack (anthropic, pandas, the regime model) loads here, not when the CLI starts.
+    from agent.factory import agent_backend
+    from agent.memory import AgentMemory
+    from agent.router import ResilientBackend
+    from core.clock import SimClock
+    from core.settings import load_settings
+    from engine.static_gate import gate_schedule_check
+    from tools.context import ListJournal
+    from tools.snapshots import market_snapshot, request_for
+    from tools.static_desk import StaticDesk
+
     overrides: dict[str, Any] = {"backend": agent}
     if cassette is not None:
         overrides["cassette"] = cassette

@@ -13,31 +13,25 @@ from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
 
-from core.clock import WallClock
 from core.errors import ConfigError
-from core.ids import Symbol
-from core.ports import Broker, Clock, Store
-from core.settings import RunMode, Settings, load_settings
 from core.timeframes import datetime_to_ms, timeframe_seconds
-from engine.events import CandleClosed, Event, PriceTick
-from engine.live import CandleFeed, LiveLoop
-from engine.wiring import AgentChoice, Core, build_engine, sim_exchange, sim_markets
-from exchange.sim import MarketFill, SimBroker, SimExchange
-from exchange.symbols import SymbolError, normalize_symbol
-from market.builder import Market, SnapshotBuilder
-from market.candles import frame_from_arrays, frame_to_candles
-from market.ccxt_rest import KLINE_LIMIT, CcxtRest, make_exchange
-from market.derivatives import DerivativesPoller
-from market.download import KlineSource
-from market.regime import tracker_from_candles
-from safety.reconcile import equity as account_equity
+
+if TYPE_CHECKING:  # the engine, ccxt and pandas load when `run` runs, not when the CLI starts
+    import pandas as pd
+
+    from core.ids import Symbol
+    from core.ports import Clock, Store
+    from core.settings import Settings
+    from engine.events import Event
+    from engine.live import LiveLoop
+    from exchange.sim import SimExchange
+    from market.derivatives import DerivativesPoller
+    from market.download import KlineSource
 
 console = Console()
 HISTORY_CANDLES = 2_000
@@ -53,6 +47,8 @@ def run_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file.")] = None,
 ) -> None:
     """Run the agent live: paper (simulated fills at live prices), Binance testnet/demo, or mainnet."""
+    from core.settings import RunMode, load_settings
+
     settings = load_settings(config, **({"mode": mode} if mode else {}))
     if settings.mode is RunMode.BACKTEST:
         raise ConfigError("mode is backtest: use `tradewake backtest`, or pass --mode paper|testnet|mainnet")
@@ -61,6 +57,8 @@ def run_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
 
 
 async def _run(settings: Settings, timeframe: str, rounds: int | None, poll_s: float, heartbeat: Path | None) -> None:
+    from core.clock import WallClock
+    from market.ccxt_rest import CcxtRest, make_exchange
     from store.factory import open_store
 
     clock = WallClock()
@@ -85,6 +83,17 @@ async def build_live_loop(
     settings: Settings, timeframe: str, clock: Clock, store: Store, source: KlineSource, *, heartbeat: Path | None
 ) -> LiveLoop:
     """Everything ``tradewake run`` starts, over any clock, store and candle source (tests use recorded ones)."""
+    from core.ports import Broker
+    from core.settings import RunMode
+    from engine.live import CandleFeed, LiveLoop
+    from engine.wiring import AgentChoice, Core, build_engine, sim_exchange, sim_markets
+    from exchange.sim import MarketFill, SimBroker
+    from exchange.symbols import SymbolError, normalize_symbol
+    from market.builder import Market, SnapshotBuilder
+    from market.candles import frame_to_candles
+    from market.regime import tracker_from_candles
+    from safety.reconcile import equity as account_equity
+
     try:
         symbols = [normalize_symbol(s, settings.exchange.market_type) for s in settings.exchange.symbols]
     except SymbolError as exc:
@@ -125,6 +134,8 @@ async def build_live_loop(
 
 def derivatives_poller(settings: Settings, source: KlineSource, symbols: list[Symbol]) -> DerivativesPoller | None:
     """Futures only (spot has no funding or open interest), and only from a source that can fetch them."""
+    from market.derivatives import DerivativesPoller
+
     fetch = getattr(source, "fetch_derivatives", None)
     if settings.exchange.market_type != "future" or fetch is None:
         return None
@@ -134,6 +145,11 @@ def derivatives_poller(settings: Settings, source: KlineSource, symbols: list[Sy
 async def preload(source: KlineSource, symbol: Symbol, timeframe: str, clock: Clock,
                   candles: int = HISTORY_CANDLES) -> pd.DataFrame:
     """The latest ``candles`` closed candles, page by page."""
+    import numpy as np
+
+    from market.candles import frame_from_arrays
+    from market.ccxt_rest import KLINE_LIMIT
+
     step = timedelta(seconds=timeframe_seconds(timeframe))
     until_ms = datetime_to_ms(clock.now())
     since_ms = until_ms - candles * int(step.total_seconds() * 1000)
@@ -155,6 +171,7 @@ async def preload(source: KlineSource, symbol: Symbol, timeframe: str, clock: Cl
 
 def paper_feed(venue: SimExchange) -> Callable[[Event], None]:
     """Paper trading: the simulated exchange trades at every live price the feed sees."""
+    from engine.events import CandleClosed, PriceTick
 
     def on_event(event: Event) -> None:
         if isinstance(event, CandleClosed):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from core.clock import WallClock
-from core.settings import Settings, load_settings
+if TYPE_CHECKING:  # settings load when the command runs, not when the CLI starts
+    from core.settings import Settings
 
 app = typer.Typer(help="The exchange: check keys and venue before trading.", no_args_is_help=True)
 console = Console()
@@ -28,6 +28,8 @@ def check_cmd(
     Spot testnet uses the sandbox, USDT-M futures testnet uses Binance demo trading, mainnet needs
     mode mainnet and its confirmation. A refused key fails with the mode and host family named.
     """
+    from core.settings import load_settings
+
     settings = load_settings(config)
     label, hosts, markets, quote = asyncio.run(_check(settings))
     console.print(f"ok: Binance {label} ({hosts}) accepted the key; {markets} markets loaded", markup=False)
@@ -35,6 +37,7 @@ def check_cmd(
 
 
 async def _check(settings: Settings) -> tuple[str, str, int, str]:
+    from core.clock import WallClock
     from exchange.ccxt_broker import CcxtBroker
 
     broker = CcxtBroker.from_settings(settings, clock=WallClock())
