@@ -34,7 +34,11 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     data: Annotated[
         str | None, typer.Option("--data", help="Candle CSV (.csv or .csv.gz) or a bundled file name.")
     ] = None,
-    symbol: Annotated[str | None, typer.Option("--symbol", help="With --timeframe: bundled or cached candles.")] = None,
+    symbol: Annotated[
+        str | None,
+        typer.Option("--symbol", help="The market, e.g. ETC/BTC or XRP/USDT:USDT: overrides the name --data's file "
+                     "name implies; with --timeframe (no --data): bundled or cached candles."),
+    ] = None,
     timeframe: Annotated[str | None, typer.Option("--timeframe", help="Candle timeframe, e.g. 1h.")] = None,
     start: Annotated[str | None, typer.Option("--from", help="First candle (UTC ISO date/time), inclusive.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="End (UTC ISO date/time), exclusive.")] = None,
@@ -66,8 +70,9 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     from backtests.scripted import sma_settings
 
     settings = _settings(config, agent, cassette, seed, fees, slippage_bps, cash)
-    chosen = select_data(data=data, symbol=symbol, timeframe=timeframe, start=_time(start, "--from"),
+    chosen = select_data(data=data, symbol=_symbol(symbol), timeframe=timeframe, start=_time(start, "--from"),
                          end=_time(end, "--to"), cache_dir=cache_dir or DEFAULT_CACHE_DIR, min_candles=warmup + 2)
+    settings = for_market(settings, chosen.symbol)
     if agent == "sma":
         settings = sma_settings(settings, chosen.timeframe)
     disguise = None
@@ -78,6 +83,31 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
                               disguise=disguise)
     result = _run(request, quiet)
     print_summary(result)
+
+
+def _symbol(raw: str | None) -> str | None:
+    """``--symbol`` as a unified symbol (``etcbtc`` -> ``ETC/BTC``, ``XRP-USDT-USDT`` -> ``XRP/USDT:USDT``)."""
+    if raw is None:
+        return None
+    from exchange.symbols import SymbolError, normalize_symbol
+
+    try:
+        return normalize_symbol(raw, "spot")
+    except SymbolError as spot_error:
+        try:
+            return normalize_symbol(raw, "future")
+        except SymbolError:
+            raise typer.BadParameter(str(spot_error), param_hint="--symbol") from spot_error
+
+
+def for_market(settings: Settings, symbol: str) -> Settings:
+    """The account for the data's market: a perpetual (``BASE/QUOTE:SETTLE``) is a futures backtest, and the
+    cash is held in the quote asset (BTC for ETH/BTC), so ``exchange.market_type`` and ``exchange.quote``
+    follow the symbol."""
+    pair, _, settle = symbol.partition(":")
+    quote = settle or pair.partition("/")[2]
+    exchange = {"market_type": "future" if settle else "spot", "quote": quote}
+    return settings.model_copy(update={"exchange": settings.exchange.model_copy(update=exchange)})
 
 
 def _settings(  # noqa: PLR0917 - the command's options, passed on as given
@@ -148,11 +178,19 @@ def print_summary(result: BacktestResult) -> None:
         f"LLM calls {agent.llm_calls}  tokens {agent.input_tokens + agent.output_tokens:,}  cost ${agent.cost_usd:.2f}",
         f"vetoes {sum(agent.vetoes_by_code.values())} {agent.vetoes_by_code or ''}  "
         f"breaker openings {agent.breaker_openings}",
+        *_rules_lines(facts),
         f"run: {result.run.path}",
         f"report: {result.run.report_path}",
     ]
     for line in lines:
         typer.echo(line)
+
+
+def _rules_lines(facts: dict[str, Any]) -> list[str]:
+    """Where the market's rules came from when not the recorded ones; inferred rules as a warning."""
+    if "market_rules_warning" in facts:
+        return [f"WARNING: {facts['market_rules_warning']}"]
+    return [f"market rules: {facts['market_rules']}"] if "market_rules" in facts else []
 
 
 def _pct(value: float | None) -> str:

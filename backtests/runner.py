@@ -19,6 +19,7 @@ from typing import Any
 
 from backtests.anonymize import Disguise
 from backtests.data import BacktestData
+from backtests.markets import backtest_markets
 from backtests.metrics import PerformanceMetrics, compute_metrics
 from backtests.rundir import RunDir, write_metrics, write_run_outputs
 from backtests.stats import AgentStats, RunRecorder
@@ -27,7 +28,7 @@ from core.timeframes import timeframe_seconds
 from core.types import Candle, ClosedTrade
 from engine.engine import Engine, StepReport
 from engine.events import CandleClosed
-from engine.wiring import AgentChoice, Core, SimParts, build_engine, market_for, sim_markets, sim_parts
+from engine.wiring import AgentChoice, Core, SimParts, build_engine, market_for, sim_parts
 from market.builder import Market
 from market.candles import frame_to_candles
 from safety.reconcile import equity as account_equity
@@ -62,11 +63,7 @@ async def run_backtest(request: BacktestRequest, progress: Progress | None = Non
     settings, data = request.settings, request.data
     warmup, candles = _split(data, request.warmup)
     run = RunDir.create(request.run_dir)
-    rules = sim_markets(settings, settings.backtest.fee_pct)
-    if request.disguise is not None and request.disguise.real_symbol in rules:
-        rules[request.disguise.symbol] = request.disguise.rules(rules[request.disguise.real_symbol])
-    if data.symbol not in rules:
-        raise ValueError(f"the simulated exchange has no market {data.symbol}; it lists {', '.join(rules)}")
+    rules, rules_facts = backtest_markets(settings, data, request.disguise)
     parts = sim_parts(settings, (warmup or candles)[0].open_at, rules)
     store = SqliteStore(run.store_path, namespace=settings.store.namespace, durable=False)
     try:
@@ -79,7 +76,7 @@ async def run_backtest(request: BacktestRequest, progress: Progress | None = Non
         breaker_openings = _breaker_openings(store)
     finally:
         store.close()
-    return _finish(request, run, recorder, breaker_openings, fees=_fees(parts))
+    return _finish(request, run, recorder, breaker_openings, fees=_fees(parts), facts=rules_facts)
 
 
 async def _engine(
@@ -164,7 +161,8 @@ def _fees(parts: SimParts) -> Decimal:
 
 
 def _finish(
-    request: BacktestRequest, run: RunDir, recorder: RunRecorder, breaker_openings: int, *, fees: Decimal
+    request: BacktestRequest, run: RunDir, recorder: RunRecorder, breaker_openings: int, *, fees: Decimal,
+    facts: dict[str, str],
 ) -> BacktestResult:
     data = request.data
     performance = compute_metrics(
@@ -179,7 +177,7 @@ def _finish(
     metrics = {
         "performance": performance.model_dump(mode="json"),
         "agent": agent.model_dump(mode="json"),
-        "run": _run_facts(request),
+        "run": {**_run_facts(request), **facts},
     }
     write_metrics(run, metrics)
     write_run_outputs(run, request.title or _title(request), metrics, recorder)

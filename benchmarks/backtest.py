@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import os
 import platform
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="only the last N candles of each series (a full 5m engine run takes a long time today)")
     parser.add_argument("--series", default="5m,1h", help="comma-separated: 5m, 1h (default both)")
     parser.add_argument("--only", default=",".join(RUNNERS), help="comma-separated: rules, sma, peer (default all)")
-    args = parser.parse_args(argv)
+    args = parser.parse_args([] if argv is None else argv)
     series = [s.strip() for s in args.series.split(",") if s.strip()]
     runners = tuple(r.strip() for r in args.only.split(",") if r.strip())
     if not set(series) <= set(SERIES) or not set(runners) <= set(RUNNERS) or (args.limit or WARM_UP_CANDLES) < 60:
@@ -153,4 +154,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

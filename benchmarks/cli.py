@@ -38,7 +38,7 @@ def median_cpu(argv: list[str], repeat: int) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks cli", description=__doc__)
     parser.add_argument("--repeat", type=int, default=7, help="runs per command; the median is printed")
-    args = parser.parse_args(argv)
+    args = parser.parse_args([] if argv is None else argv)
     bare = median_cpu([sys.executable, "-c", "pass"], args.repeat)
     print(f"median CPU (user+sys) of {args.repeat} fresh starts each; reference: python -c pass = {bare:.3f} s")
     for command in COMMANDS:
@@ -48,4 +48,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
