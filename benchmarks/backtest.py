@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
 import os
 import platform
+import pstats
 import sys
 import tempfile
 import time
@@ -58,11 +61,24 @@ class Measured:
         return self.candles / self.cpu_s
 
 
-def timed(name: str, candles: int, work: Callable[[], object]) -> Measured:
-    print(f"  running {name} on {candles:,} candles ...", flush=True)
+PROFILE_ROWS = 25
+
+
+def timed(name: str, candles: int, work: Callable[[], object], profile: bool = False) -> Measured:
+    print(f"  running {name} on {candles:,} candles{' under cProfile' if profile else ''} ...", flush=True)
+    profiler = cProfile.Profile(time.process_time) if profile else None  # CPU: other load does not count
     cpu, wall = time.process_time(), time.perf_counter()
-    work()
-    return Measured(name, candles, time.process_time() - cpu, time.perf_counter() - wall)
+    if profiler is not None:
+        profiler.runcall(work)
+    else:
+        work()
+    measured = Measured(name, candles, time.process_time() - cpu, time.perf_counter() - wall)
+    if profiler is not None:
+        stream = io.StringIO()
+        pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(PROFILE_ROWS)
+        print(f"  profile of {name} (top {PROFILE_ROWS} by own CPU time; the profiler itself slows the run):")
+        print("\n".join("    " + line for line in stream.getvalue().splitlines() if line.strip()))
+    return measured
 
 
 def engine_run(settings: Settings, data: BacktestData, agent: AgentChoice, out: Path) -> Callable[[], object]:
@@ -98,18 +114,18 @@ def warm_up(data: BacktestData, runners: tuple[str, ...]) -> None:
         peer_run(head)()
 
 
-def measure(data: BacktestData, runners: tuple[str, ...]) -> dict[str, Measured]:
+def measure(data: BacktestData, runners: tuple[str, ...], profile: bool = False) -> dict[str, Measured]:
     warm_up(data, runners)
     base = load_settings(None)
     found: dict[str, Measured] = {}
     with tempfile.TemporaryDirectory() as tmp:
         if "rules" in runners:
             found["rules"] = timed("engine, rules agent", len(data.candles),
-                                   engine_run(base, data, AgentChoice(), Path(tmp) / "rules"))
+                                   engine_run(base, data, AgentChoice(), Path(tmp) / "rules"), profile)
         if "sma" in runners:
             sma = sma_settings(base, data.timeframe)
             found["sma"] = timed("engine, SMA agent", len(data.candles),
-                                 engine_run(sma, data, _agent_choice("sma", data, None), Path(tmp) / "sma"))
+                                 engine_run(sma, data, _agent_choice("sma", data, None), Path(tmp) / "sma"), profile)
     if "peer" in runners:
         found["peer"] = timed("backtesting.py SMA", len(data.candles), peer_run(data))
     return found
@@ -141,6 +157,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="only the last N candles of each series (a full 5m engine run takes a long time today)")
     parser.add_argument("--series", default="5m,1h", help="comma-separated: 5m, 1h (default both)")
     parser.add_argument("--only", default=",".join(RUNNERS), help="comma-separated: rules, sma, peer (default all)")
+    parser.add_argument("--profile", action="store_true",
+                        help="run the engine under cProfile and print its top entries (the rates are then slower)")
     args = parser.parse_args([] if argv is None else argv)
     series = [s.strip() for s in args.series.split(",") if s.strip()]
     runners = tuple(r.strip() for r in args.only.split(",") if r.strip())
@@ -150,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
           "engine runs: warm-up 0, reports written; candles/s = candles / CPU seconds of this process", flush=True)
     for key in series:
         data, total = load(SERIES[key], args.limit)
-        report(data, total, measure(data, runners))
+        report(data, total, measure(data, runners, args.profile))
 
 
 if __name__ == "__main__":
