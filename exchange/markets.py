@@ -114,16 +114,20 @@ def rules_from_exchange_info(payload: Raw, market_type: MarketType) -> tuple[dic
     perpetuals: quarterly contracts and symbols not yet listed; symbols missing a rules filter)."""
     rules: dict[Symbol, MarketRules] = {}
     skipped: list[str] = []
-    for raw in _symbols(payload):
-        if market_type == "future" and raw.get("contractType") != "PERPETUAL":
-            skipped.append(str(raw.get("symbol")))
-            continue
-        parsed = _rules(raw, market_type)
+    for raw, parsed in _parsed(payload, market_type):
         if parsed is None:
             skipped.append(str(raw.get("symbol")))
         else:
             rules[parsed.symbol] = parsed
     return rules, skipped
+
+
+def _parsed(payload: Raw, market_type: MarketType) -> list[tuple[Raw, MarketRules | None]]:
+    """Every symbol object with its rules (``None``: not a perpetual on futures, or no rules filter)."""
+    return [
+        (raw, None if market_type == "future" and raw.get("contractType") != "PERPETUAL" else _rules(raw, market_type))
+        for raw in _symbols(payload)
+    ]
 
 
 def default_fees(market_type: MarketType) -> tuple[Decimal, Decimal]:
@@ -223,27 +227,17 @@ def parse_markets_document(document: Raw, path: str) -> MarketsFile:
         if section is None:
             continue
         info = section["exchange_info"]
-        rules, _ = rules_from_exchange_info(info, market_type)
-        statuses = {s: str(r.get("status", "")) for s, r in _by_symbol(info, market_type).items()}
+        parsed = [(raw, rules) for raw, rules in _parsed(info, market_type) if rules is not None]
         snapshots[market_type] = MarketsSnapshot(
             market_type=market_type,
             server_time=datetime.fromtimestamp(_server_time_ms(info) / 1000, tz=UTC),
             source=str(section["source"]),
             complete=bool(section["complete"]),
             note=str(section.get("note", "")),
-            rules=rules,
-            statuses={s: statuses.get(s, "") for s in rules},
+            rules={rules.symbol: rules for _, rules in parsed},
+            statuses={rules.symbol: str(raw.get("status", "")) for raw, rules in parsed},
         )
     return MarketsFile(path, snapshots)
-
-
-def _by_symbol(info: Raw, market_type: MarketType) -> dict[Symbol, Raw]:
-    found = {}
-    for raw in _symbols(info):
-        rules = _rules(raw, market_type)
-        if rules is not None:
-            found[rules.symbol] = raw
-    return found
 
 
 @cache

@@ -205,3 +205,23 @@ def test_an_unknown_quote_asset_gets_the_finest_step_and_no_minimum() -> None:
 def test_without_candles_a_missing_symbol_says_how_to_get_its_rules() -> None:
     with pytest.raises(ConfigError, match="tradewake data markets"):
         market_rules_for(Symbol("FOO/XYZ"), "spot")
+
+
+@given(
+    st.lists(st.integers(min_value=1, max_value=10**9), min_size=2, max_size=30),
+    st.integers(min_value=0, max_value=8),
+    st.sampled_from(["BTC", "ETH", "USDT", "XYZ"]),
+)
+def test_inferred_rules_keep_every_price_and_round_quantities_cheaply(units: list[int], decimals: int, quote: str) -> None:
+    """Every price of the series lies on the inferred tick (quantizing it is a no-op), and one quantity step
+    at the highest price is worth at most a tenth of the minimum notional (or the finest step when unknown)."""
+    prices = [float(Decimal(u).scaleb(-decimals)) for u in units]
+    rules, _ = infer_rules(Symbol(f"FOO/{quote}"), "spot", prices, bundled_markets())
+    for price in prices:
+        exact = Decimal(repr(price)).quantize(Decimal(1).scaleb(-decimals))
+        assert rules.price(exact) == exact
+    if rules.min_notional > 0:
+        assert rules.step_size * Decimal(repr(max(prices))) <= rules.min_notional / 10 or rules.step_size == Decimal(
+            "0.00000001")
+    else:
+        assert rules.step_size == Decimal("0.00000001")
