@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from core.errors import ConfigError
 from core.ids import Symbol
 from core.money import MarketRules
-from exchange.sim.markets import ResolvedRules, market_rules_for
+from exchange.markets import default_markets
+from exchange.sim.markets import ResolvedRules, known_market_rules, market_rules_for
 
 if TYPE_CHECKING:
     from backtests.anonymize import Disguise
@@ -30,13 +31,16 @@ def backtest_markets(
     real = disguise.real_symbol if disguise is not None else data.symbol
     if (":" in real) != (market_type == "future"):
         raise ConfigError(f"{real} is not a {market_type} market (exchange.market_type is {market_type})")
-    resolved = market_rules_for(real, market_type, prices=data.all_candles[PRICE_COLUMNS].to_numpy())
+    markets = default_markets()
+    known = known_market_rules(real, market_type, markets)
+    # Inferred from the candles traded (rebased ones when anonymized), named as the agent sees the market.
+    resolved = known or market_rules_for(data.symbol, market_type, markets=markets,
+                                         prices=data.all_candles[PRICE_COLUMNS].to_numpy())
     _check_quote(settings, resolved)
     chosen = _with_fee(resolved.rules, settings.backtest.fee_pct)
-    rules = {real: chosen}
     if disguise is not None:
-        rules[disguise.symbol] = disguise.rules(chosen)
-    return rules, resolved.facts()
+        chosen = disguise.rules(chosen)
+    return {data.symbol: chosen}, resolved.facts()
 
 
 def _check_quote(settings: Settings, resolved: ResolvedRules) -> None:

@@ -60,6 +60,18 @@ def recorded_markets(market_type: MarketType) -> list[MarketRules]:
     return binance_spot_markets() if market_type == "spot" else binance_futures_markets()
 
 
+def known_market_rules(symbol: Symbol, market_type: MarketType, markets: MarketsFile) -> ResolvedRules | None:
+    """The recorded rules of ``symbol``, else the markets file's; ``None`` when neither lists it."""
+    recorded = {m.symbol: m for m in recorded_markets(market_type)}
+    if symbol in recorded:
+        return ResolvedRules(recorded[symbol], "recorded", "exchange.sim.markets")
+    found = markets.find(symbol, market_type)
+    if found is None:
+        return None
+    rules, snapshot = found
+    return ResolvedRules(rules, "markets file", f"{snapshot.describe()} ({markets.path})")
+
+
 def market_rules_for(
     symbol: Symbol,
     market_type: MarketType,
@@ -69,14 +81,10 @@ def market_rules_for(
 ) -> ResolvedRules:
     """The rules to simulate ``symbol`` with: the recorded markets, else the markets file (``markets``, by
     default ``exchange.markets.default_markets()``), else inferred from ``prices`` (the candles' OHLC)."""
-    recorded = {m.symbol: m for m in recorded_markets(market_type)}
-    if symbol in recorded:
-        return ResolvedRules(recorded[symbol], "recorded", "exchange.sim.markets")
     markets = markets if markets is not None else default_markets()
-    found = markets.find(symbol, market_type)
-    if found is not None:
-        rules, snapshot = found
-        return ResolvedRules(rules, "markets file", f"{snapshot.describe()} ({markets.path})")
+    known = known_market_rules(symbol, market_type, markets)
+    if known is not None:
+        return known
     if prices is None:
         raise ConfigError(
             f"no market rules for {symbol} ({market_type}) in {markets.path} and no candles to infer them from; "

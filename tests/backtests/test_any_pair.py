@@ -67,3 +67,14 @@ def test_cli_symbol_override_and_the_warning_in_the_summary(tmp_path: Path) -> N
     assert facts["symbol"] == "XRP/BTC" and facts["data"] == ADA_BTC.name and "market_rules_warning" in facts
     wrong = run_cli("backtest", "--data", str(ADA_BTC), "--symbol", "XRP/BTC/USDT/X", cwd=tmp_path)
     assert wrong.returncode == 2 and "too many separators" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+def test_an_anonymized_run_names_inferred_rules_by_the_disguised_symbol(tmp_path: Path) -> None:
+    from backtests.anonymize import anonymize
+
+    data, disguise = anonymize(select_data(data=ADA_BTC))
+    settings = for_market(load_settings(None), data.symbol)
+    result = asyncio.run(run_backtest(BacktestRequest(settings, data, tmp_path / "run", disguise=disguise)))
+    facts = result.metrics["run"]
+    assert facts["symbol"] == "ASSET/BTC" and facts["market_rules_warning"].startswith("ASSET/BTC is not in")
+    assert "ADA" not in json.dumps(result.metrics)
