@@ -27,9 +27,6 @@ from exchange.markets import (
     infer_rules,
 )
 
-_SPOT_FEE = SPOT_FEE
-_FUTURES_MAKER = FUTURES_MAKER_FEE
-_FUTURES_TAKER = FUTURES_TAKER_FEE
 RulesOrigin = Literal["recorded", "markets file", "inferred"]
 
 
@@ -105,8 +102,8 @@ def binance_spot_markets() -> list[MarketRules]:
             min_qty=Decimal("0.00001"),
             max_qty=Decimal("9000"),
             min_notional=Decimal("5"),
-            maker_fee=_SPOT_FEE,
-            taker_fee=_SPOT_FEE,
+            maker_fee=SPOT_FEE,
+            taker_fee=SPOT_FEE,
         ),
         MarketRules(
             symbol=Symbol("ETH/USDT"),
@@ -117,8 +114,8 @@ def binance_spot_markets() -> list[MarketRules]:
             min_qty=Decimal("0.0001"),
             max_qty=Decimal("9000"),
             min_notional=Decimal("5"),
-            maker_fee=_SPOT_FEE,
-            taker_fee=_SPOT_FEE,
+            maker_fee=SPOT_FEE,
+            taker_fee=SPOT_FEE,
         ),
     ]
 
@@ -134,8 +131,8 @@ def binance_futures_markets() -> list[MarketRules]:
             min_qty=Decimal("0.001"),
             max_qty=Decimal("1000"),
             min_notional=Decimal("100"),
-            maker_fee=_FUTURES_MAKER,
-            taker_fee=_FUTURES_TAKER,
+            maker_fee=FUTURES_MAKER_FEE,
+            taker_fee=FUTURES_TAKER_FEE,
             contract=True,
         ),
         MarketRules(
@@ -147,8 +144,8 @@ def binance_futures_markets() -> list[MarketRules]:
             min_qty=Decimal("0.001"),
             max_qty=Decimal("10000"),
             min_notional=Decimal("20"),
-            maker_fee=_FUTURES_MAKER,
-            taker_fee=_FUTURES_TAKER,
+            maker_fee=FUTURES_MAKER_FEE,
+            taker_fee=FUTURES_TAKER_FEE,
             contract=True,
         ),
     ]
