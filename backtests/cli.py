@@ -6,22 +6,21 @@ import asyncio
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from backtests.anonymize import anonymize
-from backtests.data import DEFAULT_CACHE_DIR, BacktestData, select_data
-from backtests.runner import BacktestRequest, BacktestResult, run_backtest
-from backtests.scripted import SmaCrossAgent, SmaParams, sma_settings
 from core.clock import WallClock
-from core.ports import AgentBackend, Clock
-from core.settings import Settings, load_settings
-from engine.wiring import AgentChoice
 from market.cli import parse_time
-from tools.context import JournalSink, TradingDesk
+
+if TYPE_CHECKING:  # the engine, pandas and matplotlib load when a backtest runs, not when the CLI starts
+    from backtests.data import BacktestData
+    from backtests.runner import BacktestRequest, BacktestResult
+    from core.ports import AgentBackend, Clock
+    from core.settings import Settings
+    from engine.wiring import AgentChoice
+    from tools.context import JournalSink, TradingDesk
 
 AGENTS = ("rules", "replay", "anthropic", "claude-code", "sma")
 console = Console()
@@ -35,7 +34,11 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     data: Annotated[
         str | None, typer.Option("--data", help="Candle CSV (.csv or .csv.gz) or a bundled file name.")
     ] = None,
-    symbol: Annotated[str | None, typer.Option("--symbol", help="With --timeframe: bundled or cached candles.")] = None,
+    symbol: Annotated[
+        str | None,
+        typer.Option("--symbol", help="The market, e.g. ETC/BTC or XRP/USDT:USDT: overrides the name --data's file "
+                     "name implies; with --timeframe (no --data): bundled or cached candles."),
+    ] = None,
     timeframe: Annotated[str | None, typer.Option("--timeframe", help="Candle timeframe, e.g. 1h.")] = None,
     start: Annotated[str | None, typer.Option("--from", help="First candle (UTC ISO date/time), inclusive.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="End (UTC ISO date/time), exclusive.")] = None,
@@ -51,7 +54,9 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
         bool, typer.Option("--anonymize", help="Rebase prices, shift dates, hide the symbol from the agent.")
     ] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Run directory (default: <runs_dir>/<run id>).")] = None,
-    cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Candle cache for --symbol.")] = DEFAULT_CACHE_DIR,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="Candle cache for --symbol (default var/candles).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file.")] = None,
 ) -> None:
@@ -59,9 +64,15 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     metrics.json, trades.csv, equity and price charts (PNG) and a self-contained HTML report."""
     if agent not in AGENTS:
         raise typer.BadParameter(f"--agent must be one of {', '.join(AGENTS)}")
+    from backtests.anonymize import anonymize
+    from backtests.data import DEFAULT_CACHE_DIR, select_data
+    from backtests.runner import BacktestRequest
+    from backtests.scripted import sma_settings
+
     settings = _settings(config, agent, cassette, seed, fees, slippage_bps, cash)
-    chosen = select_data(data=data, symbol=symbol, timeframe=timeframe, start=_time(start, "--from"),
-                         end=_time(end, "--to"), cache_dir=cache_dir, min_candles=warmup + 2)
+    chosen = select_data(data=data, symbol=_symbol(symbol), timeframe=timeframe, start=_time(start, "--from"),
+                         end=_time(end, "--to"), cache_dir=cache_dir or DEFAULT_CACHE_DIR, min_candles=warmup + 2)
+    settings = for_market(settings, chosen.symbol)
     if agent == "sma":
         settings = sma_settings(settings, chosen.timeframe)
     disguise = None
@@ -74,10 +85,37 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     print_summary(result)
 
 
+def _symbol(raw: str | None) -> str | None:
+    """``--symbol`` as a unified symbol (``etcbtc`` -> ``ETC/BTC``, ``XRP-USDT-USDT`` -> ``XRP/USDT:USDT``)."""
+    if raw is None:
+        return None
+    from exchange.symbols import SymbolError, normalize_symbol
+
+    try:
+        return normalize_symbol(raw, "spot")
+    except SymbolError as spot_error:
+        try:
+            return normalize_symbol(raw, "future")
+        except SymbolError:
+            raise typer.BadParameter(str(spot_error), param_hint="--symbol") from spot_error
+
+
+def for_market(settings: Settings, symbol: str) -> Settings:
+    """The account for the data's market: a perpetual (``BASE/QUOTE:SETTLE``) is a futures backtest, and the
+    cash is held in the quote asset (BTC for ETH/BTC), so ``exchange.market_type`` and ``exchange.quote``
+    follow the symbol."""
+    pair, _, settle = symbol.partition(":")
+    quote = settle or pair.partition("/")[2]
+    exchange = {"market_type": "future" if settle else "spot", "quote": quote}
+    return settings.model_copy(update={"exchange": settings.exchange.model_copy(update=exchange)})
+
+
 def _settings(  # noqa: PLR0917 - the command's options, passed on as given
     config: Path | None, agent: str, cassette: Path | None, seed: int | None, fees: float | None,
     slippage_bps: float | None, cash: float | None,
 ) -> Settings:
+    from core.settings import load_settings
+
     base = load_settings(config)
     llm: dict[str, Any] = {"backend": "rules" if agent == "sma" else agent}
     if cassette is not None:
@@ -91,6 +129,9 @@ def _settings(  # noqa: PLR0917 - the command's options, passed on as given
 
 
 def _agent_choice(agent: str, data: BacktestData, record: Path | None) -> AgentChoice:
+    from backtests.scripted import SmaCrossAgent, SmaParams
+    from engine.wiring import AgentChoice
+
     if agent != "sma":
         return AgentChoice(record_to=record)
 
@@ -107,6 +148,10 @@ def run_id(clock: WallClock, agent: str, data: BacktestData) -> str:
 
 
 def _run(request: BacktestRequest, quiet: bool) -> BacktestResult:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from backtests.runner import run_backtest
+
     if quiet:
         return asyncio.run(run_backtest(request))
     columns = (TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TextColumn("candles"), TimeRemainingColumn())
@@ -133,11 +178,19 @@ def print_summary(result: BacktestResult) -> None:
         f"LLM calls {agent.llm_calls}  tokens {agent.input_tokens + agent.output_tokens:,}  cost ${agent.cost_usd:.2f}",
         f"vetoes {sum(agent.vetoes_by_code.values())} {agent.vetoes_by_code or ''}  "
         f"breaker openings {agent.breaker_openings}",
+        *_rules_lines(facts),
         f"run: {result.run.path}",
         f"report: {result.run.report_path}",
     ]
     for line in lines:
         typer.echo(line)
+
+
+def _rules_lines(facts: dict[str, Any]) -> list[str]:
+    """Where the market's rules came from when not the recorded ones; inferred rules as a warning."""
+    if "market_rules_warning" in facts:
+        return [f"WARNING: {facts['market_rules_warning']}"]
+    return [f"market rules: {facts['market_rules']}"] if "market_rules" in facts else []
 
 
 def _pct(value: float | None) -> str:

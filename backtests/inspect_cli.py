@@ -10,16 +10,16 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from backtests.rundir import RunDir, list_runs
-from core.ports import Store
-from core.settings import Settings, load_settings
-from engine.inspection import DecisionFilter, decision_json, decision_lines, decisions, memory_history
+if TYPE_CHECKING:  # the run store, settings and reports load when a command runs, not when the CLI starts
+    from backtests.rundir import RunDir
+    from core.ports import Store
+    from core.settings import Settings
 
 runs_app = typer.Typer(help="Backtest runs: list them, show one's metrics.", no_args_is_help=True)
 console = Console()
@@ -39,6 +39,8 @@ def _runs_dir(settings: Settings, given: Path | None) -> Path:
 @contextmanager
 def open_run_store(run: str, settings: Settings, runs_dir: Path) -> Iterator[Store]:
     """The store a run wrote to, opened read-mostly for inspection and closed afterwards."""
+    from backtests.rundir import RunDir
+
     if run == "live":
         from store.factory import open_store
 
@@ -56,6 +58,9 @@ def open_run_store(run: str, settings: Settings, runs_dir: Path) -> Iterator[Sto
 @runs_app.command("list")
 def runs_list(config: ConfigOption = None, runs_dir: RunsDirOption = None, as_json: JsonOption = False) -> None:
     """Every backtest run with its headline numbers."""
+    from backtests.rundir import list_runs
+    from core.settings import load_settings
+
     settings = load_settings(config)
     rows = [_summary(run) for run in list_runs(_runs_dir(settings, runs_dir))]
     if as_json:
@@ -75,6 +80,9 @@ def runs_list(config: ConfigOption = None, runs_dir: RunsDirOption = None, as_js
 def runs_show(run: RunArgument, config: ConfigOption = None, runs_dir: RunsDirOption = None,
               as_json: JsonOption = False) -> None:
     """A run's metrics (performance, agent cost and behaviour, inputs) and where its report is."""
+    from backtests.rundir import RunDir
+    from core.settings import load_settings
+
     settings = load_settings(config)
     found = RunDir.find(run, _runs_dir(settings, runs_dir))
     metrics = found.metrics()
@@ -101,6 +109,9 @@ def decisions_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     as_json: JsonOption = False,
 ) -> None:
     """The agent's decisions: wake reason, tool calls with arguments and results, vetoes, reasoning, cost."""
+    from core.settings import load_settings
+    from engine.inspection import DecisionFilter, decision_json, decision_lines, decisions
+
     settings = load_settings(config)
     with open_run_store(run, settings, _runs_dir(settings, runs_dir)) as store:
         chosen = decisions(store, DecisionFilter(vetoed_only=vetoed, tool=tool, limit=last))
@@ -121,6 +132,9 @@ def memory_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """The agent memory's history: every version of its note, with when it changed."""
+    from core.settings import load_settings
+    from engine.inspection import memory_history
+
     settings = load_settings(config)
     with open_run_store(run, settings, _runs_dir(settings, runs_dir)) as store:
         history = memory_history(store, last)

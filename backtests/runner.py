@@ -11,7 +11,7 @@ Same inputs and seed -> byte-identical ``metrics.json`` (no wall-clock time or p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -19,12 +19,11 @@ from typing import Any
 
 from backtests.anonymize import Disguise
 from backtests.data import BacktestData
+from backtests.markets import backtest_markets
 from backtests.metrics import PerformanceMetrics, compute_metrics
 from backtests.outputs import write_run_outputs
 from backtests.rundir import RunDir, write_metrics
 from backtests.stats import AgentStats, RunRecorder
-from core.ids import Symbol
-from core.money import MarketRules
 from core.ports import Store
 from core.settings import Settings
 from core.timeframes import timeframe_seconds
@@ -32,7 +31,7 @@ from core.types import Candle, ClosedTrade
 from engine.engine import StepReport
 from engine.replay import CandleReplay
 from engine.runs import Replay
-from engine.wiring import AgentChoice, backtest_settings, build_run, sim_markets
+from engine.wiring import AgentChoice, backtest_settings, build_run
 from market.candles import frame_to_candles
 from safety.reconcile import equity as account_equity
 
@@ -65,8 +64,8 @@ async def run_backtest(request: BacktestRequest, progress: Progress | None = Non
     settings, data = backtest_settings(request.settings), request.data
     warmup, candles = _split(data, request.warmup)
     run_dir = RunDir.create(request.run_dir)
-    replay = Replay(data.symbol, data.timeframe, data.all_candles, warmup, candles, run_dir.store_path,
-                    markets=_disguised_market(request, settings))
+    rules, rules_facts = backtest_markets(settings, data, request.disguise)
+    replay = Replay(data.symbol, data.timeframe, data.all_candles, warmup, candles, run_dir.store_path, markets=rules)
     run = await build_run(settings, replay, agent=request.agent)
     try:
         recorder = RunRecorder()
@@ -76,16 +75,7 @@ async def run_backtest(request: BacktestRequest, progress: Progress | None = Non
         breaker_openings = _breaker_openings(run.store)
     finally:
         await run.close()
-    return _finish(request, run_dir, recorder, breaker_openings, fees=run.feed.fees())
-
-
-def _disguised_market(request: BacktestRequest, settings: Settings) -> Mapping[Symbol, MarketRules]:
-    """An anonymized run trades its hidden symbol under the real market's rules."""
-    disguise = request.disguise
-    if disguise is None:
-        return {}
-    real = sim_markets(settings, settings.backtest.fee_pct).get(disguise.real_symbol)
-    return {disguise.symbol: disguise.rules(real)} if real is not None else {}
+    return _finish(request, run_dir, recorder, breaker_openings, fees=run.feed.fees(), facts=rules_facts)
 
 
 def _split(data: BacktestData, warmup: int) -> tuple[list[Candle], list[Candle]]:
@@ -132,7 +122,8 @@ def _breaker_openings(store: Store) -> int:
 
 
 def _finish(
-    request: BacktestRequest, run: RunDir, recorder: RunRecorder, breaker_openings: int, *, fees: Decimal
+    request: BacktestRequest, run: RunDir, recorder: RunRecorder, breaker_openings: int, *, fees: Decimal,
+    facts: dict[str, str],
 ) -> BacktestResult:
     data = request.data
     open_positions = recorder.open_positions()
@@ -150,7 +141,7 @@ def _finish(
     metrics = {
         "performance": performance.model_dump(mode="json"),
         "agent": agent.model_dump(mode="json"),
-        "run": _run_facts(request),
+        "run": {**_run_facts(request), **facts},
         "open_positions": [p.model_dump(mode="json") for p in open_positions],
     }
     write_metrics(run, metrics)

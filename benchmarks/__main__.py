@@ -1,4 +1,5 @@
-"""Run every benchmark module (``python -m benchmarks [name ...]``)."""
+"""Run benchmark modules: ``python -m benchmarks [name ...]`` runs each (all when none is named);
+``python -m benchmarks NAME --option ...`` passes the options to that one module's ``main``."""
 
 from __future__ import annotations
 
@@ -14,15 +15,22 @@ def _names() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    wanted = argv or _names()
+    split = next((i for i, arg in enumerate(argv) if arg.startswith("-")), len(argv))
+    wanted, options = argv[:split] or _names(), argv[split:]
     unknown = sorted(set(wanted) - set(_names()))
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(_names())}", file=sys.stderr)
         return 2
+    if options and len(wanted) != 1:
+        print("options go to one benchmark: python -m benchmarks NAME --option ...", file=sys.stderr)
+        return 2
     for name in wanted:
         print(f"== {name}", flush=True)
         module = importlib.import_module(f"benchmarks.{name}")
-        module.main()
+        if options:
+            module.main(options)
+        else:
+            module.main()
     return 0
 
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from core.errors import ConfigError, OperationalError, TradewakeError
-from core.settings import Settings, load_settings, redacted
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 app = typer.Typer(
     name="tradewake",
@@ -43,12 +44,16 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 
 def settings_from(config: Path | None, **overrides: Any) -> Settings:
     """Load settings for a command; explicit flags (``overrides``) win over env and file."""
+    from core.settings import load_settings
+
     return load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
 
 
 @app.command("version")
 def version_cmd() -> None:
     """Print the installed tradewake version."""
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         console.print(version("tradewake"))
     except PackageNotFoundError:
@@ -58,6 +63,8 @@ def version_cmd() -> None:
 @config_app.command("show")
 def config_show(config: ConfigOption = None) -> None:
     """Print the effective settings (file + environment + defaults), secrets redacted."""
+    from core.settings import redacted
+
     settings = settings_from(config)
     console.print_json(json.dumps(redacted(settings)))
 

@@ -20,6 +20,12 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("holdings.cli", "app", "holdings"),
 )
 
+# (module, attribute holding a command function, group name, command name): a command of a group above
+# that lives outside the group's module (it joins packages the group's own package may not import)
+GROUP_COMMANDS: tuple[tuple[str, str, str, str], ...] = (
+    ("engine.markets_cli", "markets_cmd", "data", "markets"),
+)
+
 # (module, attribute holding a command function, command name)
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("market.cli", "snapshot_cmd", "snapshot"),
@@ -39,7 +45,11 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 
 def mount(app: typer.Typer) -> None:
     """Add every package's commands to ``app``."""
+    groups: dict[str, typer.Typer] = {}
     for module, attribute, name in GROUPS:
-        app.add_typer(getattr(importlib.import_module(module), attribute), name=name)
+        groups[name] = getattr(importlib.import_module(module), attribute)
+        app.add_typer(groups[name], name=name)
+    for module, attribute, group, name in GROUP_COMMANDS:
+        groups[group].command(name)(getattr(importlib.import_module(module), attribute))
     for module, attribute, name in COMMANDS:
         app.command(name)(getattr(importlib.import_module(module), attribute))

@@ -1,19 +1,13 @@
 """``tradewake decide``: one decision on a candle file at a given time, printed as its record.
 
-It runs the real engine (the same wiring, safety service, desk, gate and learner as a backtest) over the
-simulated parts: the simulated exchange holding ``--equity`` in cash at the last price before ``--at``
-(market orders fill at once), a throwaway SQLite store, a simulated clock standing at ``--at``. One
-engine step on that price with an operator wake: safety goes first, then the agent decides, and every
-tool call goes through the veto and the guard exactly as it would live. Nothing is kept afterwards.
-Alerts are printed on stderr (never sent), the tool journal with ``--journal``.
+It runs the real engine over the simulated parts (``engine.decide``). Alerts are printed on stderr (never
+sent), the tool journal with ``--journal``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import tempfile
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -21,21 +15,9 @@ from typing import Annotated, Any
 
 import typer
 
-from core.clock import SimClock
-from core.errors import ConfigError
-from core.settings import AlertSettings, Settings, load_settings
-from core.types import DecisionRecord, WakeKind, WakeReason
-from engine.events import PriceTick
-from engine.wiring import AgentChoice, Core, build_engine, sim_exchange, sim_markets
-from exchange.sim import MarketFill, SimBroker
-from market.builder import Market, SnapshotBuilder
-from store.sqlite_store import SqliteStore
-from tools.snapshots import DEFAULT_DATA, snapshot_builder
+from market.bundled import BTC_1H as DEFAULT_DATA  # tools.snapshots' default too; light, unlike that module
 
 AGENTS = ("rules", "replay", "anthropic", "claude-code")
-TOOL_JOURNAL = frozenset({"tool_call", "tool_result", "tool_error", "tool_vetoed", "llm_breaker"})
-"""The journal kinds of the tools' choke point and the LLM router (what ``--journal`` prints)."""
-
 
 def decide_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     at: Annotated[str, typer.Option("--at", help="Decision time, ISO 8601 (UTC when no offset is given).")],
@@ -58,6 +40,11 @@ def decide_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     overrides: dict[str, Any] = {"backend": agent}
     if cassette is not None:
         overrides["cassette"] = cassette
+    # The engine, the agent stack and pandas load here, not when the CLI starts.
+    from core.settings import AlertSettings, load_settings
+    from engine.decide import one_decision
+    from tools.snapshots import snapshot_builder
+
     base = load_settings(config)
     settings = base.model_copy(update={"llm": base.llm.model_copy(update=overrides), "alerts": AlertSettings()})
     outcome = asyncio.run(one_decision(settings, snapshot_builder(data, symbol), when, cash, record))
@@ -66,48 +53,6 @@ def decide_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
         typer.echo(f"alert: {message}", err=True)
     if journal_out:
         typer.echo(json.dumps(outcome.tool_journal, indent=2, default=str))
-
-
-@dataclass(frozen=True)
-class DecisionOutcome:
-    decision: DecisionRecord
-    alerts: list[str]
-    """What the engine would have told a human, in order."""
-    tool_journal: list[dict[str, Any]]
-
-
-async def one_decision(
-    settings: Settings, builder: SnapshotBuilder, at: datetime, equity: Decimal, record_to: Path | None
-) -> DecisionOutcome:
-    """One engine step at ``at`` with an operator wake, over the simulated exchange and a throwaway store."""
-    rules = sim_markets(settings)
-    if builder.symbol not in rules:
-        raise ConfigError(f"the simulated exchange has no market {builder.symbol}; it lists {', '.join(rules)}")
-    price = builder.build(at).last_price.price
-    clock = SimClock(at)
-    venue = sim_exchange(settings, clock, rules, fill=MarketFill.IMMEDIATE, initial_cash=float(equity),
-                         slippage_bps=settings.backtest.slippage_bps)
-    venue.on_price(Decimal(str(price)), at, symbol=builder.symbol)
-    with tempfile.TemporaryDirectory(prefix="tradewake-decide-") as tmp:
-        store = SqliteStore(Path(tmp) / "decide.sqlite3", durable=False)
-        try:
-            core = Core(settings=settings, clock=clock, broker=SimBroker(venue), store=store,
-                        market=Market({builder.symbol: builder}), rules=venue.markets(), initial_equity=equity,
-                        seed=settings.backtest.seed)
-            engine = await build_engine(core, AgentChoice(record_to=record_to))
-            wake = WakeReason(kind=WakeKind.OPERATOR, detail="tradewake decide", at=at, symbol=builder.symbol)
-            report = await engine.step(PriceTick(at=at, symbol=builder.symbol, price=price), wake=wake)
-            await engine.close()
-            events = store.read_journal()
-        finally:
-            store.close()
-    if report.decision is None:
-        raise ConfigError(f"no decision was made: {report.blocked or 'the agent was not asked'}")
-    return DecisionOutcome(
-        decision=report.decision,
-        alerts=[str(e.payload["alert"]["message"]) for e in events if e.kind == "alert.raised"],
-        tool_journal=[{"kind": e.kind, **e.payload} for e in events if e.kind in TOOL_JOURNAL],
-    )
 
 
 def parse_time(text: str) -> datetime:

@@ -14,10 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from core.clock import WallClock
-from core.settings import Settings, load_settings
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # settings, the wiring and ccxt load when the command runs, not when the CLI starts
+    from core.settings import Settings
     from exchange.ccxt_broker import CcxtBroker
 
 app = typer.Typer(help="The exchange: check keys and venue before trading.", no_args_is_help=True)
@@ -36,6 +34,8 @@ def check_cmd(
     Spot testnet uses the sandbox, USDT-M futures testnet uses Binance demo trading, mainnet needs
     mode mainnet and its confirmation. A refused key fails with the mode and host family named.
     """
+    from core.clock import WallClock
+    from core.settings import load_settings
     from engine.wiring import exchange_broker
 
     settings = load_settings(config)

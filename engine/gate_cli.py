@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 
 from core.errors import ConfigError
-from core.settings import load_settings
 
 if TYPE_CHECKING:
     from core.types import Candle
@@ -59,6 +58,7 @@ def gate_report(
 
     Defaults and the measured table: docs/gate.md.
     """
+    from core.settings import load_settings
     from gate.budget import BudgetLimits
     from gate.replay import replay
 

@@ -16,10 +16,10 @@ import typer
 from rich.console import Console
 
 from core.errors import ConfigError
-from core.settings import Settings, load_settings
 from core.timeframes import timeframe_seconds
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # settings and the engine load when a run starts, not when the CLI starts
+    from core.settings import Settings
     from engine.runs import LiveFeed
 
 console = Console()
@@ -34,6 +34,8 @@ def run_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file.")] = None,
 ) -> None:
     """Run the agent live: paper (simulated fills at live prices), Binance testnet/demo, or mainnet."""
+    from core.settings import load_settings
+
     settings = load_settings(config, **({"mode": mode} if mode else {}))
     try:
         timeframe_seconds(timeframe)

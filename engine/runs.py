@@ -39,7 +39,7 @@ class Replay:
     store_path: Path
     """The run's own SQLite store (not durable: a backtest is rerun, not recovered)."""
     markets: Mapping[Symbol, MarketRules] = field(default_factory=dict)
-    """Simulated markets beyond Binance's recorded ones (an anonymized copy of a real market)."""
+    """The simulated exchange's markets (a backtest lists its data's market only); empty: Binance's recorded ones."""
 
 
 @dataclass(frozen=True)

@@ -317,7 +317,7 @@ async def _replay_run(
     from store.sqlite_store import SqliteStore
 
     backtest = settings.backtest
-    rules = sim_markets(settings, backtest.fee_pct) | dict(replay.markets)
+    rules = dict(replay.markets) or sim_markets(settings, backtest.fee_pct)
     if replay.symbol not in rules:
         raise ConfigError(f"the simulated exchange has no market {replay.symbol}; it lists {', '.join(rules)}")
     parts = sim_parts(settings, (replay.warmup or replay.candles)[0].open_at, rules, clock)

@@ -11,8 +11,6 @@ from rich.console import Console
 from rich.table import Table
 
 from core.clock import WallClock
-from core.settings import load_settings
-from learning.state import check_regime_label
 
 if TYPE_CHECKING:
     from learning.service import Learner
@@ -46,6 +44,8 @@ def show(
     """
     _check_regime(regime)
     _check_plot_path(plot)
+    from core.settings import load_settings
+
     settings = load_settings(config)
     # numpy, scipy and the store load here, not when the CLI starts.
     from learning.service import Learner
@@ -73,6 +73,8 @@ def show(
 def _check_regime(regime: str | None) -> None:
     if regime is None:
         return
+    from learning.state import check_regime_label
+
     try:
         check_regime_label(regime)
     except ValueError as exc:

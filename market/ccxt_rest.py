@@ -72,6 +72,17 @@ class CcxtRest:
         )
         return [[float(v) for v in row[:6]] for row in rows if since_ms <= int(row[0]) < until_ms]
 
+    async def fetch_exchange_info(self, market_type: MarketType) -> dict[str, Any]:
+        """Binance's own ``exchangeInfo`` answer, unparsed (spot ``/api/v3``, USDT-M ``/fapi/v1``): every
+        symbol with its filters, for the markets file (``tradewake data markets``)."""
+        request = (
+            self.exchange.public_get_exchangeinfo()
+            if market_type == "spot"
+            else self.exchange.fapipublic_get_exchangeinfo()
+        )
+        answer: dict[str, Any] = await self._call(request)
+        return answer
+
     async def fetch_derivatives(self, symbol: Symbol) -> DerivativesReading:
         """Funding rate (with mark price), open interest and the latest long/short account ratio."""
         _require_contract(symbol)

@@ -6,18 +6,19 @@ import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from core.clock import WallClock
-from core.errors import TemporaryError
 from core.ids import Symbol
 from core.timeframes import timeframe_seconds
-from market.cache import CacheState
-from market.download import DownloadRequest, DownloadResult, download_candles
+
+if TYPE_CHECKING:  # pandas and ccxt load when a command runs, not when the CLI starts
+    from core.errors import TemporaryError
+    from market.cache import CacheState
+    from market.download import DownloadRequest, DownloadResult
 
 app = typer.Typer(help="Market data: download candles into a local cache, inspect candle files.", no_args_is_help=True)
 console = Console()
@@ -58,6 +59,8 @@ def download_cmd(
     """Download closed Binance candles with paging, rate limiting and backoff; re-run to resume."""
     if market_type not in ("spot", "future"):
         raise typer.BadParameter("--market must be spot or future")
+    from market.download import DownloadRequest
+
     now = WallClock().now()
     request = DownloadRequest(
         exchange="binance",
@@ -75,7 +78,10 @@ def download_cmd(
 
 
 async def _download(request: DownloadRequest, market_type: Literal["spot", "future"], now: datetime) -> DownloadResult:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     from market.ccxt_rest import CcxtRest, make_exchange
+    from market.download import download_candles
 
     step = timeframe_seconds(request.timeframe) * 1000
     total = max(1, int((request.until - request.since).total_seconds() * 1000) // step)

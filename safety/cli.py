@@ -12,15 +12,16 @@ import json
 import os
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from core.clock import WallClock
-from core.ports import CommandReceipt, OperatorCommand, Store
-from safety.book import BOARD_KEY, ENTRY_PREFIX, POSITION_PREFIX
-from safety.controls import CommandKind
+
+if TYPE_CHECKING:  # pydantic models and the store load when a command runs, not when the CLI starts
+    from core.ports import CommandReceipt, Store
+    from safety.controls import CommandKind
 
 console = Console()
 
@@ -44,6 +45,9 @@ def _open_store(config: Path | None) -> Store:
 
 
 def _submit(kind: CommandKind, args: dict[str, Any], key: str | None, config: Path | None) -> CommandReceipt:
+    from core.ports import OperatorCommand
+    from safety.controls import CommandKind
+
     if kind is not CommandKind.RESUME and not str(args.get("reason", "")).strip():
         raise typer.BadParameter("--reason must not be empty", param_hint="--reason")
     command = OperatorCommand(
@@ -77,6 +81,8 @@ def halt_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Kill switch: stop all new entries at once (stops keep being managed); --flatten closes everything."""
+    from safety.controls import CommandKind
+
     _submit(CommandKind.HALT, {"reason": reason, "flatten": flatten}, key, config)
 
 
@@ -86,6 +92,8 @@ def resume_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Lift a halt or sleep: entries are allowed again (subject to every other limit)."""
+    from safety.controls import CommandKind
+
     _submit(CommandKind.RESUME, {"reason": reason}, key, config)
 
 
@@ -96,6 +104,8 @@ def sleep_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Sleep mode: no new entries for a while (e.g. around news); lifts by itself."""
+    from safety.controls import CommandKind
+
     _submit(CommandKind.SLEEP, {"minutes": minutes, "reason": reason}, key, config)
 
 
@@ -113,6 +123,8 @@ def status_cmd(config: ConfigOption = None, as_json: JsonOption = False) -> None
 
 
 def collect_status(store: Store) -> dict[str, Any]:
+    from safety.book import BOARD_KEY, ENTRY_PREFIX, POSITION_PREFIX
+
     board = store.get(BOARD_KEY)
     positions = store.get_many(store.keys(POSITION_PREFIX))
     entries = store.get_many(store.keys(ENTRY_PREFIX))

@@ -18,8 +18,25 @@ and ``faults`` (the wire's rules), ``streams`` and ``ws_api`` (websockets), ``ht
 (aiohttp), ``server``.
 """
 
-from venue.config import VenueConfig
-from venue.faults import FaultConfig, FaultRule, WireFault
-from venue.server import Venue
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from venue.config import VenueConfig
+    from venue.faults import FaultConfig, FaultRule, WireFault
+    from venue.server import Venue
 
 __all__ = ["FaultConfig", "FaultRule", "Venue", "VenueConfig", "WireFault"]
+
+_HOMES = {"VenueConfig": "venue.config", "FaultConfig": "venue.faults", "FaultRule": "venue.faults",
+          "WireFault": "venue.faults", "Venue": "venue.server"}
+
+
+def __getattr__(name: str) -> Any:
+    """The public names load on first use, so ``tradewake --help`` (which imports ``venue.cli``) does not
+    load aiohttp, pandas and the simulated exchange."""
+    if name in _HOMES:
+        return getattr(import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'venue' has no attribute {name!r}")

@@ -11,7 +11,8 @@ import pytest
 from agent.rules import FLAT_CHECK_S, IN_POSITION_CHECK_S
 from core.settings import load_settings
 from core.types import PositionSide
-from engine.decide_cli import one_decision, parse_time
+from engine.decide import one_decision
+from engine.decide_cli import parse_time
 from tests.agent.conftest import llm_settings
 from tests.agent.messages_server import MessagesServer, tool_use
 from tests.e2e.cli_helpers import run_cli

@@ -1,0 +1,1 @@
+"""Package data: the bundled Binance markets file (see README.md here for its sources)."""
