@@ -7,7 +7,9 @@ failure exits 1; neither prints a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -17,7 +19,7 @@ import typer
 from rich.console import Console
 
 from core.errors import ConfigError, OperationalError, TradewakeError
-from core.settings import Settings, load_settings, redacted
+from core.settings import Settings, load_inert_settings, redacted
 
 app = typer.Typer(
     name="tradewake",
@@ -42,8 +44,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 
 
 def settings_from(config: Path | None, **overrides: Any) -> Settings:
-    """Load settings for a command; explicit flags (``overrides``) win over env and file."""
-    return load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
+    """Load settings for a command that cannot trade (no mainnet confirmation needed); explicit flags
+    (``overrides``) win over env and file."""
+    return load_inert_settings(config, **{k: v for k, v in overrides.items() if v is not None})
 
 
 @app.command("version")
@@ -64,14 +67,14 @@ def config_show(config: ConfigOption = None) -> None:
 
 @journal_app.command("tail")
 def journal_tail(
-    n: Annotated[int, typer.Option("-n", help="How many of the latest events to show.", min=1)] = 20,
+    n: Annotated[int, typer.Option("-n", help="How many of the latest events to show.", min=1, max=100_000)] = 20,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show the latest journal events."""
     from store.factory import open_store
 
-    store = open_store(settings_from(config).store)
+    store = open_store(settings_from(config).store, create=False)
     try:
         events = store.tail_journal(n)
     finally:
@@ -89,7 +92,7 @@ def journal_verify(config: ConfigOption = None, as_json: JsonOption = False) -> 
     """Recompute the hash chain; exit 1 and name the first tampered or missing event if it breaks."""
     from store.factory import open_store
 
-    store = open_store(settings_from(config).store)
+    store = open_store(settings_from(config).store, create=False)
     try:
         report = store.verify_journal()
     finally:
@@ -112,34 +115,85 @@ def _mount_package_apps() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the app, turn our errors into one line and an exit code."""
+    """Console-script entry point: run the app, turn every failure into one line on stderr and an exit code.
+
+    2: a user mistake (bad option, settings, input file); 1: an operational failure; 130: interrupted.
+    An unexpected exception is a bug: one line names it (``TRADEWAKE_DEBUG=1`` shows the traceback).
+    """
     _mount_package_apps()
     try:
         code = app(args=argv, standalone_mode=False)
-    except ConfigError as exc:
-        _fail(f"error: {exc}", 2)
-    except OperationalError as exc:
-        _fail(f"operational error: {exc}", 1)
-    except TradewakeError as exc:
-        _fail(f"error: {exc}", 1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        _fail("aborted", 130)
-    except typer.TyperException as exc:  # usage errors and bad parameters (typer's vendored click)
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            print(f"error: {exc}", file=sys.stderr)
-        sys.exit(int(getattr(exc, "exit_code", 2)))
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `tradewake data` alone: show its help, not an error
+            typer.echo(exc.format_message() if hasattr(exc, "format_message") else "")
+            sys.exit(0)
+        message, exit_code = describe_failure(exc)
+        if exit_code == INTERNAL_ERROR and os.environ.get("TRADEWAKE_DEBUG") == "1":
+            raise
+        _fail(message, exit_code)
     if isinstance(code, int) and code != 0:
         sys.exit(code)
 
 
+INTERNAL_ERROR = 70
+"""Exit code of a bug (an exception we did not expect), distinct from 1 and 2 so tests and probes can tell."""
+
+_OUR_ERRORS: tuple[tuple[type[BaseException], str, int], ...] = (
+    (ConfigError, "error", 2),
+    (OperationalError, "operational error", 1),
+    (TradewakeError, "error", 1),
+)
+
+
+def describe_failure(exc: BaseException) -> tuple[str, int]:
+    """The one line and the exit code for a failure (pure, so each kind is unit-tested)."""
+    for kind, prefix, code in _OUR_ERRORS:
+        if isinstance(exc, kind):
+            return f"{prefix}: {exc}", code
+    if isinstance(exc, (KeyboardInterrupt, typer.Abort)):
+        return "interrupted", 130
+    click = _click_exceptions()
+    if isinstance(exc, click.ClickException):
+        hint = _help_hint(exc) if isinstance(exc, click.UsageError) else ""
+        return f"error: {exc.format_message()}{hint}", int(getattr(exc, "exit_code", 1))
+    if isinstance(exc, OSError):
+        return _os_failure(exc), 1
+    if isinstance(exc, MemoryError):
+        return "operational error: out of memory", 1
+    return (
+        f"internal error: {type(exc).__name__}: {exc} (a bug in tradewake; set TRADEWAKE_DEBUG=1 for the traceback)",
+        INTERNAL_ERROR,
+    )
+
+
+def _os_failure(exc: OSError) -> str:
+    if isinstance(exc, BrokenPipeError):
+        return "error: the output was closed before the command finished"
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"operational error: {exc.strerror or exc}{where}"
+
+
+def _click_exceptions() -> Any:
+    from typer._click import exceptions
+
+    return exceptions
+
+
+def _help_hint(exc: Any) -> str:
+    ctx = getattr(exc, "ctx", None)
+    return f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+
+
 def _fail(message: str, code: int) -> None:
     """One line on stderr, no wrapping, no traceback; then exit."""
-    print(" ".join(message.split()), file=sys.stderr)
+    line = " ".join(message.split())
+    if line:
+        with contextlib.suppress(OSError, ValueError):  # stderr itself is gone: the exit code still says it
+            print(line, file=sys.stderr, flush=True)
     sys.exit(code)
 
 
