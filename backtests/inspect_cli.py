@@ -17,8 +17,9 @@ from rich.console import Console
 from rich.table import Table
 
 from backtests.rundir import RunDir, list_runs
+from core.errors import ConfigError
 from core.ports import Store
-from core.settings import Settings, load_settings
+from core.settings import Settings, load_inert_settings
 from engine.inspection import DecisionFilter, decision_json, decision_lines, decisions, memory_history
 
 runs_app = typer.Typer(help="Backtest runs: list them, show one's metrics.", no_args_is_help=True)
@@ -42,7 +43,7 @@ def open_run_store(run: str, settings: Settings, runs_dir: Path) -> Iterator[Sto
     if run == "live":
         from store.factory import open_store
 
-        store: Store = open_store(settings.store)
+        store: Store = open_store(settings.store, create=False)
     else:
         from store.sqlite_store import SqliteStore
 
@@ -56,7 +57,7 @@ def open_run_store(run: str, settings: Settings, runs_dir: Path) -> Iterator[Sto
 @runs_app.command("list")
 def runs_list(config: ConfigOption = None, runs_dir: RunsDirOption = None, as_json: JsonOption = False) -> None:
     """Every backtest run with its headline numbers."""
-    settings = load_settings(config)
+    settings = load_inert_settings(config)
     rows = [_summary(run) for run in list_runs(_runs_dir(settings, runs_dir))]
     if as_json:
         console.print_json(json.dumps(rows))
@@ -64,9 +65,9 @@ def runs_list(config: ConfigOption = None, runs_dir: RunsDirOption = None, as_js
     if not rows:
         console.print(f"no runs in {_runs_dir(settings, runs_dir)} yet (run: tradewake backtest)")
         return
-    table = Table("run", "data", "agent", "return %", "max DD %", "trades", "decisions", "cost $")
+    table = Table("run", "status", "data", "agent", "return %", "max DD %", "trades", "decisions", "cost $")
     for row in rows:
-        table.add_row(*(str(row[k]) for k in ("run", "data", "agent", "return_pct", "max_dd_pct", "trades",
+        table.add_row(*(str(row[k]) for k in ("run", "status", "data", "agent", "return_pct", "max_dd_pct", "trades",
                                                 "decisions", "cost_usd")))
     console.print(table)
 
@@ -75,11 +76,14 @@ def runs_list(config: ConfigOption = None, runs_dir: RunsDirOption = None, as_js
 def runs_show(run: RunArgument, config: ConfigOption = None, runs_dir: RunsDirOption = None,
               as_json: JsonOption = False) -> None:
     """A run's metrics (performance, agent cost and behaviour, inputs) and where its report is."""
-    settings = load_settings(config)
+    settings = load_inert_settings(config)
     found = RunDir.find(run, _runs_dir(settings, runs_dir))
     metrics = found.metrics()
     if metrics is None:
-        raise typer.BadParameter(f"run {run} has no metrics.json (did it finish?)")
+        stopped = found.interrupted
+        why = (f"it was interrupted after {stopped.get('candles_done', '?')} candles (its decisions: tradewake "
+               f"decisions {run})" if stopped is not None else "did it finish?")
+        raise ConfigError(f"run {run} has no metrics.json ({why})")
     if as_json:
         console.print_json(json.dumps(metrics))
         return
@@ -101,7 +105,7 @@ def decisions_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     as_json: JsonOption = False,
 ) -> None:
     """The agent's decisions: wake reason, tool calls with arguments and results, vetoes, reasoning, cost."""
-    settings = load_settings(config)
+    settings = load_inert_settings(config)
     with open_run_store(run, settings, _runs_dir(settings, runs_dir)) as store:
         chosen = decisions(store, DecisionFilter(vetoed_only=vetoed, tool=tool, limit=last))
     if as_json:
@@ -121,7 +125,7 @@ def memory_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """The agent memory's history: every version of its note, with when it changed."""
-    settings = load_settings(config)
+    settings = load_inert_settings(config)
     with open_run_store(run, settings, _runs_dir(settings, runs_dir)) as store:
         history = memory_history(store, last)
     if as_json:
@@ -135,10 +139,18 @@ def memory_cmd(
 
 
 def _summary(run: RunDir) -> dict[str, Any]:
-    metrics = run.metrics() or {}
+    """One row of ``runs list``; a run with damaged or missing metrics is listed as such, never an error."""
+    status = "complete"
+    try:
+        metrics = run.metrics() or {}
+    except ConfigError:
+        metrics, status = {}, "damaged metrics.json"
+    if not metrics and status == "complete":
+        status = "interrupted" if run.interrupted is not None else "no metrics"
     perf, agent, facts = metrics.get("performance", {}), metrics.get("agent", {}), metrics.get("run", {})
     return {
         "run": run.name,
+        "status": status,
         "data": f"{facts.get('symbol', '?')} {facts.get('timeframe', '?')}",
         "agent": facts.get("agent", "?"),
         "return_pct": perf.get("total_return_pct"),

@@ -8,6 +8,7 @@ failure exits 1; neither prints a traceback.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import sys
@@ -120,8 +121,8 @@ def main(argv: list[str] | None = None) -> None:
     2: a user mistake (bad option, settings, input file); 1: an operational failure; 130: interrupted.
     An unexpected exception is a bug: one line names it (``TRADEWAKE_DEBUG=1`` shows the traceback).
     """
-    _mount_package_apps()
     try:
+        _mount_package_apps()
         code = app(args=argv, standalone_mode=False)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -135,10 +136,15 @@ def main(argv: list[str] | None = None) -> None:
         if exit_code == INTERNAL_ERROR and os.environ.get("TRADEWAKE_DEBUG") == "1":
             raise
         _fail(message, exit_code)
+    finally:
+        gc.freeze()  # exiting needs no final collection of a large heap (it took seconds after a long backtest)
+    if code == INTERRUPTED:  # typer turns Ctrl-C into a silent exit code 130
+        _fail("interrupted", INTERRUPTED)
     if isinstance(code, int) and code != 0:
         sys.exit(code)
 
 
+INTERRUPTED = 130
 INTERNAL_ERROR = 70
 """Exit code of a bug (an exception we did not expect), distinct from 1 and 2 so tests and probes can tell."""
 
@@ -150,27 +156,34 @@ _OUR_ERRORS: tuple[tuple[type[BaseException], str, int], ...] = (
 
 
 def describe_failure(exc: BaseException) -> tuple[str, int]:
-    """The one line and the exit code for a failure (pure, so each kind is unit-tested)."""
+    """The one line and the exit code for a failure (pure, so each kind is unit-tested).
+
+    An error with a ``cli_exit_code`` attribute says its own line and code (a backtest stopped by Ctrl-C:
+    130 and what was kept).
+    """
+    own_code = getattr(exc, "cli_exit_code", None)
+    if isinstance(exc, TradewakeError) and isinstance(own_code, int):
+        return str(exc), own_code
     for kind, prefix, code in _OUR_ERRORS:
         if isinstance(exc, kind):
             return f"{prefix}: {exc}", code
     if isinstance(exc, (KeyboardInterrupt, typer.Abort)):
-        return "interrupted", 130
+        return "interrupted", INTERRUPTED
     click = _click_exceptions()
     if isinstance(exc, click.ClickException):
         hint = _help_hint(exc) if isinstance(exc, click.UsageError) else ""
         return f"error: {exc.format_message()}{hint}", int(getattr(exc, "exit_code", 1))
-    if isinstance(exc, OSError):
-        return _os_failure(exc), 1
-    if isinstance(exc, MemoryError):
-        return "operational error: out of memory", 1
+    if isinstance(exc, (OSError, MemoryError)):
+        return _resource_failure(exc), 1
     return (
         f"internal error: {type(exc).__name__}: {exc} (a bug in tradewake; set TRADEWAKE_DEBUG=1 for the traceback)",
         INTERNAL_ERROR,
     )
 
 
-def _os_failure(exc: OSError) -> str:
+def _resource_failure(exc: OSError | MemoryError) -> str:
+    if isinstance(exc, MemoryError):
+        return "operational error: out of memory"
     if isinstance(exc, BrokenPipeError):
         return "error: the output was closed before the command finished"
     where = f": {exc.filename}" if exc.filename else ""
