@@ -19,10 +19,10 @@ import os
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from core.errors import ConfigError
 from core.settings_sources import deep_merge, env_values, read_toml, user_data_dir
@@ -34,6 +34,14 @@ CONFIG_ENV = "TRADEWAKE_CONFIG"
 DEFAULT_CONFIG_FILE = Path("tradewake.toml")
 
 _SECTION = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+def _no_nul(path: Path) -> Path:
+    if "\x00" in str(path):
+        raise ValueError("a path cannot contain a NUL character")
+    return path
+
+
+FilePath = Annotated[Path, AfterValidator(_no_nul)]
+"""A path setting (TOML can spell a NUL character; no file system takes one)."""
 MASK = "**********"
 MAX_DURATION_S = 366 * 86400
 """Upper bound of every duration setting: a year is already absurd, and bounded times never overflow a date."""
@@ -201,13 +209,13 @@ class LLMSettings(BaseModel):
     breaker_failures: int = Field(default=3, gt=0)
     breaker_probe_after_s: int = Field(default=900, gt=0, le=MAX_DURATION_S)
     memory_max_chars: int = Field(default=2000, gt=0)
-    cassette: Path | None = None
+    cassette: FilePath | None = None
     cassette_miss: Literal["error", "rules"] = "error"
     max_retries: int = Field(default=2, ge=0, le=10)
     """SDK-level retries of one request (429/529/connection) before it counts as a breaker failure."""
     base_url: str | None = None
     """Messages API base URL; ``None`` uses the SDK default (or ``ANTHROPIC_BASE_URL``)."""
-    claude_config_dir: Path | None = None
+    claude_config_dir: FilePath | None = None
     """Isolated ``CLAUDE_CONFIG_DIR`` for the claude-code backend; ``None`` makes a private temp dir."""
     rules_min_score: float = Field(default=0.35, gt=0, le=1)
     """The rules backend enters when the weighted signal score reaches this (and exits below its negative)."""
@@ -257,7 +265,7 @@ class AlertSettings(BaseModel):
 class BacktestSettings(BaseModel):
     model_config = _SECTION
 
-    data: Path | None = None
+    data: FilePath | None = None
     """Candle CSV; ``None`` uses the bundled real BTC/USDT data."""
     initial_cash: float = Field(default=10_000.0, ge=1, le=1e12)
     fee_pct: float = Field(default=0.1, ge=0, le=5)
@@ -265,7 +273,7 @@ class BacktestSettings(BaseModel):
     slippage_bps: float = Field(default=2.0, ge=0, le=500)
     """Taker slippage in basis points (500 = 5 % of the price on every market order)."""
     seed: int = Field(default=42, ge=0, le=2**32 - 1)
-    runs_dir: Path = Path("runs")
+    runs_dir: FilePath = Path("runs")
 
 
 class Settings(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +15,8 @@ from agent.factory import agent_backend
 from agent.memory import AgentMemory
 from agent.router import ResilientBackend
 from core.clock import SimClock
-from core.settings import load_settings
+from core.paths import check_input_file, check_output_file
+from core.settings import load_inert_settings
 from engine.static_gate import gate_schedule_check
 from tools.context import ListJournal
 from tools.snapshots import DEFAULT_DATA, market_snapshot, request_for
@@ -41,10 +42,14 @@ def decide_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     if agent not in AGENTS:
         raise typer.BadParameter(f"--agent must be one of {', '.join(AGENTS)}")
     when = parse_time(at)
+    if cassette is not None:
+        check_input_file(cassette, "--cassette")
+    if record is not None:
+        check_output_file(record, "--record")
     overrides: dict[str, Any] = {"backend": agent}
     if cassette is not None:
         overrides["cassette"] = cassette
-    base = load_settings(config)
+    base = load_inert_settings(config)
     settings = base.model_copy(update={"llm": base.llm.model_copy(update=overrides)})
     request = request_for(market_snapshot(data, when, symbol))
     desk = StaticDesk(
@@ -65,11 +70,9 @@ def decide_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
 
 
 def parse_time(text: str) -> datetime:
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise typer.BadParameter(f"--at {text!r} is not an ISO 8601 time (e.g. 2018-04-20T12:00:00Z)") from exc
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    from market.cli import parse_time as parse_cli_time
+
+    return parse_cli_time(text, "--at")
 
 
 def parse_equity(text: str) -> Decimal:
@@ -77,6 +80,6 @@ def parse_equity(text: str) -> Decimal:
         value = Decimal(text)
     except InvalidOperation as exc:
         raise typer.BadParameter(f"--equity {text!r} is not a number") from exc
-    if value <= 0:
-        raise typer.BadParameter("--equity must be positive")
+    if not value.is_finite() or not 0 < value <= Decimal("1e12"):
+        raise typer.BadParameter("--equity must be a positive number up to 1e12")
     return value

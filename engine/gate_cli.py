@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.errors import ConfigError
-from core.settings import load_settings
+from core.settings import load_inert_settings
 
 if TYPE_CHECKING:
     from core.types import Candle
@@ -62,7 +62,7 @@ def gate_report(
     from gate.budget import BudgetLimits
     from gate.replay import replay
 
-    settings = load_settings(config)
+    settings = load_inert_settings(config)
     if timeframe != "auto":
         _check_timeframe(timeframe)
     if not data.is_file():

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.clock import WallClock
-from core.settings import load_settings
+from core.settings import load_inert_settings
 from learning.state import check_regime_label
 
 if TYPE_CHECKING:
@@ -46,12 +46,12 @@ def show(
     """
     _check_regime(regime)
     _check_plot_path(plot)
-    settings = load_settings(config)
+    settings = load_inert_settings(config)
     # numpy, scipy and the store load here, not when the CLI starts.
     from learning.service import Learner
     from store.factory import open_store
 
-    store = open_store(settings.store)
+    store = open_store(settings.store, create=False)
     try:
         learner = Learner.open(store, settings.learner, WallClock())
     finally:
