@@ -18,12 +18,13 @@ def check_input_file(path: Path, option: str) -> Path:
 
 
 def check_output_file(path: Path, option: str) -> Path:
-    """``path`` can be created or appended to: not a directory, and its directory exists."""
+    """``path`` can be created or appended to: not a directory or another special file, and no part of
+    the directory it goes in is a file (missing directories are created by the writer)."""
     if path.is_dir():
         raise ConfigError(f"{option} {path} is a directory, not a file")
     if path.exists() and not path.is_file():
         raise ConfigError(f"{option} {path} is not a regular file")
-    parent = path.parent
-    if not parent.is_dir():
-        raise ConfigError(f"{option} {path}: the directory {parent} does not exist")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"{option} {path}: {parent} is a file, not a directory")
     return path

@@ -376,6 +376,42 @@ def redacted(settings: Settings) -> dict[str, Any]:
     return data
 
 
+def secret_values(settings: Settings) -> tuple[str, ...]:
+    """Every secret the settings hold, for the scrubbers: each ``SecretStr``, the credentials inside the
+    LLM base URL and the store URL, and the path and query of the webhook URL (its bearer token).
+    Values shorter than 6 characters are left out: scrubbing them would mangle ordinary words."""
+    values = [s.get_secret_value() for s in (settings.llm.api_key, settings.llm.oauth_token,
+                                              settings.exchange.api_key, settings.exchange.api_secret,
+                                              settings.alerts.telegram_token) if s is not None]
+    for url in (settings.llm.base_url, settings.store.url):
+        values.extend(_url_credentials(url or ""))
+    if settings.alerts.webhook_url:
+        values.extend(_url_path_parts(settings.alerts.webhook_url))
+    return tuple(dict.fromkeys(v for v in values if len(v) >= 6))
+
+
+def _url_credentials(url: str) -> list[str]:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return [url]
+    userinfo, at, _host = parts.netloc.rpartition("@")
+    return [*userinfo.split(":", 1), parts.query] if at else [parts.query]
+
+
+def _url_path_parts(url: str) -> list[str]:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return [url]
+    tokens = [seg for seg in parts.path.split("/") if len(seg) >= 16 or (len(seg) >= 8 and _has_digit(seg))]
+    return [*tokens, parts.query, *_url_credentials(url)]
+
+
+def _has_digit(text: str) -> bool:
+    return any(char.isdigit() for char in text)
+
+
 def mask_url(url: str, *, keep_user: bool, keep_path: bool = True) -> str:
     """``url`` with its password (and the user name unless ``keep_user``), its query and fragment and,
     unless ``keep_path``, its path replaced by the mask. A URL that does not parse is masked whole."""

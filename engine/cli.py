@@ -123,12 +123,14 @@ def main(argv: list[str] | None = None) -> None:
     """
     try:
         _mount_package_apps()
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=argv, prog_name="tradewake", standalone_mode=False)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except SystemExit:
         raise
     except BaseException as exc:
+        if isinstance(exc, BrokenPipeError):
+            _detach_stdout()
         if type(exc).__name__ == "NoArgsIsHelpError":  # `tradewake data` alone: show its help, not an error
             typer.echo(exc.format_message() if hasattr(exc, "format_message") else "")
             sys.exit(0)
@@ -199,6 +201,15 @@ def _click_exceptions() -> Any:
 def _help_hint(exc: Any) -> str:
     ctx = getattr(exc, "ctx", None)
     return f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+
+
+def _detach_stdout() -> None:
+    """The reader of our output went away (``| head``): point stdout at /dev/null so the interpreter's
+    final flush does not print a second error."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _fail(message: str, code: int) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import ConfigError
-from core.settings import MAINNET_CONFIRM_ENV, RunMode, load_inert_settings, load_settings, redacted
+from core.settings import MAINNET_CONFIRM_ENV, RunMode, load_inert_settings, load_settings, redacted, secret_values
 from core.settings_sources import OTHER_ENV_VARS, user_data_dir
 
 
@@ -179,3 +179,13 @@ def test_webhook_and_credentials_in_the_llm_base_url_are_redacted(monkeypatch: p
         assert secret not in text
     assert shown["alerts"]["webhook_url"] == "https://hooks.example.com/**********"
     assert shown["llm"]["base_url"] == "https://**********@llm.example.com/v1?**********"
+
+
+def test_secret_values_are_every_secret_the_settings_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRADEWAKE_ALERTS__WEBHOOK_URL", "https://hooks.example.com/services/T0123456/hook-token-123abc")
+    monkeypatch.setenv("TRADEWAKE_LLM__BASE_URL", "https://proxy-user:proxy-pass-456@llm.example.com/v1")
+    monkeypatch.setenv("TRADEWAKE_STORE__URL", "redis://:store-password-1@127.0.0.1:6379/0")
+    monkeypatch.setenv("TRADEWAKE_EXCHANGE__API_SECRET", "exchange-secret-789")
+    values = secret_values(load_settings())
+    assert set(values) == {"T0123456", "hook-token-123abc", "proxy-user", "proxy-pass-456", "store-password-1",
+                           "exchange-secret-789"}, "the path words of the webhook are not secrets"
