@@ -33,7 +33,9 @@ def parse_time(value: str, option: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError as exc:
-        raise typer.BadParameter(f"{option}: {value!r} is not an ISO 8601 date or date-time, e.g. 2024-05-01T12:00") from exc
+        raise typer.BadParameter(
+            f"{option}: {value!r} is not an ISO 8601 date or date-time, e.g. 2024-05-01T12:00"
+        ) from exc
     try:
         parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except OverflowError:  # e.g. 9999-12-31T23:59-14:00 is past the last representable instant

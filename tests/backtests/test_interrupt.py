@@ -94,7 +94,7 @@ def test_ctrl_c_through_the_cli_keeps_the_decisions_and_says_so(tmp_path: Path) 
         _wait_for_decisions(runs, process)
         os.kill(process.pid, signal.SIGINT)
         asked = time.monotonic()
-        out, err = process.communicate(timeout=60)
+        _, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()

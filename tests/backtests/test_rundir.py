@@ -4,6 +4,7 @@ the same second get distinct ids."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -13,16 +14,20 @@ from backtests.rundir import INTERRUPTED, METRICS, STORE, RunDir, StagedRun, che
 from core.errors import ConfigError, OperationalError
 
 
+def metrics_text(marker: str) -> str:
+    return json.dumps({"performance": {}, "agent": {}, "run": {"marker": marker}})
+
+
 def fake_run(path: Path, marker: str = "old") -> Path:
     path.mkdir(parents=True)
-    (path / METRICS).write_text('{"performance": {}, "agent": {}, "run": {"marker": "%s"}}' % marker)
+    (path / METRICS).write_text(metrics_text(marker))
     (path / STORE).write_bytes(b"store " + marker.encode())
     (path / "report.html").write_text(marker)
     return path
 
 
 def complete(staged: StagedRun, marker: str = "new") -> None:
-    (staged.staging / METRICS).write_text('{"performance": {}, "agent": {}, "run": {"marker": "%s"}}' % marker)
+    (staged.staging / METRICS).write_text(metrics_text(marker))
     (staged.staging / STORE).write_bytes(b"store " + marker.encode())
 
 
@@ -52,7 +57,7 @@ def test_a_failed_run_removes_only_its_own_staging_directory(tmp_path: Path) -> 
     [
         (lambda p: p.write_text("a file"), False, "is a file"),
         (lambda p: (p.mkdir(), (p / "notes.txt").write_text("mine")), True, "not a tradewake run directory"),
-        (lambda p: fake_run(p), False, "--force"),
+        (fake_run, False, "--force"),
         (lambda p: (fake_run(p), (p / "notes.txt").write_text("mine")), True, "notes.txt"),
         (lambda p: (fake_run(p), (p / "sub").mkdir()), True, "sub"),
         (lambda p: (fake_run(p.parent / "real"), os.symlink(p.parent / "real", p)), True, "symbolic link"),

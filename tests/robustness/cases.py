@@ -191,6 +191,12 @@ def backtest_cases() -> list[Case]:
         _c("bt-data-missing", *bt, "--data", "nope.csv", needle="not found"),
         _c("bt-data-dir", *bt, "--data", "notrun", needle="not found"),
         _c("bt-runs-dir-is-file", *bt, env={"TRADEWAKE_BACKTEST__RUNS_DIR": "plain.txt"}, needle="is a file"),
+        _c("bt-short-window-warms-up-on-history", "backtest", "--quiet", "--from", "2025-02-01", "--to",
+           "2025-02-05", "--out", "runs/short", expect=0, may_change=("work/runs/short",)),
+        _c("bt-default-run-id", "backtest", "--quiet", "--from", "2025-02-01", "--to", "2025-02-03", expect=0,
+           may_change=("work/runs/20",)),
+        _c("bt-force-replaces-a-run", *bt, "--out", "runs/done", "--force", "--seed", "7", expect=0,
+           may_change=("work/runs/done/",)),
         _c("bt-mainnet-config-is-fine-but-bad-fees", *bt, "--fees", "99",
            env={"TRADEWAKE_MODE": "mainnet"}, needle="backtest.fee_pct"),
     ]
