@@ -22,7 +22,8 @@ from agent.router import BreakerAware, ResilientBackend
 from agent.rules import RulesBackend
 from core.errors import ConfigError
 from core.ports import AgentBackend, Clock
-from core.settings import Settings, secret_values
+from core.redaction import secret_values
+from core.settings import Settings
 from tools.context import JournalSink, TradingDesk
 
 

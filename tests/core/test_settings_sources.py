@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import ConfigError
-from core.settings import MAINNET_CONFIRM_ENV, RunMode, load_inert_settings, load_settings, redacted, secret_values
+from core.redaction import secret_values
+from core.settings import MAINNET_CONFIRM_ENV, RunMode, load_inert_settings, load_settings, redacted
 from core.settings_sources import OTHER_ENV_VARS, user_data_dir
 
 
