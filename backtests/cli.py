@@ -35,7 +35,6 @@ from tools.context import JournalSink, TradingDesk
 
 AGENTS = ("rules", "replay", "anthropic", "claude-code", "sma")
 console = Console()
-err_console = Console(stderr=True)
 
 
 def _time(value: str | None, option: str) -> datetime | None:

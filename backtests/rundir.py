@@ -36,7 +36,7 @@ STORE = "store.sqlite3"
 INTERRUPTED = "INTERRUPTED.json"
 RUN_FILES = frozenset({
     METRICS, STORE, f"{STORE}-wal", f"{STORE}-shm", f"{STORE}-journal", INTERRUPTED,
-    "trades.csv", "equity.png", "price.png", "report.html",
+    "trades.csv", "bars.csv", "equity.png", "price.png", "report.html",
 })
 """Every file a run writes: ``--force`` replaces a directory holding nothing else."""
 
