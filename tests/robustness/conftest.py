@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from store.sqlite_store import SqliteStore
-from tests.conftest import LONG_TESTS
 from tests.robustness.candle_corpus import HEADER, bad_candle_files, real_lines
 from tests.robustness.cases import WINDOW
 from tests.robustness.runner import CliRunner, ForkRunner, Sandbox, SpawnRunner, base_env, check_success
@@ -19,11 +18,18 @@ from tests.robustness.runner import CliRunner, ForkRunner, Sandbox, SpawnRunner,
 
 @pytest.fixture(scope="session")
 def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliRunner]:
-    runner: CliRunner = SpawnRunner() if LONG_TESTS else ForkRunner(tmp_path_factory.mktemp("fork"), workers=1)
+    """Each invocation a process forked from a warmed-up CLI (see forkserver.py)."""
+    runner = ForkRunner(tmp_path_factory.mktemp("fork"), workers=1)
     try:
         yield runner
     finally:
         runner.close()
+
+
+@pytest.fixture(scope="session")
+def fresh_cli() -> CliRunner:
+    """Each invocation a fresh ``python -m engine.cli``: exactly the user's path, seconds per call."""
+    return SpawnRunner()
 
 
 @pytest.fixture(scope="session")
