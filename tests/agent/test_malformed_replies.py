@@ -90,3 +90,43 @@ async def test_the_breaker_counts_malformed_answers_and_rules_decide(
     assert [r.backend for r in records] == ["rules"] * 4, "each failure fell back; the 4th call found the breaker open"
     assert len(server.message_requests()) == 3
     assert any(kind == "llm_breaker" and p.get("to") == "open" for kind, p in journal.events)
+
+
+# ---------------------------------------------------------------- fuzz: any body, a reply or a malformed failure
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from agent.anthropic_backend import Reply as ParsedReply  # noqa: E402
+from agent.anthropic_backend import parse_reply  # noqa: E402
+from tests.robustness.budget import examples  # noqa: E402
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+_SHAPED = st.fixed_dictionaries(
+    {},
+    optional={
+        "content": st.lists(st.fixed_dictionaries({}, optional={
+            "type": st.sampled_from(["text", "tool_use", "thinking", 5]), "text": _JSON, "id": _JSON, "name": _JSON,
+            "input": _JSON}), max_size=3) | _JSON,
+        "stop_reason": st.sampled_from(["tool_use", "end_turn", None, 7]),
+        "usage": st.fixed_dictionaries({}, optional={"input_tokens": _JSON, "output_tokens": _JSON}) | _JSON,
+    },
+)
+
+
+@settings(max_examples=examples(default=120), deadline=None)
+@given(body=st.one_of(st.binary(max_size=200), _JSON.map(lambda v: json.dumps(v).encode()),
+                      _SHAPED.map(lambda v: json.dumps(v).encode())))
+def test_any_body_is_a_checked_reply_or_a_malformed_failure(body: bytes) -> None:
+    try:
+        reply = parse_reply(body)
+    except LLMUnavailable as exc:
+        assert exc.kind is FailureKind.MALFORMED
+        return
+    assert isinstance(reply, ParsedReply)
+    assert all(isinstance(block["type"], str) for block in reply.content)
+    assert reply.usage.input_tokens >= 0 and reply.usage.output_tokens >= 0

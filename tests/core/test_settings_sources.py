@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -190,3 +191,32 @@ def test_secret_values_are_every_secret_the_settings_hold(monkeypatch: pytest.Mo
     values = secret_values(load_settings())
     assert set(values) == {"T0123456", "hook-token-123abc", "proxy-user", "proxy-pass-456", "store-password-1",
                            "exchange-secret-789"}, "the path words of the webhook are not secrets"
+
+
+# ---------------------------------------------------------------- fuzz: any environment, one kind of error
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from core.settings import Settings  # noqa: E402
+from tests.robustness.budget import examples  # noqa: E402
+
+_NAMES = st.one_of(
+    st.sampled_from([f"TRADEWAKE_{s.upper()}__{f.upper()}" for s, m in Settings.model_fields.items()
+                     for f in getattr(m.annotation, "model_fields", {})] + ["TRADEWAKE_MODE", "TRADEWAKE_RISK"]),
+    st.from_regex(r"TRADEWAKE_[A-Z_]{1,30}", fullmatch=True),
+)
+_VALUES = st.one_of(st.sampled_from(["", "0", "-1", "1e400", "nan", "inf", "[", "[1,2]", "{}", '{"x": 1}', "a,b",
+                                     "true", "9" * 40, "sqlite:///", "redis://:x@/"]),
+                    st.text(max_size=30).filter(lambda t: "\x00" not in t))
+
+
+@settings(max_examples=examples(default=300), deadline=None)
+@given(env=st.dictionaries(_NAMES, _VALUES, max_size=4))
+def test_any_environment_loads_or_fails_with_one_config_error(env: dict[str, str]) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.upper().startswith("TRADEWAKE_")}
+    with mock.patch.dict(os.environ, {**clean, **env}, clear=True):  # the process environment, not a mock
+        try:
+            load_inert_settings()
+        except ConfigError as exc:
+            assert "\n" not in str(exc)

@@ -70,3 +70,44 @@ def test_real_files_with_exchange_gaps_pass_the_spacing_check(name: str) -> None
         return
     frame, report = read_candles(path)
     assert isinstance(frame.index, pd.DatetimeIndex) and report.rows == len(frame)
+
+
+# ---------------------------------------------------------------- fuzz: any bytes, one kind of error
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.robustness.budget import examples  # noqa: E402
+
+_GOOD = ("timestamp,open,high,low,close,volume\n" + "\n".join(real_lines(40)) + "\n").encode()
+
+
+@st.composite
+def damaged(draw: st.DrawFn) -> bytes:
+    """Real candles with random bytes spliced in, cut, or replaced: what a broken download looks like."""
+    data = bytearray(_GOOD)
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(data)))
+        match draw(st.sampled_from(["insert", "delete", "replace", "truncate"])):
+            case "insert":
+                data[at:at] = draw(st.binary(min_size=1, max_size=12))
+            case "delete":
+                del data[at : at + draw(st.integers(1, 30))]
+            case "replace":
+                data[at : at + 1] = draw(st.sampled_from([b",", b"\n", b"-", b".", b"e", b"9", b"\x00", b"\xff", b" "]))
+            case "truncate":
+                del data[at:]
+    return bytes(data)
+
+
+@settings(max_examples=examples(default=150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.one_of(damaged(), st.binary(max_size=300)))
+def test_any_bytes_load_or_fail_with_one_clear_candle_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "binance_BTC-USDT_1h_fuzz.csv"
+    path.write_bytes(content)
+    try:
+        frame, report = read_candles(path)
+    except CandleDataError as exc:
+        assert str(exc).startswith(str(path)) and "\n" not in str(exc)
+        return
+    assert len(frame) == report.rows > 0
