@@ -50,6 +50,7 @@ def read_candle_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)  # a row longer than the header
+            warnings.simplefilter("ignore", RuntimeWarning)  # a cast of a bad value: the check below names it
             frame = pd.read_csv(io.BytesIO(body), dtype=_DTYPES, index_col=False, skip_blank_lines=False,
                                 na_filter=False, engine="c", encoding="utf-8")
     except (ValueError, OverflowError, pd.errors.ParserError, pd.errors.ParserWarning) as exc:
@@ -97,12 +98,15 @@ def _body(path: Path, raw: bytes) -> bytes:
 
 def _first_bad_line(path: Path, body: bytes) -> CandleDataError | None:
     """The first line pandas could not take, explained; ``None`` when every line looks right."""
-    rows = csv.reader(io.StringIO(body.decode("utf-8")))
+    rows = csv.reader(io.StringIO(body.decode("utf-8"), newline=""))
     next(rows)  # the header, already checked
-    for number, fields in enumerate(rows, start=FIRST_DATA_LINE):
-        problem = line_problem(fields)
-        if problem is not None:
-            return CandleDataError(f"{path}: line {number}: {problem}")
+    try:
+        for fields in rows:
+            problem = line_problem(fields)
+            if problem is not None:
+                return CandleDataError(f"{path}: line {rows.line_num}: {problem}")
+    except csv.Error as exc:  # a stray quote or carriage return the CSV grammar cannot take
+        return CandleDataError(f"{path}: line {rows.line_num + 1}: not CSV ({exc})")
     return None
 
 

@@ -94,7 +94,7 @@ def damaged(draw: st.DrawFn) -> bytes:
             case "delete":
                 del data[at : at + draw(st.integers(1, 30))]
             case "replace":
-                data[at : at + 1] = draw(st.sampled_from([b",", b"\n", b"-", b".", b"e", b"9", b"\x00", b"\xff", b" "]))
+                data[at : at + 1] = draw(st.sampled_from([b",", b"\n", b"-", b".", b"e", b"9", b"\x00", b"\xff", b" ", b"\r", b'"', b"\x1f"]))
             case "truncate":
                 del data[at:]
     return bytes(data)
