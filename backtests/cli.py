@@ -25,11 +25,9 @@ from backtests.runner import BacktestRequest, BacktestResult, run_backtest
 from backtests.scripted import SmaCrossAgent, SmaParams, sma_settings
 from core.clock import WallClock
 from core.errors import ConfigError
-from core.paths import check_input_file, check_output_file
 from core.ports import AgentBackend, Clock
 from core.settings import Settings, load_inert_settings
-from engine.wiring import AgentChoice, sim_markets
-from market.candles import check_timeframe
+from engine.wiring import AgentChoice
 from market.cli import parse_time
 from tools.context import JournalSink, TradingDesk
 
@@ -100,6 +98,9 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
 def _check_files(cassette: Path | None, record: Path | None, out: Path | None, force: bool,
                  timeframe: str | None) -> None:
     """The path and timeframe options, checked before any data is read or anything written."""
+    from core.paths import check_input_file, check_output_file
+    from market.candles import check_timeframe
+
     if cassette is not None:
         check_input_file(cassette, "--cassette")
     if record is not None:
@@ -112,6 +113,8 @@ def _check_files(cassette: Path | None, record: Path | None, out: Path | None, f
 
 def check_market(settings: Settings, data: BacktestData) -> None:
     """The simulated exchange must list the market, before anything is written."""
+    from engine.wiring import sim_markets
+
     listed = sim_markets(settings, settings.backtest.fee_pct)
     if data.symbol not in listed:
         shown = ", ".join(sorted(listed)[:8]) + (" ..." if len(listed) > 8 else "")

@@ -2,15 +2,17 @@
 (``tradewake halt|sleep|resume``), so a command the engine could not apply never enters the queue.
 
 Pure: no I/O, no clock. ``check_command`` answers why a command would be refused, or ``None``.
+Light to import (no pydantic): the CLI reads :data:`MAX_SLEEP_MINUTES` when it starts.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from safety.controls import CommandKind
+if TYPE_CHECKING:
+    from safety.controls import CommandKind
 
 MAX_SLEEP_MINUTES = 30 * 24 * 60
 """A sleep lifts by itself within 30 days; anything longer is a halt (lifted by ``resume``)."""
@@ -29,12 +31,12 @@ def check_key(key: str) -> str | None:
 def check_command(kind: CommandKind, args: Mapping[str, Any]) -> str | None:
     """Why the engine would refuse ``kind`` with ``args``, or ``None`` when it can apply it."""
     reason = args.get("reason", "")
-    problem = _check_reason(reason, required=kind is not CommandKind.RESUME)
+    problem = _check_reason(reason, required=kind != "resume")
     if problem is not None:
         return problem
-    if kind is CommandKind.SLEEP:
+    if kind == "sleep":
         return _check_minutes(args.get("minutes"))
-    if kind is CommandKind.HALT and not isinstance(args.get("flatten", False), bool):
+    if kind == "halt" and not isinstance(args.get("flatten", False), bool):
         return "flatten must be true or false"
     return None
 
