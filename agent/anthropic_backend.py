@@ -12,7 +12,9 @@ journal (``tools.executor``), and we must see each ``stop_reason``. The loop:
 - ``max_turns`` and an overall ``timeout_s``; usage, cache and dollars summed per decision.
 
 Vendor errors are translated here, once: service trouble becomes :class:`LLMUnavailable` (the
-breaker counts it and rules decide), bad credentials become ``OperationalError``.
+breaker counts it and rules decide), bad credentials become ``OperationalError``. A 200 answer is read
+from its raw body and checked (:func:`parse_reply`): empty JSON, not JSON, a message without usage or
+content, or content blocks of the wrong shape are a ``malformed`` LLM failure like any other.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anthropic
+from pydantic import BaseModel, ConfigDict, NonNegativeInt, ValidationError
 
 from agent.breaker import FailureKind
 from agent.errors import LLMUnavailable
@@ -109,12 +112,11 @@ class AnthropicBackend:
 
     async def _converse(self, prompt: SystemPrompt, executor: ToolExecutor, loop: _Loop) -> None:
         for _ in range(self.llm.max_turns):
-            response = await self._create(prompt, loop.messages)
-            loop.usage = add_usage(loop.usage, self._usage(response.usage))
-            content = [_block_param(block) for block in response.content]
-            loop.texts.extend(b["text"] for b in content if b["type"] == "text")
-            loop.messages.append({"role": "assistant", "content": content})
-            if not await self._advance(response.stop_reason, content, executor, loop):
+            reply = await self._create(prompt, loop.messages)
+            loop.usage = add_usage(loop.usage, self._usage(reply.usage))
+            loop.texts.extend(b["text"] for b in reply.content if b["type"] == "text")
+            loop.messages.append({"role": "assistant", "content": reply.content})
+            if not await self._advance(reply.stop_reason, reply.content, executor, loop):
                 return
         if not executor.session.final:
             loop.error = f"max_turns: no schedule_next_check after {self.llm.max_turns} turns"
@@ -145,16 +147,17 @@ class AnthropicBackend:
             loop.error = f"no_schedule: the model stopped ({stop_reason}) without schedule_next_check"
         return False
 
-    async def _create(self, prompt: SystemPrompt, messages: list[dict[str, Any]]) -> Any:
+    async def _create(self, prompt: SystemPrompt, messages: list[dict[str, Any]]) -> Reply:
         thinking: dict[str, Any] = (
             {"type": "enabled", "budget_tokens": self.llm.thinking_budget_tokens}
             if self.llm.thinking_budget_tokens
             else {"type": "disabled"}
         )
         # The params are plain dicts built by our registry; the SDK's TypedDict overloads add nothing here.
-        create: Any = self.client.messages.create
+        # The raw body, checked by parse_reply: the SDK builds its response objects without validation.
+        create: Any = self.client.messages.with_raw_response.create
         try:
-            return await create(
+            raw = await create(
                 model=self.llm.model,
                 max_tokens=self.llm.max_tokens,
                 system=[{"type": "text", "text": prompt.text, "cache_control": {"type": "ephemeral"}}],
@@ -163,15 +166,15 @@ class AnthropicBackend:
                 thinking=thinking,
                 messages=messages,
             )
+            body: bytes = await raw.read()
         except anthropic.APIError as exc:
             raise translate(exc) from exc
-        except json.JSONDecodeError as exc:
-            raise LLMUnavailable(FailureKind.MALFORMED, f"unparseable reply: {exc}") from exc
+        return parse_reply(body)
 
-    def _usage(self, raw: Any) -> Usage:
+    def _usage(self, raw: ReplyUsage) -> Usage:
         usage = Usage(
-            input_tokens=raw.input_tokens or 0,
-            output_tokens=raw.output_tokens or 0,
+            input_tokens=raw.input_tokens,
+            output_tokens=raw.output_tokens,
             cache_creation_input_tokens=raw.cache_creation_input_tokens or 0,
             cache_read_input_tokens=raw.cache_read_input_tokens or 0,
         )
@@ -239,14 +242,56 @@ def _retry_after(exc: anthropic.APIStatusError) -> float | None:
         return None
 
 
-def _block_param(block: Any) -> dict[str, Any]:
+class ReplyUsage(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+
+    input_tokens: NonNegativeInt
+    output_tokens: NonNegativeInt
+    cache_creation_input_tokens: NonNegativeInt | None = None
+    cache_read_input_tokens: NonNegativeInt | None = None
+
+
+class Reply(BaseModel):
+    """The parts of a Messages API answer the loop uses, checked; ``content`` as request params."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+
+    content: list[dict[str, Any]]
+    stop_reason: str | None
+    usage: ReplyUsage
+
+
+def parse_reply(body: bytes) -> Reply:
+    """A 200 answer's body as a :class:`Reply`, or a ``malformed`` :class:`LLMUnavailable` saying why."""
+    try:
+        data = json.loads(body)
+        reply = Reply.model_validate(data)
+        return reply.model_copy(update={"content": [_block_param(block) for block in reply.content]})
+    except (ValueError, ValidationError, _BadBlock) as exc:
+        shown = body[:80].decode("utf-8", "replace")
+        why = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        raise LLMUnavailable(FailureKind.MALFORMED, f"malformed reply ({why[:120]}): {shown!r}") from exc
+
+
+class _BadBlock(Exception):
+    """A content block that is not what its type promises."""
+
+
+def _block_param(block: dict[str, Any]) -> dict[str, Any]:
     """A response content block as the request param to send back (thinking blocks keep their signature)."""
-    data: dict[str, Any] = block.model_dump(mode="json", exclude_none=True)
-    if data["type"] == "text":
-        return {"type": "text", "text": data["text"]}
-    if data["type"] == "tool_use":
-        return {"type": "tool_use", "id": data["id"], "name": data["name"], "input": data.get("input", {})}
-    return data
+    kind = block.get("type")
+    if kind == "text":
+        if not isinstance(block.get("text"), str):
+            raise _BadBlock("a text block without text")
+        return {"type": "text", "text": block["text"]}
+    if kind == "tool_use":
+        parts = (block.get("id"), block.get("name"), block.get("input"))
+        if not (isinstance(parts[0], str) and isinstance(parts[1], str) and isinstance(parts[2], dict)):
+            raise _BadBlock("a tool_use block needs a string id and name and an object input")
+        return {"type": "tool_use", "id": parts[0], "name": parts[1], "input": parts[2]}
+    if not isinstance(kind, str):
+        raise _BadBlock("a content block without a type")
+    return {key: value for key, value in block.items() if value is not None}
 
 
 def llm_secrets(llm: LLMSettings) -> tuple[str, ...]:

@@ -22,17 +22,14 @@ from agent.router import ResilientBackend
 from agent.rules import RulesBackend
 from core.errors import ConfigError
 from core.ports import AgentBackend, Clock
+from core.redaction import secret_values
 from core.settings import Settings
 from tools.context import JournalSink, TradingDesk
 
 
 def all_secrets(settings: Settings) -> tuple[str, ...]:
-    """Every configured secret value, for the scrubbers (memory, tool arguments)."""
-    values = [
-        settings.llm.api_key, settings.llm.oauth_token, settings.exchange.api_key, settings.exchange.api_secret,
-        settings.alerts.telegram_token,
-    ]
-    return tuple(v.get_secret_value() for v in values if v is not None and v.get_secret_value())
+    """Every configured secret value, for the scrubbers (memory, tool arguments, reasoning)."""
+    return secret_values(settings)
 
 
 def prompt_version(settings: Settings) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from core.ports import NewEvent
 from core.types import DecisionRecord, Usage
 from tools.context import DecisionSession
+from tools.scrub import scrub
 
 
 def build_record(
@@ -29,7 +30,7 @@ def build_record(
         backend=backend,
         model=model,
         tool_calls=tuple(session.calls),
-        reasoning=reasoning.strip(),
+        reasoning=scrub(reasoning.strip(), session.secrets)[0],  # the model may repeat what it should not
         memory_update=session.memory_update,
         next_check_seconds=session.next_check_seconds,
         wake_conditions=tuple(c.model_dump(mode="json") for c in session.wake_conditions),

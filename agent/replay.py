@@ -78,14 +78,19 @@ def load_cassette(path: Path) -> dict[str, deque[DecisionRecord]]:
     if not path.is_file():
         raise ConfigError(f"cassette not found: {path}")
     entries: dict[str, deque[DecisionRecord]] = defaultdict(deque)
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cassette {path} is unreadable ({exc})") from exc
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             data = json.loads(line)
             entries[data["key"]].append(DecisionRecord.model_validate(data["record"]))
-        except (ValueError, KeyError) as exc:
-            raise ConfigError(f"{path}:{number}: not a cassette line ({exc})") from exc
+        except (ValueError, KeyError, TypeError) as exc:  # not JSON, not an object, missing or wrong fields
+            why = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+            raise ConfigError(f"{path}:{number}: not a cassette line ({why})") from exc
     return entries
 
 

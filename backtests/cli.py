@@ -1,8 +1,13 @@
-"""``tradewake backtest``: replay candles through the engine with the simulated exchange, write a run."""
+"""``tradewake backtest``: replay candles through the engine with the simulated exchange, write a run.
+
+Every user input is checked before any work (options, the output directory, the cassette files, the
+data and the market), so a mistake is one line and nothing is written. The run is written beside its
+target and moved into place when complete (:class:`backtests.rundir.StagedRun`). Ctrl-C stops within a
+second: the candles done so far keep their store (decisions, journal) in a run marked interrupted.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +20,11 @@ from core.clock import WallClock
 from market.cli import parse_time
 
 if TYPE_CHECKING:  # the engine, pandas and matplotlib load when a backtest runs, not when the CLI starts
+    from rich.progress import Progress
+
     from backtests.data import BacktestData
+    from backtests.interrupt import Interrupted
+    from backtests.rundir import RunDir, StagedRun
     from backtests.runner import BacktestRequest, BacktestResult
     from core.ports import AgentBackend, Clock
     from core.settings import Settings
@@ -34,11 +43,7 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     data: Annotated[
         str | None, typer.Option("--data", help="Candle CSV (.csv or .csv.gz) or a bundled file name.")
     ] = None,
-    symbol: Annotated[
-        str | None,
-        typer.Option("--symbol", help="The market, e.g. ETC/BTC or XRP/USDT:USDT: overrides the name --data's file "
-                     "name implies; with --timeframe (no --data): bundled or cached candles."),
-    ] = None,
+    symbol: Annotated[str | None, typer.Option("--symbol", help="With --timeframe: bundled or cached candles.")] = None,
     timeframe: Annotated[str | None, typer.Option("--timeframe", help="Candle timeframe, e.g. 1h.")] = None,
     start: Annotated[str | None, typer.Option("--from", help="First candle (UTC ISO date/time), inclusive.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="End (UTC ISO date/time), exclusive.")] = None,
@@ -46,14 +51,21 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     cassette: Annotated[Path | None, typer.Option("--cassette", help="Cassette to replay (--agent replay).")] = None,
     record: Annotated[Path | None, typer.Option("--record", help="Append every decision to this cassette.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed (learner draws, rules tie-breaks).")] = None,
-    fees: Annotated[float | None, typer.Option("--fees", min=0, help="Fee per fill in % (default 0.1).")] = None,
-    slippage_bps: Annotated[float | None, typer.Option("--slippage-bps", min=0, help="Taker slippage.")] = None,
-    cash: Annotated[float | None, typer.Option("--cash", min=1, help="Initial cash in quote currency.")] = None,
-    warmup: Annotated[int, typer.Option("--warmup", min=0, help="Candles that only warm up, not traded.")] = 288,
+    fees: Annotated[float | None, typer.Option("--fees", help="Fee per fill in %, 0 to 5 (default 0.1).")] = None,
+    slippage_bps: Annotated[
+        float | None, typer.Option("--slippage-bps", help="Taker slippage in basis points, 0 to 500 (default 2).")
+    ] = None,
+    cash: Annotated[float | None, typer.Option("--cash", help="Initial cash in quote currency (default 10000).")] = (
+        None
+    ),
+    warmup: Annotated[
+        int, typer.Option("--warmup", min=0, max=100_000, help="Candles that only warm up the gate, not traded.")
+    ] = 288,
     anonymize_data: Annotated[
         bool, typer.Option("--anonymize", help="Rebase prices, shift dates, hide the symbol from the agent.")
     ] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Run directory (default: <runs_dir>/<run id>).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an earlier run at --out.")] = False,
     cache_dir: Annotated[
         Path | None, typer.Option("--cache-dir", help="Candle cache for --symbol (default var/candles).")
     ] = None,
@@ -61,28 +73,53 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file.")] = None,
 ) -> None:
     """Backtest an agent on real candles (bundled BTC/USDT 1h by default) and write a run directory:
-    metrics.json, trades.csv, equity and price charts (PNG) and a self-contained HTML report."""
+    metrics.json, trades.csv, equity and price charts (PNG) and a self-contained HTML report.
+
+    The warm-up comes from the candles before --from when the file has them. Ctrl-C stops the run
+    within a second and keeps the decisions made so far in a run marked interrupted (exit 130)."""
     if agent not in AGENTS:
         raise typer.BadParameter(f"--agent must be one of {', '.join(AGENTS)}")
     from backtests.anonymize import anonymize
     from backtests.data import DEFAULT_CACHE_DIR, select_data
+    from backtests.markets import backtest_markets
+    from backtests.rundir import StagedRun, unique_run_path
     from backtests.runner import BacktestRequest
     from backtests.scripted import sma_settings
 
+    _check_files(cassette, record, out, force, timeframe)
     settings = _settings(config, agent, cassette, seed, fees, slippage_bps, cash)
     chosen = select_data(data=data, symbol=_symbol(symbol), timeframe=timeframe, start=_time(start, "--from"),
-                         end=_time(end, "--to"), cache_dir=cache_dir or DEFAULT_CACHE_DIR, min_candles=warmup + 2)
+                         end=_time(end, "--to"), cache_dir=cache_dir or DEFAULT_CACHE_DIR, warmup=warmup)
     settings = for_market(settings, chosen.symbol)
     if agent == "sma":
         settings = sma_settings(settings, chosen.timeframe)
+    backtest_markets(settings, chosen)  # the market and the account are checked before anything is written
     disguise = None
     if anonymize_data:
         chosen, disguise = anonymize(chosen)
-    run_dir = out or settings.backtest.runs_dir / run_id(WallClock(), agent, chosen)
-    request = BacktestRequest(settings, chosen, run_dir, _agent_choice(agent, chosen, record), warmup,
+    target = out or unique_run_path(settings.backtest.runs_dir, run_id(WallClock(), agent, chosen))
+    staged = StagedRun.begin(target, force=force, rename_if_taken=out is None)
+    request = BacktestRequest(settings, chosen, staged.staging, _agent_choice(agent, chosen, record), warmup,
                               disguise=disguise)
-    result = _run(request, quiet)
+    result = _run_staged(staged, request, quiet, force)
     print_summary(result)
+
+
+def _check_files(cassette: Path | None, record: Path | None, out: Path | None, force: bool,
+                 timeframe: str | None) -> None:
+    """The path and timeframe options, checked before any data is read or anything written."""
+    from backtests.rundir import check_target
+    from core.paths import check_input_file, check_output_file
+    from market.candles import check_timeframe
+
+    if cassette is not None:
+        check_input_file(cassette, "--cassette")
+    if record is not None:
+        check_output_file(record, "--record")
+    if out is not None:
+        check_target(out, force=force)
+    if timeframe is not None:
+        check_timeframe(timeframe)
 
 
 def _symbol(raw: str | None) -> str | None:
@@ -114,18 +151,15 @@ def _settings(  # noqa: PLR0917 - the command's options, passed on as given
     config: Path | None, agent: str, cassette: Path | None, seed: int | None, fees: float | None,
     slippage_bps: float | None, cash: float | None,
 ) -> Settings:
-    from core.settings import load_settings
+    """File and environment, then the flags, validated together (a flag out of range is one line)."""
+    from core.settings import load_inert_settings
 
-    base = load_settings(config)
     llm: dict[str, Any] = {"backend": "rules" if agent == "sma" else agent}
     if cassette is not None:
         llm["cassette"] = cassette
     backtest = {k: v for k, v in {"seed": seed, "fee_pct": fees, "slippage_bps": slippage_bps,
                                   "initial_cash": cash}.items() if v is not None}
-    return base.model_copy(update={
-        "llm": base.llm.model_copy(update=llm),
-        "backtest": base.backtest.model_copy(update=backtest),
-    })
+    return load_inert_settings(config, llm=llm, backtest=backtest)
 
 
 def _agent_choice(agent: str, data: BacktestData, record: Path | None) -> AgentChoice:
@@ -147,22 +181,54 @@ def run_id(clock: WallClock, agent: str, data: BacktestData) -> str:
     return f"{clock.now():%Y%m%dT%H%M%S}-{agent}-{market}-{data.timeframe}"
 
 
-def _run(request: BacktestRequest, quiet: bool) -> BacktestResult:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
+def _run_staged(staged: StagedRun, request: BacktestRequest, quiet: bool, force: bool) -> BacktestResult:
+    """Run into the staging directory; complete -> moved into place, interrupted -> kept and marked,
+    failed -> removed (the run created it), and the error goes on."""
+    from backtests.interrupt import Interrupted, StopSwitch, run_interruptibly
     from backtests.runner import run_backtest
 
+    switch = StopSwitch()
+    try:
+        result = run_interruptibly(lambda progress: run_backtest(request, progress), switch, _bar(quiet))
+    except Interrupted as stop:
+        _keep_interrupted(staged, stop)
+        raise
+    except BaseException:
+        staged.discard()
+        raise
+    run = staged.commit(force=force)
+    return _moved(result, run)
+
+
+def _keep_interrupted(staged: StagedRun, stop: Interrupted) -> None:
+    if stop.done == 0:
+        staged.discard()
+        stop.where = "nothing was written (no candle was complete)"
+        return
+    kept = staged.keep_interrupted({
+        "interrupted": True, "candles_done": stop.done, "candles_total": stop.total,
+        "last_candle_cut_short": stop.forced,
+        "why": "stopped by the user (Ctrl-C); no metrics: a partial window is not the run that was asked for; "
+               "the store keeps every decision made (and, when the last candle was cut short, its finished "
+               "transactions)",
+    })
+    stop.where = f"the decisions and journal so far are in {kept.path} (marked {kept.path.name}/INTERRUPTED.json)"
+
+
+def _moved(result: BacktestResult, run: RunDir) -> BacktestResult:
+    """The result, pointing at where the run now is."""
+    from backtests.runner import BacktestResult
+
+    return BacktestResult(run, result.performance, result.agent, result.metrics, result.trades)
+
+
+def _bar(quiet: bool) -> Progress | None:
     if quiet:
-        return asyncio.run(run_backtest(request))
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     columns = (TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TextColumn("candles"), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("backtest", total=None)
-
-        def progress(done: int, total: int) -> None:
-            if done % 50 == 0 or done == total:
-                bar.update(task, completed=done, total=total)
-
-        return asyncio.run(run_backtest(request, progress))
+    return Progress(*columns, console=console, transient=True)
 
 
 def print_summary(result: BacktestResult) -> None:

@@ -61,8 +61,13 @@ def select_data(
     end: datetime | None = None,
     cache_dir: Path = DEFAULT_CACHE_DIR,
     min_candles: int = 2,
+    warmup: int | None = None,
 ) -> BacktestData:
-    """The candles to replay. ``data`` wins; else ``symbol`` + ``timeframe``; else the bundled BTC/USDT 1h."""
+    """The candles to replay. ``data`` wins; else ``symbol`` + ``timeframe``; else the bundled BTC/USDT 1h.
+
+    With ``warmup``, the window must hold enough candles for the run: two when the file's history
+    before ``start`` covers the warm-up (the runner warms up on it), else ``warmup + 2``.
+    """
     path = _locate(data, symbol, timeframe, cache_dir)
     frame, report = read_candles(path, timeframe if data is not None else None)
     chosen = Symbol(symbol) if symbol else symbol_from_name(path.name)
@@ -70,10 +75,21 @@ def select_data(
         raise ConfigError(f"cannot tell the symbol from {path.name}: pass --symbol")
     history = frame.loc[frame.index < pd.Timestamp(start)] if start is not None else frame.iloc[:0]
     frame = _cut(frame, start, end)
-    if len(frame) < min_candles:
+    needed, why = _needed(min_candles, warmup, len(history))
+    if len(frame) < needed:
         window = f"[{start.isoformat() if start else '...'}, {end.isoformat() if end else '...'})"
-        raise ConfigError(f"{path.name}: {len(frame)} candles in {window}; need at least {min_candles}")
+        raise ConfigError(f"{path.name}: {len(frame)} candles in {window}; need at least {needed}{why}")
     return BacktestData(chosen, report.timeframe, frame, history, path.name, frame_digest(frame))
+
+
+def _needed(min_candles: int, warmup: int | None, history: int) -> tuple[int, str]:
+    if warmup is None:
+        return min_candles, ""
+    if history >= warmup:
+        return max(min_candles, 2), ""
+    return max(min_candles, warmup + 2), (
+        f" (a warm-up of {warmup} candles and some to trade; the file has {history} before --from)"
+    )
 
 
 def _locate(data: str | Path | None, symbol: str | None, timeframe: str | None, cache_dir: Path) -> Path:

@@ -16,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from core.errors import ConfigError
+
 if TYPE_CHECKING:  # the run store, settings and reports load when a command runs, not when the CLI starts
     from backtests.rundir import RunDir
     from core.ports import Store
@@ -44,7 +46,7 @@ def open_run_store(run: str, settings: Settings, runs_dir: Path) -> Iterator[Sto
     if run == "live":
         from store.factory import open_store
 
-        store: Store = open_store(settings.store)
+        store: Store = open_store(settings.store, create=False)
     else:
         from store.sqlite_store import SqliteStore
 
@@ -59,9 +61,9 @@ def open_run_store(run: str, settings: Settings, runs_dir: Path) -> Iterator[Sto
 def runs_list(config: ConfigOption = None, runs_dir: RunsDirOption = None, as_json: JsonOption = False) -> None:
     """Every backtest run with its headline numbers."""
     from backtests.rundir import list_runs
-    from core.settings import load_settings
+    from core.settings import load_inert_settings
 
-    settings = load_settings(config)
+    settings = load_inert_settings(config)
     rows = [_summary(run) for run in list_runs(_runs_dir(settings, runs_dir))]
     if as_json:
         console.print_json(json.dumps(rows))
@@ -69,9 +71,9 @@ def runs_list(config: ConfigOption = None, runs_dir: RunsDirOption = None, as_js
     if not rows:
         console.print(f"no runs in {_runs_dir(settings, runs_dir)} yet (run: tradewake backtest)")
         return
-    table = Table("run", "data", "agent", "return %", "max DD %", "trades", "decisions", "cost $")
+    table = Table("run", "status", "data", "agent", "return %", "max DD %", "trades", "decisions", "cost $")
     for row in rows:
-        table.add_row(*(str(row[k]) for k in ("run", "data", "agent", "return_pct", "max_dd_pct", "trades",
+        table.add_row(*(str(row[k]) for k in ("run", "status", "data", "agent", "return_pct", "max_dd_pct", "trades",
                                                 "decisions", "cost_usd")))
     console.print(table)
 
@@ -81,13 +83,16 @@ def runs_show(run: RunArgument, config: ConfigOption = None, runs_dir: RunsDirOp
               as_json: JsonOption = False) -> None:
     """A run's metrics (performance, agent cost and behaviour, inputs) and where its report is."""
     from backtests.rundir import RunDir
-    from core.settings import load_settings
+    from core.settings import load_inert_settings
 
-    settings = load_settings(config)
+    settings = load_inert_settings(config)
     found = RunDir.find(run, _runs_dir(settings, runs_dir))
     metrics = found.metrics()
     if metrics is None:
-        raise typer.BadParameter(f"run {run} has no metrics.json (did it finish?)")
+        stopped = found.interrupted
+        why = (f"it was interrupted after {stopped.get('candles_done', '?')} candles (its decisions: tradewake "
+               f"decisions {run})" if stopped is not None else "did it finish?")
+        raise ConfigError(f"run {run} has no metrics.json ({why})")
     if as_json:
         console.print_json(json.dumps(metrics))
         return
@@ -109,10 +114,10 @@ def decisions_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     as_json: JsonOption = False,
 ) -> None:
     """The agent's decisions: wake reason, tool calls with arguments and results, vetoes, reasoning, cost."""
-    from core.settings import load_settings
+    from core.settings import load_inert_settings
     from engine.inspection import DecisionFilter, decision_json, decision_lines, decisions
 
-    settings = load_settings(config)
+    settings = load_inert_settings(config)
     with open_run_store(run, settings, _runs_dir(settings, runs_dir)) as store:
         chosen = decisions(store, DecisionFilter(vetoed_only=vetoed, tool=tool, limit=last))
     if as_json:
@@ -132,10 +137,10 @@ def memory_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """The agent memory's history: every version of its note, with when it changed."""
-    from core.settings import load_settings
+    from core.settings import load_inert_settings
     from engine.inspection import memory_history
 
-    settings = load_settings(config)
+    settings = load_inert_settings(config)
     with open_run_store(run, settings, _runs_dir(settings, runs_dir)) as store:
         history = memory_history(store, last)
     if as_json:
@@ -149,10 +154,18 @@ def memory_cmd(
 
 
 def _summary(run: RunDir) -> dict[str, Any]:
-    metrics = run.metrics() or {}
+    """One row of ``runs list``; a run with damaged or missing metrics is listed as such, never an error."""
+    status = "complete"
+    try:
+        metrics = run.metrics() or {}
+    except ConfigError:
+        metrics, status = {}, "damaged metrics.json"
+    if not metrics and status == "complete":
+        status = "interrupted" if run.interrupted is not None else "no metrics"
     perf, agent, facts = metrics.get("performance", {}), metrics.get("agent", {}), metrics.get("run", {})
     return {
         "run": run.name,
+        "status": status,
         "data": f"{facts.get('symbol', '?')} {facts.get('timeframe', '?')}",
         "agent": facts.get("agent", "?"),
         "return_pct": perf.get("total_return_pct"),

@@ -7,22 +7,25 @@ Precedence, highest first:
 3. the TOML file (``--config FILE``, else ``$TRADEWAKE_CONFIG``, else ``./tradewake.toml`` if present);
 4. the defaults below.
 
-Every model is ``frozen=True, extra="forbid"``: a typo in a limit fails at start-up, before any order.
-Secrets are ``SecretStr`` and print as ``**********``.
+Every model is ``frozen=True, extra="forbid"`` and refuses ``inf``/``nan``: a typo in a limit fails at
+start-up, before any order, and so does an environment variable ``TRADEWAKE_*`` that names no setting
+(:mod:`core.settings_sources`). Secrets are ``SecretStr`` and print as ``**********``. The default store
+is an absolute path in the per-user data directory, so every command finds the same store wherever it runs.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from core import redaction
 from core.errors import ConfigError
+from core.settings_sources import deep_merge, env_values, read_toml, user_data_dir
 from core.timeframes import timeframe_seconds
 
 MAINNET_CONFIRM_ENV = "TRADEWAKE_MAINNET_CONFIRM"
@@ -30,7 +33,17 @@ MAINNET_CONFIRM_VALUE = "I-ACCEPT-REAL-LOSSES"
 CONFIG_ENV = "TRADEWAKE_CONFIG"
 DEFAULT_CONFIG_FILE = Path("tradewake.toml")
 
-_SECTION = ConfigDict(frozen=True, extra="forbid")
+_SECTION = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+def _no_nul(path: Path) -> Path:
+    if "\x00" in str(path):
+        raise ValueError("a path cannot contain a NUL character")
+    return path
+
+
+FilePath = Annotated[Path, AfterValidator(_no_nul)]
+"""A path setting (TOML can spell a NUL character; no file system takes one)."""
+MAX_DURATION_S = 366 * 86400
+"""Upper bound of every duration setting: a year is already absurd, and bounded times never overflow a date."""
 
 
 class RunMode(StrEnum):
@@ -52,10 +65,10 @@ class ExchangeSettings(BaseModel):
     api_secret: SecretStr | None = None
     client_id_prefix: str = Field(default="tw", pattern=r"^[A-Za-z0-9]{1,12}$")
     """Prefix of every client order id we send; reconciliation recognises our orders by it."""
-    request_timeout_s: float = Field(default=10.0, gt=0)
+    request_timeout_s: float = Field(default=10.0, gt=0, le=600)
     max_retries: int = Field(default=4, ge=0, le=10)
-    backoff_base_s: float = Field(default=0.5, gt=0)
-    backoff_cap_s: float = Field(default=30.0, gt=0)
+    backoff_base_s: float = Field(default=0.5, gt=0, le=600)
+    backoff_cap_s: float = Field(default=30.0, gt=0, le=3600)
     cancel_orphans: bool = False
     """Cancel open orders with our prefix that state does not know about (else only report them)."""
     venue_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
@@ -78,17 +91,17 @@ class RiskSettings(BaseModel):
     stop_min_distance_pct: float = Field(default=0.3, gt=0)
     stop_max_distance_pct: float = Field(default=8.0, gt=0)
     allow_pyramiding: bool = False
-    cooldown_after_exit_s: int = Field(default=900, ge=0)
+    cooldown_after_exit_s: int = Field(default=900, ge=0, le=MAX_DURATION_S)
     fat_finger_band_pct: float = Field(default=2.0, gt=0)
     """A limit price further than this from the last price is refused."""
-    stale_data_s: int = Field(default=600, gt=0)
+    stale_data_s: int = Field(default=600, gt=0, le=MAX_DURATION_S)
     max_orders_per_day: int = Field(default=60, gt=0)
     daily_loss_limit_pct: float = Field(default=4.0, gt=0)
     max_trades_per_day: int = Field(default=12, gt=0)
     max_consecutive_losses: int = Field(default=4, gt=0)
-    breaker_cooldown_s: int = Field(default=4 * 3600, ge=0)
+    breaker_cooldown_s: int = Field(default=4 * 3600, ge=0, le=MAX_DURATION_S)
     exchange_error_threshold: int = Field(default=5, gt=0)
-    exchange_error_cooldown_s: int = Field(default=300, ge=0)
+    exchange_error_cooldown_s: int = Field(default=300, ge=0, le=MAX_DURATION_S)
     mainnet_max_position_pct: float = Field(default=10.0, gt=0)
     mainnet_max_total_exposure_pct: float = Field(default=25.0, gt=0)
     mainnet_max_leverage: float = Field(default=2.0, ge=1)
@@ -99,7 +112,7 @@ class RiskSettings(BaseModel):
     """The break-even stop sits this % beyond the entry price, so it also covers round-trip fees."""
     trailing_min_step_pct: float = Field(default=0.1, ge=0)
     """A trailing stop moves only when it tightens by at least this % (fewer order replacements)."""
-    watchdog_grace_s: int = Field(default=10, ge=0)
+    watchdog_grace_s: int = Field(default=10, ge=0, le=MAX_DURATION_S)
     """How long price may sit through a live stop that has not filled before the guard exits at market."""
     max_stop_attempts: int = Field(default=3, gt=0)
     """Consecutive failed stop placements after which the guard exits the position at market."""
@@ -137,10 +150,10 @@ class GateSettings(BaseModel):
     candle_close_timeframes: tuple[str, ...] = ("4h",)
     """Wake when a candle of one of these timeframes closes: six routine looks a day. ``1h`` alone
     would already be 8.3 % of 5m candles."""
-    timer_min_s: int = Field(default=900, gt=0)
+    timer_min_s: int = Field(default=900, gt=0, le=MAX_DURATION_S)
     """The agent's ``next_check_seconds`` is clamped up to this: fast reactions come from wake
     conditions and anomalies, which are evaluated on every event, not from polling."""
-    timer_max_s: int = Field(default=4 * 3600, gt=0)
+    timer_max_s: int = Field(default=4 * 3600, gt=0, le=MAX_DURATION_S)
     """The agent's ``next_check_seconds`` is clamped down to this. It is also the interval the timer
     runs at when no agent schedule is in force (start-up, after a wake, in the benchmark)."""
     return_z_threshold: float = Field(default=2.5, gt=0)
@@ -155,15 +168,15 @@ class GateSettings(BaseModel):
     """Half-life (hours) of the volume baseline: one day, so the daily volume cycle stays in it."""
     anomaly_min_history: int = Field(default=240, ge=20)
     """Candles a symbol's baseline needs before the anomaly layer may fire (a live start preloads 288)."""
-    cooldown_s: int = Field(default=900, ge=0)
+    cooldown_s: int = Field(default=900, ge=0, le=MAX_DURATION_S)
     """A candle-close wake this soon after any granted wake is suppressed (and journaled). Anomaly,
     condition, timer and feed-stale wakes pass: the largest moves cluster, and a 15-minute cooldown
     on anomalies drops the measured recall from 100 % to 73 %."""
-    feed_stale_s: int = Field(default=300, gt=0)
+    feed_stale_s: int = Field(default=300, gt=0, le=MAX_DURATION_S)
     """No market event for this long forces one ``feed_stale`` wake per silence."""
     max_conditions: int = Field(default=8, ge=0)
     """Most wake conditions the agent may have armed at once."""
-    condition_max_horizon_s: int = Field(default=7 * 86400, gt=0)
+    condition_max_horizon_s: int = Field(default=7 * 86400, gt=0, le=MAX_DURATION_S)
     """An ``at_time`` condition may lie at most this far ahead."""
 
     @model_validator(mode="after")
@@ -185,7 +198,7 @@ class LLMSettings(BaseModel):
     thinking_budget_tokens: int = Field(default=0, ge=0)
     """0 disables extended thinking (pinned so latency and cost stay predictable)."""
     max_turns: int = Field(default=8, gt=0)
-    timeout_s: float = Field(default=60.0, gt=0)
+    timeout_s: float = Field(default=60.0, gt=0, le=3600)
     api_key: SecretStr | None = None
     oauth_token: SecretStr | None = None
     max_wakes_per_hour: int = Field(default=6, ge=0)
@@ -197,15 +210,15 @@ class LLMSettings(BaseModel):
     max_usd_per_hour: float = Field(default=1.0, ge=0)
     max_usd_per_day: float = Field(default=10.0, ge=0)
     breaker_failures: int = Field(default=3, gt=0)
-    breaker_probe_after_s: int = Field(default=900, gt=0)
+    breaker_probe_after_s: int = Field(default=900, gt=0, le=MAX_DURATION_S)
     memory_max_chars: int = Field(default=2000, gt=0)
-    cassette: Path | None = None
+    cassette: FilePath | None = None
     cassette_miss: Literal["error", "rules"] = "error"
     max_retries: int = Field(default=2, ge=0, le=10)
     """SDK-level retries of one request (429/529/connection) before it counts as a breaker failure."""
     base_url: str | None = None
     """Messages API base URL; ``None`` uses the SDK default (or ``ANTHROPIC_BASE_URL``)."""
-    claude_config_dir: Path | None = None
+    claude_config_dir: FilePath | None = None
     """Isolated ``CLAUDE_CONFIG_DIR`` for the claude-code backend; ``None`` makes a private temp dir."""
     rules_min_score: float = Field(default=0.35, gt=0, le=1)
     """The rules backend enters when the weighted signal score reaches this (and exits below its negative)."""
@@ -229,14 +242,16 @@ class LearnerSettings(BaseModel):
     discount: float = Field(default=1.0, gt=0, le=1)
     """Multiplies old evidence on each update; 1.0 keeps it all."""
     min_trades: int = Field(default=20, ge=0)
-    seed: int = 7
+    seed: int = Field(default=7, ge=0, le=2**32 - 1)
 
 
 class StoreSettings(BaseModel):
     model_config = _SECTION
 
-    url: str = "sqlite:///var/tradewake.sqlite3"
-    """``sqlite:///relative/path``, ``sqlite:////absolute/path`` or ``redis://host:port/db``."""
+    url: str = Field(default_factory=lambda: default_store_url(os.environ))
+    """``sqlite:///relative/path`` (relative to the working directory), ``sqlite:////absolute/path`` or
+    ``redis://host:port/db``. Default: ``tradewake.sqlite3`` in the per-user data directory
+    (``$XDG_DATA_HOME/tradewake``, else ``~/.local/share/tradewake``)."""
     namespace: str = Field(default="tw", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
 
 
@@ -246,99 +261,97 @@ class AlertSettings(BaseModel):
     webhook_url: str | None = None
     telegram_token: SecretStr | None = None
     telegram_chat_id: str | None = None
-    min_interval_s: int = Field(default=60, ge=0)
+    min_interval_s: int = Field(default=60, ge=0, le=MAX_DURATION_S)
     """The same alert (dedup key) is sent at most once per interval."""
 
 
 class BacktestSettings(BaseModel):
     model_config = _SECTION
 
-    data: Path | None = None
+    data: FilePath | None = None
     """Candle CSV; ``None`` uses the bundled real BTC/USDT data."""
-    initial_cash: float = Field(default=10_000.0, gt=0)
-    fee_pct: float = Field(default=0.1, ge=0)
-    slippage_bps: float = Field(default=2.0, ge=0)
-    seed: int = 42
-    runs_dir: Path = Path("runs")
+    initial_cash: float = Field(default=10_000.0, ge=1, le=1e12)
+    fee_pct: float = Field(default=0.1, ge=0, le=5)
+    """Fee per fill in %; Binance charges at most 0.1 %, so 5 % is already far beyond any real venue."""
+    slippage_bps: float = Field(default=2.0, ge=0, le=500)
+    """Taker slippage in basis points (500 = 5 % of the price on every market order)."""
+    seed: int = Field(default=42, ge=0, le=2**32 - 1)
+    runs_dir: FilePath = Path("runs")
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """The root of the tree. Build it with :func:`load_settings`."""
 
-    model_config = SettingsConfigDict(
-        frozen=True,
-        extra="forbid",
-        env_prefix="TRADEWAKE_",
-        env_nested_delimiter="__",
-        case_sensitive=False,
-    )
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     mode: RunMode = RunMode.BACKTEST
-    exchange: ExchangeSettings = ExchangeSettings()
-    risk: RiskSettings = RiskSettings()
-    gate: GateSettings = GateSettings()
-    llm: LLMSettings = LLMSettings()
-    learner: LearnerSettings = LearnerSettings()
-    store: StoreSettings = StoreSettings()
-    alerts: AlertSettings = AlertSettings()
-    backtest: BacktestSettings = BacktestSettings()
-
-    @model_validator(mode="after")
-    def _mainnet_needs_confirmation(self) -> Settings:
-        # Deliberately read from the environment only: a TOML file cannot confirm mainnet.
-        if self.mode is RunMode.MAINNET and os.environ.get(MAINNET_CONFIRM_ENV) != MAINNET_CONFIRM_VALUE:
-            raise ValueError(
-                f"mode 'mainnet' trades real money: set {MAINNET_CONFIRM_ENV}={MAINNET_CONFIRM_VALUE} "
-                "in the environment to confirm"
-            )
-        return self
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = _TOML_PATH_FOR_LOAD.get("path")
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if toml_path is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
-        return tuple(sources)
+    exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
+    gate: GateSettings = Field(default_factory=GateSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    learner: LearnerSettings = Field(default_factory=LearnerSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    backtest: BacktestSettings = Field(default_factory=BacktestSettings)
 
 
-# The TOML path is chosen per load; pydantic-settings asks for sources through a classmethod,
-# so the path travels in this module-level slot, set and cleared inside load_settings only.
-_TOML_PATH_FOR_LOAD: dict[str, Path | None] = {"path": None}
+def default_store_url(environ: Mapping[str, str]) -> str:
+    """The per-user store: ``sqlite:////home/me/.local/share/tradewake/tradewake.sqlite3``."""
+    return f"sqlite:///{user_data_dir(environ) / 'tradewake.sqlite3'}"
+
+
+def check_mainnet_confirmation(settings: Settings, environ: Mapping[str, str]) -> None:
+    """Mainnet trades real money: only the environment can confirm it (a file cannot)."""
+    if settings.mode is RunMode.MAINNET and environ.get(MAINNET_CONFIRM_ENV) != MAINNET_CONFIRM_VALUE:
+        raise ConfigError(
+            f"mode 'mainnet' trades real money: set {MAINNET_CONFIRM_ENV}={MAINNET_CONFIRM_VALUE} "
+            "in the environment to confirm"
+        )
 
 
 def resolve_config_path(explicit: Path | None) -> Path | None:
     """The TOML file to read: explicit, else ``$TRADEWAKE_CONFIG``, else ``./tradewake.toml`` if it exists."""
     if explicit is not None:
-        if not explicit.is_file():
-            raise ConfigError(f"config file not found: {explicit}")
-        return explicit
+        return _toml_file(explicit, f"config file not found: {explicit}")
     from_env = os.environ.get(CONFIG_ENV)
     if from_env:
-        path = Path(from_env)
-        if not path.is_file():
-            raise ConfigError(f"{CONFIG_ENV} points to a missing file: {path}")
-        return path
+        return _toml_file(Path(from_env), f"{CONFIG_ENV} points to a missing file: {from_env}")
     return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
 
 
+def _toml_file(path: Path, missing: str) -> Path:
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a directory, not a TOML file")
+    if not path.is_file():
+        raise ConfigError(missing)
+    return path
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Build the settings tree (precedence in the module docstring); errors become one ``ConfigError``."""
+    """Build the settings tree (precedence in the module docstring); every problem is one ``ConfigError``.
+
+    Mainnet needs the confirmation variable here; commands that cannot trade use :func:`load_inert_settings`.
+    """
+    settings = _load(config_file, overrides)
+    check_mainnet_confirmation(settings, os.environ)
+    return settings
+
+
+def load_inert_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """:func:`load_settings` for a command that cannot trade (operator commands, inspection, offline tools):
+    a mainnet configuration loads without the confirmation variable, so the kill switch always works."""
+    return _load(config_file, overrides)
+
+
+def _load(config_file: Path | None, overrides: Mapping[str, Any]) -> Settings:
     path = resolve_config_path(config_file)
-    _TOML_PATH_FOR_LOAD["path"] = path
+    from_file = read_toml(path) if path is not None else {}
+    from_env = env_values(os.environ, Settings)
+    given = {key: value.model_dump() if isinstance(value, BaseModel) else value for key, value in overrides.items()}
     try:
-        return Settings(**overrides)
+        return Settings.model_validate(deep_merge(deep_merge(from_file, from_env), given))
     except ValidationError as exc:
         raise ConfigError(_explain(exc, path)) from exc
-    finally:
-        _TOML_PATH_FOR_LOAD["path"] = None
 
 
 def _explain(exc: ValidationError, path: Path | None) -> str:
@@ -351,20 +364,5 @@ def _explain(exc: ValidationError, path: Path | None) -> str:
 
 
 def redacted(settings: Settings) -> dict[str, Any]:
-    """The effective settings as JSON-able data, every secret shown as ``**********`` or ``null``.
-
-    A password inside the store URL (``redis://:pw@host``) is masked too.
-    """
-    data = settings.model_dump(mode="json")
-    data["store"]["url"] = _mask_url_password(data["store"]["url"])
-    return data
-
-
-def _mask_url_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:**********@{host}{port}"))
+    """The effective settings for display, every secret masked (:func:`core.redaction.redacted`)."""
+    return redaction.redacted(settings)

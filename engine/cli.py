@@ -7,7 +7,10 @@ failure exits 1; neither prints a traceback.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -43,10 +46,11 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 
 
 def settings_from(config: Path | None, **overrides: Any) -> Settings:
-    """Load settings for a command; explicit flags (``overrides``) win over env and file."""
-    from core.settings import load_settings
+    """Load settings for a command that cannot trade (no mainnet confirmation needed); explicit flags
+    (``overrides``) win over env and file."""
+    from core.settings import load_inert_settings
 
-    return load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
+    return load_inert_settings(config, **{k: v for k, v in overrides.items() if v is not None})
 
 
 @app.command("version")
@@ -71,14 +75,14 @@ def config_show(config: ConfigOption = None) -> None:
 
 @journal_app.command("tail")
 def journal_tail(
-    n: Annotated[int, typer.Option("-n", help="How many of the latest events to show.", min=1)] = 20,
+    n: Annotated[int, typer.Option("-n", help="How many of the latest events to show.", min=1, max=100_000)] = 20,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show the latest journal events."""
     from store.factory import open_store
 
-    store = open_store(settings_from(config).store)
+    store = open_store(settings_from(config).store, create=False)
     try:
         events = store.tail_journal(n)
     finally:
@@ -96,7 +100,7 @@ def journal_verify(config: ConfigOption = None, as_json: JsonOption = False) -> 
     """Recompute the hash chain; exit 1 and name the first tampered or missing event if it breaks."""
     from store.factory import open_store
 
-    store = open_store(settings_from(config).store)
+    store = open_store(settings_from(config).store, create=False)
     try:
         report = store.verify_journal()
     finally:
@@ -119,34 +123,108 @@ def _mount_package_apps() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the app, turn our errors into one line and an exit code."""
-    _mount_package_apps()
+    """Console-script entry point: run the app, turn every failure into one line on stderr and an exit code.
+
+    2: a user mistake (bad option, settings, input file); 1: an operational failure; 130: interrupted.
+    An unexpected exception is a bug: one line names it (``TRADEWAKE_DEBUG=1`` shows the traceback).
+    """
     try:
-        code = app(args=argv, standalone_mode=False)
-    except ConfigError as exc:
-        _fail(f"error: {exc}", 2)
-    except OperationalError as exc:
-        _fail(f"operational error: {exc}", 1)
-    except TradewakeError as exc:
-        _fail(f"error: {exc}", 1)
+        _mount_package_apps()
+        code = app(args=argv, prog_name="tradewake", standalone_mode=False)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        _fail("aborted", 130)
-    except typer.TyperException as exc:  # usage errors and bad parameters (typer's vendored click)
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            print(f"error: {exc}", file=sys.stderr)
-        sys.exit(int(getattr(exc, "exit_code", 2)))
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        if isinstance(exc, BrokenPipeError):
+            _detach_stdout()
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `tradewake data` alone: show its help, not an error
+            typer.echo(exc.format_message() if hasattr(exc, "format_message") else "")
+            sys.exit(0)
+        message, exit_code = describe_failure(exc)
+        if exit_code == INTERNAL_ERROR and os.environ.get("TRADEWAKE_DEBUG") == "1":
+            raise
+        _fail(message, exit_code)
+    finally:
+        gc.freeze()  # exiting needs no final collection of a large heap (it took seconds after a long backtest)
+    if code == INTERRUPTED:  # typer turns Ctrl-C into a silent exit code 130
+        _fail("interrupted", INTERRUPTED)
     if isinstance(code, int) and code != 0:
         sys.exit(code)
 
 
+INTERRUPTED = 130
+INTERNAL_ERROR = 70
+"""Exit code of a bug (an exception we did not expect), distinct from 1 and 2 so tests and probes can tell."""
+
+_OUR_ERRORS: tuple[tuple[type[BaseException], str, int], ...] = (
+    (ConfigError, "error", 2),
+    (OperationalError, "operational error", 1),
+    (TradewakeError, "error", 1),
+)
+
+
+def describe_failure(exc: BaseException) -> tuple[str, int]:
+    """The one line and the exit code for a failure (pure, so each kind is unit-tested).
+
+    An error with a ``cli_exit_code`` attribute says its own line and code (a backtest stopped by Ctrl-C:
+    130 and what was kept).
+    """
+    own_code = getattr(exc, "cli_exit_code", None)
+    if isinstance(exc, TradewakeError) and isinstance(own_code, int):
+        return str(exc), own_code
+    for kind, prefix, code in _OUR_ERRORS:
+        if isinstance(exc, kind):
+            return f"{prefix}: {exc}", code
+    if isinstance(exc, (KeyboardInterrupt, typer.Abort)):
+        return "interrupted", INTERRUPTED
+    click = _click_exceptions()
+    if isinstance(exc, click.ClickException):
+        hint = _help_hint(exc) if isinstance(exc, click.UsageError) else ""
+        return f"error: {exc.format_message()}{hint}", int(getattr(exc, "exit_code", 1))
+    if isinstance(exc, (OSError, MemoryError)):
+        return _resource_failure(exc), 1
+    return (
+        f"internal error: {type(exc).__name__}: {exc} (a bug in tradewake; set TRADEWAKE_DEBUG=1 for the traceback)",
+        INTERNAL_ERROR,
+    )
+
+
+def _resource_failure(exc: OSError | MemoryError) -> str:
+    if isinstance(exc, MemoryError):
+        return "operational error: out of memory"
+    if isinstance(exc, BrokenPipeError):
+        return "error: the output was closed before the command finished"
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"operational error: {exc.strerror or exc}{where}"
+
+
+def _click_exceptions() -> Any:
+    from typer._click import exceptions
+
+    return exceptions
+
+
+def _help_hint(exc: Any) -> str:
+    ctx = getattr(exc, "ctx", None)
+    return f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+
+
+def _detach_stdout() -> None:
+    """The reader of our output went away (``| head``): point stdout at /dev/null so the interpreter's
+    final flush does not print a second error."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def _fail(message: str, code: int) -> None:
     """One line on stderr, no wrapping, no traceback; then exit."""
-    print(" ".join(message.split()), file=sys.stderr)
+    line = " ".join(message.split())
+    if line:
+        with contextlib.suppress(OSError, ValueError):  # stderr itself is gone: the exit code still says it
+            print(line, file=sys.stderr, flush=True)
     sys.exit(code)
 
 

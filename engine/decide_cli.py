@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
@@ -37,15 +37,21 @@ def decide_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     if agent not in AGENTS:
         raise typer.BadParameter(f"--agent must be one of {', '.join(AGENTS)}")
     when, cash = parse_time(at), parse_equity(equity)
+    from core.paths import check_input_file, check_output_file
+
+    if cassette is not None:
+        check_input_file(cassette, "--cassette")
+    if record is not None:
+        check_output_file(record, "--record")
     overrides: dict[str, Any] = {"backend": agent}
     if cassette is not None:
         overrides["cassette"] = cassette
     # The engine, the agent stack and pandas load here, not when the CLI starts.
-    from core.settings import AlertSettings, load_settings
+    from core.settings import AlertSettings, load_inert_settings
     from engine.decide import one_decision
     from tools.snapshots import snapshot_builder
 
-    base = load_settings(config)
+    base = load_inert_settings(config)
     settings = base.model_copy(update={"llm": base.llm.model_copy(update=overrides), "alerts": AlertSettings()})
     outcome = asyncio.run(one_decision(settings, snapshot_builder(data, symbol), when, cash, record))
     typer.echo(outcome.decision.model_dump_json(indent=2))
@@ -56,11 +62,9 @@ def decide_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
 
 
 def parse_time(text: str) -> datetime:
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise typer.BadParameter(f"--at {text!r} is not an ISO 8601 time (e.g. 2018-04-20T12:00:00Z)") from exc
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    from market.cli import parse_time as parse_cli_time
+
+    return parse_cli_time(text, "--at")
 
 
 def parse_equity(text: str) -> Decimal:
@@ -68,6 +72,6 @@ def parse_equity(text: str) -> Decimal:
         value = Decimal(text)
     except InvalidOperation as exc:
         raise typer.BadParameter(f"--equity {text!r} is not a number") from exc
-    if value <= 0:
-        raise typer.BadParameter("--equity must be positive")
+    if not value.is_finite() or not 0 < value <= Decimal("1e12"):
+        raise typer.BadParameter("--equity must be a positive number up to 1e12")
     return value

@@ -58,11 +58,11 @@ def gate_report(
 
     Defaults and the measured table: docs/gate.md.
     """
-    from core.settings import load_settings
+    from core.settings import load_inert_settings
     from gate.budget import BudgetLimits
     from gate.replay import replay
 
-    settings = load_settings(config)
+    settings = load_inert_settings(config)
     if timeframe != "auto":
         _check_timeframe(timeframe)
     if not data.is_file():

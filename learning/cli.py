@@ -44,14 +44,14 @@ def show(
     """
     _check_regime(regime)
     _check_plot_path(plot)
-    from core.settings import load_settings
+    from core.settings import load_inert_settings
 
-    settings = load_settings(config)
+    settings = load_inert_settings(config)
     # numpy, scipy and the store load here, not when the CLI starts.
     from learning.service import Learner
     from store.factory import open_store
 
-    store = open_store(settings.store)
+    store = open_store(settings.store, create=False)
     try:
         learner = Learner.open(store, settings.learner, WallClock())
     finally:

@@ -5,9 +5,14 @@ tz-aware UTC ``DatetimeIndex`` named ``open_at`` holding each candle's open time
 bundled format: CSV (``.csv`` or ``.csv.gz``) with the header ``timestamp,open,high,low,close,volume``
 where ``timestamp`` is the open time in milliseconds since the epoch.
 
-Validation is strict about what would corrupt a computation (unsorted or duplicated times, OHLC that
-contradict each other, NaN, negative volume) and only *reports* what is a fact of the market (gaps
-left by exchange outages, zero-volume candles). A missing candle is listed, never filled.
+:func:`read_candles` is the one loader every command uses (``backtest``, ``snapshot``, ``decide``,
+``data inspect``, ``gate-report``): any problem with a file is one :class:`CandleDataError` naming the
+file, the line and the problem (:mod:`market.candle_csv` reads the bytes).
+
+Validation is strict about what would corrupt a computation (unsorted or duplicated times, a timeframe
+that is not the file's spacing, OHLC that contradict each other, NaN, negative volume) and only
+*reports* what is a fact of the market (gaps left by exchange outages, zero-volume candles). A missing
+candle is listed, never filled.
 """
 
 from __future__ import annotations
@@ -21,22 +26,20 @@ import numpy as np
 import pandas as pd
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from core.errors import ConfigError
 from core.ids import Symbol
 from core.timeframes import ms_to_datetime, timeframe_seconds
 from core.types import Candle
+from market.candle_csv import COLUMNS, CSV_HEADER, FIRST_DATA_LINE, CandleDataError, read_candle_arrays
 
-COLUMNS = ("open", "high", "low", "close", "volume")
-CSV_HEADER = ("timestamp", *COLUMNS)
+__all__ = ["COLUMNS", "CSV_HEADER", "CandleDataError"]  # re-exported: the names every caller imports from here
+
 INDEX_NAME = "open_at"
+MAX_PRICE = 1e12
+"""Prices above this are not market data (the money layer quantizes prices as 28-digit decimals)."""
 
 _VALUE = ConfigDict(frozen=True, extra="forbid")
 _FILE_NAME_RE = re.compile(r"^(?:[a-z]+_)?(?P<base>[A-Z0-9]+)-(?P<quote>[A-Z0-9]+)(?:-(?P<settle>[A-Z0-9]+))?_"
                            r"(?P<tf>\d+[mhdw])(?:[_.]|$)")
-
-
-class CandleDataError(ConfigError):
-    """A candle file or frame is unusable as given (unsorted, duplicated, inconsistent OHLC ...)."""
 
 
 class Gap(BaseModel):
@@ -95,22 +98,31 @@ def read_candles(path: Path | str, timeframe: str | None = None) -> tuple[pd.Dat
     """Load and validate a candle CSV; returns the frame and its report (gaps listed, never filled).
 
     ``timeframe`` defaults to the one in the file name (``binance_BTC-USDT_5m.csv.gz``) or, failing
-    that, the most common step between rows.
+    that, the most common step between rows; either way it must be the file's spacing.
     """
     path = Path(path)
-    if not path.is_file():
-        raise CandleDataError(f"candle file not found: {path}")
-    raw = pd.read_csv(path, dtype={"timestamp": "int64"})
-    if tuple(raw.columns) != CSV_HEADER:
-        found = ",".join(map(str, raw.columns))
-        raise CandleDataError(f"{path}: expected header {','.join(CSV_HEADER)}, found {found}")
-    frame = frame_from_arrays(raw["timestamp"].to_numpy(), raw[list(COLUMNS)].to_numpy(dtype="float64"))
-    tf = timeframe or timeframe_from_name(path.name) or infer_timeframe(frame)
+    times, values = read_candle_arrays(path)
+    if len(times) == 0:
+        raise CandleDataError(f"{path}: no candles after the header")
+    frame = frame_from_arrays(times, values)
+    named = timeframe_from_name(path.name)
+    tf, source = (timeframe, "given") if timeframe else (named, "from the file name") if named else (None, "")
     try:
-        report = validate_candles(frame, tf)
+        tf = tf or infer_timeframe(frame)
+        check_timeframe(tf)
+        report = validate_candles(frame, tf, first_line=FIRST_DATA_LINE)
     except CandleDataError as exc:
-        raise CandleDataError(f"{path}: {exc}") from exc
+        where = f" (timeframe {tf} {source})" if source and "apart" in str(exc) else ""
+        raise CandleDataError(f"{path}: {exc}{where}") from exc
     return frame, report
+
+
+def check_timeframe(timeframe: str) -> None:
+    """A timeframe string we can step by (``1m`` .. ``1w``), else :class:`CandleDataError`."""
+    try:
+        timeframe_seconds(timeframe)
+    except ValueError as exc:
+        raise CandleDataError(str(exc)) from exc
 
 
 def load_candles(path: Path | str, timeframe: str | None = None) -> pd.DataFrame:
@@ -160,14 +172,22 @@ def infer_timeframe(frame: pd.DataFrame) -> str:
 # ---------------------------------------------------------------- validation
 
 
-def validate_candles(frame: pd.DataFrame, timeframe: str) -> CandleReport:
-    """Raise :class:`CandleDataError` on unusable data; report gaps and zero-volume rows."""
+def validate_candles(frame: pd.DataFrame, timeframe: str, *, first_line: int | None = None) -> CandleReport:
+    """Raise :class:`CandleDataError` on unusable data; report gaps and zero-volume rows.
+
+    ``first_line`` is the file line of the first row: errors then name the line as well as the time.
+    """
     if list(frame.columns) != list(COLUMNS):
         raise CandleDataError(f"expected columns {list(COLUMNS)}, found {list(frame.columns)}")
     step = timeframe_seconds(timeframe) * 1000
     times = open_ms(frame)
-    _check_times(times, step)
-    _check_values(frame)
+    problem = _time_problem(times, step, timeframe) or _value_problem(frame.to_numpy())
+    if problem is not None:
+        row, message = problem
+        if row is None:  # the whole file's spacing, not one line
+            raise CandleDataError(message)
+        at = ms_to_datetime(int(times[row])).isoformat()
+        raise CandleDataError(f"line {first_line + row}: {message} ({at})" if first_line else f"{message} at {at}")
     return CandleReport(
         timeframe=timeframe,
         rows=len(frame),
@@ -178,34 +198,47 @@ def validate_candles(frame: pd.DataFrame, timeframe: str) -> CandleReport:
     )
 
 
-def _check_times(times: np.ndarray, step_ms: int) -> None:
+def _time_problem(times: np.ndarray, step_ms: int, timeframe: str) -> tuple[int | None, str] | None:
+    """``(row, why)`` for the first duplicated, unordered or off-grid time, or a timeframe that is not the
+    file's spacing (gaps from exchange outages are fine: the most common step must be the timeframe)."""
     steps = np.diff(times)
-    if (steps == 0).any():
-        at = ms_to_datetime(int(times[1:][steps == 0][0]))
-        raise CandleDataError(f"duplicate candle at {at.isoformat()}")
-    if (steps < 0).any():
-        at = ms_to_datetime(int(times[1:][steps < 0][0]))
-        raise CandleDataError(f"candles not in time order at {at.isoformat()}")
+    for mask, why in ((steps == 0, "duplicate candle"), (steps < 0, "candles not in time order")):
+        if mask.any():
+            return int(np.flatnonzero(mask)[0]) + 1, why
+    if steps.size >= 2:  # one step may be one gap; from two on, the spacing is the most common step
+        values, counts = np.unique(steps, return_counts=True)
+        common = int(values[np.argmax(counts)])
+        if common != step_ms:
+            share = int(counts.max()) * 100 // steps.size
+            return None, (f"the candles are {_duration(common)} apart ({share} % of steps), not {timeframe}: "
+                       "the timeframe does not match the file's spacing")
     off_grid = times % step_ms != 0
     if off_grid.any():
-        at = ms_to_datetime(int(times[off_grid][0]))
-        raise CandleDataError(f"candle at {at.isoformat()} is not aligned to the {step_ms // 1000} s grid")
+        return int(np.flatnonzero(off_grid)[0]), f"candle is not aligned to the {step_ms // 1000} s grid"
+    return None
 
 
-def _check_values(frame: pd.DataFrame) -> None:
-    values = frame.to_numpy()
-    if not np.isfinite(values).all():
-        raise CandleDataError(f"NaN or infinite value at {_first(frame, ~np.isfinite(values).all(axis=1))}")
+def _value_problem(values: np.ndarray) -> tuple[int | None, str] | None:
     o, h, lo, c, v = (values[:, i] for i in range(5))
-    bad = (lo > np.minimum(o, c)) | (h < np.maximum(o, c)) | (lo <= 0)
-    if bad.any():
-        raise CandleDataError(f"inconsistent OHLC (low/high do not bound open/close) at {_first(frame, bad)}")
-    if (v < 0).any():
-        raise CandleDataError(f"negative volume at {_first(frame, v < 0)}")
+    checks = (
+        (~np.isfinite(values).all(axis=1), "NaN or infinite value"),
+        ((values[:, :4] <= 0).any(axis=1), "price is zero or negative"),
+        ((values[:, :4] > MAX_PRICE).any(axis=1), f"price above {MAX_PRICE:.0e}"),
+        ((lo > np.minimum(o, c)) | (h < np.maximum(o, c)), "inconsistent OHLC (low/high do not bound open/close)"),
+        (v < 0, "negative volume"),
+    )
+    for mask, why in checks:
+        if mask.any():
+            return int(np.flatnonzero(mask)[0]), why
+    return None
 
 
-def _first(frame: pd.DataFrame, mask: np.ndarray) -> str:
-    return str(frame.index[np.flatnonzero(mask)[0]].isoformat())
+def _duration(ms: int) -> str:
+    seconds = ms // 1000
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{ms / 1000:g} s"
 
 
 def find_gaps(times_ms: np.ndarray, step_ms: int) -> list[Gap]:

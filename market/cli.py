@@ -25,13 +25,25 @@ console = Console()
 _BUNDLED_HINT = "binance_BTC-USDT_5m.csv.gz (2025-08-18..2025-10-16) or binance_BTC-USDT_1h.csv.gz (2023..2025-10-14)."
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 def parse_time(value: str, option: str) -> datetime:
-    """ISO-8601 date or date-time; without a zone it is read as UTC."""
+    """ISO-8601 date or date-time from 1970 to 2200; without a zone it is read as UTC."""
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError as exc:
-        raise typer.BadParameter(f"{option}: {value!r} is not an ISO date or date-time, e.g. 2024-05-01T12:00") from exc
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        raise typer.BadParameter(
+            f"{option}: {value!r} is not an ISO 8601 date or date-time, e.g. 2024-05-01T12:00"
+        ) from exc
+    try:
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59-14:00 is past the last representable instant
+        parsed = LATEST
+    if not EARLIEST <= parsed < LATEST:
+        raise typer.BadParameter(f"{option}: {value!r} is outside 1970..2200")
+    return parsed
 
 
 def _check_timeframe(timeframe: str) -> str:

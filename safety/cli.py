@@ -4,6 +4,12 @@ The commands only *submit* to the store's operator queue (idempotency key: ``--k
 fresh one); the running engine applies them at its next step, atomically. Re-running a command
 with the same key is a no-op the CLI reports as ``duplicate``. ``status`` reads the persisted
 safety state (controls, breakers, open positions, pending commands) without touching the exchange.
+
+None of them needs the mainnet confirmation (they cannot trade), each says which store it used, and a
+command is checked against the limits the engine applies (:mod:`safety.command_checks`) before it is
+queued. ``halt``/``sleep``/``resume`` refuse a store no engine has written to (a command queued there
+would never be applied: usually the wrong settings or directory) unless ``--force``; ``status`` never
+creates a store.
 """
 
 from __future__ import annotations
@@ -12,16 +18,18 @@ import json
 import os
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from core.clock import WallClock
-
-if TYPE_CHECKING:  # pydantic models and the store load when a command runs, not when the CLI starts
-    from core.ports import CommandReceipt, Store
-    from safety.controls import CommandKind
+from core.errors import ConfigError
+from core.ports import CommandReceipt, OperatorCommand, Store
+from core.settings import StoreSettings
+from safety.book import BOARD_KEY, ENTRY_PREFIX, POSITION_PREFIX
+from safety.command_checks import MAX_SLEEP_MINUTES, check_command, check_key
+from safety.controls import CommandKind
 
 console = Console()
 
@@ -35,95 +43,120 @@ KeyOption = Annotated[
 ]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (journaled and sent with the alert).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+ForceOption = Annotated[
+    bool,
+    typer.Option("--force", help="Queue even into a store no engine has written to yet (e.g. before the first start)."),
+]
 
 
-def _open_store(config: Path | None) -> Store:
-    from core.settings import load_settings
-    from store.factory import open_store
+def _store_settings(config: Path | None) -> StoreSettings:
+    from core.settings import load_inert_settings
 
-    return open_store(load_settings(config).store)
+    return load_inert_settings(config).store
 
 
-def _submit(kind: CommandKind, args: dict[str, Any], key: str | None, config: Path | None) -> CommandReceipt:
-    from core.ports import OperatorCommand
-    from safety.controls import CommandKind
+def engine_has_written(store: Store) -> bool:
+    """An engine saves its safety board and journals from its first step; a store with neither is unused."""
+    return store.get(BOARD_KEY) is not None or bool(store.tail_journal(1))
 
-    if kind is not CommandKind.RESUME and not str(args.get("reason", "")).strip():
-        raise typer.BadParameter("--reason must not be empty", param_hint="--reason")
-    command = OperatorCommand(
+
+def _submit(kind: CommandKind, args: dict[str, Any], key: str | None, config: Path | None, force: bool) -> None:
+    problem = check_command(kind, args) or (check_key(key) if key is not None else None)
+    if problem is not None:
+        raise typer.BadParameter(problem)
+    from store.factory import describe_store, open_store, store_exists
+
+    settings = _store_settings(config)
+    where = describe_store(settings)
+    if not force and not store_exists(settings):
+        raise ConfigError(f"{kind.value} NOT queued: no store at {where}; no engine has run with these settings "
+                          "(check --config / store.url, or pass --force to queue it anyway)")
+    store = open_store(settings, create=force)
+    try:
+        if not force and not engine_has_written(store):
+            raise ConfigError(f"{kind.value} NOT queued: no engine has written to the store {where} "
+                              "(check --config / store.url, or pass --force to queue it anyway)")
+        receipt = store.submit_command(_command(kind, args, key))
+    finally:
+        store.close()
+    _report(kind, receipt, where)
+
+
+def _command(kind: CommandKind, args: dict[str, Any], key: str | None) -> OperatorCommand:
+    return OperatorCommand(
         idempotency_key=key or f"{kind.value}-{uuid.uuid4().hex[:16]}",
         kind=kind.value,
         args=args,
         submitted_at=WallClock().now(),
-        submitted_by=os.environ.get("USER", "operator"),
+        submitted_by=os.environ.get("USER", "operator")[:64] or "operator",
     )
-    store = _open_store(config)
-    try:
-        receipt = store.submit_command(command)
-    finally:
-        store.close()
+
+
+def _report(kind: CommandKind, receipt: CommandReceipt, where: str) -> None:
     key_used = receipt.command.idempotency_key
     if receipt.outcome == "already_decided":
-        console.print(f"{kind.value}: REFUSED - key {key_used} was already used for a different command", markup=False)
-        raise typer.Exit(1)
+        raise ConfigError(f"{kind.value} REFUSED: key {key_used} was already used for a different command in {where}")
     verb = "queued" if receipt.outcome == "accepted" else "already queued"
     console.print(
-        f"{kind.value}: {verb} as {key_used} (status {receipt.status.value}); the engine applies it at its next step",
+        f"{kind.value}: {verb} as {key_used} in {where} (status {receipt.status.value}); "
+        "the engine applies it at its next step",
         markup=False,
+        soft_wrap=True,
     )
-    return receipt
 
 
 def halt_cmd(
     reason: ReasonOption,
     flatten: Annotated[bool, typer.Option("--flatten", help="Also close every position at market.")] = False,
     key: KeyOption = None,
+    force: ForceOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Kill switch: stop all new entries at once (stops keep being managed); --flatten closes everything."""
-    from safety.controls import CommandKind
-
-    _submit(CommandKind.HALT, {"reason": reason, "flatten": flatten}, key, config)
+    _submit(CommandKind.HALT, {"reason": reason, "flatten": flatten}, key, config, force)
 
 
 def resume_cmd(
     reason: Annotated[str, typer.Option("--reason", help="Why trading may resume.")] = "",
     key: KeyOption = None,
+    force: ForceOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Lift a halt or sleep: entries are allowed again (subject to every other limit)."""
-    from safety.controls import CommandKind
-
-    _submit(CommandKind.RESUME, {"reason": reason}, key, config)
+    _submit(CommandKind.RESUME, {"reason": reason}, key, config, force)
 
 
 def sleep_cmd(
-    minutes: Annotated[int, typer.Option("--minutes", min=1, help="How long no new entries are allowed.")],
+    minutes: Annotated[
+        int, typer.Option("--minutes", min=1, max=MAX_SLEEP_MINUTES, help="How long no new entries are allowed.")
+    ],
     reason: ReasonOption,
     key: KeyOption = None,
+    force: ForceOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Sleep mode: no new entries for a while (e.g. around news); lifts by itself."""
-    from safety.controls import CommandKind
-
-    _submit(CommandKind.SLEEP, {"minutes": minutes, "reason": reason}, key, config)
+    """Sleep mode: no new entries for a while (e.g. around news, at most 30 days); lifts by itself."""
+    _submit(CommandKind.SLEEP, {"minutes": minutes, "reason": reason}, key, config, force)
 
 
 def status_cmd(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Show the kill switch, breakers, open positions and queued commands from the persisted state."""
-    store = _open_store(config)
+    from store.factory import describe_store, open_store
+
+    settings = _store_settings(config)
+    store = open_store(settings, create=False)
     try:
-        status = collect_status(store)
+        status = {"store": describe_store(settings), **collect_status(store)}
     finally:
         store.close()
     if as_json:
         console.print_json(json.dumps(status))
         return
-    console.print(render_status(status), markup=False)
+    console.print(render_status(status), markup=False, soft_wrap=True)
 
 
 def collect_status(store: Store) -> dict[str, Any]:
-    from safety.book import BOARD_KEY, ENTRY_PREFIX, POSITION_PREFIX
+    from safety.book import BOARD_KEY
 
     board = store.get(BOARD_KEY)
     positions = store.get_many(store.keys(POSITION_PREFIX))
@@ -138,13 +171,14 @@ def collect_status(store: Store) -> dict[str, Any]:
 
 def render_status(status: dict[str, Any]) -> str:
     board = status["board"]
+    lines = [f"store: {status['store']}"] if "store" in status else []
     if board is None:
-        lines = ["no safety state yet (the engine has not run against this store)"]
+        lines.append("no safety state yet (the engine has not run against this store)")
     else:
         controls, trading, exchange = board["controls"], board["trading"], board["exchange"]
         halted = f"HALTED ({controls['halt_reason']})" if controls["halted"] else "not halted"
         sleeping = f", sleeping until {controls['sleep_until']}" if controls["sleep_until"] else ""
-        lines = [
+        lines += [
             f"kill switch: {halted}{sleeping}",
             f"trading breaker: {trading['state']}"
             + (f" ({trading['reason']})" if trading["reason"] else "")

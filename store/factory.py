@@ -1,10 +1,12 @@
 """Open the store a settings URL names.
 
-- ``sqlite:///relative/path`` — a file relative to the working directory (default ``var/tradewake.sqlite3``)
-- ``sqlite:////absolute/path`` — an absolute path
+- ``sqlite:///relative/path`` — a file relative to the working directory
+- ``sqlite:////absolute/path`` — an absolute path (the default is one, in the per-user data directory)
 - ``redis://[user:password@]host:port/db`` (or ``rediss://`` for TLS) — a Redis server
 
 A URL we cannot read is a ``ConfigError`` that names the accepted forms (with any password redacted).
+Commands that only read (``journal``, ``status``, ``decisions live`` ...) open with ``create=False``:
+a SQLite file that does not exist is then an error naming it, never a new empty store.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ def _sqlite_target(url: str, parts: SplitResult) -> SqliteTarget:
     path = parts.path[1:]  # "/var/x" -> "var/x" (relative); "//abs/x" -> "/abs/x" (absolute)
     if not path or path.endswith("/") or path == ":memory:":
         raise _bad(url, "a sqlite URL needs a file path")
+    if "\x00" in path:
+        raise _bad(url, "a file path cannot contain a NUL character")
     return SqliteTarget(Path(path))
 
 
@@ -73,12 +77,35 @@ def _bad(url: str, why: str) -> ConfigError:
     return ConfigError(f"bad store URL {redact_url(url)!r}: {why}; expected {_FORMS}")
 
 
-def open_store(settings: StoreSettings) -> Store:
-    """The configured store, opened (schema created, server pinged). Errors: ``ConfigError``, ``OperationalError``."""
+def describe_store(settings: StoreSettings) -> str:
+    """Which store a command used, for its output: the absolute SQLite path, or the redacted Redis URL."""
+    target = parse_store_url(settings.url)
+    where = str(target.path.absolute()) if isinstance(target, SqliteTarget) else redact_url(target.url)
+    return f"{where} (namespace {settings.namespace})"
+
+
+def store_exists(settings: StoreSettings) -> bool:
+    """``False`` only for a SQLite file that is not there (a Redis server is reached when opened)."""
+    target = parse_store_url(settings.url)
+    return not isinstance(target, SqliteTarget) or target.path.is_file()
+
+
+def open_store(settings: StoreSettings, *, create: bool = True) -> Store:
+    """The configured store, opened (schema created, server pinged). Errors: ``ConfigError``, ``OperationalError``.
+
+    ``create=False`` refuses a SQLite file that does not exist instead of creating an empty store.
+    """
     target = parse_store_url(settings.url)
     if isinstance(target, SqliteTarget):
         from store.sqlite_store import SqliteStore
 
+        if target.path.is_dir():
+            raise ConfigError(f"store path {target.path} is a directory; store.url must name a file")
+        if not create and not target.path.is_file():
+            raise ConfigError(
+                f"no store at {target.path.absolute()} (nothing has been written with these settings yet; "
+                "check store.url or the directory you run in)"
+            )
         return SqliteStore(target.path, settings.namespace)
     from store.redis_store import RedisStore
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit as _atexit
 import ipaddress as _ipaddress
 import os
+import shutil as _shutil
 import socket as _socket
+import tempfile as _tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +20,21 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("TRADEWAKE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LONG_TESTS = os.environ.get("TRADEWAKE_LONG_TESTS") == "1"
+
+
+# ---------------------------------------------------------------- never the real per-user data directory
+# The default store lives in $XDG_DATA_HOME/tradewake: point it at a temporary directory for the whole
+# session (subprocesses inherit it) and at a fresh one for every test, so no test writes into the real
+# home and no test sees another's store.
+
+_SESSION_DATA_HOME = _tempfile.mkdtemp(prefix="tradewake-test-data-")
+os.environ["XDG_DATA_HOME"] = _SESSION_DATA_HOME
+_atexit.register(_shutil.rmtree, _SESSION_DATA_HOME, True)
+
+
+@pytest.fixture(autouse=True)
+def _private_data_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data-home")))
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ Both SDKs honour a base URL (``base_url=`` / ``ANTHROPIC_BASE_URL``), so the rea
 client and the real Claude Code CLI talk to this server exactly as they would to the API.
 
 Script it with replies, served in order, one per ``POST /v1/messages``:
-``tool_use(...)``, ``text(...)``, ``fail(status, ...)``, ``hang(seconds)``, ``malformed()``.
+``tool_use(...)``, ``text(...)``, ``fail(status, ...)``, ``hang(seconds)``, ``malformed()``, ``raw(body)``
+(a 200 answer with exactly these bytes: empty JSON, not JSON, a message without usage ...).
 Every request is logged (path, headers, JSON body). ``POST /v1/messages/count_tokens`` answers the
 documented estimator of ``agent.prompting``. Usage mimics prompt caching: the first request with a
 given cached prefix reports ``cache_creation_input_tokens``, later ones ``cache_read_input_tokens``.
@@ -25,13 +26,14 @@ from agent.prompting import estimate_request_tokens, estimate_tokens
 
 @dataclass(frozen=True)
 class Reply:
-    kind: str  # "message" | "fail" | "hang" | "malformed"
+    kind: str  # "message" | "fail" | "hang" | "malformed" | "raw"
     content: tuple[dict[str, Any], ...] = ()
     stop_reason: str = "end_turn"
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
     error_type: str = ""
     seconds: float = 0.0
+    body: bytes = b""
 
 
 def tool_use(*calls: tuple[str, dict[str, Any]], text: str | None = None, ids: tuple[str, ...] = ()) -> Reply:
@@ -59,6 +61,12 @@ def hang(seconds: float) -> Reply:
 
 def malformed() -> Reply:
     return Reply(kind="malformed")
+
+
+def raw(body: bytes | str, content_type: str = "application/json") -> Reply:
+    """A 200 answer whose body is exactly ``body``."""
+    data = body.encode() if isinstance(body, str) else body
+    return Reply(kind="raw", body=data, headers=(("content-type", content_type),))
 
 
 @dataclass
@@ -182,6 +190,8 @@ def _handler_for(server: MessagesServer) -> type[BaseHTTPRequestHandler]:  # noq
                 self._json(500, _error("api_error", "hung reply released"))
             elif reply.kind == "malformed":
                 self._raw(200, b'{"id": "msg_broken", "content": [', "application/json")
+            elif reply.kind == "raw":
+                self._raw(200, reply.body, dict(reply.headers)["content-type"])
             elif body.get("stream"):
                 self._sse(server.message_body(reply, body))
             else:

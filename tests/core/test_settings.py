@@ -98,4 +98,4 @@ def test_mainnet_limits_are_the_stricter_of_both() -> None:
 def test_store_url_password_is_masked() -> None:
     settings = load_settings(store={"url": "redis://user:hunter2@127.0.0.1:6380/0"})
     assert redacted(settings)["store"]["url"] == "redis://user:**********@127.0.0.1:6380/0"
-    assert redacted(load_settings())["store"]["url"] == "sqlite:///var/tradewake.sqlite3"
+    assert redacted(load_settings())["store"]["url"] == load_settings().store.url

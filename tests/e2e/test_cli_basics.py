@@ -42,10 +42,13 @@ def test_bad_config_is_one_clear_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and "risk.max_levrage" in lines[0]
 
 
-def test_mainnet_without_confirmation_refuses(tmp_path: Path) -> None:
-    result = run_cli("config", "show", cwd=tmp_path, env={"TRADEWAKE_MODE": "mainnet"})
+def test_mainnet_without_confirmation_refuses_to_run_but_config_show_reads_it(tmp_path: Path) -> None:
+    result = run_cli("run", "--rounds", "1", cwd=tmp_path, env={"TRADEWAKE_MODE": "mainnet"})
     assert result.returncode == 2
     assert "TRADEWAKE_MAINNET_CONFIRM" in result.stderr and "Traceback" not in result.stderr
+    shown = run_cli("config", "show", cwd=tmp_path, env={"TRADEWAKE_MODE": "mainnet"})
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["mode"] == "mainnet"
 
 
 def test_unknown_command_is_a_usage_error(tmp_path: Path) -> None:

@@ -79,7 +79,10 @@ GOOD = [100.0, 110.0, 90.0, 105.0, 1.0]
     [
         ([0, 0], [GOOD, GOOD], "duplicate candle"),
         ([60_000, 0], [GOOD, GOOD], "not in time order"),
-        ([0, 30_000], [GOOD, GOOD], "not aligned"),
+        ([30_000, 90_000], [GOOD, GOOD], "not aligned"),
+        ([0, 300_000, 600_000], [GOOD, GOOD, GOOD], "5m apart"),
+        ([0], [[100.0, 110.0, 90.0, 2e12, 1.0]], "price above"),
+        ([0], [[0.0, 110.0, 0.0, 105.0, 1.0]], "zero or negative"),
         ([0], [[100.0, 99.0, 90.0, 105.0, 1.0]], "inconsistent OHLC"),
         ([0], [[100.0, 110.0, 101.0, 105.0, 1.0]], "inconsistent OHLC"),
         ([0], [[100.0, 110.0, 90.0, 105.0, -1.0]], "negative volume"),

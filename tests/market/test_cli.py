@@ -43,7 +43,7 @@ def test_snapshot_json_is_the_tool_result(capsys: pytest.CaptureFixture[str]) ->
     ("argv", "message"),
     [
         (("snapshot", "--data", "nope.csv", "--at", "2024-01-01"), "data file not found"),
-        (("snapshot", "--data", BTC_1H, "--at", "yesterday"), "not an ISO date"),
+        (("snapshot", "--data", BTC_1H, "--at", "yesterday"), "not an ISO 8601 date"),
         (("snapshot", "--data", BTC_1H, "--at", "2020-01-01"), "no 1h candle of BTC/USDT closed"),
         (("data", "download", "BTC/USDT", "7x", "--since", "2024-01-01"), "unknown timeframe"),
         (("data", "download", "BTC/USDT", "5m", "--since", "2024-01-02", "--until", "2024-01-01"), "nothing to"),

@@ -8,7 +8,7 @@ import pytest
 
 from core.errors import ConfigError
 from core.settings import StoreSettings
-from store.factory import RedisTarget, SqliteTarget, open_store, parse_store_url
+from store.factory import RedisTarget, SqliteTarget, describe_store, open_store, parse_store_url, store_exists
 from store.redis_store import RedisStore
 from store.sqlite_store import SqliteStore
 from tests.redis_server import RedisServer
@@ -54,6 +54,7 @@ def test_redis_urls(url: str, host: str, port: int, db: int) -> None:
         ("sqlite:////", "needs a file path"),
         ("sqlite:///var/", "needs a file path"),
         ("sqlite:///:memory:", "needs a file path"),
+        ("sqlite:///x\x00.db", "NUL"),
         ("sqlite:///x.db?mode=ro", "query strings"),
         ("redis:///0", "needs a host"),
         ("redis://localhost:6379/zero", "must be a number"),
@@ -74,15 +75,37 @@ def test_a_password_never_appears_in_the_error() -> None:
     assert "admin:***@localhost" in str(caught.value)
 
 
-def test_open_store_makes_the_default_sqlite_file_under_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_open_store_makes_the_default_sqlite_file_in_the_per_user_data_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     store = open_store(StoreSettings())
     try:
         assert isinstance(store, SqliteStore)
         assert store.put("a", {"n": 1}) == 1
     finally:
         store.close()
-    assert (tmp_path / "var" / "tradewake.sqlite3").is_file()
+    assert (tmp_path / "data" / "tradewake" / "tradewake.sqlite3").is_file()
+    assert not (tmp_path / "var").exists(), "nothing is created in the working directory"
+
+
+def test_a_read_only_open_never_creates_a_store(tmp_path: Path) -> None:
+    settings = StoreSettings(url=f"sqlite:///{tmp_path / 'nope' / 'tw.sqlite3'}")
+    assert not store_exists(settings)
+    with pytest.raises(ConfigError, match="no store at"):
+        open_store(settings, create=False)
+    assert not (tmp_path / "nope").exists()
+    with pytest.raises(ConfigError, match="is a directory"):
+        open_store(StoreSettings(url=f"sqlite:///{tmp_path}"), create=False)
+
+
+def test_describe_store_names_the_absolute_file_and_hides_a_redis_password(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert describe_store(StoreSettings(url="sqlite:///var/x.db")) == f"{tmp_path / 'var' / 'x.db'} (namespace tw)"
+    shown = describe_store(StoreSettings(url="redis://:hunter2@127.0.0.1:6379/0", namespace="live"))
+    assert "hunter2" not in shown and shown.endswith("(namespace live)")
 
 
 def test_open_store_connects_to_redis(redis_server: RedisServer) -> None:
