@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from tools.static_desk import StaticDesk
 
 from agent.anthropic_backend import AnthropicBackend
 from agent.breaker import FailureKind, LLMBreaker
@@ -18,6 +17,7 @@ from core.clock import SimClock
 from core.settings import LLMSettings, RiskSettings
 from tests.agent.conftest import llm_settings
 from tests.agent.messages_server import MessagesServer, Reply, raw, tool_use
+from tests.engine_desk import RecordingDesk
 from tests.tools.helpers import make_request
 from tools.context import ListJournal
 
@@ -58,13 +58,13 @@ MALFORMED = {
 }
 
 
-def backend(server: MessagesServer, desk: StaticDesk, journal: ListJournal) -> AnthropicBackend:
+def backend(server: MessagesServer, desk: RecordingDesk, journal: ListJournal) -> AnthropicBackend:
     return AnthropicBackend(llm=llm_settings(server), risk=RiskSettings(), desk=desk, journal=journal)
 
 
 @pytest.mark.parametrize("reply", list(MALFORMED.values()), ids=list(MALFORMED))
 async def test_a_malformed_200_is_an_llm_failure(
-    server: MessagesServer, desk: StaticDesk, journal: ListJournal, reply: Reply
+    server: MessagesServer, desk: RecordingDesk, journal: ListJournal, reply: Reply
 ) -> None:
     server.script(reply)
     with pytest.raises(LLMUnavailable) as caught:
@@ -74,7 +74,7 @@ async def test_a_malformed_200_is_an_llm_failure(
 
 
 async def test_the_breaker_counts_malformed_answers_and_rules_decide(
-    server: MessagesServer, desk: StaticDesk, journal: ListJournal
+    server: MessagesServer, desk: RecordingDesk, journal: ListJournal
 ) -> None:
     server.script(raw("{}"), raw("not json", "text/plain"), raw(without("usage")), tool_use(SCHEDULE))
     clock = SimClock(make_request().as_of)
