@@ -103,6 +103,16 @@ class PlaceOrder(BaseModel):
         return self
 
 
+class SpotPlaceOrder(PlaceOrder):
+    """``place_order`` as a spot account offers it: long only. Only the schema the model reads comes from
+    this model; the choke point validates :class:`PlaceOrder`, so a short that reaches it anyway (a backend
+    without strict schemas) meets the veto and its reason (``wrong_market_side``), not a type error."""
+
+    side: Literal[PositionSide.LONG] = Field(  # narrower on purpose: spot is long-only
+        description="long (buy to open): this is a spot account, it cannot sell short."
+    )
+
+
 class ClosePosition(BaseModel):
     """Close all or part of the open position (market order, reduce-only)."""
 
