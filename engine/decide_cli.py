@@ -1,10 +1,12 @@
 """``tradewake decide``: one decision on a candle file at a given time, printed as its record.
 
 It runs the real engine (the same wiring, safety service, desk, gate and learner as a backtest) over the
-simulated parts: the simulated exchange holding ``--equity`` in cash at the last price before ``--at``
-(market orders fill at once), a throwaway SQLite store, a simulated clock standing at ``--at``. One
-engine step on that price with an operator wake: safety goes first, then the agent decides, and every
-tool call goes through the veto and the guard exactly as it would live. Nothing is kept afterwards.
+simulated parts: the simulated exchange holding ``--equity`` in cash, a throwaway SQLite store, a simulated
+clock. The engine sees the last price before ``--at`` when it was the last price (the close of the last
+candle closed by then, at its close time), then the clock moves on to ``--at`` and one engine step with an
+operator wake decides: safety goes first, then the agent, and every tool call goes through the veto and
+the guard exactly as it would live, staleness limit included (an entry at a ``--at`` more than
+``risk.stale_data_s`` after the last close is refused as stale data). Nothing is kept afterwards.
 Alerts are printed on stderr (never sent), the tool journal with ``--journal``.
 """
 
@@ -25,7 +27,7 @@ from core.clock import SimClock
 from core.errors import ConfigError
 from core.settings import AlertSettings, Settings, load_settings
 from core.types import DecisionRecord, WakeKind, WakeReason
-from engine.events import PriceTick
+from engine.events import PriceTick, TimerTick
 from engine.wiring import AgentChoice, Core, build_engine, sim_exchange, sim_markets
 from exchange.sim import MarketFill, SimBroker
 from market.builder import Market, SnapshotBuilder
@@ -38,7 +40,9 @@ TOOL_JOURNAL = frozenset({"tool_call", "tool_result", "tool_error", "tool_vetoed
 
 
 def decide_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
-    at: Annotated[str, typer.Option("--at", help="Decision time, ISO 8601 (UTC when no offset is given).")],
+    at: Annotated[str, typer.Option("--at", help=(
+        "Decision time, ISO 8601 (UTC when no offset is given). The price is the last close before it: an "
+        "entry more than risk.stale_data_s (default 600 s) after that close is refused as stale data."))],
     data: Annotated[
         str, typer.Option("--data", help=f"Candle CSV, or a bundled file name (default {DEFAULT_DATA}).")
     ] = DEFAULT_DATA,
@@ -83,11 +87,12 @@ async def one_decision(
     rules = sim_markets(settings)
     if builder.symbol not in rules:
         raise ConfigError(f"the simulated exchange has no market {builder.symbol}; it lists {', '.join(rules)}")
-    price = builder.build(at).last_price.price
-    clock = SimClock(at)
+    last = builder.build(at).last_price  # the close of the last candle closed by ``at``, stamped with its close
+    price = last.price
+    clock = SimClock(last.at)
     venue = sim_exchange(settings, clock, rules, fill=MarketFill.IMMEDIATE, initial_cash=float(equity),
                          slippage_bps=settings.backtest.slippage_bps)
-    venue.on_price(Decimal(str(price)), at, symbol=builder.symbol)
+    venue.on_price(Decimal(str(price)), last.at, symbol=builder.symbol)
     with tempfile.TemporaryDirectory(prefix="tradewake-decide-") as tmp:
         store = SqliteStore(Path(tmp) / "decide.sqlite3", durable=False)
         try:
@@ -95,8 +100,12 @@ async def one_decision(
                         market=Market({builder.symbol: builder}), rules=venue.markets(), initial_equity=equity,
                         seed=settings.backtest.seed)
             engine = await build_engine(core, AgentChoice(record_to=record_to))
+            seen = await engine.step(PriceTick(at=last.at, symbol=builder.symbol, price=price))
+            if seen.wake is not None:  # a fresh gate's first timer is a full interval away: never expected
+                raise ConfigError(f"the engine woke on the last price itself ({seen.wake.detail}); nothing decided")
+            clock.advance_to(at)
             wake = WakeReason(kind=WakeKind.OPERATOR, detail="tradewake decide", at=at, symbol=builder.symbol)
-            report = await engine.step(PriceTick(at=at, symbol=builder.symbol, price=price), wake=wake)
+            report = await engine.step(TimerTick(at=at), wake=wake)
             await engine.close()
             events = store.read_journal()
         finally:
