@@ -22,6 +22,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from core.canonical import canonical_json
@@ -78,16 +79,18 @@ def _oversized(arguments: Mapping[Any, Any]) -> str | None:
         value, depth = stack.pop()
         if depth > MAX_DEPTH:
             return f"arguments nest deeper than {MAX_DEPTH} levels"
+        children: Iterable[object] = ()
         if isinstance(value, Mapping):
-            size += 2 + sum(len(_key(key)) + 3 for key in value)
-            stack.extend((item, depth + 1) for item in value.values())
+            size += 2 + 4 * len(value) + sum(len(_key(key)) for key in islice(value, MAX_ARGUMENT_CHARS))
+            children = value.values()
         elif isinstance(value, (list, tuple)):
             size += 2 + len(value)
-            stack.extend((item, depth + 1) for item in value)
+            children = value
         else:
             size += _scalar_size(value)
-        if size > MAX_ARGUMENT_CHARS:
+        if size > MAX_ARGUMENT_CHARS:  # checked before the children are queued: a huge list is never copied
             return f"arguments are larger than {MAX_ARGUMENT_CHARS} characters"
+        stack.extend((item, depth + 1) for item in children)
     return None
 
 
@@ -126,7 +129,7 @@ def _scalar(value: object) -> str | int | float | bool | None:
 
 def _key(key: object) -> str:
     """A key as a string (JSON's are; a Python caller's need not be)."""
-    return _encodable(key) if isinstance(key, str) else str(_json(key))
+    return _encodable(key) if isinstance(key, str) else str(_scalar(key))  # a tuple key is "<tuple>"
 
 
 def _encodable(text: str) -> str:
