@@ -39,7 +39,7 @@ from core.settings import LLMSettings, RiskSettings
 from core.types import Alert, DecisionRecord, DecisionRequest, Usage
 from tools.context import DecisionSession, JournalSink, TradingDesk
 from tools.executor import ToolExecutor
-from tools.registry import anthropic_tools, check_budget
+from tools.registry import DEFAULT_MARKET_TYPE, MarketType, anthropic_tools, check_budget
 
 REMINDER = "You have not called schedule_next_check. Finish the decision now by calling it."
 _STOPS_WITH_ERROR = {
@@ -73,6 +73,7 @@ class AnthropicBackend:
         memory: AgentMemory | None = None,
         client: anthropic.AsyncAnthropic | None = None,
         secrets: tuple[str, ...] = (),
+        market_type: MarketType = DEFAULT_MARKET_TYPE,
     ) -> None:
         check_budget()
         price_for(llm.model)  # unknown model -> ConfigError now, not a zero-dollar budget later
@@ -83,7 +84,7 @@ class AnthropicBackend:
         self.memory = memory
         self.secrets = llm_secrets(llm) + secrets
         self.client = client or make_client(llm)
-        self.tools = anthropic_tools()
+        self.tools = anthropic_tools(market_type)  # a spot account is offered long entries only
 
     async def decide(self, request: DecisionRequest) -> DecisionRecord:
         prompt = system_prompt(self.risk, self.llm.memory_max_chars, request.llm.describe())

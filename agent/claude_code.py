@@ -34,7 +34,15 @@ from core.settings import LLMSettings, RiskSettings
 from core.types import Alert, DecisionRecord, DecisionRequest, Usage
 from tools.context import DecisionSession, JournalSink, TradingDesk
 from tools.executor import ToolExecutor
-from tools.registry import MCP_SERVER_NAME, TOOLS, ToolSpec, input_schema, spec_for
+from tools.registry import (
+    DEFAULT_MARKET_TYPE,
+    MCP_SERVER_NAME,
+    TOOLS,
+    MarketType,
+    ToolSpec,
+    input_schema,
+    spec_for,
+)
 
 sdk: Any
 try:
@@ -93,6 +101,7 @@ class ClaudeCodeBackend:
         secrets: tuple[str, ...] = (),
         extra_env: dict[str, str] | None = None,
         hook_timeout_s: float = 30.0,
+        market_type: MarketType = DEFAULT_MARKET_TYPE,
     ) -> None:
         if sdk is None:
             raise ConfigError("the claude-code backend needs the optional extra: pip install 'tradewake[claude-code]'")
@@ -107,6 +116,7 @@ class ClaudeCodeBackend:
         self.secrets = tuple(s.get_secret_value() for s in (llm.api_key, llm.oauth_token) if s) + secrets
         self.extra_env = dict(extra_env or {})
         self.hook_timeout_s = hook_timeout_s
+        self.market_type = market_type
         self.config_dir = llm.claude_config_dir or Path(tempfile.mkdtemp(prefix="tradewake-claude-"))
 
     async def decide(self, request: DecisionRequest) -> DecisionRecord:
@@ -136,7 +146,9 @@ class ClaudeCodeBackend:
         return []
 
     def options(self, prompt: SystemPrompt, executor: ToolExecutor, ids: _CallIds, hook: HookFn) -> Any:
-        server = sdk.create_sdk_mcp_server(MCP_SERVER_NAME, tools=[mcp_tool(spec, executor, ids) for spec in TOOLS])
+        server = sdk.create_sdk_mcp_server(MCP_SERVER_NAME, tools=[
+            mcp_tool(spec, executor, ids, self.market_type) for spec in TOOLS
+        ])
         thinking: Any = (
             {"type": "enabled", "budget_tokens": self.llm.thinking_budget_tokens}
             if self.llm.thinking_budget_tokens
@@ -199,14 +211,15 @@ class ClaudeCodeBackend:
         )
 
 
-def mcp_tool(spec: ToolSpec, executor: ToolExecutor, ids: _CallIds) -> Any:
-    """One registry tool as an in-process MCP tool whose handler is the choke point."""
+def mcp_tool(spec: ToolSpec, executor: ToolExecutor, ids: _CallIds, market_type: MarketType) -> Any:
+    """One registry tool as an in-process MCP tool whose handler is the choke point, with the schema a
+    ``market_type`` account is offered (spot: long entries only)."""
 
     async def handler(arguments: dict[str, Any]) -> dict[str, Any]:
         outcome = await executor.call(spec.name, arguments, ids.claim(spec.name, arguments))
         return {"content": [{"type": "text", "text": outcome.content}], "is_error": outcome.is_error}
 
-    return sdk.tool(spec.name, spec.description, input_schema(spec.name))(handler)
+    return sdk.tool(spec.name, spec.description, input_schema(spec.name, market_type))(handler)
 
 
 def veto_hook(executor: ToolExecutor, ids: _CallIds) -> HookFn:

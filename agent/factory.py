@@ -78,7 +78,8 @@ def _llm_backend(
         from agent.claude_code import ClaudeCodeBackend
 
         return ClaudeCodeBackend(llm=llm, risk=settings.risk, desk=desk, journal=journal, memory=memory,
-                                 secrets=secrets)
+                                 secrets=secrets, market_type=settings.exchange.market_type)
     from agent.anthropic_backend import AnthropicBackend
 
-    return AnthropicBackend(llm=llm, risk=settings.risk, desk=desk, journal=journal, memory=memory, secrets=secrets)
+    return AnthropicBackend(llm=llm, risk=settings.risk, desk=desk, journal=journal, memory=memory, secrets=secrets,
+                            market_type=settings.exchange.market_type)

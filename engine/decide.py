@@ -19,7 +19,7 @@ from core.clock import SimClock
 from core.errors import ConfigError
 from core.settings import Settings
 from core.types import DecisionRecord, WakeKind, WakeReason
-from engine.events import PriceTick
+from engine.events import PriceTick, TimerTick
 from engine.wiring import AgentChoice, Core, build_engine, sim_exchange, sim_markets
 from exchange.sim import MarketFill, SimBroker
 from market.builder import Market, SnapshotBuilder
@@ -44,11 +44,12 @@ async def one_decision(
     rules = sim_markets(settings)
     if builder.symbol not in rules:
         raise ConfigError(f"the simulated exchange has no market {builder.symbol}; it lists {', '.join(rules)}")
-    price = builder.build(at).last_price.price
-    clock = SimClock(at)
+    last = builder.build(at).last_price  # the close of the last candle closed by ``at``, stamped with its close
+    price = last.price
+    clock = SimClock(last.at)
     venue = sim_exchange(settings, clock, rules, fill=MarketFill.IMMEDIATE, initial_cash=float(equity),
                          slippage_bps=settings.backtest.slippage_bps)
-    venue.on_price(Decimal(str(price)), at, symbol=builder.symbol)
+    venue.on_price(Decimal(str(price)), last.at, symbol=builder.symbol)
     with tempfile.TemporaryDirectory(prefix="tradewake-decide-") as tmp:
         store = SqliteStore(Path(tmp) / "decide.sqlite3", durable=False)
         try:
@@ -56,8 +57,12 @@ async def one_decision(
                         market=Market({builder.symbol: builder}), rules=venue.markets(), initial_equity=equity,
                         seed=settings.backtest.seed)
             engine = await build_engine(core, AgentChoice(record_to=record_to))
+            seen = await engine.step(PriceTick(at=last.at, symbol=builder.symbol, price=price))
+            if seen.wake is not None:  # a fresh gate's first timer is a full interval away: never expected
+                raise ConfigError(f"the engine woke on the last price itself ({seen.wake.detail}); nothing decided")
+            clock.advance_to(at)
             wake = WakeReason(kind=WakeKind.OPERATOR, detail="tradewake decide", at=at, symbol=builder.symbol)
-            report = await engine.step(PriceTick(at=at, symbol=builder.symbol, price=price), wake=wake)
+            report = await engine.step(TimerTick(at=at), wake=wake)
             await engine.close()
             events = store.read_journal()
         finally:

@@ -1,7 +1,10 @@
 """``tradewake decide``: one decision on a candle file at a given time, printed as its record.
 
-It runs the real engine over the simulated parts (``engine.decide``). Alerts are printed on stderr (never
-sent), the tool journal with ``--journal``.
+It runs the real engine over the simulated parts (``engine.decide``): the engine sees the last price before
+``--at`` when it was the last price (the close of the last candle closed by then, at its close time), then
+the clock moves on to ``--at`` and one step with an operator wake decides, staleness limit included (an
+entry at a ``--at`` more than ``risk.stale_data_s`` after the last close is refused as stale data). Alerts
+are printed on stderr (never sent), the tool journal with ``--journal``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from market.bundled import BTC_1H as DEFAULT_DATA  # tools.snapshots' default to
 AGENTS = ("rules", "replay", "anthropic", "claude-code")
 
 def decide_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
-    at: Annotated[str, typer.Option("--at", help="Decision time, ISO 8601 (UTC when no offset is given).")],
+    at: Annotated[str, typer.Option("--at", help=(
+        "Decision time, ISO 8601 (UTC when no offset is given). The price is the last close before it: an "
+        "entry more than risk.stale_data_s (default 600 s) after that close is refused as stale data."))],
     data: Annotated[
         str, typer.Option("--data", help=f"Candle CSV, or a bundled file name (default {DEFAULT_DATA}).")
     ] = DEFAULT_DATA,

@@ -41,13 +41,12 @@ class EngineDesk:
     rng: np.random.Generator
 
     async def snapshot(self, symbol: Symbol) -> MarketSnapshot:
-        if symbol not in self.market.symbols:
-            known = ", ".join(self.market.symbols)
-            raise OrderRejected(RejectCode.UNKNOWN_SYMBOL, f"no market data for {symbol}; markets: {known}")
+        self._known(symbol)
         return self.market.snapshot(symbol, self.clock.now())
 
     async def regime(self, symbol: Symbol) -> RegimeReading | None:
         """The regime reading the snapshot would carry, without building the whole snapshot."""
+        self._known(symbol)
         tracker = self.market.builder(symbol).regime
         return tracker.at(self.clock.now()) if tracker is not None else None
 
@@ -67,6 +66,13 @@ class EngineDesk:
     async def execute(self, approved: Approved) -> ExecutionReport:
         outcome = await self.safety.execute(approved, self.clock.now())
         return execution_report(approved, outcome)
+
+    def _known(self, symbol: Symbol) -> None:
+        """A symbol the model asked about that we have no data for is its mistake (``OrderRejected``, an
+        ``is_error`` result), not a configuration error that would abort the decision."""
+        if symbol not in self.market.symbols:
+            known = ", ".join(self.market.symbols)
+            raise OrderRejected(RejectCode.UNKNOWN_SYMBOL, f"no market data for {symbol}; markets: {known}")
 
 
 def execution_report(approved: Approved, outcome: EntryResult | Done) -> ExecutionReport:

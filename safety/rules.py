@@ -113,6 +113,19 @@ def check_fresh(quote: Quote, limits: RiskSettings, now: datetime) -> Vetoed | N
 # ------------------------------------------------------------------ entry shape
 
 
+def check_market_side(p: EntryProposal, rules: MarketRules) -> Vetoed | None:
+    """A spot market can only be bought to open: a short needs a derivatives market (``rules.contract``).
+
+    The exchange would refuse the sell later (nothing to sell), after the decision had counted on it.
+    """
+    if p.side is PositionSide.SHORT and not rules.contract:
+        return Vetoed(
+            VetoCode.WRONG_MARKET_SIDE,
+            f"{p.symbol} is a spot market: it cannot be sold short (shorts need futures); go long or stay flat",
+        )
+    return None
+
+
 def check_equity(portfolio: Portfolio) -> Vetoed | None:
     if portfolio.equity <= 0:
         return Vetoed(VetoCode.NO_EQUITY, f"account equity is {portfolio.equity}; nothing to trade with")

@@ -29,6 +29,8 @@ class VetoCode(StrEnum):
     UNKNOWN_SYMBOL = "unknown_symbol"
     STALE_DATA = "stale_data"
     # entry shape
+    WRONG_MARKET_SIDE = "wrong_market_side"
+    """A short on a spot market: only futures can sell to open."""
     NO_EQUITY = "no_equity"
     POSITION_EXISTS = "position_exists"
     OPPOSITE_POSITION = "opposite_position"

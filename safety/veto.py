@@ -92,11 +92,12 @@ class _Shape:
 
 
 def _entry_shape(p: EntryProposal, quote: Quote, x: _Inputs) -> _Shape | Vetoed:
-    """Freshness, one-per-symbol, cooldown, fat finger, stop and take-profit: the reference price,
+    """Market side, freshness, one-per-symbol, cooldown, fat finger, stop and take-profit: the reference price,
     the quantized stop and take-profit, or the first refusal."""
     risk = x.limits.effective
     refusal = (
-        rules.check_fresh(quote, risk, x.now)
+        rules.check_market_side(p, quote.rules)
+        or rules.check_fresh(quote, risk, x.now)
         or rules.check_equity(x.portfolio)
         or rules.check_one_per_symbol(p, x.portfolio, risk)
         or rules.check_cooldown(p, x.portfolio, risk, x.now)

@@ -36,7 +36,8 @@ class TradingDesk(Protocol):
         ...
 
     async def regime(self, symbol: Symbol) -> RegimeReading | None:
-        """The regime reading the snapshot would carry; ``None`` before a model could be fitted."""
+        """The regime reading the snapshot would carry; ``None`` before a model could be fitted;
+        ``OrderRejected`` (``unknown_symbol``) for a market the desk has no data for."""
         ...
 
     async def portfolio(self) -> PortfolioView:

@@ -8,9 +8,6 @@ correct; an ``OperationalError`` from the desk is for a human and propagates (th
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,13 +17,17 @@ from core.canonical import canonical_json
 from core.errors import OrderRejected, TemporaryError
 from core.types import ToolCallRecord, Veto
 from safety.verdicts import Approved
+from tools.arguments import take_arguments
 from tools.context import DecisionSession, JournalSink, TradingDesk
 from tools.handlers import HandlerContext, ToolArgumentError
 from tools.registry import BY_NAME, ToolSpec, spec_for
 from tools.results import ApprovedView, ToolError
-from tools.scrub import scrub_values
+from tools.scrub import scrub
 
 MAX_ERRORS_SHOWN = 5
+MAX_LINE_CHARS = 300
+"""A problem line is cut here: a 60,000-character key or value is not echoed back in full."""
+MAX_NAME_SHOWN = 64
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,39 @@ class ToolExecutor:
         self.session = session
         self._ctx = HandlerContext(desk=desk, session=session)
 
-    async def call(self, name: str, arguments: Mapping[str, Any], call_id: str) -> ToolOutcome:
-        """Execute one call; never raises for the model's mistakes or for refusals."""
+    async def call(self, name: str, arguments: object, call_id: str) -> ToolOutcome:
+        """Execute one call; never raises for the model's mistakes or for refusals, whatever ``arguments`` hold."""
+        judged = await self._judge(name, arguments, call_id)
+        if isinstance(judged, ToolOutcome):
+            return judged
+        spec, args_dict, args, verdict = judged
+        self._journal("tool_call", spec.name, call_id, args_dict, approved=_dump(verdict))
+        return await self._run(spec, call_id, args_dict, args, verdict)
+
+    async def precheck(self, name: str, arguments: object, call_id: str) -> ToolOutcome | None:
+        """Validation and veto alone, for a PreToolUse hook (claude-code backend).
+
+        An outcome means deny: it is already recorded and journaled (the handler will never run) and
+        its ``content`` is the reason the model reads. ``None`` means let the call through to
+        :meth:`call`, which validates and vetoes again before anything happens (defence in depth).
+        """
+        judged = await self._judge(name, arguments, call_id)
+        return judged if isinstance(judged, ToolOutcome) else None
+
+    async def _judge(
+        self, name: str, arguments: object, call_id: str
+    ) -> ToolOutcome | tuple[ToolSpec, dict[str, Any], BaseModel, Approved | None]:
+        """Everything before the handler: the tool, the arguments' shape, validation, the veto. Either the
+        recorded refusal, or what :meth:`_run` needs."""
         spec = spec_for(name)
-        args_dict = self._clean(arguments)
+        taken = take_arguments(arguments, self.session.secrets)
         if spec is None:
-            known = ", ".join(BY_NAME)
-            return self._error(name, call_id, args_dict, "unknown_tool", f"no tool named {name!r}; tools: {known}")
+            shown = self._shown_name(name)
+            message = f"no tool named {shown!r}; tools: {', '.join(BY_NAME)}"
+            return self._error(shown, call_id, taken.recorded, "unknown_tool", message)
+        if taken.problem is not None:
+            return self._error(spec.name, call_id, taken.recorded, "invalid_arguments", taken.problem)
+        args_dict = taken.recorded
         try:
             args = spec.input_model.model_validate(args_dict)
         except ValidationError as exc:
@@ -64,26 +91,7 @@ class ToolExecutor:
         verdict = await self._check(spec, call_id, args_dict, args)
         if isinstance(verdict, ToolOutcome):
             return verdict
-        self._journal("tool_call", spec.name, call_id, args_dict, approved=_dump(verdict))
-        return await self._run(spec, call_id, args_dict, args, verdict)
-
-    async def precheck(self, name: str, arguments: Mapping[str, Any], call_id: str) -> ToolOutcome | None:
-        """Validation and veto alone, for a PreToolUse hook (claude-code backend).
-
-        An outcome means deny: it is already recorded and journaled (the handler will never run) and
-        its ``content`` is the reason the model reads. ``None`` means let the call through to
-        :meth:`call`, which validates and vetoes again before anything happens (defence in depth).
-        """
-        spec = spec_for(name)
-        args_dict = self._clean(arguments)
-        if spec is None:
-            return self._error(name, call_id, args_dict, "unknown_tool", f"{name!r} is not one of our tools")
-        try:
-            args = spec.input_model.model_validate(args_dict)
-        except ValidationError as exc:
-            return self._error(spec.name, call_id, args_dict, "invalid_arguments", explain(exc))
-        verdict = await self._check(spec, call_id, args_dict, args)
-        return verdict if isinstance(verdict, ToolOutcome) else None
+        return spec, args_dict, args, verdict
 
     async def _check(
         self, spec: ToolSpec, call_id: str, args_dict: dict[str, Any], args: BaseModel
@@ -117,12 +125,11 @@ class ToolExecutor:
         self._journal("tool_result", spec.name, call_id, args_dict, result=payload)
         return self._keep(record)
 
-    def _clean(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
-        """Arguments as recorded: secrets scrubbed, keys in canonical order (a replayed record prints
-        byte for byte like the original, whatever order the model wrote them in)."""
-        scrubbed = _json_safe(scrub_values(dict(arguments), self.session.secrets))
-        cleaned: dict[str, Any] = json.loads(canonical_json(scrubbed))
-        return cleaned
+    def _shown_name(self, name: str) -> str:
+        """An unknown tool's name as recorded and echoed: scrubbed (a model can write a secret anywhere) and
+        cut to a readable length."""
+        shown = scrub(name, self.session.secrets)[0]
+        return shown if len(shown) <= MAX_NAME_SHOWN else shown[:MAX_NAME_SHOWN] + "..."
 
     def _error(
         self, name: str, call_id: str, args: dict[str, Any], code: str, message: str, *, kind: str = "invalid"
@@ -161,25 +168,12 @@ def explain(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors()[:MAX_ERRORS_SHOWN]:
         where = ".".join(str(part) for part in err["loc"]) or "arguments"
-        lines.append(f"{where}: {err['msg']}")
+        line = f"{where}: {err['msg']}"
+        lines.append(line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + "...")
     more = len(exc.errors()) - MAX_ERRORS_SHOWN
     if more > 0:
         lines.append(f"... and {more} more")
     return "; ".join(lines)
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN, infinities and non-JSON values become strings, so records and the journal stay canonical JSON
-    (validation then refuses them as the wrong type)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return repr(value)
 
 
 def _dump(approved: Approved | None) -> dict[str, Any] | None:

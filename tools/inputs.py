@@ -1,23 +1,22 @@
 """Tool input models: the field descriptions are the documentation the model reads.
 
 Constraints the strict schema cannot carry (bounds, lengths) are enforced here by pydantic at the
-choke point; :mod:`tools.schema` copies them into the descriptions so the model sees them too.
+choke point; :mod:`tools.schema` copies them into the descriptions so the model sees them too. The value
+types (numbers that refuse booleans, bounded prices) are in :mod:`tools.values`.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.types import PositionSide, Signal
+from learning.state import check_regime_label
+from tools.values import Count, Number, Percent50, Price, SymbolArg
 from tools.wake_args import WakeConditionArgs
 
 _INPUT = ConfigDict(frozen=True, extra="forbid")
-
-Price = Annotated[Decimal, Field(gt=0), WithJsonSchema({"type": "number", "exclusiveMinimum": 0})]
-"""A price in quote currency; a JSON number for the model, a Decimal once validated."""
 
 _SYMBOL = "Market symbol, e.g. BTC/USDT. Omit for the symbol this decision is about."
 
@@ -27,7 +26,7 @@ class GetMarketSnapshot(BaseModel):
 
     model_config = _INPUT
 
-    symbol: str | None = Field(default=None, description=_SYMBOL)
+    symbol: SymbolArg | None = Field(default=None, description=_SYMBOL)
 
 
 class GetRegime(BaseModel):
@@ -35,7 +34,7 @@ class GetRegime(BaseModel):
 
     model_config = _INPUT
 
-    symbol: str | None = Field(default=None, description=_SYMBOL)
+    symbol: SymbolArg | None = Field(default=None, description=_SYMBOL)
 
 
 class GetPortfolio(BaseModel):
@@ -51,31 +50,36 @@ class GetLearnerWeights(BaseModel):
 
     regime: str | None = Field(default=None, description="Regime label for per-regime weights; omit for global.")
 
+    @field_validator("regime")
+    @classmethod
+    def _label(cls, value: str | None) -> str | None:
+        return None if value is None else check_regime_label(value)
+
 
 class PlaceOrder(BaseModel):
     """Open a position. Safety may cap the size or refuse; the refusal's code and reason come back."""
 
     model_config = _INPUT
 
-    symbol: str | None = Field(default=None, description=_SYMBOL)
+    symbol: SymbolArg | None = Field(default=None, description=_SYMBOL)
     side: PositionSide = Field(description="long (buy to open) or short (sell to open; futures only).")
-    size_pct: float = Field(gt=0, le=100, description="Position notional as % of account equity.")
+    size_pct: Number = Field(gt=0, le=100, description="Position notional as % of account equity.")
     order_type: Literal["market", "limit"] = Field(description="market fills now; limit waits for limit_price.")
     limit_price: Price | None = Field(default=None, description="Required for limit orders, omitted for market.")
     stop_loss_price: Price = Field(
         description="Protective stop price (required). Below entry for long, above for short, within the stop bounds."
     )
     take_profit_price: Price | None = Field(default=None, description="Optional take-profit price.")
-    trailing_activation_pct: float | None = Field(
-        default=None, gt=0, le=50, description="Start trailing once profit reaches this % (with trailing_distance_pct)."
+    trailing_activation_pct: Percent50 | None = Field(
+        default=None, description="Start trailing once profit reaches this % (with trailing_distance_pct)."
     )
-    trailing_distance_pct: float | None = Field(
-        default=None, gt=0, le=50, description="Trail the stop this % behind the best price (with activation)."
+    trailing_distance_pct: Percent50 | None = Field(
+        default=None, description="Trail the stop this % behind the best price (with activation)."
     )
     signals: list[Signal] = Field(
         min_length=1, description="The signals this trade relies on (at least one); the learner scores exactly these."
     )
-    confidence: float = Field(ge=0, le=1, description="Your confidence in the trade, 0 to 1.")
+    confidence: Number = Field(ge=0, le=1, description="Your confidence in the trade, 0 to 1.")
     thesis: str = Field(min_length=3, max_length=200, description="One line: why this trade, now.")
 
     @field_validator("thesis")
@@ -103,13 +107,23 @@ class PlaceOrder(BaseModel):
         return self
 
 
+class SpotPlaceOrder(PlaceOrder):
+    """``place_order`` as a spot account offers it: long only. Only the schema the model reads comes from
+    this model; the choke point validates :class:`PlaceOrder`, so a short that reaches it anyway (a backend
+    without strict schemas) meets the veto and its reason (``wrong_market_side``), not a type error."""
+
+    side: Literal[PositionSide.LONG] = Field(  # narrower on purpose: spot is long-only
+        description="long (buy to open): this is a spot account, it cannot sell short."
+    )
+
+
 class ClosePosition(BaseModel):
     """Close all or part of the open position (market order, reduce-only)."""
 
     model_config = _INPUT
 
-    symbol: str | None = Field(default=None, description=_SYMBOL)
-    fraction: float = Field(gt=0, le=1, description="Share of the position to close: 1 closes it all.")
+    symbol: SymbolArg | None = Field(default=None, description=_SYMBOL)
+    fraction: Number = Field(gt=0, le=1, description="Share of the position to close: 1 closes it all.")
     reason: str = Field(min_length=3, max_length=200, description="One line: why close now.")
 
 
@@ -118,7 +132,7 @@ class AdjustStop(BaseModel):
 
     model_config = _INPUT
 
-    symbol: str | None = Field(default=None, description=_SYMBOL)
+    symbol: SymbolArg | None = Field(default=None, description=_SYMBOL)
     stop_price: Price = Field(description="The new stop price.")
     reason: str = Field(min_length=3, max_length=200, description="One line: why this stop.")
 
@@ -138,7 +152,7 @@ class ScheduleNextCheck(BaseModel):
 
     model_config = _INPUT
 
-    seconds: int = Field(gt=0, le=7 * 24 * 3600, description="Seconds until the next scheduled check.")
+    seconds: Count = Field(gt=0, le=7 * 24 * 3600, description="Seconds until the next scheduled check.")
     wake_conditions: list[WakeConditionArgs] = Field(
         description=(
             "Conditions that should wake you before then (may be empty). Each fires once, when it becomes "

@@ -19,6 +19,7 @@ from typing import Any, get_args
 from pydantic import BaseModel
 
 from core.types import DecisionRequest, ToolCallRecord
+from exchange.symbols import MarketType as MarketType  # noqa: PLC0414 -- re-exported for agent/, which may not import exchange
 from safety.proposals import Proposal
 from safety.verdicts import Approved
 from tools import handlers as h
@@ -31,6 +32,7 @@ from tools.inputs import (
     GetRegime,
     PlaceOrder,
     ScheduleNextCheck,
+    SpotPlaceOrder,
     UpdateMemory,
 )
 from tools.results import (
@@ -77,6 +79,15 @@ class ToolSpec:
     handler: Handler
     proposal: ProposalBuilder | None = None
     """Set for side-effecting tools: the call becomes a proposal the safety veto judges first."""
+    spot_input_model: type[BaseModel] | None = None
+    """A narrower input offered to a spot account (only what spot can do); the schema only: calls are still
+    validated against ``input_model`` and judged by the veto."""
+
+    def offered_model(self, market_type: MarketType) -> type[BaseModel]:
+        """The input model whose schema the model is given on a ``market_type`` account."""
+        if market_type == "spot" and self.spot_input_model is not None:
+            return self.spot_input_model
+        return self.input_model
 
     @property
     def side_effect(self) -> bool:
@@ -104,7 +115,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(ToolName.GET_REGIME, GetRegime, RegimeResult, h.get_regime),
     ToolSpec(ToolName.GET_PORTFOLIO, GetPortfolio, PortfolioResult, h.get_portfolio),
     ToolSpec(ToolName.GET_LEARNER_WEIGHTS, GetLearnerWeights, LearnerWeightsResult, h.get_learner_weights),
-    ToolSpec(ToolName.PLACE_ORDER, PlaceOrder, ActionResult, h.act, h.entry_proposal),
+    ToolSpec(ToolName.PLACE_ORDER, PlaceOrder, ActionResult, h.act, h.entry_proposal, SpotPlaceOrder),
     ToolSpec(ToolName.CLOSE_POSITION, ClosePosition, ActionResult, h.act, h.close_proposal),
     ToolSpec(ToolName.ADJUST_STOP, AdjustStop, ActionResult, h.act, h.stop_proposal),
     ToolSpec(ToolName.UPDATE_MEMORY, UpdateMemory, MemoryResult, h.update_memory),
@@ -156,17 +167,30 @@ def _models(annotation: Any) -> Iterable[type[BaseModel]]:
         yield from _models(arg)
 
 
+MARKET_TYPES: tuple[MarketType, ...] = get_args(MarketType)
+DEFAULT_MARKET_TYPE: MarketType = "spot"
+"""The settings' default (``exchange.market_type``): what a caller that names no market type is offered."""
+
+
 @cache
-def input_schema(name: str) -> dict[str, Any]:
-    """The strict JSON schema of one tool's input (cached: the tools block must be byte-stable to cache)."""
-    return strict_schema(BY_NAME[name].input_model)
+def input_schema(name: str, market_type: MarketType = DEFAULT_MARKET_TYPE) -> dict[str, Any]:
+    """The strict JSON schema of one tool's input as a ``market_type`` account offers it (a spot account is
+    offered only long entries). Cached: the tools block must be byte-stable to cache."""
+    return strict_schema(BY_NAME[name].offered_model(market_type))
 
 
-def anthropic_tools(*, cache_control: bool = True) -> list[dict[str, Any]]:
-    """The Messages API ``tools=[...]``: strict schemas; the last tool carries the cache breakpoint
-    so the whole tools block (and the system prompt before it) is cached."""
+def anthropic_tools(
+    market_type: MarketType = DEFAULT_MARKET_TYPE, *, cache_control: bool = True
+) -> list[dict[str, Any]]:
+    """The Messages API ``tools=[...]`` for a ``market_type`` account: strict schemas; the last tool carries
+    the cache breakpoint so the whole tools block (and the system prompt before it) is cached."""
     tools: list[dict[str, Any]] = [
-        {"name": s.name.value, "description": s.description, "input_schema": input_schema(s.name), "strict": True}
+        {
+            "name": s.name.value,
+            "description": s.description,
+            "input_schema": input_schema(s.name, market_type),
+            "strict": True,
+        }
         for s in TOOLS
     ]
     if cache_control:
@@ -175,8 +199,10 @@ def anthropic_tools(*, cache_control: bool = True) -> list[dict[str, Any]]:
 
 
 def check_budget() -> None:
-    """Fail at start-up (not at the first API call) if the tool set outgrows strict mode's limits."""
-    optional, unions = count_budget(input_schema(s.name) for s in TOOLS)
+    """Fail at start-up (not at the first API call) if the tool set of any market type outgrows strict mode's
+    limits."""
+    budgets = [count_budget(input_schema(s.name, market) for s in TOOLS) for market in MARKET_TYPES]
+    optional, unions = max(b[0] for b in budgets), max(b[1] for b in budgets)
     if len(TOOLS) > MAX_STRICT_TOOLS or optional > MAX_OPTIONAL_PARAMS or unions > MAX_UNION_PARAMS:
         raise ValueError(
             f"strict tool budget exceeded: {len(TOOLS)} tools (max {MAX_STRICT_TOOLS}), "

@@ -32,12 +32,28 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> tuple[str, bool]:
 
 
 def scrub_values(value: Any, secrets: Iterable[str] = ()) -> Any:
-    """``value`` (JSON-like) with every string scrubbed: tool arguments go through this at the choke
-    point, so a secret the model echoes never reaches a record, the journal, a cassette or memory."""
+    """``value`` (JSON-like) with every string scrubbed, keys included: tool arguments go through this at
+    the choke point, so a secret the model echoes, in a value or as a key name, never reaches a record,
+    the journal, a cassette, memory or the validation error the model reads back."""
+    known = tuple(secrets)
     if isinstance(value, str):
-        return scrub(value, secrets)[0]
+        return scrub(value, known)[0]
     if isinstance(value, Mapping):
-        return {key: scrub_values(item, secrets) for key, item in value.items()}
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            name = _distinct(scrub(key, known)[0], out) if isinstance(key, str) else key
+            out[name] = scrub_values(item, known)
+        return out
     if isinstance(value, list):
-        return [scrub_values(item, secrets) for item in value]
+        return [scrub_values(item, known) for item in value]
     return value
+
+
+def _distinct(name: str, taken: Mapping[Any, Any]) -> str:
+    """``name``, or ``name#2``, ``name#3`` ... when keys that differed scrub alike (two redacted keys stay two)."""
+    if name not in taken:
+        return name
+    n = 2
+    while f"{name}#{n}" in taken:
+        n += 1
+    return f"{name}#{n}"

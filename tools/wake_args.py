@@ -20,6 +20,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from core.conditions import CONDITION_KINDS, WAKE_CONDITIONS, WakeCondition
+from tools.values import Number, SymbolArg
 
 _BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength")
 
@@ -84,15 +85,15 @@ class WakeConditionArgs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: str = Field(description=kinds_help(), json_schema_extra={"enum": list(CONDITION_KINDS)})
-    symbol: str | None = Field(default=None, description=field_help("symbol"))
+    symbol: SymbolArg | None = Field(default=None, description=field_help("symbol"))
     note: str | None = Field(default=None, description=field_help("note"))
-    price: float | None = Field(default=None, description=field_help("price"))
-    pct: float | None = Field(default=None, description=field_help("pct"))
+    price: Number | None = Field(default=None, description=field_help("price"))
+    pct: Number | None = Field(default=None, description=field_help("pct"))
     direction: str | None = Field(
         default=None, description=field_help("direction"), json_schema_extra={"enum": field_enum("direction")}
     )
-    reference_price: float | None = Field(default=None, description=field_help("reference_price"))
-    z: float | None = Field(default=None, description=field_help("z"))
+    reference_price: Number | None = Field(default=None, description=field_help("reference_price"))
+    z: Number | None = Field(default=None, description=field_help("z"))
     from_regime: str | None = Field(default=None, description=field_help("from_regime"))
     at: str | None = Field(default=None, description=field_help("at"), json_schema_extra={"format": "date-time"})
 

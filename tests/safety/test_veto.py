@@ -79,10 +79,11 @@ CASES: dict[VetoCode, Case] = {
     VetoCode.NO_EQUITY: Case(entry(), portfolio=portfolio(equity=Decimal(0))),
     VetoCode.POSITION_EXISTS: Case(entry(), portfolio=portfolio(position())),
     VetoCode.OPPOSITE_POSITION: Case(
-        entry(side="short", stop_loss=Decimal("51000")),
-        portfolio=portfolio(position()),
+        entry(symbol=PERP, side="short", stop_loss=Decimal("51000")),
+        portfolio=portfolio(position(PERP)),
         limits=limits(allow_pyramiding=True),
     ),
+    VetoCode.WRONG_MARKET_SIDE: Case(entry(side="short", stop_loss=Decimal("51000"))),
     VetoCode.COOLDOWN: Case(entry(), portfolio=portfolio(last_exit_at={SPOT: T0 - timedelta(seconds=899)})),
     VetoCode.FAT_FINGER: Case(entry(order_type="limit", limit_price=Decimal("51100"), stop_loss=Decimal("50000"))),
     VetoCode.STOP_WRONG_SIDE: Case(entry(stop_loss=Decimal("50500"))),
@@ -174,10 +175,35 @@ def test_limit_entry_uses_the_limit_price_as_reference() -> None:
 
 
 def test_short_entry_needs_a_stop_above() -> None:
-    ok = Case(entry(side="short", stop_loss=Decimal("51000"))).run()
-    bad = Case(entry(side="short", stop_loss=Decimal("49000"))).run()
+    ok = Case(entry(symbol=PERP, side="short", stop_loss=Decimal("51000"))).run()
+    bad = Case(entry(symbol=PERP, side="short", stop_loss=Decimal("49000"))).run()
     assert isinstance(ok, Approved)
     assert isinstance(bad, Vetoed) and bad.code is VetoCode.STOP_WRONG_SIDE
+
+
+def test_a_spot_market_is_long_only_and_says_so_first() -> None:
+    """A short on spot is refused before any rule that depends on the moment (freshness, cooldown, stop):
+    no state of the account would make it valid. A futures short with the same shape passes."""
+    stale = market(as_of=T0 - timedelta(hours=1))
+    cooling = portfolio(last_exit_at={SPOT: T0})
+    for case in (
+        Case(entry(side="short", stop_loss=Decimal("51000"))),
+        Case(entry(side="short", stop_loss=Decimal("49000")), market=stale, portfolio=cooling),
+        Case(entry(side="short", order_type="limit", limit_price=Decimal("50100"), stop_loss=Decimal("51000"))),
+    ):
+        verdict = case.run()
+        assert isinstance(verdict, Vetoed) and verdict.code is VetoCode.WRONG_MARKET_SIDE, verdict
+        assert "spot" in verdict.message and "BTC/USDT" in verdict.message
+    assert isinstance(Case(entry(symbol=PERP, side="short", stop_loss=Decimal("51000"))).run(), Approved)
+    assert isinstance(Case(entry(side="long")).run(), Approved)
+
+
+def test_an_existing_spot_short_can_still_be_closed_and_tightened() -> None:
+    """The rule is about opening: a short the account somehow holds (reconciled, imported) is never trapped."""
+    held = portfolio(position(side=PositionSide.SHORT, stop=Decimal("51000")))
+    close = Case(CloseProposal(symbol=SPOT), portfolio=held).run()
+    tighten = Case(AdjustStopProposal(symbol=SPOT, new_stop=Decimal("50800")), portfolio=held).run()
+    assert isinstance(close, Approved) and isinstance(tighten, Approved)
 
 
 def test_pyramiding_allows_a_second_position_on_the_same_side() -> None:

@@ -10,24 +10,42 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 from core.conditions import CONDITION_KINDS, WakeCondition
-from tools.registry import TOOLS, anthropic_tools, check_budget, input_schema
+from tools.registry import MARKET_TYPES, TOOLS, anthropic_tools, check_budget, input_schema
 from tools.schema import count_budget, strict_problems, strict_schema
 from tools.wake_args import condition_models
 
 
+@pytest.mark.parametrize("market_type", MARKET_TYPES)
 @pytest.mark.parametrize("spec", TOOLS, ids=lambda s: s.name)
-def test_every_tool_schema_is_strict_clean(spec: Any) -> None:
-    schema = input_schema(spec.name)
+def test_every_tool_schema_is_strict_clean(spec: Any, market_type: Any) -> None:
+    schema = input_schema(spec.name, market_type)
     assert strict_problems(schema) == []
     assert schema["type"] == "object" and schema["additionalProperties"] is False
     for name, prop in schema["properties"].items():
         assert prop.get("description"), f"{spec.name}.{name} has no description for the model"
 
 
-def test_budget_fits_strict_limits() -> None:
+@pytest.mark.parametrize("market_type", MARKET_TYPES)
+def test_budget_fits_strict_limits(market_type: Any) -> None:
     check_budget()
-    optional, unions = count_budget(input_schema(s.name) for s in TOOLS)
+    optional, unions = count_budget(input_schema(s.name, market_type) for s in TOOLS)
     assert optional <= 24 and unions <= 16
+
+
+def test_a_spot_account_is_offered_long_entries_only() -> None:
+    """Issue 22 item 7: on spot the schema has no short to offer (strict mode then makes one impossible);
+    futures offer both sides; nothing else differs, and the spot tools block is what the default gives."""
+    spot, future = input_schema("place_order", "spot"), input_schema("place_order", "future")
+    assert spot["properties"]["side"]["const"] == "long" and "enum" not in spot["properties"]["side"]
+    assert "spot account" in spot["properties"]["side"]["description"]
+    assert future["properties"]["side"]["enum"] == ["long", "short"]
+    assert {k: v for k, v in spot["properties"].items() if k != "side"} == {
+        k: v for k, v in future["properties"].items() if k != "side"
+    }
+    assert spot["required"] == future["required"] and list(spot["properties"]) == list(future["properties"])
+    for name in (s.name for s in TOOLS if s.name != "place_order"):
+        assert input_schema(name, "spot") == input_schema(name, "future")
+    assert anthropic_tools() == anthropic_tools("spot") != anthropic_tools("future")
 
 
 def test_place_order_schema_shape() -> None:
