@@ -41,6 +41,11 @@ OTHER_ENV_VARS: Mapping[str, str] = {
     "TRADEWAKE_SIM_SEED": "tests: seed of the safety simulation schedules",
     "TRADEWAKE_SIM_SCHEDULES": "tests: how many safety simulation schedules to run",
     "TRADEWAKE_UPDATE_GOLDEN": "tests: 1 rewrites the golden backtest values",
+    "TRADEWAKE_TOOL_FUZZ_EXAMPLES": "tests: how many examples the tool-call fuzz runs",
+    "TRADEWAKE_BENCH_REDIS_URL": "benchmarks: a Redis server for the shared request-budget figures",
+    "TRADEWAKE_DASHBOARD_TOKEN": "the dashboard's operator token (else one is generated and printed)",
+    "TRADEWAKE_VENUE_API_KEY": "the local venue's API key (tradewake venue serve)",
+    "TRADEWAKE_VENUE_API_SECRET": "the local venue's API secret (tradewake venue serve)",
 }
 """``TRADEWAKE_*`` variables the project uses that are not settings; any other unknown one is an error."""
 

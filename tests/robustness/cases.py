@@ -175,7 +175,7 @@ def backtest_cases() -> list[Case]:
         _c("bt-out-force-foreign-files", *bt, "--out", "runs/done-with-notes", "--force", needle="notes.txt"),
         _c("bt-out-under-file", *bt, "--out", "plain.txt/run", needle="is a file"),
         _c("bt-force-failing-rerun", "backtest", "--quiet", "--out", "runs/done", "--force", "--data",
-           "candles/binance_FOO-BAR_1h.csv", "--warmup", "10", needle="has no market FOO/BAR"),
+           "candles/binance_FOO-BAR_1h_missing.csv", "--warmup", "10", needle="data file not found"),
         _c("bt-force-replay-without-cassette", *bt, "--out", "runs/done", "--force", "--agent", "replay",
            needle="cassette"),
         _c("bt-record-dir", *bt, "--record", "notrun", needle="is a directory"),

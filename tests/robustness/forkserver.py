@@ -29,7 +29,7 @@ PRELOAD = (
     "engine.cli", "engine.commands", "backtests.runner", "backtests.cli", "backtests.inspect_cli",
     "store.sqlite_store", "store.factory", "market.builder", "market.regime", "market.candles",
     "agent.factory", "agent.anthropic_backend", "engine.wiring", "engine.decide_cli", "engine.gate_cli",
-    "safety.cli", "learning.cli", "market.cli", "exchange.cli", "engine.live_cli", "tools.snapshots",
+    "safety.cli", "learning.cli", "market.cli", "engine.exchange_cli", "engine.live_cli", "engine.decide", "tools.snapshots",
     "backtests.report", "matplotlib.pyplot",
 )
 
