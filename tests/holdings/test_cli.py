@@ -13,13 +13,11 @@ from typer.testing import CliRunner
 
 from core.clock import SimClock
 from core.ports import Store
-from core.settings import RunMode
 from holdings.cli import app
 from holdings.commands import HoldingsCommand as K
-from holdings.config import HoldingsConfig
 from holdings.service import HoldingsService
 from tests.e2e.cli_helpers import run_cli
-from tests.holdings.world import AT, command, market_source, sqlite_store, wallet
+from tests.holdings.world import AT, command, config, market_source, sqlite_store, wallet
 
 runner = CliRunner()
 
@@ -41,7 +39,7 @@ def cli(config: Path, *args: str) -> tuple[int, str, str]:
 
 
 def with_proposal(store: Store) -> HoldingsService:
-    service = HoldingsService(store, SimClock(AT), market_source(), HoldingsConfig(mode=RunMode.TESTNET))
+    service = HoldingsService(store, SimClock(AT), market_source(), config())
     store.submit_command(command(K.PROPOSE, "p1", asset="BTC"))
     service.cycle(wallet())
     return service
