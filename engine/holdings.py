@@ -233,9 +233,10 @@ class SpotHoldingsView:
 
     def share(self, asset: str, unexplained: Decimal, attached: Decimal) -> HoldingShare:
         try:
-            record: HoldingRecord | None = self.book.load(asset).record
+            loaded = self.book.load(asset)
         except ValueError:  # not a name holdings can record (never managed): the operator's
-            record = None
+            loaded = None
+        record = loaded.record if loaded is not None and loaded.version else None
         verdict = spot_verdict(asset, unexplained, record, attached)
         return HoldingShare(managed=verdict.managed, operator=verdict.operator, reason=verdict.reason)
 

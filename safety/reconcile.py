@@ -195,7 +195,7 @@ class Reconciler:
                 kept.append(p)
                 continue
             share = self.holdings.share(rules.base, p.quantity - ours, attached)
-            report.holdings.append(share.reason)
+            report.holdings.append(f"{p.quantity - ours} {rules.base} set aside: {share.reason}")
             kept.append(p.model_copy(update={"quantity": p.quantity - share.managed - share.operator}))
         return kept
 
