@@ -9,6 +9,7 @@ import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from backtests.data import BacktestData, select_data
 from core.clock import SimClock
@@ -22,6 +23,7 @@ from holdings.lifecycle import HoldingState
 from holdings.records import managed_position_id
 from holdings.service import HoldingsService
 from tests.engine.helpers import Call, EngineWorld, build_world, every_candle
+from tests.holdings.test_engine_facts import CountingStore
 from tests.holdings.world import command
 
 BTC = Symbol("BTC/USDT")
@@ -46,10 +48,10 @@ def holding_parts(settings: Settings, data: BacktestData, btc: str = "0.5") -> S
     return SimParts(clock, venue, SimBroker(venue))
 
 
-def holdings_world(path: Path, script: dict[int, list[Call]] | None = None) -> EngineWorld:
+def holdings_world(path: Path, script: dict[int, list[Call]] | None = None, **kw: Any) -> EngineWorld:
     settings = every_candle(load_settings(None))
     data = holding_data()
-    return build_world(path, script or {}, settings=settings, parts=holding_parts(settings, data), data=data)
+    return build_world(path, script or {}, settings=settings, parts=holding_parts(settings, data), data=data, **kw)
 
 
 def service_of(world: EngineWorld) -> HoldingsService:
@@ -158,4 +160,22 @@ def test_the_bot_can_never_take_a_managed_holding_to_frozen(tmp_path: Path) -> N
     assert service.holding("BTC").state is HoldingState.MANAGED_ACTIVE
     (position,) = world.engine.safety.positions()
     assert position.id == managed_position_id("BTC-1") and position.stop_order_id is not None
+    world.store.close()
+
+
+def test_holdings_read_the_store_only_when_something_happens(tmp_path: Path) -> None:
+    """Nothing managed: not one store read per candle step (a backtest is as fast as before); managed and quiet:
+    none either (the guard and the drift check work from memory); a decision reads what it decides about."""
+    counted: list[CountingStore] = []
+    world = holdings_world(tmp_path / "reads.sqlite3", wrap_store=lambda s: counted.append(CountingStore(s)) or counted[0])
+    (store,) = counted
+    store.reads = 0
+    asyncio.run(world.run(0, APPROVE_AT))
+    assert store.reads == 0, "the operator holds BTC, nothing is managed"
+    operator(world, HoldingsCommand.PROPOSE, "p1", asset="BTC")
+    operator(world, HoldingsCommand.APPROVE, "a1", proposal_id="BTC-1", confirm="BTC:recommended")
+    store.reads = 0
+    asyncio.run(world.run(APPROVE_AT, APPROVE_AT + 8))
+    assert store.reads == 0, "guarded and drift-checked every step without a read"
+    assert service_of(world).holding("BTC").state is HoldingState.MANAGED_ACTIVE
     world.store.close()
