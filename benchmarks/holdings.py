@@ -8,9 +8,13 @@ Three runs over the same real candles (bundled BTC/USDT 1h, 2024-01-08 .. 2024-0
 - **one managed**: BTC handed over (proposed, approved, its stop and take-profit moved out of reach by an operator
   override so it stays managed the whole window): the guard protects it and drift is checked every step.
 
-Printed: candles/s of each, the ratio to the reference, and the store reads (``get``, ``get_many``, ``keys``, the
-command queue) per candle step. The claim it checks: nothing managed costs no read and no measurable time; a
-managed holding costs no read per step while nothing happens to it.
+Printed: candles/s of each (best of two interleaved rounds), the ratio to the reference, the store reads
+(``get``, ``get_many``, ``keys``, the command queue) per candle step, and the time spent inside the holdings
+link itself per step (robust where the whole-run rates are noisy on a shared machine). The claim it checks:
+nothing managed costs no read and no measurable time. With a holding managed the engine guards one more
+position and reads the market for the drift check every step (no store read); the reads it does show are the
+rules agent's attempts to close the holding it sees in its portfolio, each refused and journaled as the bot's
+``managed.policy_change_blocked``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import asyncio
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -31,6 +36,7 @@ from core.settings import load_settings
 from core.types import Candle
 from engine.engine import Engine
 from engine.events import CommandsPending
+from engine.holdings import HoldingsLink
 from engine.replay import CandleReplay
 from engine.wiring import AgentChoice, Core, build_engine, market_for, sim_markets
 from exchange.sim import FixedBpsSlippage, MarketFill, SimConfig, SimExchange
@@ -79,7 +85,7 @@ async def _engine(data: BacktestData, path: Path) -> tuple[Engine, CandleReplay,
                        market_fill=MarketFill.NEXT_PRICE, slippage=FixedBpsSlippage(Decimal(2)))  # fmt: skip
     venue = SimExchange(list(rules.values()), clock, config)
     store = CountingStore(SqliteStore(path, durable=False))
-    core = Core(settings=settings, clock=clock, broker=SimBroker(venue), store=store,  # type: ignore[arg-type]
+    core = Core(settings=settings, clock=clock, broker=SimBroker(venue), store=store,
                 market=market_for(data.symbol, data.all_candles, data.timeframe), rules=venue.markets(),
                 initial_equity=Decimal(10_000), seed=1)  # fmt: skip
     engine = await build_engine(core, AgentChoice(), gate_persist_every=1_000_000)
@@ -93,7 +99,33 @@ async def _operator(engine: Engine, store: Store, key: str, kind: str, **args: A
     await engine.step(CommandsPending(at=at, count=1))
 
 
-async def _run(data: BacktestData, path: Path, variant: str) -> tuple[float, float]:
+@dataclass
+class Measured:
+    rate: float
+    """Candles per second through the whole engine."""
+    reads: float
+    """Store reads per candle step."""
+    own_us: float
+    """Microseconds per step spent inside the holdings link itself (``HoldingsLink.step``)."""
+
+
+def _timed(link: HoldingsLink) -> list[float]:
+    """Wrap the link's step with a timer; the list collects its seconds."""
+    spent: list[float] = []
+    inner = link.step
+
+    async def step(event: Any, now: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await inner(event, now)
+        finally:
+            spent.append(time.perf_counter() - started)
+
+    link.step = step  # type: ignore[method-assign]
+    return spent
+
+
+async def _run(data: BacktestData, path: Path, variant: str) -> Measured:
     engine, replay, store, candles = await _engine(data, path)
     if variant == "reference":
         engine.holdings = None
@@ -107,6 +139,7 @@ async def _run(data: BacktestData, path: Path, variant: str) -> tuple[float, flo
         await _operator(engine, store, "o", "holdings.override", asset="BTC", entry_price=str(price), **far)
         assert [p.id for p in engine.safety.positions()], "the holding is guarded"
     measured = candles[HAND_OVER_AT:]
+    spent = _timed(engine.holdings) if engine.holdings is not None else []
     store.reads = 0
     started = time.perf_counter()
     for candle in measured:
@@ -116,21 +149,30 @@ async def _run(data: BacktestData, path: Path, variant: str) -> tuple[float, flo
         assert engine.holdings is not None
         assert engine.holdings.busy, "still managed at the end"
     store.inner.close()
-    return len(measured) / elapsed, store.reads / len(measured)
+    return Measured(len(measured) / elapsed, store.reads / len(measured), sum(spent) / len(measured) * 1e6)
+
+
+VARIANTS = {"reference": "reference", "nothing managed": "nothing", "one managed": "managed"}
+ROUNDS = 2
+"""Each variant runs this often, interleaved; the best rate counts (the machine may be shared)."""
 
 
 def main() -> None:
     data = select_data(start=WINDOW[0], end=WINDOW[1])
-    results = {}
+    best: dict[str, Measured] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for variant in ("reference", "nothing managed", "managed", "reference"):
-            key = variant if variant not in results else f"{variant} (again)"
-            results[key] = asyncio.run(_run(data, Path(tmp) / f"{len(results)}.sqlite3", variant.split()[0]))
-    reference = (results["reference"][0] + results["reference (again)"][0]) / 2
+        for round_ in range(ROUNDS):
+            for name, variant in VARIANTS.items():
+                got = asyncio.run(_run(data, Path(tmp) / f"{round_}-{variant}.sqlite3", variant))
+                if name not in best or got.rate > best[name].rate:
+                    best[name] = got
+    reference = best["reference"].rate
     print(f"series: {data.symbol} {data.timeframe}, {len(data.candles) - HAND_OVER_AT:,} candles measured "
-          f"({WINDOW[0]:%Y-%m-%d} to {WINDOW[1]:%Y-%m-%d}), the operator holding 0.5 BTC")  # fmt: skip
-    for name, (rate, reads) in results.items():
-        print(f"{name:<22}: {rate:8,.0f} candles/s  ratio {rate / reference:5.2f}  store reads/step {reads:.3f}")
+          f"({WINDOW[0]:%Y-%m-%d} to {WINDOW[1]:%Y-%m-%d}), the operator holding 0.5 BTC; best of {ROUNDS}")
+    for name, m in best.items():
+        share = m.own_us / (1e6 / m.rate) * 100
+        print(f"{name:<16}: {m.rate:8,.0f} candles/s  ratio {m.rate / reference:5.2f}  store reads/step {m.reads:.3f}"
+              f"  holdings' own time {m.own_us:8.1f} us/step ({share:.2f} % of a step)")
 
 
 if __name__ == "__main__":
