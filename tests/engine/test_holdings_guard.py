@@ -1,7 +1,8 @@
 """A managed holding while it is guarded, through the real engine on the simulated exchange: pause (no new trades,
 the stop stays), the operator's override (a loosened stop replaces the live one: only the operator loosens,
 invariant 4), release (orders cancelled, nothing sold), a sale outside the bot (drift: the bot pauses itself),
-the bot's own trades in the same market (no drift), a restart (reconciled, guarded once)."""
+the bot's own trades in the same market (no drift), a restart (reconciled, guarded once), the operator's flatten (an
+exit like any other)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from core.ids import ClientOrderId
+from core.ports import OperatorCommand
 from core.settings import load_settings
 from core.types import OrderIntent, OrderStatus, OrderType, Side
 from holdings.commands import HoldingsCommand
@@ -173,3 +175,18 @@ def test_a_restart_reconciles_the_managed_holding_and_guards_it_once(tmp_path: P
     assert [p.id for p in second.engine.safety.positions()] == [PID]
     assert [kind for kind, _ in journal(second, "position.opened")] == ["position.opened"], "opened once, ever"
     second.store.close()
+
+
+def test_the_operators_flatten_closes_a_managed_holding_like_any_position(tmp_path: Path) -> None:
+    world = holdings_world(tmp_path / "f.sqlite3")
+    chosen = managed(world)
+    world.store.submit_command(OperatorCommand(idempotency_key="h1", kind="halt", submitted_by="op",
+                                               args={"reason": "get me out", "flatten": True},
+                                               submitted_at=world.parts.clock.now()))  # fmt: skip
+    asyncio.run(world.commands())
+    asyncio.run(world.run(APPROVE_AT, APPROVE_AT + 2))  # the market exit fills at the next open
+    holding = service_of(world).holding("BTC")
+    assert (holding.state, holding.reason) == (HoldingState.EXIT_EXECUTED, "operator")
+    assert world.parts.venue.balances()["BTC"].total == Decimal("0.5") - chosen.managed_quantity
+    assert [p["trade"]["exit_reason"] for _, p in journal(world, "position.closed")] == ["operator"]  # type: ignore[index]
+    world.store.close()
