@@ -12,9 +12,10 @@ pass, :meth:`HoldingsLink.step`:
 3. when the cycle changed anything, guards again (an approval is guarded in the step that applied it);
 4. sends every alert through ``safety.alert``.
 
-It stays cheap when nothing is managed: the records are read once at start, on ``TimerTick`` (live: every
-``safety_interval_s``) and after a change; a step with no record that needs work reads nothing and does
-nothing. A backtest never queues a command, so it reads once (``benchmarks/holdings.py`` measures it).
+It stays cheap when nothing is managed: the records are read once at start, on ``CommandsPending``, on
+``TimerTick`` while some asset needs work (live: every ``safety_interval_s``) and after a change; a step with no
+record that needs work reads nothing and does nothing. A backtest never queues a command, so it reads once
+(``benchmarks/holdings.py`` measures it).
 """
 
 from __future__ import annotations
@@ -137,8 +138,8 @@ class HoldingsLink:
     async def step(self, event: Event, now: datetime) -> HoldingsStepReport | None:
         """One engine step's holdings work (see the module docstring); ``None`` when there was none."""
         commands = isinstance(event, CommandsPending)
-        if isinstance(event, TimerTick):
-            self.reload()  # another runner may have decided something meanwhile
+        if commands or (isinstance(event, TimerTick) and self.busy):
+            self.reload()  # what another process (a runner, the TTL of another) decided meanwhile
         if not commands and not self.busy:
             return None
         report = HoldingsStepReport()
