@@ -19,6 +19,7 @@ rules agent's attempts to close the holding it sees in its portfolio, each refus
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import tempfile
 import time
@@ -157,18 +158,21 @@ ROUNDS = 2
 """Each variant runs this often, interleaved; the best rate counts (the machine may be shared)."""
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks holdings", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="interleaved rounds per variant (best counts)")
+    rounds = parser.parse_args(argv or []).rounds
     data = select_data(start=WINDOW[0], end=WINDOW[1])
     best: dict[str, Measured] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for round_ in range(ROUNDS):
+        for round_ in range(rounds):
             for name, variant in VARIANTS.items():
                 got = asyncio.run(_run(data, Path(tmp) / f"{round_}-{variant}.sqlite3", variant))
                 if name not in best or got.rate > best[name].rate:
                     best[name] = got
     reference = best["reference"].rate
     print(f"series: {data.symbol} {data.timeframe}, {len(data.candles) - HAND_OVER_AT:,} candles measured "
-          f"({WINDOW[0]:%Y-%m-%d} to {WINDOW[1]:%Y-%m-%d}), the operator holding 0.5 BTC; best of {ROUNDS}")
+          f"({WINDOW[0]:%Y-%m-%d} to {WINDOW[1]:%Y-%m-%d}), the operator holding 0.5 BTC; best of {rounds}")
     for name, m in best.items():
         share = m.own_us / (1e6 / m.rate) * 100
         print(f"{name:<16}: {m.rate:8,.0f} candles/s  ratio {m.rate / reference:5.2f}  store reads/step {m.reads:.3f}"

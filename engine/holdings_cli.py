@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -27,8 +27,10 @@ from rich.console import Console
 
 from core.ports import OperatorCommand, Store
 from holdings import commands as cmd
-from holdings.config import HoldingsConfig
 from holdings.proposal import EntrySource
+
+if TYPE_CHECKING:  # the config pulls in the settings tree and the risk model: a command's business, not --help's
+    from holdings.config import HoldingsConfig
 
 app = typer.Typer(
     help="Hand existing spot holdings to the bot, coin by coin, through proposals the operator approves.",
