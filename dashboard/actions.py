@@ -1,4 +1,5 @@
-"""Operator actions from the page: halt, flatten (a halt that also closes every position), resume, sleep.
+"""Operator actions from the page: halt, flatten (a halt that also closes every position), resume, sleep, and
+the managed holdings' ``holdings-<verb>`` (propose, approve, reject, pause, resume, release: ``dashboard.holdings``).
 
 ``plan_command`` turns the page's request into an ``OperatorCommand`` or a message for the operator (pure);
 ``submit`` puts it on the store's command queue, where the engine applies it first at its next step — the
@@ -14,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from core.ports import CommandReceipt, OperatorCommand, Store
+from dashboard.holdings import PREFIX, HoldingsRefused, plan_holdings_command
 from safety.operator import CommandKind
 
 ACTIONS = ("halt", "flatten", "resume", "sleep")
@@ -29,11 +31,14 @@ class Refused:
 
 
 def plan_command(action: str, body: dict[str, Any], now: datetime, submitted_by: str) -> OperatorCommand | Refused:
-    if action not in ACTIONS:
-        return Refused(f"unknown action {action!r}; the page offers {', '.join(ACTIONS)}")
+    if action not in ACTIONS and not action.startswith(PREFIX):
+        return Refused(f"unknown action {action!r}; the page offers {', '.join(ACTIONS)} and {PREFIX}<verb>")
     key = str(body.get("key", ""))
     if not KEY_RE.fullmatch(key):
         return Refused("the request has no valid idempotency key; reload the page")
+    if action.startswith(PREFIX):
+        planned = plan_holdings_command(action.removeprefix(PREFIX), body, key, now, submitted_by)
+        return Refused(planned.message) if isinstance(planned, HoldingsRefused) else planned
     reason = " ".join(str(body.get("reason", "")).split())[:200]
     if action != "resume" and not reason:
         return Refused(f"{action} needs a reason (it is journaled and sent with the alert)")

@@ -18,6 +18,7 @@ from core.clock import SimClock
 from core.ports import JournalEvent, Store
 from core.settings import Settings
 from core.types import DecisionRecord, Position, PositionSide
+from dashboard.holdings import HoldingRow, read_holdings
 from gate.budget import BudgetStatus
 from gate.gate import Gate
 from gate.persistence import STATE_KEY as GATE_KEY
@@ -61,6 +62,8 @@ class LiveState:
     decisions: list[DecisionLine] = field(default_factory=list)
     last_event_at: datetime | None = None
     heartbeat_at: datetime | None = None
+    holdings: list[HoldingRow] = field(default_factory=list)
+    """Managed holdings: every asset with a record, its open proposal, the operator's actions now."""
 
     @property
     def halted(self) -> bool:
@@ -101,13 +104,14 @@ def read_live_state(store: Store, settings: Settings, now: datetime, heartbeat: 
         tail=tail,
         settings=settings,
         heartbeat_at=read_heartbeat(heartbeat),
+        holdings=read_holdings(store),
     )
 
 
 def build_live_state(
     now: datetime, *, board: BreakerBoard | None, positions: list[Position], entries: list[PendingEntry],
     pending: list[dict[str, object]], gate: Gate | None, prices: dict[str, Decimal], tail: list[JournalEvent],
-    settings: Settings, heartbeat_at: datetime | None,
+    settings: Settings, heartbeat_at: datetime | None, holdings: list[HoldingRow] | None = None,
 ) -> LiveState:  # fmt: skip
     decisions = [decision_line(e.seq, DecisionRecord.model_validate(e.payload)) for e in tail if e.kind == "decision"]
     llm = settings.llm
@@ -124,6 +128,7 @@ def build_live_state(
         decisions=decisions[-RECENT_DECISIONS:][::-1],
         last_event_at=tail[-1].at if tail else None,
         heartbeat_at=heartbeat_at,
+        holdings=holdings or [],
     )  # fmt: skip
 
 

@@ -17,7 +17,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("engine.exchange_cli", "app", "exchange"),
     ("backtests.inspect_cli", "runs_app", "runs"),
     ("venue.cli", "app", "venue"),
-    ("holdings.cli", "app", "holdings"),
+    ("engine.holdings_cli", "app", "holdings"),
 )
 
 # (module, attribute holding a command function, group name, command name): a command of a group above

@@ -19,6 +19,7 @@ from core.ids import Symbol
 from core.portfolio import PortfolioView
 from core.ports import Clock
 from core.types import Veto
+from engine.holdings import HoldingsLink
 from gate.gate import Gate
 from learning.service import Learner
 from learning.weights import LearnerWeights
@@ -27,7 +28,7 @@ from market.regime import RegimeReading
 from market.snapshot import MarketSnapshot
 from safety.proposals import Proposal
 from safety.service import Done, EntryResult, SafetyService
-from safety.verdicts import Approved, Vetoed
+from safety.verdicts import Approved, VetoCode, Vetoed
 from tools.results import ExecutionReport
 
 
@@ -39,6 +40,8 @@ class EngineDesk:
     gate: Gate
     clock: Clock
     rng: np.random.Generator
+    holdings: HoldingsLink | None = None
+    """Managed holdings (spot runs): told when the agent tries to close or change one."""
 
     async def snapshot(self, symbol: Symbol) -> MarketSnapshot:
         self._known(symbol)
@@ -58,6 +61,8 @@ class EngineDesk:
 
     async def check(self, proposal: Proposal) -> Approved | Veto:
         verdict = self.safety.check(proposal, self.clock.now())
+        if isinstance(verdict, Vetoed) and verdict.code is VetoCode.MANAGED_HOLDING and self.holdings is not None:
+            await self.holdings.refused_to_bot(proposal, verdict)
         return verdict.as_veto() if isinstance(verdict, Vetoed) else verdict
 
     def check_schedule(self, next_check_seconds: int | None, conditions: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -5,7 +5,8 @@ pending operator commands. Each step:
 
     1. on ``CommandsPending``, the operator's commands (halt, resume, sleep) are applied before anything else;
        then the event's news is taken in (the latest price for safety, a derivatives reading for snapshots);
-    2. the safety guard runs, finalization-first, over every pending entry and open position;
+    2. the safety guard runs, finalization-first, over every pending entry and open position; then managed
+       holdings (spot): their commands, proposals, drift, and their guarded positions (``engine/holdings.py``);
     3. the gate looks at the event and returns a wake reason or nothing;
     4. on a wake, unless safety blocks the agent (halted, sleeping), the agent decides on a snapshot
        as of the event time; its schedule goes to the gate and its memory note to the store;
@@ -28,6 +29,7 @@ from core.ids import Symbol
 from core.ports import AgentBackend, Clock, NewEvent, Store
 from core.types import ClosedTrade, DecisionRecord, DecisionRequest, PositionSide, WakeKind, WakeReason
 from engine.events import CandleClosed, CommandsPending, DerivativesUpdated, Event, PriceTick, TimerTick
+from engine.holdings import HoldingsLink
 from gate.gate import Gate
 from gate.persistence import save_gate
 from gate.scheduling import InvalidSchedule
@@ -64,6 +66,8 @@ class Engine:
     veto_streak: VetoStreak = field(default_factory=lambda: VetoStreak(threshold=3))
     gate_persist_every: int = 1
     """Save the gate's state every N steps (and whenever it journals something). Live: 1."""
+    holdings: HoldingsLink | None = None
+    """Managed holdings (spot runs)."""
     _steps: int = 0
 
     async def step(self, event: Event, *, wake: WakeReason | None = None) -> StepReport:
@@ -78,6 +82,8 @@ class Engine:
         guard = await self.safety.guard(now)
         report.closed.extend(guard.closed)
         report.guard_errors = list(guard.errors)
+        if self.holdings is not None:
+            await self.holdings.step(event, now)
         self._sync_positions()
         report.wake = self._observe(event, now) if wake is None else wake
         if report.wake is not None and report.wake.kind is WakeKind.FEED_STALE:

@@ -39,6 +39,7 @@ from core.settings import RunMode, Settings
 from engine.desk import EngineDesk
 from engine.engine import Engine
 from engine.events import Event
+from engine.holdings import SpotHoldings, run_holdings_config
 from engine.live import LiveLoop, candle_feeds, derivatives_poller, live_market, paper_feed, preload, warm_up_gate
 from engine.replay import CandleReplay
 from engine.runs import LiveFeed, Replay, Run
@@ -57,6 +58,7 @@ from exchange.sim import (
 from exchange.symbols import SymbolError, normalize_symbol
 from exchange.venue import Network, VenueSpec
 from gate.persistence import open_gate
+from holdings.config import HoldingsConfig
 from learning.service import Learner
 from market.builder import Market, SnapshotBuilder
 from market.regime import tracker_from_candles
@@ -127,33 +129,24 @@ class Core:
 async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: int = 1) -> Engine:
     """Assemble the engine over ``core`` and reconcile safety's book with the exchange before anything runs."""
     settings, clock, store = core.settings, core.clock, core.store
+    spot = (SpotHoldings.build(store, clock, core.market, core.rules, holdings_config(settings))
+            if settings.exchange.market_type == "spot" else None)  # managed holdings are spot coins
     safety = SafetyService.open(
-        broker=core.broker,
-        store=store,
-        clock=clock,
-        notifiers=notifiers_from(settings.alerts),
+        broker=core.broker, store=store, clock=clock, notifiers=notifiers_from(settings.alerts),
         config=SafetyConfig(
-            rules=core.rules,
-            risk=settings.risk,
-            mode=settings.mode,
-            prefix=settings.exchange.client_id_prefix,
-            quote_asset=settings.exchange.quote,
-            market_type=settings.exchange.market_type,
+            rules=core.rules, risk=settings.risk, mode=settings.mode, prefix=settings.exchange.client_id_prefix,
+            quote_asset=settings.exchange.quote, market_type=settings.exchange.market_type,
+            delegated_commands=spot.delegated if spot else (),
         ),
-        initial_equity=core.initial_equity,
-        alert_interval_s=settings.alerts.min_interval_s,
+        initial_equity=core.initial_equity, alert_interval_s=settings.alerts.min_interval_s,
+        holdings=spot.view() if spot else None,
     )
+    holdings = spot.link(safety) if spot else None
     gate = open_gate(settings.gate, settings.llm, store, clock, symbols=list(core.market.symbols))
     learner = Learner.open(store, settings.learner, clock)
     memory = AgentMemory(settings.llm.memory_max_chars, all_secrets(settings), store)
-    desk = EngineDesk(
-        market=core.market,
-        safety=safety,
-        learner=learner,
-        gate=gate,
-        clock=clock,
-        rng=np.random.default_rng(core.seed),
-    )
+    desk = EngineDesk(market=core.market, safety=safety, learner=learner, gate=gate, clock=clock,
+                      rng=np.random.default_rng(core.seed), holdings=holdings)
     journal = StoreJournal(store, clock)
     if agent.factory is not None:
         backend = agent.factory(desk, journal, clock)
@@ -164,6 +157,7 @@ async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: in
     engine = Engine(
         clock, store, core.market, safety, gate, backend, learner, memory,
         veto_streak=VetoStreak(threshold=settings.risk.repeated_veto_alert), gate_persist_every=gate_persist_every,
+        holdings=holdings,
     )
     report = await safety.reconcile(clock.now(), cancel_orphans=settings.exchange.cancel_orphans)
     if not report.ok:
@@ -209,6 +203,8 @@ class RunPlan:
     prices; ``exchange``: real orders on ``venue``."""
     venue: VenueSpec | None
     """Where live candles (and, with ``exchange`` fills, orders) come from; ``None`` for a backtest."""
+    real_money: bool = False
+    """Mainnet: the stricter rules for managed holdings (``holdings_config``)."""
 
 
 def plan_for(settings: Settings) -> RunPlan:
@@ -222,7 +218,7 @@ def plan_for(settings: Settings) -> RunPlan:
         case RunMode.TESTNET:  # ccxt refuses Binance's old futures testnet: futures test trading is demo trading
             return RunPlan("exchange", _venue(settings, Network.SANDBOX if market_type == "spot" else Network.DEMO))
         case RunMode.MAINNET:
-            return RunPlan("exchange", _venue(settings, Network.MAINNET))
+            return RunPlan("exchange", _venue(settings, Network.MAINNET), real_money=True)
         case _:
             assert_never(settings.mode)
 
@@ -230,6 +226,11 @@ def plan_for(settings: Settings) -> RunPlan:
 def _venue(settings: Settings, network: Network) -> VenueSpec:
     market_type, url = settings.exchange.market_type, settings.exchange.venue_url
     return VenueSpec.at(market_type, network, url) if url else VenueSpec(market_type, network)
+
+
+def holdings_config(settings: Settings) -> HoldingsConfig:
+    """What the run mode means for managed holdings (the engine's and ``tradewake holdings``'s config)."""
+    return run_holdings_config(settings, real_money=plan_for(settings).real_money)
 
 
 def backtest_settings(settings: Settings) -> Settings:

@@ -30,12 +30,16 @@ def symbol_of(asset: str, config: HoldingsConfig) -> Symbol:
 
 
 def committed_exposure(positions: tuple[Position, ...], others: list[Loaded], asset: str) -> Decimal:
-    """Notional already committed: the bot's open positions (at their entry price) and every other managed
-    holding (its managed quantity at its synthetic entry)."""
+    """Notional already committed: the open positions (at their entry price), a managed holding the guard
+    protects among them, and every other managed holding not guarded yet (its managed quantity at its synthetic
+    entry): a holding that became a guarded position is counted once, as that position."""
     total = sum((p.quantity * p.entry_price for p in positions), Decimal(0))
+    guarded = {p.id for p in positions}
     for loaded in others:
         terms = loaded.record.terms
-        if loaded.record.asset != asset and loaded.record.state in COMMITTED_STATES and terms is not None:
+        if loaded.record.asset == asset or loaded.record.state not in COMMITTED_STATES or terms is None:
+            continue
+        if terms.position_id not in guarded:
             total += terms.managed_quantity * terms.synthetic_entry
     return total
 
@@ -62,7 +66,7 @@ def build_proposal(
         facts = market_facts(reading.snapshot, spread_pct=reading.spread_pct)
     except (*MARKET_ERRORS, NotEnoughMarketData) as exc:
         return Abort("market_down", f"{symbol}: {exc}")
-    limits = config.risk.effective_for(config.mode)
+    limits = config.limits
     if facts.stale(limits.stale_data_s):
         limit = max(limits.stale_data_s, facts.stale_after_s)
         return Abort("market_down", f"{symbol}: market data is {facts.data_age_s} s old (limit {limit} s)")
@@ -73,7 +77,7 @@ def build_proposal(
         asset=record.asset,
         facts=facts,
         rules=reading.rules,
-        holding_quantity=wallet.quantity(record.asset),
+        holding_quantity=wallet.held(record.asset),
         equity=wallet.equity,
         open_exposure=committed_exposure(positions, others, record.asset),
         open_symbols=related,
@@ -81,8 +85,7 @@ def build_proposal(
         breaker_notes=wallet.blockers,
         entry_source=request.entry_source,
         entry_price=request.entry_price,
-        mode=config.mode,
-        risk=config.risk,
+        policy=config.policy,
         now=now,
         ttl=config.proposal_ttl,
         requested_by=request.requested_by,

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
 from core.money import MarketRules, to_decimal
-from core.settings import RunMode
 from holdings.commands import OverrideArgs
 from holdings.lifecycle import Action, Actor, HoldingState, Refusal, Transition, decide
 from holdings.operator_plans import OperatorContext
@@ -139,7 +138,8 @@ def _level_problem(
         return f"the take-profit {take_profit} must be above the price {price}"
     if stop >= take_profit:
         return f"the stop {stop} must be below the take-profit {take_profit}"
-    gap = to_decimal(ctx.mainnet_min_entry_gap_pct) if ctx.mode is RunMode.MAINNET else Decimal(0)
+    floor = ctx.policy.min_entry_gap_pct
+    gap = to_decimal(floor) if floor is not None else Decimal(0)
     if entry <= stop or (entry - stop) / entry * HUNDRED < gap:
         need = f"at least {gap} % above" if gap else "above"
         return f"the synthetic entry {entry} must be {need} the stop {stop}"
@@ -149,12 +149,12 @@ def _level_problem(
 def _capped_allocation(
     requested: Decimal, equity: Decimal, ctx: OperatorContext
 ) -> tuple[Decimal, dict[str, str] | None]:
-    limits = ctx.risk.effective_for(ctx.mode)
+    limits = ctx.policy.limits
     cap = (equity * to_decimal(limits.max_position_pct) / HUNDRED).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
     if requested <= cap:
         return requested, None
-    limit = "mainnet_max_position_pct" if ctx.mode is RunMode.MAINNET else "max_position_pct"
-    return cap, {"requested": str(requested), "capped_to": str(cap), "limit": f"{limit} {limits.max_position_pct:g} %"}
+    limit = f"{ctx.policy.cap_name} {limits.max_position_pct:g} %"
+    return cap, {"requested": str(requested), "capped_to": str(cap), "limit": limit}
 
 
 def _changes(old: ManagedTerms, new: ManagedTerms) -> dict[str, list[str]]:

@@ -8,14 +8,14 @@ changed holding, sane override levels) refuse with their own stable code.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
-from core.settings import RiskSettings, RunMode
 from holdings.commands import ApproveArgs, ProposeArgs, RejectArgs
 from holdings.drift import DriftReference, DriftThresholds, Observation, describe, detect_drift
 from holdings.lifecycle import Action, Actor, HoldingState, Refusal, decide
 from holdings.plan import Plan, applied, moved, refuse, refused_by_lifecycle, transition_event
+from holdings.policy import ModePolicy
 from holdings.proposal import Proposal
 from holdings.records import Decision, DecisionOutcome, HoldingRecord, ManagedTerms, ProposalRequest
 
@@ -28,11 +28,8 @@ class OperatorContext:
     now: datetime
     by: str
     key: str
-    mode: RunMode
-    risk: RiskSettings
-    cooldown: timedelta
+    policy: ModePolicy
     drift: DriftThresholds
-    mainnet_min_entry_gap_pct: float
 
 
 def plan_request(record: HoldingRecord, args: ProposeArgs, ctx: OperatorContext) -> Plan:
@@ -162,7 +159,7 @@ def plan_reject(
     t = decide(record.state, Action.REJECT, OP)
     if isinstance(t, Refusal):  # pragma: no cover - _decidable already required risk_proposed
         return refused_by_lifecycle(record, t, at=ctx.now)
-    until = ctx.now + ctx.cooldown
+    until = ctx.now + ctx.policy.cooldown
     new = moved(record, t, ctx.now, cooldown_until=until, reason=args.reason or "rejected by the operator")
     outcome = Decision(
         proposal_id=proposal.id,

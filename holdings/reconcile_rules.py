@@ -9,11 +9,12 @@ records do not explain is either
   must never adopt any of it as a bot position; it is reported as the operator's, not as a mismatch
   the bot should trade around; or
 - part of a **managed holding** (``managed_*`` or ``release_pending``): the bot protects it under the
-  approved terms, so at most the managed quantity may be attached to that managed position (never as
-  a fresh bot trade with signals of its own); anything above it is again the operator's.
+  approved terms, so at most the managed quantity (less what its guarded position already holds) is the
+  managed position's (never a fresh bot trade with signals of its own); anything above it is again the
+  operator's.
 
-``safety/reconcile.py`` calls :func:`spot_verdict` per asset in the engine integration (a later phase;
-it does not call it yet).
+``safety/reconcile.py`` asks per spot balance through the ``SpotHoldings`` port, which ``engine/holdings.py``
+answers with :func:`spot_verdict`.
 """
 
 from __future__ import annotations
@@ -42,9 +43,12 @@ class SpotVerdict:
     reason: str
 
 
-def spot_verdict(asset: str, unexplained: Decimal, holding: HoldingRecord | None) -> SpotVerdict:
+def spot_verdict(
+    asset: str, unexplained: Decimal, holding: HoldingRecord | None, attached: Decimal = Decimal(0)
+) -> SpotVerdict:
     """Split ``unexplained`` (the balance the bot's records do not explain) between a managed holding and
-    the operator. ``managed + operator == unexplained`` whenever ``unexplained > 0``."""
+    the operator. ``attached``: what the managed holding's guarded position already holds (it is among the
+    records, so explained). ``managed + operator == unexplained`` whenever ``unexplained > 0``."""
     if unexplained <= 0:
         return SpotVerdict(Decimal(0), Decimal(0), f"{asset}: nothing unexplained")
     if holding is None or is_unmanaged(holding) or holding.terms is None:
@@ -53,7 +57,7 @@ def spot_verdict(asset: str, unexplained: Decimal, holding: HoldingRecord | None
             Decimal(0), unexplained, f"{asset} is not managed ({state}): the operator's holding, never a bot position"
         )
     terms = holding.terms
-    managed = min(unexplained, terms.managed_quantity)
+    managed = min(unexplained, max(terms.managed_quantity - attached, Decimal(0)))
     return SpotVerdict(
         managed,
         unexplained - managed,

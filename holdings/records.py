@@ -22,7 +22,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from core.ids import Symbol
+from core.canonical import canonical_json, sha256_hex
+from core.ids import PositionId, Symbol
 from core.ports import CommandStatus
 from holdings.lifecycle import Actor, HoldingState
 from holdings.proposal import EntrySource, Proposal, VariantName
@@ -58,6 +59,12 @@ def decision_key(proposal_id: str) -> str:
 
 def command_key(idempotency_key: str) -> str:
     return COMMAND_PREFIX + idempotency_key
+
+
+def managed_position_id(proposal_id: str) -> PositionId:
+    """The id of the guarded position a proposal's approval becomes (same proposal, same position: never
+    two; a new hand-over after an exit is a new proposal, so a new position)."""
+    return PositionId("m" + sha256_hex(f"managed:{proposal_id}")[:10])
 
 
 def proposal_asset(proposal_id: str) -> str | None:
@@ -99,6 +106,17 @@ class ManagedTerms(BaseModel):
     regime: str | None
     approved_at: AwareDatetime
     approved_by: str
+
+    @property
+    def position_id(self) -> PositionId:
+        """The guarded position these terms are carried out as (see :func:`managed_position_id`)."""
+        return managed_position_id(self.proposal_id)
+
+    def guard_stamp(self) -> str:
+        """A digest of what the guard applies (quantity, entry, stop, take-profit): it changes when the operator
+        overrides them or a resume re-anchors the quantity, and then the guard applies them anew."""
+        levels = [str(v) for v in (self.managed_quantity, self.synthetic_entry, self.stop, self.take_profit)]
+        return sha256_hex(canonical_json({"proposal_id": self.proposal_id, "levels": levels}))[:16]
 
     @classmethod
     def from_proposal(cls, proposal: Proposal, variant: str, wallet: Decimal, at: Any, by: str) -> ManagedTerms:

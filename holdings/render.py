@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from holdings.proposal import Proposal
+from holdings.proposal import Proposal, VariantName
 from holdings.records import Decision, HoldingRecord
+
+if TYPE_CHECKING:  # the config imports the risk model, which renders its advice with this module
+    from holdings.config import HoldingsConfig
 
 CENT = Decimal("0.01")
 
@@ -29,6 +33,29 @@ def quantity(value: Decimal | None) -> str:
 
 def when(at: datetime | None) -> str:
     return "-" if at is None else at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def duration(span: timedelta) -> str:
+    """``7 days``, ``24 h``, ``90 min``: a span for people."""
+    seconds = int(span.total_seconds())
+    if seconds % 86_400 == 0 and seconds >= 2 * 86_400:
+        return f"{seconds // 86_400} days"
+    if seconds % 3_600 == 0:
+        return f"{seconds // 3_600} h"
+    return f"{seconds // 60} min"
+
+
+def policy_line(config: HoldingsConfig) -> str:
+    """What the run mode means for holdings, in one line (``tradewake holdings list``)."""
+    policy = config.policy
+    offered = [s.name for s in config.model.variants if policy.aggressive or s.name is not VariantName.AGGRESSIVE]
+    variants = [name.value for name in offered]
+    floor = policy.min_entry_gap_pct
+    gap = f"; the synthetic entry at least {floor:g} % above the stop" if floor is not None else ""
+    return (
+        f"{policy.label}: variants {', '.join(variants)}; proposals live {duration(config.proposal_ttl)}; "
+        f"a rejection cools an asset down {duration(policy.cooldown)}{gap}"
+    )
 
 
 def _volume(value: float | None) -> str:

@@ -5,17 +5,18 @@ Version ``holdings-risk/1`` (:data:`RISK_MODEL_V1`), for a long spot holding at 
 
 - **stop** ``P - k*A`` with ``k`` per variant, then kept inside the veto's stop-distance limits
   (``risk.stop_min_distance_pct`` .. ``risk.stop_max_distance_pct`` of ``P``), then moved down until the
-  synthetic entry ``E`` is at least ``g`` % above it (``g`` = 5 on mainnet, ``risk.stop_min_distance_pct``
-  elsewhere: a position's risk per unit ``E - stop`` must be a real distance, or its R multiples
-  are noise). A stop that would then lie beyond the maximum distance makes the variant infeasible.
+  synthetic entry ``E`` is at least ``g`` % above it (``g`` = ``mainnet_min_entry_gap_pct``, 5, where real
+  money trades; ``risk.stop_min_distance_pct`` elsewhere: a position's risk per unit ``E - stop`` must be
+  a real distance, or its R multiples are noise; :class:`~holdings.policy.ModePolicy` says which). A stop
+  that would then lie beyond the maximum distance makes the variant infeasible.
 - **take-profit** ``P + r*(P - stop)``: reward/risk ``r`` measured from the current price.
-- **max allocation** ``equity * max_position_pct * share`` (the effective limits: on mainnet the
+- **max allocation** ``equity * max_position_pct * share`` (the limits in force: on mainnet the
   stricter ``mainnet_*`` caps), never more than the room left under ``max_total_exposure_pct``;
   the managed quantity is the holding up to that allocation, rounded down to the step. When the
   holding is larger, the allocation is *capped* (journaled ``managed.allocation_capped``).
 - **variants**: conservative (``k`` 1.5, ``r`` 1.5, share 0.5), recommended (2, 2, 0.75), aggressive
-  (3, 3, 1.0; not on mainnet). Conservative keeps more of what is held: a nearer stop, an earlier
-  target, less handed over.
+  (3, 3, 1.0; only where the policy allows it: not on mainnet). Conservative keeps more of what is held:
+  a nearer stop, an earlier target, less handed over.
 - **drift band** ``P +/- 2*A``, stored in the proposal for the drift check.
 
 A change to any number here is a new version string.
@@ -31,9 +32,10 @@ from decimal import ROUND_DOWN, Decimal
 from core.errors import OrderRejected
 from core.ids import Symbol
 from core.money import MarketRules, to_decimal
-from core.settings import RiskSettings, RunMode
+from core.settings import RiskSettings
 from holdings.advice import assess
 from holdings.market_facts import MarketFacts
+from holdings.policy import ModePolicy
 from holdings.proposal import EntrySource, MarketBasis, Proposal, Variant, VariantName
 
 HUNDRED = Decimal(100)
@@ -85,8 +87,7 @@ class ProposalInputs:
     entry_source: EntrySource
     entry_price: Decimal | None
     """The cost basis or the operator's price; ``None`` with ``EntrySource.CURRENT``."""
-    mode: RunMode
-    risk: RiskSettings
+    policy: ModePolicy
     now: datetime
     ttl: timedelta
     requested_by: str
@@ -112,10 +113,10 @@ def propose(x: ProposalInputs, model: RiskModel = RISK_MODEL_V1) -> Proposal | A
     entry = _synthetic_entry(x, price)
     if isinstance(entry, Abort):
         return entry
-    limits = x.risk.effective_for(x.mode)
+    limits = x.policy.limits
     variants, dropped = [], []
     for spec in model.variants:
-        if spec.name is VariantName.AGGRESSIVE and x.mode is RunMode.MAINNET:
+        if spec.name is VariantName.AGGRESSIVE and not x.policy.aggressive:
             continue
         built = _variant(spec, x, price, entry, limits=limits, model=model)
         if isinstance(built, Abort):
@@ -132,7 +133,7 @@ def propose(x: ProposalInputs, model: RiskModel = RISK_MODEL_V1) -> Proposal | A
         symbol=x.facts.symbol,
         seq=x.seq,
         risk_model_version=model.version,
-        mode=x.mode.value,
+        mode=x.policy.label,
         created_at=x.now,
         expires_at=x.now + x.ttl,
         requested_by=x.requested_by,
@@ -209,7 +210,8 @@ def _stop(
     if stop < furthest:
         stop = furthest
         notes.append(f"stop capped at risk.stop_max_distance_pct ({limits.stop_max_distance_pct} %)")
-    gap_pct = model.mainnet_min_entry_gap_pct if x.mode is RunMode.MAINNET else limits.stop_min_distance_pct
+    floor = x.policy.min_entry_gap_pct
+    gap_pct = floor if floor is not None else limits.stop_min_distance_pct
     below_entry = entry * (1 - to_decimal(gap_pct) / HUNDRED)
     if stop > below_entry:
         stop = below_entry
@@ -235,8 +237,8 @@ def _allocation(spec: VariantSpec, x: ProposalInputs, price: Decimal, limits: Ri
     share = to_decimal(spec.allocation_share)
     per_position = x.equity * to_decimal(limits.max_position_pct) / HUNDRED * share
     room = max(x.equity * to_decimal(limits.max_total_exposure_pct) / HUNDRED - x.open_exposure, Decimal(0))
-    cap_name = "mainnet_max_position_pct" if _mainnet_cap_binds(x) else "max_position_pct"
-    reason = f"{cap_name} {limits.max_position_pct:g} % of equity x {spec.allocation_share:g} ({spec.name.value})"
+    share_text = f"{spec.allocation_share:g} ({spec.name.value})"
+    reason = f"{x.policy.cap_name} {limits.max_position_pct:g} % of equity x {share_text}"
     amount = per_position
     if room < per_position:
         amount = room
@@ -244,10 +246,6 @@ def _allocation(spec: VariantSpec, x: ProposalInputs, price: Decimal, limits: Ri
     amount = amount.quantize(CENT, rounding=ROUND_DOWN)
     quantity = x.rules.quantity(min(x.holding_quantity, amount / price))
     return _Allocation(amount, quantity, reason)
-
-
-def _mainnet_cap_binds(x: ProposalInputs) -> bool:
-    return x.mode is RunMode.MAINNET and x.risk.mainnet_max_position_pct < x.risk.max_position_pct
 
 
 def drift_band(price: Decimal, atr: float, model: RiskModel, rules: MarketRules) -> tuple[Decimal, Decimal]:

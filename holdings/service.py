@@ -1,9 +1,9 @@
 """The holdings service: carries out the lifecycle's plans on the ``Store``, atomically.
 
 Built with ``(store, clock, market source, config)`` and called with the wallet (balances and
-equity) the caller knows. The engine step (a later phase) calls :meth:`HoldingsService.cycle` once per
-step, after the safety commands, and routes the guard's news to :meth:`record_exit` /
-:meth:`record_released`. Every method reads the time once from the injected clock.
+equity) the caller knows. The engine step (``engine/holdings.py``) calls :meth:`HoldingsService.cycle`
+after the safety pass and routes the guard's news to :meth:`record_exit` / :meth:`record_released`. Every
+method reads the time once from the injected clock.
 
 How a decision is carried out (:meth:`_carry_out`): read the asset's record, plan (pure), commit the
 plan in one transaction with compare-and-set on the record's version. If another process decided
@@ -23,6 +23,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from core.errors import ConflictError, OperationalError
+from core.ids import PositionId
 from core.money import to_decimal
 from core.ports import Clock, CommandStatus, OperatorCommand, Store
 from core.types import Alert
@@ -81,14 +82,20 @@ class HoldingsService:
 
     # ------------------------------------------------------------------ one engine step
 
-    def cycle(self, wallet: Wallet) -> CycleReport:
-        """Everything one engine step owes the holdings: commands, pending proposals, the TTL job, drift."""
-        return CycleReport(
-            commands=self.apply_pending(wallet),
-            generated=self.generate_pending(wallet),
-            expired=self.expire_due(),
-            drift=self.check_drift(wallet),
-        )
+    def cycle(self, wallet: Wallet, *, commands: bool = True, records: list[Loaded] | None = None) -> CycleReport:
+        """Everything one engine step owes the holdings: commands, pending proposals, the TTL job, drift.
+
+        ``commands``: apply the queued holdings commands (the engine does on ``CommandsPending``). ``records``:
+        the records as the caller last read them (a hint of what needs work: every decision re-reads its asset
+        before it commits); ``None``, or any command applied, reads them once."""
+        report = CycleReport()
+        if commands:
+            report.commands = self.apply_pending(wallet)
+        loaded = self.book.all() if records is None or report.commands else records
+        report.generated = self.generate_pending(wallet, loaded)
+        report.expired = self.expire_due(loaded)
+        report.drift = self.check_drift(wallet, loaded)
+        return report
 
     # ------------------------------------------------------------------ operator commands
 
@@ -125,7 +132,7 @@ class HoldingsService:
                 proposal, decision = self.book.proposal(args.proposal_id), self.book.decision(args.proposal_id)
                 reading = self._reading(record.asset, ctx.now)
                 step = reading.rules.step_size if reading is not None else Decimal(0)
-                quantity = wallet.quantity(record.asset)
+                quantity = wallet.held(record.asset)
                 return plan_approve(record, proposal, decision, args, wallet_quantity=quantity, ctx=ctx, step=step)
             case cmd.RejectArgs():
                 proposal, decision = self.book.proposal(args.proposal_id), self.book.decision(args.proposal_id)
@@ -146,11 +153,8 @@ class HoldingsService:
             now=now,
             by=command.submitted_by,
             key=command.idempotency_key,
-            mode=self.config.mode,
-            risk=self.config.risk,
-            cooldown=self.config.cooldown,
+            policy=self.config.policy,
             drift=self.config.drift,
-            mainnet_min_entry_gap_pct=self.config.model.mainnet_min_entry_gap_pct,
         )
 
     def _bad_command(self, command: OperatorCommand, why: str) -> Plan:
@@ -181,11 +185,11 @@ class HoldingsService:
 
     # ------------------------------------------------------------------ the bot, the TTL job, drift
 
-    def generate_pending(self, wallet: Wallet) -> list[Plan]:
+    def generate_pending(self, wallet: Wallet, records: list[Loaded] | None = None) -> list[Plan]:
         """The bot turns every pending request into a proposal, or aborts it with the reason."""
         now = self.clock.now()
         done = []
-        for loaded in self.book.all():
+        for loaded in self.book.all() if records is None else records:
             if loaded.record.state is not HoldingState.PROPOSAL_PENDING:
                 continue
 
@@ -206,11 +210,11 @@ class HoldingsService:
                 done.append(plan)
         return done
 
-    def expire_due(self) -> list[Plan]:
+    def expire_due(self, records: list[Loaded] | None = None) -> list[Plan]:
         """The TTL job: every open proposal whose time is up goes back to frozen (journaled ``managed.expired``)."""
         now = self.clock.now()
         done = []
-        for loaded in self.book.all():
+        for loaded in self.book.all() if records is None else records:
             pid = loaded.record.proposal_id
             if loaded.record.state is not HoldingState.RISK_PROPOSED or pid is None:
                 continue
@@ -224,21 +228,23 @@ class HoldingsService:
     def _expirer(self, proposal: Proposal, now: datetime) -> Planner:
         return lambda fresh: plan_expire(fresh.record, proposal, self.book.decision(proposal.id), now)
 
-    def check_drift(self, wallet: Wallet) -> list[Plan]:
+    def check_drift(self, wallet: Wallet, records: list[Loaded] | None = None) -> list[Plan]:
         """Open proposals that drifted are aborted as stale; drifted managed holdings go to ``managed_drift_alert``."""
         now = self.clock.now()
         done = []
         watched = (HoldingState.RISK_PROPOSED, HoldingState.MANAGED_ACTIVE, HoldingState.MANAGED_PAUSED)
-        for loaded in self.book.all():
+        for loaded in self.book.all() if records is None else records:
             if loaded.record.state in watched and (plan := self._check_one(loaded.record, wallet, now)) is not None:
                 done.append(plan)
         return done
 
     def _check_one(self, record: HoldingRecord, wallet: Wallet, now: datetime) -> Plan | None:
         reading = self._reading(record.asset, now)
-        seen = _observation(wallet.quantity(record.asset), reading)
+        seen = _observation(wallet.held(record.asset, _guarded(record)), reading)
         step = reading.rules.step_size if reading is not None else Decimal(0)
-        proposal = self.book.proposal(record.proposal_id) if record.proposal_id else None
+        proposal = None  # a managed holding is checked against its terms; only an open proposal needs its proposal
+        if record.state is HoldingState.RISK_PROPOSED and record.proposal_id:
+            proposal = self.book.proposal(record.proposal_id)
         first = plan_drift(record, proposal, seen, step=step, limits=self.config.drift, now=now)
         if first is None:
             return None
@@ -316,7 +322,8 @@ class HoldingsService:
         if record.state is not HoldingState.MANAGED_DRIFT_ALERT:
             return None
         reading = self._reading(record.asset, now)
-        return rebase_now(wallet.quantity(record.asset), reading, self.config) if reading is not None else None
+        held = wallet.held(record.asset, _guarded(record))
+        return rebase_now(held, reading, self.config) if reading is not None else None
 
     def _reading(self, asset: str, now: datetime) -> MarketReading | None:
         """The asset's market now, or ``None`` when the source cannot answer (the callers say so)."""
@@ -334,6 +341,11 @@ def _asset_of(args: BaseModel) -> str:
     if not asset:
         raise AssertionError(f"command arguments name no asset: {args!r}")  # pragma: no cover - the models require one
     return str(asset)
+
+
+def _guarded(record: HoldingRecord) -> PositionId | None:
+    """The guarded position of a managed holding (its coins are the holding's, not the bot's own)."""
+    return record.terms.position_id if record.terms is not None else None
 
 
 def _observation(wallet_quantity: Decimal, reading: MarketReading | None) -> Observation:

@@ -5,7 +5,9 @@
   over ``market.builder.Market`` (the same builders the engine uses) and the candles' closes.
 - :class:`Wallet` is the account as the caller (the engine) knows it: balances, equity, the bot's open
   positions and what currently blocks entries. The engine takes them from the safety service's public
-  surface (``positions()``, ``agent_blocked(now)``, its breakers); nothing here reads safety's state.
+  surface (``balances``, ``positions()``, ``blockers(now)``); nothing here reads safety's state.
+  :meth:`Wallet.held` is what holdings compares and hands over: the wallet's total less the bot's own
+  positions, so the bot's fills in the asset's market are never mistaken for a change in the holding.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from typing import Protocol
 import pandas as pd
 
 from core.errors import ConfigError, OperationalError, TemporaryError
-from core.ids import Symbol
+from core.ids import PositionId, Symbol
 from core.money import MarketRules
 from core.timeframes import timeframe_seconds
-from core.types import Balance, Position
+from core.types import Balance, Position, PositionSide
 from holdings.market_facts import return_correlation
 from market.builder import DEFAULT_TIMEFRAMES, Market, SnapshotBuilder
 from market.candles import infer_timeframe
@@ -125,5 +127,18 @@ class Wallet:
     """What stops entries now, in words (kill switch, sleep, an open breaker): warned about in proposals."""
 
     def quantity(self, asset: str) -> Decimal:
+        """The wallet's total of ``asset`` (free and locked in orders)."""
         balance = self.balances.get(asset)
         return balance.total if balance is not None else Decimal(0)
+
+    def held(self, asset: str, managed: PositionId | None = None) -> Decimal:
+        """The holding: the wallet's total of ``asset`` less the bot's own long positions in it. ``managed`` is
+        the managed holding's guarded position: those coins are the holding's, not the bot's own."""
+        mine = [p for p in self.positions if p.side is PositionSide.LONG and base_of(p.symbol) == asset]
+        own = sum((p.quantity for p in mine if p.id != managed), Decimal(0))
+        return self.quantity(asset) - own
+
+
+def base_of(symbol: Symbol) -> str:
+    """``BTC/USDT`` -> ``BTC``."""
+    return symbol.split("/", 1)[0]

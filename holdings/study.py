@@ -30,7 +30,7 @@ from rich.table import Table
 
 from core.ids import Symbol
 from core.money import MarketRules
-from core.settings import RiskSettings, RunMode
+from holdings.config import default_policy
 from holdings.market_facts import NotEnoughMarketData, market_facts
 from holdings.proposal import EntrySource, Proposal
 from holdings.risk_model import RISK_MODEL_V1, ProposalInputs, propose
@@ -87,7 +87,7 @@ def _proposal(builder: SnapshotBuilder, rules: MarketRules, at: datetime) -> Pro
         proposal_id="STUDY-1", seq=1, asset=rules.base, facts=facts, rules=rules,
         holding_quantity=rules.quantity(EQUITY * Decimal("0.1") / price), equity=EQUITY,
         open_exposure=Decimal(0), open_symbols=(), correlations={}, breaker_notes=(),
-        entry_source=EntrySource.CURRENT, entry_price=None, mode=RunMode.TESTNET, risk=RiskSettings(),
+        entry_source=EntrySource.CURRENT, entry_price=None, policy=default_policy(),
         now=at, ttl=TTL, requested_by="study", request_key="study",
     )  # fmt: skip
     made = propose(x, RISK_MODEL_V1)

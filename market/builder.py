@@ -134,6 +134,11 @@ class SnapshotBuilder:
         times = open_ms(candles)
         return _Frame(tf, step_ms, times, times + step_ms, candles.to_numpy(), counts, expected, features.to_numpy())
 
+    def closes(self) -> pd.Series:
+        """The base candles' closes, indexed by their open time (UTC), as the builder has them now."""
+        base = self._frames[self.base_timeframe]
+        return pd.Series(base.ohlcv[:, 3], index=pd.to_datetime(base.open_ms, unit="ms", utc=True), name="close")
+
     # ------------------------------------------------------------ build
 
     def build(self, as_of: datetime, *, live_price: LivePrice | None = None) -> MarketSnapshot:

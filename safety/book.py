@@ -100,6 +100,11 @@ class SafetyBook:
         """Whether the store records this position as closed (finalized by this or an earlier process)."""
         return self.store.get(closed_key(pid)) is not None
 
+    def closed_trade(self, pid: PositionId) -> ClosedTrade | None:
+        """The position's recorded close, when it was finalized (by this or an earlier process)."""
+        doc = self.store.get(closed_key(pid))
+        return ClosedTrade.model_validate(doc.value) if doc is not None else None
+
     # ------------------------------------------------------------------ the veto's view
 
     def portfolio(self, equity: Decimal) -> views.Portfolio:
@@ -127,6 +132,11 @@ class SafetyBook:
     def put_record(self, record: GuardRecord) -> None:
         self.records[record.id] = record
         self._stage(position_key(record.id), record.to_dict())
+
+    def drop_record(self, pid: PositionId) -> None:
+        """Stop guarding a position without closing it (a managed holding the operator took back)."""
+        self.records.pop(pid, None)
+        self._stage(position_key(pid), None)
 
     def put_entry(self, entry: PendingEntry) -> None:
         self.entries[entry.position_id] = entry

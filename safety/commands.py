@@ -4,7 +4,8 @@ Each command's effect is saved (controls in the breaker board, a ``command.appli
 in one commit before the command is marked finished in the queue. A crash in between re-applies
 it on the next step, which is harmless: applying a command twice has the effect of applying it
 once. ``halt`` takes effect for the veto the moment it is applied (the board in memory); with
-``flatten`` every pending entry is cancelled and every position closed through the guard.
+``flatten`` every pending entry is cancelled and every position closed through the guard. Kinds another
+part of the engine applies (``delegated``, e.g. ``holdings.*``) are left in the queue for it.
 """
 
 from __future__ import annotations
@@ -38,12 +39,16 @@ class Commands:
     book: SafetyBook
     keeper: StateKeeper
     requests: Requests
+    delegated: tuple[str, ...] = ()
+    """Prefixes of command kinds that are not safety's to apply (nor to refuse)."""
 
     async def apply_pending(self, prices: Mapping[Symbol, Decimal], now: datetime) -> list[AppliedCommand]:
         """Apply every pending command in queue order; stop at the first that cannot be saved."""
         applied: list[AppliedCommand] = []
         for receipt in self.store.pending_commands():
             command = receipt.command
+            if self.delegated and command.kind.startswith(self.delegated):
+                continue
             outcome = apply_command(self.book.board.controls, command, now)
             if outcome.controls != self.book.board.controls:
                 self.book.put_board(self.book.board.model_copy(update={"controls": outcome.controls}))

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
@@ -57,6 +58,28 @@ class ExitRequest(BaseModel):
     requested_at: AwareDatetime
 
 
+class ManagedStage(StrEnum):
+    """Where a managed holding stands, as far as the guard and the veto care (``holdings/`` has the full lifecycle)."""
+
+    ACTIVE = "active"
+    """Guarded under the approved terms."""
+    PAUSED = "paused"
+    """Still guarded (its stop and take-profit stay), but no new trades in its market."""
+    RELEASE = "release"
+    """The operator takes it back: its orders are cancelled and the guard lets go of it (nothing is sold)."""
+
+
+class ManagedTag(BaseModel):
+    """Marks a position as a managed holding: the operator's coins, guarded under terms the operator approved."""
+
+    model_config = _VALUE
+
+    asset: str
+    terms: str
+    """A stamp of the terms applied (it changes when the operator overrides them)."""
+    stage: ManagedStage = ManagedStage.ACTIVE
+
+
 class GuardRecord(BaseModel):
     model_config = _VALUE
 
@@ -77,6 +100,8 @@ class GuardRecord(BaseModel):
     trailed: bool = False
     protected_at: AwareDatetime | None = None
     """When a live stop was first seen on the exchange."""
+    managed: ManagedTag | None = None
+    """Set for a managed holding (opened without an entry order, see ``safety.managed``)."""
 
     @property
     def id(self) -> PositionId:

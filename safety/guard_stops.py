@@ -215,8 +215,11 @@ def _took_profit(rec: GuardRecord) -> bool:
 
 
 def _take_profit_quantity(x: GuardInputs) -> Decimal:
-    """The first take-profit's share, or everything when the rest would be unsellable dust."""
+    """The first take-profit's share, or everything when the rest would be unsellable dust. A managed
+    holding's take-profit closes all of it: the operator approved one stop and one target."""
     rec = x.record
+    if rec.managed is not None:
+        return rec.remaining
     share = x.rules.quantity(rec.original_quantity * to_decimal(x.risk.take_profit_fraction))
     rest = rec.remaining - share
     price = rec.position.take_profit_price or x.observed.price

@@ -16,8 +16,10 @@
    ``closed_externally`` (one whose stop filled meanwhile is finalized as a stop); every remaining
    position is re-protected.
 5. Compare what is left: exchange positions no record explains, or quantities that differ, are
-   mismatches. Reconciliation succeeds only when every position was fully checked, nothing
-   mismatches and the state was saved; then ``reconciled_at`` is set and entries are allowed
+   mismatches. On spot, a balance beyond the bot's positions is first offered to ``holdings`` (who owns
+   it: a managed holding not guarded yet, or the operator's own coins): that part is reported, never
+   adopted as a bot position and never a mismatch. Reconciliation succeeds only when every position was
+   fully checked, nothing mismatches and the state was saved; then ``reconciled_at`` is set and entries are allowed
    again. Otherwise it alerts, entries stay blocked and the engine retries: an exchange holding
    a position we do not track is for a human to resolve, not for the agent to trade around.
 """
@@ -37,6 +39,7 @@ from safety.book import SafetyBook
 from safety.gateway import BROKER_ERRORS, ExchangeGateway, StopPosition
 from safety.guard_state import ExitOrder, GuardRecord
 from safety.keeper import StateKeeper
+from safety.managed import SpotHoldings
 from safety.order_ids import OrderRole, ParsedOrderId, parse_order_id
 from safety.rules import tradable
 from safety.sweep import Sweep
@@ -53,6 +56,8 @@ class ReconcileReport:
     orphans: list[ClientOrderId] = field(default_factory=list)
     cancelled_orphans: list[ClientOrderId] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
+    holdings: list[str] = field(default_factory=list)
+    """Spot balances set aside as holdings (managed, or the operator's), with why."""
     error: str | None = None
 
 
@@ -65,6 +70,7 @@ class Reconciler:
     rules: Mapping[Symbol, MarketRules]
     prefix: str
     quote: str = "USDT"
+    holdings: SpotHoldings | None = None
 
     async def run(self, prices: Mapping[Symbol, Decimal], now: datetime, *, cancel_orphans: bool) -> ReconcileReport:
         report = ReconcileReport(ok=False, at=now)
@@ -86,7 +92,7 @@ class Reconciler:
             positions = await self.gateway.all_positions(now)
         except BROKER_ERRORS as exc:
             return await self._failed(report, f"reading positions failed: {exc}", now)
-        report.mismatches.extend(self._mismatches(positions, prices))
+        report.mismatches.extend(self._mismatches(self._set_aside(positions, report), prices))
         report.equity = equity(balances, prices, self.quote)
         if report.orphans:
             orphans = ", ".join(report.orphans)
@@ -172,6 +178,27 @@ class Reconciler:
                 self.book.journal("reconcile.recovered_fill", now, {"position_id": record.id, "order_id": cid})
                 report.reattached.append(cid)
 
+    def _set_aside(self, positions: list[ExchangePosition], report: ReconcileReport) -> list[ExchangePosition]:
+        """Spot: take out of each balance what ``holdings`` says is not the bot's (what no position explains)."""
+        if self.holdings is None:
+            return positions
+        kept = []
+        for p in positions:
+            rules = self.rules.get(p.symbol)
+            if rules is None or rules.contract or p.side is not PositionSide.LONG:
+                kept.append(p)
+                continue
+            mine = [r for r in self.book.records.values() if r.symbol == p.symbol and r.side is PositionSide.LONG]
+            ours = sum((max(r.remaining, Decimal(0)) for r in mine), Decimal(0))
+            attached = sum((max(r.remaining, Decimal(0)) for r in mine if r.managed is not None), Decimal(0))
+            if p.quantity <= ours:
+                kept.append(p)
+                continue
+            share = self.holdings.share(rules.base, p.quantity - ours, attached)
+            report.holdings.append(f"{p.quantity - ours} {rules.base} set aside: {share.reason}")
+            kept.append(p.model_copy(update={"quantity": p.quantity - share.managed - share.operator}))
+        return kept
+
     def _mismatches(self, positions: list[ExchangePosition], prices: Mapping[Symbol, Decimal]) -> list[str]:
         """Differences between our open quantities and the exchange's that the market could trade
         (spot dust below the minimum notional is not a mismatch: nothing can be done with it)."""
@@ -237,5 +264,6 @@ def _summary(report: ReconcileReport) -> dict[str, object]:
         "orphans": list(report.orphans),
         "cancelled_orphans": list(report.cancelled_orphans),
         "mismatches": list(report.mismatches),
+        "holdings": list(report.holdings),
         "equity": None if report.equity is None else str(report.equity),
     }

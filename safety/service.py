@@ -14,6 +14,7 @@ carry them out are built here, once, each with exactly the collaborators it uses
     Requests        approved proposals                               (entries, guard, book, keeper)
     Reconciler      start-up and on-demand reconciliation            (sweep, gateway, book, keeper)
     Commands        the operator's queue                             (requests, book, keeper)
+    ManagedPositions managed holdings: open, new terms, release       (book, keeper, gateway, guard)
 """
 
 from __future__ import annotations
@@ -28,14 +29,18 @@ from core.money import MarketRules
 from core.portfolio import PortfolioView
 from core.ports import Broker, Clock, Notifier, Store
 from core.settings import RiskSettings, RunMode
-from core.types import Alert, ClosedTrade, Position
+from core.types import Alert, Balance, ClosedTrade, Position
+from safety import rules as veto_rules
 from safety.alerts import AlertDispatcher, AlertSink
 from safety.book import SafetyBook
 from safety.commands import AppliedCommand, Commands
 from safety.entries import Entries, EntryResult
 from safety.executor import PositionGuard
 from safety.gateway import ExchangeGateway
+from safety.guard_state import ManagedStage
 from safety.keeper import StateKeeper, TickReport
+from safety.managed import HoldingShare, ManagedOutcome, ManagedSpec, SpotHoldings, check_managed
+from safety.managed_ops import ManagedPositions
 from safety.proposals import Proposal
 from safety.reconcile import Reconciler, ReconcileReport
 from safety.reconcile import equity as account_equity
@@ -49,9 +54,14 @@ __all__ = [
     "AppliedCommand",
     "Done",
     "EntryResult",
+    "HoldingShare",
+    "ManagedOutcome",
+    "ManagedSpec",
+    "ManagedStage",
     "ReconcileReport",
     "SafetyConfig",
     "SafetyService",
+    "SpotHoldings",
     "TickReport",
     "account_equity",
 ]
@@ -69,6 +79,9 @@ class SafetyConfig:
     """The run's client-order-id prefix: orders carrying it are ours."""
     quote_asset: str = "USDT"
     market_type: str = "spot"
+    delegated_commands: tuple[str, ...] = ()
+    """Prefixes of queued command kinds another part of the engine applies (``holdings.``): left in the queue
+    for it, not refused as unknown."""
 
 
 @dataclass
@@ -82,10 +95,13 @@ class SafetyService:
     _requests: Requests
     _reconciler: Reconciler
     _commands: Commands
+    _managed: ManagedPositions
     equity: Decimal = Decimal(0)
     """Cash plus open positions marked at the latest prices (refreshed from the exchange every step)."""
     prices: dict[Symbol, Decimal] = field(default_factory=dict)
     price_at: dict[Symbol, datetime] = field(default_factory=dict)
+    balances: dict[str, Balance] = field(default_factory=dict)
+    """The account's balances as last read (with the equity, every step)."""
 
     @classmethod
     def open(
@@ -98,15 +114,27 @@ class SafetyService:
         config: SafetyConfig,
         initial_equity: Decimal,
         alert_interval_s: int = 60,
+        holdings: SpotHoldings | None = None,
     ) -> SafetyService:
-        """Load the persisted book (or start one) and build the parts. Call :meth:`reconcile` next."""
+        """Load the persisted book (or start one) and build the parts. Call :meth:`reconcile` next.
+
+        ``holdings``: who owns spot balances no position explains (managed holdings, the operator's coins);
+        without it such a balance is a reconciliation mismatch."""
         book = SafetyBook.load(store, initial_equity, clock.now())
         alerts = AlertDispatcher(notifiers, store, clock, min_interval_s=alert_interval_s)
-        return cls.assemble(broker, store, book, alerts, config, initial_equity)
+        return cls.assemble(broker, store, book, alerts, config, initial_equity, holdings=holdings)
 
     @classmethod
     def assemble(  # noqa: PLR0917 - the parts it wires, in the order they are built
-        cls, broker: Broker, store: Store, book: SafetyBook, alerts: AlertSink, config: SafetyConfig, equity: Decimal
+        cls,
+        broker: Broker,
+        store: Store,
+        book: SafetyBook,
+        alerts: AlertSink,
+        config: SafetyConfig,
+        equity: Decimal,
+        *,
+        holdings: SpotHoldings | None = None,
     ) -> SafetyService:
         """Wire the parts over a loaded book (``open`` for the usual start-up)."""
         keeper = StateKeeper(book, alerts)
@@ -115,9 +143,12 @@ class SafetyService:
         entries = Entries(book, gateway, keeper, guard, config.rules, config.prefix)
         sweep = Sweep(book, keeper, gateway, entries, guard)
         requests = Requests(book, keeper, guard, entries)
-        reconciler = Reconciler(book, gateway, keeper, sweep, config.rules, config.prefix, config.quote_asset)
-        commands = Commands(store, book, keeper, requests)
-        return cls(config, book, keeper, gateway, sweep, requests, reconciler, commands, equity=equity)
+        reconciler = Reconciler(
+            book, gateway, keeper, sweep, config.rules, config.prefix, config.quote_asset, holdings=holdings
+        )
+        commands = Commands(store, book, keeper, requests, delegated=config.delegated_commands)
+        managed = ManagedPositions(book, keeper, gateway, guard)
+        return cls(config, book, keeper, gateway, sweep, requests, reconciler, commands, managed, equity=equity)
 
     @property
     def quote_asset(self) -> str:
@@ -132,8 +163,8 @@ class SafetyService:
 
     async def refresh_equity(self, now: datetime) -> Decimal:
         """Cash plus open positions marked at the latest prices, read from the exchange."""
-        balances = await self._gateway.balance(now)
-        self.equity = account_equity(balances, self.prices, self.config.quote_asset)
+        self.balances = dict(await self._gateway.balance(now))
+        self.equity = account_equity(self.balances, self.prices, self.config.quote_asset)
         return self.equity
 
     # ------------------------------------------------------------------ the engine's steps
@@ -161,6 +192,18 @@ class SafetyService:
             return f"sleeping until {controls.sleep_until.isoformat() if controls.sleep_until else '?'}"
         return None
 
+    def blockers(self, now: datetime) -> tuple[str, ...]:
+        """Everything that stops entries now, in words (kill switch, sleep, breakers, an unsaved or
+        unreconciled state): for people, e.g. in a managed-holding proposal's warnings."""
+        board = self.book.board
+        found = (veto_rules.check_controls(board, now), veto_rules.check_entry_gates(board))
+        return tuple(refusal.message for refusal in found if refusal is not None)
+
+    async def hold_managed(self, spec: ManagedSpec, now: datetime) -> ManagedOutcome:
+        """Guard a managed holding as ``spec`` says: open it without an entry order (the stop is placed in the
+        same call), apply the operator's new terms or stage, or let it go on a release (``safety.managed``)."""
+        return await self._managed.hold(spec, self.prices, now)
+
     def drain_closed(self) -> list[ClosedTrade]:
         """Closes committed since the last guard pass (exits the agent asked for in between)."""
         return self._keeper.drain_closed()
@@ -174,7 +217,10 @@ class SafetyService:
     def check(self, proposal: Proposal, now: datetime) -> Verdict:
         """The pure veto against the current book, prices and equity (no side effects)."""
         limits = Limits(self.config.risk, self.config.mode)
-        return veto(proposal, self.portfolio(), self.market(), limits, self.book.board, now)
+        verdict = veto(proposal, self.portfolio(), self.market(), limits, self.book.board, now)
+        if isinstance(verdict, Approved):
+            return check_managed(verdict, self.book.records) or verdict
+        return verdict
 
     async def execute(self, approved: Approved, now: datetime) -> EntryResult | Done:
         """Carry out what the veto approved (never anything else) through the guard."""

@@ -54,6 +54,9 @@ class VetoCode(StrEnum):
     NO_POSITION = "no_position"
     NO_PENDING_ENTRY = "no_pending_entry"
     STOP_LOOSENING = "stop_loosening"
+    # managed holdings (the operator's coins the bot guards under approved terms)
+    MANAGED_HOLDING = "managed_holding"
+    MANAGED_PAUSED = "managed_paused"
 
 
 @dataclass(frozen=True, slots=True)

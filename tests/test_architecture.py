@@ -27,11 +27,7 @@ MODE_ALLOWED = {
     "engine/wiring.py": "the composition root: the one place that says what a mode means",
     "core/settings.py": "defines RunMode; mainnet's confirmation and stricter caps hold wherever settings load",
 }
-MODE_KNOWN: dict[str, str] = {
-    path: "holdings' mainnet rules (no aggressive variant, longer cool-down) move into a config wiring builds,"
-          " with the holdings engine integration (issue 20, second half)"
-    for path in ("holdings/config.py", "holdings/managed_plans.py", "holdings/risk_model.py", "holdings/study.py")
-}
+MODE_KNOWN: dict[str, str] = {}
 CYCLES_KNOWN: dict[frozenset[str], str] = {}
 SIZE_KNOWN: dict[str, str] = {}
 

@@ -1,5 +1,7 @@
 /* The live page: swaps in the panel the server pushes (server-sent events from /live/stream) and sends the
-   operator actions (POST /actions/<kind>, JSON, with an idempotency key made once per attempt). */
+   operator actions (POST /actions/<kind>, JSON, with an idempotency key). A form may carry its own key
+   (data-key: the managed holdings' forms name the asset's state, so one state takes one command); otherwise a
+   key is made once per attempt (a retry after an error reuses it). Forms inside the pushed panel are handled too (the listener is the document's). */
 (function () {
   "use strict";
   var panel = document.getElementById("live-panel");
@@ -30,29 +32,40 @@
     box.textContent = message;
   }
 
-  function wire(form) {
-    form.dataset.key = newKey();
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      var confirmText = form.getAttribute("data-confirm");
-      if (confirmText && !window.confirm(confirmText)) { return; }
-      var body = { key: form.dataset.key };
-      var reason = form.querySelector("[name=reason]");
-      var minutes = form.querySelector("[name=minutes]");
-      if (reason) { body.reason = reason.value; }
-      if (minutes) { body.minutes = parseInt(minutes.value, 10); }
-      fetch("/actions/" + form.getAttribute("data-action"), {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-Tradewake": "1" }, body: JSON.stringify(body)
-      }).then(function (response) {
-        return response.json().then(function (answer) {
-          show(answer.message, response.ok);
-          if (response.ok) { form.dataset.key = newKey(); if (reason) { reason.value = ""; } }
-        });
-      }).catch(function (error) { show("not sent: " + error + " (press again: the same key is reused)", false); });
+  function fields(form) {
+    var body = {};
+    Array.prototype.forEach.call(form.querySelectorAll("input[name]"), function (input) {
+      body[input.name] = input.type === "number" ? parseInt(input.value, 10) : input.value;
     });
+    return body;
   }
 
-  document.querySelectorAll("form[data-action]").forEach(wire);
+  function send(form) {
+    var confirmText = form.getAttribute("data-confirm");
+    if (confirmText && !window.confirm(confirmText)) { return; }
+    var ownKey = form.hasAttribute("data-key");
+    if (!ownKey && !form.dataset.sentKey) { form.dataset.sentKey = newKey(); }
+    var body = fields(form);
+    body.key = ownKey ? form.getAttribute("data-key") : form.dataset.sentKey;
+    fetch("/actions/" + form.getAttribute("data-action"), {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-Tradewake": "1" }, body: JSON.stringify(body)
+    }).then(function (response) {
+      return response.json().then(function (answer) {
+        show(answer.message, response.ok);
+        if (response.ok && !ownKey) {
+          form.dataset.sentKey = newKey();
+          Array.prototype.forEach.call(form.querySelectorAll("input[type=text]"), function (i) { i.value = ""; });
+        }
+      });
+    }).catch(function (error) { show("not sent: " + error + " (press again: the same key is reused)", false); });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest ? event.target.closest("form[data-action]") : null;
+    if (!form) { return; }
+    event.preventDefault();
+    send(form);
+  });
   if (panel && window.EventSource) { connect(); }
 })();

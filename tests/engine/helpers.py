@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -90,14 +91,17 @@ def data_2024_q1() -> BacktestData:
 
 def build_world(
     path: Path, script: dict[int, list[Call]], *, settings: Settings | None = None,
-    parts: SimParts | None = None, data: BacktestData | None = None,
+    parts: SimParts | None = None, data: BacktestData | None = None, wrap_store: Callable[[SqliteStore], Any] | None = None,
 ) -> EngineWorld:
-    """A world over ``path`` (its store); pass ``parts`` from an earlier world to restart over the same venue."""
+    """A world over ``path`` (its store); pass ``parts`` from an earlier world to restart over the same venue.
+    ``wrap_store`` wraps the SQLite store the engine is given (e.g. to count its reads)."""
     data = data or data_2024_q1()
     settings = settings or every_candle(load_settings(None))
     candles = frame_to_candles(data.candles, data.symbol, data.timeframe)
     parts = parts or sim_parts(settings, candles[0].open_at, sim_markets(settings, settings.backtest.fee_pct))
     store = SqliteStore(path, durable=False)
+    if wrap_store is not None:
+        store = wrap_store(store)
     index_of = {c.open_at + timedelta(hours=1): i for i, c in enumerate(candles)}
     holder: dict[str, ScriptedAgent] = {}
 

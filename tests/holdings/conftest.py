@@ -11,12 +11,13 @@ import pytest
 
 from core.clock import SimClock
 from core.ports import Store
-from core.settings import RiskSettings, RunMode, StoreSettings
+from core.settings import StoreSettings
 from holdings.config import HoldingsConfig
 from holdings.service import HoldingsService
 from holdings.sources import SnapshotMarketSource
 from store.factory import open_store
 from tests.holdings.world import AT, market_source, sqlite_store
+from tests.holdings.world import config as holdings_config
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +51,7 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]
 
 @pytest.fixture
 def config() -> HoldingsConfig:
-    return HoldingsConfig(mode=RunMode.TESTNET, risk=RiskSettings())
+    return holdings_config()
 
 
 @pytest.fixture

@@ -16,9 +16,8 @@ from typing import Any
 
 from core.clock import SimClock
 from core.ports import NewEvent, Store, Write
-from core.settings import RunMode
 from holdings.commands import HoldingsCommand as K
-from holdings.config import HoldingsConfig
+from holdings.config import HoldingsConfig, default_policy
 from holdings.lifecycle import HoldingState
 from holdings.service import HoldingsService
 from tests.holdings.world import command, market_source, open_url, wallet
@@ -56,7 +55,7 @@ class TransactGate:
 
 
 def _service(store: Any, at: datetime) -> HoldingsService:
-    config = HoldingsConfig(mode=RunMode.TESTNET, proposal_ttl=TTL)
+    config = HoldingsConfig(policy=default_policy(), proposal_ttl=TTL)  # testnet's (no engine import here)
     return HoldingsService(store, SimClock(at), market_source(with_regime=False), config)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,13 +14,12 @@ from typer.testing import CliRunner
 
 from core.clock import SimClock
 from core.ports import Store
-from core.settings import RunMode
-from holdings.cli import app
+from core.settings import MAINNET_CONFIRM_ENV, MAINNET_CONFIRM_VALUE
+from engine.holdings_cli import app
 from holdings.commands import HoldingsCommand as K
-from holdings.config import HoldingsConfig
 from holdings.service import HoldingsService
 from tests.e2e.cli_helpers import run_cli
-from tests.holdings.world import AT, command, market_source, sqlite_store, wallet
+from tests.holdings.world import AT, command, config, market_source, sqlite_store, wallet
 
 runner = CliRunner()
 
@@ -41,7 +41,7 @@ def cli(config: Path, *args: str) -> tuple[int, str, str]:
 
 
 def with_proposal(store: Store) -> HoldingsService:
-    service = HoldingsService(store, SimClock(AT), market_source(), HoldingsConfig(mode=RunMode.TESTNET))
+    service = HoldingsService(store, SimClock(AT), market_source(), config())
     store.submit_command(command(K.PROPOSE, "p1", asset="BTC"))
     service.cycle(wallet())
     return service
@@ -156,3 +156,37 @@ def test_the_mounted_command_runs_as_the_user_runs_it(tmp_path: Path) -> None:
     assert wrong.returncode == 2
     assert wrong.stderr.strip() == "error: no proposal ETH-1 (see: tradewake holdings list)"
     assert "Traceback" not in wrong.stderr
+
+
+def test_list_says_what_the_run_mode_means_for_holdings(setup: tuple[Path, Store]) -> None:
+    """The CLI's config is the engine's: ``engine.wiring.holdings_config`` of the same settings."""
+    config, _ = setup
+    code, out, _ = cli(config, "list")
+    assert code == 0
+    assert out.splitlines()[0] == (
+        "backtest: variants conservative, recommended, aggressive; proposals live 7 days; "
+        "a rejection cools an asset down 24 h"
+    )
+    config.write_text('mode = "mainnet"\n' + config.read_text())
+    result = runner.invoke(app, ["list", "--config", str(config)],
+                           env={"COLUMNS": "200", MAINNET_CONFIRM_ENV: MAINNET_CONFIRM_VALUE})  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == (
+        "mainnet: variants conservative, recommended; proposals live 7 days; a rejection cools an asset down "
+        "7 days; the synthetic entry at least 5 % above the stop"
+    )
+
+
+def test_a_coin_never_proposed_or_cooling_down_is_a_mistake_at_once(setup: tuple[Path, Store]) -> None:
+    config, store = setup
+    code, _, err = cli(config, "propose", "usdt")
+    assert (code, err.strip()) == (2, "error: USDT is never proposed (the quote currency USDT, or blacklisted)")
+    service = with_proposal(store)
+    code, out, _ = cli(config, "reject", "BTC-1", "--key", "r1")
+    assert code == 0
+    assert out.strip().endswith("then no new proposal for 24 h (backtest cool-down)")
+    service.clock = SimClock(datetime.now(UTC))  # the rejection is applied now: its cool-down runs from now
+    service.apply_pending(wallet())
+    code, _, err = cli(config, "propose", "BTC")
+    assert code == 2 and err.startswith("error: BTC was rejected recently: no new proposal before ")
+    assert store.pending_commands() == []

@@ -65,13 +65,19 @@ def test_terms_round_trip_through_json() -> None:
     assert ManagedTerms.model_validate(terms.model_dump(mode="json")) == terms
 
 
-def test_the_config_comes_from_the_run_settings() -> None:
-    from core.settings import RunMode, load_settings
-    from holdings.config import HoldingsConfig
+def test_the_composition_root_says_what_the_mode_means_for_holdings() -> None:
+    """``engine.wiring.holdings_config``: the engine's and the CLI's config; only mainnet is strict."""
+    from core.settings import RiskSettings, RunMode, load_settings
+    from engine.wiring import holdings_config
 
-    settings = load_settings(None, mode="testnet")
-    config = HoldingsConfig.from_settings(settings)
-    assert (config.mode, config.quote, config.risk) == (RunMode.TESTNET, "USDT", settings.risk)
-    assert (config.proposal_ttl, config.cooldown) == (timedelta(days=7), timedelta(hours=24))
-    assert HoldingsConfig(mode=RunMode.MAINNET).cooldown == timedelta(days=7)
-    assert config.blacklisted("USDT") and not config.blacklisted("BTC")
+    risk = RiskSettings(max_position_pct=20, mainnet_max_position_pct=10)
+    for mode in (RunMode.BACKTEST, RunMode.PAPER, RunMode.TESTNET):
+        config = holdings_config(load_settings(None).model_copy(update={"mode": mode, "risk": risk}))
+        policy = config.policy
+        assert (config.quote, config.proposal_ttl, policy.label) == ("USDT", timedelta(days=7), mode.value)
+        assert (policy.cooldown, policy.aggressive, policy.min_entry_gap_pct) == (timedelta(hours=24), True, None)
+        assert (policy.limits, policy.cap_name) == (risk, "max_position_pct")
+        assert config.blacklisted("USDT") and not config.blacklisted("BTC")
+    mainnet = holdings_config(load_settings(None).model_copy(update={"mode": RunMode.MAINNET, "risk": risk})).policy
+    assert (mainnet.cooldown, mainnet.aggressive, mainnet.min_entry_gap_pct) == (timedelta(days=7), False, 5.0)
+    assert (mainnet.limits.max_position_pct, mainnet.cap_name) == (10, "mainnet_max_position_pct")

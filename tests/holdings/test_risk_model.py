@@ -20,7 +20,7 @@ from core.settings import RiskSettings, RunMode
 from holdings.market_facts import MarketFacts, NotEnoughMarketData, market_facts, return_correlation
 from holdings.proposal import EntrySource, Proposal, VariantName
 from holdings.risk_model import RISK_MODEL_V1, Abort, ProposalInputs, propose
-from tests.holdings.world import AT, BTC, ETH, candles, market_source
+from tests.holdings.world import AT, BTC, ETH, candles, market_source, policy
 
 RULES = market_source().rules[BTC]
 
@@ -36,7 +36,9 @@ def correlation_at(at: datetime) -> float:
     return market_source().reading(BTC, at, [ETH]).correlations[ETH]
 
 
-def inputs(at: datetime = AT, **changes: object) -> ProposalInputs:
+def inputs(
+    at: datetime = AT, mode: RunMode = RunMode.TESTNET, risk: RiskSettings | None = None, **changes: object
+) -> ProposalInputs:
     base = ProposalInputs(
         proposal_id="BTC-1",
         seq=1,
@@ -51,8 +53,7 @@ def inputs(at: datetime = AT, **changes: object) -> ProposalInputs:
         breaker_notes=(),
         entry_source=EntrySource.CURRENT,
         entry_price=None,
-        mode=RunMode.TESTNET,
-        risk=RiskSettings(),
+        policy=policy(mode, risk),
         now=at,
         ttl=timedelta(days=7),
         requested_by="alice",
@@ -324,7 +325,7 @@ def test_every_proposal_respects_the_limits(
     if isinstance(result, Abort):
         assert result.code in {"no_balance", "no_feasible_variant"}
         return
-    limits = x.risk.effective_for(mode)
+    limits = x.policy.limits
     assert result.risk_model_version == "holdings-risk/1"
     if mode is RunMode.MAINNET:
         assert VariantName.AGGRESSIVE.value not in result.variant_names

@@ -12,7 +12,7 @@ import pytest
 from core.clock import SimClock
 from core.ids import PositionId
 from core.ports import CommandStatus, JournalEvent, Store
-from core.settings import RiskSettings, RunMode
+from core.settings import RunMode
 from core.types import Position, PositionSide
 from holdings.commands import HoldingsCommand as K
 from holdings.config import HoldingsConfig
@@ -20,7 +20,7 @@ from holdings.lifecycle import Action, Actor, HoldingState
 from holdings.records import DecisionOutcome
 from holdings.service import HoldingsService
 from holdings.sources import SnapshotMarketSource, Wallet
-from tests.holdings.world import AT, ETH, command, wallet
+from tests.holdings.world import AT, ETH, command, config, wallet
 
 S = HoldingState
 W = wallet()
@@ -199,7 +199,7 @@ def test_approval_must_name_the_asset_and_an_offered_variant(service: HoldingsSe
 def test_mainnet_offers_no_aggressive_variant_to_approve(
     store: Store, clock: SimClock, source: SnapshotMarketSource
 ) -> None:
-    service = HoldingsService(store, clock, source, HoldingsConfig(mode=RunMode.MAINNET))
+    service = HoldingsService(store, clock, source, config(RunMode.MAINNET))
     pid = proposed(service, store)
     submit(store, K.APPROVE, "a1", proposal_id=pid, confirm="BTC:aggressive")
     (plan,) = service.apply_pending(W)
@@ -236,7 +236,7 @@ def test_a_rejection_freezes_the_asset_and_starts_the_testnet_cooldown(
 
 
 def test_the_mainnet_cooldown_is_seven_days(store: Store, clock: SimClock, source: SnapshotMarketSource) -> None:
-    service = HoldingsService(store, clock, source, HoldingsConfig(mode=RunMode.MAINNET))
+    service = HoldingsService(store, clock, source, config(RunMode.MAINNET))
     pid = proposed(service, store)
     submit(store, K.REJECT, "r1", proposal_id=pid)
     service.cycle(W)
@@ -295,7 +295,7 @@ def test_stale_market_data_aborts(service: HoldingsService, store: Store, clock:
 
 
 def test_a_configured_blacklist_is_honoured(store: Store, clock: SimClock, source: SnapshotMarketSource) -> None:
-    service = HoldingsService(store, clock, source, HoldingsConfig(mode=RunMode.TESTNET, blacklist=frozenset({"BTC"})))
+    service = HoldingsService(store, clock, source, config(blacklist=frozenset({"BTC"})))
     submit(store, K.PROPOSE, "p1", asset="BTC")
     assert [p.result["code"] for p in service.cycle(W).generated] == ["blacklisted"]
 
@@ -359,7 +359,7 @@ def test_a_regime_change_after_approval_is_drift(store: Store, source: SnapshotM
 
     calm = datetime(2022, 8, 30, 12, tzinfo=UTC)
     clock = SimClock(calm)
-    service = HoldingsService(store, clock, source, HoldingsConfig(mode=RunMode.TESTNET))
+    service = HoldingsService(store, clock, source, config())
     submit(store, K.PROPOSE, "p1", asset="BTC")
     service.cycle(W)
     submit(store, K.APPROVE, "a1", proposal_id="BTC-1", confirm="BTC:recommended")
@@ -447,7 +447,7 @@ def test_an_override_above_the_cap_is_capped_and_an_entry_change_is_journaled(
 def test_on_mainnet_an_override_keeps_the_entry_5_percent_above_the_stop(
     store: Store, clock: SimClock, source: SnapshotMarketSource
 ) -> None:
-    service = HoldingsService(store, clock, source, HoldingsConfig(mode=RunMode.MAINNET, risk=RiskSettings()))
+    service = HoldingsService(store, clock, source, config(RunMode.MAINNET))
     approved(service, store)
     submit(store, K.OVERRIDE, "o1", asset="BTC", stop="18500")  # entry 19208.09: only 3.7 % above
     (plan,) = service.apply_pending(W)

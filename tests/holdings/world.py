@@ -16,10 +16,11 @@ import pandas as pd
 
 from core.ids import Symbol
 from core.ports import OperatorCommand, Store
-from core.settings import StoreSettings
+from core.settings import RiskSettings, RunMode, StoreSettings, load_settings
 from core.types import Balance
 from exchange.sim.markets import binance_spot_markets
 from holdings.commands import HoldingsCommand
+from holdings.config import HoldingsConfig, ModePolicy
 from holdings.sources import SnapshotMarketSource, Wallet
 from market.candles import load_candles
 from market.regime import RegimeTracker
@@ -45,6 +46,20 @@ def market_source(with_regime: bool = True) -> SnapshotMarketSource:
     rules = {r.symbol: r for r in binance_spot_markets()}
     tracker = RegimeTracker(BTC, candles(BTC)) if with_regime else None
     return SnapshotMarketSource.from_candles({BTC: candles(BTC), ETH: candles(ETH)}, rules, regime=tracker)
+
+
+@cache
+def policy(mode: RunMode = RunMode.TESTNET, risk: RiskSettings | None = None) -> ModePolicy:
+    """What the composition root makes of ``mode`` for holdings (``engine/wiring.py`` is the one module that
+    names run modes; settings are copied into the mode so mainnet needs no confirmation here)."""
+    from engine.wiring import holdings_config
+
+    settings = load_settings(None).model_copy(update={"mode": mode, "risk": risk or RiskSettings()})
+    return holdings_config(settings).policy
+
+
+def config(mode: RunMode = RunMode.TESTNET, risk: RiskSettings | None = None, **overrides: Any) -> HoldingsConfig:
+    return HoldingsConfig(policy=policy(mode, risk), **overrides)
 
 
 def open_url(url: str, namespace: str = "tw") -> Store:

@@ -3,7 +3,11 @@
 The commands that change something only *submit* to the store's operator queue, each with an
 idempotency key (``--key``, default a fresh one); the running engine's holdings service applies them at
 its next step, atomically. ``list`` and ``show`` read the store. A user mistake (an unknown proposal,
-a confirmation that does not match, a bad number) is one line on stderr and exit 2.
+a confirmation that does not match, a coin that is never proposed or still cooling down after a
+rejection, a bad number) is one line on stderr and exit 2.
+
+What the run mode means for holdings (the variants offered, the cool-down) comes from
+``engine.wiring.holdings_config``, the same function the engine's holdings service is configured with.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -24,6 +28,9 @@ from rich.console import Console
 from core.ports import OperatorCommand, Store
 from holdings import commands as cmd
 from holdings.proposal import EntrySource
+
+if TYPE_CHECKING:  # the config pulls in the settings tree and the risk model: a command's business, not --help's
+    from holdings.config import HoldingsConfig
 
 app = typer.Typer(
     help="Hand existing spot holdings to the bot, coin by coin, through proposals the operator approves.",
@@ -59,12 +66,21 @@ def _mistake(message: str) -> NoReturn:
 
 @contextmanager
 def _store(config: Path | None) -> Iterator[Store]:
+    with _opened(config) as (_, store):
+        yield store
+
+
+@contextmanager
+def _opened(config: Path | None) -> Iterator[tuple[HoldingsConfig, Store]]:
+    """The run's holdings config (as the engine builds it) and its store."""
     from core.settings import load_settings
+    from engine.wiring import holdings_config
     from store.factory import open_store
 
-    store = open_store(load_settings(config).store)
+    settings = load_settings(config)
+    store = open_store(settings.store)
     try:
-        yield store
+        yield holdings_config(settings), store
     finally:
         store.close()
 
@@ -76,7 +92,7 @@ def _args(model: type[BaseModel], **values: Any) -> BaseModel:
         _mistake(cmd.explain(exc))
 
 
-def _submit(kind: cmd.HoldingsCommand, args: BaseModel, key: str | None, store: Store) -> None:
+def _submit(kind: cmd.HoldingsCommand, args: BaseModel, key: str | None, store: Store, note: str = "") -> None:
     from core.clock import WallClock
 
     verb = kind.value.removeprefix(cmd.KIND_PREFIX)
@@ -93,7 +109,7 @@ def _submit(kind: cmd.HoldingsCommand, args: BaseModel, key: str | None, store: 
         _mistake(f"key {used} was already used for a different command; choose another --key")
     state = "queued" if receipt.outcome == "accepted" else "already queued"
     _console().print(
-        f"{verb}: {state} as {used} (status {receipt.status.value}); the engine applies it at its next step",
+        f"{verb}: {state} as {used} (status {receipt.status.value}); the engine applies it at its next step{note}",
         markup=False,
         soft_wrap=True,
     )
@@ -110,15 +126,16 @@ def _asset(asset: str) -> str:
 def list_cmd(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Every asset the holdings service knows (any other coin is frozen) and the holdings commands queued."""
     from holdings.book import HoldingsBook
-    from holdings.render import holdings_table
+    from holdings.render import holdings_table, policy_line
 
-    with _store(config) as store:
+    with _opened(config) as (holdings, store):
         records = [loaded.record for loaded in HoldingsBook(store).all()]
         queued = [r.command for r in store.pending_commands() if cmd.is_holdings_kind(r.command.kind)]
     if as_json:
         rows = [r.model_dump(mode="json") for r in records]
         _console().print_json(json.dumps({"holdings": rows, "queued": [c.model_dump(mode="json") for c in queued]}))
         return
+    _console().print(policy_line(holdings), markup=False, highlight=False, soft_wrap=True)
     if not records:
         _console().print(
             "no managed holdings: every coin is frozen (propose one: tradewake holdings propose BTC)", soft_wrap=True
@@ -177,8 +194,25 @@ def propose_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
 ) -> None:
     """Ask the bot to analyse a holding and propose how to manage it (nothing is managed until approved)."""
     args = _args(cmd.ProposeArgs, asset=_asset(asset), entry=entry, entry_price=entry_price, reason=reason)
-    with _store(config) as store:
+    with _opened(config) as (holdings, store):
+        _check_proposable(holdings, store, _asset(asset))
         _submit(cmd.HoldingsCommand.PROPOSE, args, key, store)
+
+
+def _check_proposable(holdings: HoldingsConfig, store: Store, asset: str) -> None:
+    """The refusals the CLI can see at once (the service decides again when it applies the request)."""
+    from core.clock import WallClock
+    from holdings.book import HoldingsBook
+    from holdings.lifecycle import HoldingState
+    from holdings.render import when
+
+    if holdings.blacklisted(asset):
+        _mistake(f"{asset} is never proposed (the quote currency {holdings.quote}, or blacklisted)")
+    record = HoldingsBook(store).load(asset).record
+    until = record.cooldown_until
+    resting = record.state in (HoldingState.FROZEN, HoldingState.EXIT_EXECUTED)
+    if until is not None and resting and WallClock().now() < until:
+        _mistake(f"{asset} was rejected recently: no new proposal before {when(until)}")
 
 
 @app.command("approve")
@@ -222,9 +256,12 @@ def reject_cmd(
     proposal_id: ProposalArgument, reason: ReasonOption = "", key: KeyOption = None, config: ConfigOption = None
 ) -> None:
     """Say no to a proposal: the asset stays frozen (no new proposal for 24 h, 7 days on mainnet)."""
+    from holdings.render import duration
+
     args = _args(cmd.RejectArgs, proposal_id=proposal_id.upper(), reason=reason)
-    with _store(config) as store:
-        _submit(cmd.HoldingsCommand.REJECT, args, key, store)
+    with _opened(config) as (holdings, store):
+        note = f"; then no new proposal for {duration(holdings.cooldown)} ({holdings.policy.label} cool-down)"
+        _submit(cmd.HoldingsCommand.REJECT, args, key, store, note)
 
 
 # ---------------------------------------------------------------- a managed holding
