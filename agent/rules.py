@@ -174,7 +174,7 @@ class RulesBackend:
         if abs(score.value) < threshold:
             return f"no entry (|score| below {threshold})"
         side = PositionSide.LONG if score.value > 0 else PositionSide.SHORT
-        if side is PositionSide.SHORT and portfolio is not None and portfolio.market_type == "spot":
+        if side is PositionSide.SHORT and portfolio is not None and portfolio.account.market_type == "spot":
             return "no entry (short signal on a spot account)"
         return await self._enter(request, executor, score, side)
 

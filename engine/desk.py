@@ -52,7 +52,7 @@ class EngineDesk:
         return tracker.at(self.clock.now()) if tracker is not None else None
 
     async def portfolio(self) -> PortfolioView:
-        return self.safety.portfolio_view()
+        return self.safety.portfolio_view(self.clock.now())
 
     async def learner_weights(self, regime: str | None) -> LearnerWeights:
         return self.learner.weights(regime, self.rng)
