@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from agent.breaker import LLMBreaker
 from agent.memory import AgentMemory
-from agent.prompting import system_prompt
+from agent.prompting import TradingFacts, system_prompt
 from agent.replay import RecordingBackend, ReplayBackend
 from agent.router import ResilientBackend
 from agent.rules import RulesBackend
@@ -36,7 +36,7 @@ def all_secrets(settings: Settings) -> tuple[str, ...]:
 
 
 def prompt_version(settings: Settings) -> str:
-    return system_prompt(settings.risk, settings.llm.memory_max_chars, "").version
+    return system_prompt(settings.risk, settings.llm.memory_max_chars, TradingFacts.from_settings(settings)).version
 
 
 def agent_backend(
@@ -81,7 +81,8 @@ def _llm_backend(
         from agent.claude_code import ClaudeCodeBackend
 
         return ClaudeCodeBackend(llm=llm, risk=settings.risk, desk=desk, journal=journal, memory=memory,
-                                 secrets=secrets)
+                                 secrets=secrets, facts=TradingFacts.from_settings(settings))
     from agent.anthropic_backend import AnthropicBackend
 
-    return AnthropicBackend(llm=llm, risk=settings.risk, desk=desk, journal=journal, memory=memory, secrets=secrets)
+    return AnthropicBackend(llm=llm, risk=settings.risk, desk=desk, journal=journal, memory=memory, secrets=secrets,
+                            facts=TradingFacts.from_settings(settings))

@@ -28,6 +28,7 @@ from market.snapshot import MarketSnapshot
 from safety.proposals import Proposal
 from safety.service import Done, EntryResult, SafetyService
 from safety.verdicts import Approved, Vetoed
+from tools.context import ScheduleCheck
 from tools.results import ExecutionReport
 
 
@@ -61,8 +62,11 @@ class EngineDesk:
         verdict = self.safety.check(proposal, self.clock.now())
         return verdict.as_veto() if isinstance(verdict, Vetoed) else verdict
 
-    def check_schedule(self, next_check_seconds: int | None, conditions: Sequence[Mapping[str, Any]]) -> list[str]:
-        return self.gate.check_schedule(next_check_seconds, conditions, self.clock.now())
+    def check_schedule(self, next_check_seconds: int | None, conditions: Sequence[Mapping[str, Any]]) -> ScheduleCheck:
+        plan = self.gate.preview_schedule(next_check_seconds, conditions, self.clock.now())
+        if isinstance(plan, list):
+            return ScheduleCheck(problems=tuple(plan))
+        return ScheduleCheck(applied_seconds=plan.applied_s, notes=plan.notes)
 
     async def execute(self, approved: Approved) -> ExecutionReport:
         outcome = await self.safety.execute(approved, self.clock.now())

@@ -145,6 +145,12 @@ class Gate:
         plan = self._plan(next_check_seconds, conditions, now)
         return plan if isinstance(plan, list) else []
 
+    def preview_schedule(
+        self, next_check_seconds: int | None, conditions: Sequence[Mapping[str, Any] | WakeCondition], now: datetime
+    ) -> SchedulePlan | list[str]:
+        """What ``schedule`` would arm (the clamped seconds, with a note when clamped), or its problems; no effect."""
+        return self._plan(next_check_seconds, conditions, now)
+
     def schedule(
         self, next_check_seconds: int | None, conditions: Sequence[Mapping[str, Any] | WakeCondition], now: datetime
     ) -> SchedulePlan:

@@ -162,15 +162,14 @@ def input_schema(name: str) -> dict[str, Any]:
     return strict_schema(BY_NAME[name].input_model)
 
 
-def anthropic_tools(*, cache_control: bool = True) -> list[dict[str, Any]]:
-    """The Messages API ``tools=[...]``: strict schemas; the last tool carries the cache breakpoint
-    so the whole tools block (and the system prompt before it) is cached."""
+def anthropic_tools() -> list[dict[str, Any]]:
+    """The Messages API ``tools=[...]``: strict schemas, byte-stable. No cache breakpoint here: the prefix
+    order is tools -> system -> messages, so the anthropic backend's breakpoint on the system block covers
+    the tools too."""
     tools: list[dict[str, Any]] = [
         {"name": s.name.value, "description": s.description, "input_schema": input_schema(s.name), "strict": True}
         for s in TOOLS
     ]
-    if cache_control:
-        tools[-1] = {**tools[-1], "cache_control": {"type": "ephemeral"}}
     return tools
 
 

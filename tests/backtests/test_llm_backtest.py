@@ -11,9 +11,9 @@ from pathlib import Path
 
 from backtests.data import select_data
 from backtests.runner import BacktestRequest, run_backtest
+from benchmarks.llmsim import MessagesServer, fail, tool_use
 from core.settings import load_settings
 from tests.agent.conftest import llm_settings
-from tests.agent.messages_server import MessagesServer, fail, tool_use
 
 SCHEDULE = ("schedule_next_check", {"seconds": 14_400, "wake_conditions": []})
 
