@@ -161,7 +161,7 @@ def _decision_lines(decisions: tuple[DecisionLine, ...]) -> list[str]:
     if not decisions:
         return ["YOUR LAST DECISIONS: none yet"]
     return ["YOUR LAST DECISIONS (oldest first):"] + [
-        f"- {_hm(d.at)} {d.symbol} woken by {d.wake} -> {d.outcome} [{d.backend}]" for d in decisions
+        f"- {_hm(d.at)} {d.symbol} woken by {d.wake}; did: {d.outcome} [{d.backend}]" for d in decisions
     ]
 
 

@@ -139,7 +139,7 @@ def user_message(request: DecisionRequest, memory_text: str) -> str:
     lines = [
         f"Wake: {wake.kind.value} at {wake.at.isoformat()} ({wake.detail}).",
         f"Symbol: {request.symbol}. Decision time: {request.as_of.isoformat()}.",
-        f"LLM service: {request.llm.describe()}",
+        request.llm.describe(),
         "",
         "<book>",
         _quote(book),

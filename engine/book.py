@@ -74,12 +74,12 @@ def _call_text(call: ToolCallRecord) -> str:
     else:
         what = f"adjust_stop {args.get('stop_price', '?')}"
     if call.veto is not None:
-        return f"{what} -> vetoed {call.veto.code}"
+        return f"{what} (vetoed: {call.veto.code})"
     if call.is_error:
-        return f"{what} -> refused"
+        return f"{what} (refused)"
     execution = call.result.get("execution") if isinstance(call.result, dict) else None
     status = execution.get("status", "ok") if isinstance(execution, dict) else "ok"
-    return f"{what} -> {status}"
+    return f"{what} ({status})"
 
 
 def book_view(portfolio: PortfolioView, learner: LearnerView | None, log: DecisionLog) -> BookView:
