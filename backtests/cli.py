@@ -12,10 +12,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from agent.factory import refuse_without_llm
 from backtests.anonymize import anonymize
 from backtests.data import DEFAULT_CACHE_DIR, BacktestData, select_data
-from backtests.runner import BacktestRequest, BacktestResult, run_backtest
+from backtests.runner import LLM_AGENTS, BacktestRequest, BacktestResult, run_backtest
 from backtests.scripted import SmaCrossAgent, SmaParams, sma_settings
+from backtests.stats import AgentStats
 from core.clock import WallClock
 from core.ports import AgentBackend, Clock
 from core.settings import Settings, load_settings
@@ -48,7 +50,17 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     cash: Annotated[float | None, typer.Option("--cash", min=1, help="Initial cash in quote currency.")] = None,
     warmup: Annotated[int, typer.Option("--warmup", min=0, help="Candles that only warm up, not traded.")] = 288,
     anonymize_data: Annotated[
-        bool, typer.Option("--anonymize", help="Rebase prices, shift dates, hide the symbol from the agent.")
+        bool | None,
+        typer.Option(
+            "--anonymize/--no-anonymize",
+            help="Rebase prices, shift dates, hide the symbol from the agent. Default: on for the LLM agents "
+            "(anthropic, claude-code: a model may remember the real period), off for the others.",
+        ),
+    ] = None,
+    allow_fallback: Annotated[
+        bool,
+        typer.Option("--allow-fallback", help="With an LLM agent and no usable key, let the rules backend decide "
+                     "instead of refusing to start (the summary counts those decisions)."),
     ] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Run directory (default: <runs_dir>/<run id>).")] = None,
     cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Candle cache for --symbol.")] = DEFAULT_CACHE_DIR,
@@ -60,12 +72,14 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     if agent not in AGENTS:
         raise typer.BadParameter(f"--agent must be one of {', '.join(AGENTS)}")
     settings = _settings(config, agent, cassette, seed, fees, slippage_bps, cash)
+    if agent in LLM_AGENTS and not allow_fallback:
+        refuse_without_llm(settings)
     chosen = select_data(data=data, symbol=symbol, timeframe=timeframe, start=_time(start, "--from"),
                          end=_time(end, "--to"), cache_dir=cache_dir, min_candles=warmup + 2)
     if agent == "sma":
         settings = sma_settings(settings, chosen.timeframe)
     disguise = None
-    if anonymize_data:
+    if anonymize_data if anonymize_data is not None else agent in LLM_AGENTS:
         chosen, disguise = anonymize(chosen)
     run_dir = out or settings.backtest.runs_dir / run_id(WallClock(), agent, chosen)
     request = BacktestRequest(settings, chosen, run_dir, _agent_choice(agent, chosen, record), warmup,
@@ -130,14 +144,29 @@ def print_summary(result: BacktestResult) -> None:
         f"trades {perf.trades}  win rate {_pct(perf.win_rate_pct)}  profit factor {_num(perf.profit_factor)}  "
         f"exposure {perf.exposure_pct:.1f}%  fees {float(perf.fees):,.2f}",
         f"wakes {agent.wakes} ({agent.wake_rate_pct:.2f}% of candles)  decisions {agent.decisions}  "
-        f"LLM calls {agent.llm_calls}  tokens {agent.input_tokens + agent.output_tokens:,}  cost ${agent.cost_usd:.2f}",
+        f"LLM calls {agent.llm_calls}  tokens {_tokens(agent):,}  cost ${agent.cost_usd:.2f}"
+        + (f"  cached input {agent.cached_input_share_pct:.1f}%" if agent.cached_input_share_pct is not None else ""),
+        "decided by: " + decided_by_text(agent.decided_by, agent.fallback_decisions),
         f"vetoes {sum(agent.vetoes_by_code.values())} {agent.vetoes_by_code or ''}  "
         f"breaker openings {agent.breaker_openings}",
         f"run: {result.run.path}",
         f"report: {result.run.report_path}",
     ]
+    warnings = [facts.get("look_ahead_warning"), (agent.prompt_cache_check or {}).get("warning")]
+    lines.extend(f"WARNING: {w}" for w in warnings if w)
     for line in lines:
         typer.echo(line)
+
+
+def decided_by_text(decided_by: dict[str, int], fallbacks: dict[str, int]) -> str:
+    """``anthropic 40, rules 3 (fallback: no_llm_configured 3)``: who decided, and why rules stepped in."""
+    who = ", ".join(f"{backend} {count}" for backend, count in decided_by.items()) or "nobody (no wake)"
+    why = ", ".join(f"{reason} {count}" for reason, count in fallbacks.items())
+    return who + (f" (fallback: {why})" if why else "")
+
+
+def _tokens(agent: AgentStats) -> int:
+    return agent.input_tokens + agent.cache_write_tokens + agent.cache_read_tokens + agent.output_tokens
 
 
 def _pct(value: float | None) -> str:

@@ -76,10 +76,10 @@ async def run_backtest(request: BacktestRequest, progress: Progress | None = Non
         _warm_up(engine, parts, warmup)
         await _replay(engine, parts, candles, recorder, progress)
         await engine.close()
-        breaker_openings = _breaker_openings(store)
+        journal = _journal_facts(store)
     finally:
         store.close()
-    return _finish(request, run, recorder, breaker_openings, fees=_fees(parts))
+    return _finish(request, run, recorder, journal, fees=_fees(parts))
 
 
 async def _engine(
@@ -154,9 +154,18 @@ def _record(recorder: RunRecorder, report: StepReport) -> None:
         recorder.decision(report.decision)
 
 
-def _breaker_openings(store: SqliteStore) -> int:
+@dataclass(frozen=True)
+class _JournalFacts:
+    breaker_openings: int
+    cache_check: dict[str, Any] | None
+
+
+def _journal_facts(store: SqliteStore) -> _JournalFacts:
+    """What the run's journal says about the LLM: breaker openings, the prompt-cache check at start-up."""
     events = store.read_journal()
-    return sum(1 for e in events if e.kind == "llm_breaker" and e.payload.get("to") == "open")
+    openings = sum(1 for e in events if e.kind == "llm_breaker" and e.payload.get("to") == "open")
+    checks = [e.payload for e in events if e.kind == "llm.cache_check"]
+    return _JournalFacts(openings, checks[-1] if checks else None)
 
 
 def _fees(parts: SimParts) -> Decimal:
@@ -164,7 +173,7 @@ def _fees(parts: SimParts) -> Decimal:
 
 
 def _finish(
-    request: BacktestRequest, run: RunDir, recorder: RunRecorder, breaker_openings: int, *, fees: Decimal
+    request: BacktestRequest, run: RunDir, recorder: RunRecorder, journal: _JournalFacts, *, fees: Decimal
 ) -> BacktestResult:
     data = request.data
     performance = compute_metrics(
@@ -175,7 +184,7 @@ def _finish(
         bars_in_position=recorder.bars_in_position,
         fees=fees,
     )
-    agent = recorder.agent_stats(breaker_openings)
+    agent = recorder.agent_stats(journal.breaker_openings, journal.cache_check)
     metrics = {
         "performance": performance.model_dump(mode="json"),
         "agent": agent.model_dump(mode="json"),
@@ -205,7 +214,20 @@ def _run_facts(request: BacktestRequest) -> dict[str, Any]:
         "initial_cash": settings.backtest.initial_cash,
         "market_type": settings.exchange.market_type,
         **(request.disguise.facts() if request.disguise else {"anonymized": False}),
+        "look_ahead_warning": look_ahead_warning(settings.llm.backend, request),
     }
+
+
+LLM_AGENTS = frozenset({"anthropic", "claude-code"})
+"""Backends whose model may have seen the period: backtests anonymize for them by default."""
+
+
+def look_ahead_warning(backend: str, request: BacktestRequest) -> str | None:
+    """Said out loud in the summary and the metrics: a model shown real prices and dates may remember them."""
+    if backend not in LLM_AGENTS or request.agent.factory is not None or request.disguise is not None:
+        return None
+    return ("not anonymized (--no-anonymize): the model sees real prices, dates and the symbol and may recognise "
+            "the period; treat the result as optimistic")
 
 
 def _title(request: BacktestRequest) -> str:

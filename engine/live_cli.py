@@ -20,6 +20,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 
+from agent.factory import refuse_without_llm
 from core.clock import WallClock
 from core.errors import ConfigError
 from core.ids import Symbol
@@ -51,11 +52,18 @@ def run_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     poll_s: Annotated[float, typer.Option("--poll", min=1, help="Seconds between polls.")] = 10.0,
     heartbeat: Annotated[Path | None, typer.Option("--heartbeat", help="File rewritten every round.")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file.")] = None,
+    allow_fallback: Annotated[
+        bool,
+        typer.Option("--allow-fallback", help="With an LLM backend and no usable key, let the rules backend decide "
+                     "instead of refusing to start."),
+    ] = False,
 ) -> None:
     """Run the agent live: paper (simulated fills at live prices), Binance testnet/demo, or mainnet."""
     settings = load_settings(config, **({"mode": mode} if mode else {}))
     if settings.mode is RunMode.BACKTEST:
         raise ConfigError("mode is backtest: use `tradewake backtest`, or pass --mode paper|testnet|mainnet")
+    if not allow_fallback:
+        refuse_without_llm(settings)
     timeframe_seconds(timeframe)
     asyncio.run(_run(settings, timeframe, rounds, poll_s, heartbeat))
 
