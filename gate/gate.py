@@ -59,7 +59,7 @@ class Gate:
         self.symbols = tuple(symbols)
         self._trackers = {symbol: SymbolTracker(symbol) for symbol in self.symbols}
         self._close_timeframes = tuple((tf, timeframe_seconds(tf)) for tf in settings.candle_close_timeframes)
-        self._budget = LLMBudget(limits)
+        self._budget = LLMBudget(limits, len(self.symbols))
         self._book = ConditionBook()
         self._clock = GateClock.starting(_ts(started_at))
         self._timer = Timer.arm(self._clock.now_ts, settings.timer_max_s, TimerSource.STARTUP)
@@ -219,7 +219,7 @@ class Gate:
         gate._timer = Timer.from_state(state["timer"])
         gate._book = ConditionBook.from_state(state["conditions"])
         gate._trackers = {s: SymbolTracker.from_state(s, t, settings) for s, t in state["trackers"].items()}
-        gate._budget = LLMBudget.from_state(limits, state["budget"])
+        gate._budget = LLMBudget.from_state(limits, state["budget"], len(gate.symbols))
         gate._events = [GateEvent.model_validate(event) for event in state["pending_events"]]
         return gate
 
@@ -287,9 +287,9 @@ class Gate:
     def _grant(
         self, now_ts: float, when: datetime, symbol: str | None, kinds: tuple[WakeKind, ...], detail: str
     ) -> WakeReason:
-        budget = self._budget.status(now_ts)
+        budget = self._budget.status(now_ts, symbol)
         if budget.exhausted is None:
-            self._budget.record_wake(now_ts)
+            self._budget.record_wake(now_ts, symbol)
         reason = WakeReason(
             kind=kinds[0],
             detail=detail,
