@@ -234,8 +234,10 @@ class LearnerSettings(BaseModel):
     """What a closed trade teaches: ``r_multiple`` maps its R multiple to a reward in [0, 1]
     (``0.5 + R / (2 * r_reward_scale)``, clipped: a full stop-loss is a clear loss, a scratch trade teaches
     almost nothing either way, a large winner a clear win); ``win_loss`` counts a whole win or loss."""
-    r_reward_scale: float = Field(default=1.0, gt=0)
-    """The R multiple at which the reward saturates at 1 (and its negative at 0)."""
+    r_reward_scale: float = Field(default=2.0, gt=0)
+    """The R multiple at which the reward saturates at 1 (and its negative at 0). 2: a full stop-loss (-1 R)
+    credits 0.25 of a win, a +2 R winner a whole one; within +-2 R the posterior mean is linear in the
+    expectancy (``mean = 0.5 + E[R] / 4``), so a signal whose wins are large beats one of equal hit rate."""
     weight_by_r: bool = False
     """Weight each trade's evidence by min(|R multiple|, ``r_weight_cap``) instead of 1."""
     r_weight_cap: float = Field(default=3.0, gt=0)

@@ -88,6 +88,8 @@ class MessagesServer:
     """Answers a request when the script is empty (``None``: an empty script is a 500)."""
     clock: Callable[[], datetime] = wall_clock
     """The request clock cache TTLs run on."""
+    request_clock: Callable[[dict[str, Any]], datetime] | None = None
+    """When set, the request clock is read from the request itself (a backtest's decision time), not ``clock``."""
     cache: PromptCache = field(default_factory=PromptCache)
 
     def __post_init__(self) -> None:
@@ -146,8 +148,9 @@ class MessagesServer:
 
     def usage(self, request: dict[str, Any], content: list[dict[str, Any]]) -> dict[str, Any]:
         """The usage block, with the cache read and written at the request clock's ``now``."""
+        now = self.request_clock(request) if self.request_clock is not None else self.clock()
         with self._lock:
-            cached = self.cache.apply(request, self.clock())
+            cached = self.cache.apply(request, now)
         return cached.as_json(estimate_tokens(json.dumps(content)))
 
 
