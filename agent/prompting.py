@@ -105,7 +105,7 @@ def limits_section(risk: RiskSettings, facts: TradingFacts = DEFAULT_FACTS) -> s
 
 
 def guard_section(risk: RiskSettings) -> str:
-    share = f"{risk.take_profit_fraction * 100:g}%"
+    share = "all" if risk.take_profit_fraction >= 1 else f"{risk.take_profit_fraction * 100:g}%"
     return "\n".join(
         [
             "- Every filled entry gets its protective stop at once; the stop only tightens (your adjust_stop, "
