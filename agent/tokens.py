@@ -5,10 +5,13 @@ Computed with the documented estimator of :mod:`agent.prompting` (ceil(character
 the local test server returns the same estimator, so it cannot measure anything more; against the
 real API the numbers will differ by the tokenizer's real ratio (typically lower for prose).
 
-The typical decision modelled: two requests. Request 1 sends the cached prefix (system + tools) and
-the user message (wake, snapshot, memory); the model answers with one ``place_order``. Request 2
+The typical decision modelled: two requests. Request 1 sends the cached prefix (tools + system) and
+the user message (wake, book, snapshot, memory); the model answers with one ``place_order``. Request 2
 resends everything plus that call and its result; the model answers with ``schedule_next_check``
-and two sentences. With caching, request 1 writes the prefix and request 2 reads it.
+and two sentences. With the anthropic backend's caching, and the prefix still warm (an earlier decision
+within the hour wrote or read it), request 1 reads the prefix and writes the user message (rolling
+breakpoint), request 2 reads all of that and writes only the new turn: nothing is sent uncached. A prefix
+gone cold (no decision for an hour) is written again once, at the 1-hour price (``prefix_write_when_cold``).
 """
 
 from __future__ import annotations
@@ -116,11 +119,12 @@ def decision_tokens(data: str | Path, at: datetime) -> dict[str, int]:
     in_2 = estimate_request_tokens(system, tools, second) - prefix
     return {
         "cached_prefix_tokens": prefix,
-        "request_1_uncached_input": in_1,
-        "request_2_uncached_input": in_2,
-        "decision_input_uncached": in_1 + in_2,
-        "decision_cache_write": prefix,
-        "decision_cache_read": prefix,
+        "request_1_new_tokens": in_1,
+        "request_2_new_tokens": in_2 - in_1,
+        "decision_input_uncached": 0,
+        "decision_cache_write": in_2,
+        "decision_cache_read": prefix + (prefix + in_1),
+        "prefix_write_when_cold": prefix,
         "decision_output": out_1 + out_2,
         "decision_input_without_cache": 2 * prefix + in_1 + in_2,
     }
