@@ -61,7 +61,7 @@ async def test_529_and_429_storm_opens_the_breaker_and_rules_take_over(
     assert [a.message.split(":")[0] for a in backend.drain_alerts()] == [
         "LLM breaker open -> half_open", "LLM breaker half_open -> closed"]
     probe_message = server.message_requests()[-1]["messages"][0]["content"][0]["text"]
-    assert "LLM service: LLM breaker half_open" in probe_message and "probe" in probe_message
+    assert "LLM breaker half_open" in probe_message and "probe" in probe_message
     assert "half_open" not in server.message_requests()[-1]["system"][0]["text"], "volatile state: not in the prefix"
 
 
