@@ -147,11 +147,11 @@ def request_blocks(request: dict[str, Any]) -> list[Block]:
         content = message.get("content", "")
         parts = [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
         raw.extend(({"role": message.get("role"), **part}, 0) for part in parts)
-    top = request.get("cache_control")
+    top: Any = request.get("cache_control")
     blocks: list[Block] = []
     running = hashlib.sha256(str(request.get("model", "")).encode())
     for index, (block, extra) in enumerate(raw):
-        marker = block.get("cache_control")
+        marker: Any = block.get("cache_control")
         if index == len(raw) - 1 and marker is None and isinstance(top, dict):
             marker = top
         bare = {k: v for k, v in block.items() if k != "cache_control"}
