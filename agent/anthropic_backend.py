@@ -3,8 +3,12 @@
 Why our own loop and not the SDK's tool runner: every call must pass the safety veto and the
 journal (``tools.executor``), and we must see each ``stop_reason``. The loop:
 
-- strict tool schemas; system prompt and tools cached (``cache_control`` on the system block and
-  on the last tool, so one breakpoint covers the stable prefix);
+- strict tool schemas; caching that survives real wake gaps: one breakpoint with the 1-hour TTL
+  (``llm.cache_ttl``) on the system block covers the stable prefix (tools, then the system prompt: nothing
+  in them changes between decisions), and a rolling 5-minute breakpoint on the last block of the
+  conversation lets each turn of a decision read what the previous turn wrote. At start-up the prefix
+  length is checked against the model's minimum cacheable length (journaled as ``llm.cache_check``;
+  a warning alert when caching cannot happen);
 - parallel tool calls executed in the order given, their results returned in one user turn;
 - ``tool_use`` -> run tools (stop once ``schedule_next_check`` made the decision final);
   ``end_turn`` without the final call -> one reminder; ``pause_turn`` -> resend to let it resume;
@@ -23,6 +27,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import anthropic
@@ -31,8 +36,15 @@ from pydantic import BaseModel, ConfigDict, NonNegativeInt, ValidationError
 from agent.breaker import FailureKind
 from agent.errors import LLMUnavailable
 from agent.memory import AgentMemory
-from agent.pricing import add_usage, cost_usd, price_for
-from agent.prompting import SystemPrompt, system_prompt, user_message
+from agent.pricing import CacheCheck, add_usage, cache_check, cost_usd, price_for
+from agent.prompting import (
+    DEFAULT_FACTS,
+    SystemPrompt,
+    TradingFacts,
+    estimate_request_tokens,
+    system_prompt,
+    user_message,
+)
 from agent.records import build_record
 from core.errors import OperationalError
 from core.settings import LLMSettings, RiskSettings
@@ -42,6 +54,7 @@ from tools.executor import ToolExecutor
 from tools.registry import DEFAULT_MARKET_TYPE, MarketType, anthropic_tools, check_budget
 
 REMINDER = "You have not called schedule_next_check. Finish the decision now by calling it."
+CACHE_CHECK_EVENT = "llm.cache_check"
 _STOPS_WITH_ERROR = {
     "max_tokens": "max_tokens: the reply was cut off at the output limit",
     "refusal": "refusal: the model declined to continue",
@@ -74,6 +87,7 @@ class AnthropicBackend:
         client: anthropic.AsyncAnthropic | None = None,
         secrets: tuple[str, ...] = (),
         market_type: MarketType = DEFAULT_MARKET_TYPE,
+        facts: TradingFacts = DEFAULT_FACTS,
     ) -> None:
         check_budget()
         price_for(llm.model)  # unknown model -> ConfigError now, not a zero-dollar budget later
@@ -85,9 +99,20 @@ class AnthropicBackend:
         self.secrets = llm_secrets(llm) + secrets
         self.client = client or make_client(llm)
         self.tools = anthropic_tools(market_type)  # a spot account is offered long entries only
+        self.prompt = system_prompt(risk, llm.memory_max_chars, facts)
+        self.cache_check = self._check_cache()
+        self._alerts: list[Alert] = []
+        self._pending_warning = self.cache_check.warning
+
+    def _check_cache(self) -> CacheCheck:
+        """Can the stable prefix be cached at all? Journaled once; a warning reaches a human at the first drain."""
+        check = cache_check(self.llm.model, estimate_request_tokens(self.prompt.text, self.tools, []))
+        self.journal.append(CACHE_CHECK_EVENT, check.payload())
+        return check
 
     async def decide(self, request: DecisionRequest) -> DecisionRecord:
-        prompt = system_prompt(self.risk, self.llm.memory_max_chars, request.llm.describe())
+        self._warn_once(request.as_of)
+        prompt = self.prompt
         session = DecisionSession(
             request=request, memory_max_chars=self.llm.memory_max_chars, secrets=self.secrets
         )
@@ -108,8 +133,16 @@ class AnthropicBackend:
         return self._record(session, prompt, loop, started, error=loop.error)
 
     def drain_alerts(self) -> list[Alert]:
-        """Failures surface as ``LLMUnavailable`` to the router, which alerts; nothing is queued here."""
-        return []
+        """The start-up cache warning, once (failures surface as ``LLMUnavailable`` to the router, which alerts)."""
+        alerts, self._alerts = self._alerts, []
+        return alerts
+
+    def _warn_once(self, at: datetime) -> None:
+        """The cache check's warning (if any), queued once as an alert stamped with the first decision's time."""
+        warning, self._pending_warning = self._pending_warning, None
+        if warning is not None:
+            self._alerts.append(Alert(severity="warning", kind="llm_cache", message=warning, at=at,
+                                      dedup_key=f"llm_cache:{self.llm.model}"))
 
     async def _converse(self, prompt: SystemPrompt, executor: ToolExecutor, loop: _Loop) -> None:
         for _ in range(self.llm.max_turns):
@@ -161,11 +194,12 @@ class AnthropicBackend:
             raw = await create(
                 model=self.llm.model,
                 max_tokens=self.llm.max_tokens,
-                system=[{"type": "text", "text": prompt.text, "cache_control": {"type": "ephemeral"}}],
+                system=[{"type": "text", "text": prompt.text,
+                         "cache_control": {"type": "ephemeral", "ttl": self.llm.cache_ttl}}],
                 tools=self.tools,
                 tool_choice={"type": "auto"},
                 thinking=thinking,
-                messages=messages,
+                messages=with_rolling_breakpoint(messages),
             )
             body: bytes = await raw.read()
         except anthropic.APIError as exc:
@@ -173,10 +207,12 @@ class AnthropicBackend:
         return parse_reply(body)
 
     def _usage(self, raw: ReplyUsage) -> Usage:
+        creation = raw.cache_creation
         usage = Usage(
             input_tokens=raw.input_tokens,
             output_tokens=raw.output_tokens,
             cache_creation_input_tokens=raw.cache_creation_input_tokens or 0,
+            cache_creation_1h_input_tokens=creation.ephemeral_1h_input_tokens if creation is not None else 0,
             cache_read_input_tokens=raw.cache_read_input_tokens or 0,
         )
         return usage.model_copy(update={"cost_usd": cost_usd(self.llm.model, usage)})
@@ -194,6 +230,22 @@ class AnthropicBackend:
             latency_ms=int((time.perf_counter() - started) * 1000),
             error=error,
         )
+
+
+def with_rolling_breakpoint(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A copy of ``messages`` whose last block carries a 5-minute breakpoint (the stored conversation is left
+    without markers, so only one rolling breakpoint is ever sent: with the system's, two of the four allowed)."""
+    if not messages:
+        return messages
+    last = messages[-1]
+    content = last["content"]
+    blocks: list[dict[str, Any]] = (
+        [{"type": "text", "text": content}] if isinstance(content, str) else [dict(b) for b in content]
+    )
+    if not blocks:
+        return messages
+    blocks[-1] = {**blocks[-1], "cache_control": {"type": "ephemeral"}}
+    return [*messages[:-1], {**last, "content": blocks}]
 
 
 def make_client(llm: LLMSettings) -> anthropic.AsyncAnthropic:
@@ -243,6 +295,15 @@ def _retry_after(exc: anthropic.APIStatusError) -> float | None:
         return None
 
 
+class CacheCreation(BaseModel):
+    """``usage.cache_creation``: the prompt-cache writes split by TTL (a 1-hour write costs more)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+
+    ephemeral_5m_input_tokens: NonNegativeInt = 0
+    ephemeral_1h_input_tokens: NonNegativeInt = 0
+
+
 class ReplyUsage(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
 
@@ -250,6 +311,7 @@ class ReplyUsage(BaseModel):
     output_tokens: NonNegativeInt
     cache_creation_input_tokens: NonNegativeInt | None = None
     cache_read_input_tokens: NonNegativeInt | None = None
+    cache_creation: CacheCreation | None = None
 
 
 class Reply(BaseModel):

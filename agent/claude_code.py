@@ -8,6 +8,9 @@
 - No built-in tools (``tools=[]``), no settings files (``setting_sources=[]``), ``allowed_tools``
   limited to ours; the CLI's non-essential traffic, telemetry, error reporting and auto-update are
   off and it gets an isolated ``CLAUDE_CONFIG_DIR``. Auth: API key, else ``CLAUDE_CODE_OAUTH_TOKEN``.
+- The look-ahead guard: the CLI talks to the API through :class:`agent.cli_proxy.ScrubbingProxy`, which
+  removes the date, knowledge-cutoff, working-directory and shell notes the CLI adds to the conversation.
+- Caching: the CLI caches by itself; ``CLAUDE_CODE_PROMPT_CACHE_TTL`` asks it for ``llm.cache_ttl``.
 
 The SDK is an optional extra (``pip install tradewake[claude-code]``): importing this module
 without it works; constructing the backend raises ``ConfigError``.
@@ -23,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from agent.breaker import FailureKind
+from agent.cli_proxy import DEFAULT_UPSTREAM, ScrubbingProxy
 from agent.errors import LLMUnavailable
 from agent.memory import AgentMemory
 from agent.pricing import cost_usd, price_for
-from agent.prompting import SystemPrompt, system_prompt, user_message
+from agent.prompting import DEFAULT_FACTS, SystemPrompt, TradingFacts, system_prompt, user_message
 from agent.records import build_record
 from core.canonical import canonical_json
 from core.errors import ConfigError, OperationalError
@@ -56,6 +60,7 @@ QUIET_ENV = {
     "DISABLE_ERROR_REPORTING": "1",
     "DISABLE_AUTOUPDATER": "1",
 }
+
 _API_ERRORS = {429: FailureKind.RATE_LIMIT, 529: FailureKind.OVERLOADED}
 HookFn = Callable[[Any, str | None, Any], Awaitable[Any]]
 
@@ -102,6 +107,7 @@ class ClaudeCodeBackend:
         extra_env: dict[str, str] | None = None,
         hook_timeout_s: float = 30.0,
         market_type: MarketType = DEFAULT_MARKET_TYPE,
+        facts: TradingFacts = DEFAULT_FACTS,
     ) -> None:
         if sdk is None:
             raise ConfigError("the claude-code backend needs the optional extra: pip install 'tradewake[claude-code]'")
@@ -118,24 +124,29 @@ class ClaudeCodeBackend:
         self.hook_timeout_s = hook_timeout_s
         self.market_type = market_type
         self.config_dir = llm.claude_config_dir or Path(tempfile.mkdtemp(prefix="tradewake-claude-"))
+        self.prompt = system_prompt(risk, llm.memory_max_chars, facts)
+        self.scrubbed_blocks = 0
+        """CLI reminder blocks (date, cutoff, environment) the proxy kept from the model so far."""
 
     async def decide(self, request: DecisionRequest) -> DecisionRecord:
-        prompt = system_prompt(self.risk, self.llm.memory_max_chars, request.llm.describe())
+        prompt = self.prompt
         session = DecisionSession(request=request, memory_max_chars=self.llm.memory_max_chars, secrets=self.secrets)
         executor = ToolExecutor(self.desk, self.journal, session)
         ids = _CallIds()
-        options = self.options(prompt, executor, ids, veto_hook(executor, ids))
         memory_text = self.memory.current().text if self.memory else ""
         started = time.perf_counter()
         texts: list[str] = []
         result: Any = None
-        try:
-            async for message in sdk.query(prompt=user_message(request, memory_text), options=options):
-                result = _collect(message, texts) or result
-        except sdk.ResultError as exc:
-            raise self._failure(exc, session, prompt, texts, started) from exc
-        except sdk.CLIConnectionError as exc:
-            raise OperationalError(f"cannot start the Claude Code CLI: {exc}") from exc
+        with ScrubbingProxy(self.llm.base_url or DEFAULT_UPSTREAM, self.llm.timeout_s) as proxy:
+            options = self.options(prompt, executor, ids, veto_hook(executor, ids), base_url=proxy.base_url)
+            try:
+                async for message in sdk.query(prompt=user_message(request, memory_text), options=options):
+                    result = _collect(message, texts) or result
+            except sdk.ResultError as exc:
+                raise self._failure(exc, session, prompt, texts, started) from exc
+            except sdk.CLIConnectionError as exc:
+                raise OperationalError(f"cannot start the Claude Code CLI: {exc}") from exc
+            self.scrubbed_blocks += proxy.removed
         error = None if session.final else "no_schedule: the run ended without schedule_next_check"
         if result is not None and result.is_error:
             error = f"result_error: {result.subtype}"
@@ -145,7 +156,9 @@ class ClaudeCodeBackend:
         """Failures surface as ``LLMUnavailable`` to the router, which alerts; nothing is queued here."""
         return []
 
-    def options(self, prompt: SystemPrompt, executor: ToolExecutor, ids: _CallIds, hook: HookFn) -> Any:
+    def options(
+        self, prompt: SystemPrompt, executor: ToolExecutor, ids: _CallIds, hook: HookFn, *, base_url: str | None = None
+    ) -> Any:
         server = sdk.create_sdk_mcp_server(MCP_SERVER_NAME, tools=[
             mcp_tool(spec, executor, ids, self.market_type) for spec in TOOLS
         ])
@@ -166,12 +179,14 @@ class ClaudeCodeBackend:
             hooks={"PreToolUse": [sdk.HookMatcher(matcher=None, hooks=[hook], on_failure="block",
                                                   timeout=self.hook_timeout_s)]},
             cwd=str(self.config_dir),
-            env=self.env(),
+            env=self.env(base_url),
         )
 
-    def env(self) -> dict[str, str]:
+    def env(self, base_url: str | None = None) -> dict[str, str]:
+        """The CLI's environment; ``base_url`` (the scrubbing proxy) replaces the configured API base URL."""
         env = {
             **QUIET_ENV,
+            "CLAUDE_CODE_PROMPT_CACHE_TTL": self.llm.cache_ttl,
             "CLAUDE_CONFIG_DIR": str(self.config_dir),
             "CLAUDE_CODE_MAX_RETRIES": str(self.llm.max_retries),
             "CLAUDE_CODE_MAX_OUTPUT_TOKENS": str(self.llm.max_tokens),
@@ -181,8 +196,8 @@ class ClaudeCodeBackend:
         elif self.llm.oauth_token is not None:
             env["ANTHROPIC_API_KEY"] = ""  # an inherited key would win over the OAuth token
             env["CLAUDE_CODE_OAUTH_TOKEN"] = self.llm.oauth_token.get_secret_value()
-        if self.llm.base_url:
-            env["ANTHROPIC_BASE_URL"] = self.llm.base_url
+        if base_url or self.llm.base_url:
+            env["ANTHROPIC_BASE_URL"] = base_url or self.llm.base_url or ""
         env.update(self.extra_env)
         return env
 
@@ -257,10 +272,12 @@ def _usage(model: str, result: Any) -> Usage:
     if result is None or not result.usage:
         return Usage()
     raw = result.usage
+    creation = raw.get("cache_creation") if isinstance(raw.get("cache_creation"), dict) else {}
     usage = Usage(
         input_tokens=int(raw.get("input_tokens") or 0),
         output_tokens=int(raw.get("output_tokens") or 0),
         cache_creation_input_tokens=int(raw.get("cache_creation_input_tokens") or 0),
+        cache_creation_1h_input_tokens=int(creation.get("ephemeral_1h_input_tokens") or 0),
         cache_read_input_tokens=int(raw.get("cache_read_input_tokens") or 0),
     )
     return usage.model_copy(update={"cost_usd": cost_usd(model, usage)})

@@ -31,6 +31,8 @@ from tools.registry import ToolName
 from tools.results import PortfolioResult
 
 RULES_PROMPT_VERSION = "rules-v1"
+EQUAL_WEIGHT = 0.5
+"""Every signal's weight with ``llm.rules_weights = "equal"`` (the learner's ablation baseline)."""
 DEFAULT_ATR_PCT = 1.5
 FLAT_CHECK_S = 4 * 3600
 IN_POSITION_CHECK_S = 3600
@@ -144,7 +146,9 @@ class RulesBackend:
         snapshot = request.snapshot
         portfolio = await _portfolio(executor, request)
         weights = normalize_weights(snapshot.get("learner_weights"))
-        if not weights:
+        if self.llm.rules_weights == "equal":
+            weights = {signal.value: EQUAL_WEIGHT for signal in Signal}
+        elif not weights:
             regime = _mapping(snapshot.get("regime")).get("label")
             args = {"regime": regime} if isinstance(regime, str) else {}
             result = (await executor.call(ToolName.GET_LEARNER_WEIGHTS, args, rules_call_id(request, 2))).record.result
@@ -174,7 +178,7 @@ class RulesBackend:
         if abs(score.value) < threshold:
             return f"no entry (|score| below {threshold})"
         side = PositionSide.LONG if score.value > 0 else PositionSide.SHORT
-        if side is PositionSide.SHORT and portfolio is not None and portfolio.market_type == "spot":
+        if side is PositionSide.SHORT and portfolio is not None and portfolio.account.market_type == "spot":
             return "no entry (short signal on a spot account)"
         return await self._enter(request, executor, score, side)
 

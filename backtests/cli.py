@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the engine, pandas and matplotlib load when a backtest runs
     from backtests.interrupt import Interrupted
     from backtests.rundir import RunDir, StagedRun
     from backtests.runner import BacktestRequest, BacktestResult
+    from backtests.stats import AgentStats
     from core.ports import AgentBackend, Clock
     from core.settings import Settings
     from engine.wiring import AgentChoice
@@ -62,7 +63,17 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
         int, typer.Option("--warmup", min=0, max=100_000, help="Candles that only warm up the gate, not traded.")
     ] = 288,
     anonymize_data: Annotated[
-        bool, typer.Option("--anonymize", help="Rebase prices, shift dates, hide the symbol from the agent.")
+        bool | None,
+        typer.Option(
+            "--anonymize/--no-anonymize",
+            help="Rebase prices, shift dates, hide the symbol from the agent. Default: on for the LLM agents "
+            "(anthropic, claude-code: a model may remember the real period), off for the others.",
+        ),
+    ] = None,
+    allow_fallback: Annotated[
+        bool,
+        typer.Option("--allow-fallback", help="With an LLM agent and no usable key, let the rules backend decide "
+                     "instead of refusing to start (the summary counts those decisions)."),
     ] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Run directory (default: <runs_dir>/<run id>).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an earlier run at --out.")] = False,
@@ -79,15 +90,18 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     within a second and keeps the decisions made so far in a run marked interrupted (exit 130)."""
     if agent not in AGENTS:
         raise typer.BadParameter(f"--agent must be one of {', '.join(AGENTS)}")
+    from agent.factory import refuse_without_llm
     from backtests.anonymize import anonymize
     from backtests.data import DEFAULT_CACHE_DIR, select_data
     from backtests.markets import backtest_markets
     from backtests.rundir import StagedRun, unique_run_path
-    from backtests.runner import BacktestRequest
+    from backtests.runner import LLM_AGENTS, BacktestRequest
     from backtests.scripted import sma_settings
 
     _check_files(cassette, record, out, force, timeframe)
     settings = _settings(config, agent, cassette, seed, fees, slippage_bps, cash)
+    if agent in LLM_AGENTS and not allow_fallback:
+        refuse_without_llm(settings)
     chosen = select_data(data=data, symbol=_symbol(symbol), timeframe=timeframe, start=_time(start, "--from"),
                          end=_time(end, "--to"), cache_dir=cache_dir or DEFAULT_CACHE_DIR, warmup=warmup)
     settings = for_market(settings, chosen.symbol)
@@ -95,7 +109,7 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
         settings = sma_settings(settings, chosen.timeframe)
     backtest_markets(settings, chosen)  # the market and the account are checked before anything is written
     disguise = None
-    if anonymize_data:
+    if anonymize_data if anonymize_data is not None else agent in LLM_AGENTS:
         chosen, disguise = anonymize(chosen)
     target = out or unique_run_path(settings.backtest.runs_dir, run_id(WallClock(), agent, chosen))
     staged = StagedRun.begin(target, force=force, rename_if_taken=out is None)
@@ -241,13 +255,17 @@ def print_summary(result: BacktestResult) -> None:
         f"trades {perf.trades}  win rate {_pct(perf.win_rate_pct)}  profit factor {_num(perf.profit_factor)}  "
         f"exposure {perf.exposure_pct:.1f}%  fees {float(perf.fees):,.2f}",
         f"wakes {agent.wakes} ({agent.wake_rate_pct:.2f}% of candles)  decisions {agent.decisions}  "
-        f"LLM calls {agent.llm_calls}  tokens {agent.input_tokens + agent.output_tokens:,}  cost ${agent.cost_usd:.2f}",
+        f"LLM calls {agent.llm_calls}  tokens {_tokens(agent):,}  cost ${agent.cost_usd:.2f}"
+        + (f"  cached input {agent.cached_input_share_pct:.1f}%" if agent.cached_input_share_pct is not None else ""),
+        "decided by: " + decided_by_text(agent.decided_by, agent.fallback_decisions),
         f"vetoes {sum(agent.vetoes_by_code.values())} {agent.vetoes_by_code or ''}  "
         f"breaker openings {agent.breaker_openings}",
         *_rules_lines(facts),
         f"run: {result.run.path}",
         f"report: {result.run.report_path}",
     ]
+    warnings = [facts.get("look_ahead_warning"), (agent.prompt_cache_check or {}).get("warning")]
+    lines.extend(f"WARNING: {w}" for w in warnings if w)
     for line in lines:
         typer.echo(line)
 
@@ -257,6 +275,15 @@ def _rules_lines(facts: dict[str, Any]) -> list[str]:
     if "market_rules_warning" in facts:
         return [f"WARNING: {facts['market_rules_warning']}"]
     return [f"market rules: {facts['market_rules']}"] if "market_rules" in facts else []
+def decided_by_text(decided_by: dict[str, int], fallbacks: dict[str, int]) -> str:
+    """``anthropic 40, rules 3 (fallback: no_llm_configured 3)``: who decided, and why rules stepped in."""
+    who = ", ".join(f"{backend} {count}" for backend, count in decided_by.items()) or "nobody (no wake)"
+    why = ", ".join(f"{reason} {count}" for reason, count in fallbacks.items())
+    return who + (f" (fallback: {why})" if why else "")
+
+
+def _tokens(agent: AgentStats) -> int:
+    return agent.input_tokens + agent.cache_write_tokens + agent.cache_read_tokens + agent.output_tokens
 
 
 def _pct(value: float | None) -> str:

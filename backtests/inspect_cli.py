@@ -71,10 +71,11 @@ def runs_list(config: ConfigOption = None, runs_dir: RunsDirOption = None, as_js
     if not rows:
         console.print(f"no runs in {_runs_dir(settings, runs_dir)} yet (run: tradewake backtest)")
         return
-    table = Table("run", "status", "data", "agent", "return %", "max DD %", "trades", "decisions", "cost $")
+    table = Table("run", "status", "data", "agent", "decided by", "return %", "max DD %", "trades", "decisions",
+                  "cost $")
     for row in rows:
-        table.add_row(*(str(row[k]) for k in ("run", "status", "data", "agent", "return_pct", "max_dd_pct", "trades",
-                                                "decisions", "cost_usd")))
+        table.add_row(*(str(row[k]) for k in ("run", "status", "data", "agent", "decided_by", "return_pct",
+                                                "max_dd_pct", "trades", "decisions", "cost_usd")))
     console.print(table)
 
 
@@ -168,6 +169,7 @@ def _summary(run: RunDir) -> dict[str, Any]:
         "status": status,
         "data": f"{facts.get('symbol', '?')} {facts.get('timeframe', '?')}",
         "agent": facts.get("agent", "?"),
+        "decided_by": ", ".join(f"{k} {v}" for k, v in agent.get("decided_by", {}).items()) or "?",
         "return_pct": perf.get("total_return_pct"),
         "max_dd_pct": perf.get("max_drawdown_pct"),
         "trades": perf.get("trades"),

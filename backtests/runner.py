@@ -72,10 +72,10 @@ async def run_backtest(request: BacktestRequest, progress: Progress | None = Non
         await _replay(run.feed, recorder, progress, settings.exchange.quote)
         recorder.open_at_end = run.engine.safety.positions()
         await run.engine.close()
-        breaker_openings = _breaker_openings(run.store)
+        journal = _journal_facts(run.store)
     finally:
         await run.close()
-    return _finish(request, run_dir, recorder, breaker_openings, fees=run.feed.fees(), facts=rules_facts)
+    return _finish(request, run_dir, recorder, journal, fees=run.feed.fees(), facts=rules_facts)
 
 
 def _split(data: BacktestData, warmup: int) -> tuple[list[Candle], list[Candle]]:
@@ -116,13 +116,22 @@ def _record(recorder: RunRecorder, report: StepReport) -> None:
         recorder.decision(report.decision)
 
 
-def _breaker_openings(store: Store) -> int:
+@dataclass(frozen=True)
+class _JournalFacts:
+    breaker_openings: int
+    cache_check: dict[str, Any] | None
+
+
+def _journal_facts(store: Store) -> _JournalFacts:
+    """What the run's journal says about the LLM: breaker openings, the prompt-cache check at start-up."""
     events = store.read_journal()
-    return sum(1 for e in events if e.kind == "llm_breaker" and e.payload.get("to") == "open")
+    openings = sum(1 for e in events if e.kind == "llm_breaker" and e.payload.get("to") == "open")
+    checks = [e.payload for e in events if e.kind == "llm.cache_check"]
+    return _JournalFacts(openings, checks[-1] if checks else None)
 
 
 def _finish(
-    request: BacktestRequest, run: RunDir, recorder: RunRecorder, breaker_openings: int, *, fees: Decimal,
+    request: BacktestRequest, run: RunDir, recorder: RunRecorder, journal: _JournalFacts, *, fees: Decimal,
     facts: dict[str, str],
 ) -> BacktestResult:
     data = request.data
@@ -137,7 +146,7 @@ def _finish(
         closes=recorder.closes,
         open_positions=open_positions,
     )
-    agent = recorder.agent_stats(breaker_openings)
+    agent = recorder.agent_stats(journal.breaker_openings, journal.cache_check)
     metrics = {
         "performance": performance.model_dump(mode="json"),
         "agent": agent.model_dump(mode="json"),
@@ -168,4 +177,17 @@ def _run_facts(request: BacktestRequest) -> dict[str, Any]:
         "initial_cash": settings.backtest.initial_cash,
         "market_type": settings.exchange.market_type,
         **(request.disguise.facts() if request.disguise else {"anonymized": False}),
+        "look_ahead_warning": look_ahead_warning(settings.llm.backend, request),
     }
+
+
+LLM_AGENTS = frozenset({"anthropic", "claude-code"})
+"""Backends whose model may have seen the period: backtests anonymize for them by default."""
+
+
+def look_ahead_warning(backend: str, request: BacktestRequest) -> str | None:
+    """Said out loud in the summary and the metrics: a model shown real prices and dates may remember them."""
+    if backend not in LLM_AGENTS or request.agent.factory is not None or request.disguise is not None:
+        return None
+    return ("not anonymized (--no-anonymize): the model sees real prices, dates and the symbol and may recognise "
+            "the period; treat the result as optimistic")

@@ -26,12 +26,19 @@ class AgentStats(BaseModel):
     wakes_by_kind: dict[str, int]
     blocked_wakes: int
     decisions: int
+    decided_by: dict[str, int]
+    """Decisions per backend that actually made them (e.g. ``anthropic`` and ``rules`` when it fell back)."""
     llm_calls: int
     fallback_decisions: dict[str, int]
     input_tokens: int
     output_tokens: int
     cache_read_tokens: int
     cache_write_tokens: int
+    cache_write_1h_tokens: int
+    cached_input_share_pct: float | None
+    """Cache reads as % of every input token sent (uncached + written + read); ``None`` without LLM input."""
+    prompt_cache_check: dict[str, object] | None = None
+    """The LLM backend's start-up check of its stable prefix against the model's cache minimum."""
     cost_usd: float
     tool_calls: dict[str, int]
     vetoes_by_code: dict[str, int]
@@ -52,6 +59,7 @@ class RunRecorder:
     wakes: Counter[str] = field(default_factory=Counter)
     blocked: int = 0
     decisions: int = 0
+    decided_by: Counter[str] = field(default_factory=Counter)
     llm_calls: int = 0
     fallbacks: Counter[str] = field(default_factory=Counter)
     tokens: Counter[str] = field(default_factory=Counter)
@@ -77,6 +85,7 @@ class RunRecorder:
 
     def decision(self, record: DecisionRecord) -> None:
         self.decisions += 1
+        self.decided_by[record.backend] += 1
         if record.backend in LLM_BACKENDS and record.fallback_reason is None:
             self.llm_calls += 1
         if record.fallback_reason is not None:
@@ -88,6 +97,7 @@ class RunRecorder:
                 "output": usage.output_tokens,
                 "cache_read": usage.cache_read_input_tokens,
                 "cache_write": usage.cache_creation_input_tokens,
+                "cache_write_1h": usage.cache_creation_1h_input_tokens,
             }
         )
         self.cost_usd += usage.cost_usd
@@ -96,8 +106,9 @@ class RunRecorder:
             if call.veto is not None:
                 self.vetoes[call.veto.code] += 1
 
-    def agent_stats(self, breaker_openings: int) -> AgentStats:
+    def agent_stats(self, breaker_openings: int, cache_check: dict[str, object] | None = None) -> AgentStats:
         wakes = sum(self.wakes.values())
+        sent = self.tokens["input"] + self.tokens["cache_write"] + self.tokens["cache_read"]
         return AgentStats(
             steps=self.steps,
             wakes=wakes,
@@ -105,12 +116,16 @@ class RunRecorder:
             wakes_by_kind=dict(sorted(self.wakes.items())),
             blocked_wakes=self.blocked,
             decisions=self.decisions,
+            decided_by=dict(sorted(self.decided_by.items())),
             llm_calls=self.llm_calls,
             fallback_decisions=dict(sorted(self.fallbacks.items())),
             input_tokens=self.tokens["input"],
             output_tokens=self.tokens["output"],
             cache_read_tokens=self.tokens["cache_read"],
             cache_write_tokens=self.tokens["cache_write"],
+            cache_write_1h_tokens=self.tokens["cache_write_1h"],
+            cached_input_share_pct=round(100 * self.tokens["cache_read"] / sent, 4) if sent else None,
+            prompt_cache_check=cache_check,
             cost_usd=round(self.cost_usd, 6),
             tool_calls=dict(sorted(self.tool_calls.items())),
             vetoes_by_code=dict(sorted(self.vetoes.items())),

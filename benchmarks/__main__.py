@@ -11,7 +11,10 @@ import benchmarks
 
 
 def _names() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__) if not m.name.startswith("_"))
+    """Benchmark modules (packages such as ``llmsim`` are their tools, not benchmarks)."""
+    return sorted(
+        m.name for m in pkgutil.iter_modules(benchmarks.__path__) if not m.name.startswith("_") and not m.ispkg
+    )
 
 
 def main(argv: list[str]) -> int:

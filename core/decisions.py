@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from core.book import BookView
 from core.ids import Symbol
 
 _VALUE = ConfigDict(frozen=True, extra="forbid")
@@ -83,13 +84,28 @@ class ToolCallRecord(BaseModel):
 
 
 class Usage(BaseModel):
+    """Tokens and dollars of one decision, as the Messages API counts them: ``input_tokens`` is only what
+    follows the last cache breakpoint, so every token sent is ``input + cache creation + cache read``."""
+
     model_config = _VALUE
 
     input_tokens: int = 0
     output_tokens: int = 0
     cache_creation_input_tokens: int = 0
+    """Tokens written to the cache (5-minute and 1-hour writes together)."""
+    cache_creation_1h_input_tokens: int = 0
+    """Of ``cache_creation_input_tokens``, those written with the 1-hour TTL (priced 2x input, not 1.25x)."""
     cache_read_input_tokens: int = 0
     cost_usd: float = 0.0
+
+    @property
+    def total_input_tokens(self) -> int:
+        return self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
+
+    @property
+    def total_tokens(self) -> int:
+        """Every token sent and received (what the LLM budget counts: cache reads and writes included)."""
+        return self.total_input_tokens + self.output_tokens
 
 
 class DecisionRequest(BaseModel):
@@ -106,6 +122,9 @@ class DecisionRequest(BaseModel):
     snapshot_digest: str
     llm: LLMHealth = LLMHealth()
     """The LLM breaker's state for this decision (healthy unless the router says otherwise)."""
+    book: BookView | None = None
+    """The account, the learner's evidence and the last decisions as of ``as_of`` (the engine fills it in;
+    ``None`` only for requests built by hand, e.g. in tests of a single tool)."""
 
 
 class DecisionRecord(BaseModel):

@@ -203,6 +203,11 @@ class LLMSettings(BaseModel):
     oauth_token: SecretStr | None = None
     max_wakes_per_hour: int = Field(default=6, ge=0)
     max_wakes_per_day: int = Field(default=48, ge=0)
+    max_wakes_per_hour_per_symbol: int | None = Field(default=None, ge=0)
+    """One symbol's share of the hourly wakes, so several symbols do not starve each other; ``None``: the
+    hourly limit divided by the number of symbols, rounded up (one symbol: the whole limit)."""
+    max_wakes_per_day_per_symbol: int | None = Field(default=None, ge=0)
+    """The same per day; ``None``: the daily limit divided by the number of symbols, rounded up."""
     max_tokens_per_hour: int = Field(default=300_000, ge=0)
     """LLM budget the gate checks before granting a wake (with the other ``max_*`` limits here);
     when any is spent the wake goes to the rule-based fallback, flagged. 0 means never the LLM."""
@@ -212,6 +217,10 @@ class LLMSettings(BaseModel):
     breaker_failures: int = Field(default=3, gt=0)
     breaker_probe_after_s: int = Field(default=900, gt=0, le=MAX_DURATION_S)
     memory_max_chars: int = Field(default=2000, gt=0)
+    cache_ttl: Literal["5m", "1h"] = "1h"
+    """TTL of the cached stable prefix (tools + system prompt). Decisions are mostly more than five minutes
+    apart (the gate's 4h closes, anomalies, the agent's own checks), so a 5-minute entry is re-written at
+    almost every decision; a 1-hour write costs 2x input instead of 1.25x and pays off after two reads."""
     cassette: FilePath | None = None
     cassette_miss: Literal["error", "rules"] = "error"
     max_retries: int = Field(default=2, ge=0, le=10)
@@ -222,6 +231,9 @@ class LLMSettings(BaseModel):
     """Isolated ``CLAUDE_CONFIG_DIR`` for the claude-code backend; ``None`` makes a private temp dir."""
     rules_min_score: float = Field(default=0.35, gt=0, le=1)
     """The rules backend enters when the weighted signal score reaches this (and exits below its negative)."""
+    rules_weights: Literal["learner", "equal"] = "learner"
+    """How the rules backend weighs the signals: the learner's Thompson samples, or every signal 0.5 (the
+    learner's ablation baseline, docs/learner.md; the learner still records every trade)."""
 
     @model_validator(mode="after")
     def _thinking_fits(self) -> LLMSettings:
@@ -235,12 +247,21 @@ class LearnerSettings(BaseModel):
 
     prior_alpha: float = Field(default=1.0, gt=0)
     prior_beta: float = Field(default=1.0, gt=0)
+    reward: Literal["r_multiple", "win_loss"] = "r_multiple"
+    """What a closed trade teaches: ``r_multiple`` maps its R multiple to a reward in [0, 1]
+    (``0.5 + R / (2 * r_reward_scale)``, clipped: a full stop-loss is a clear loss, a scratch trade teaches
+    almost nothing either way, a large winner a clear win); ``win_loss`` counts a whole win or loss."""
+    r_reward_scale: float = Field(default=2.0, gt=0)
+    """The R multiple at which the reward saturates at 1 (and its negative at 0). 2: a full stop-loss (-1 R)
+    credits 0.25 of a win, a +2 R winner a whole one; within +-2 R the posterior mean is linear in the
+    expectancy (``mean = 0.5 + E[R] / 4``), so a signal whose wins are large beats one of equal hit rate."""
     weight_by_r: bool = False
     """Weight each trade's evidence by min(|R multiple|, ``r_weight_cap``) instead of 1."""
     r_weight_cap: float = Field(default=3.0, gt=0)
     """Clamp of the R weight: one outlier trade counts at most this many ordinary ones."""
     discount: float = Field(default=1.0, gt=0, le=1)
-    """Multiplies old evidence on each update; 1.0 keeps it all."""
+    """Multiplies old evidence on each update (non-stationary markets: 0.98 halves a trade's weight after
+    about 34 later trades); 1.0 keeps it all."""
     min_trades: int = Field(default=20, ge=0)
     seed: int = Field(default=7, ge=0, le=2**32 - 1)
 

@@ -25,6 +25,8 @@ from core.decisions import (
     WakeReason,
 )
 from core.ids import ClientOrderId, PositionId, Symbol
+from core.sides import PositionSide, Side
+from core.signals import Signal
 
 __all__ = [
     "Alert",
@@ -56,28 +58,6 @@ __all__ = [
 
 _VALUE = ConfigDict(frozen=True, extra="forbid")
 _STATE = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class Side(StrEnum):
-    BUY = "buy"
-    SELL = "sell"
-
-    @property
-    def opposite(self) -> Side:
-        return Side.SELL if self is Side.BUY else Side.BUY
-
-
-class PositionSide(StrEnum):
-    LONG = "long"
-    SHORT = "short"
-
-    @property
-    def entry_side(self) -> Side:
-        return Side.BUY if self is PositionSide.LONG else Side.SELL
-
-    @property
-    def exit_side(self) -> Side:
-        return self.entry_side.opposite
 
 
 class OrderType(StrEnum):
@@ -114,29 +94,6 @@ class OrderStatus(StrEnum):
 class Liquidity(StrEnum):
     MAKER = "maker"
     TAKER = "taker"
-
-
-class Signal(StrEnum):
-    """The closed set of signals the agent may cite for an entry; the learner scores exactly these."""
-
-    TREND_FOLLOW = "trend_follow"
-    """Price above (long) or below (short) rising/falling EMAs on the higher timeframe."""
-    MOMENTUM = "momentum"
-    """Recent returns strongly in the trade direction."""
-    MEAN_REVERSION = "mean_reversion"
-    """Stretched move expected to revert (RSI extreme, distance from VWAP)."""
-    BREAKOUT = "breakout"
-    """Close through a recent high (long) or low (short)."""
-    VOLUME_SPIKE = "volume_spike"
-    """Volume z-score far above normal confirming the move."""
-    VOLATILITY_SQUEEZE = "volatility_squeeze"
-    """Realized volatility compressed, expansion expected."""
-    REGIME = "regime"
-    """The HMM regime favours the trade (e.g. low-vol trend)."""
-    FUNDING = "funding"
-    """Funding rate or long/short ratio extreme, positioning against the crowd."""
-    SUPPORT_RESISTANCE = "support_resistance"
-    """Bounce from a recent low (long) or rejection at a recent high (short)."""
 
 
 class Candle(BaseModel):

@@ -29,6 +29,7 @@ from market.snapshot import MarketSnapshot
 from safety.proposals import Proposal
 from safety.service import Done, EntryResult, SafetyService
 from safety.verdicts import Approved, VetoCode, Vetoed
+from tools.context import ScheduleCheck
 from tools.results import ExecutionReport
 
 
@@ -54,7 +55,7 @@ class EngineDesk:
         return tracker.at(self.clock.now()) if tracker is not None else None
 
     async def portfolio(self) -> PortfolioView:
-        return self.safety.portfolio_view()
+        return self.safety.portfolio_view(self.clock.now())
 
     async def learner_weights(self, regime: str | None) -> LearnerWeights:
         return self.learner.weights(regime, self.rng)
@@ -65,8 +66,11 @@ class EngineDesk:
             await self.holdings.refused_to_bot(proposal, verdict)
         return verdict.as_veto() if isinstance(verdict, Vetoed) else verdict
 
-    def check_schedule(self, next_check_seconds: int | None, conditions: Sequence[Mapping[str, Any]]) -> list[str]:
-        return self.gate.check_schedule(next_check_seconds, conditions, self.clock.now())
+    def check_schedule(self, next_check_seconds: int | None, conditions: Sequence[Mapping[str, Any]]) -> ScheduleCheck:
+        plan = self.gate.preview_schedule(next_check_seconds, conditions, self.clock.now())
+        if isinstance(plan, list):
+            return ScheduleCheck(problems=tuple(plan))
+        return ScheduleCheck(applied_seconds=plan.applied_s, notes=plan.notes)
 
     async def execute(self, approved: Approved) -> ExecutionReport:
         outcome = await self.safety.execute(approved, self.clock.now())

@@ -28,6 +28,7 @@ from agent.records import decision_event
 from core.ids import Symbol
 from core.ports import AgentBackend, Clock, NewEvent, Store
 from core.types import ClosedTrade, DecisionRecord, DecisionRequest, PositionSide, WakeKind, WakeReason
+from engine.book import DecisionLog, book_view
 from engine.events import CandleClosed, CommandsPending, DerivativesUpdated, Event, PriceTick, TimerTick
 from engine.holdings import HoldingsLink
 from gate.gate import Gate
@@ -68,6 +69,8 @@ class Engine:
     """Save the gate's state every N steps (and whenever it journals something). Live: 1."""
     holdings: HoldingsLink | None = None
     """Managed holdings (spot runs)."""
+    decisions: DecisionLog = field(default_factory=DecisionLog)
+    """The last few decisions, for the agent's book (read back from the journal after a restart)."""
     _steps: int = 0
 
     async def step(self, event: Event, *, wake: WakeReason | None = None) -> StepReport:
@@ -157,6 +160,8 @@ class Engine:
     async def _decide(self, wake: WakeReason, now: datetime) -> DecisionRecord:
         symbol = Symbol(wake.symbol) if wake.symbol else self.market.symbols[0]
         snapshot = self.market.snapshot(symbol, now)
+        self.decisions.seed(self.store)
+        regime = snapshot.regime.label if snapshot.regime is not None else None
         request = DecisionRequest(
             wake=wake,
             symbol=symbol,
@@ -164,15 +169,17 @@ class Engine:
             snapshot=snapshot.model_dump(mode="json"),
             snapshot_prompt=snapshot.to_prompt(),
             snapshot_digest=snapshot.digest(),
+            book=book_view(self.safety.portfolio_view(now), self.learner.evidence(regime), self.decisions),
         )
         record = await self.agent.decide(request)
+        self.decisions.add(record)
         self.store.append(decision_event(record))
         if record.memory_update is not None:
             self.memory.update(record.memory_update, now)
         self._schedule(record, now)
         await self._watch_vetoes(record, now)
         usage = record.usage
-        self.gate.record_usage(usage.input_tokens + usage.output_tokens, usage.cost_usd, now)
+        self.gate.record_usage(usage.total_tokens, usage.cost_usd, now)
         return record
 
     def _schedule(self, record: DecisionRecord, now: datetime) -> None:

@@ -32,11 +32,20 @@ def run_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     poll_s: Annotated[float, typer.Option("--poll", min=1, help="Seconds between polls.")] = 10.0,
     heartbeat: Annotated[Path | None, typer.Option("--heartbeat", help="File rewritten every round.")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file.")] = None,
+    allow_fallback: Annotated[
+        bool,
+        typer.Option("--allow-fallback", help="With an LLM backend and no usable key, let the rules backend decide "
+                     "instead of refusing to start."),
+    ] = False,
 ) -> None:
     """Run the agent live: paper (simulated fills at live prices), Binance testnet/demo, or mainnet."""
     from core.settings import load_settings
 
     settings = load_settings(config, **({"mode": mode} if mode else {}))
+    if not allow_fallback:
+        from agent.factory import refuse_without_llm
+
+        refuse_without_llm(settings)
     try:
         timeframe_seconds(timeframe)
     except ValueError as exc:

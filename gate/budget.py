@@ -5,10 +5,15 @@ any limit is spent the wake still happens, flagged ``fallback=True`` with the re
 backend takes it. Only wakes that went to the LLM count against the wake limits. Windows are keyed
 on the event times the gate is given (the injected clock), never on the wall clock. Dollars are kept
 in integer micro-dollars so the running sums are exact and adding/removing is O(1).
+
+Wakes are limited per symbol as well as globally, so one busy market cannot take every LLM wake of a
+runner that watches several: by default a symbol's share is the global limit divided by the number of
+symbols, rounded up (with one symbol, the global limit itself). Tokens and dollars stay global.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +35,9 @@ class BudgetLimits:
     tokens_per_day: int
     usd_per_hour: float
     usd_per_day: float
+    wakes_per_hour_per_symbol: int | None = None
+    """``None``: ``wakes_per_hour`` divided by the number of symbols, rounded up."""
+    wakes_per_day_per_symbol: int | None = None
 
     @classmethod
     def from_settings(cls, llm: LLMSettings) -> BudgetLimits:
@@ -40,6 +48,18 @@ class BudgetLimits:
             tokens_per_day=llm.max_tokens_per_day,
             usd_per_hour=llm.max_usd_per_hour,
             usd_per_day=llm.max_usd_per_day,
+            wakes_per_hour_per_symbol=llm.max_wakes_per_hour_per_symbol,
+            wakes_per_day_per_symbol=llm.max_wakes_per_day_per_symbol,
+        )
+
+    def per_symbol(self, symbols: int) -> tuple[int, int]:
+        """The wake limits of one symbol (hour, day) when the runner watches ``symbols`` of them."""
+        share = max(1, symbols)
+        hour = self.wakes_per_hour_per_symbol
+        day = self.wakes_per_day_per_symbol
+        return (
+            hour if hour is not None else math.ceil(self.wakes_per_hour / share),
+            day if day is not None else math.ceil(self.wakes_per_day / share),
         )
 
 
@@ -54,6 +74,9 @@ class BudgetStatus(BaseModel):
     tokens_last_day: int
     usd_last_hour: float
     usd_last_day: float
+    symbol_wakes_last_hour: int | None = None
+    """The asked symbol's own LLM wakes in the last hour (``None`` when no symbol was asked about)."""
+    symbol_wakes_last_day: int | None = None
     exhausted: str | None
     """Why the next wake would go to the fallback, or ``None`` while the LLM may be woken."""
 
@@ -86,14 +109,20 @@ class _Window:
         return len(self.entries)
 
 
-class LLMBudget:
-    def __init__(self, limits: BudgetLimits) -> None:
-        self.limits = limits
-        self._wakes = {"hour": _Window(HOUR_S), "day": _Window(DAY_S)}
-        self._usage = {"hour": _Window(HOUR_S), "day": _Window(DAY_S)}
+def _wake_windows() -> dict[str, _Window]:
+    return {"hour": _Window(HOUR_S), "day": _Window(DAY_S)}
 
-    def exhausted(self, now_ts: float) -> str | None:
-        """Why a wake at ``now_ts`` may not go to the LLM, or ``None`` if it may."""
+
+class LLMBudget:
+    def __init__(self, limits: BudgetLimits, symbols: int = 1) -> None:
+        self.limits = limits
+        self.symbol_limits = limits.per_symbol(symbols)
+        self._wakes = _wake_windows()
+        self._usage = {"hour": _Window(HOUR_S), "day": _Window(DAY_S)}
+        self._symbol_wakes: dict[str, dict[str, _Window]] = {}
+
+    def exhausted(self, now_ts: float, symbol: str | None = None) -> str | None:
+        """Why a wake at ``now_ts`` (about ``symbol``, if given) may not go to the LLM, or ``None`` if it may."""
         self._prune(now_ts)
         checks = (
             ("wakes", "hour", len(self._wakes["hour"]) + 1 > self.limits.wakes_per_hour, self.limits.wakes_per_hour),
@@ -111,10 +140,20 @@ class LLMBudget:
         for what, window, spent, limit in checks:
             if spent:
                 return f"llm budget spent: {what} per {window} at its limit of {limit:g}"
+        return self._symbol_exhausted(symbol) if symbol is not None else None
+
+    def _symbol_exhausted(self, symbol: str) -> str | None:
+        mine = self._symbol_wakes.get(symbol)
+        for window, cap in zip(("hour", "day"), self.symbol_limits, strict=True):
+            if (len(mine[window]) if mine else 0) + 1 > cap:
+                return f"llm budget spent: {symbol}'s wakes per {window} at its limit of {cap}"
         return None
 
-    def record_wake(self, now_ts: float) -> None:
-        for window in self._wakes.values():
+    def record_wake(self, now_ts: float, symbol: str | None = None) -> None:
+        windows = [*self._wakes.values()]
+        if symbol is not None:
+            windows.extend(self._symbol_wakes.setdefault(symbol, _wake_windows()).values())
+        for window in windows:
             window.add(now_ts, 0, 0)
 
     def record_usage(self, ts: float, tokens: int, usd: float) -> None:
@@ -123,8 +162,9 @@ class LLMBudget:
         for window in self._usage.values():
             window.add(ts, tokens, _micro(usd))
 
-    def status(self, now_ts: float) -> BudgetStatus:
-        reason = self.exhausted(now_ts)
+    def status(self, now_ts: float, symbol: str | None = None) -> BudgetStatus:
+        reason = self.exhausted(now_ts, symbol)
+        mine = self._symbol_wakes.get(symbol) if symbol is not None else None
         return BudgetStatus(
             wakes_last_hour=len(self._wakes["hour"]),
             wakes_last_day=len(self._wakes["day"]),
@@ -132,11 +172,14 @@ class LLMBudget:
             tokens_last_day=self._usage["day"].tokens,
             usd_last_hour=self._usage["hour"].micro_usd / _MICRO,
             usd_last_day=self._usage["day"].micro_usd / _MICRO,
+            symbol_wakes_last_hour=None if symbol is None else (len(mine["hour"]) if mine else 0),
+            symbol_wakes_last_day=None if symbol is None else (len(mine["day"]) if mine else 0),
             exhausted=reason,
         )
 
     def _prune(self, now_ts: float) -> None:
-        for window in (*self._wakes.values(), *self._usage.values()):
+        symbol_windows = [w for windows in self._symbol_wakes.values() for w in windows.values()]
+        for window in (*self._wakes.values(), *self._usage.values(), *symbol_windows):
             window.prune(now_ts)
 
     def to_state(self) -> dict[str, Any]:
@@ -147,11 +190,22 @@ class LLMBudget:
             "usage": [[ts, tokens, micro] for ts, tokens, micro in self._usage["day"].entries],
             "hour_wakes": len(self._wakes["hour"]),
             "hour_usage": len(self._usage["hour"]),
+            "symbol_wakes": {
+                symbol: {"day": [ts for ts, _, _ in w["day"].entries], "hour": len(w["hour"])}
+                for symbol, w in sorted(self._symbol_wakes.items())
+            },
         }
 
     @classmethod
-    def from_state(cls, limits: BudgetLimits, state: dict[str, Any]) -> LLMBudget:
-        budget = cls(limits)
+    def from_state(cls, limits: BudgetLimits, state: dict[str, Any], symbols: int = 1) -> LLMBudget:
+        budget = cls(limits, symbols)
+        for symbol, saved in state.get("symbol_wakes", {}).items():  # absent in states saved before per-symbol
+            windows = budget._symbol_wakes.setdefault(symbol, _wake_windows())
+            day = [float(ts) for ts in saved["day"]]
+            for ts in day:
+                windows["day"].add(ts, 0, 0)
+            for ts in day[len(day) - int(saved["hour"]) :]:
+                windows["hour"].add(ts, 0, 0)
         wakes = [float(ts) for ts in state["wakes"]]
         usage = [(float(ts), int(tokens), int(micro)) for ts, tokens, micro in state["usage"]]
         for ts in wakes:

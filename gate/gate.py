@@ -62,7 +62,7 @@ class Gate:
         """Walked in this order (priority, then given order) for every event."""
         self._walk = tuple((layer, layer.fire) for layer in self.layers)
         self._trackers = {symbol: SymbolTracker(symbol) for symbol in self.symbols}
-        self._budget = LLMBudget(limits)
+        self._budget = LLMBudget(limits, len(self.symbols))
         clock = GateClock.starting(_ts(started_at))
         self._state = GateState(clock, Timer.arm(clock.now_ts, settings.timer_max_s, TimerSource.STARTUP),
                                 ConditionBook())
@@ -130,6 +130,12 @@ class Gate:
         """Problems with this schedule, one line each for the agent; empty when ``schedule`` would accept it."""
         plan = self._plan(next_check_seconds, conditions, now)
         return plan if isinstance(plan, list) else []
+
+    def preview_schedule(
+        self, next_check_seconds: int | None, conditions: Sequence[Mapping[str, Any] | WakeCondition], now: datetime
+    ) -> SchedulePlan | list[str]:
+        """What ``schedule`` would arm (the clamped seconds, with a note when clamped), or its problems; no effect."""
+        return self._plan(next_check_seconds, conditions, now)
 
     def schedule(
         self, next_check_seconds: int | None, conditions: Sequence[Mapping[str, Any] | WakeCondition], now: datetime
@@ -204,7 +210,7 @@ class Gate:
         gate = cls(settings, limits, symbols=state["symbols"], started_at=_dt(clock.now_ts), layers=layers)
         gate._state = GateState(clock, Timer.from_state(state["timer"]), ConditionBook.from_state(state["conditions"]))
         gate._trackers = {s: SymbolTracker.from_state(s, t, settings) for s, t in state["trackers"].items()}
-        gate._budget = LLMBudget.from_state(limits, state["budget"])
+        gate._budget = LLMBudget.from_state(limits, state["budget"], len(gate.symbols))
         gate._events = [GateEvent.model_validate(event) for event in state["pending_events"]]
         return gate
 
@@ -261,9 +267,9 @@ class Gate:
     def _grant(
         self, now_ts: float, when: datetime, symbol: str | None, kinds: tuple[WakeKind, ...], detail: str
     ) -> WakeReason:
-        budget = self._budget.status(now_ts)
+        budget = self._budget.status(now_ts, symbol)
         if budget.exhausted is None:
-            self._budget.record_wake(now_ts)
+            self._budget.record_wake(now_ts, symbol)
         reason = WakeReason(
             kind=kinds[0],
             detail=detail,

@@ -57,13 +57,18 @@ class SignalEvidence(BaseModel):
             update={"win_evidence": self.win_evidence * discount, "loss_evidence": self.loss_evidence * discount}
         )
 
-    def observed(self, *, win: bool, weight: float) -> SignalEvidence:
-        """One more trade citing this signal: ``weight`` goes to the win or the loss side."""
-        if win:
-            return self.model_copy(
-                update={"win_evidence": self.win_evidence + weight, "trades": self.trades + 1, "wins": self.wins + 1}
-            )
-        return self.model_copy(update={"loss_evidence": self.loss_evidence + weight, "trades": self.trades + 1})
+    def observed(self, *, win: bool, weight: float, reward: float | None = None) -> SignalEvidence:
+        """One more trade citing this signal: ``reward`` of ``weight`` goes to the win side, the rest to the loss
+        side (``reward`` defaults to 1 for a win, 0 for a loss); the counts record whether it was a win."""
+        share = (1.0 if win else 0.0) if reward is None else reward
+        return self.model_copy(
+            update={
+                "win_evidence": self.win_evidence + weight * share,
+                "loss_evidence": self.loss_evidence + weight * (1.0 - share),
+                "trades": self.trades + 1,
+                "wins": self.wins + (1 if win else 0),
+            }
+        )
 
 
 EMPTY_EVIDENCE = SignalEvidence()
@@ -82,11 +87,13 @@ class ScopeState(BaseModel):
     def evidence(self, signal: Signal) -> SignalEvidence:
         return self.signals.get(signal, EMPTY_EVIDENCE)
 
-    def observed(self, cited: Iterable[Signal], *, win: bool, weight: float, discount: float) -> ScopeState:
+    def observed(
+        self, cited: Iterable[Signal], *, win: bool, weight: float, discount: float, reward: float | None = None
+    ) -> ScopeState:
         """One trade in this scope: decay every signal's evidence, then credit the cited ones."""
         updated = {signal: ev.decayed(discount) for signal, ev in self.signals.items()}
         for signal in cited:
-            updated[signal] = updated.get(signal, EMPTY_EVIDENCE).observed(win=win, weight=weight)
+            updated[signal] = updated.get(signal, EMPTY_EVIDENCE).observed(win=win, weight=weight, reward=reward)
         ordered = {signal: updated[signal] for signal in Signal if signal in updated}
         return ScopeState(trades=self.trades + 1, signals=ordered)
 

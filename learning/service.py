@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from core.book import LearnerView, SignalEvidence
 from core.errors import ConflictError, OperationalError
 from core.ports import Clock, NewEvent, Store, Write
 from core.settings import LearnerSettings
@@ -34,6 +35,7 @@ from learning.weights import (
     LearnerWeights,
     SignalPosterior,
     compute_weights,
+    effective_regime,
     has_enough_data,
     posteriors,
     scope_label,
@@ -109,6 +111,23 @@ class Learner:
     def posteriors(self, regime: str | None = None) -> tuple[SignalPosterior, ...]:
         """Every signal's posterior in ``regime``'s own scope, without fallback (for display)."""
         return posteriors(self._state, regime, self._settings)
+
+    def evidence(self, regime: str | None) -> LearnerView:
+        """What the agent's book shows: per signal the posterior mean and the trades behind it, in the scope
+        :meth:`weights` would use for ``regime`` (no Thompson draw, so no generator state is consumed)."""
+        used = effective_regime(self._state, regime, self._settings)
+        scope_trades = self._state.scope(used).trades
+        return LearnerView(
+            requested_regime=regime,
+            scope=scope_label(used),
+            scope_trades=scope_trades,
+            min_trades=self._settings.min_trades,
+            enough_data=scope_trades >= self._settings.min_trades,
+            signals=tuple(
+                SignalEvidence(signal=p.signal, mean=round(p.mean, 4), trades=p.trades, wins=p.wins, losses=p.losses)
+                for p in posteriors(self._state, used, self._settings)
+            ),
+        )
 
     def regime_trades(self) -> dict[str, int]:
         """Trades per known regime label, sorted by label."""

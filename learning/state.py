@@ -3,10 +3,14 @@
 No I/O here. ``apply_trade(state, trade, settings)`` returns the next state and what happened;
 ``learning.service.Learner`` persists that next state atomically and only then adopts it.
 
-Win or loss: ``trade.is_win`` (net P&L after fees > 0); a break-even trade is a loss.
+Reward (``settings.reward``): with ``r_multiple`` (the default) a trade's R multiple is mapped to a reward
+in [0, 1], ``0.5 + R / (2 * r_reward_scale)`` clipped, and the cited signals get ``reward`` of a win and
+``1 - reward`` of a loss: a full stop-loss (-1 R) teaches a clear loss, a scratch trade almost nothing
+either way, a winner at +``r_reward_scale`` R or more a clear win, so a signal's posterior mean tracks its
+expectancy in R, not only its hit rate. With ``win_loss``, or for a trade without an R multiple, the reward
+is 1 for a win (net P&L after fees > 0) and 0 otherwise. The counts ``wins``/``trades`` stay the facts.
 Weight: 1, or with ``settings.weight_by_r`` ``min(|R|, settings.r_weight_cap)`` so that one outlier
-cannot outweigh ``r_weight_cap`` ordinary trades; a trade without an R multiple weighs 1 and a
-scratch trade (R near 0) adds almost nothing. A signal cited twice in one trade counts once.
+cannot outweigh ``r_weight_cap`` ordinary trades. A signal cited twice in one trade counts once.
 Scopes: every trade with signals updates the global scope, and also ``trade.regime``'s scope when the
 trade has a regime label (any label: ``low_vol``, ``high_vol``, a combined macro label ...).
 """
@@ -54,6 +58,13 @@ class LedgerEntry(BaseModel):
     win: bool
     weight: float = Field(ge=0, allow_inf_nan=False)
     discount: float = Field(gt=0, le=1)
+    reward: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    """The share of ``weight`` credited as a win (the rest as a loss); ``None`` in entries recorded before
+    rewards existed, which replay as 1 for a win and 0 for a loss."""
+
+    @property
+    def win_share(self) -> float:
+        return self.reward if self.reward is not None else (1.0 if self.win else 0.0)
 
 
 class LearnerState(BaseModel):
@@ -107,6 +118,8 @@ class RecordResult(BaseModel):
     regime: str | None
     win: bool
     weight: float
+    reward: float = 0.0
+    """The reward credited to the cited signals (see the module docstring)."""
     same_trade: bool = True
     """For a duplicate: whether it is the very trade recorded first (False: a different close of the same id)."""
 
@@ -137,6 +150,15 @@ def trade_weight(trade: ClosedTrade, settings: LearnerSettings) -> float:
     return min(abs(trade.r_multiple), settings.r_weight_cap)
 
 
+def trade_reward(trade: ClosedTrade, settings: LearnerSettings) -> float:
+    """The reward in [0, 1] a trade credits to the signals it cited (see the module docstring)."""
+    if settings.reward == "win_loss" or trade.r_multiple is None:
+        return 1.0 if trade.is_win else 0.0
+    if math.isnan(trade.r_multiple):
+        raise ValueError(f"trade {trade.position_id} has a NaN R multiple")
+    return round(min(1.0, max(0.0, 0.5 + trade.r_multiple / (2 * settings.r_reward_scale))), 12)
+
+
 def distinct_signals(signals: Iterable[Signal]) -> tuple[Signal, ...]:
     return tuple(dict.fromkeys(signals))
 
@@ -158,6 +180,7 @@ def apply_trade(state: LearnerState, trade: ClosedTrade, settings: LearnerSettin
         win=trade.is_win,
         weight=trade_weight(trade, settings),
         discount=settings.discount,
+        reward=trade_reward(trade, settings),
     )
     return apply_entry(state, entry)
 
@@ -182,6 +205,7 @@ def apply_entry(state: LearnerState, entry: LedgerEntry) -> Transition:
         regime=entry.regime,
         win=entry.win,
         weight=entry.weight,
+        reward=entry.win_share,
     )
     return Transition(state=state.model_copy(update=update), result=result)
 
@@ -195,7 +219,9 @@ def replay(entries: Iterable[LedgerEntry]) -> LearnerState:
 
 
 def _observe(scope: ScopeState, entry: LedgerEntry) -> ScopeState:
-    return scope.observed(entry.signals, win=entry.win, weight=entry.weight, discount=entry.discount)
+    return scope.observed(
+        entry.signals, win=entry.win, reward=entry.win_share, weight=entry.weight, discount=entry.discount
+    )
 
 
 def _duplicate(existing: LedgerEntry, digest: str) -> RecordResult:
@@ -207,5 +233,6 @@ def _duplicate(existing: LedgerEntry, digest: str) -> RecordResult:
         regime=existing.regime,
         win=existing.win,
         weight=existing.weight,
+        reward=existing.win_share,
         same_trade=existing.trade_digest == digest,
     )

@@ -38,6 +38,7 @@ from market.derivatives import DerivativesHistory, DerivativesReading
 from market.features import FEATURE_COLUMNS, FeatureConfig, indicator_frame
 from market.regime import RegimeTracker
 from market.resample import aggregate_window, resample_candles
+from market.signals import signal_values
 from market.snapshot import (
     Bar,
     DerivativesView,
@@ -45,12 +46,19 @@ from market.snapshot import (
     Indicators,
     LastPrice,
     MarketSnapshot,
+    SwingPoint,
     TimeframeSummary,
     ZScores,
 )
 
 DEFAULT_TIMEFRAMES = ("5m", "1h", "4h", "1d")
 STALE_AFTER_CANDLES = 2
+PATH_BARS = 12
+"""Closes per timeframe in the price path (12 x 5m = 1 h, 12 x 1h = half a day, 12 x 4h = 2 days, 12 days)."""
+SWING_BARS = 2
+"""A swing high/low beats the highs/lows of this many closed bars on each side."""
+SWING_LOOKBACK = 60
+SWINGS_KEPT = 3
 _COL = {name: i for i, name in enumerate(FEATURE_COLUMNS)}
 
 
@@ -154,7 +162,7 @@ class SnapshotBuilder:
         summaries = [s for tf in self.timeframes if (s := self._summary(self._frames[tf], at_ms, n_closed)) is not None]
         regime = self.regime.at(as_of) if self.regime is not None else None
         derivatives = self._derivatives(as_of)
-        return MarketSnapshot(
+        snapshot = MarketSnapshot(
             symbol=self.symbol,
             as_of=as_of,
             base_timeframe=self.base_timeframe,
@@ -165,6 +173,7 @@ class SnapshotBuilder:
             derivatives=derivatives,
             warnings=self._warnings(at_ms, last_close_ms, summaries, regime is None),
         )
+        return snapshot.model_copy(update={"signals": signal_values(snapshot.model_dump(mode="json"))})
 
     def _last_price(self, base: _Frame, n_closed: int, as_of: datetime, live: LivePrice | None) -> LastPrice:
         closed_at = ms_to_datetime(int(base.close_ms[n_closed - 1]))
@@ -196,6 +205,9 @@ class SnapshotBuilder:
             indicators=Indicators(**{k: _num(f, k) for k in Indicators.model_fields}),
             zscores=ZScores(return_z=_num(f, "return_z"), volume_z=_num(f, "volume_z")),
             forming=self._forming(frame, at_ms, n_base_closed),
+            recent_closes=tuple(_round(float(x), 8) or 0.0 for x in frame.ohlcv[max(0, i + 1 - PATH_BARS) : i + 1, 3]),
+            swing_highs=_swings(frame, i, column=1, highest=True),
+            swing_lows=_swings(frame, i, column=2, highest=False),
         )
 
     def _forming(self, frame: _Frame, at_ms: int, n_base_closed: int) -> FormingBar | None:
@@ -240,6 +252,25 @@ class SnapshotBuilder:
         if no_regime and self.regime is not None:
             warnings.append("regime unavailable (warming up)")
         return tuple(warnings)
+
+
+def _swings(frame: _Frame, last: int, *, column: int, highest: bool) -> tuple[SwingPoint, ...]:
+    """Pivots among the closed bars up to ``last``: a bar whose high (low) beats the ``SWING_BARS`` bars on
+    each side (the right-hand ones closed too, so a pivot is only known ``SWING_BARS`` bars later)."""
+    start = max(0, last + 1 - SWING_LOOKBACK)
+    values = frame.ohlcv[start : last + 1, column]
+    width = 2 * SWING_BARS + 1
+    if len(values) < width:
+        return ()
+    windows = np.lib.stride_tricks.sliding_window_view(values, width)
+    centre = windows[:, SWING_BARS]
+    sides = np.delete(windows, SWING_BARS, axis=1)
+    pivots = centre > sides.max(axis=1) if highest else centre < sides.min(axis=1)
+    found = np.flatnonzero(pivots)[-SWINGS_KEPT:] + SWING_BARS
+    return tuple(
+        SwingPoint(at=ms_to_datetime(int(frame.open_ms[start + j])), price=_round(float(values[j]), 8) or 0.0)
+        for j in found
+    )
 
 
 def _num(row: np.ndarray, name: str) -> float | None:

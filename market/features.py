@@ -24,6 +24,7 @@ FEATURE_COLUMNS = (
     "ema_fast",
     "ema_slow",
     "realized_vol_pct",
+    "realized_vol_rank",
     "vwap",
     "vwap_dist_pct",
     "dist_high_pct",
@@ -49,6 +50,8 @@ class FeatureConfig:
     zscore_n: int = 96
     vwap_n: int = 24
     high_low_n: int = 24
+    vol_rank_n: int = 100
+    """Realized volatility is ranked against its own last 100 values (the squeeze signal)."""
     session_vwap: bool = False
 
 
@@ -57,6 +60,7 @@ def indicator_frame(candles: pd.DataFrame, config: FeatureConfig) -> pd.DataFram
     o, h, lo, c, v = (candles[col] for col in ("open", "high", "low", "close", "volume"))
     del o
     returns = ind.simple_returns(c)
+    realized = 100.0 * ind.realized_volatility(c, config.realized_vol_n)
     atr = ind.atr(h, lo, c, config.atr_n)
     vwap = ind.session_vwap(h, lo, c, v) if config.session_vwap else ind.rolling_vwap(h, lo, c, v, config.vwap_n)
     columns = {
@@ -68,7 +72,8 @@ def indicator_frame(candles: pd.DataFrame, config: FeatureConfig) -> pd.DataFram
         "atr_pct": 100.0 * atr / c,
         "ema_fast": ind.ema(c, config.ema_fast_n),
         "ema_slow": ind.ema(c, config.ema_slow_n),
-        "realized_vol_pct": 100.0 * ind.realized_volatility(c, config.realized_vol_n),
+        "realized_vol_pct": realized,
+        "realized_vol_rank": realized.rolling(config.vol_rank_n).rank(pct=True),
         "vwap": vwap,
         "vwap_dist_pct": 100.0 * (c / vwap - 1.0),
         "dist_high_pct": ind.distance_from_high_pct(h, c, config.high_low_n),

@@ -1,9 +1,10 @@
 """Render a ``MarketSnapshot`` as compact, stable text for the model's context.
 
 Stable: the same snapshot always renders to the same bytes (fixed section order, fixed number
-formats, sorted keys). Compact: one table row per timeframe; the whole text stays within
-``max_tokens`` (default 1,500) by dropping the oldest recent decisions (keeping the last three),
-then cutting the tail of the agent's memory (marked ``[memory truncated]``), then the rest.
+formats). Compact: one table row per timeframe, then the price path (the last closes of each timeframe),
+the swing highs and lows, and every signal with its value. The whole text stays within ``max_tokens``
+(default 1,500): the swings, then the path of the shortest timeframes are dropped first when it would not.
+The snapshot is market data only; the account and the agent's memory are rendered by the agent package.
 
 Token estimate: no tokenizer is available offline, so :func:`estimate_tokens` uses
 ``ceil(characters / 3)``. The common rule of thumb is ~4 characters per token for English prose;
@@ -13,10 +14,9 @@ budget is enforced with. :func:`estimate_tokens_chars4` gives the rule-of-thumb 
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from market.features import FeatureConfig
 from market.hmm import LABELS
@@ -31,9 +31,7 @@ LEGEND = (
     f"{_D.realized_vol_n} log returns; ema {_D.ema_fast_n}/{_D.ema_slow_n}; vwap% from VWAP (base tf: since "
     f"00:00 UTC, else {_D.vwap_n} candles); hi%/lo% from {_D.high_low_n}-candle high/low)"
 )
-DECISION_CHARS = 240
-KEEP_DECISIONS = 3
-MEMORY_CUT = " ... [memory truncated]"
+SIGNALS_LEGEND = "(votes in [-1, 1], + favours long, - short, 0 neutral; volatility_squeeze: strength 0..1, no side)"
 
 
 def estimate_tokens(text: str) -> int:
@@ -48,35 +46,28 @@ def estimate_tokens_chars4(text: str) -> int:
 
 def render_prompt(snapshot: MarketSnapshot, max_tokens: int = 1500) -> str:
     market = _market_lines(snapshot)
-    context = _context_lines(snapshot)
-    decisions = [_decision_line(d) for d in snapshot.recent_decisions]
-    memory = snapshot.memory.strip()
-    text = _compose(market, context, decisions, memory)
-    while estimate_tokens(text) > max_tokens and (memory or decisions):
-        memory, decisions = _trim(text, max_tokens, memory, decisions)
-        text = _compose(market, context, decisions, memory)
+    path = [_path_line(t) for t in snapshot.timeframes if t.recent_closes]
+    swings = [line for t in snapshot.timeframes if (line := _swing_line(t))]
+    signals = [_signals_line(snapshot)] if snapshot.signals else []
+    text = _compose(market, path, swings, signals)
+    while estimate_tokens(text) > max_tokens and (swings or path):
+        if swings:
+            swings = []
+        else:
+            path = path[1:]
+        text = _compose(market, path, swings, signals)
     return text
 
 
-def _trim(text: str, max_tokens: int, memory: str, decisions: list[str]) -> tuple[str, list[str]]:
-    """One trimming step: oldest decisions beyond the last three, then the memory's tail, then the rest."""
-    if len(decisions) > KEEP_DECISIONS:
-        return memory, decisions[1:]
-    if memory and not memory.endswith(MEMORY_CUT):
-        excess_chars = (estimate_tokens(text) - max_tokens) * 3 + len(MEMORY_CUT) + 8
-        return memory[: max(0, len(memory) - excess_chars)].rstrip() + MEMORY_CUT, decisions
-    if decisions:
-        return memory, decisions[1:]
-    return "", decisions
-
-
-def _compose(market: list[str], context: list[str], decisions: list[str], memory: str) -> str:
-    lines = [*market, *context]
-    if decisions:
-        lines.append("recent decisions (oldest first):")
-        lines.extend(f"- {d}" for d in decisions)
-    if memory:
-        lines.append("memory: " + memory)
+def _compose(market: list[str], path: list[str], swings: list[str], signals: list[str]) -> str:
+    lines = list(market)
+    if path:
+        lines.append("price path (last closes, oldest first):")
+        lines.extend(path)
+    if swings:
+        lines.append("swings (pivot highs/lows, 2 bars each side, oldest first):")
+        lines.extend(swings)
+    lines.extend(signals)
     return "\n".join(lines)
 
 
@@ -165,35 +156,24 @@ def _derivatives_line(d: DerivativesView) -> str:
     return f"derivatives {d.symbol} at {_hm(d.at)}: " + (", ".join(parts) or "no values")
 
 
-# ---------------------------------------------------------------- context sections
+# ---------------------------------------------------------------- path, swings, signals
 
 
-def _context_lines(s: MarketSnapshot) -> list[str]:
-    lines = [
-        "position: " + (_kv(s.position) if s.position else "none"),
-        "portfolio: " + (_kv(s.portfolio) if s.portfolio else "n/a"),
-    ]
-    if s.learner_weights:
-        weights = sorted(s.learner_weights.items(), key=lambda kv: (-kv[1], kv[0]))
-        lines.append("learner signal weights: " + ", ".join(f"{k} {v:.2f}" for k, v in weights))
-    return lines
+def _path_line(t: TimeframeSummary) -> str:
+    return f"{t.timeframe}: " + " ".join(_p(c) for c in t.recent_closes)
 
 
-def _decision_line(decision: dict[str, Any]) -> str:
-    text = _kv(decision)
-    return text if len(text) <= DECISION_CHARS else text[: DECISION_CHARS - 3] + "..."
+def _swing_line(t: TimeframeSummary) -> str:
+    if not t.swing_highs and not t.swing_lows:
+        return ""
+    highs = ", ".join(f"{_p(p.price)} ({_mdhm(p.at)})" for p in t.swing_highs) or "-"
+    lows = ", ".join(f"{_p(p.price)} ({_mdhm(p.at)})" for p in t.swing_lows) or "-"
+    return f"{t.timeframe} highs {highs}; lows {lows}"
 
 
-def _kv(values: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={_value(values[k])}" for k in sorted(values))
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, float):
-        return _p(value)
-    if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return str(value)
+def _signals_line(s: MarketSnapshot) -> str:
+    values = ", ".join(f"{k.value} {_f(v, 2, signed=True)}" for k, v in s.signals.items())
+    return f"signals {SIGNALS_LEGEND}: {values}"
 
 
 # ---------------------------------------------------------------- number and time formats

@@ -6,21 +6,23 @@ decision records cite. Every market value in a snapshot comes from candles close
 ``as_of`` (or, for ``last_price.source == "forming"``, from a live price observed at or before
 ``as_of``, labelled as such); ``SnapshotBuilder`` enforces it and a property test proves it.
 
-The context slots (``position``, ``portfolio``, ``learner_weights``, ``recent_decisions``, ``memory``)
-are filled by other packages with :meth:`MarketSnapshot.with_context`; they default to empty.
+A snapshot is market data only. The account, the learner's evidence, the last decisions and the agent's
+memory are not in it: they travel in the decision request's book (``core.book``) and are rendered once,
+in the decision's first message.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from core.canonical import canonical_json, sha256_hex
 from core.ids import Symbol
+from core.signals import Signal
 from market.regime import RegimeReading
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _VALUE = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -70,6 +72,9 @@ class Indicators(BaseModel):
     ema_fast: float | None = None
     ema_slow: float | None = None
     realized_vol_pct: float | None = None
+    realized_vol_rank: float | None = Field(
+        default=None, description="Percentile (0..1) of realized vol among its last 100 values; low is a squeeze."
+    )
     vwap: float | None = None
     vwap_dist_pct: float | None = None
     dist_high_pct: float | None = None
@@ -85,6 +90,15 @@ class ZScores(BaseModel):
     volume_z: float | None = None
 
 
+class SwingPoint(BaseModel):
+    """A swing high (low): a closed bar whose high (low) no bar within ``SWING_BARS`` on either side beats."""
+
+    model_config = _VALUE
+
+    at: AwareDatetime = Field(description="Open time of the pivot bar.")
+    price: float
+
+
 class TimeframeSummary(BaseModel):
     model_config = _VALUE
 
@@ -95,6 +109,9 @@ class TimeframeSummary(BaseModel):
     indicators: Indicators
     zscores: ZScores
     forming: FormingBar | None = None
+    recent_closes: tuple[float, ...] = Field(default=(), description="The last closes, oldest first (price path).")
+    swing_highs: tuple[SwingPoint, ...] = Field(default=(), description="The latest swing highs, oldest first.")
+    swing_lows: tuple[SwingPoint, ...] = Field(default=(), description="The latest swing lows, oldest first.")
 
 
 class LastPrice(BaseModel):
@@ -139,35 +156,14 @@ class MarketSnapshot(BaseModel):
     regime: RegimeReading | None = None
     derivatives: DerivativesView | None = None
     warnings: tuple[str, ...] = ()
-    position: dict[str, Any] | None = None
-    portfolio: dict[str, Any] | None = None
-    learner_weights: dict[str, float] = Field(default_factory=dict)
-    recent_decisions: tuple[dict[str, Any], ...] = ()
-    memory: str = ""
+    signals: dict[Signal, float | None] = Field(
+        default_factory=dict,
+        description="Every signal of the closed list with its value (market.signals): votes in [-1, 1], + favours "
+        "long; volatility_squeeze is a strength in [0, 1] with no direction; null: no data.",
+    )
 
     def timeframe(self, timeframe: str) -> TimeframeSummary | None:
         return next((s for s in self.timeframes if s.timeframe == timeframe), None)
-
-    def with_context(
-        self,
-        *,
-        position: dict[str, Any] | None = None,
-        portfolio: dict[str, Any] | None = None,
-        learner_weights: dict[str, float] | None = None,
-        recent_decisions: tuple[dict[str, Any], ...] | list[dict[str, Any]] | None = None,
-        memory: str | None = None,
-    ) -> MarketSnapshot:
-        """A copy with the given context slots filled (``None`` leaves a slot as it is)."""
-        update: dict[str, Any] = {
-            "position": position,
-            "portfolio": portfolio,
-            "learner_weights": learner_weights,
-            "recent_decisions": tuple(recent_decisions) if recent_decisions is not None else None,
-            "memory": memory,
-        }
-        return MarketSnapshot.model_validate(
-            {**self.model_dump(), **{k: v for k, v in update.items() if v is not None}}
-        )
 
     def digest(self) -> str:
         """SHA-256 of the canonical JSON form (what decision records cite)."""

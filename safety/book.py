@@ -12,6 +12,7 @@ alerts, switches to REDUCING and keeps protecting from the in-memory state, and 
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,17 +21,21 @@ from typing import Any
 
 from core.errors import ConflictError, OperationalError, TemporaryError
 from core.ids import ClientOrderId, PositionId, Symbol
+from core.portfolio import FillView
 from core.ports import NewEvent, Store, Write
 from core.types import ClosedTrade
 from safety import views
 from safety.breakers import BreakerBoard, trading_on_agent_order
 from safety.guard_state import GuardRecord, PendingEntry
+from safety.portfolio_view import entry_fill, leg_fills
 
 BOARD_KEY = "safety/board"
 CLEANUP_KEY = "safety/cleanup"
 POSITION_PREFIX = "safety/pos/"
 ENTRY_PREFIX = "safety/entry/"
 CLOSED_PREFIX = "safety/closed/"
+RECENT_FILLS = 8
+"""How many of the latest fills the book keeps for the agent's view (in memory: a restart starts empty)."""
 
 SAVE_ERRORS = (OperationalError, ConflictError, TemporaryError)
 """What a store may raise for a failed save (the backends translate their driver errors into these)."""
@@ -66,6 +71,8 @@ class SafetyBook:
     entries: dict[PositionId, PendingEntry] = field(default_factory=dict)
     cleanup: dict[ClientOrderId, Symbol] = field(default_factory=dict)
     """Sibling orders of finalized positions whose cancel has not been confirmed yet."""
+    recent_fills: deque[FillView] = field(default_factory=lambda: deque(maxlen=RECENT_FILLS))
+    """The latest entry and exit fills booked in this process, oldest first (``PortfolioView.recent_fills``)."""
     _versions: dict[str, int] = field(default_factory=dict)
     _staged: dict[str, Write] = field(default_factory=dict)
     _events: list[NewEvent] = field(default_factory=list)
@@ -130,6 +137,7 @@ class SafetyBook:
         self._events.append(NewEvent(kind=kind, at=at, payload=dict(payload)))
 
     def put_record(self, record: GuardRecord) -> None:
+        self._note_fills(self.records.get(record.id), record)
         self.records[record.id] = record
         self._stage(position_key(record.id), record.to_dict())
 
@@ -160,12 +168,23 @@ class SafetyBook:
 
     def finalize(self, record: GuardRecord, trade: ClosedTrade) -> None:
         """Stage the exactly-once close: the closed trade (must not exist yet) and the record's deletion."""
-        self.records.pop(record.id, None)
+        before = self.records.pop(record.id, None)
+        if before is not None:
+            self._note_fills(before, record)
         self._closing[record.id] = trade
         self._stage(position_key(record.id), None)
         self._staged[closed_key(record.id)] = Write(
             key=closed_key(record.id), value=trade.model_dump(mode="json"), expected_version=0
         )
+
+    def _note_fills(self, before: GuardRecord | None, after: GuardRecord) -> None:
+        """Remember the fills ``after`` adds to ``before`` (a new position: its entry)."""
+        if before is None:
+            self.recent_fills.append(entry_fill(after))
+            before = after.model_copy(update={"legs": (), "corrections": ()})
+        known = {(leg.order_id, leg.quantity) for leg in (*before.legs, *before.corrections)}
+        new = [leg for leg in (*after.legs, *after.corrections) if (leg.order_id, leg.quantity) not in known]
+        self.recent_fills.extend(leg_fills(after, sorted(new, key=lambda leg: leg.at)))
 
     @property
     def dirty(self) -> bool:

@@ -41,6 +41,7 @@ from safety.guard_state import ManagedStage
 from safety.keeper import StateKeeper, TickReport
 from safety.managed import HoldingShare, ManagedOutcome, ManagedSpec, SpotHoldings, check_managed
 from safety.managed_ops import ManagedPositions
+from safety.portfolio_view import ViewInputs, portfolio_view
 from safety.proposals import Proposal
 from safety.reconcile import Reconciler, ReconcileReport
 from safety.reconcile import equity as account_equity
@@ -48,7 +49,7 @@ from safety.requests import Done, Requests
 from safety.sweep import Sweep
 from safety.verdicts import Approved, Verdict
 from safety.veto import veto
-from safety.views import Limits, Portfolio, Quote, portfolio_view
+from safety.views import Limits, Portfolio, Quote
 
 __all__ = [
     "AppliedCommand",
@@ -102,6 +103,8 @@ class SafetyService:
     price_at: dict[Symbol, datetime] = field(default_factory=dict)
     balances: dict[str, Balance] = field(default_factory=dict)
     """The account's balances as last read (with the equity, every step)."""
+    free_cash: Decimal | None = None
+    """The quote asset's free balance at the last refresh (``None`` before the first)."""
 
     @classmethod
     def open(
@@ -165,6 +168,8 @@ class SafetyService:
         """Cash plus open positions marked at the latest prices, read from the exchange."""
         self.balances = dict(await self._gateway.balance(now))
         self.equity = account_equity(self.balances, self.prices, self.config.quote_asset)
+        quote = self.balances.get(self.config.quote_asset)
+        self.free_cash = quote.free if quote is not None else Decimal(0)
         return self.equity
 
     # ------------------------------------------------------------------ the engine's steps
@@ -239,6 +244,23 @@ class SafetyService:
         rules = self.config.rules
         return {s: Quote(rules[s], price, self.price_at[s]) for s, price in self.prices.items() if s in rules}
 
-    def portfolio_view(self) -> PortfolioView:
-        """The ``get_portfolio`` view: the veto's portfolio, marked at the latest prices, with the controls."""
-        return portfolio_view(self.portfolio(), self.market(), self.book.board.controls, self.config.market_type)
+    def portfolio_view(self, now: datetime) -> PortfolioView:
+        """The agent's view of the account at ``now`` (``get_portfolio`` and every decision's first message):
+        the veto's portfolio marked at the latest prices, the guard's records, breakers, controls, fills."""
+        book = self.book
+        return portfolio_view(
+            ViewInputs(
+                portfolio=self.portfolio(),
+                records=tuple(book.records.values()),
+                entries=tuple(book.entries.values()),
+                market=self.market(),
+                rules=self.config.rules,
+                board=book.board,
+                risk=Limits(self.config.risk, self.config.mode).effective,
+                market_type=self.config.market_type,
+                quote_asset=self.config.quote_asset,
+                free_cash=self.free_cash,
+                fills=tuple(book.recent_fills),
+                now=now,
+            )
+        )

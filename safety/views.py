@@ -1,6 +1,5 @@
-"""Read-only inputs of the pure decisions: what the market and the account look like right now, and the
-agent's typed view of the same (:func:`portfolio_view`, the one place ``core.portfolio.PortfolioView``
-is built).
+"""Read-only inputs of the pure decisions: what the market and the account look like right now (the
+agent's typed view of the same is built in :mod:`safety.portfolio_view`).
 
 Plain frozen dataclasses: they are built fresh for each decision by the caller and never stored.
 """
@@ -14,10 +13,8 @@ from decimal import Decimal
 
 from core.ids import PositionId, Symbol
 from core.money import MarketRules
-from core.portfolio import ControlsView, PendingEntryView, PortfolioView, PositionView
 from core.settings import RiskSettings, RunMode
 from core.types import Position, PositionSide
-from safety.controls import Controls
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,37 +78,3 @@ class Limits:
     @property
     def effective(self) -> RiskSettings:
         return self.risk.effective_for(self.mode)
-
-
-def portfolio_view(portfolio: Portfolio, market: MarketView, controls: Controls, market_type: str) -> PortfolioView:
-    """The account as the agent reads it (``get_portfolio``): the veto's own portfolio, marked at ``market``."""
-    exposure = portfolio.exposure(market)
-    equity = portfolio.equity
-    return PortfolioView(
-        market_type=market_type,
-        equity=equity,
-        exposure=exposure,
-        exposure_pct=float(exposure / equity * 100) if equity > 0 else 0.0,
-        positions=tuple(_position_view(p, market.get(p.symbol)) for p in portfolio.positions),
-        pending_entries=tuple(
-            PendingEntryView(position_id=e.position_id, symbol=e.symbol, side=e.side, notional=e.notional)
-            for e in portfolio.pending_entries
-        ),
-        controls=ControlsView.model_validate(controls.model_dump()),
-    )
-
-
-def _position_view(position: Position, quote: Quote | None) -> PositionView:
-    sign = 1 if position.side is PositionSide.LONG else -1
-    pnl = None if quote is None else sign * (quote.last_price - position.entry_price) * position.quantity
-    return PositionView(
-        id=position.id,
-        symbol=position.symbol,
-        side=position.side,
-        quantity=position.quantity,
-        entry_price=position.entry_price,
-        stop_price=position.stop_price,
-        take_profit_price=position.take_profit_price,
-        unrealized_pnl=pnl,
-        opened_at=position.opened_at,
-    )

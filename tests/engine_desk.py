@@ -39,7 +39,7 @@ from safety.proposals import EntryProposal, Proposal
 from safety.verdicts import Approved
 from store.sqlite_store import SqliteStore
 from tests.tools.helpers import AT
-from tools.context import DecisionSession, JournalSink, TradingDesk
+from tools.context import DecisionSession, JournalSink, ScheduleCheck, TradingDesk
 from tools.results import ExecutionReport
 
 BTC = Symbol("BTC/USDT")
@@ -94,7 +94,7 @@ class RecordingDesk:
         self.checks += 1
         return await self.inner.check(proposal)
 
-    def check_schedule(self, next_check_seconds: int | None, conditions: Sequence[Mapping[str, Any]]) -> list[str]:
+    def check_schedule(self, next_check_seconds: int | None, conditions: Sequence[Mapping[str, Any]]) -> ScheduleCheck:
         return self.inner.check_schedule(next_check_seconds, conditions)
 
     async def execute(self, approved: Approved) -> ExecutionReport:

@@ -53,9 +53,10 @@ class TradingDesk(Protocol):
         (``Vetoed.as_veto()``). No side effects: the PreToolUse hook calls it too."""
         ...
 
-    def check_schedule(self, next_check_seconds: int | None, conditions: Sequence[Mapping[str, Any]]) -> list[str]:
-        """Problems with this schedule (``gate.gate.Gate.check_schedule``), one line each for the model;
-        empty when the gate would accept it. No side effects: the engine arms it after the decision."""
+    def check_schedule(self, next_check_seconds: int | None, conditions: Sequence[Mapping[str, Any]]) -> ScheduleCheck:
+        """What the gate would arm (``gate.gate.Gate.preview_schedule``): the problems, one line each for the
+        model, or the seconds it would apply and its notes (a clamp). No side effects: the engine arms it after
+        the decision."""
         ...
 
     async def execute(self, approved: Approved) -> ExecutionReport:
@@ -65,6 +66,15 @@ class TradingDesk(Protocol):
         ``OperationalError`` when a human must look (the decision aborts).
         """
         ...
+
+
+@dataclass(frozen=True)
+class ScheduleCheck:
+    """The gate's answer to a schedule: problems (refused as a whole), else the seconds it would apply."""
+
+    problems: tuple[str, ...] = ()
+    applied_seconds: int | None = None
+    notes: tuple[str, ...] = ()
 
 
 class JournalSink(Protocol):

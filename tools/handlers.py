@@ -9,7 +9,6 @@ from pydantic import ValidationError
 
 from core.ids import Symbol
 from core.types import DecisionRequest
-from market.snapshot import MarketSnapshot
 from safety.proposals import AdjustStopProposal, CloseProposal, EntryOrderType, EntryProposal
 from safety.verdicts import Approved
 from tools.context import DecisionSession, TradingDesk
@@ -102,10 +101,14 @@ def _symbol(given: str | None, request: DecisionRequest) -> Symbol:
 
 
 async def get_market_snapshot(ctx: HandlerContext, args: GetMarketSnapshot, _: Approved | None) -> SnapshotResult:
-    """The decision's own symbol: exactly the snapshot the first message was built from."""
+    """Another symbol's snapshot as of the decision time. The decision's own symbol is not sent twice: its
+    snapshot is the one the first message was built from, and the model has it already."""
     symbol = ctx.symbol(args.symbol)
-    if symbol == ctx.session.request.symbol:
-        return SnapshotResult(snapshot=MarketSnapshot.model_validate(ctx.session.request.snapshot))
+    request = ctx.session.request
+    if symbol == request.symbol:
+        note = (f"the {symbol} snapshot as of {request.as_of.isoformat()} is in your first message (<market_data>); "
+                "it does not change within a decision")
+        return SnapshotResult(snapshot=None, note=note)
     return SnapshotResult(snapshot=await ctx.desk.snapshot(symbol))
 
 
@@ -144,9 +147,9 @@ async def update_memory(ctx: HandlerContext, args: UpdateMemory, _: Approved | N
 async def schedule_next_check(ctx: HandlerContext, args: ScheduleNextCheck, _: Approved | None) -> ScheduleResult:
     """Check the schedule the way the gate will arm it; problems go back to the model to correct."""
     raw = [condition.as_condition() for condition in args.wake_conditions]
-    problems = ctx.desk.check_schedule(args.seconds, raw)
-    if problems:
-        raise ToolArgumentError("; ".join(problems))
+    check = ctx.desk.check_schedule(args.seconds, raw)
+    if check.problems:
+        raise ToolArgumentError("; ".join(check.problems))
     try:
         conditions = parse_wake_conditions(raw)
     except ValidationError as exc:  # the desk passed what the gate refuses: still the model's to fix
@@ -157,4 +160,7 @@ async def schedule_next_check(ctx: HandlerContext, args: ScheduleNextCheck, _: A
     ctx.session.wake_conditions = conditions
     ctx.session.final = ctx.session.final or final
     note = "decision complete" if final else "scheduled; continue, and call schedule_next_check again to finish"
-    return ScheduleResult(next_check_seconds=args.seconds, wake_conditions=conditions, final=final, note=note)
+    applied = check.applied_seconds if check.applied_seconds is not None else args.seconds
+    note = "; ".join((*check.notes, note))
+    return ScheduleResult(next_check_seconds=applied, requested_seconds=args.seconds, clamped=applied != args.seconds,
+                          wake_conditions=conditions, final=final, note=note)

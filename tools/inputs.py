@@ -38,7 +38,7 @@ class GetRegime(BaseModel):
 
 
 class GetPortfolio(BaseModel):
-    """Your account: equity, exposure, open positions with their live stops, pending entries, operator controls."""
+    """Your account, as in the book of your first message: caps, fees, positions, pending entries, breakers, fills."""
 
     model_config = _INPUT
 

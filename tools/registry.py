@@ -179,11 +179,10 @@ def input_schema(name: str, market_type: MarketType = DEFAULT_MARKET_TYPE) -> di
     return strict_schema(BY_NAME[name].offered_model(market_type))
 
 
-def anthropic_tools(
-    market_type: MarketType = DEFAULT_MARKET_TYPE, *, cache_control: bool = True
-) -> list[dict[str, Any]]:
-    """The Messages API ``tools=[...]`` for a ``market_type`` account: strict schemas; the last tool carries
-    the cache breakpoint so the whole tools block (and the system prompt before it) is cached."""
+def anthropic_tools(market_type: MarketType = DEFAULT_MARKET_TYPE) -> list[dict[str, Any]]:
+    """The Messages API ``tools=[...]`` for a ``market_type`` account (a spot account is offered only long
+    entries): strict schemas, byte-stable. No cache breakpoint here: the prefix order is tools -> system ->
+    messages, so the anthropic backend's breakpoint on the system block covers the tools too."""
     tools: list[dict[str, Any]] = [
         {
             "name": s.name.value,
@@ -193,8 +192,6 @@ def anthropic_tools(
         }
         for s in TOOLS
     ]
-    if cache_control:
-        tools[-1] = {**tools[-1], "cache_control": {"type": "ephemeral"}}
     return tools
 
 

@@ -69,10 +69,12 @@ class ApprovedView(BaseModel):
 class SnapshotResult(BaseModel):
     model_config = _RESULT
 
-    snapshot: MarketSnapshot = Field(
-        description="Per timeframe: the last closed bar, return, indicators and z-scores; the last price, regime "
-        "and derivatives, all as of the decision time."
+    snapshot: MarketSnapshot | None = Field(
+        description="Per timeframe: the last closed bar, return, indicators, z-scores, the price path and swings; "
+        "the last price, regime, derivatives and every signal's value, as of the decision time. Null for this "
+        "decision's own symbol: that snapshot is already in your first message."
     )
+    note: str | None = Field(default=None, description="Why there is no snapshot, when there is none.")
 
 
 class RegimeResult(BaseModel):
@@ -124,7 +126,9 @@ class MemoryResult(BaseModel):
 class ScheduleResult(BaseModel):
     model_config = _RESULT
 
-    next_check_seconds: int = Field(description="Seconds until the next scheduled check.")
+    next_check_seconds: int = Field(description="Seconds until the next check, as the gate will apply it.")
+    requested_seconds: int = Field(description="The seconds you asked for.")
+    clamped: bool = Field(description="True when the gate moved your value into its allowed range.")
     wake_conditions: tuple[WakeCondition, ...] = Field(description="The conditions armed, as the gate read them.")
     final: bool = Field(description="True when this call ended the decision.")
     note: str = Field(default="", description="What to do next, if anything.")

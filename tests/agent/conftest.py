@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.llmsim import MessagesServer
 from core.settings import LLMSettings
-from tests.agent.messages_server import MessagesServer
 from tests.engine_desk import RecordingDesk, engine_desk
 from tools.context import ListJournal
 

@@ -9,10 +9,10 @@ import pytest
 from agent.anthropic_backend import AnthropicBackend
 from agent.breaker import FailureKind
 from agent.errors import LLMUnavailable
+from benchmarks.llmsim import MessagesServer, fail, hang, malformed, text, tool_use
 from core.errors import OperationalError
 from core.settings import RiskSettings
 from tests.agent.conftest import llm_settings
-from tests.agent.messages_server import MessagesServer, fail, hang, malformed, text, tool_use
 from tests.engine_desk import RecordingDesk
 from tests.tools.helpers import make_request
 from tools.context import ListJournal
@@ -63,13 +63,40 @@ async def test_request_pins_model_caches_prefix_and_sends_strict_tools(
     first, second = server.message_requests()
     assert first["model"] == "claude-haiku-4-5" and first["max_tokens"] == 512
     assert first["thinking"] == {"type": "disabled"}
-    assert first["system"][0]["cache_control"] == {"type": "ephemeral"}
-    assert first["tools"] == json.loads(json.dumps(anthropic_tools()))
-    assert "<market_data>" in first["messages"][0]["content"]
+    assert first["system"][0]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}, "the stable prefix, 1 h"
+    assert first["tools"] == json.loads(json.dumps(anthropic_tools())), "tools: byte-stable, no marker of their own"
+    [opening] = first["messages"][0]["content"]
+    assert "<market_data>" in opening["text"] and "<book>" in opening["text"]
+    assert opening["cache_control"] == {"type": "ephemeral"}, "the rolling 5-minute breakpoint"
     assert second["system"] == first["system"] and second["tools"] == first["tools"]
+    markers = [b for m in second["messages"] for b in m["content"] if "cache_control" in b]
+    assert markers == [second["messages"][-1]["content"][-1]], "one rolling breakpoint, on the newest block"
     usage = record.usage
-    assert usage.cache_creation_input_tokens > 0 and usage.cache_read_input_tokens == usage.cache_creation_input_tokens
+    assert usage.cache_creation_1h_input_tokens > 0, "the prefix written for an hour"
+    assert usage.cache_read_input_tokens > usage.cache_creation_1h_input_tokens, "turn 2 reads prefix + turn 1"
     assert usage.cost_usd > 0
+    assert journal.events[0] == ("llm.cache_check", {
+        "model": "claude-haiku-4-5", "prefix_tokens": journal.events[0][1]["prefix_tokens"], "minimum": 4096,
+        "cacheable": True, "warning": None})
+
+
+async def test_a_prefix_below_the_models_minimum_warns_once_and_is_journaled(
+    server: MessagesServer, desk: RecordingDesk, journal: ListJournal
+) -> None:
+    from agent import pricing
+
+    pricing.PRICES["claude-test-huge-minimum"] = pricing.ModelPrice(1.0, 1.25, 2.0, 0.1, 5.0, 1_000_000)
+    try:
+        agent = backend(server, desk, journal, model="claude-test-huge-minimum")
+        server.script(tool_use(SCHEDULE), tool_use(SCHEDULE))
+        await agent.decide(make_request())
+        [alert] = agent.drain_alerts()
+        await agent.decide(make_request())
+    finally:
+        del pricing.PRICES["claude-test-huge-minimum"]
+    assert alert.kind == "llm_cache" and "caching cannot happen" in alert.message and agent.drain_alerts() == []
+    kind, payload = journal.events[0]
+    assert kind == "llm.cache_check" and payload["cacheable"] is False and payload["minimum"] == 1_000_000
 
 
 async def test_a_vetoed_order_is_never_placed(server: MessagesServer, desk: RecordingDesk, journal: ListJournal) -> None:
@@ -98,7 +125,7 @@ async def test_end_turn_without_schedule_gets_one_reminder(
     server.script(text("Nothing to do."), tool_use(SCHEDULE))
     record = await backend(server, desk, journal).decide(make_request())
     assert record.error is None and record.next_check_seconds == 3600
-    assert "schedule_next_check" in server.message_requests()[1]["messages"][-1]["content"]
+    assert "schedule_next_check" in server.message_requests()[1]["messages"][-1]["content"][0]["text"]
 
 
 @pytest.mark.parametrize("stop", ["refusal", "max_tokens", "model_context_window_exceeded"])
@@ -189,7 +216,7 @@ async def test_the_conftest_guard_blocks_real_model_calls() -> None:
 async def test_thinking_is_pinned_and_its_blocks_are_sent_back(
     server: MessagesServer, desk: RecordingDesk, journal: ListJournal
 ) -> None:
-    from tests.agent.messages_server import Reply
+    from benchmarks.llmsim import Reply
 
     thought = {"type": "thinking", "thinking": "trend is up", "signature": "sig-1"}
     server.script(Reply(kind="message", content=(thought, {"type": "tool_use", "id": "toolu_t", "name": "get_portfolio",

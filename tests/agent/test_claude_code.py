@@ -12,12 +12,12 @@ import pytest
 
 from agent.breaker import FailureKind
 from agent.errors import LLMUnavailable
+from benchmarks.llmsim import MessagesServer, fail, text, tool_use
 from core.settings import RiskSettings
 from core.types import Veto
 from safety.proposals import Proposal
 from safety.verdicts import Approved
 from tests.agent.conftest import MakeDesk, llm_settings
-from tests.agent.messages_server import MessagesServer, fail, text, tool_use
 from tests.engine_desk import RecordingDesk
 from tests.tools.helpers import make_request
 from tools.context import ListJournal
@@ -60,7 +60,8 @@ async def test_invalid_args_veto_and_corrected_order(server: MessagesServer, tmp
         tool_use(SCHEDULE, text="Long with a 2% stop."),
         text("Done."),  # the CLI turns until the model ends its turn
     )
-    record = await backend(server, desk, journal, tmp_path).decide(make_request())
+    agent = backend(server, desk, journal, tmp_path)
+    record = await agent.decide(make_request())
     calls = record.tool_calls
     assert [c.name for c in calls] == ["place_order", "place_order", "place_order", "schedule_next_check"]
     assert json.loads(json.dumps(calls[0].result))["code"] == "invalid_arguments"
@@ -78,6 +79,13 @@ async def test_invalid_args_veto_and_corrected_order(server: MessagesServer, tmp
         "get_regime", "place_order", "schedule_next_check", "update_memory"))  # no built-in tools
     assert first["model"] == "claude-haiku-4-5" and first["stream"] is True and first["max_tokens"] == 2048
     assert "tool_vetoed" in journal.kinds()
+    # the look-ahead guard: the CLI's date, cutoff and environment notes never reach the model
+    sent = json.dumps(server.message_requests())
+    for leak in ("Today's date", "knowledge cutoff", "Primary working directory", "Shell:", "OS Version",
+                 "<system-reminder>", str(tmp_path)):
+        assert leak not in sent, leak
+    assert agent.scrubbed_blocks >= 3, "the CLI did add them; the proxy took them out"
+    assert "Wake: candle_close" in json.dumps(first["messages"][0]), "our own message went through intact"
 
 
 class CrashingDesk(RecordingDesk):

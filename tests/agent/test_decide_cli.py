@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from agent.rules import FLAT_CHECK_S, IN_POSITION_CHECK_S
+from benchmarks.llmsim import MessagesServer, tool_use
 from core.settings import load_settings
 from core.types import PositionSide
 from engine.decide import one_decision
 from engine.decide_cli import parse_time
 from tests.agent.conftest import llm_settings
-from tests.agent.messages_server import MessagesServer, tool_use
 from tests.e2e.cli_helpers import run_cli
 from tools.results import PortfolioResult
 from tools.snapshots import snapshot_builder
@@ -48,7 +48,9 @@ def test_anthropic_decision_recorded_then_replayed_identically(server: MessagesS
     assert record["backend"] == "anthropic" and record["fallback_reason"] is None
     assert [c["name"] for c in record["tool_calls"]] == ["get_portfolio", "place_order", "schedule_next_check"]
     assert record["tool_calls"][1]["result"]["execution"]["status"] == "filled"
-    assert record["usage"]["input_tokens"] > 0 and "sk-ant-test" not in live.stdout + cassette.read_text()
+    usage = record["usage"]
+    assert usage["cache_creation_input_tokens"] + usage["cache_read_input_tokens"] > 0, "the prefix is cached"
+    assert "sk-ant-test" not in live.stdout + cassette.read_text()
     replayed = run_cli("decide", "--data", DATA, "--at", AT, "--agent", "replay", "--cassette", str(cassette),
                        cwd=tmp_path)
     assert replayed.returncode == 0, replayed.stderr

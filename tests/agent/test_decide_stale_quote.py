@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from benchmarks.llmsim import MessagesServer, tool_use
 from core.settings import load_settings
 from engine.decide import one_decision
 from engine.decide_cli import parse_time
 from tests.agent.conftest import llm_settings
-from tests.agent.messages_server import MessagesServer, tool_use
 from tools.snapshots import snapshot_builder
 
 DATA = "binance_BTC-USDT_1h.csv.gz"  # bundled real candles; the last one closes 2025-10-14T13:00Z

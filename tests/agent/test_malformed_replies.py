@@ -13,10 +13,10 @@ from agent.breaker import FailureKind, LLMBreaker
 from agent.errors import LLMUnavailable
 from agent.router import ResilientBackend
 from agent.rules import RulesBackend
+from benchmarks.llmsim import MessagesServer, Reply, raw, tool_use
 from core.clock import SimClock
 from core.settings import LLMSettings, RiskSettings
 from tests.agent.conftest import llm_settings
-from tests.agent.messages_server import MessagesServer, Reply, raw, tool_use
 from tests.engine_desk import RecordingDesk
 from tests.tools.helpers import make_request
 from tools.context import ListJournal

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from agent.factory import agent_backend
+from benchmarks.llmsim import MessagesServer, text, tool_use
 from core.clock import SimClock
 from core.settings import Settings, load_settings
 from tests.agent.conftest import llm_settings
-from tests.agent.messages_server import MessagesServer, text, tool_use
 from tests.engine_desk import RecordingDesk
 from tests.tools.helpers import make_request
 from tools.context import ListJournal

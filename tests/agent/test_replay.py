@@ -10,17 +10,17 @@ from agent.anthropic_backend import AnthropicBackend
 from agent.prompting import system_prompt
 from agent.replay import CassetteMiss, RecordingBackend, ReplayBackend, ReplayDivergence, cassette_key, cassette_line
 from agent.rules import RulesBackend
+from benchmarks.llmsim import MessagesServer, tool_use
 from core.canonical import canonical_json
 from core.settings import LLMSettings, RiskSettings
 from core.types import DecisionRecord, DecisionRequest
 from tests.agent.conftest import MakeDesk, llm_settings
-from tests.agent.messages_server import MessagesServer, tool_use
 from tests.tools.helpers import make_request
 from tools.context import ListJournal
 
 ORDER = {"side": "long", "size_pct": 50, "order_type": "market", "stop_loss_price": 49_000,
          "signals": ["breakout"], "confidence": 0.5, "thesis": "range break"}
-VERSION = system_prompt(RiskSettings(), 2000, "").version
+VERSION = system_prompt(RiskSettings(), 2000).version
 
 
 def requests() -> list[DecisionRequest]:

@@ -10,11 +10,11 @@ from agent.breaker import BreakerState, FailureKind, LLMBreaker
 from agent.records import build_record
 from agent.router import ResilientBackend
 from agent.rules import RulesBackend
+from benchmarks.llmsim import MessagesServer, fail, tool_use
 from core.clock import SimClock
 from core.settings import LLMSettings, RiskSettings
 from core.types import Alert, DecisionRecord, DecisionRequest, LLMHealth, WakeKind, WakeReason
 from tests.agent.conftest import llm_settings
-from tests.agent.messages_server import MessagesServer, fail, tool_use
 from tests.engine_desk import RecordingDesk
 from tests.tools.helpers import make_request
 from tools.context import DecisionSession, ListJournal
@@ -60,7 +60,9 @@ async def test_529_and_429_storm_opens_the_breaker_and_rules_take_over(
     assert probe.backend == "anthropic" and backend.breaker.state is BreakerState.CLOSED
     assert [a.message.split(":")[0] for a in backend.drain_alerts()] == [
         "LLM breaker open -> half_open", "LLM breaker half_open -> closed"]
-    assert "probe" in server.message_requests()[-1]["system"][0]["text"]
+    probe_message = server.message_requests()[-1]["messages"][0]["content"][0]["text"]
+    assert "LLM breaker half_open" in probe_message and "probe" in probe_message
+    assert "half_open" not in server.message_requests()[-1]["system"][0]["text"], "volatile state: not in the prefix"
 
 
 async def test_no_key_and_spent_budget_use_rules(server: MessagesServer, desk: RecordingDesk,

@@ -32,6 +32,16 @@ async def test_enters_long_through_the_tools_with_a_stop_inside_the_bounds(desk:
     assert record.backend == "rules" and record.next_check_seconds == IN_POSITION_CHECK_S and "BTC/USDT" in desk.positions
 
 
+async def test_equal_weights_ignore_the_learner(desk: RecordingDesk) -> None:
+    """The ablation baseline: every signal weighs 0.5, the learner is not asked."""
+    agent = RulesBackend(llm=LLMSettings(rules_weights="equal"), risk=RiskSettings(), desk=desk,
+                         journal=ListJournal(), seed=7)
+    snap = {**make_snapshot(), "learner_weights": {"trend_follow": {"sample": 0.01}, "momentum": {"sample": 0.99}}}
+    record = await agent.decide(make_request(snap))
+    assert [c.name for c in record.tool_calls] == ["get_portfolio", "place_order", "schedule_next_check"]
+    assert "trend_follow=+0.80x0.50" in record.reasoning and "momentum=+0.60x0.50" in record.reasoning
+
+
 async def test_same_snapshot_same_seed_same_record(make_desk: MakeDesk) -> None:
     snap = {**make_snapshot(), "learner_weights": {"trend_follow": {"alpha": 3, "beta": 2},
                                                     "momentum": {"alpha": 1, "beta": 4}}}

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from backtests.data import select_data
 from backtests.runner import BacktestRequest, run_backtest
+from benchmarks.llmsim import MessagesServer, fail, tool_use
 from core.settings import load_settings
 from tests.agent.conftest import llm_settings
-from tests.agent.messages_server import MessagesServer, fail, tool_use
 
 SCHEDULE = ("schedule_next_check", {"seconds": 14_400, "wake_conditions": []})
 
@@ -36,7 +36,11 @@ def test_llm_calls_tokens_cost_and_breaker_openings_are_in_the_metrics(tmp_path:
         server.stop()
     agent = result.agent
     assert agent.llm_calls == 3, "three decisions were made by the model"
-    assert agent.input_tokens > 0 and agent.output_tokens > 0 and agent.cache_read_tokens > 0
+    assert agent.cache_write_tokens > 0 and agent.output_tokens > 0 and agent.cache_read_tokens > 0
+    assert agent.cache_write_1h_tokens > 0, "the stable prefix is written with the 1-hour TTL"
+    assert agent.cached_input_share_pct is not None and agent.cached_input_share_pct > 0
+    assert agent.decided_by == {"anthropic": 3, "rules": agent.decisions - 3}
+    assert agent.prompt_cache_check is not None and agent.prompt_cache_check["cacheable"] is True
     assert agent.cost_usd > 0
     assert agent.breaker_openings >= 1
     assert agent.fallback_decisions.get("llm_breaker_open", 0) > 0, agent.fallback_decisions

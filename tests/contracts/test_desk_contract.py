@@ -114,9 +114,12 @@ async def test_stops_only_tighten(desk: TradingDesk) -> None:
     assert isinstance(tighter, Approved) and tighter.stop_price == 49_500
 
 
-def test_check_schedule_returns_the_gates_problems(desk: TradingDesk) -> None:
-    assert desk.check_schedule(3600, [{"kind": "price_below", "price": 48_000}]) == []
+def test_check_schedule_returns_the_gates_problems_or_what_it_would_apply(desk: TradingDesk) -> None:
+    accepted = desk.check_schedule(3600, [{"kind": "price_below", "price": 48_000}])
+    assert accepted.problems == () and accepted.applied_seconds == 3600 and accepted.notes == ()
     problems = desk.check_schedule(3600, [{"kind": "price_above", "price": 45_000}, {"kind": "volume_z_above"}])
-    assert len(problems) == 1 and problems[0].startswith("wake_conditions[1].z: Field required")
+    assert len(problems.problems) == 1 and problems.problems[0].startswith("wake_conditions[1].z: Field required")
     crossed = desk.check_schedule(3600, [{"kind": "price_above", "price": 45_000}])
-    assert crossed and "already true now" in crossed[0]
+    assert crossed.problems and "already true now" in crossed.problems[0]
+    clamped = desk.check_schedule(60, [])
+    assert clamped.applied_seconds == 900 and clamped.notes == ("next check 60 s raised to the minimum 900 s",)

@@ -29,11 +29,11 @@ import pytest
 
 from backtests.data import select_data
 from backtests.runner import BacktestRequest, BacktestResult, run_backtest
+from benchmarks.llmsim import MessagesServer, text, tool_use
 from core.clock import SimClock
 from core.settings import Settings, load_settings
 from engine.events import CommandsPending
 from tests.agent.conftest import llm_settings
-from tests.agent.messages_server import MessagesServer, text, tool_use
 from tests.engine.helpers import EngineWorld, build_world, entry
 
 T = TypeVar("T")

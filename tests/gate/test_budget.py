@@ -114,3 +114,35 @@ def test_record_usage_feeds_the_gate_budget() -> None:
     assert wake is not None
     assert wake.fallback_reason == "llm budget spent: tokens per hour at its limit of 10000"
     assert make_gate(limits=UNLIMITED).budget_status(T0).exhausted is None
+
+
+def test_each_symbol_has_its_own_share_of_the_wakes_so_one_cannot_starve_the_others() -> None:
+    budget = LLMBudget(limits(wakes_per_hour=6), symbols=3)
+    assert budget.symbol_limits == (2, 334), "6/h and 1000/day over three symbols, rounded up"
+    for ts in (0.0, 10.0):
+        assert budget.exhausted(ts, "BTC/USDT") is None
+        budget.record_wake(ts, "BTC/USDT")
+    assert budget.exhausted(20.0, "BTC/USDT") == "llm budget spent: BTC/USDT's wakes per hour at its limit of 2"
+    assert budget.exhausted(20.0, "ETH/USDT") is None and budget.exhausted(20.0) is None, "the others still may"
+    status = budget.status(20.0, "BTC/USDT")
+    assert (status.wakes_last_hour, status.symbol_wakes_last_hour) == (2, 2)
+    restored = LLMBudget.from_state(budget.limits, json.loads(json.dumps(budget.to_state())), symbols=3)
+    assert restored.status(20.0, "BTC/USDT") == status
+    assert LLMBudget(limits(wakes_per_hour=6), symbols=1).symbol_limits == (6, 1000), "one symbol: the global limit"
+    explicit = BudgetLimits.from_settings(LLMSettings(max_wakes_per_hour_per_symbol=4, max_wakes_per_day_per_symbol=9))
+    assert explicit.per_symbol(3) == (4, 9)
+
+
+def test_a_noisy_symbol_falls_back_while_a_quiet_one_still_reaches_the_llm() -> None:
+    from tests.gate.helpers import candle
+
+    eth = "ETH/USDT"
+    settings = quiet_settings(return_z_threshold=0.5, anomaly_min_history=20)
+    gate = make_gate(settings, limits=limits(wakes_per_hour=4), symbols=("BTC/USDT", eth))
+    gate.warm_up([candle(m * 5, 100 + (m % 3) * 0.01) for m in range(-40, 0)]
+                 + [candle(m * 5, 50 + (m % 3) * 0.01, symbol=eth) for m in range(-40, 0)])
+    wakes = [gate.observe(candle(m * 5, 100 * (1.02 if m % 2 else 0.98))) for m in range(6)]
+    granted = [w for w in wakes if w is not None]
+    assert [w.fallback for w in granted][:3] == [False, False, True], "BTC's share of 4/h over two symbols is 2"
+    eth_wake = gate.observe(candle(35, 50 * 1.03, symbol=eth))
+    assert eth_wake is not None and eth_wake.fallback is False, "ETH still reaches the LLM"

@@ -10,7 +10,7 @@ from scipy import stats
 
 from core.settings import LearnerSettings
 from core.types import ClosedTrade, Signal
-from learning.state import LearnerState, RecordOutcome, apply_trade, trade_weight
+from learning.state import LearnerState, RecordOutcome, apply_trade, trade_reward, trade_weight
 from learning.weights import posteriors
 from tests.learning.trades import closed_trade
 
@@ -99,7 +99,7 @@ def test_nan_r_multiple_is_refused_when_weighting_by_r() -> None:
 
 
 def test_r_weighted_posterior() -> None:
-    settings = LearnerSettings(weight_by_r=True, r_weight_cap=3.0)
+    settings = LearnerSettings(weight_by_r=True, r_weight_cap=3.0, reward="win_loss")
     trades = [
         closed_trade("p1", MOM, win=True, r_multiple=2.5),
         closed_trade("p2", MOM, win=False, r_multiple=-1.0),
@@ -133,7 +133,7 @@ def test_discount_ages_every_signal_of_the_scope_on_each_trade() -> None:
 
 
 def test_discount_and_r_weight_combine() -> None:
-    settings = LearnerSettings(discount=0.8, weight_by_r=True, r_weight_cap=2.0)
+    settings = LearnerSettings(discount=0.8, weight_by_r=True, r_weight_cap=2.0, reward="win_loss")
     trades = [closed_trade("p1", MOM, win=True, r_multiple=1.5), closed_trade("p2", MOM, win=True, r_multiple=4.0)]
     post = posterior_of(run(trades, settings), MOM, settings)
     assert post.alpha == pytest.approx(1.0 + 0.8 * 1.5 + 2.0, rel=1e-12)
@@ -178,3 +178,54 @@ def test_posteriors_are_finite_and_ordered_by_signal() -> None:
     for post in posts:
         assert np.isfinite([post.alpha, post.beta, post.mean, post.ci_low, post.ci_high]).all()
         assert 0.0 <= post.ci_low < post.mean < post.ci_high <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("r_multiple", "scale", "reward"),
+    [(-1.0, 1.0, 0.0), (-3.0, 1.0, 0.0), (0.0, 1.0, 0.5), (0.5, 1.0, 0.75), (1.0, 1.0, 1.0), (4.0, 1.0, 1.0),
+     (-1.0, 2.0, 0.25), (2.0, 2.0, 1.0)],
+)
+def test_the_reward_maps_r_linearly_into_zero_to_one(r_multiple: float, scale: float, reward: float) -> None:
+    settings = LearnerSettings(reward="r_multiple", r_reward_scale=scale)
+    assert trade_reward(closed_trade("p", MOM, win=r_multiple > 0, r_multiple=r_multiple), settings) == reward
+
+
+def test_without_an_r_multiple_or_in_win_loss_mode_a_trade_is_a_whole_win_or_loss() -> None:
+    assert trade_reward(closed_trade("p", MOM, win=True), LearnerSettings(reward="r_multiple")) == 1.0
+    assert trade_reward(closed_trade("p", MOM, win=False, r_multiple=0.8), LearnerSettings(reward="win_loss")) == 0.0
+
+
+def test_r_rewards_tell_a_big_winner_from_a_scratch_where_win_loss_cannot() -> None:
+    """Two signals, both win half their trades: momentum's wins are +2R, breakout's are +0.1R scratches."""
+    momentum = [closed_trade(f"m{i}", MOM, win=i % 2 == 0, r_multiple=2.0 if i % 2 == 0 else -1.0) for i in range(10)]
+    breakout = [closed_trade(f"b{i}", BRK, win=i % 2 == 0, r_multiple=0.1 if i % 2 == 0 else -1.0) for i in range(10)]
+    by_r, by_count = LearnerSettings(reward="r_multiple", r_reward_scale=2.0), LearnerSettings(reward="win_loss")
+    r_state, count_state = run(momentum + breakout, by_r), run(momentum + breakout, by_count)
+    assert posterior_of(count_state, MOM, by_count).mean == posterior_of(count_state, BRK, by_count).mean
+    assert posterior_of(r_state, MOM, by_r).mean > 0.5 > posterior_of(r_state, BRK, by_r).mean
+    post = posterior_of(r_state, MOM, by_r)
+    assert (post.alpha, post.beta) == (1.0 + 5 * 1.0 + 5 * 0.25, 1.0 + 5 * 0.0 + 5 * 0.75)
+    assert (post.trades, post.wins) == (10, 5), "the counts stay the facts"
+    scratch = posterior_of(r_state, BRK, by_r)
+    assert scratch.alpha == pytest.approx(1.0 + 5 * 0.525 + 5 * 0.25)
+    assert scratch.beta == pytest.approx(1.0 + 5 * 0.475 + 5 * 0.75)
+
+
+def test_with_scale_one_a_two_r_winner_is_no_better_than_a_one_r_one() -> None:
+    """Why the default scale is 2: at 1, rewards saturate at +-1 R and the learner is back to win/loss."""
+    settings = LearnerSettings(reward="r_multiple", r_reward_scale=1.0)
+    assert trade_reward(closed_trade("a", MOM, r_multiple=2.0), settings) == trade_reward(
+        closed_trade("b", MOM, r_multiple=1.0), settings)
+
+
+def test_a_ledger_entry_from_before_rewards_replays_as_a_whole_win_or_loss() -> None:
+    from learning.state import LedgerEntry, replay
+
+    settings = LearnerSettings(reward="r_multiple", r_reward_scale=2.0)
+    state = apply_trade(LearnerState(), closed_trade("p1", MOM, win=True, r_multiple=0.2), settings).state
+    entry = state.ledger["p1"]
+    assert entry.reward == pytest.approx(0.55)
+    old = LedgerEntry.model_validate({k: v for k, v in entry.model_dump(mode="json").items() if k != "reward"})
+    assert old.reward is None and old.win_share == 1.0
+    assert posterior_of(replay([old]), MOM, settings).alpha == 2.0
+    assert posterior_of(replay([entry]), MOM, settings).alpha == pytest.approx(1.55)

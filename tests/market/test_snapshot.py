@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from core.canonical import canonical_json, sha256_hex
 from core.ids import Symbol
+from core.signals import Signal
 from market.builder import LivePrice, Market, NoDataError, SnapshotBuilder
 from market.features import FeatureConfig, indicator_frame
 from market.prompt import estimate_tokens, estimate_tokens_chars4
@@ -119,21 +120,40 @@ def test_snapshot_is_frozen(snapshot: MarketSnapshot) -> None:
         snapshot.symbol = Symbol("ETH/USDT")  # type: ignore[misc]
 
 
-def test_context_slots_default_empty_and_fill(snapshot: MarketSnapshot) -> None:
-    assert snapshot.position is None and snapshot.portfolio is None
-    assert snapshot.learner_weights == {} and snapshot.recent_decisions == () and snapshot.memory == ""
-    filled = snapshot.with_context(
-        position={"side": "long", "qty": "0.05", "entry": 27400.0, "stop": 27010.0},
-        portfolio={"equity_usdt": "10250.12", "exposure_pct": 13.4},
-        learner_weights={"trend_follow": 0.61, "mean_reversion": 0.44},
-        recent_decisions=[{"at": "2023-03-25T10:00Z", "action": "hold", "why": "no edge"}],
-        memory="Watching 27k support.",
-    )
-    assert filled.digest() != snapshot.digest()
-    text = filled.to_prompt()
-    assert "position: entry=27400, qty=0.05, side=long, stop=27010" in text
-    assert "learner signal weights: trend_follow 0.61, mean_reversion 0.44" in text
-    assert "memory: Watching 27k support." in text
+def test_a_snapshot_is_market_data_only_with_path_swings_and_every_signal(snapshot: MarketSnapshot) -> None:
+    assert not {"position", "portfolio", "learner_weights", "recent_decisions", "memory"} & set(MarketSnapshot.model_fields)
+    assert set(snapshot.signals) == set(Signal), "every signal of the closed enum, with its value"
+    assert snapshot.signals[Signal.FUNDING] is None, "spot candles: no derivatives, no funding value"
+    assert snapshot.signals[Signal.VOLATILITY_SQUEEZE] is None, "a week of 5m data: no 100-day volatility rank yet"
+    hourly = snapshot.timeframe("1h")
+    assert hourly is not None and len(hourly.recent_closes) == 12 and hourly.recent_closes[-1] == hourly.last_closed.close
+    assert hourly.swing_highs and hourly.swing_lows
+    for point in (*hourly.swing_highs, *hourly.swing_lows):
+        assert point.at + timedelta(hours=3) <= snapshot.as_of, "a pivot needs two closed bars after it"
+    text = snapshot.to_prompt()
+    assert "position:" not in text and "portfolio:" not in text, "the account is rendered by the agent package"
+    assert "price path (last closes, oldest first):" in text and "\n1h: " in text
+    assert "swings (pivot highs/lows" in text and "volatility_squeeze" in text and "funding -" in text
+
+
+def test_the_squeeze_has_a_strength_once_the_volatility_rank_exists() -> None:
+    from tools.snapshots import market_snapshot
+
+    values = [market_snapshot("binance_BTC-USDT_1h.csv.gz", datetime(2025, m, 1, 12, tzinfo=UTC)).signals
+              for m in range(1, 13)]
+    squeezes = [v[Signal.VOLATILITY_SQUEEZE] for v in values]
+    assert all(q is not None and 0 <= q <= 1 for q in squeezes), squeezes
+
+
+def test_swings_are_pivots_of_closed_bars(builder: SnapshotBuilder, btc_5m: pd.DataFrame) -> None:
+    snap = builder.build(AT)
+    four = snap.timeframe("4h")
+    assert four is not None
+    bars = resample_candles(btc_5m.loc[: AT - timedelta(hours=4)], "5m", "4h")
+    for point in four.swing_highs:
+        i = bars.index.get_loc(point.at)
+        window = bars["high"].iloc[i - 2 : i + 3]
+        assert point.price == window.max() and (window == point.price).sum() == 1
 
 
 def test_prompt_is_stable_and_within_budget(snapshot: MarketSnapshot) -> None:
@@ -147,21 +167,11 @@ def test_prompt_is_stable_and_within_budget(snapshot: MarketSnapshot) -> None:
     assert estimate_tokens(text) <= 1500
 
 
-def test_prompt_with_full_context_is_trimmed_to_budget(snapshot: MarketSnapshot) -> None:
-    decisions = [{"at": f"2023-03-25T{h:02d}:00Z", "action": "hold", "why": "x" * 300} for h in range(12)]
-    full = snapshot.with_context(
-        position={"side": "long", "qty": "0.05", "entry": 27400.0},
-        portfolio={"equity_usdt": "10250.12"},
-        learner_weights={s: 0.5 for s in ("trend_follow", "momentum", "breakout", "regime", "funding")},
-        recent_decisions=decisions,
-        memory="note " * 600,
-    )
-    text = full.to_prompt()
-    report_figure(f"snapshot prompt with 12 decisions + 3,000-char memory: trimmed to ~{estimate_tokens(text)} tokens")
-    assert estimate_tokens(text) <= 1500
-    assert "[memory truncated]" in text or "memory:" not in text
-    assert text.startswith("MARKET SNAPSHOT BTC/USDT")
-    assert full.to_prompt(max_tokens=600) != text and estimate_tokens(full.to_prompt(max_tokens=600)) <= 600
+def test_a_tight_budget_drops_swings_then_path(snapshot: MarketSnapshot) -> None:
+    full = snapshot.to_prompt()
+    tight = snapshot.to_prompt(max_tokens=estimate_tokens(full) - 50)
+    assert "swings (" in full and "swings (" not in tight and "signals (" in tight
+    assert estimate_tokens(tight) <= estimate_tokens(full) - 50
 
 
 def test_derivatives_appear_with_their_own_time() -> None:

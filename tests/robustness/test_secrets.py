@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from benchmarks.llmsim import MessagesServer, tool_use
 from store.sqlite_store import SqliteStore
-from tests.agent.messages_server import MessagesServer, tool_use
 from tests.robustness.runner import CliResult, CliRunner, Sandbox, base_env, check_failure, check_success
 
 SECRETS = {

@@ -102,6 +102,26 @@ async def test_schedule_ends_the_decision(executor: ToolExecutor) -> None:
     assert isinstance(move, MovePct) and move.direction == "up" and move.reference_price is None  # armed by the gate
 
 
+async def test_a_clamped_next_check_is_reported_never_silently_changed(executor: ToolExecutor) -> None:
+    short = json.loads((await executor.call("schedule_next_check", {"seconds": 60, "wake_conditions": []}, "s1")).content)
+    assert short["requested_seconds"] == 60 and short["next_check_seconds"] == 900 and short["clamped"] is True
+    assert short["note"].startswith("next check 60 s raised to the minimum 900 s")
+    long = json.loads((await executor.call("schedule_next_check", {"seconds": 86_400, "wake_conditions": []},
+                                           "s2")).content)
+    assert long["next_check_seconds"] == 14_400 and long["clamped"] is True and "lowered to the maximum" in long["note"]
+    fine = json.loads((await executor.call("schedule_next_check", {"seconds": 3600, "wake_conditions": []}, "s3")).content)
+    assert fine["next_check_seconds"] == fine["requested_seconds"] == 3600 and fine["clamped"] is False
+
+
+async def test_the_decisions_own_snapshot_is_not_sent_twice(executor: ToolExecutor) -> None:
+    own = json.loads((await executor.call("get_market_snapshot", {}, "g1")).content)
+    assert own["snapshot"] is None and "in your first message" in own["note"]
+    same = json.loads((await executor.call("get_market_snapshot", {"symbol": "BTC/USDT"}, "g2")).content)
+    assert same["snapshot"] is None
+    other = await executor.call("get_market_snapshot", {"symbol": "ETH/USDT"}, "g3")
+    assert other.is_error and json.loads(other.content)["code"] == "unknown_symbol", "another symbol: asked of the desk"
+
+
 async def test_a_schedule_the_gate_refuses_comes_back_to_correct(executor: ToolExecutor) -> None:
     crossed = {"kind": "price_above", "price": 49_000}  # already true at 50 000: it could never fire
     wrong_field = {"kind": "volume_z_above", "price": 3}

@@ -86,12 +86,11 @@ def test_the_gates_union_itself_would_not_fit_the_strict_budget() -> None:
     assert optional + others > 24
 
 
-def test_anthropic_tools_are_strict_and_cache_the_last_one() -> None:
+def test_anthropic_tools_are_strict_and_byte_stable_without_a_breakpoint_of_their_own() -> None:
     tools = anthropic_tools()
     assert all(t["strict"] is True for t in tools)
-    assert tools[-1]["cache_control"] == {"type": "ephemeral"}
-    assert all("cache_control" not in t for t in tools[:-1])
-    assert tools[-1]["name"] == "schedule_next_check"
+    assert all("cache_control" not in t for t in tools), "the system block's breakpoint covers the tools before it"
+    assert tools == anthropic_tools() and tools[-1]["name"] == "schedule_next_check"
 
 
 class Inner(BaseModel):

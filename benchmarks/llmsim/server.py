@@ -1,27 +1,34 @@
-"""A local Messages-API server for tests: real HTTP on 127.0.0.1, JSON and SSE, scripted replies.
+"""A local Messages-API server for tests and benchmarks: real HTTP on 127.0.0.1, JSON and SSE, scripted replies.
 
 Both SDKs honour a base URL (``base_url=`` / ``ANTHROPIC_BASE_URL``), so the real ``anthropic``
 client and the real Claude Code CLI talk to this server exactly as they would to the API.
 
 Script it with replies, served in order, one per ``POST /v1/messages``:
 ``tool_use(...)``, ``text(...)``, ``fail(status, ...)``, ``hang(seconds)``, ``malformed()``, ``raw(body)``
-(a 200 answer with exactly these bytes: empty JSON, not JSON, a message without usage ...).
-Every request is logged (path, headers, JSON body). ``POST /v1/messages/count_tokens`` answers the
-documented estimator of ``agent.prompting``. Usage mimics prompt caching: the first request with a
-given cached prefix reports ``cache_creation_input_tokens``, later ones ``cache_read_input_tokens``.
+(a 200 answer with exactly these bytes: empty JSON, not JSON, a message without usage ...); or give a
+``responder`` (request body -> reply) that answers whenever the script is empty (a scripted model for a
+whole backtest). Every request is logged (path, headers, JSON body). ``POST /v1/messages/count_tokens``
+answers the documented estimator of ``agent.prompting``.
+
+Usage models prompt caching as the API documents it (:mod:`benchmarks.llmsim.cache`: breakpoints, TTL on
+the request clock, minimum length per model, 20-block lookback, per-model caches). ``clock`` is that
+request clock: pass a backtest's simulated clock so its gaps between decisions expire entries as real
+time would; the default is the wall clock.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from agent.prompting import estimate_request_tokens, estimate_tokens
+from benchmarks.llmsim.cache import CacheRequestError, PromptCache
 
 
 @dataclass(frozen=True)
@@ -76,16 +83,26 @@ class LoggedRequest:
     body: dict[str, Any]
 
 
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class MessagesServer:
     replies: list[Reply] = field(default_factory=list)
     requests: list[LoggedRequest] = field(default_factory=list)
     model: str = "claude-sonnet-4-6"
+    responder: Callable[[dict[str, Any]], Reply] | None = None
+    """Answers a request when the script is empty (``None``: an empty script is a 500)."""
+    clock: Callable[[], datetime] = wall_clock
+    """The request clock cache TTLs run on."""
+    request_clock: Callable[[dict[str, Any]], datetime] | None = None
+    """When set, the request clock is read from the request itself (a backtest's decision time), not ``clock``."""
+    cache: PromptCache = field(default_factory=PromptCache)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._cached_prefixes: set[str] = set()
         self._stop = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -114,9 +131,11 @@ class MessagesServer:
 
     # ------------------------------------------------------------ called by the handler thread
 
-    def next_reply(self) -> Reply | None:
+    def next_reply(self, request: dict[str, Any]) -> Reply | None:
         with self._lock:
-            return self.replies.pop(0) if self.replies else None
+            if self.replies:
+                return self.replies.pop(0)
+        return self.responder(request) if self.responder is not None else None
 
     def message_body(self, reply: Reply, request: dict[str, Any]) -> dict[str, Any]:
         n = next(self._ids)
@@ -135,29 +154,12 @@ class MessagesServer:
             "usage": self.usage(request, content),
         }
 
-    def usage(self, request: dict[str, Any], content: list[dict[str, Any]]) -> dict[str, int]:
-        system = request.get("system", "")
-        system_text = system if isinstance(system, str) else "".join(b.get("text", "") for b in system)
-        tools = request.get("tools", [])
-        total = estimate_request_tokens(system_text, tools, request.get("messages", []))
-        prefix = estimate_request_tokens(system_text, tools, []) if _has_cache_control(request) else 0
-        key = hashlib.sha256(json.dumps([system_text, tools], sort_keys=True).encode()).hexdigest()
+    def usage(self, request: dict[str, Any], content: list[dict[str, Any]]) -> dict[str, Any]:
+        """The usage block, with the cache read and written at the request clock's ``now``."""
+        now = self.request_clock(request) if self.request_clock is not None else self.clock()
         with self._lock:
-            hit = key in self._cached_prefixes
-            if prefix:
-                self._cached_prefixes.add(key)
-        return {
-            "input_tokens": total - prefix,
-            "output_tokens": estimate_tokens(json.dumps(content)),
-            "cache_creation_input_tokens": 0 if hit else prefix,
-            "cache_read_input_tokens": prefix if hit else 0,
-        }
-
-
-def _has_cache_control(request: dict[str, Any]) -> bool:
-    system = request.get("system", [])
-    in_system = isinstance(system, list) and any("cache_control" in b for b in system)
-    return in_system or any("cache_control" in t for t in request.get("tools", []))
+            cached = self.cache.apply(request, now)
+        return cached.as_json(estimate_tokens(json.dumps(content)))
 
 
 def _handler_for(server: MessagesServer) -> type[BaseHTTPRequestHandler]:  # noqa: C901 - one small HTTP handler
@@ -178,9 +180,15 @@ def _handler_for(server: MessagesServer) -> type[BaseHTTPRequestHandler]:  # noq
                 count = estimate_request_tokens(system_text, body.get("tools", []), body.get("messages", []))
                 self._json(200, {"input_tokens": count})
                 return
-            self._reply(server.next_reply(), body)
+            self._reply(server.next_reply(body), body)
 
         def _reply(self, reply: Reply | None, body: dict[str, Any]) -> None:
+            try:
+                if reply is not None and reply.kind == "message":
+                    message = server.message_body(reply, body)
+            except CacheRequestError as exc:
+                self._json(400, _error("invalid_request_error", str(exc)))
+                return
             if reply is None:
                 self._json(500, _error("api_error", "test script exhausted: no reply queued"))
             elif reply.kind == "fail":
@@ -193,9 +201,9 @@ def _handler_for(server: MessagesServer) -> type[BaseHTTPRequestHandler]:  # noq
             elif reply.kind == "raw":
                 self._raw(200, reply.body, dict(reply.headers)["content-type"])
             elif body.get("stream"):
-                self._sse(server.message_body(reply, body))
+                self._sse(message)
             else:
-                self._json(200, server.message_body(reply, body))
+                self._json(200, message)
 
         def _json(self, status: int, payload: dict[str, Any], headers: tuple[tuple[str, str], ...] = ()) -> None:
             extra = (*headers, ("x-should-retry", "true" if status in (429, 529) else "false"))
@@ -232,12 +240,13 @@ def sse_events(message: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     events: list[tuple[str, dict[str, Any]]] = [("message_start", {"type": "message_start", "message": start})]
     for index, block in enumerate(message["content"]):
         if block["type"] == "text":
-            opening = {"type": "text", "text": ""}
+            opening: dict[str, Any] = {"type": "text", "text": ""}
             delta = {"type": "text_delta", "text": block["text"]}
         else:
             opening = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
             delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
-        events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": opening}))
+        start_event = {"type": "content_block_start", "index": index, "content_block": opening}
+        events.append(("content_block_start", start_event))
         events.append(("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))
         events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
     events.append(
