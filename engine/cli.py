@@ -21,7 +21,7 @@ from rich.console import Console
 from core.errors import ConfigError, OperationalError, TradewakeError
 
 if TYPE_CHECKING:
-    from core.settings import Settings
+    from core.settings import Settings, StoreSettings
 
 app = typer.Typer(
     name="tradewake",
@@ -43,6 +43,10 @@ ConfigOption = Annotated[
     typer.Option("--config", "-c", help="TOML settings file (default: $TRADEWAKE_CONFIG or ./tradewake.toml)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+RunOption = Annotated[
+    str | None,
+    typer.Option("--run", help="A backtest run (id or directory) to read instead of the configured store."),
+]
 
 
 def settings_from(config: Path | None, **overrides: Any) -> Settings:
@@ -73,16 +77,25 @@ def config_show(config: ConfigOption = None) -> None:
     console.print_json(json.dumps(redacted(settings)))
 
 
+def _inspected_store(config: Path | None, run: str | None) -> StoreSettings:
+    """The configured store, or the store of the backtest run ``--run`` names (never a new one)."""
+    from store.runs import inspected_store
+
+    settings = settings_from(config)
+    return inspected_store(settings.store, run, settings.backtest.runs_dir)
+
+
 @journal_app.command("tail")
 def journal_tail(
     n: Annotated[int, typer.Option("-n", help="How many of the latest events to show.", min=1, max=100_000)] = 20,
+    run: RunOption = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show the latest journal events."""
     from store.factory import open_store
 
-    store = open_store(settings_from(config).store, create=False)
+    store = open_store(_inspected_store(config, run), create=False)
     try:
         events = store.tail_journal(n)
     finally:
@@ -96,11 +109,11 @@ def journal_tail(
 
 
 @journal_app.command("verify")
-def journal_verify(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+def journal_verify(run: RunOption = None, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Recompute the hash chain; exit 1 and name the first tampered or missing event if it breaks."""
     from store.factory import open_store
 
-    store = open_store(settings_from(config).store, create=False)
+    store = open_store(_inspected_store(config, run), create=False)
     try:
         report = store.verify_journal()
     finally:

@@ -139,11 +139,21 @@ def sleep_cmd(
     _submit(CommandKind.SLEEP, {"minutes": minutes, "reason": reason}, key, config, force)
 
 
-def status_cmd(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+def status_cmd(
+    run: Annotated[
+        str | None,
+        typer.Option("--run", help="A backtest run (id or directory) to read instead of the configured store."),
+    ] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Show the kill switch, breakers, open positions and queued commands from the persisted state."""
+    from core.settings import load_inert_settings
     from store.factory import describe_store, open_store
+    from store.runs import inspected_store
 
-    settings = _store_settings(config)
+    loaded = load_inert_settings(config)
+    settings = inspected_store(loaded.store, run, loaded.backtest.runs_dir)
     store = open_store(settings, create=False)
     try:
         status = {"store": describe_store(settings), **collect_status(store)}
