@@ -160,24 +160,13 @@ def runs_show(run: RunArgument, config: ConfigOption = None, runs_dir: RunsDirOp
     if as_json:
         console.print_json(json.dumps(metrics))
         return
+    from backtests.summary import open_position_lines
+
     lines = [_compare_table({found.name: metrics}), *open_position_lines(metrics.get("open_positions", [])),
              f"report: {found.report_path}  (every number in full: --json)"]
     for line in lines:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
 
-
-def open_position_lines(positions: list[dict[str, Any]]) -> list[str]:
-    """The positions a run left open at its end, marked to the last close (also in trades.csv, flagged open)."""
-    from backtests.report import fmt
-
-    if not positions:
-        return ["open at the end: none"]
-    return [f"open at the end: {len(positions)} (marked to the last close, included in the final equity)"] + [
-        f"  {p['symbol']} {p['side']} {fmt.qty(p['quantity'])} @ {fmt.price(p['entry_price'])} -> "
-        f"{fmt.price(p['mark_price'])}  {fmt.signed_money(p['unrealized_pnl'])} ({fmt.signed_pct(p['unrealized_pct'])})"
-        f"  stop {fmt.price(p['stop_price'])}  since {fmt.when(p['opened_at'])}"
-        for p in positions
-    ]
 
 
 DECISIONS_SHOWN = 30

@@ -85,6 +85,10 @@ def _inspected_store(config: Path | None, run: str | None) -> StoreSettings:
     return inspected_store(settings.store, run, settings.backtest.runs_dir)
 
 
+PAYLOAD_CHARS = 160
+"""``journal tail`` shows this much of each event's payload (one event, one line); ``--json`` shows all."""
+
+
 @journal_app.command("tail")
 def journal_tail(
     n: Annotated[int, typer.Option("-n", help="How many of the latest events to show.", min=1, max=100_000)] = 20,
@@ -104,8 +108,13 @@ def journal_tail(
         console.print_json(json.dumps([e.model_dump(mode="json") for e in events]))
         return
     for event in events:
-        payload = json.dumps(event.payload, sort_keys=True)
-        console.print(f"{event.seq:>6}  {event.at.isoformat()}  {event.kind:<20} {payload}", markup=False)
+        payload = json.dumps(event.payload, sort_keys=True, separators=(",", ":"))
+        if len(payload) > PAYLOAD_CHARS:
+            payload = payload[: PAYLOAD_CHARS - 1] + "…"
+        line = f"{event.seq:>6}  {event.at:%Y-%m-%d %H:%M:%S}  {event.kind:<20} {payload}"
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    if any(len(json.dumps(e.payload)) > PAYLOAD_CHARS for e in events):
+        console.print("(long payloads cut: --json for the full events)", style="dim", markup=False)
 
 
 @journal_app.command("verify")
