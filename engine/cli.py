@@ -108,7 +108,7 @@ def journal_tail(
         console.print_json(json.dumps([e.model_dump(mode="json") for e in events]))
         return
     for event in events:
-        payload = json.dumps(event.payload, sort_keys=True, separators=(",", ":"))
+        payload = json.dumps(event.payload, sort_keys=True)
         if len(payload) > PAYLOAD_CHARS:
             payload = payload[: PAYLOAD_CHARS - 1] + "…"
         line = f"{event.seq:>6}  {event.at:%Y-%m-%d %H:%M:%S}  {event.kind:<20} {payload}"
