@@ -68,6 +68,28 @@ def version_cmd() -> None:
         console.print("tradewake (not installed; running from a source tree)")
 
 
+@app.command("init")
+def init_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Settings file to write.")] = Path("tradewake.toml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented tradewake.toml: every setting with its default and what it means.
+
+    Every setting is commented out (a later default still applies): uncomment what you change. Commands
+    read ./tradewake.toml from the working directory; --config or $TRADEWAKE_CONFIG name another file."""
+    from core.settings_toml import settings_toml
+
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a directory; name the settings file, e.g. {out / 'tradewake.toml'}")
+    if out.exists() and not force:
+        raise ConfigError(f"{out} already exists; pass --force to overwrite it (your changes there would be lost)")
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out {out}: directory {out.parent} does not exist")
+    out.write_text(settings_toml(), encoding="utf-8")
+    console.print(f"wrote {out}: every setting at its default, commented out; uncomment what you change "
+                  "(tradewake config show prints what a run will use)", markup=False, soft_wrap=True)
+
+
 @config_app.command("show")
 def config_show(config: ConfigOption = None) -> None:
     """Print the effective settings (file + environment + defaults), secrets redacted."""
