@@ -54,7 +54,7 @@ def settings_toml(defaults: Settings | None = None) -> str:
 def _setting_lines(section: str | None, name: str, field: FieldInfo, value: Any) -> list[str]:
     about = " ".join((field.description or "").split())
     limits = _limits(field)
-    lines = ["", *_comment(f"{about} {limits}".strip())]
+    lines = ["", *_comment(about), *([f"# {limits}"] if limits else [])]
     if _is_secret(field):
         variable = "TRADEWAKE_" + "__".join(p.upper() for p in (section, name) if p)
         return [*lines, f"#   {name}: a secret, not set here: set {variable} in the environment"]
@@ -73,19 +73,22 @@ def _is_secret(field: FieldInfo) -> bool:
 
 
 def _limits(field: FieldInfo) -> str:
-    """``(one of: "spot", "future")``, ``(at least 0, at most 5)``: what the setting accepts."""
-    choices = [a for a in typing.get_args(field.annotation) if typing.get_origin(a) is typing.Literal]
-    if typing.get_origin(field.annotation) is typing.Literal:
-        choices = [field.annotation]
+    """``one of: "spot", "future"``, ``accepts: at least 0, at most 5``: what the setting accepts."""
+    annotation = field.annotation
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return "one of: " + ", ".join(json.dumps(member.value) for member in annotation)
+    choices = [a for a in typing.get_args(annotation) if typing.get_origin(a) is typing.Literal]
+    if typing.get_origin(annotation) is typing.Literal:
+        choices = [annotation]
     if choices:
-        return "(one of: " + ", ".join(json.dumps(c) for c in typing.get_args(choices[0])) + ")"
+        return "one of: " + ", ".join(json.dumps(c) for c in typing.get_args(choices[0]))
     bounds = [
         f"{word} {_number(getattr(item, attribute))}"
         for item in field.metadata
         for kind, attribute, word in _BOUNDS
         if isinstance(item, kind)
     ]
-    return f"({', '.join(bounds)})" if bounds else ""
+    return f"accepts: {', '.join(bounds)}" if bounds else ""
 
 
 _BOUNDS = (

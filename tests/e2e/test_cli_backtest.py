@@ -40,8 +40,8 @@ def test_decisions_shows_tool_calls_and_filters_by_tool(workdir: Path) -> None:
     assert orders, "the rules agent entered at least once in February 2025"
     assert all(any(c["name"] == "place_order" for c in d["tool_calls"]) for d in orders)
     assert len(orders) < len(every)
-    text = run_cli("decisions", "first", "--tool", "place_order", "--last", "1", cwd=workdir).stdout
-    assert "place_order(" in text and "1 decision(s)" in text
+    text = run_cli("decisions", "first", "--tool", "place_order", "--last", "1", "--details", cwd=workdir).stdout
+    assert "place_order(" in text and f"the latest 1 of {len(orders)} decision(s)" in text
 
 
 def test_vetoed_filter_and_memory_history(workdir: Path) -> None:

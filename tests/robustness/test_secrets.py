@@ -71,6 +71,8 @@ def run_all(cli: CliRunner, sandbox: Sandbox, env: dict[str, str]) -> list[CliRe
         ("runs", "list", "--json"),
         ("decisions", "llm", "--json"),
         ("decisions", "llm"),
+        ("decisions", "llm", "--details", "--all"),
+        ("init", "--out", "written.toml"),
         ("memory", "llm", "--json"),
         ("journal", "tail", "-n", "100000", "--json"),
         ("status", "--json"),
