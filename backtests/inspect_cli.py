@@ -75,9 +75,9 @@ def _runs_table(rows: list[dict[str, Any]]) -> str:
 
     header = ("run", "market", "period", "agent", "return", "buy & hold", "Sharpe", "max DD", "trades", "LLM cost")
     lines = [
-        (row["run"], row["data"],
+        (row["run"], row["data"] or fmt.MISSING,
          f"{fmt.day(row['start'])} → {fmt.day(row['end'])}" if row["status"] == "complete" else row["status"],
-         row["decided_by"], fmt.signed_pct(row["return_pct"]), fmt.signed_pct(row["buy_and_hold_pct"]),
+         row["decided_by"] or fmt.MISSING, fmt.signed_pct(row["return_pct"]), fmt.signed_pct(row["buy_and_hold_pct"]),
          fmt.num(row["sharpe"]), fmt.pct(row["max_dd_pct"]), fmt.count(row["trades"]), fmt.usd(row["cost_usd"]))
         for row in rows
     ]  # fmt: skip
@@ -275,11 +275,11 @@ def _summary(run: RunDir) -> dict[str, Any]:
     return {
         "run": run.name,
         "status": status,
-        "data": f"{facts.get('symbol', '?')} {facts.get('timeframe', '?')}",
+        "data": f"{facts.get('symbol', '?')} {facts.get('timeframe', '?')}" if facts else None,
         "start": perf.get("start"),
         "end": perf.get("end"),
         "agent": facts.get("agent", "?"),
-        "decided_by": decided_by(facts, agent) if facts else "?",
+        "decided_by": decided_by(facts, agent) if facts else None,
         "return_pct": perf.get("total_return_pct"),
         "buy_and_hold_pct": perf.get("buy_and_hold_return_pct"),
         "sharpe": perf.get("sharpe"),
