@@ -7,7 +7,7 @@ for the store the settings name (the one live runners, the dashboard and the ope
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -84,7 +84,7 @@ def _runs_table(rows: list[dict[str, Any]]) -> str:
     return text_table(header, lines, right_from=4)
 
 
-def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]], right_from: int) -> str:
+def text_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], right_from: int) -> str:
     """Plain aligned columns (numbers right-aligned from column ``right_from``): read the same in a terminal,
     a pipe or a log, never wrapped to the terminal's width."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
