@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -179,6 +180,11 @@ def collect_status(store: Store) -> dict[str, Any]:
     }
 
 
+def _money(amount: object) -> str:
+    """An exact amount (a Decimal string in the state) rounded to cents for people; ``--json`` keeps it exact."""
+    return f"{Decimal(str(amount)):+,.2f}"
+
+
 def render_status(status: dict[str, Any]) -> str:
     board = status["board"]
     lines = [f"store: {status['store']}"] if "store" in status else []
@@ -192,7 +198,8 @@ def render_status(status: dict[str, Any]) -> str:
             f"kill switch: {halted}{sleeping}",
             f"trading breaker: {trading['state']}"
             + (f" ({trading['reason']})" if trading["reason"] else "")
-            + f"; today {trading['trades']} trades, P&L {trading['realized_pnl']}, {trading['agent_orders']} orders",
+            + f"; today {trading['trades']} trades, P&L {_money(trading['realized_pnl'])}, "
+            f"{trading['agent_orders']} orders",
             f"exchange breaker: {exchange['state']} ({exchange['consecutive_errors']} consecutive errors)",
             f"state saved: {'yes' if board['persistence_ok'] else 'NO - REDUCING'}",
         ]
