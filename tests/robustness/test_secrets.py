@@ -69,7 +69,7 @@ def run_all(cli: CliRunner, sandbox: Sandbox, env: dict[str, str]) -> list[CliRe
         ("config", "show"),
         ("runs", "show", "llm", "--json"),
         ("runs", "list", "--json"),
-        ("decisions", "llm", "--json"),
+        ("decisions", "llm", "--json", "--all"),
         ("decisions", "llm"),
         ("decisions", "llm", "--details", "--all"),
         ("init", "--out", "written.toml"),
