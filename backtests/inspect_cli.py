@@ -162,7 +162,8 @@ def runs_show(run: RunArgument, config: ConfigOption = None, runs_dir: RunsDirOp
         return
     from backtests.summary import open_position_lines
 
-    lines = [_compare_table({found.name: metrics}), *open_position_lines(metrics.get("open_positions", [])),
+    lines = [_compare_table({found.name: metrics}), _inputs_line(metrics["run"]),
+             *open_position_lines(metrics.get("open_positions", [])),
              f"report: {found.report_path}  (every number in full: --json)"]
     for line in lines:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
@@ -171,6 +172,16 @@ def runs_show(run: RunArgument, config: ConfigOption = None, runs_dir: RunsDirOp
 
 DECISIONS_SHOWN = 30
 """``decisions RUN`` shows the latest this many (``--last N``, ``--all``): a long run has tens of thousands."""
+
+
+def _inputs_line(facts: dict[str, Any]) -> str:
+    """What was run: the data, the costs and the seed (every input in full: ``runs show RUN --json``)."""
+    from backtests.report import fmt
+
+    return (f"inputs: {facts.get('data', '?')}, {fmt.count(facts.get('candles'))} candles after "
+            f"{fmt.count(facts.get('warmup_candles'))} of warm-up, cash {fmt.money(facts.get('initial_cash'))}, "
+            f"fees {fmt.num(facts.get('fee_pct'))} %, slippage {fmt.num(facts.get('slippage_bps'), 1)} bps, "
+            f"seed {facts.get('seed', '?')}")
 
 
 def decisions_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
