@@ -113,6 +113,9 @@ def test_run_points_learner_journal_and_status_at_a_run_and_creates_no_store(wor
     assert verified.returncode == 0 and verified.stdout.startswith("journal ok: "), verified.stderr
     tail = json.loads(run_cli("journal", "tail", "--run", "runs/feb", "-n", "2", "--json", cwd=workdir).stdout)
     assert len(tail) == 2 and tail[0]["seq"] + 1 == tail[1]["seq"]
+    lines = run_cli("journal", "tail", "--run", "feb", "-n", "3", cwd=workdir).stdout.splitlines()
+    assert len(lines) == 4 and lines[-1] == "(long payloads cut: --json for the full events)"
+    assert all(len(line) < 220 and line.split()[0].isdigit() for line in lines[:3]), "one event, one line"
     status = json.loads(run_cli("status", "--run", "feb", "--json", cwd=workdir).stdout)
     assert status["store"].startswith(str((workdir / "runs/feb/store.sqlite3").resolve()))
     assert [p["id"] for p in status["positions"]] == [metrics(workdir, "feb")["open_positions"][0]["position_id"]]
