@@ -29,7 +29,9 @@ console = Console()
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
-RunArgument = Annotated[str, typer.Argument(help="Run id, run directory, or 'live' (the configured store).")]
+RunArgument = Annotated[
+    str, typer.Argument(metavar="RUN", help="Run id, run directory, or 'live' (the configured store).")
+]
 RunsDirOption = Annotated[
     Path | None, typer.Option("--runs-dir", help="Where backtest runs are (default: backtest.runs_dir).")
 ]
@@ -98,7 +100,7 @@ def text_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], right_f
 
 @runs_app.command("compare")
 def runs_compare(
-    runs: Annotated[list[str], typer.Argument(help="Two or more run ids or run directories.")],
+    runs: Annotated[list[str], typer.Argument(metavar="RUN...", help="Two or more run ids or run directories.")],
     config: ConfigOption = None,
     runs_dir: RunsDirOption = None,
     as_json: JsonOption = False,
