@@ -34,7 +34,7 @@ test-long: venv redis chromium  ## the test suite with the long simulations enab
 	TRADEWAKE_LONG_TESTS=1 $(BIN)/pytest -q
 
 demo: venv  ## the main job: a rules-agent backtest on bundled real BTC/USDT 1h (2025), no key, no network
-	$(BIN)/tradewake backtest --agent rules --from 2025-01-01 --out runs/demo
+	$(BIN)/tradewake backtest --agent rules --from 2025-01-01 --out runs/demo --force
 
 bench: venv  ## benchmarks, each printed as a ratio against a reference measured in the same run
 	$(BIN)/python -m benchmarks

@@ -8,6 +8,7 @@ second: the candles done so far keep their store (decisions, journal) in a run m
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +27,6 @@ if TYPE_CHECKING:  # the engine, pandas and matplotlib load when a backtest runs
     from backtests.interrupt import Interrupted
     from backtests.rundir import RunDir, StagedRun
     from backtests.runner import BacktestRequest, BacktestResult
-    from backtests.stats import AgentStats
     from core.ports import AgentBackend, Clock
     from core.settings import Settings
     from engine.wiring import AgentChoice
@@ -81,6 +81,7 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
         Path | None, typer.Option("--cache-dir", help="Candle cache for --symbol (default var/candles).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (every number in full).")] = False,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file.")] = None,
 ) -> None:
     """Backtest an agent on real candles (bundled BTC/USDT 1h by default) and write a run directory:
@@ -116,7 +117,7 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     request = BacktestRequest(settings, chosen, staged.staging, _agent_choice(agent, chosen, record), warmup,
                               disguise=disguise)
     result = _run_staged(staged, request, quiet, force)
-    print_summary(result)
+    print_summary(result, as_json)
 
 
 def _check_files(cassette: Path | None, record: Path | None, out: Path | None, force: bool,
@@ -242,53 +243,14 @@ def _bar(quiet: bool) -> Progress | None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     columns = (TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TextColumn("candles"), TimeRemainingColumn())
-    return Progress(*columns, console=console, transient=True)
+    return Progress(*columns, console=Console(stderr=True), transient=True)  # stdout keeps only the summary
 
 
-def print_summary(result: BacktestResult) -> None:
-    perf, agent, facts = result.performance, result.agent, result.metrics["run"]
-    lines = [
-        f"{facts['symbol']} {facts['timeframe']}  {perf.start:%Y-%m-%d} .. {perf.end:%Y-%m-%d}  "
-        f"{perf.bars} candles  agent={facts['agent']}",
-        f"return {perf.total_return_pct:+.2f}%  CAGR {_pct(perf.cagr_pct)}  Sharpe {_num(perf.sharpe)}  "
-        f"Sortino {_num(perf.sortino)}  max drawdown {perf.max_drawdown_pct:.2f}%",
-        f"trades {perf.trades}  win rate {_pct(perf.win_rate_pct)}  profit factor {_num(perf.profit_factor)}  "
-        f"exposure {perf.exposure_pct:.1f}%  fees {float(perf.fees):,.2f}",
-        f"wakes {agent.wakes} ({agent.wake_rate_pct:.2f}% of candles)  decisions {agent.decisions}  "
-        f"LLM calls {agent.llm_calls}  tokens {_tokens(agent):,}  cost ${agent.cost_usd:.2f}"
-        + (f"  cached input {agent.cached_input_share_pct:.1f}%" if agent.cached_input_share_pct is not None else ""),
-        "decided by: " + decided_by_text(agent.decided_by, agent.fallback_decisions),
-        f"vetoes {sum(agent.vetoes_by_code.values())} {agent.vetoes_by_code or ''}  "
-        f"breaker openings {agent.breaker_openings}",
-        *_rules_lines(facts),
-        f"run: {result.run.path}",
-        f"report: {result.run.report_path}",
-    ]
-    warnings = [facts.get("look_ahead_warning"), (agent.prompt_cache_check or {}).get("warning")]
-    lines.extend(f"WARNING: {w}" for w in warnings if w)
-    for line in lines:
+def print_summary(result: BacktestResult, as_json: bool = False) -> None:
+    from backtests.summary import summary_json, summary_lines
+
+    if as_json:
+        typer.echo(json.dumps(summary_json(result.metrics, result.run.path, result.run.report_path), indent=2))
+        return
+    for line in summary_lines(result.metrics, result.run.path, result.run.report_path):
         typer.echo(line)
-
-
-def _rules_lines(facts: dict[str, Any]) -> list[str]:
-    """Where the market's rules came from when not the recorded ones; inferred rules as a warning."""
-    if "market_rules_warning" in facts:
-        return [f"WARNING: {facts['market_rules_warning']}"]
-    return [f"market rules: {facts['market_rules']}"] if "market_rules" in facts else []
-def decided_by_text(decided_by: dict[str, int], fallbacks: dict[str, int]) -> str:
-    """``anthropic 40, rules 3 (fallback: no_llm_configured 3)``: who decided, and why rules stepped in."""
-    who = ", ".join(f"{backend} {count}" for backend, count in decided_by.items()) or "nobody (no wake)"
-    why = ", ".join(f"{reason} {count}" for reason, count in fallbacks.items())
-    return who + (f" (fallback: {why})" if why else "")
-
-
-def _tokens(agent: AgentStats) -> int:
-    return agent.input_tokens + agent.cache_write_tokens + agent.cache_read_tokens + agent.output_tokens
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}%"
-
-
-def _num(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"

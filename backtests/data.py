@@ -108,7 +108,7 @@ def _locate(data: str | Path | None, symbol: str | None, timeframe: str | None, 
         return cached
     raise ConfigError(
         f"no candles for {symbol} {timeframe}: not bundled and not in {cache_dir} "
-        f"(fetch them with: tradewake data download {symbol} {timeframe} --since ...)"
+        f"(fetch them with: tradewake data download {symbol} {timeframe} --from YYYY-MM-DD)"
     )
 
 

@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError, OperationalError
+from store.runs import RUN_STORE, find_run, run_paths
 
 METRICS = "metrics.json"
-STORE = "store.sqlite3"
+STORE = RUN_STORE
 INTERRUPTED = "INTERRUPTED.json"
 RUN_FILES = frozenset({
     METRICS, STORE, f"{STORE}-wal", f"{STORE}-shm", f"{STORE}-journal", INTERRUPTED,
@@ -57,11 +58,7 @@ class RunDir:
     @classmethod
     def find(cls, run: str, runs_dir: Path) -> RunDir:
         """A run by id (a directory under ``runs_dir``) or by path."""
-        for candidate in (runs_dir / run, Path(run)):
-            if (candidate / STORE).is_file():
-                return cls(candidate)
-        known = ", ".join(r.path.name for r in list_runs(runs_dir)) or "none yet"
-        raise ConfigError(f"no run {run!r} in {runs_dir} (runs: {known})")
+        return cls(find_run(run, runs_dir))
 
     @property
     def name(self) -> str:
@@ -109,9 +106,7 @@ def _json_object(path: Path) -> dict[str, Any]:
 def list_runs(runs_dir: Path) -> list[RunDir]:
     """Every run directory under ``runs_dir``, oldest name first (run ids sort by time); staging
     directories of runs still being written (``.<id>.partial-*``) are not runs yet."""
-    if not runs_dir.is_dir():
-        return []
-    return [RunDir(p) for p in sorted(runs_dir.iterdir()) if not p.name.startswith(".") and (p / STORE).is_file()]
+    return [RunDir(p) for p in run_paths(runs_dir)]
 
 
 def is_run(path: Path) -> bool:

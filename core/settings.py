@@ -33,7 +33,9 @@ MAINNET_CONFIRM_VALUE = "I-ACCEPT-REAL-LOSSES"
 CONFIG_ENV = "TRADEWAKE_CONFIG"
 DEFAULT_CONFIG_FILE = Path("tradewake.toml")
 
-_SECTION = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+_SECTION = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, use_attribute_docstrings=True)
+"""Every section: frozen, no unknown key, no inf/nan; the attribute docstrings are the fields' descriptions
+(``tradewake init`` writes them into the commented settings file)."""
 def _no_nul(path: Path) -> Path:
     if "\x00" in str(path):
         raise ValueError("a path cannot contain a NUL character")
@@ -60,8 +62,11 @@ class ExchangeSettings(BaseModel):
     market_type: Literal["spot", "future"] = "spot"
     """``future`` means Binance USDT-margined perpetuals (``BTC/USDT:USDT``)."""
     symbols: tuple[str, ...] = ("BTC/USDT",)
+    """Markets a live run trades (a backtest trades its data's market)."""
     quote: str = "USDT"
+    """The currency the account's cash is held in."""
     api_key: SecretStr | None = None
+    """Exchange API key (testnet keys for testnet)."""
     api_secret: SecretStr | None = None
     client_id_prefix: str = Field(default="tw", pattern=r"^[A-Za-z0-9]{1,12}$")
     """Prefix of every client order id we send; reconciliation recognises our orders by it."""
@@ -85,26 +90,38 @@ class RiskSettings(BaseModel):
     max_position_pct: float = Field(default=20.0, gt=0, le=1000)
     """Notional of one position as % of equity."""
     max_total_exposure_pct: float = Field(default=50.0, gt=0, le=2000)
+    """Notional of all open positions together as % of equity."""
     max_leverage: float = Field(default=3.0, ge=1, le=125)
     reduce_oversize_to_cap: bool = True
     """A size above the cap is reduced to the cap and reported (True) or vetoed (False)."""
     stop_min_distance_pct: float = Field(default=0.3, gt=0)
+    """A stop closer than this % to the entry price is refused (noise would hit it)."""
     stop_max_distance_pct: float = Field(default=8.0, gt=0)
+    """A stop further than this % from the entry price is refused (too much at risk)."""
     allow_pyramiding: bool = False
     cooldown_after_exit_s: int = Field(default=900, ge=0, le=MAX_DURATION_S)
+    """No new entry in a market this long after a position there closed."""
     fat_finger_band_pct: float = Field(default=2.0, gt=0)
     """A limit price further than this from the last price is refused."""
     stale_data_s: int = Field(default=600, gt=0, le=MAX_DURATION_S)
+    """An entry is refused when the last price is older than this."""
     max_orders_per_day: int = Field(default=60, gt=0)
     daily_loss_limit_pct: float = Field(default=4.0, gt=0)
+    """The trading breaker opens when the day's loss reaches this % of equity."""
     max_trades_per_day: int = Field(default=12, gt=0)
+    """Entries per UTC day before the trading breaker opens."""
     max_consecutive_losses: int = Field(default=4, gt=0)
+    """Losing trades in a row before the trading breaker opens."""
     breaker_cooldown_s: int = Field(default=4 * 3600, ge=0, le=MAX_DURATION_S)
+    """How long the trading breaker stays open before trading may resume."""
     exchange_error_threshold: int = Field(default=5, gt=0)
     exchange_error_cooldown_s: int = Field(default=300, ge=0, le=MAX_DURATION_S)
     mainnet_max_position_pct: float = Field(default=10.0, gt=0)
+    """On mainnet the smaller of this and max_position_pct applies."""
     mainnet_max_total_exposure_pct: float = Field(default=25.0, gt=0)
+    """On mainnet the smaller of this and max_total_exposure_pct applies."""
     mainnet_max_leverage: float = Field(default=2.0, ge=1)
+    """On mainnet the smaller of this and max_leverage applies."""
     take_profit_fraction: float = Field(default=0.5, gt=0, le=1)
     """Share of the entry quantity the first take-profit closes; the stop then moves to break-even.
     1.0 closes everything at the take-profit."""
@@ -192,6 +209,7 @@ class LLMSettings(BaseModel):
     model_config = _SECTION
 
     backend: Literal["rules", "replay", "anthropic", "claude-code"] = "rules"
+    """Who decides: rules (no LLM), replay (a recorded cassette), anthropic (Messages API), claude-code (Agent SDK)."""
     model: str = "claude-sonnet-4-6"
     """Pinned model id; its price must be in agent/pricing.py (claude-sonnet-4-5 reaches end-of-life 2026-11-30)."""
     max_tokens: int = Field(default=2048, gt=0)
@@ -199,9 +217,12 @@ class LLMSettings(BaseModel):
     """0 disables extended thinking (pinned so latency and cost stay predictable)."""
     max_turns: int = Field(default=8, gt=0)
     timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    """Seconds before one decision's model call is given up (the rules fallback decides)."""
     api_key: SecretStr | None = None
+    """Anthropic API key (or ANTHROPIC_API_KEY)."""
     oauth_token: SecretStr | None = None
     max_wakes_per_hour: int = Field(default=6, ge=0)
+    """LLM wakes per hour; beyond it the rules fallback decides, flagged."""
     max_wakes_per_day: int = Field(default=48, ge=0)
     max_wakes_per_hour_per_symbol: int | None = Field(default=None, ge=0)
     """One symbol's share of the hourly wakes, so several symbols do not starve each other; ``None``: the
@@ -215,6 +236,7 @@ class LLMSettings(BaseModel):
     max_usd_per_hour: float = Field(default=1.0, ge=0)
     max_usd_per_day: float = Field(default=10.0, ge=0)
     breaker_failures: int = Field(default=3, gt=0)
+    """Consecutive failed LLM calls that open the LLM breaker (the rules fallback decides)."""
     breaker_probe_after_s: int = Field(default=900, gt=0, le=MAX_DURATION_S)
     memory_max_chars: int = Field(default=2000, gt=0)
     cache_ttl: Literal["5m", "1h"] = "1h"
@@ -263,6 +285,7 @@ class LearnerSettings(BaseModel):
     """Multiplies old evidence on each update (non-stationary markets: 0.98 halves a trade's weight after
     about 34 later trades); 1.0 keeps it all."""
     min_trades: int = Field(default=20, ge=0)
+    """Closed trades a regime needs before its own posteriors are used (else the global ones)."""
     seed: int = Field(default=7, ge=0, le=2**32 - 1)
 
 
@@ -280,8 +303,11 @@ class AlertSettings(BaseModel):
     model_config = _SECTION
 
     webhook_url: str | None = None
+    """POST every alert as JSON to this URL."""
     telegram_token: SecretStr | None = None
+    """Telegram bot token (from @BotFather); alerts are sent only, never read."""
     telegram_chat_id: str | None = None
+    """The chat the Telegram bot sends alerts to."""
     min_interval_s: int = Field(default=60, ge=0, le=MAX_DURATION_S)
     """The same alert (dedup key) is sent at most once per interval."""
 
@@ -297,15 +323,19 @@ class BacktestSettings(BaseModel):
     slippage_bps: float = Field(default=2.0, ge=0, le=500)
     """Taker slippage in basis points (500 = 5 % of the price on every market order)."""
     seed: int = Field(default=42, ge=0, le=2**32 - 1)
+    """Seed of the learner's draws and the rules agent's tie-breaks: same seed, same run."""
     runs_dir: FilePath = Path("runs")
+    """Where backtest runs are written and looked up."""
 
 
 class Settings(BaseModel):
     """The root of the tree. Build it with :func:`load_settings`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, use_attribute_docstrings=True)
 
     mode: RunMode = RunMode.BACKTEST
+    """backtest (offline replay), paper (live prices, simulated fills), testnet (Binance's test network) or
+    mainnet (real money: also needs TRADEWAKE_MAINNET_CONFIRM=I-ACCEPT-REAL-LOSSES in the environment)."""
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
     gate: GateSettings = Field(default_factory=GateSettings)

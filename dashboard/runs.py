@@ -12,22 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from backtests.report.compare import COMPARED, excess_pct
 from backtests.report.files import read_bars_csv
 from backtests.report.view import BARS, RunView, load_run_view
 from backtests.rundir import RunDir, list_runs
 from core.errors import ConfigError
 from core.settings import Settings
 
+__all__ = ["COMPARED", "RunRow", "ViewCache", "equity_from_start", "find_run", "run_rows"]
+
 CACHED_VIEWS = 4
-COMPARED = (
-    ("total_return_pct", "return", "signed_pct"), ("buy_and_hold_return_pct", "buy & hold", "signed_pct"),
-    ("cagr_pct", "CAGR", "signed_pct"), ("sharpe", "Sharpe", "num"), ("sortino", "Sortino", "num"),
-    ("max_drawdown_pct", "max drawdown", "pct"), ("max_drawdown_duration_days", "longest drawdown", "days"),
-    ("calmar", "Calmar", "num"), ("trades", "trades", "count"), ("open_positions", "open at the end", "count"),
-    ("win_rate_pct", "win rate", "pct"), ("profit_factor", "profit factor", "num"),
-    ("exposure_pct", "exposure", "pct"), ("fees", "fees", "money"), ("final_equity", "final equity", "money"),
-)  # fmt: skip
-"""(metrics key, label, display filter) of the performance rows in a comparison."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +35,7 @@ class RunRow:
 
     @property
     def excess_pct(self) -> float | None:
-        ret, hold = self.performance.get("total_return_pct"), self.performance.get("buy_and_hold_return_pct")
-        return None if ret is None or hold is None else ret - hold
+        return excess_pct(self.performance)
 
 
 def run_rows(runs_dir: Path) -> list[RunRow]:

@@ -21,7 +21,7 @@ from rich.console import Console
 from core.errors import ConfigError, OperationalError, TradewakeError
 
 if TYPE_CHECKING:
-    from core.settings import Settings
+    from core.settings import Settings, StoreSettings
 
 app = typer.Typer(
     name="tradewake",
@@ -43,6 +43,10 @@ ConfigOption = Annotated[
     typer.Option("--config", "-c", help="TOML settings file (default: $TRADEWAKE_CONFIG or ./tradewake.toml)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+RunOption = Annotated[
+    str | None,
+    typer.Option("--run", help="A backtest run (id or directory) to read instead of the configured store."),
+]
 
 
 def settings_from(config: Path | None, **overrides: Any) -> Settings:
@@ -64,6 +68,28 @@ def version_cmd() -> None:
         console.print("tradewake (not installed; running from a source tree)")
 
 
+@app.command("init")
+def init_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Settings file to write.")] = Path("tradewake.toml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented tradewake.toml: every setting with its default and what it means.
+
+    Every setting is commented out (a later default still applies): uncomment what you change. Commands
+    read ./tradewake.toml from the working directory; --config or $TRADEWAKE_CONFIG name another file."""
+    from core.settings_toml import settings_toml
+
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a directory; name the settings file, e.g. {out / 'tradewake.toml'}")
+    if out.exists() and not force:
+        raise ConfigError(f"{out} already exists; pass --force to overwrite it (your changes there would be lost)")
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out {out}: directory {out.parent} does not exist")
+    out.write_text(settings_toml(), encoding="utf-8")
+    console.print(f"wrote {out}: every setting at its default, commented out; uncomment what you change "
+                  "(tradewake config show prints what a run will use)", markup=False, soft_wrap=True)
+
+
 @config_app.command("show")
 def config_show(config: ConfigOption = None) -> None:
     """Print the effective settings (file + environment + defaults), secrets redacted."""
@@ -73,16 +99,29 @@ def config_show(config: ConfigOption = None) -> None:
     console.print_json(json.dumps(redacted(settings)))
 
 
+def _inspected_store(config: Path | None, run: str | None) -> StoreSettings:
+    """The configured store, or the store of the backtest run ``--run`` names (never a new one)."""
+    from store.runs import inspected_store
+
+    settings = settings_from(config)
+    return inspected_store(settings.store, run, settings.backtest.runs_dir)
+
+
+PAYLOAD_CHARS = 160
+"""``journal tail`` shows this much of each event's payload (one event, one line); ``--json`` shows all."""
+
+
 @journal_app.command("tail")
 def journal_tail(
     n: Annotated[int, typer.Option("-n", help="How many of the latest events to show.", min=1, max=100_000)] = 20,
+    run: RunOption = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show the latest journal events."""
     from store.factory import open_store
 
-    store = open_store(settings_from(config).store, create=False)
+    store = open_store(_inspected_store(config, run), create=False)
     try:
         events = store.tail_journal(n)
     finally:
@@ -92,15 +131,20 @@ def journal_tail(
         return
     for event in events:
         payload = json.dumps(event.payload, sort_keys=True)
-        console.print(f"{event.seq:>6}  {event.at.isoformat()}  {event.kind:<20} {payload}", markup=False)
+        if len(payload) > PAYLOAD_CHARS:
+            payload = payload[: PAYLOAD_CHARS - 1] + "…"
+        line = f"{event.seq:>6}  {event.at:%Y-%m-%d %H:%M:%S}  {event.kind:<20} {payload}"
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    if any(len(json.dumps(e.payload)) > PAYLOAD_CHARS for e in events):
+        console.print("(long payloads cut: --json for the full events)", style="dim", markup=False)
 
 
 @journal_app.command("verify")
-def journal_verify(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+def journal_verify(run: RunOption = None, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Recompute the hash chain; exit 1 and name the first tampered or missing event if it breaks."""
     from store.factory import open_store
 
-    store = open_store(settings_from(config).store, create=False)
+    store = open_store(_inspected_store(config, run), create=False)
     try:
         report = store.verify_journal()
     finally:

@@ -22,7 +22,8 @@ console = Console()
 DataOption = Annotated[
     Path,
     typer.Option(
-        "--data", "-d", help="Candle CSV (timestamp,open,high,low,close,volume; ms open times, UTC; .csv.gz ok)."
+        "--data", "-d", help="Candle CSV (timestamp,open,high,low,close,volume; ms open times, UTC; .csv.gz ok) "
+        "or a bundled file name."
     ),
 ]
 TimeframeOption = Annotated[
@@ -65,8 +66,7 @@ def gate_report(
     settings = load_inert_settings(config)
     if timeframe != "auto":
         _check_timeframe(timeframe)
-    if not data.is_file():
-        raise typer.BadParameter(f"no such file: {data}", param_hint="--data")
+    data = _data_file(data)
     try:
         candles = load_candles(data, symbol=symbol, timeframe=None if timeframe == "auto" else timeframe)
         report = replay(candles, settings.gate, BudgetLimits.from_settings(settings.llm), data=str(data), warmup=warmup)
@@ -82,6 +82,16 @@ def gate_report(
     for key, _, shown in rows:
         table.add_row(key, shown)
     console.print(table)
+
+
+def _data_file(data: Path) -> Path:
+    """A candle file, or a bundled file's name (as ``backtest --data`` and ``venue serve --data`` take)."""
+    from market.bundled import resolve_data_path
+
+    try:
+        return resolve_data_path(data)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--data") from exc
 
 
 def load_candles(path: Path, *, symbol: str | None = None, timeframe: str | None = None) -> list[Candle]:

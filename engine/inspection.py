@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from agent.memory import AgentMemory
@@ -22,11 +23,28 @@ class DecisionFilter:
     vetoed_only: bool = False
     tool: str | None = None
     limit: int | None = None
+    start: datetime | None = None
+    """Decisions at or after this time (inclusive), like ``backtest --from``."""
+    end: datetime | None = None
+    """Decisions before this time (exclusive), like ``backtest --to``."""
+    entries_only: bool = False
+    """Only decisions whose order to open or add to a position went through (not vetoed, not refused)."""
 
     def keeps(self, record: DecisionRecord) -> bool:
+        if self.start is not None and record.as_of < self.start:
+            return False
+        if self.end is not None and record.as_of >= self.end:
+            return False
+        if self.entries_only and not entered(record):
+            return False
         if self.vetoed_only and not any(call.veto is not None for call in record.tool_calls):
             return False
         return self.tool is None or any(call.name == self.tool for call in record.tool_calls)
+
+
+def entered(record: DecisionRecord) -> bool:
+    """The decision placed an order that went through (an entry or an add)."""
+    return any(c.name == "place_order" and c.veto is None and not c.is_error for c in record.tool_calls)
 
 
 def iter_journal(store: Store, kind: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -44,12 +62,17 @@ def iter_journal(store: Store, kind: str) -> Iterator[tuple[int, dict[str, Any]]
 
 def decisions(store: Store, keep: DecisionFilter = DecisionFilter()) -> list[tuple[int, DecisionRecord]]:
     """The run's decisions that pass ``keep``; with a limit, the latest ``limit`` of them."""
+    return matching_decisions(store, keep)[0]
+
+
+def matching_decisions(store: Store, keep: DecisionFilter) -> tuple[list[tuple[int, DecisionRecord]], int]:
+    """The decisions ``decisions`` returns and how many matched before the limit (to say what was left out)."""
     chosen = [
         (seq, record)
         for seq, payload in iter_journal(store, DECISION_EVENT)
         if keep.keeps(record := DecisionRecord.model_validate(payload))
     ]
-    return chosen[-keep.limit :] if keep.limit else chosen
+    return (chosen[-keep.limit :] if keep.limit else chosen), len(chosen)
 
 
 def decision_json(seq: int, record: DecisionRecord) -> dict[str, Any]:

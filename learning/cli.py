@@ -26,6 +26,10 @@ RegimeOption = Annotated[
 PlotOption = Annotated[
     Path | None, typer.Option("--plot", help="Also write a PNG of the Beta density of every signal to this file.")
 ]
+RunOption = Annotated[
+    str | None,
+    typer.Option("--run", help="A backtest run (id or directory) to read instead of the configured store."),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 ConfigOption = Annotated[
     Path | None,
@@ -35,7 +39,11 @@ ConfigOption = Annotated[
 
 @app.command("show")
 def show(
-    regime: RegimeOption = None, plot: PlotOption = None, as_json: JsonOption = False, config: ConfigOption = None
+    regime: RegimeOption = None,
+    plot: PlotOption = None,
+    run: RunOption = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
 ) -> None:
     """Show every signal's Beta posterior (alpha, beta, mean, 95 % CI, trades, wins) for a regime or globally.
 
@@ -50,8 +58,9 @@ def show(
     # numpy, scipy and the store load here, not when the CLI starts.
     from learning.service import Learner
     from store.factory import open_store
+    from store.runs import inspected_store
 
-    store = open_store(settings.store, create=False)
+    store = open_store(inspected_store(settings.store, run, settings.backtest.runs_dir), create=False)
     try:
         learner = Learner.open(store, settings.learner, WallClock())
     finally:

@@ -54,15 +54,27 @@ def _check_timeframe(timeframe: str) -> str:
     return timeframe
 
 
+def _one_spelling(value: str | None, old: str | None, flag: str, old_flag: str) -> tuple[str | None, str]:
+    """``--from``/``--to`` everywhere; the old ``--since``/``--until`` still work, hidden, but not both at once.
+    Returns the value and the spelling used (an error names the flag the user typed)."""
+    if value is not None and old is not None:
+        raise typer.BadParameter(f"{old_flag} is the old spelling of {flag}: give one of them")
+    return (old, old_flag) if old is not None else (value, flag)
+
+
 @app.command("download")
 def download_cmd(
     symbol: Annotated[str, typer.Argument(help="Unified symbol, e.g. BTC/USDT (spot) or BTC/USDT:USDT (futures).")],
     timeframe: Annotated[str, typer.Argument(help="Candle timeframe, e.g. 1m, 5m, 1h, 4h, 1d.")],
     *,
-    since: Annotated[str, typer.Option("--since", help="First candle open time (UTC ISO date/date-time).")],
-    until: Annotated[
-        str | None, typer.Option("--until", help="End (exclusive, UTC); default: now. Forming candles are never kept.")
+    start: Annotated[
+        str | None, typer.Option("--from", help="First candle open time (UTC ISO date/date-time); required.")
     ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="End (exclusive, UTC); default: now. Forming candles are never kept.")
+    ] = None,
+    since: Annotated[str | None, typer.Option("--since", hidden=True, help="Old spelling of --from.")] = None,
+    until: Annotated[str | None, typer.Option("--until", hidden=True, help="Old spelling of --to.")] = None,
     out: Annotated[Path, typer.Option("--out", help="Cache directory (append-only CSV + progress file).")] = Path(
         "var/candles"
     ),
@@ -71,6 +83,11 @@ def download_cmd(
     """Download closed Binance candles with paging, rate limiting and backoff; re-run to resume."""
     if market_type not in ("spot", "future"):
         raise typer.BadParameter("--market must be spot or future")
+    (first, first_flag), (last, last_flag) = (
+        _one_spelling(start, since, "--from", "--since"), _one_spelling(end, until, "--to", "--until")
+    )
+    if first is None:
+        raise typer.BadParameter("give the first candle with --from, e.g. --from 2024-01-01")
     from market.download import DownloadRequest
 
     now = WallClock().now()
@@ -78,8 +95,8 @@ def download_cmd(
         exchange="binance",
         symbol=symbol,
         timeframe=_check_timeframe(timeframe),
-        since=parse_time(since, "--since"),
-        until=parse_time(until, "--until") if until else now,
+        since=parse_time(first, first_flag),
+        until=parse_time(last, last_flag) if last else now,
         out_dir=out,
     )
     result = asyncio.run(_download(request, "spot" if market_type == "spot" else "future", now))

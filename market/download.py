@@ -105,7 +105,7 @@ def _open_state(request: DownloadRequest, csv_path: Path, state_path: Path, step
     until_ms = min(-(-datetime_to_ms(request.until) // step) * step, closed_until)
     if until_ms <= since_ms:
         raise ConfigError(
-            f"nothing to download: --since {request.since.isoformat()} is not before --until "
+            f"nothing to download: --from {request.since.isoformat()} is not before --to "
             f"{ms_to_datetime(until_ms).isoformat()} (capped at the last closed candle)"
         )
     last_ms = repair_and_last_ms(csv_path)
@@ -118,7 +118,7 @@ def _open_state(request: DownloadRequest, csv_path: Path, state_path: Path, step
     elif since_ms < state.since_ms:
         raise ConfigError(
             f"{csv_path} starts at {ms_to_datetime(state.since_ms).isoformat()}; the cache only appends, so "
-            "use a later --since or another --out directory"
+            "use a later --from or another --out directory"
         )
     state.until_ms = max(until_ms, state.next_ms)
     state.complete = False

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -139,11 +140,21 @@ def sleep_cmd(
     _submit(CommandKind.SLEEP, {"minutes": minutes, "reason": reason}, key, config, force)
 
 
-def status_cmd(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+def status_cmd(
+    run: Annotated[
+        str | None,
+        typer.Option("--run", help="A backtest run (id or directory) to read instead of the configured store."),
+    ] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Show the kill switch, breakers, open positions and queued commands from the persisted state."""
+    from core.settings import load_inert_settings
     from store.factory import describe_store, open_store
+    from store.runs import inspected_store
 
-    settings = _store_settings(config)
+    loaded = load_inert_settings(config)
+    settings = inspected_store(loaded.store, run, loaded.backtest.runs_dir)
     store = open_store(settings, create=False)
     try:
         status = {"store": describe_store(settings), **collect_status(store)}
@@ -169,6 +180,11 @@ def collect_status(store: Store) -> dict[str, Any]:
     }
 
 
+def _money(amount: object) -> str:
+    """An exact amount (a Decimal string in the state) rounded to cents for people; ``--json`` keeps it exact."""
+    return f"{Decimal(str(amount)):+,.2f}"
+
+
 def render_status(status: dict[str, Any]) -> str:
     board = status["board"]
     lines = [f"store: {status['store']}"] if "store" in status else []
@@ -182,7 +198,8 @@ def render_status(status: dict[str, Any]) -> str:
             f"kill switch: {halted}{sleeping}",
             f"trading breaker: {trading['state']}"
             + (f" ({trading['reason']})" if trading["reason"] else "")
-            + f"; today {trading['trades']} trades, P&L {trading['realized_pnl']}, {trading['agent_orders']} orders",
+            + f"; today {trading['trades']} trades, P&L {_money(trading['realized_pnl'])}, "
+            f"{trading['agent_orders']} orders",
             f"exchange breaker: {exchange['state']} ({exchange['consecutive_errors']} consecutive errors)",
             f"state saved: {'yes' if board['persistence_ok'] else 'NO - REDUCING'}",
         ]

@@ -34,14 +34,14 @@ def test_runs_list_and_show_read_the_metrics(workdir: Path) -> None:
 
 
 def test_decisions_shows_tool_calls_and_filters_by_tool(workdir: Path) -> None:
-    every = json.loads(run_cli("decisions", "first", "--json", cwd=workdir).stdout)
+    every = json.loads(run_cli("decisions", "first", "--json", "--all", cwd=workdir).stdout)
     assert every and all(d["wake"]["kind"] for d in every)
-    orders = json.loads(run_cli("decisions", "first", "--json", "--tool", "place_order", cwd=workdir).stdout)
+    orders = json.loads(run_cli("decisions", "first", "--json", "--tool", "place_order", "--all", cwd=workdir).stdout)
     assert orders, "the rules agent entered at least once in February 2025"
     assert all(any(c["name"] == "place_order" for c in d["tool_calls"]) for d in orders)
     assert len(orders) < len(every)
-    text = run_cli("decisions", "first", "--tool", "place_order", "--last", "1", cwd=workdir).stdout
-    assert "place_order(" in text and "1 decision(s)" in text
+    text = run_cli("decisions", "first", "--tool", "place_order", "--last", "1", "--details", cwd=workdir).stdout
+    assert "place_order(" in text and f"the latest 1 of {len(orders)} decision(s)" in text
 
 
 def test_vetoed_filter_and_memory_history(workdir: Path) -> None:

@@ -54,7 +54,7 @@ def test_report_table_and_settings_from_a_config_file(small_csv: Path, tmp_path:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--data", "missing.csv"], "no such file: missing.csv"),
+        (["--data", "missing.csv"], "data file not found: missing.csv"),
         (["--timeframe", "7x"], "unknown timeframe '7x'"),
         (["--warmup", "100000"], "need more than 100001 candles"),
     ],

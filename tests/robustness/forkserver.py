@@ -30,7 +30,7 @@ PRELOAD = (
     "store.sqlite_store", "store.factory", "market.builder", "market.regime", "market.candles",
     "agent.factory", "agent.anthropic_backend", "engine.wiring", "engine.decide_cli", "engine.gate_cli",
     "safety.cli", "learning.cli", "market.cli", "engine.exchange_cli", "engine.live_cli", "engine.decide", "tools.snapshots",
-    "backtests.report", "matplotlib.pyplot",
+    "backtests.report", "backtests.summary", "store.runs", "core.settings_toml", "matplotlib.pyplot",
 )
 
 
