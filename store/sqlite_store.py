@@ -289,6 +289,25 @@ class SqliteStore:
         ).fetchone()
         return StoredCommand(*row) if row else None
 
+    # ------------------------------------------------------------ windowed counters (core.request_budget)
+
+    def count(self, name: str, window: int, *, add: int = 0, at_least: int = 0) -> int:
+        """``core.request_budget.WindowCounter``: one ``BEGIN IMMEDIATE`` read-modify-write, so processes queue."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT win, value FROM counters WHERE namespace = ? AND name = ?", (self.namespace, name)
+            ).fetchone()
+            stored_window, value = (int(row[0]), int(row[1])) if row else (window, 0)
+            if stored_window < window:
+                stored_window, value = window, 0
+            value = max(value, at_least) + add
+            conn.execute(
+                "INSERT INTO counters (namespace, name, win, value) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (namespace, name) DO UPDATE SET win = excluded.win, value = excluded.value",
+                (self.namespace, name, stored_window, value),
+            )
+        return value
+
     # ------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
