@@ -104,6 +104,13 @@ class SimExchange:
         held = self._state.account.positions(self._rules, self._state.last_price)
         return [p for p in held if symbols is None or p.symbol in symbols]
 
+    def leverage(self, symbol: str) -> int:
+        """Futures: the leverage in force for ``symbol`` (the default until set)."""
+        account = self._state.account
+        if not isinstance(account, FuturesAccount):
+            raise ValueError("leverage applies to a futures account only")
+        return account.leverage_of(self.symbol(symbol))
+
     def set_leverage(self, symbol: Symbol, leverage: int) -> None:
         account = self._state.account
         if not isinstance(account, FuturesAccount):

@@ -307,13 +307,8 @@ async def test_a_5xx_on_a_futures_stop_is_an_unknown_outcome_resolved_in_the_alg
 
 
 async def test_429_is_retried_after_retry_after_and_418_is_an_ip_ban_never_retried() -> None:
-    delays: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        delays.append(seconds)
-
     rig = ccxt_rig("spot")
-    rig.broker._retrier._sleep = sleep  # record the waits instead of waiting
+    delays = rig.slept
     rig.fake.fail_next(
         "GET",
         "/api/v3/account",
