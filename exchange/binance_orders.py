@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from core.ids import ClientOrderId, Symbol
 from core.money import MarketRules
 from core.types import OrderIntent, OrderType, Side
-from exchange.binance_shapes import dec
+from exchange.binance_shapes import dec as exact_dec
 
 Raw = Mapping[str, Any]
 ZERO = Decimal(0)
@@ -175,6 +175,15 @@ def _far_trigger(side: Side, rules: MarketRules | None) -> Decimal:
 
 def _max_quantity(rules: MarketRules | None) -> Decimal:
     return rules.max_qty if rules is not None and rules.max_qty is not None else FAR_QUANTITY
+
+
+def dec(value: Any) -> Decimal | None:
+    """A finite number from Binance's text (or ccxt's float); None for anything else, never an exception."""
+    try:
+        number = exact_dec(value)
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+    return number if number is not None and number.is_finite() else None
 
 
 def _first(*values: Decimal | None) -> Decimal | None:
