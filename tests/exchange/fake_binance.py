@@ -129,6 +129,8 @@ class FakeBinance:
         self._symbols = {exchange_id(s): s for s in venue.markets()}
         self.server_offset_ms = 0
         """Binance's clock minus the venue clock (the client's): a skewed host clock."""
+        self.time_endpoint_error_ms = 0
+        """How far off the time endpoint answers (never on Binance; here to make a resync useless)."""
         self.limits = rules.Limits(weight_1m=2400, orders_10s=300) if self.futures else rules.Limits(6000, 100)
         self.margin_types = {market_id: "CROSSED" for market_id in self._symbols}
         self.hedge_mode = False

@@ -78,7 +78,7 @@ def check_timestamp(fake: FakeBinance, params: dict[str, str]) -> str | None:
 
 
 def time_route(fake: FakeBinance, params: dict[str, str]) -> Any:
-    return {"serverTime": server_ms(fake)}
+    return {"serverTime": server_ms(fake) + fake.time_endpoint_error_ms}
 
 
 # ---------------------------------------------------------------- limits
