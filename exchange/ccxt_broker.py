@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import ccxt.async_support as ccxt_async
 
-from core.errors import ConfigError, OperationalError, OrderRejected, TemporaryError
+from core.errors import ConfigError, OperationalError, OrderRejected
 from core.ids import ClientOrderId, Symbol
 from core.money import MarketRules
 from core.ports import Clock
@@ -34,12 +34,13 @@ from core.ratelimit import BudgetPolicy
 from core.request_budget import BudgetUsage, MemoryCounter, RequestBudget
 from core.settings import RunMode, Settings
 from core.timeframes import datetime_to_ms
-from core.types import Balance, ExchangePosition, Fill, Order, OrderIntent, PositionSide, base_asset
+from core.types import Balance, ExchangePosition, Fill, Order, OrderIntent, PositionSide
 from exchange import binance_shapes as shapes
 from exchange.binance_account import AccountModes, FeeTerms, SymbolSettings
 from exchange.binance_weights import Op
 from exchange.ccxt_account import BinanceAccount
 from exchange.ccxt_calls import CcxtCalls, reject_code
+from exchange.ccxt_orders import OrderReader
 from exchange.clock_sync import ClockOffset
 from exchange.codes import RejectCode
 from exchange.errors import IpBanned
@@ -164,6 +165,7 @@ class CcxtBroker:
         )
         exchange.nonce = self.calls.nonce  # signed timestamps: the injected clock plus the exchange's offset
         self.account = BinanceAccount(self.calls)
+        self._reader = OrderReader(self.calls, self._orders, clock, self._rules.get)
 
     @classmethod
     def from_settings(
@@ -216,11 +218,13 @@ class CcxtBroker:
     async def load_markets(self) -> Mapping[Symbol, MarketRules]:
         markets = await self.calls.read(self.exchange.load_markets, Op.MARKETS, "load_markets")
         wanted = "swap" if self._futures else "spot"
-        self._rules = {
+        rules = {
             Symbol(symbol): shapes.rules_from_market(market)
             for symbol, market in markets.items()
             if market.get("type") == wanted and (not self._futures or market.get("linear"))
         }
+        self._rules.clear()  # in place: the order reader holds ``self._rules.get``
+        self._rules.update(rules)
         return dict(self._rules)
 
     async def fetch_balance(self) -> Mapping[str, Balance]:
@@ -266,7 +270,7 @@ class CcxtBroker:
                 creating=True,
             )
             self._orders.remember(prepared)
-            return await self._order(raw, prepared, self._reading(raw, cid)[1])
+            return await self._reader.order(raw, prepared, self._reader.reading(raw, cid)[1])
 
         async def lookup() -> Order | None:
             try:
@@ -307,9 +311,9 @@ class CcxtBroker:
                     f"fetch_open_orders {market}",
                 )
                 for raw in raws:
-                    intent, extras = self._reading(raw)
+                    intent, extras = self._reader.reading(raw)
                     self._orders.conditional[intent.client_order_id] = trigger
-                    orders.append(await self._order(raw, intent, extras))
+                    orders.append(await self._reader.order(raw, intent, extras))
         return orders
 
     async def fetch_my_trades(self, symbol: Symbol, since: datetime | None = None) -> list[Fill]:
@@ -327,7 +331,7 @@ class CcxtBroker:
         raws = await all_trades(page, since_ms, until_ms, window_ms=FUTURES_WINDOW_MS if self._futures else None)
         fills = []
         for raw in raws:
-            cid = await self._cid_for_exchange_id(str(raw.get("order")), symbol)
+            cid = await self._reader.client_id_of(str(raw.get("order")), symbol)
             fills.append(shapes.fill_from_ccxt(raw, cid))
         return fills
 
@@ -378,7 +382,7 @@ class CcxtBroker:
                     raise
                 continue
             self._orders.conditional[cid] = trigger
-            return await self._order(raw, *self._reading(raw, cid))
+            return await self._reader.order(raw, *self._reader.reading(raw, cid))
         raise AssertionError("unreachable: the last book either answers or raises")
 
     async def _cancel(self, cid: ClientOrderId, symbol: Symbol) -> Order:
@@ -396,58 +400,11 @@ class CcxtBroker:
         if trigger:
             return await self._fetch(cid, symbol)  # the algo cancel answers no order state
         # Spot's cancel answer names a new client id for the cancel itself: the order's is ``cid``.
-        return await self._order(raw, *self._reading(raw, cid))
+        return await self._reader.order(raw, *self._reader.reading(raw, cid))
 
     @staticmethod
     def _by_cid(cid: ClientOrderId, trigger: bool) -> dict[str, Any]:
         return {"clientOrderId": cid, "trigger": True} if trigger else {"clientOrderId": cid}
-
-    def _reading(self, raw: Mapping[str, Any], cid: ClientOrderId | None = None) -> tuple[OrderIntent, dict[str, Any]]:
-        return self._orders.reading(raw, self._rules.get(Symbol(str(raw.get("symbol")))), cid)
-
-    async def _order(self, raw: Mapping[str, Any], intent: OrderIntent, extras: dict[str, Any]) -> Order:
-        """Our ``Order`` from a ccxt order; a triggered algo order reports its child order's fill."""
-        now = self._clock.now()
-        if shapes.is_algo(raw) and shapes.algo_status(raw) in shapes.ALGO_DONE:
-            child_id = shapes.algo_child_id(raw)
-            if child_id is None:
-                raise TemporaryError(f"algo order {intent.client_order_id} triggered; its order is not visible yet")
-            self._orders.cid_by_exchange_id[child_id] = intent.client_order_id
-            child = await self.calls.call(lambda: self.exchange.fetch_order(child_id, intent.symbol), Op.FETCH_ORDER)
-            return self._orders.order(child, intent, extras, now=now, exchange_order_id=str(raw.get("id")))
-        fees = await self._spot_fees(raw, intent)
-        return self._orders.order(raw, intent, extras, now=now, fees=fees)
-
-    async def _spot_fees(self, raw: Mapping[str, Any], intent: OrderIntent) -> shapes.FeeSplit | None:
-        """A spot order read back without ``fills``: its fees from its own trades (``myTrades?orderId=``).
-
-        Binance takes a spot buy's fee from the base asset bought unless BNB pays, so what the order
-        delivered (``Order.net_quantity``) needs its trades. Cached per filled quantity.
-        """
-        info = raw.get("info", {})
-        filled = shapes.dec(info.get("executedQty")) or Decimal(0)
-        if self._futures or filled <= 0 or info.get("fills"):
-            return None
-        key = (str(raw.get("id")), filled)
-        if key not in self._orders.fees:
-            trades = await self.calls.read(
-                lambda: self.exchange.fetch_my_trades(intent.symbol, None, None, {"orderId": raw.get("id")}),
-                Op.ORDER_TRADES,
-                f"trades of order {intent.client_order_id}",
-            )
-            self._orders.fees[key] = shapes.fee_split([t.get("info", {}) for t in trades], base_asset(intent.symbol))
-        return self._orders.fees[key]
-
-    async def _cid_for_exchange_id(self, exchange_order_id: str, symbol: Symbol) -> ClientOrderId:
-        known = self._orders.cid_by_exchange_id.get(exchange_order_id)
-        if known is not None:
-            return known
-        raw = await self.calls.read(
-            lambda: self.exchange.fetch_order(exchange_order_id, symbol), Op.FETCH_ORDER, f"order #{exchange_order_id}"
-        )
-        cid = ClientOrderId(str(raw.get("clientOrderId")))
-        self._orders.cid_by_exchange_id[exchange_order_id] = cid
-        return cid
 
     async def _rules_for_all(self, symbols: Sequence[Symbol]) -> dict[Symbol, MarketRules]:
         if not self._rules or any(s not in self._rules for s in symbols):

@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from core.ids import ClientOrderId, Symbol, has_prefix
+from core.ids import ClientOrderId, has_prefix
 from core.money import MarketRules
 from core.types import Order, OrderIntent
 from exchange import binance_shapes as shapes
@@ -44,21 +44,19 @@ class OrderMemory:
         if self.futures:  # on futures, conditional types live in the algo book and nothing else does
             self.conditional[intent.client_order_id] = intent.type.is_conditional
 
-    def known(self, cid: ClientOrderId) -> OrderIntent | None:
-        return self.intents.get(cid)
-
     def reading(
         self, raw: Raw, rules: MarketRules | None, cid: ClientOrderId | None = None
     ) -> tuple[OrderIntent, dict[str, Any]]:
         """The intent of a raw order (what we sent, else read from the answer) and its ``Order`` extras.
 
         ``cid`` names the order when the answer's own client id is not its (a spot cancel answers with the
-        cancel's id). Ours are read strictly; anything else leniently, and marked foreign.
+        cancel's id). Ours we did not send in this process are read strictly; anything else leniently, and
+        marked foreign.
         """
         cid = cid or client_id(raw)
         foreign = not self.is_ours(cid)
-        venue = read_order(raw, rules, lenient=foreign)
         known = self.intents.get(cid)
+        venue = read_order(raw, rules, lenient=foreign or known is not None)  # a known intent needs only extras
         intent = known or venue.intent.model_copy(update={"client_order_id": cid})
         return intent, {**venue.extras(), "foreign": foreign}
 
@@ -78,7 +76,3 @@ class OrderMemory:
         return shapes.order_from_ccxt(
             raw, intent, now=now, exchange_order_id=exchange_order_id, extras=extras, fees=fees
         )
-
-    def symbol_of(self, cid: ClientOrderId) -> Symbol | None:
-        intent = self.intents.get(cid)
-        return intent.symbol if intent is not None else None
