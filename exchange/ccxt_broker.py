@@ -49,7 +49,7 @@ from exchange.order_memory import OrderMemory
 from exchange.orders import prepare_intent
 from exchange.retry import Retrier, RetryPolicy, Sleep, create_once
 from exchange.symbols import normalize_symbol
-from exchange.trade_history import FUTURES_WINDOW_MS, PageRequest, all_trades
+from exchange.trade_history import FUTURES_WINDOW_MS, SPOT_WINDOW_MS, PageRequest, all_trades
 
 log = logging.getLogger(__name__)
 # ccxt logs every request's headers (the API key among them) at DEBUG; its logger for our
@@ -317,7 +317,7 @@ class CcxtBroker:
         return orders
 
     async def fetch_my_trades(self, symbol: Symbol, since: datetime | None = None) -> list[Fill]:
-        """Every trade since ``since``: futures in windows of at most 7 days, on by id past a full page."""
+        """Every trade since ``since``: in windows of at most 7 days (spot: 24 hours), on by id past a full page."""
         since_ms = datetime_to_ms(since) if since is not None else None
 
         async def page(request: PageRequest) -> list[Mapping[str, Any]]:
@@ -328,7 +328,8 @@ class CcxtBroker:
             )
 
         until_ms = self.calls.nonce()
-        raws = await all_trades(page, since_ms, until_ms, window_ms=FUTURES_WINDOW_MS if self._futures else None)
+        window_ms = FUTURES_WINDOW_MS if self._futures else SPOT_WINDOW_MS
+        raws = await all_trades(page, since_ms, until_ms, window_ms=window_ms)
         fills = []
         for raw in raws:
             cid = await self._reader.client_id_of(str(raw.get("order")), symbol)

@@ -3,9 +3,11 @@
 USDT-M futures ``GET /fapi/v1/userTrades``: "The time between startTime and endTime cannot be longer than
 7 days", at most 1,000 rows per page (500 by default) and "fromId cannot be sent with startTime or
 endTime". ccxt sends ``endTime = since + 7 days`` and one page: a position opened ten days ago, or one
-with more than 500 fills, lost fills to reconciliation. So the history is read in windows of at most
-7 days; a full page means more rows share the window, and the rest is read by id (``fromId``), which runs
-to the newest trade. Spot ``myTrades`` is read from ``startTime`` and, when a page is full, on by id.
+with more than 500 fills, lost fills to reconciliation. Spot ``GET /api/v3/myTrades`` allows 24 hours
+between ``startTime`` and ``endTime``. So the history is read window by window (7 days on futures, 24 hours
+on spot), oldest first; a full page means more rows share the window, and those are read on by id
+(``fromId``) until a page is short or passes the window's end. Rows are kept once, by trade id.
+A spot history costs one request (weight 20) per day it spans; the request budget spreads a long one out.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 Raw = Mapping[str, Any]
 PAGE_LIMIT = 1000
 FUTURES_WINDOW_MS = 7 * 24 * 3600 * 1000
+SPOT_WINDOW_MS = 24 * 3600 * 1000
 
 
 @dataclass(frozen=True)
@@ -51,31 +54,30 @@ def windows(since_ms: int, until_ms: int, window_ms: int) -> list[tuple[int, int
 
 
 async def all_trades(
-    fetch: FetchPage, since_ms: int | None, until_ms: int, *, window_ms: int | None, limit: int = PAGE_LIMIT
+    fetch: FetchPage, since_ms: int | None, until_ms: int, *, window_ms: int, limit: int = PAGE_LIMIT
 ) -> list[Raw]:
-    """Every trade from ``since_ms`` (None: the exchange's default page) to now, oldest first, each once."""
+    """Every trade from ``since_ms`` (None: the exchange's latest page) to ``until_ms``, oldest first, each once."""
     found: dict[str, Raw] = {}
     if since_ms is None:
         page = await fetch(PageRequest(limit=limit))
         _keep(found, page)
-        if len(page) >= limit:
-            await _by_id(fetch, page, limit, found)
+        await _on_by_id(fetch, page, limit, found, until_ms)
         return _ordered(found)
-    cuts = windows(since_ms, until_ms, window_ms) if window_ms is not None else [(since_ms, None)]
-    for start, end in cuts:
+    for start, end in windows(since_ms, until_ms, window_ms):
         page = await fetch(PageRequest(since_ms=start, until_ms=end, limit=limit))
         _keep(found, page)
-        if len(page) >= limit:
-            await _by_id(fetch, page, limit, found)  # by id runs to the newest trade: no window is left
-            break
+        await _on_by_id(fetch, page, limit, found, end)
     return [row for row in _ordered(found) if int(row.get("timestamp") or 0) >= since_ms]
 
 
-async def _by_id(fetch: FetchPage, page: list[Raw], limit: int, found: dict[str, Raw]) -> None:
+async def _on_by_id(fetch: FetchPage, page: list[Raw], limit: int, found: dict[str, Raw], end_ms: int) -> None:
+    """After a full page, read on by id until a page is short or reaches past ``end_ms``."""
     while len(page) >= limit:
         last = max(int(row["id"]) for row in page)
         page = await fetch(PageRequest(from_id=last + 1, limit=limit))
         _keep(found, page)
+        if any(int(row.get("timestamp") or 0) > end_ms for row in page):
+            return
 
 
 def _keep(found: dict[str, Raw], page: list[Raw]) -> None:

@@ -187,8 +187,9 @@ def trade_window(fake: FakeBinance, params: dict[str, str], fills: list[Fill]) -
 
     Futures: "If startTime and endTime are both not sent, then the last 7 days' data will be returned. The
     time between startTime and endTime cannot be longer than 7 days. The parameter fromId cannot be sent
-    with startTime or endTime." Spot: at most 24 hours between startTime and endTime. Both: ascending,
-    ``limit`` default 500, max 1000, the oldest rows of the range first.
+    with startTime or endTime." Spot: at most 24 hours between startTime and endTime. Both: one bound given,
+    the other follows by the span; ascending, ``limit`` default 500, max 1000, the oldest rows of the range
+    first. (Read this way by the local venue too.)
     """
     span = 7 * DAY_MS if fake.futures else DAY_MS
     start, end = params.get("startTime"), params.get("endTime")
@@ -210,7 +211,7 @@ def _range(fake: FakeBinance, start: str | None, end: str | None, span: int, by_
     if start and end:
         return int(start), int(end)
     if start:
-        return int(start), int(start) + span if fake.futures else 2**62
+        return int(start), int(start) + span
     if end:
         return int(end) - span, int(end)
     if by_id or not fake.futures:

@@ -17,7 +17,7 @@ from core.types import Liquidity, OrderStatus, OrderType, PositionSide, Side
 from exchange.ccxt_broker import CcxtBroker, build_exchange, reject_code, venue_for
 from exchange.codes import RejectCode
 from exchange.errors import IpBanned
-from tests.exchange.ccxtkit import API_KEY, API_SECRET, ccxt_rig, settings_for
+from tests.exchange.ccxtkit import API_KEY, API_SECRET, ccxt_rig, settings_for, simulated_sleep
 from tests.exchange.simkit import feed, intent, real_candles
 
 BTC, FBTC = Symbol("BTC/USDT"), Symbol("BTC/USDT:USDT")
@@ -172,7 +172,9 @@ async def test_after_a_restart_a_stop_is_found_in_the_algo_book_and_cancelled_th
     rig.venue.on_price("40000", symbol=FBTC)
     await rig.broker.create_order(fut("tw-in"))
     await rig.broker.create_order(fut("tw-sl", Side.SELL, OrderType.STOP_MARKET, stop="39000", reduce_only=True))
-    restarted = CcxtBroker.from_settings(settings_for("future"), clock=rig.clock, seed=2)
+    restarted = CcxtBroker.from_settings(
+        settings_for("future"), clock=rig.clock, sleep=simulated_sleep(rig.clock, []), seed=2
+    )
     rig.fake.install(restarted.exchange)
     stop = await restarted.fetch_order(ClientOrderId("tw-sl"), FBTC)  # regular book -2013, then the algo book
     assert (stop.intent.type, stop.intent.stop_price, stop.intent.reduce_only) == (OrderType.STOP_MARKET, 39000, True)
@@ -202,9 +204,11 @@ async def test_trades_of_orders_placed_before_a_restart_are_mapped_to_their_clie
     rig = ccxt_rig("spot")
     rig.venue.on_price("40000", symbol=BTC)
     await rig.broker.create_order(intent("tw-1", quantity="0.01"))
-    restarted = CcxtBroker.from_settings(settings_for("spot"), clock=rig.clock, seed=2)
+    restarted = CcxtBroker.from_settings(
+        settings_for("spot"), clock=rig.clock, sleep=simulated_sleep(rig.clock, []), seed=2
+    )
     rig.fake.install(restarted.exchange)
-    (trade,) = await restarted.fetch_my_trades(BTC, since=datetime(2023, 1, 1, tzinfo=UTC))
+    (trade,) = await restarted.fetch_my_trades(BTC, since=datetime(2023, 12, 31, tzinfo=UTC))
     assert trade.client_order_id == "tw-1" and trade.price == D(40000) and trade.fee == D("0.4")
     assert public(rig.fake.sent("GET", "/api/v3/order")[-1].params) == {"symbol": "BTCUSDT", "orderId": "1"}
 
@@ -426,7 +430,9 @@ async def test_after_a_restart_a_spot_cancel_reports_our_client_id_not_the_cance
     rig = ccxt_rig("spot")
     rig.venue.on_price("40000", symbol=BTC)
     await rig.broker.create_order(intent("tw-bid", order_type=OrderType.LIMIT, price="39000"))
-    restarted = CcxtBroker.from_settings(settings_for("spot"), clock=rig.clock, seed=2)
+    restarted = CcxtBroker.from_settings(
+        settings_for("spot"), clock=rig.clock, sleep=simulated_sleep(rig.clock, []), seed=2
+    )
     rig.fake.install(restarted.exchange)
     order = await restarted.cancel_order(ClientOrderId("tw-bid"), BTC)
     assert (order.client_order_id, order.status, order.intent.price) == ("tw-bid", OrderStatus.CANCELED, 39000)

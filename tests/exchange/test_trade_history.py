@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from core.ids import Symbol
 from core.types import OrderType, Side
-from exchange.trade_history import FUTURES_WINDOW_MS, windows
+from exchange.trade_history import FUTURES_WINDOW_MS, SPOT_WINDOW_MS, windows
 from tests.exchange.ccxtkit import CcxtRig, ccxt_rig
 from tests.exchange.simkit import T0, intent
 
@@ -65,7 +65,7 @@ async def test_more_fills_than_a_page_are_read_on_by_id() -> None:
     assert [t.filled_at for t in trades] == sorted(t.filled_at for t in trades)
     pages = params_of(rig, "/fapi/v1/userTrades")
     by_time, by_id = [p for p in pages if "startTime" in p], [p for p in pages if "fromId" in p]
-    assert len(by_time) == 1 and by_id and all("startTime" not in p and "endTime" not in p for p in by_id)
+    assert len(by_time) == 2 and by_id and all("startTime" not in p and "endTime" not in p for p in by_id)
     assert all(p["limit"] == "1000" for p in pages)
 
 
@@ -79,6 +79,20 @@ async def test_spot_history_past_a_full_page_is_read_on_by_id() -> None:
     assert len(trades) == 1050 and sum(t.quantity for t in trades) == D("1.05")
     pages = params_of(rig, "/api/v3/myTrades")
     assert "startTime" in pages[0] and any("fromId" in p for p in pages[1:])
+    assert all(int(p["endTime"]) - int(p["startTime"]) < SPOT_WINDOW_MS for p in pages if "startTime" in p)
+
+
+async def test_spot_fills_days_apart_are_found_in_24_hour_windows() -> None:
+    """Spot allows 24 hours between startTime and endTime; a single startTime reads one day on."""
+    rig = ccxt_rig("spot", balances={"USDT": D(10_000), "BTC": D(1)})
+    rig.venue.on_price("40000", symbol=BTC)
+    rig.venue.place(intent("tw-p1-e0", quantity="0.01"))
+    at(rig, 3 * DAY, "40000", BTC)
+    rig.venue.place(intent("tw-p1-x0", Side.SELL, quantity="0.01"))
+    at(rig, 3 * DAY + timedelta(minutes=1), "40000", BTC)
+    trades = await rig.broker.fetch_my_trades(BTC, since=T0)
+    assert [t.client_order_id for t in trades] == ["tw-p1-e0", "tw-p1-x0"]
+    assert len(params_of(rig, "/api/v3/myTrades")) == 4
 
 
 @given(
