@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from core.types import Fill, Side
+from core.types import Fill
 
 if TYPE_CHECKING:
     from tests.exchange.fake_binance import FakeBinance
@@ -111,11 +111,10 @@ def meter(fake: FakeBinance, method: str, path: str) -> tuple[int, dict[str, str
 def usage_headers(fake: FakeBinance) -> dict[str, str]:
     now = ms(fake.venue.clock.now())
     used = fake.limits.used
-    headers = {
+    return {
         "X-MBX-USED-WEIGHT-1M": str(used.get(("w", now // 60_000), 0)),
         "X-MBX-ORDER-COUNT-10S": str(used.get(("o", now // 10_000), 0)),
     }
-    return headers
 
 
 # ---------------------------------------------------------------- futures account settings
@@ -149,15 +148,17 @@ def margin_type(fake: FakeBinance, params: dict[str, str]) -> Any:
 
 
 def position_side_dual(fake: FakeBinance, params: dict[str, str]) -> Any:
-    return {"dualSidePosition": fake.hedge_mode}
+    """``GET /fapi/v1/positionSide/dual``: ``true`` is hedge mode, ``false`` one-way."""
+    return {**fake.fixture("futures/position_side_dual.json"), "dualSidePosition": fake.hedge_mode}
 
 
 def multi_assets_margin(fake: FakeBinance, params: dict[str, str]) -> Any:
-    return {"multiAssetsMargin": fake.multi_assets}
+    return {**fake.fixture("futures/multi_assets_margin.json"), "multiAssetsMargin": fake.multi_assets}
 
 
 def fee_burn(fake: FakeBinance, params: dict[str, str]) -> Any:
-    return {"feeBurn": fake.bnb_fees}
+    """``GET /fapi/v1/feeBurn``: BNB pays futures fees when on (and BNB is held)."""
+    return {**fake.fixture("futures/fee_burn.json"), "feeBurn": fake.bnb_fees}
 
 
 def spot_commission(fake: FakeBinance, params: dict[str, str]) -> Any:
@@ -225,7 +226,3 @@ def commission(fake: FakeBinance, fill: Fill) -> tuple[str, str]:
         return str(fill.fee), fill.fee_asset
     in_quote = fill.fee if fill.fee_asset != fill.base_asset else fill.fee * fill.price
     return str(in_quote / fake.bnb_fee_price), "BNB"
-
-
-def is_buy(fill: Fill) -> bool:
-    return fill.side is Side.BUY

@@ -50,6 +50,7 @@ def second_client(rig: CcxtRig, budget: RequestBudget) -> CcxtBroker:
 
 
 async def test_during_a_ban_no_request_is_sent_and_the_end_is_raised_at_once() -> None:
+    """418 ``IP banned until <ms>``: every request before then prolongs the ban (2 minutes up to 3 days)."""
     rig = ccxt_rig("spot", balances={"USDT": D(10_000), "BTC": D(1)})
     rig.venue.on_price("40000", symbol=BTC)
     await rig.broker.fetch_balance()
@@ -74,6 +75,7 @@ async def test_during_a_ban_no_request_is_sent_and_the_end_is_raised_at_once() -
 
 
 async def test_a_ban_seen_by_one_client_stops_every_client_on_the_ip() -> None:
+    """Binance bans the IP, not the client: market data and the broker stop together."""
     rig = ccxt_rig("spot")
     market_data = second_client(rig, rig.broker.budget)
     rig.fake.fail_next("GET", "/api/v3/account", "status", status=418, body=BAN_BODY)
@@ -86,6 +88,7 @@ async def test_a_ban_seen_by_one_client_stops_every_client_on_the_ip() -> None:
 
 
 async def test_a_418_without_an_end_bans_for_binances_shortest_ban_or_its_retry_after() -> None:
+    """A 418 carries ``Retry-After``; without it the ban lasts at least Binance's shortest, 2 minutes."""
     rig = ccxt_rig("spot")
     await rig.broker.fetch_balance()
     start = rig.clock.now()
@@ -98,6 +101,7 @@ async def test_a_418_without_an_end_bans_for_binances_shortest_ban_or_its_retry_
 
 
 async def test_a_429s_retry_after_holds_back_every_client_until_it_has_passed() -> None:
+    """429 carries ``Retry-After``; sending before it has passed earns a 418."""
     rig = ccxt_rig("spot")
     other = second_client(rig, rig.broker.budget)
     await rig.broker.fetch_balance()
@@ -128,6 +132,7 @@ async def test_a_burst_is_throttled_before_binance_answers_429_and_never_earns_a
 
 
 async def test_weight_used_by_other_clients_on_the_ip_counts_through_the_headers() -> None:
+    """``X-MBX-USED-WEIGHT-1M`` counts every client on the IP, not only ours."""
     rig = ccxt_rig("spot")
     rig.fake.limits.external_weight = 5_050  # another bot on the same IP, not sharing our store
     await rig.broker.fetch_balance()
@@ -139,6 +144,7 @@ async def test_weight_used_by_other_clients_on_the_ip_counts_through_the_headers
 
 
 async def test_stops_go_while_entries_and_reads_wait_for_room() -> None:
+    """6000 weight a minute per IP on spot: entries stop at 75 % of it, stops may use 95 %."""
     rig = ccxt_rig("spot", balances={"USDT": D(10_000), "BTC": D(1)})
     rig.venue.on_price("40000", symbol=BTC)
     await rig.broker.load_markets()
@@ -150,6 +156,7 @@ async def test_stops_go_while_entries_and_reads_wait_for_room() -> None:
 
 
 async def test_the_order_count_per_ten_seconds_is_kept_for_stops() -> None:
+    """100 new orders per 10 s per account on spot (``X-MBX-ORDER-COUNT-10S``): entries stop at 75."""
     rig = ccxt_rig("spot", balances={"USDT": D(100_000), "BTC": D(10)})
     rig.venue.on_price("40000", symbol=BTC)
     await rig.broker.load_markets()
@@ -161,6 +168,7 @@ async def test_the_order_count_per_ten_seconds_is_kept_for_stops() -> None:
 
 
 async def test_clients_in_two_processes_share_one_budget_through_the_store(tmp_path: Path) -> None:
+    """The limits are per IP and per account, whatever the number of processes: the store shares the counts."""
     rig = ccxt_rig("spot")
     stores = SqliteStore(tmp_path / "budget.sqlite3"), SqliteStore(tmp_path / "budget.sqlite3")
     try:
@@ -182,6 +190,7 @@ async def test_clients_in_two_processes_share_one_budget_through_the_store(tmp_p
 
 
 def test_a_private_budget_is_the_default_and_names_the_venue() -> None:
+    """Spot and USDT-M futures have separate limits (hosts); the account is named by a hash of the key."""
     rig = ccxt_rig("future")
     assert rig.broker.budget.ip == "demo-fapi.binance.com"
     assert rig.broker.budget.policy == BudgetPolicy.binance_futures()

@@ -25,6 +25,7 @@ FBTC = Symbol("BTC/USDT:USDT")
 
 
 def test_the_simulated_spot_exchange_takes_a_buys_fee_in_the_base_asset_when_asked() -> None:
+    """Binance spot: the commission is taken from the asset received (a buy's in the base, a sell's in the quote)."""
     venue = SimExchange(
         binance_spot_markets(),
         SimClock(T0),
@@ -50,6 +51,7 @@ def test_the_simulated_spot_exchange_takes_a_buys_fee_in_the_base_asset_when_ask
 
 
 def test_by_default_the_simulated_exchange_keeps_charging_fees_in_the_quote_asset() -> None:
+    """The default stays today's (every fee in the quote asset) until the guard sizes stops from net quantities."""
     venue = SimExchange(binance_spot_markets(), SimClock(T0), SimConfig(initial_balances={"USDT": D(1000)}))
     venue.on_price("40000", symbol=BTC)
     venue.place(intent("tw-buy", quantity="0.01"))
@@ -97,6 +99,7 @@ async def test_a_buy_read_back_by_id_reports_its_net_quantity_from_its_trades_on
 
 
 async def test_when_bnb_pays_the_whole_fill_is_delivered_and_the_account_says_bnb_pays() -> None:
+    """BNB discount on and BNB held: ``commissionAsset`` is BNB (25 % off on spot) and the full quantity is credited."""
     rig = ccxt_rig("spot", balances={"USDT": D(10_000), "BNB": D(2)})
     rig.fake.bnb_fees, rig.fake.bnb_fee_price = True, D(500)
     rig.venue.on_price("40000", symbol=BTC)
@@ -112,6 +115,7 @@ async def test_when_bnb_pays_the_whole_fill_is_delivered_and_the_account_says_bn
 
 
 async def test_the_bnb_switch_without_bnb_to_pay_with_falls_back_to_the_trades_assets() -> None:
+    """``discount.enabledForAccount`` without a BNB balance: Binance takes the fee in the trade's assets."""
     rig = ccxt_rig("spot")
     rig.fake.bnb_fees = True
     terms = await rig.broker.fetch_fee_terms(BTC)
@@ -124,6 +128,7 @@ async def test_the_bnb_switch_without_bnb_to_pay_with_falls_back_to_the_trades_a
 
 
 async def test_futures_fees_are_in_the_margin_asset_unless_bnb_burn_is_on() -> None:
+    """USDT-M fees are taken in the margin asset unless ``GET /fapi/v1/feeBurn`` is on and BNB is held."""
     rig = ccxt_rig("future")
     assert (await rig.broker.fetch_fee_terms(FBTC)).describe(futures=True, quote="USDT") == "USDT"
     rig.fake.bnb_fees = True

@@ -22,6 +22,7 @@ BTC = Symbol("BTC/USDT")
 
 
 async def test_a_host_clock_ahead_of_binance_is_measured_at_start_up_and_signs_on_binances_time() -> None:
+    """-1021 when ``timestamp`` is more than 1,000 ms ahead of Binance's clock: sign with Binance's time."""
     rig = ccxt_rig("spot")
     rig.fake.server_offset_ms = -2_500  # our clock runs 2.5 s ahead: Binance refuses anything > 1 s ahead
     await rig.broker.check_access()
@@ -32,6 +33,7 @@ async def test_a_host_clock_ahead_of_binance_is_measured_at_start_up_and_signs_o
 
 
 async def test_a_1021_measures_the_offset_again_and_sends_the_order_once_more_without_a_lookup() -> None:
+    """A -1021 request was not processed (known rejection): re-measure, resend once, nothing to look up."""
     rig = ccxt_rig("spot")
     rig.venue.on_price("40000", symbol=BTC)
     await rig.broker.check_access()
@@ -47,6 +49,7 @@ async def test_a_1021_measures_the_offset_again_and_sends_the_order_once_more_wi
 
 
 async def test_a_1021_that_survives_a_resync_is_an_operational_error_not_an_unknown_outcome() -> None:
+    """A second -1021 means the host clock itself is wrong: a human must look (NTP), no retry loop."""
     rig = ccxt_rig("spot")
     rig.venue.on_price("40000", symbol=BTC)
     await rig.broker.check_access()
@@ -59,6 +62,7 @@ async def test_a_1021_that_survives_a_resync_is_an_operational_error_not_an_unkn
 
 
 async def test_the_offset_is_measured_again_every_30_minutes_of_the_injected_clock() -> None:
+    """Clocks drift: ``GET /fapi/v1/time`` again every 30 minutes, timed by the injected clock."""
     rig = ccxt_rig("future")
     await rig.broker.check_access()
     await rig.broker.fetch_balance()
@@ -73,6 +77,7 @@ async def test_the_offset_is_measured_again_every_30_minutes_of_the_injected_clo
 
 
 def test_the_offset_reads_the_servers_clock_at_the_middle_of_the_round_trip() -> None:
+    """``serverTime`` is read during the request: about halfway through the round trip."""
     offset = ClockOffset()
     sent = datetime(2026, 1, 1, tzinfo=UTC)
     assert offset.due(sent)

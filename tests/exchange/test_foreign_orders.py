@@ -56,6 +56,7 @@ def by_cid(orders: list[Order]) -> dict[str, Order]:
 
 
 async def test_every_spot_order_type_reads_and_orders_without_our_prefix_are_foreign() -> None:
+    """Spot ``openOrders`` lists OCO legs (``orderListId``), LIMIT_MAKER, take-profit limits and trailing stops (``trailingDelta``, ``stopPrice`` 0)."""
     rig = ccxt_rig("spot", balances={"USDT": D(10_000), "BTC": D(1)})
     rig.venue.on_price("40000", symbol=BTC)
     await rig.broker.create_order(intent("tw-p1-s1", Side.SELL, OrderType.STOP_MARKET, "0.01", stop="39000"))
@@ -100,6 +101,7 @@ async def test_every_spot_order_type_reads_and_orders_without_our_prefix_are_for
 
 
 async def test_the_apps_close_position_tp_sl_and_trailing_stops_read_on_futures() -> None:
+    """The app's TP/SL are algo orders with ``closePosition: true`` and quantity 0; trailing stops carry ``callbackRate``."""
     rig = ccxt_rig("future")
     rig.venue.on_price("40000", symbol=FBTC)
     await rig.broker.create_order(intent("tw-p1-e0", quantity="0.01", symbol=FBTC))
@@ -160,6 +162,7 @@ async def test_an_order_with_our_prefix_is_read_strictly() -> None:
 
 
 async def test_the_prefix_is_the_brokers_setting() -> None:
+    """Binance knows no owner: the client-id prefix is the only mark of our orders."""
     rig = ccxt_rig("spot")
     rig.venue.on_price("40000", symbol=BTC)
     await rig.broker.create_order(intent("tw-p1-e0", order_type=OrderType.LIMIT, quantity="0.01", price="39000"))
@@ -196,6 +199,7 @@ junk_text = st.one_of(st.none(), st.text(max_size=8), st.sampled_from(["0", "", 
     ),
 )
 def test_reading_a_foreign_order_never_raises_whatever_binance_sends(kind: str, side: str | None, info: dict) -> None:
+    """Whatever another client's order looks like (types Binance adds later, odd fields), listing it never fails."""
     raw = {"symbol": BTC, "side": side, "type": "market", "clientOrderId": "web_x", "info": {"type": kind, **info}}
     venue = read_order(raw, RULES, lenient=True)
     assert venue.intent.quantity > 0 and venue.intent.client_order_id == "web_x"

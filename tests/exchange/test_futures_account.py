@@ -27,6 +27,7 @@ def public(params: dict[str, str]) -> dict[str, str]:
 
 
 async def test_leverage_is_set_and_read_back() -> None:
+    """``POST /fapi/v1/leverage`` then ``GET /fapi/v1/symbolConfig``: the account's leverage, not the one asked for."""
     rig = ccxt_rig("future")
     settings = await rig.broker.set_leverage(FBTC, 7)
     assert settings == SymbolSettings(FBTC, 7, MarginType.CROSS)
@@ -55,6 +56,7 @@ async def test_positions_report_the_leverage_in_force_and_the_liquidation_price(
 
 
 async def test_margin_type_is_changed_only_when_it_differs_and_never_under_a_position() -> None:
+    """``POST /fapi/v1/marginType``: -4046 when unchanged (not sent), -4048 with a position (a human must act)."""
     rig = ccxt_rig("future")
     assert (await rig.broker.set_margin_type(FBTC, MarginType.ISOLATED)).margin_type is MarginType.ISOLATED
     assert public(rig.fake.sent("POST", "/fapi/v1/marginType")[0].params) == {
@@ -70,6 +72,7 @@ async def test_margin_type_is_changed_only_when_it_differs_and_never_under_a_pos
 
 
 async def test_configure_sets_both_and_refuses_isolated_margin_in_multi_assets_mode() -> None:
+    """Multi-Assets Mode refuses isolated margin (-4168): said in one line before any change is sent."""
     rig = ccxt_rig("future")
     assert await rig.broker.account.configure(FBTC, leverage=3, margin=MarginType.ISOLATED) == SymbolSettings(
         FBTC, 3, MarginType.ISOLATED
@@ -82,6 +85,7 @@ async def test_configure_sets_both_and_refuses_isolated_margin_in_multi_assets_m
 
 
 async def test_hedge_mode_is_refused_with_one_line_that_says_how_to_switch() -> None:
+    """``dualSidePosition: true`` (hedge mode) needs ``positionSide`` on every order; tradewake trades one-way."""
     rig = ccxt_rig("future")
     assert await rig.broker.require_one_way() == AccountModes(PositionMode.ONE_WAY, multi_assets=False)
     rig.fake.hedge_mode, rig.fake.multi_assets = True, True
@@ -94,6 +98,7 @@ async def test_hedge_mode_is_refused_with_one_line_that_says_how_to_switch() -> 
 
 
 async def test_maintenance_brackets_are_read_for_the_liquidation_check() -> None:
+    """``GET /fapi/v1/leverageBracket``: maintenance margin rate and ``cum`` per notional bracket."""
     rig = ccxt_rig("future")
     first, second = await rig.broker.fetch_leverage_brackets(FBTC)
     assert first == MaintenanceBracket(D(0), D(50_000), D("0.004"), D(0), 125)
@@ -101,6 +106,7 @@ async def test_maintenance_brackets_are_read_for_the_liquidation_check() -> None
 
 
 async def test_a_short_reports_a_liquidation_price_above_its_entry() -> None:
+    """``positionRisk`` v3 ``liquidationPrice``; an isolated 10x short is liquidated about 9.6 % above its entry."""
     rig = ccxt_rig("future", leverage=10)
     rig.venue.on_price("40000", symbol=FBTC)
     await rig.broker.set_margin_type(FBTC, MarginType.ISOLATED)

@@ -32,6 +32,7 @@ FBTC = Symbol("BTC/USDT:USDT")
 
 
 def test_an_isolated_20x_long_is_liquidated_inside_an_8_percent_stop() -> None:
+    """Binance's one-way formula, isolated 20x long: the liquidation price sits 4.6 % under the entry."""
     lp = entry_liquidation_price(
         PositionSide.LONG, D("0.1"), D(40_000), leverage=D(20), margin_type=MarginType.ISOLATED, brackets=BTC_BRACKETS
     )
@@ -46,6 +47,7 @@ def test_an_isolated_20x_long_is_liquidated_inside_an_8_percent_stop() -> None:
 
 
 def test_a_short_mirrors_a_long() -> None:
+    """The same formula with side -1: a short's liquidation price is above its entry."""
     lp = entry_liquidation_price(
         PositionSide.SHORT, D("0.1"), D(40_000), leverage=D(20), margin_type=MarginType.ISOLATED, brackets=BTC_BRACKETS
     )
@@ -55,6 +57,7 @@ def test_a_short_mirrors_a_long() -> None:
 
 
 def test_a_fully_collateralised_long_cannot_be_liquidated() -> None:
+    """At 1x isolated the formula gives a price of 0: no liquidation price (Binance reports 0)."""
     assert (
         entry_liquidation_price(
             PositionSide.LONG, D(1), D(40_000), leverage=D(1), margin_type=MarginType.ISOLATED, brackets=BTC_BRACKETS
@@ -66,6 +69,7 @@ def test_a_fully_collateralised_long_cannot_be_liquidated() -> None:
 
 
 def test_the_bracket_follows_the_notional_and_cum_keeps_it_continuous() -> None:
+    """Maintenance rate by notional bracket; ``cum`` keeps the maintenance margin continuous at a bracket edge."""
     assert bracket_for(D(49_999), BTC_BRACKETS).maintenance_rate == D("0.004")
     assert bracket_for(D(50_000), BTC_BRACKETS).maintenance_rate == D("0.005")
     assert bracket_for(D(10**9), BTC_BRACKETS).maintenance_rate == D("0.005")  # above the last cap: the last one
@@ -107,6 +111,7 @@ sides = st.sampled_from(list(PositionSide))
 def test_more_leverage_never_moves_the_isolated_liquidation_price_away_from_the_entry(
     side: PositionSide, quantity: D, entry: D, low: int, high: int
 ) -> None:
+    """Less margin per unit of notional: the liquidation price only comes closer to the entry."""
     low, high = min(low, high), max(low, high)
 
     def lp(leverage: int) -> D:
@@ -124,6 +129,7 @@ def test_more_leverage_never_moves_the_isolated_liquidation_price_away_from_the_
 def test_the_check_passes_exactly_the_stops_that_fill_before_the_liquidation_price_with_the_margin(
     side: PositionSide, entry: D, leverage: int, margin: D
 ) -> None:
+    """A stop must trigger before the mark price reaches liquidation, with a margin for mark/last gaps and slippage."""
     lp = entry_liquidation_price(
         side, D(1), entry, leverage=D(leverage), margin_type=MarginType.ISOLATED, brackets=BTC_BRACKETS
     )

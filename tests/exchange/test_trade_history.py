@@ -33,6 +33,7 @@ def params_of(rig: CcxtRig, path: str) -> list[dict[str, str]]:
 
 
 async def test_fills_of_a_position_opened_three_weeks_ago_are_all_found_in_7_day_windows() -> None:
+    """userTrades: at most 7 days between startTime and endTime (ccxt sent since + 7 days and stopped)."""
     rig = ccxt_rig("future")
     rig.venue.on_price("40000", symbol=FBTC)
     rig.venue.place(intent("tw-p1-e0", quantity="0.01", symbol=FBTC))
@@ -70,6 +71,7 @@ async def test_more_fills_than_a_page_are_read_on_by_id() -> None:
 
 
 async def test_spot_history_past_a_full_page_is_read_on_by_id() -> None:
+    """myTrades: at most 1,000 rows a page; ``fromId`` reads on from a trade id."""
     rig = ccxt_rig("spot", balances={"USDT": D(100_000)}, liquidity_fraction=D(1))
     rig.venue.on_price("40000", symbol=BTC)
     rig.venue.place(intent("tw-p1-e0", order_type=OrderType.LIMIT, quantity="1.05", price="39000"))
@@ -101,6 +103,7 @@ async def test_spot_fills_days_apart_are_found_in_24_hour_windows() -> None:
     window=st.integers(3600 * 1000, 8 * 24 * 3600 * 1000),
 )
 def test_windows_cover_the_range_exactly_once_and_none_is_too_long(since: int, span: int, window: int) -> None:
+    """Windows never exceed Binance's span and never leave a gap or overlap."""
     cuts = windows(since, since + span, window)
     assert cuts[0][0] == since and cuts[-1][1] == since + span
     assert all(end - start < window for start, end in cuts)
