@@ -35,6 +35,7 @@ from core.errors import ConfigError
 from core.ids import Symbol
 from core.money import MarketRules
 from core.ports import AgentBackend, Broker, Clock, Store
+from core.request_budget import RequestBudget
 from core.settings import RunMode, Settings
 from engine.desk import EngineDesk
 from engine.engine import Engine
@@ -238,7 +239,8 @@ def backtest_settings(settings: Settings) -> Settings:
 
 
 def exchange_broker(
-    settings: Settings, clock: Clock, *, sleep: Sleep = asyncio.sleep, seed: int | None = None
+    settings: Settings, clock: Clock, *, sleep: Sleep = asyncio.sleep, seed: int | None = None,
+    budget: RequestBudget | None = None,
 ) -> CcxtBroker:
     """The ccxt broker on the venue of a testnet or mainnet run (no request sent yet: ``check_access`` next)."""
     plan = plan_for(settings)
@@ -255,7 +257,8 @@ def exchange_broker(
     return CcxtBroker.open(
         plan.venue, api_key=exchange.api_key.get_secret_value(), api_secret=exchange.api_secret.get_secret_value(),
         symbols=live_symbols(settings), clock=clock, retry=RetryPolicy.from_settings(exchange),
-        timeout_s=exchange.request_timeout_s, sleep=sleep, seed=seed,
+        timeout_s=exchange.request_timeout_s, sleep=sleep, seed=seed, budget=budget,
+        client_id_prefix=exchange.client_id_prefix,
     )
 
 

@@ -23,7 +23,15 @@ async def test_load_markets_asks_exchange_info_only_and_gets_binance_s_filters(s
     market = markets[SYMBOL]
     assert market["precision"]["price"] == 0.01 and market["limits"]["cost"]["min"] == 5
     assert spot_venue.http.requests == 1
-    assert await spot.fetch_time() == spot_venue.market.now_ms
+
+
+async def test_server_time_is_the_clock_signed_requests_are_checked_against(spot: Any, spot_venue: Venue) -> None:
+    """Binance's ``GET /api/v3/time`` is the time its ``recvWindow`` check uses, so a client can measure its
+    clock offset from it (issue 16 item 7); venue time (replayed) is ``/_venue/info``'s, not this."""
+    before = spot_venue.market.wall_ms()
+    server_ms = await spot.fetch_time()
+    assert before <= server_ms <= spot_venue.market.wall_ms()
+    assert server_ms != spot_venue.market.now_ms
 
 
 async def test_klines_and_ticker_are_the_replayed_candles_up_to_now(spot: Any, spot_venue: Venue) -> None:
