@@ -33,9 +33,10 @@ from core.timeframes import datetime_to_ms
 from core.types import Balance, ExchangePosition, Fill, Order, OrderIntent, PositionSide
 from exchange import binance_shapes as shapes
 from exchange.binance_account import AccountModes, FeeTerms, SymbolSettings
+from exchange.binance_errors import reject_code
 from exchange.binance_weights import Op
 from exchange.ccxt_account import BinanceAccount
-from exchange.ccxt_calls import CcxtCalls, reject_code
+from exchange.ccxt_calls import CcxtCalls
 from exchange.ccxt_client import ccxt_client
 from exchange.ccxt_orders import OrderReader
 from exchange.clock_sync import ClockOffset

@@ -6,12 +6,14 @@ the shared ``RequestBudget`` admits the request's cost at its priority, makes it
 anything. After it: the exchange's usage headers correct the budget. ccxt's errors become
 ``core.errors`` types here, once:
 
-- -1021 (timestamp outside ``recvWindow``; ccxt ``InvalidNonce``, a ``NetworkError`` subclass) is a known
-  rejection, not an unknown outcome: the offset is measured again and the request sent once more; a second
-  -1021 is an ``OperationalError``;
+- Binance's ``code`` decides where the answer carries one (``exchange.binance_errors``: ccxt's classes
+  depend on the host name, so the venue, a proxy and Binance would otherwise be translated differently);
+- -1021 (timestamp outside ``recvWindow``) is a known rejection, not an unknown outcome: the offset is
+  measured again and the request sent once more; a second -1021 is an ``OperationalError``;
 - 418 (``DDoSProtection`` "IP banned until <ms>") is ``IpBanned`` and bans the IP in the budget until then;
   429 is a ``TemporaryError`` with the server's ``Retry-After``, which becomes everybody's back-off;
-- timeouts, 5xx and dropped connections: ``OutcomeUnknownError`` for writes, ``TemporaryError`` for reads;
+- timeouts, 5xx (an HTML one, or JSON -1001 / -1006 / -1007 / -1008) and dropped connections:
+  ``OutcomeUnknownError`` for writes (looked up by client id before a resend), ``TemporaryError`` for reads;
 - refusals of an order: ``OrderRejected`` with our code; everything else: ``OperationalError``.
 """
 
@@ -21,7 +23,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, assert_never
 
 from ccxt.base import errors as ccxt_errors
 
@@ -31,6 +33,7 @@ from core.ratelimit import Admit, retry_after_s, usage_from_headers
 from core.request_budget import Blocked, BlockKind, RequestBudget
 from core.timeframes import ms_to_datetime
 from core.types import OrderIntent
+from exchange.binance_errors import BinanceError, Outcome, outcome, parse_error, reject_code, rejection_code
 from exchange.binance_weights import Op, cost_of, priority_of
 from exchange.clock_sync import ClockOffset
 from exchange.errors import IpBanned
@@ -44,6 +47,10 @@ MAX_THROTTLE_WAITS = 3
 DEFAULT_BAN = timedelta(minutes=2)
 """A 418 that names no end: Binance's shortest ban."""
 _STATUS = re.compile(r"^\S+ (\d{3}) ")
+
+
+class _StaleTimestamp(Exception):
+    """-1021: the request's timestamp was outside ``recvWindow`` (nothing was applied)."""
 
 
 class CcxtCalls:
@@ -84,15 +91,15 @@ class CcxtCalls:
             await self.sync_clock()
         try:
             return await self._send(call, op, intent, write=write, creating=creating)
-        except ccxt_errors.InvalidNonce:
+        except _StaleTimestamp:
             log.warning("Binance %s refused a timestamp (-1021); measuring the clock offset again", self.label)
         await self.sync_clock()
         try:
             return await self._send(call, op, intent, write=write, creating=creating)
-        except ccxt_errors.InvalidNonce as again:
+        except _StaleTimestamp as again:
             raise OperationalError(
                 f"Binance {self.label} ({self.hosts}) refused the request timestamp again after measuring the clock "
-                f"offset ({self.offset.offset_ms} ms): {self._redact(str(again))}. Check the host clock (NTP)."
+                f"offset ({self.offset.offset_ms} ms): {again}; check the host clock (NTP)"
             ) from again
 
     async def sync_clock(self) -> int:
@@ -112,13 +119,13 @@ class CcxtCalls:
     async def _send(self, call: Call[T], op: Op, intent: OrderIntent | None, *, write: bool, creating: bool) -> T:
         await self._admit(op, intent)
         self.exchange.last_response_headers = None
+        self.exchange.last_http_response = None
         try:
             result = await call()
-        except ccxt_errors.InvalidNonce:
-            self._observe()
-            raise
         except ccxt_errors.BaseError as exc:
             self._observe()
+            if self._timestamp_refused(exc):
+                raise _StaleTimestamp(self._redact(str(exc))) from exc
             raise self.translate(exc, write=write, creating=creating) from exc
         self._observe()
         return result
@@ -168,14 +175,43 @@ class CcxtCalls:
         message = self._redact(str(exc))
         if isinstance(exc, ccxt_errors.DDoSProtection | ccxt_errors.RateLimitExceeded):
             return self._rate_limited(exc, message)
+        error = self._binance_error(exc)
+        if error is not None:
+            return self._by_code(error, exc, message, write=write, creating=creating)
         if isinstance(exc, ccxt_errors.NetworkError | ccxt_errors.BadResponse):
             # A write whose answer was lost (timeout, 5xx, dropped connection) may have been applied.
             return OutcomeUnknownError(message) if write else TemporaryError(message)
         rejection = _rejection(exc, message, creating=creating)
         if rejection is not None:
             return rejection
+        return self._operational(exc, message)
+
+    def _by_code(
+        self, error: BinanceError, exc: ccxt_errors.BaseError, message: str, *, write: bool, creating: bool
+    ) -> Exception:
+        match outcome(error, creating=creating):
+            case Outcome.UNKNOWN | Outcome.TIMESTAMP:
+                return OutcomeUnknownError(message) if write else TemporaryError(message)
+            case Outcome.REJECTED:
+                return OrderRejected(rejection_code(error), message)
+            case Outcome.OPERATIONAL:
+                return self._operational(exc, message)
+            case _:
+                assert_never(outcome(error, creating=creating))
+
+    def _operational(self, exc: ccxt_errors.BaseError, message: str) -> OperationalError:
         # Authentication, permissions, unsupported calls, anything unexpected: a human must look.
         return OperationalError(f"Binance {self.label} ({self.hosts}): {type(exc).__name__}: {message}")
+
+    def _binance_error(self, exc: ccxt_errors.BaseError) -> BinanceError | None:
+        """Binance's code and message: from ccxt's message (it quotes the body), else the answer's body."""
+        return parse_error(str(exc), getattr(self.exchange, "last_http_response", None))
+
+    def _timestamp_refused(self, exc: ccxt_errors.BaseError) -> bool:
+        error = self._binance_error(exc)
+        if error is not None:
+            return outcome(error, creating=False) is Outcome.TIMESTAMP
+        return isinstance(exc, ccxt_errors.InvalidNonce)
 
     def _rate_limited(self, exc: ccxt_errors.BaseError, message: str) -> Exception:
         status = _STATUS.match(str(exc))
@@ -211,31 +247,3 @@ def _rejection(exc: ccxt_errors.BaseError, message: str, *, creating: bool) -> O
     if creating and isinstance(exc, ccxt_errors.InvalidOrder | ccxt_errors.BadRequest | ccxt_errors.OperationRejected):
         return OrderRejected(reject_code(message), message)
     return None
-
-
-def reject_code(message: str) -> RejectCode:
-    """Our code for a Binance order rejection, from its message (codes differ between spot and futures)."""
-    lowered = message.lower()
-    for needle, code in _REJECT_MESSAGES:
-        if needle in lowered:
-            return code
-    return RejectCode.INVALID_ORDER
-
-
-_REJECT_MESSAGES: tuple[tuple[str, RejectCode], ...] = (
-    ("notional", RejectCode.BELOW_MIN_NOTIONAL),
-    ("lot_size", RejectCode.INVALID_QUANTITY),  # min, max or step: our cached filters are stale
-    ("lot size", RejectCode.INVALID_QUANTITY),
-    ("quantity less than", RejectCode.BELOW_MIN_QTY),
-    ("greater than max quantity", RejectCode.ABOVE_MAX_QTY),
-    ("price_filter", RejectCode.INVALID_PRICE),
-    ("precision is over", RejectCode.INVALID_PRECISION),
-    ("immediately match and take", RejectCode.POST_ONLY_WOULD_TAKE),
-    ("post only", RejectCode.POST_ONLY_WOULD_TAKE),
-    ("would trigger immediately", RejectCode.WOULD_IMMEDIATELY_TRIGGER),
-    ("would immediately trigger", RejectCode.WOULD_IMMEDIATELY_TRIGGER),
-    ("reduceonly", RejectCode.REDUCE_ONLY_REJECTED),
-    ("duplicat", RejectCode.DUPLICATE_CLIENT_ORDER_ID),
-    ("insufficient", RejectCode.INSUFFICIENT_FUNDS),
-    ("invalid symbol", RejectCode.UNKNOWN_SYMBOL),
-)

@@ -186,6 +186,7 @@ class FakeBinance:
         text = payload if isinstance(payload, str) else json.dumps(payload)
         reason = HTTPStatus(status).phrase
         exchange.last_response_headers = response_headers
+        exchange.last_http_response = text  # as ccxt's fetch keeps it (enableLastHttpResponse, on by default)
         response = exchange.parse_json(text)
         exchange.handle_errors(status, reason, url, method, response_headers, text, response, headers, body)
         exchange.handle_http_status_code(status, reason, url, method, text)

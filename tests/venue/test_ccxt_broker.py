@@ -131,29 +131,23 @@ async def test_spot_rejections_reach_the_broker_as_order_rejections(spot_broker:
     assert raised.value.code == RejectCode.INSUFFICIENT_FUNDS
 
 
-# Known gaps of the broker found with the venue (reported to the lead); strict xfails, so they fail once fixed.
-# 1. ccxt picks its per-market error tables by host name (``get_exceptions_by_url``: only fapi.binance.com,
-#    demo-fapi, the testnet hosts), so against any other host Binance's USDⓈ-M codes -2019, -2021, -4164 arrive
-#    as a plain ``ExchangeError``, which ``CcxtBroker._translate`` turns into ``OperationalError`` (a halt)
-#    instead of an ``OrderRejected`` the agent or the guard can act on.
-# 2. A JSON 503 -1001 is ``OperationFailed`` in ccxt's common table on every host, Binance's included: the
-#    broker halts instead of treating the write as an unknown outcome (lookup by client id, then resend).
-# The fix belongs in the broker: read Binance's ``code`` from the body rather than ccxt's class.
-HOST_TABLES = "ccxt maps Binance USDT-M codes by host name; CcxtBroker does not read the code itself (reported)"
-JSON_503 = "ccxt raises OperationFailed for 503 -1001; CcxtBroker halts instead of looking the order up (reported)"
+# ccxt picks its per-market error tables by host name (``get_exceptions_by_url``: only fapi.binance.com,
+# demo-fapi, the testnet hosts), so from any other host Binance's USDⓈ-M codes -2019, -2021, -4164 arrive as a
+# plain ``ExchangeError``, and a JSON 503 -1001 is ``OperationFailed`` on every host. The broker reads Binance's
+# ``code`` from the answer (``exchange.binance_errors``), so the venue and Binance are translated alike.
 
 
-@pytest.mark.xfail(strict=True, reason=HOST_TABLES)
 async def test_usdm_rejections_reach_the_broker_as_order_rejections(futures_broker: CcxtBroker) -> None:
+    """USDⓈ-M -2019 "Margin is insufficient." from a host ccxt has no table for: still an order rejection."""
     with pytest.raises(OrderRejected) as raised:
         await futures_broker.create_order(intent("tw-big", Side.BUY, OrderType.MARKET, "900", symbol=FBTC))
     assert raised.value.code == RejectCode.INSUFFICIENT_FUNDS
 
 
-@pytest.mark.xfail(strict=True, reason=HOST_TABLES)
 async def test_a_stop_already_through_the_market_is_a_rejection_the_guard_can_act_on(
     futures_broker: CcxtBroker,
 ) -> None:
+    """USDⓈ-M -2021 "Order would immediately trigger.": the guard exits at market on this code, not a halt."""
     await futures_broker.create_order(intent("tw-e3", Side.BUY, OrderType.MARKET, "0.02", symbol=FBTC))
     with pytest.raises(OrderRejected) as raised:
         await futures_broker.create_order(intent("tw-st3", Side.SELL, OrderType.STOP_MARKET, "0.02", symbol=FBTC,
@@ -161,10 +155,11 @@ async def test_a_stop_already_through_the_market_is_a_rejection_the_guard_can_ac
     assert raised.value.code == RejectCode.WOULD_IMMEDIATELY_TRIGGER
 
 
-@pytest.mark.xfail(strict=True, reason=JSON_503)
 async def test_a_json_503_after_the_order_was_applied_is_an_unknown_outcome_not_a_halt(
     futures_broker: CcxtBroker, futures_venue: Venue
 ) -> None:
+    """Binance: a 5XX "means that the issue is on Binance's side ... the execution status is UNKNOWN"
+    (rest-api/http-return-codes); 503 -1001 is one. The order is looked up by client id, never sent twice."""
     futures_venue.faults.add(FaultRule(kind=WireFault.SERVER_ERROR_AFTER, times=1, paths=("POST /fapi/v1/order",)))
     order = await futures_broker.create_order(intent("tw-5y", Side.BUY, OrderType.MARKET, "0.02", symbol=FBTC))
     assert order.status is OrderStatus.FILLED and accepted(futures_venue, "tw-5y") == 1

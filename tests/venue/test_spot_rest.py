@@ -146,3 +146,15 @@ async def test_every_answer_carries_the_weight_headers(spot: Any) -> None:
     await spot.create_order(SYMBOL, "market", "buy", 0.001)
     headers = {k.upper(): v for k, v in spot.last_response_headers.items()}
     assert headers["X-MBX-ORDER-COUNT-10S"] == "1" and headers["X-MBX-ORDER-COUNT-1D"] == "1"
+
+
+async def test_fee_terms_and_one_orders_trades(spot: Any, spot_venue: Venue) -> None:
+    """``GET /api/v3/account/commission``: the symbol's rates and whether BNB pays (off on the venue);
+    ``myTrades?orderId=``: one order's trades, how a spot order read back without ``fills`` gets its fee
+    (issue 16 item 1)."""
+    terms = await spot.privateGetAccountCommission({"symbol": "BTCUSDT"})
+    assert terms["standardCommission"]["taker"] == "0.001" and terms["discount"]["enabledForAccount"] is False
+    first = await spot.create_order(SYMBOL, "market", "buy", 0.01)
+    await spot.create_order(SYMBOL, "market", "buy", 0.02)
+    trades = await spot.fetch_my_trades(SYMBOL, None, None, {"orderId": first["id"]})
+    assert [(t["order"], t["amount"]) for t in trades] == [(first["id"], 0.01)]
