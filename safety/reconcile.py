@@ -174,7 +174,7 @@ class Reconciler:
 
     def _mismatches(self, positions: list[ExchangePosition], prices: Mapping[Symbol, Decimal]) -> list[str]:
         """Differences between our open quantities and the exchange's that the market could trade
-        (spot dust below the minimum notional is not a mismatch: nothing can be done with it)."""
+        (spot dust below the minimum quantity or notional is not a mismatch: nothing can be done with it)."""
         ours: dict[tuple[Symbol, PositionSide], Decimal] = {}
         for record in self.book.records.values():
             key = (record.symbol, record.side)
@@ -184,9 +184,17 @@ class Reconciler:
         for key in sorted(set(ours) | set(theirs)):
             have, exchange = ours.get(key, Decimal(0)), theirs.get(key, Decimal(0))
             rules, price = self.rules.get(key[0]), prices.get(key[0])
-            if have != exchange and (rules is None or price is None or tradable(abs(have - exchange), price, rules)):
+            if have != exchange and _tradable_difference(abs(have - exchange), rules, price):
                 problems.append(f"{key[0]} {key[1].value}: our positions hold {have}, the exchange {exchange}")
         return problems
+
+
+def _tradable_difference(difference: Decimal, rules: MarketRules | None, price: Decimal | None) -> bool:
+    """Whether a difference could be traded: below the minimum quantity it is dust (a spot buy's fee taken in
+    the base asset leaves some behind every time), without a price or rules any difference counts."""
+    if rules is not None and difference < rules.min_qty:
+        return False
+    return rules is None or price is None or tradable(difference, price, rules)
 
 
 def _reattached(record: GuardRecord, parsed: ParsedOrderId, cid: ClientOrderId) -> GuardRecord:
