@@ -49,14 +49,23 @@ def test_the_simulated_spot_exchange_takes_a_buys_fee_in_the_base_asset_when_ask
     assert venue.balances()["USDT"].total == D(600) + D("399.6") - D("0.3996")
 
 
-def test_by_default_the_simulated_exchange_keeps_charging_fees_in_the_quote_asset() -> None:
-    """The default stays today's (every fee in the quote asset) until the guard sizes stops from net quantities."""
+def test_by_default_the_simulated_exchange_takes_fees_as_binance_spot_does() -> None:
+    """The default is Binance's (a buy's fee in the base asset); ``spot_fees_in_received_asset=False`` charges
+    every fee in the quote asset, as an account whose fees BNB pays."""
     venue = SimExchange(binance_spot_markets(), SimClock(T0), SimConfig(initial_balances={"USDT": D(1000)}))
     venue.on_price("40000", symbol=BTC)
     venue.place(intent("tw-buy", quantity="0.01"))
     (fill,) = venue.on_price("40000", symbol=BTC)
+    assert (fill.fee, fill.fee_asset, fill.net_quantity) == (D("0.00001"), "BTC", D("0.00999"))
+    quote_fees = SimExchange(
+        binance_spot_markets(), SimClock(T0),
+        SimConfig(initial_balances={"USDT": D(1000)}, spot_fees_in_received_asset=False),
+    )
+    quote_fees.on_price("40000", symbol=BTC)
+    quote_fees.place(intent("tw-buy", quantity="0.01"))
+    (fill,) = quote_fees.on_price("40000", symbol=BTC)
     assert (fill.fee, fill.fee_asset, fill.net_quantity) == (D("0.4"), "USDT", D("0.01"))
-    assert venue.balances()["BTC"].total == D("0.01")
+    assert quote_fees.balances()["BTC"].total == D("0.01")
 
 
 async def test_a_stop_sized_from_the_gross_fill_is_refused_and_one_from_the_net_quantity_is_placed() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
@@ -65,10 +66,13 @@ async def test_spot_access_check_orders_stops_and_trades(spot_broker: CcxtBroker
     await spot_broker.check_access()
     bought = await spot_broker.create_order(intent("tw-b1", Side.BUY, OrderType.MARKET, "0.01"))
     assert bought.status is OrderStatus.FILLED and bought.filled_quantity == bought.intent.quantity
-    stop = await spot_broker.create_order(intent("tw-s1", Side.SELL, OrderType.STOP_MARKET, "0.01", stop="9000"))
+    assert (bought.fee_asset, bought.net_quantity) == ("BTC", D("0.00999"))  # Binance: a buy's fee in the base
+    stop = await spot_broker.create_order(
+        intent("tw-s1", Side.SELL, OrderType.STOP_MARKET, str(bought.net_quantity), stop="9000")
+    )
     assert [o.client_order_id for o in await spot_broker.fetch_open_orders(BTC)] == ["tw-s1"]
     positions = await spot_broker.fetch_positions([BTC])
-    assert [(p.side, p.quantity) for p in positions] == [(PositionSide.LONG, bought.filled_quantity)]
+    assert [(p.side, p.quantity) for p in positions] == [(PositionSide.LONG, bought.net_quantity)]
     fills = await spot_broker.fetch_my_trades(BTC)
     assert [f.client_order_id for f in fills] == ["tw-b1"]
     cancelled = await spot_broker.cancel_order(stop.client_order_id, BTC)
