@@ -207,3 +207,17 @@ def retry_after_s(headers: Mapping[str, str] | None) -> float | None:
                 return None
             return seconds if seconds >= 0 else None
     return None
+
+
+DEFAULT_BAN_S = 120
+"""A 418 that names no end and sends no ``Retry-After``: Binance's shortest ban (2 minutes)."""
+_BANNED_UNTIL = re.compile(r"banned until (\d+)")
+
+
+def banned_until_ms(message: str, retry_after: float | None, now_ms: int) -> int:
+    """When a 418 ban ends: the ``IP banned until <ms>`` of Binance's message, else ``Retry-After``, else
+    :data:`DEFAULT_BAN_S` from now."""
+    named = _BANNED_UNTIL.search(message)
+    if named is not None:
+        return int(named.group(1))
+    return now_ms + int((retry_after if retry_after is not None else DEFAULT_BAN_S) * 1000)

@@ -17,16 +17,18 @@ Time comes from the injected ``Clock``; nothing here reads the wall clock.
 from __future__ import annotations
 
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from core.ports import Clock
 from core.ratelimit import Admit, BudgetPolicy, Cost, Limit, Priority, Scope, Throttle, decide, window_of
 from core.timeframes import datetime_to_ms, ms_to_datetime
 
 
+@runtime_checkable
 class WindowCounter(Protocol):
     """Atomic counters that live in fixed windows: the one operation a shared request budget needs."""
 
@@ -112,6 +114,19 @@ class RequestBudget:
             for limit, amount in drawn:
                 self._count(limit, now_ms, add=-amount)
         return decision
+
+    async def reserve(
+        self, cost: Cost, priority: Priority, sleep: Callable[[float], Awaitable[None]], *, max_waits: int = 3
+    ) -> Admission:
+        """``admit``, waiting (``sleep``) for the next window on a ``Throttle`` at most ``max_waits`` times:
+        ``Admit`` (the cost is reserved), ``Blocked`` at once, or the ``Throttle`` still in force after the waits."""
+        waits = 0
+        while True:
+            decision = self.admit(cost, priority)
+            if not isinstance(decision, Throttle) or waits == max_waits:
+                return decision
+            await sleep(max(0.0, (decision.until_ms - self._now_ms()) / 1000))
+            waits += 1
 
     def observe(self, usage: dict[str, int]) -> None:
         """Raise each limiter's count to the exchange's own figure (from ``core.ratelimit.usage_from_headers``)."""

@@ -44,6 +44,8 @@ class CheckReport:
     futures: bool
     modes: AccountModes | None = None
     settings: list[SymbolSettings] = field(default_factory=list)
+    configured: tuple[int, str] | None = None
+    """Futures: the leverage and margin type ``tradewake run`` sets at start-up (``exchange.leverage`` ...)."""
 
 
 @app.command("check")
@@ -62,11 +64,20 @@ def check_cmd(
     confirmation. A refused key fails with the mode and host family named; a hedge-mode account fails with
     one line saying how to switch.
     """
-    from engine.wiring import exchange_broker
+    from engine.exchange_setup import venue_budget
+    from engine.wiring import exchange_broker, plan_for
+    from store.factory import open_store
 
     settings = load_settings(config)
-    broker = exchange_broker(settings, WallClock())
-    report = asyncio.run(check_access(broker, settings))
+    clock = WallClock()
+    store = open_store(settings.store)  # the budget in use is the one every process on this store shares
+    try:
+        venue = plan_for(settings).venue
+        budget = venue_budget(venue, store, clock, settings.exchange) if venue is not None else None
+        broker = exchange_broker(settings, clock, budget=budget)
+        report = asyncio.run(check_access(broker, settings))
+    finally:
+        store.close()
     for line in report_lines(report):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     if report.modes is not None:
@@ -97,6 +108,7 @@ async def check_access(broker: CcxtBroker, settings: Settings) -> CheckReport:
             futures=futures,
             modes=modes,
             settings=symbol_settings,
+            configured=(settings.exchange.leverage, settings.exchange.margin_type) if futures else None,
         )
     finally:
         await broker.close()
@@ -113,13 +125,20 @@ def report_lines(report: CheckReport) -> list[str]:
         mode = "one-way" if report.modes.position_mode is PositionMode.ONE_WAY else "HEDGE (not supported)"
         multi = "on" if report.modes.multi_assets else "off"
         lines.append(f"position mode: {mode}; Multi-Assets Mode: {multi}")
-    lines += [f"{s.symbol}: leverage {s.leverage}x, {s.margin_type} margin" for s in report.settings]
+    lines += [symbol_line(s, report.configured) for s in report.settings]
     lines += [
         f"{symbol} fees paid in: {terms.describe(futures=report.futures, quote=report.quote)}"
         for symbol, terms in report.fees.items()
     ]
     lines.append(budget_line(report.budget, shared=report.budget_shared))
     return lines
+
+
+def symbol_line(found: SymbolSettings, configured: tuple[int, str] | None) -> str:
+    line = f"{found.symbol}: leverage {found.leverage}x, {found.margin_type} margin"
+    if configured is not None and (found.leverage, found.margin_type.value) != configured:
+        line += f" (tradewake run sets {configured[0]}x, {configured[1]} margin at start-up)"
+    return line
 
 
 def budget_line(usage: BudgetUsage, *, shared: bool) -> str:

@@ -29,9 +29,9 @@ from ccxt.base import errors as ccxt_errors
 
 from core.errors import OperationalError, OrderRejected, OutcomeUnknownError, RejectCode, TemporaryError
 from core.ports import Clock
-from core.ratelimit import Admit, retry_after_s, usage_from_headers
+from core.ratelimit import Throttle, banned_until_ms, retry_after_s, usage_from_headers
 from core.request_budget import Blocked, BlockKind, RequestBudget
-from core.timeframes import ms_to_datetime
+from core.timeframes import datetime_to_ms, ms_to_datetime
 from core.types import OrderIntent
 from exchange.binance_errors import BinanceError, Outcome, outcome, parse_error, reject_code, rejection_code
 from exchange.binance_weights import Op, cost_of, priority_of
@@ -44,8 +44,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Call = Callable[[], Awaitable[T]]
 MAX_THROTTLE_WAITS = 3
-DEFAULT_BAN = timedelta(minutes=2)
-"""A 418 that names no end: Binance's shortest ban."""
 _STATUS = re.compile(r"^\S+ (\d{3}) ")
 
 
@@ -133,22 +131,15 @@ class CcxtCalls:
     async def _admit(self, op: Op, intent: OrderIntent | None) -> None:
         """Wait for room in the budget (at most ``MAX_THROTTLE_WAITS`` windows), or raise without sending."""
         cost, priority = cost_of(op, futures=self.futures), priority_of(op, intent, futures=self.futures)
-        waits = 0
-        while True:
-            decision = self.budget.admit(cost, priority)
-            if isinstance(decision, Admit):
-                return
-            if isinstance(decision, Blocked):
-                raise self._blocked(decision)
-            wait_s = self._seconds_until(ms_to_datetime(decision.until_ms))
-            if waits == MAX_THROTTLE_WAITS:
-                raise TemporaryError(
-                    f"Binance {self.label}: the request budget is still full ({decision.limit}) after {waits} waits",
-                    retry_after_s=wait_s,
-                )
-            log.info("request budget: %s waits %.1fs for the %s window", op, wait_s, decision.limit)
-            await self._sleep(wait_s)
-            waits += 1
+        decision = await self.budget.reserve(cost, priority, self._sleep, max_waits=MAX_THROTTLE_WAITS)
+        if isinstance(decision, Blocked):
+            raise self._blocked(decision)
+        if isinstance(decision, Throttle):
+            raise TemporaryError(
+                f"Binance {self.label}: the request budget is still full ({decision.limit}) after "
+                f"{MAX_THROTTLE_WAITS} waits",
+                retry_after_s=self._seconds_until(ms_to_datetime(decision.until_ms)),
+            )
 
     def _blocked(self, blocked: Blocked) -> Exception:
         if blocked.kind is BlockKind.BAN:
@@ -217,12 +208,8 @@ class CcxtCalls:
         status = _STATUS.match(str(exc))
         retry_after = retry_after_s(getattr(self.exchange, "last_response_headers", None))
         if (status is not None and status.group(1) == "418") or "banned until" in message:
-            until = re.search(r"banned until (\d+)", message)
             now = self.clock.now()
-            if until:
-                banned_until = ms_to_datetime(int(until.group(1)))
-            else:
-                banned_until = now + (timedelta(seconds=retry_after) if retry_after is not None else DEFAULT_BAN)
+            banned_until = ms_to_datetime(banned_until_ms(message, retry_after, datetime_to_ms(now)))
             self.budget.ban(banned_until)
             return IpBanned(
                 f"Binance {self.label}: IP banned (418) until {banned_until}: {message}", until=banned_until

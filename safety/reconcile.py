@@ -72,20 +72,20 @@ class Reconciler:
             open_orders = await self.gateway.open_orders(now)
             balances = dict(await self.gateway.balance(now))
         except BROKER_ERRORS as exc:
-            return await self._failed(report, f"reading the exchange failed: {exc}", now)
+            return await self.failed(report, f"reading the exchange failed: {exc}", now)
         report.balances = balances
         for order in open_orders:
             await self._attach(order, report, now, cancel_orphans=cancel_orphans)
         try:
             await self._recover_fills(report, now)
         except BROKER_ERRORS as exc:
-            return await self._failed(report, f"reading trade history failed: {exc}", now)
+            return await self.failed(report, f"reading trade history failed: {exc}", now)
         tick = await self.sweep.run(prices, now)
         report.finalized = list(tick.closed)
         try:
             positions = await self.gateway.all_positions(now)
         except BROKER_ERRORS as exc:
-            return await self._failed(report, f"reading positions failed: {exc}", now)
+            return await self.failed(report, f"reading positions failed: {exc}", now)
         report.mismatches.extend(self._mismatches(positions, prices))
         report.equity = equity(balances, prices, self.quote)
         if report.orphans:
@@ -95,7 +95,7 @@ class Reconciler:
             )
         if tick.errors or report.mismatches:
             why = "; ".join([*tick.errors, *report.mismatches])
-            return await self._failed(report, f"state does not match the exchange yet: {why}", now)
+            return await self.failed(report, f"state does not match the exchange yet: {why}", now)
         self.book.put_board(self.book.board.model_copy(update={"reconciled_at": now}))
         self.book.journal("reconcile.done", now, _summary(report))
         report.ok = tick.save_ok and await self.keeper.save(now)
@@ -104,7 +104,8 @@ class Reconciler:
             report.error = "state could not be saved"
         return report
 
-    async def _failed(self, report: ReconcileReport, why: str, now: datetime) -> ReconcileReport:
+    async def failed(self, report: ReconcileReport, why: str, now: datetime) -> ReconcileReport:
+        """Mark the reconciliation failed (entries stay blocked), journal it and tell a human."""
         report.ok = False
         report.error = why
         self.book.board = self.book.board.model_copy(update={"reconciled_at": None})

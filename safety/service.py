@@ -29,14 +29,15 @@ from core.portfolio import PortfolioView
 from core.ports import Broker, Clock, Notifier, Store
 from core.settings import RiskSettings, RunMode
 from core.types import Alert, ClosedTrade, Position
-from safety.alerts import AlertDispatcher, AlertSink
+from safety.account import AccountSettingsReader, ExpectedTerms, FuturesTerms
+from safety.alerts import AlertDispatcher, AlertKind, AlertSink
 from safety.book import SafetyBook
 from safety.commands import AppliedCommand, Commands
 from safety.entries import Entries, EntryResult
 from safety.executor import PositionGuard
 from safety.gateway import ExchangeGateway
 from safety.keeper import StateKeeper, TickReport
-from safety.proposals import Proposal
+from safety.proposals import EntryProposal, Proposal
 from safety.reconcile import Reconciler, ReconcileReport
 from safety.reconcile import equity as account_equity
 from safety.requests import Done, Requests
@@ -49,6 +50,7 @@ __all__ = [
     "AppliedCommand",
     "Done",
     "EntryResult",
+    "ExpectedTerms",
     "ReconcileReport",
     "SafetyConfig",
     "SafetyService",
@@ -69,6 +71,10 @@ class SafetyConfig:
     """The run's client-order-id prefix: orders carrying it are ours."""
     quote_asset: str = "USDT"
     market_type: str = "spot"
+    traded: tuple[Symbol, ...] = ()
+    """The symbols the run trades: on futures their account terms are read at reconciliation."""
+    expected_terms: ExpectedTerms | None = None
+    """Futures: the leverage and margin type the run set on the account (drift refuses entries)."""
 
 
 @dataclass
@@ -82,6 +88,7 @@ class SafetyService:
     _requests: Requests
     _reconciler: Reconciler
     _commands: Commands
+    _terms: FuturesTerms | None = None
     equity: Decimal = Decimal(0)
     """Cash plus open positions marked at the latest prices (refreshed from the exchange every step)."""
     prices: dict[Symbol, Decimal] = field(default_factory=dict)
@@ -117,7 +124,10 @@ class SafetyService:
         requests = Requests(book, keeper, guard, entries)
         reconciler = Reconciler(book, gateway, keeper, sweep, config.rules, config.prefix, config.quote_asset)
         commands = Commands(store, book, keeper, requests)
-        return cls(config, book, keeper, gateway, sweep, requests, reconciler, commands, equity=equity)
+        terms = None
+        if config.market_type == "future" and config.traded and isinstance(broker, AccountSettingsReader):
+            terms = FuturesTerms(broker, config.expected_terms)
+        return cls(config, book, keeper, gateway, sweep, requests, reconciler, commands, terms, equity=equity)
 
     @property
     def quote_asset(self) -> str:
@@ -143,6 +153,11 @@ class SafetyService:
         report = await self._reconciler.run(self.prices, now, cancel_orphans=cancel_orphans)
         if report.equity is not None:
             self.equity = report.equity
+        if report.ok and self._terms is not None:
+            problem = await self._terms.load(self.config.traded)
+            if problem is not None:
+                await self._keeper.alert(AlertKind.ACCOUNT_SETTINGS, problem, now, key="start-up")
+                return await self._reconciler.failed(report, problem, now)
         return report
 
     async def apply_commands(self, now: datetime) -> list[AppliedCommand]:
@@ -177,7 +192,16 @@ class SafetyService:
         return veto(proposal, self.portfolio(), self.market(), limits, self.book.board, now)
 
     async def execute(self, approved: Approved, now: datetime) -> EntryResult | Done:
-        """Carry out what the veto approved (never anything else) through the guard."""
+        """Carry out what the veto approved (never anything else) through the guard. Before the first entry on a
+        futures symbol the account's settings are read again: an entry on drifted settings is not sent."""
+        proposal = approved.proposal
+        if isinstance(proposal, EntryProposal) and self._terms is not None and approved.position_id is not None:
+            drift = await self._terms.before_first_entry(proposal.symbol)
+            if drift is not None:
+                self.book.journal("entry.refused", now, {"position_id": approved.position_id, "why": drift})
+                await self._keeper.alert(AlertKind.ACCOUNT_SETTINGS, drift, now, key=str(proposal.symbol))
+                await self._keeper.save(now)
+                return EntryResult("not_sent", approved.position_id, drift)
         return await self._requests.execute(approved, self.prices, now)
 
     # ------------------------------------------------------------------ views
@@ -191,7 +215,10 @@ class SafetyService:
     def market(self) -> dict[Symbol, Quote]:
         """The latest price of every market seen so far, stamped when it was seen."""
         rules = self.config.rules
-        return {s: Quote(rules[s], price, self.price_at[s]) for s, price in self.prices.items() if s in rules}
+        terms = self._terms.terms if self._terms is not None else {}
+        return {
+            s: Quote(rules[s], price, self.price_at[s], terms.get(s)) for s, price in self.prices.items() if s in rules
+        }
 
     def portfolio_view(self) -> PortfolioView:
         """The ``get_portfolio`` view: the veto's portfolio, marked at the latest prices, with the controls."""

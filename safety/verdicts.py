@@ -40,6 +40,8 @@ class VetoCode(StrEnum):
     TAKE_PROFIT_WRONG_SIDE = "take_profit_wrong_side"
     # caps
     LEVERAGE_CAP = "leverage_cap"
+    STOP_BEYOND_LIQUIDATION = "stop_beyond_liquidation"
+    """Futures: the stop sits at or beyond where the account would liquidate the position (with a margin)."""
     POSITION_SIZE_CAP = "position_size_cap"
     EXPOSURE_CAP = "exposure_cap"
     MAINNET_LIMIT = "mainnet_limit"

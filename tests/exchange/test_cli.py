@@ -29,7 +29,7 @@ def test_check_refuses_simulated_modes_and_missing_keys(monkeypatch, capsys) -> 
 
 def test_check_reports_the_venue_and_never_prints_the_key(monkeypatch, capsys) -> None:
     rig = ccxt_rig("spot", balances={"USDT": Decimal(1234)})
-    monkeypatch.setattr(engine.wiring, "exchange_broker", lambda settings, clock: rig.broker)
+    monkeypatch.setattr(engine.wiring, "exchange_broker", lambda settings, clock, **_: rig.broker)
     monkeypatch.setenv("TRADEWAKE_MODE", "testnet")
     monkeypatch.setenv("TRADEWAKE_EXCHANGE__API_KEY", API_KEY)
     monkeypatch.setenv("TRADEWAKE_EXCHANGE__API_SECRET", API_SECRET)
@@ -43,7 +43,7 @@ def test_check_reports_the_venue_and_never_prints_the_key(monkeypatch, capsys) -
 def test_a_refused_key_is_an_operational_error_naming_the_venue(monkeypatch, capsys) -> None:
     rig = ccxt_rig("future")
     rig.fake.reject_keys_with = "invalid_key"
-    monkeypatch.setattr(engine.wiring, "exchange_broker", lambda settings, clock: rig.broker)
+    monkeypatch.setattr(engine.wiring, "exchange_broker", lambda settings, clock, **_: rig.broker)
     monkeypatch.setenv("TRADEWAKE_MODE", "testnet")
     monkeypatch.setenv("TRADEWAKE_EXCHANGE__MARKET_TYPE", "future")
     monkeypatch.setenv("TRADEWAKE_EXCHANGE__API_KEY", API_KEY)
@@ -54,7 +54,7 @@ def test_a_refused_key_is_an_operational_error_naming_the_venue(monkeypatch, cap
 
 
 def use_rig(monkeypatch, rig, market_type: str = "spot") -> None:
-    monkeypatch.setattr(engine.wiring, "exchange_broker", lambda settings, clock: rig.broker)
+    monkeypatch.setattr(engine.wiring, "exchange_broker", lambda settings, clock, **_: rig.broker)
     monkeypatch.setenv("TRADEWAKE_MODE", "testnet")
     monkeypatch.setenv("TRADEWAKE_EXCHANGE__MARKET_TYPE", market_type)
     monkeypatch.setenv("TRADEWAKE_EXCHANGE__API_KEY", API_KEY)
