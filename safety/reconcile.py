@@ -7,8 +7,9 @@
    stop placed just before a crash and never saved becomes the position's stop again (the older
    one is retired and cancelled by the guard). Orders of positions already closed go to the
    cleanup list. Orders of positions we know nothing about are **orphans**: reported and alerted,
-   cancelled only when ``exchange.cancel_orphans`` is set. Orders without our prefix are not ours
-   and are left alone.
+   cancelled only when ``exchange.cancel_orphans`` is set. Orders without our prefix are not ours:
+   reported once (journal ``reconcile.foreign`` and an alert), never cancelled, never counted as ours;
+   a foreign stop that protects a position better than ours lends it its level (``safety.foreign``).
 3. Look through the trade history of every open position for fills of our orders the record does
    not know (placed and filled, but the save was lost): they are attached too.
 4. Run one guard pass: fills that happened while we were away are booked; a position that is gone
@@ -34,6 +35,7 @@ from core.money import MarketRules
 from core.types import Balance, ClosedTrade, ExchangePosition, ExitReason, Order, PositionSide
 from safety.alerts import AlertKind
 from safety.book import SafetyBook
+from safety.foreign import adoptable_stop, describe
 from safety.gateway import BROKER_ERRORS, ExchangeGateway, StopPosition
 from safety.guard_state import ExitOrder, GuardRecord
 from safety.keeper import StateKeeper
@@ -52,6 +54,8 @@ class ReconcileReport:
     finalized: list[ClosedTrade] = field(default_factory=list)
     orphans: list[ClientOrderId] = field(default_factory=list)
     cancelled_orphans: list[ClientOrderId] = field(default_factory=list)
+    foreign: list[ClientOrderId] = field(default_factory=list)
+    """Open orders that are not ours (left alone)."""
     mismatches: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -75,7 +79,10 @@ class Reconciler:
             return await self.failed(report, f"reading the exchange failed: {exc}", now)
         report.balances = balances
         for order in open_orders:
-            await self._attach(order, report, now, cancel_orphans=cancel_orphans)
+            if parse_order_id(order.client_order_id, self.prefix) is None:
+                await self._foreign(order, report, prices, now)
+            else:
+                await self._attach(order, report, now, cancel_orphans=cancel_orphans)
         try:
             await self._recover_fills(report, now)
         except BROKER_ERRORS as exc:
@@ -123,7 +130,7 @@ class Reconciler:
         cid = order.client_order_id
         parsed = parse_order_id(cid, self.prefix)
         if parsed is None:
-            return  # not ours
+            return  # not ours (``_foreign``)
         pid = parsed.position_id
         record = self.book.records.get(pid)
         if record is not None and parsed.role is OrderRole.ENTRY:
@@ -147,6 +154,31 @@ class Reconciler:
         )
         if cancel_orphans:
             await self._cancel_quietly(cid, order, report, now, why="orphan order")
+
+    async def _foreign(
+        self, order: Order, report: ReconcileReport, prices: Mapping[Symbol, Decimal], now: datetime
+    ) -> None:
+        """Not ours: report it once, never cancel it; a better stop for one of our positions lends its level."""
+        cid = order.client_order_id
+        report.foreign.append(cid)
+        for record in sorted(self.book.records.values(), key=lambda r: r.id):
+            rules = self.rules.get(record.symbol)
+            level = adoptable_stop(record, order, rules, prices.get(record.symbol)) if rules is not None else None
+            if level is not None:
+                position = record.position.model_copy(update={"stop_price": level})
+                self.book.put_record(record.model_copy(update={"position": position}))
+                adopted = {"position_id": record.id, "order_id": cid, "from": str(record.position.stop_price)}
+                self.book.journal("reconcile.adopted_foreign_stop", now, {**adopted, "to": str(level)})
+        if not self.book.note_foreign(cid):
+            return
+        self.book.journal("reconcile.foreign", now, {"order": describe(order), "foreign": order.foreign})
+        await self.keeper.alert(
+            AlertKind.FOREIGN_ORDER,
+            f"an open order that is not ours, left alone (never cancelled): {describe(order)}",
+            now,
+            severity="warning",
+            key=cid,
+        )
 
     async def _cancel_quietly(
         self, cid: ClientOrderId, order: Order, report: ReconcileReport, now: datetime, *, why: str
@@ -245,6 +277,7 @@ def _summary(report: ReconcileReport) -> dict[str, object]:
         "finalized": [t.position_id for t in report.finalized],
         "orphans": list(report.orphans),
         "cancelled_orphans": list(report.cancelled_orphans),
+        "foreign": list(report.foreign),
         "mismatches": list(report.mismatches),
         "equity": None if report.equity is None else str(report.equity),
     }
