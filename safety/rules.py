@@ -81,6 +81,14 @@ def check_entry_gates(board: BreakerBoard) -> Vetoed | None:
     return None
 
 
+def check_ip_ban(board: BreakerBoard, now: datetime) -> Vetoed | None:
+    """Binance banned the IP (418): no entry (nothing would be sent; exits wait for the ban's end too)."""
+    if board.banned(now):
+        until = board.banned_until.isoformat() if board.banned_until else "?"
+        return Vetoed(VetoCode.IP_BANNED, f"Binance banned this IP until {until}; nothing is sent before then")
+    return None
+
+
 def check_daily_order_cap(board: BreakerBoard, limits: RiskSettings) -> Vetoed | None:
     if board.trading.agent_orders >= limits.max_orders_per_day:
         return Vetoed(

@@ -23,6 +23,8 @@ class VetoCode(StrEnum):
     STATE_NOT_SAVED = "state_not_saved"
     NOT_RECONCILED = "not_reconciled"
     EXCHANGE_BREAKER_OPEN = "exchange_breaker_open"
+    IP_BANNED = "ip_banned"
+    """Binance banned the IP (418): nothing is sent until the ban ends."""
     TRADING_BREAKER_OPEN = "trading_breaker_open"
     DAILY_ORDER_CAP = "daily_order_cap"
     # market data

@@ -71,6 +71,7 @@ def _entry(p: EntryProposal, x: _Inputs) -> Verdict:
     gate = (
         rules.check_controls(x.board, x.now)
         or rules.check_entry_gates(x.board)
+        or rules.check_ip_ban(x.board, x.now)
         or rules.check_daily_order_cap(x.board, risk)
     )
     if gate:

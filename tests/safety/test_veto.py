@@ -73,6 +73,7 @@ CASES: dict[VetoCode, Case] = {
         entry(), board=board(exchange=ExchangeBreaker(state=BreakerState.OPEN, last_error="timeout"))
     ),
     VetoCode.TRADING_BREAKER_OPEN: Case(entry(), board=board(trading=trading_open)),
+    VetoCode.IP_BANNED: Case(entry(), board=board(banned_until=T0 + timedelta(minutes=2))),
     VetoCode.DAILY_ORDER_CAP: Case(
         entry(), board=board(trading=board().trading.model_copy(update={"agent_orders": 60}))
     ),
