@@ -35,7 +35,7 @@ from engine.runs import Replay
 from engine.wiring import AgentChoice, backtest_settings, build_run, sim_markets
 from market.candles import frame_to_candles
 from safety.reconcile import equity as account_equity
-from safety.rules import tradable
+from safety.service import tradable
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)`` after every candle."""

@@ -41,6 +41,7 @@ from safety.proposals import EntryProposal, Proposal
 from safety.reconcile import Reconciler, ReconcileReport
 from safety.reconcile import equity as account_equity
 from safety.requests import Done, Requests
+from safety.rules import tradable
 from safety.sweep import Sweep
 from safety.verdicts import Approved, Verdict
 from safety.veto import veto
@@ -56,6 +57,7 @@ __all__ = [
     "SafetyService",
     "TickReport",
     "account_equity",
+    "tradable",
 ]
 """The service and the values its methods return: everything outside ``safety/`` needs from here."""
 
