@@ -275,7 +275,7 @@ class CcxtBroker:
                 f"fetch_my_trades {symbol}",
             )
 
-        until_ms = self.calls.nonce()
+        until_ms = history_end_ms(datetime_to_ms(self._clock.now()), self.calls.offset.offset_ms)
         window_ms = FUTURES_WINDOW_MS if self._futures else SPOT_WINDOW_MS
         raws = await all_trades(page, since_ms, until_ms, window_ms=window_ms)
         fills = []
@@ -362,6 +362,19 @@ class CcxtBroker:
         if unknown:
             raise OrderRejected(RejectCode.UNKNOWN_SYMBOL, f"Binance {self.venue.label} has no market {unknown[0]}")
         return {s: self._rules[s] for s in symbols}
+
+
+HISTORY_MARGIN_MS = 3_600_000
+TRUSTED_LEAD_MS = 86_400_000
+
+
+def history_end_ms(clock_ms: int, offset_ms: int) -> int:
+    """Where a trade history ends: our clock's now, plus the exchange clock's lead when it is a clock error (up to
+    a day: trades are stamped on the exchange's clock), plus an hour. A larger lead is no clock error but a
+    replayed venue (its trades are stamped in replay time, its clock is the wall's): walking windows up to the
+    wall clock would cost a request per 7 days (24 hours on spot) of nothing."""
+    lead = offset_ms if 0 < offset_ms <= TRUSTED_LEAD_MS else 0
+    return clock_ms + lead + HISTORY_MARGIN_MS
 
 
 def default_budget(exchange: Any, venue: VenueSpec, clock: Clock) -> RequestBudget:
