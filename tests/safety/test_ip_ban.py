@@ -45,7 +45,8 @@ async def test_a_ban_stops_every_request_tells_a_human_once_and_no_watchdog_exit
     for _ in range(5):  # the guard's 30 s rhythm, and price through the stop: nothing goes out
         rig.clock.advance_by(30)
         desk.safety.mark(FBTC, D(48000), rig.clock.now())
-        await desk.safety.guard(rig.clock.now())
+        paused = await desk.safety.guard(rig.clock.now())
+        assert paused.errors == [f"IP banned until {BAN_END.isoformat()}: the pass sends nothing"]
     assert len(rig.fake.requests) == sent, "no request during the ban"
     assert len(desk.alerts("ip_ban")) == 1, "one alert per ban"
     entry = desk.safety.check(_entry(), rig.clock.now())
