@@ -35,17 +35,19 @@ from core.errors import ConfigError
 from core.ids import Symbol
 from core.money import MarketRules
 from core.ports import AgentBackend, Broker, Clock, Store
+from core.request_budget import RequestBudget
 from core.settings import RunMode, Settings
 from engine.desk import EngineDesk
 from engine.engine import Engine
 from engine.events import Event
+from engine.exchange_setup import configure_account, expected_terms, open_broker, venue_budget
 from engine.holdings import SpotHoldings, run_holdings_config
 from engine.live import LiveLoop, candle_feeds, derivatives_poller, live_market, paper_feed, preload, warm_up_gate
 from engine.replay import CandleReplay
 from engine.runs import LiveFeed, Replay, Run
 from exchange.ccxt_broker import CcxtBroker
 from exchange.ccxt_client import ccxt_client
-from exchange.retry import RetryPolicy, Sleep
+from exchange.retry import Sleep
 from exchange.sim import (
     FixedBpsSlippage,
     MarketFill,
@@ -102,6 +104,7 @@ def sim_exchange(
         initial_balances={settings.exchange.quote: Decimal(str(initial_cash))},
         market_fill=fill,
         slippage=FixedBpsSlippage(Decimal(str(slippage_bps))),
+        default_leverage=settings.exchange.leverage,  # futures: what a live run sets on the account
     )
     return SimExchange(list(rules.values()), clock, config)
 
@@ -137,6 +140,8 @@ async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: in
             rules=core.rules, risk=settings.risk, mode=settings.mode, prefix=settings.exchange.client_id_prefix,
             quote_asset=settings.exchange.quote, market_type=settings.exchange.market_type,
             delegated_commands=spot.delegated if spot else (),
+            traded=tuple(core.market.symbols),
+            expected_terms=expected_terms(settings.exchange, on_exchange=plan_for(settings).fills == "exchange"),
         ),
         initial_equity=core.initial_equity, alert_interval_s=settings.alerts.min_interval_s,
         holdings=spot.view() if spot else None,
@@ -239,25 +244,18 @@ def backtest_settings(settings: Settings) -> Settings:
 
 
 def exchange_broker(
-    settings: Settings, clock: Clock, *, sleep: Sleep = asyncio.sleep, seed: int | None = None
+    settings: Settings, clock: Clock, *, sleep: Sleep = asyncio.sleep, seed: int | None = None,
+    budget: RequestBudget | None = None,
 ) -> CcxtBroker:
-    """The ccxt broker on the venue of a testnet or mainnet run (no request sent yet: ``check_access`` next)."""
+    """The ccxt broker on the venue of a testnet or mainnet run (no request sent yet: ``check_access`` next);
+    ``budget``: the venue's shared request budget (``engine.exchange_setup.venue_budget``)."""
     plan = plan_for(settings)
     if plan.fills != "exchange" or plan.venue is None:
         raise ConfigError(
             f"mode {settings.mode} fills on the simulated exchange; the ccxt broker is for testnet/mainnet"
         )
-    exchange = settings.exchange
-    if exchange.api_key is None or exchange.api_secret is None:
-        raise ConfigError(
-            f"{plan.venue.label} needs exchange.api_key and exchange.api_secret "
-            "(TRADEWAKE_EXCHANGE__API_KEY / TRADEWAKE_EXCHANGE__API_SECRET)"
-        )
-    return CcxtBroker.open(
-        plan.venue, api_key=exchange.api_key.get_secret_value(), api_secret=exchange.api_secret.get_secret_value(),
-        symbols=live_symbols(settings), clock=clock, retry=RetryPolicy.from_settings(exchange),
-        timeout_s=exchange.request_timeout_s, sleep=sleep, seed=seed,
-    )
+    return open_broker(plan.venue, settings.exchange, live_symbols(settings), clock, sleep=sleep, seed=seed,
+                       budget=budget)
 
 
 def live_symbols(settings: Settings) -> list[Symbol]:
@@ -353,9 +351,12 @@ async def _live_run(
 
     assert plan.venue is not None
     venue, symbols, timeframe = plan.venue, live_symbols(settings), feed.timeframe
+    store = open_store(settings.store)
+    resources.callback(store.close)
+    budget = venue_budget(venue, store, clock, settings.exchange)  # the broker's and the candles', on the store
     source = feed.source
     if source is None:  # candles from the venue the orders go to (paper: live prices from it)
-        rest = CcxtRest(ccxt_client(venue, timeout_s=settings.exchange.request_timeout_s))
+        rest = CcxtRest(ccxt_client(venue, timeout_s=settings.exchange.request_timeout_s), budget=budget)
         resources.push_async_callback(rest.close)
         source = rest
     histories = {s: await preload(source, s, timeframe, clock) for s in symbols}
@@ -364,9 +365,7 @@ async def _live_run(
     if plan.fills == "simulated":
         account = _simulated_account(settings, clock)
     else:
-        account = await _exchange_account(settings, clock, histories, resources)
-    store = open_store(settings.store)
-    resources.callback(store.close)
+        account = await _exchange_account(settings, clock, histories, resources, budget)
     core = Core(settings=settings, clock=clock, broker=account.broker, store=store, market=market,
                 rules=account.rules, initial_equity=account.equity, seed=settings.learner.seed)
     engine = await build_engine(core, agent)
@@ -386,12 +385,12 @@ def _simulated_account(settings: Settings, clock: Clock) -> LiveAccount:
     return LiveAccount(SimBroker(venue), rules, Decimal(str(settings.backtest.initial_cash)), paper_feed(venue))
 
 
-async def _exchange_account(
-    settings: Settings, clock: Clock, histories: Mapping[Symbol, pd.DataFrame], resources: AsyncExitStack
-) -> LiveAccount:
-    broker = exchange_broker(settings, clock)
+async def _exchange_account(settings: Settings, clock: Clock, histories: Mapping[Symbol, pd.DataFrame],
+                            resources: AsyncExitStack, budget: RequestBudget) -> LiveAccount:
+    broker = exchange_broker(settings, clock, budget=budget)
     resources.push_async_callback(broker.close)
     await broker.check_access()
+    await configure_account(broker, settings.exchange)  # futures: one-way mode, margin type and leverage set
     rules = dict(await broker.load_markets())
     prices = {s: Decimal(str(h["close"].iloc[-1])) for s, h in histories.items()}
     equity = account_equity(await broker.fetch_balance(), prices, settings.exchange.quote)

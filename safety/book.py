@@ -28,6 +28,7 @@ from safety.guard_state import GuardRecord, PendingEntry
 
 BOARD_KEY = "safety/board"
 CLEANUP_KEY = "safety/cleanup"
+FOREIGN_KEY = "safety/foreign"
 POSITION_PREFIX = "safety/pos/"
 ENTRY_PREFIX = "safety/entry/"
 CLOSED_PREFIX = "safety/closed/"
@@ -66,6 +67,8 @@ class SafetyBook:
     entries: dict[PositionId, PendingEntry] = field(default_factory=dict)
     cleanup: dict[ClientOrderId, Symbol] = field(default_factory=dict)
     """Sibling orders of finalized positions whose cancel has not been confirmed yet."""
+    foreign_reported: set[ClientOrderId] = field(default_factory=set)
+    """Client ids of orders that are not ours, already reported once (journal and alert)."""
     _versions: dict[str, int] = field(default_factory=dict)
     _staged: dict[str, Write] = field(default_factory=dict)
     _events: list[NewEvent] = field(default_factory=list)
@@ -94,6 +97,10 @@ class SafetyBook:
         if cleanup_doc:
             book._versions[CLEANUP_KEY] = cleanup_doc.version
             book.cleanup = {ClientOrderId(k): Symbol(v) for k, v in cleanup_doc.value.get("orders", {}).items()}
+        foreign_doc = store.get(FOREIGN_KEY)
+        if foreign_doc:
+            book._versions[FOREIGN_KEY] = foreign_doc.version
+            book.foreign_reported = {ClientOrderId(c) for c in foreign_doc.value.get("reported", [])}
         return book
 
     def was_closed(self, pid: PositionId) -> bool:
@@ -157,6 +164,14 @@ class SafetyBook:
     def set_cleanup(self, orders: Mapping[ClientOrderId, Symbol]) -> None:
         self.cleanup = dict(orders)
         self._stage(CLEANUP_KEY, {"orders": dict(self.cleanup)})
+
+    def note_foreign(self, cid: ClientOrderId) -> bool:
+        """Remember that the order ``cid`` (not ours) was reported; ``False`` when it already was."""
+        if cid in self.foreign_reported:
+            return False
+        self.foreign_reported.add(cid)
+        self._stage(FOREIGN_KEY, {"reported": sorted(self.foreign_reported)})
+        return True
 
     def finalize(self, record: GuardRecord, trade: ClosedTrade) -> None:
         """Stage the exactly-once close: the closed trade (must not exist yet) and the record's deletion."""

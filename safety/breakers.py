@@ -103,6 +103,12 @@ class BreakerBoard(BaseModel):
     """When reconciliation with the exchange last succeeded in this run; ``None`` blocks entries."""
     last_exit_at: dict[str, AwareDatetime] = {}
     """Per symbol, when its last position closed (the re-entry cooldown starts there)."""
+    banned_until: AwareDatetime | None = None
+    """Binance banned the IP (418) until then: nothing is sent to the exchange before it (a request during a ban
+    prolongs it, from 2 minutes up to 3 days); cleared by the first answer after it."""
+
+    def banned(self, now: datetime) -> bool:
+        return self.banned_until is not None and now < self.banned_until
 
     @classmethod
     def fresh(cls, equity: Decimal, now: datetime) -> BreakerBoard:

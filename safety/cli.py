@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -169,6 +170,15 @@ def collect_status(store: Store) -> dict[str, Any]:
     }
 
 
+def _ban_line(banned_until: str | None) -> str:
+    """The IP ban the engine last saw (Binance 418). A ban past its end reads as over; the engine clears it at
+    its first answer after."""
+    if banned_until is None:
+        return "IP ban: none"
+    over = datetime.fromisoformat(banned_until) <= WallClock().now()
+    return f"IP ban: {'ended' if over else 'BANNED'} until {banned_until}" + ("" if over else " (nothing is sent)")
+
+
 def render_status(status: dict[str, Any]) -> str:
     board = status["board"]
     lines = [f"store: {status['store']}"] if "store" in status else []
@@ -184,6 +194,7 @@ def render_status(status: dict[str, Any]) -> str:
             + (f" ({trading['reason']})" if trading["reason"] else "")
             + f"; today {trading['trades']} trades, P&L {trading['realized_pnl']}, {trading['agent_orders']} orders",
             f"exchange breaker: {exchange['state']} ({exchange['consecutive_errors']} consecutive errors)",
+            _ban_line(board.get("banned_until")),
             f"state saved: {'yes' if board['persistence_ok'] else 'NO - REDUCING'}",
         ]
     lines.append(f"open positions: {len(status['positions'])}")

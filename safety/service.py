@@ -31,7 +31,8 @@ from core.ports import Broker, Clock, Notifier, Store
 from core.settings import RiskSettings, RunMode
 from core.types import Alert, Balance, ClosedTrade, Position
 from safety import rules as veto_rules
-from safety.alerts import AlertDispatcher, AlertSink
+from safety.account import AccountSettingsReader, ExpectedTerms, FuturesTerms
+from safety.alerts import AlertDispatcher, AlertKind, AlertSink
 from safety.book import SafetyBook
 from safety.commands import AppliedCommand, Commands
 from safety.entries import Entries, EntryResult
@@ -41,10 +42,11 @@ from safety.guard_state import ManagedStage
 from safety.keeper import StateKeeper, TickReport
 from safety.managed import HoldingShare, ManagedOutcome, ManagedSpec, SpotHoldings, check_managed
 from safety.managed_ops import ManagedPositions
-from safety.proposals import Proposal
+from safety.proposals import EntryProposal, Proposal
 from safety.reconcile import Reconciler, ReconcileReport
 from safety.reconcile import equity as account_equity
 from safety.requests import Done, Requests
+from safety.rules import tradable
 from safety.sweep import Sweep
 from safety.verdicts import Approved, Verdict
 from safety.veto import veto
@@ -54,6 +56,7 @@ __all__ = [
     "AppliedCommand",
     "Done",
     "EntryResult",
+    "ExpectedTerms",
     "HoldingShare",
     "ManagedOutcome",
     "ManagedSpec",
@@ -64,6 +67,7 @@ __all__ = [
     "SpotHoldings",
     "TickReport",
     "account_equity",
+    "tradable",
 ]
 """The service and the values its methods return: everything outside ``safety/`` needs from here."""
 
@@ -82,6 +86,10 @@ class SafetyConfig:
     delegated_commands: tuple[str, ...] = ()
     """Prefixes of queued command kinds another part of the engine applies (``holdings.``): left in the queue
     for it, not refused as unknown."""
+    traded: tuple[Symbol, ...] = ()
+    """The symbols the run trades: on futures their account terms are read at reconciliation."""
+    expected_terms: ExpectedTerms | None = None
+    """Futures: the leverage and margin type the run set on the account (drift refuses entries)."""
 
 
 @dataclass
@@ -96,6 +104,7 @@ class SafetyService:
     _reconciler: Reconciler
     _commands: Commands
     _managed: ManagedPositions
+    _terms: FuturesTerms | None = None
     equity: Decimal = Decimal(0)
     """Cash plus open positions marked at the latest prices (refreshed from the exchange every step)."""
     prices: dict[Symbol, Decimal] = field(default_factory=dict)
@@ -148,7 +157,12 @@ class SafetyService:
         )
         commands = Commands(store, book, keeper, requests, delegated=config.delegated_commands)
         managed = ManagedPositions(book, keeper, gateway, guard)
-        return cls(config, book, keeper, gateway, sweep, requests, reconciler, commands, managed, equity=equity)
+        terms = None
+        if config.market_type == "future" and config.traded and isinstance(broker, AccountSettingsReader):
+            terms = FuturesTerms(broker, config.expected_terms)
+        return cls(
+            config, book, keeper, gateway, sweep, requests, reconciler, commands, managed, terms, equity=equity
+        )
 
     @property
     def quote_asset(self) -> str:
@@ -174,6 +188,11 @@ class SafetyService:
         report = await self._reconciler.run(self.prices, now, cancel_orphans=cancel_orphans)
         if report.equity is not None:
             self.equity = report.equity
+        if report.ok and self._terms is not None:
+            problem = await self._terms.load(self.config.traded)
+            if problem is not None:
+                await self._keeper.alert(AlertKind.ACCOUNT_SETTINGS, problem, now, key="start-up")
+                return await self._reconciler.failed(report, problem, now)
         return report
 
     async def apply_commands(self, now: datetime) -> list[AppliedCommand]:
@@ -223,7 +242,16 @@ class SafetyService:
         return verdict
 
     async def execute(self, approved: Approved, now: datetime) -> EntryResult | Done:
-        """Carry out what the veto approved (never anything else) through the guard."""
+        """Carry out what the veto approved (never anything else) through the guard. Before the first entry on a
+        futures symbol the account's settings are read again: an entry on drifted settings is not sent."""
+        proposal = approved.proposal
+        if isinstance(proposal, EntryProposal) and self._terms is not None and approved.position_id is not None:
+            drift = await self._terms.before_first_entry(proposal.symbol)
+            if drift is not None:
+                self.book.journal("entry.refused", now, {"position_id": approved.position_id, "why": drift})
+                await self._keeper.alert(AlertKind.ACCOUNT_SETTINGS, drift, now, key=str(proposal.symbol))
+                await self._keeper.save(now)
+                return EntryResult("not_sent", approved.position_id, drift)
         return await self._requests.execute(approved, self.prices, now)
 
     # ------------------------------------------------------------------ views
@@ -237,7 +265,10 @@ class SafetyService:
     def market(self) -> dict[Symbol, Quote]:
         """The latest price of every market seen so far, stamped when it was seen."""
         rules = self.config.rules
-        return {s: Quote(rules[s], price, self.price_at[s]) for s, price in self.prices.items() if s in rules}
+        terms = self._terms.terms if self._terms is not None else {}
+        return {
+            s: Quote(rules[s], price, self.price_at[s], terms.get(s)) for s, price in self.prices.items() if s in rules
+        }
 
     def portfolio_view(self) -> PortfolioView:
         """The ``get_portfolio`` view: the veto's portfolio, marked at the latest prices, with the controls."""
