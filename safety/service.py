@@ -28,7 +28,7 @@ from core.money import MarketRules
 from core.portfolio import PortfolioView
 from core.ports import Broker, Clock, Notifier, Store
 from core.settings import RiskSettings, RunMode
-from core.types import Alert, ClosedTrade, Position
+from core.types import Alert, Balance, ClosedTrade, Position
 from safety.alerts import AlertDispatcher, AlertSink
 from safety.book import SafetyBook
 from safety.commands import AppliedCommand, Commands
@@ -86,6 +86,7 @@ class SafetyService:
     """Cash plus open positions marked at the latest prices (refreshed from the exchange every step)."""
     prices: dict[Symbol, Decimal] = field(default_factory=dict)
     price_at: dict[Symbol, datetime] = field(default_factory=dict)
+    _balances: Mapping[str, Balance] | None = None
 
     @classmethod
     def open(
@@ -132,8 +133,15 @@ class SafetyService:
 
     async def refresh_equity(self, now: datetime) -> Decimal:
         """Cash plus open positions marked at the latest prices, read from the exchange."""
-        balances = await self._gateway.balance(now)
-        self.equity = account_equity(balances, self.prices, self.config.quote_asset)
+        self._balances = await self._gateway.balance(now)
+        self.equity = account_equity(self._balances, self.prices, self.config.quote_asset)
+        return self.equity
+
+    def remark_equity(self) -> Decimal:
+        """The equity from the balances last read, marked at the latest prices (no request: the live loop reads
+        balances only every few minutes and after account changes, since a spot balance costs 20 request weight)."""
+        if self._balances is not None:
+            self.equity = account_equity(self._balances, self.prices, self.config.quote_asset)
         return self.equity
 
     # ------------------------------------------------------------------ the engine's steps
@@ -151,6 +159,12 @@ class SafetyService:
     async def guard(self, now: datetime) -> TickReport:
         """Finalization-first pass over every pending entry and open position (``safety.sweep``)."""
         return await self._sweep.run(self.prices, now, self.equity)
+
+    async def exchange_trouble(self, reason: str, now: datetime) -> None:
+        """Trouble with the exchange that no broker call saw (the live loop's reconnect storm): the exchange
+        breaker opens as after too many failed calls (entries stop, a human is alerted) and probes its way
+        closed again after ``exchange_error_cooldown_s``."""
+        await self._gateway.trip(reason, now)
 
     def agent_blocked(self, now: datetime) -> str | None:
         """Why the agent must not be woken now (halted or sleeping), or ``None``."""
