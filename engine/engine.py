@@ -26,6 +26,7 @@ from typing import assert_never
 
 from agent.memory import AgentMemory
 from agent.records import decision_event
+from core.errors import OperationalError, TemporaryError
 from core.ids import Symbol
 from core.ports import AgentBackend, Clock, NewEvent, Store
 from core.types import ClosedTrade, DecisionRecord, DecisionRequest, PositionSide, WakeKind, WakeReason
@@ -135,12 +136,19 @@ class Engine:
         self._sync_positions()
 
     async def _equity(self, now: datetime, *, fetch: bool) -> None:
+        """Balances read when due, else the last ones re-marked. A failed read keeps the last equity (journaled;
+        the exchange breaker has counted the error and alerts when they pile up): the guard still runs."""
         last = self._equity_at
         if fetch or last is None or (now - last).total_seconds() >= self.equity_fetch_s:
-            self._equity_at = now
-            await self.safety.refresh_equity(now)
-        else:
-            self.safety.remark_equity()
+            try:
+                await self.safety.refresh_equity(now)
+            except (TemporaryError, OperationalError) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                self.store.append(NewEvent(kind="equity.stale", at=now, payload={"error": error}))
+            else:
+                self._equity_at = now
+                return
+        self.safety.remark_equity()
 
     async def _finish(self, report: StepReport, now: datetime) -> None:
         """Every close to the learner (exactly once: each is drained once), alerts out, the gate saved."""
