@@ -139,6 +139,9 @@ async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: in
         raise ConfigError(f"reconciliation with the exchange failed: {report.error}")
     for trade in report.finalized:  # closed while we were away: the learner hears of it once
         learner.record_trade(trade)
+    for trade in safety.closed_trades():  # closed before a crash that came before the learner's commit
+        if not learner.is_recorded(trade.position_id):
+            learner.record_trade(trade)
     return engine
 
 

@@ -100,6 +100,11 @@ class SafetyBook:
         """Whether the store records this position as closed (finalized by this or an earlier process)."""
         return self.store.get(closed_key(pid)) is not None
 
+    def closed_trades(self) -> list[ClosedTrade]:
+        """Every close the store records, oldest position id first (finalized by this or an earlier process)."""
+        docs = self.store.get_many(self.store.keys(CLOSED_PREFIX))
+        return [ClosedTrade.model_validate(docs[key].value) for key in sorted(docs)]
+
     # ------------------------------------------------------------------ the veto's view
 
     def portfolio(self, equity: Decimal) -> views.Portfolio:

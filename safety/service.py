@@ -175,6 +175,11 @@ class SafetyService:
             return f"sleeping until {controls.sleep_until.isoformat() if controls.sleep_until else '?'}"
         return None
 
+    def closed_trades(self) -> list[ClosedTrade]:
+        """Every close committed in the store, also by an earlier process: a crash between a close's commit and
+        the learner's leaves the learner one behind, and a start-up catches it up from here (exactly once)."""
+        return self.book.closed_trades()
+
     def drain_closed(self) -> list[ClosedTrade]:
         """Closes committed since the last guard pass (exits the agent asked for in between)."""
         return self._keeper.drain_closed()
