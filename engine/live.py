@@ -8,13 +8,15 @@ Three kinds of tasks run side by side (``docs/architecture.md``, "The live loop"
   the exchange breaker (entries stop, a human is told) instead of crashing anything. Intake only records news;
 - **the stepper** steps the engine (``Engine.step``: guard, gate, and the agent on a wake): the operator's
   commands first, funding and open interest when due, every closed candle, a price tick every
-  ``tick_interval_s``, a timer tick every ``safety_interval_s``. It writes the heartbeat file whenever market
-  data arrived, so a silent feed (or a stuck process) shows as an ageing heartbeat;
+  ``tick_interval_s``, a timer tick every ``safety_interval_s`` (neither more often than ``floor_wall_s`` of
+  wall time: a venue replaying history fast must not multiply the requests). It rewrites the heartbeat file
+  whenever market data arrived, so a silent feed (or a stuck process) shows as an ageing heartbeat;
 - **the guardian** runs safety alone (``Engine.guard``) on its own cadence: at once when the user-data stream
   reports a change on the account, on every new price while a position or entry is open (at most every
-  ``guard_tick_s``), and whenever ``safety_interval_s`` passed without a guard pass. It takes the engine's lock,
-  which a decision in flight holds only during each of its desk calls, so a stop that fills during a long agent
-  decision is finalized within one guard interval, not after the decision.
+  ``guard_tick_wall_s`` of wall time: each pass reads the position and its orders), and whenever
+  ``safety_interval_s`` passed without a guard pass. It takes the engine's lock, which a decision in flight
+  holds only during each of its desk calls, so a stop that fills during a long agent decision is finalized
+  within one guard interval, not after the decision.
 
 Time is the exchange's (``core.clock.ExchangeClock``): every stream event and a periodic ``GET time`` move it,
 so candles close on the exchange's time, never the wall clock's (``docs/venue.md``). Stopping (SIGTERM) lets the
@@ -42,7 +44,7 @@ from core.timeframes import ms_to_datetime
 from engine.engine import Engine, StepReport
 from engine.events import CommandsPending, DerivativesUpdated, Event, PriceTick, TimerTick
 from engine.live_feed import CandleFeed, MarketSource
-from engine.live_health import Backoff, ReconnectStorm
+from engine.live_health import Backoff, Pace, ReconnectStorm
 from exchange.account_stream import AccountStream, Channel
 from market.derivatives import DerivativesPoller
 from safety.alerts import AlertKind, make_alert
@@ -60,8 +62,12 @@ class Cadence:
     watchdog)."""
     tick_interval_s: float = 10.0
     """A price tick through the whole engine (the gate's price conditions) at most this often per symbol."""
-    guard_tick_s: float = 1.0
-    """While a position or an entry is open: a guard pass on a new price at most this often."""
+    guard_tick_wall_s: float = 0.5
+    """While a position or an entry is open, a guard pass on every new price, at most this often (wall seconds:
+    each pass reads the position and its orders, and request weight is budgeted per wall minute)."""
+    floor_wall_s: float = 1.0
+    """Timer ticks and price ticks through the engine at most this often in wall time, whatever the exchange's
+    clock says (a venue replaying at 300x would otherwise ask for 300 times the requests)."""
     stream_silence_s: float = 300.0
     """No market message for this long: the market sockets are closed and dialled again (the gate's
     ``feed_stale`` wake and alert come from the same silence; wiring sets it to ``gate.feed_stale_s``)."""
@@ -90,14 +96,15 @@ class LiveLoop:
     """Events stepped and passes made so far, by kind (the runner's log line and the tests read it)."""
     storm: ReconnectStorm = field(default_factory=ReconnectStorm)
     _prices: dict[Symbol, tuple[Decimal, datetime]] = field(default_factory=dict)
-    _ticked_at: dict[Symbol, datetime] = field(default_factory=dict)
+    _ticks: dict[Symbol, Pace] = field(default_factory=dict)
+    _timer: Pace | None = None
     _guarded_price_at: datetime | None = None
+    _guarded_wall: float | None = None
     _account_news: bool = False
     _storm_detail: str | None = None
     _market_at: datetime | None = None
     _beaten_at: datetime | None = None
     _silence_handled: bool = False
-    _timer_at: datetime | None = None
     _synced_wall: float | None = None
     _news: asyncio.Event = field(default_factory=asyncio.Event)
     _guard_news: asyncio.Event = field(default_factory=asyncio.Event)
@@ -133,9 +140,11 @@ class LiveLoop:
         reports: list[StepReport] = []
         for event in [*await self._poll_derivatives(), *await self._collect_candles(), *self._due_ticks()]:
             reports.extend(await self._step(event))
-        now = self.clock.now()
-        if self._timer_at is None or (now - self._timer_at).total_seconds() >= self.cadence.safety_interval_s:
-            self._timer_at = now
+        now, wall = self.clock.now(), _wall()
+        timer = self._timer or Pace(self.cadence.safety_interval_s, self.cadence.floor_wall_s)
+        self._timer = timer
+        if timer.due(now, wall):
+            timer.done(now, wall)
             reports.extend(await self._step(TimerTick(at=now)))
         await self._watch_silence(now)
         self._beat()
@@ -232,7 +241,7 @@ class LiveLoop:
     # ------------------------------------------------------------------ the stepper's parts
 
     async def _sync_time(self) -> None:
-        wall = asyncio.get_running_loop().time()
+        wall = _wall()
         if self._synced_wall is not None and wall - self._synced_wall < self.cadence.time_sync_wall_s:
             return
         self._synced_wall = wall
@@ -261,10 +270,11 @@ class LiveLoop:
     def _due_ticks(self) -> list[Event]:
         """The latest price of each symbol, once per ``tick_interval_s`` (the gate's price conditions)."""
         ticks: list[Event] = []
+        wall = _wall()
         for symbol, (price, at) in sorted(self._prices.items()):
-            last = self._ticked_at.get(symbol)
-            if last is None or (at - last).total_seconds() >= self.cadence.tick_interval_s:
-                self._ticked_at[symbol] = at
+            pace = self._ticks.setdefault(symbol, Pace(self.cadence.tick_interval_s, self.cadence.floor_wall_s))
+            if pace.due(at, wall):
+                pace.done(at, wall)
                 ticks.append(PriceTick(at=at, symbol=symbol, price=float(price)))
         return ticks
 
@@ -291,7 +301,8 @@ class LiveLoop:
         return await self.engine.step(event)
 
     async def _watch_silence(self, now: datetime) -> None:
-        """No market message for ``stream_silence_s``: dial the market sockets again (once per silence)."""
+        """No market message for ``stream_silence_s``: tell a human and dial the market sockets again (once per
+        silence; the heartbeat file, written only on market data, has been ageing since the last message)."""
         if self._market_at is None or self._silence_handled:
             return
         silent_s = (now - self._market_at).total_seconds()
@@ -300,6 +311,9 @@ class LiveLoop:
         self._silence_handled = True
         self.stepped["stream_reset"] += 1
         self.engine.store.append(NewEvent(kind="feed.silent", at=now, payload={"silent_s": round(silent_s, 1)}))
+        message = f"market websocket silent for {silent_s:.0f} s (exchange time); dialling it again"
+        async with self.engine.lock:
+            await self.engine.safety.alert(make_alert(AlertKind.FEED_STALE, message, now, key="stream-silent"))
         for feed in self.feeds:
             feed.dropped()
         try:
@@ -338,24 +352,28 @@ class LiveLoop:
 
     def _guard_events(self, now: datetime) -> list[PriceTick | TimerTick | CommandsPending]:
         """What a guard pass takes in now, or nothing when none is due."""
-        last = self.engine.guarded_at
+        last, wall = self.engine.guarded_at, _wall()
         newest = max((at for _, at in self._prices.values()), default=None)
         portfolio = self.engine.safety.portfolio()
         exposed = bool(portfolio.positions or portfolio.pending_entries)
         fresh_price = newest is not None and (self._guarded_price_at is None or newest > self._guarded_price_at)
-        due = (self._account_news
-               or last is None or (now - last).total_seconds() >= self.cadence.safety_interval_s
-               or (exposed and fresh_price and (now - last).total_seconds() >= self.cadence.guard_tick_s))
-        if not due:
+        spaced = self._guarded_wall is None or wall - self._guarded_wall >= self.cadence.guard_tick_wall_s
+        interval = last is None or (now - last).total_seconds() >= self.cadence.safety_interval_s
+        if not (self._account_news or (interval and spaced) or (exposed and fresh_price and spaced)):
             return []
         self._account_news = False
-        self._guarded_price_at = newest
+        self._guarded_price_at, self._guarded_wall = newest, wall
         events: list[PriceTick | TimerTick | CommandsPending] = []
         pending = self.engine.store.pending_commands()
         if pending:
             events.append(CommandsPending(at=now, count=len(pending)))
         events.extend(PriceTick(at=at, symbol=s, price=float(p)) for s, (p, at) in sorted(self._prices.items()))
         return events or [TimerTick(at=now)]
+
+
+def _wall() -> float:
+    """Seconds of the event loop's monotonic clock (pacing requests; never a timestamp)."""
+    return asyncio.get_running_loop().time()
 
 
 async def _first(news: asyncio.Event, stop: asyncio.Event, *, timeout: float) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 @dataclass
@@ -55,3 +56,22 @@ class ReconnectStorm:
     @property
     def drops_in_window(self) -> int:
         return len(self._drops)
+
+
+@dataclass
+class Pace:
+    """Something due every ``every_s`` of exchange time, but never more often than every ``floor_wall_s`` of wall
+    time: a venue replaying history 300 times faster than real time must not make the bot send 300 times the
+    requests it sends to Binance (the request-weight budget is per wall minute)."""
+
+    every_s: float
+    floor_wall_s: float = 0.0
+    _at: datetime | None = None
+    _wall: float | None = None
+
+    def due(self, now: datetime, wall: float) -> bool:
+        exchange_ok = self._at is None or (now - self._at).total_seconds() >= self.every_s
+        return exchange_ok and (self._wall is None or wall - self._wall >= self.floor_wall_s)
+
+    def done(self, now: datetime, wall: float) -> None:
+        self._at, self._wall = now, wall

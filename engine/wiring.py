@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, assert_never, overload
@@ -36,6 +36,7 @@ from core.money import MarketRules
 from core.ports import AgentBackend, Broker, Clock, Store
 from core.settings import RunMode, Settings
 from core.timeframes import ms_to_datetime
+from engine.chaos import chaos_store
 from engine.desk import EngineDesk
 from engine.engine import Engine
 from engine.live import LiveLoop, PriceHook
@@ -88,6 +89,8 @@ class Core:
     rules: Mapping[Symbol, MarketRules]
     initial_equity: Decimal
     seed: int
+    marks: Mapping[Symbol, Decimal] = field(default_factory=dict)
+    """Prices known before the first event (a live start's last closes): safety protects at reconciliation."""
 
 
 async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: int = 1) -> Engine:
@@ -134,6 +137,8 @@ async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: in
         veto_streak=VetoStreak(threshold=settings.risk.repeated_veto_alert), gate_persist_every=gate_persist_every,
         lock=lock,
     )
+    for symbol, price in core.marks.items():  # a restart protects its positions before the first tick comes
+        safety.mark(symbol, price, clock.now())
     report = await safety.reconcile(clock.now(), cancel_orphans=settings.exchange.cancel_orphans)
     if not report.ok:
         raise ConfigError(f"reconciliation with the exchange failed: {report.error}")
@@ -313,7 +318,7 @@ async def _live_run(
     histories = {s: await preload(source, s, timeframe, clock) for s in symbols}
     futures = settings.exchange.market_type == "future"
     market = live_market(histories, timeframe, derivatives=futures)
-    store = open_store(settings.store)
+    store = chaos_store(open_store(settings.store))  # the store itself unless a chaos test aims a kill at a save
     resources.callback(store.close)
     if plan.fills == "simulated":
         account = _simulated_account(settings, clock, store, histories)
@@ -321,7 +326,8 @@ async def _live_run(
         account = await _exchange_account(settings, clock, histories, resources)
         account = _with_stream(account, settings, venue, resources)
     core = Core(settings=settings, clock=clock, broker=account.broker, store=store, market=market,
-                rules=account.rules, initial_equity=account.equity, seed=settings.learner.seed)
+                rules=account.rules, initial_equity=account.equity, seed=settings.learner.seed,
+                marks={s: Decimal(str(h["close"].iloc[-1])) for s, h in histories.items()})
     engine = await build_engine(core, agent)
     engine.equity_fetch_s = feed.equity_fetch_s
     warm_up_gate(engine.gate, histories, timeframe)

@@ -69,5 +69,5 @@ async def test_with_a_position_open_the_guard_runs_on_every_new_price(tmp_path: 
             await until(holder_ready, what="the entry")
             await until(lambda: bool(bot.run.engine.safety.portfolio().positions), what="the position")
             before = bot.loop.stepped["guard_pass"]
-            await play(venue, 8, pause_s=0.6)  # two candles: six trades, each after the last pass ended
+            await play(venue, 8, pause_s=0.8)  # two candles: six trades, spaced beyond guard_tick_wall_s
             assert bot.loop.stepped["guard_pass"] - before >= 6, "one pass per new price while the position is open"
