@@ -72,17 +72,39 @@ class VenueProcess:
 
     def start(self) -> VenueProcess:
         self.directory.mkdir(parents=True, exist_ok=True)
-        args = ["venue", "serve", "--data", self.data, "--market", self.market, "--speed", str(self.speed),
-                "--port", str(self.port), "--warmup", str(self.warmup), "--ledger", str(self.ledger_path),
-                "--seed", str(self.seed), *self.extra]
+        args = [
+            "venue",
+            "serve",
+            "--data",
+            self.data,
+            "--market",
+            self.market,
+            "--speed",
+            str(self.speed),
+            "--port",
+            str(self.port),
+            "--warmup",
+            str(self.warmup),
+            "--ledger",
+            str(self.ledger_path),
+            "--seed",
+            str(self.seed),
+            *self.extra,
+        ]
         if self.faults is not None:
             path = self.directory / "faults.json"
             path.write_text(json.dumps(self.faults), encoding="utf-8")
             args += ["--faults", str(path)]
         env = clean_env(TRADEWAKE_VENUE_API_KEY=API_KEY, TRADEWAKE_VENUE_API_SECRET=API_SECRET)
         with (self.directory / "venue.out").open("ab") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "engine.cli", *args], cwd=self.directory, env=env,
-                                            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "engine.cli", *args],
+                cwd=self.directory,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         wait_for(self._answers, 60, "the venue to answer")
         return self
 
@@ -101,8 +123,9 @@ class VenueProcess:
             return json.loads(answer.read())
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
-        request = urllib.request.Request(self.url + path, data=json.dumps(body).encode(), method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.url + path, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=10) as answer:
             return json.loads(answer.read())
 
@@ -143,18 +166,26 @@ class BotProcess:
         self.directory.mkdir(parents=True, exist_ok=True)
         market = self.venue.market
         env = clean_env(
-            TRADEWAKE_EXCHANGE__API_KEY=API_KEY, TRADEWAKE_EXCHANGE__API_SECRET=API_SECRET,
+            TRADEWAKE_EXCHANGE__API_KEY=API_KEY,
+            TRADEWAKE_EXCHANGE__API_SECRET=API_SECRET,
             TRADEWAKE_EXCHANGE__MARKET_TYPE=market,
             TRADEWAKE_EXCHANGE__SYMBOLS='["BTC/USDT:USDT"]' if market == "future" else '["BTC/USDT"]',
-            TRADEWAKE_STORE__URL=f"sqlite:///{self.store_path}", **self.env,
+            TRADEWAKE_STORE__URL=f"sqlite:///{self.store_path}",
+            **self.env,
         )
         args = ["run", "--mode", "testnet", "--venue", self.venue.url, "--heartbeat", str(self.heartbeat), *self.args]
         self.starts += 1
         with (self.directory / "bot.out").open("ab") as out:
             out.write(f"\n=== start {self.starts} ===\n".encode())
             out.flush()
-            self.process = subprocess.Popen([sys.executable, "-m", "engine.cli", *args], cwd=self.directory, env=env,
-                                            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "engine.cli", *args],
+                cwd=self.directory,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         return self
 
     @property
