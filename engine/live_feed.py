@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from core.errors import ConfigError
+from core.errors import ConfigError, TradewakeError
 from core.ids import Symbol
 from core.ports import Clock
 from core.timeframes import datetime_to_ms, ms_to_datetime, timeframe_seconds
@@ -79,6 +79,8 @@ class CandleFeed:
     _resync: bool = False
     """After a drop: the stream's cached candles may be stale until the first update after the reconnect."""
     _trusted_from_ms: int = 0
+    _held: list[CandleClosed] = field(default_factory=list)
+    """Candles appended by a ``collect`` whose REST gap-fill then failed: the next ``collect`` returns them first."""
     _step_ms: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -106,11 +108,15 @@ class CandleFeed:
 
     async def collect(self, now: datetime) -> list[CandleClosed]:
         """Candles that closed since the last call, oldest first, each once: those the stream finished, then
-        (after a gap) what REST has up to the exchange's ``now``. A failing REST call (``TemporaryError``)
-        leaves the gap open for the next call."""
-        events = self._append(self._from_stream())
+        (after a gap) what REST has up to the exchange's ``now``. A failing REST call raises and leaves the gap
+        open for the next call; the streamed candles already appended are held for it (never lost)."""
+        events, self._held = [*self._held, *self._append(self._from_stream())], []
         if self.gap:
-            events.extend(self._append(await self._from_rest(datetime_to_ms(now))))
+            try:
+                events.extend(self._append(await self._from_rest(datetime_to_ms(now))))
+            except TradewakeError:
+                self._held = events
+                raise
         return events
 
     def _from_stream(self) -> list[Row]:

@@ -73,3 +73,46 @@ def test_the_history_in_memory_is_bounded(tmp_path: Path) -> None:
         sizes.append(len(feed.history))
     assert feed.appended == 1_600 and max(sizes) <= 500 + TRIM_CHUNK
     assert feed.history.index[-1] == frame.index[1_999], "the newest candles stay"
+
+
+class FlakyKlines:
+    """REST klines from a frame's rows, failing as scripted first (the live feed's gap-fill source)."""
+
+    def __init__(self, rows: np.ndarray, failures: list[Exception]) -> None:
+        self.rows, self.failures, self.calls = rows, failures, 0
+
+    async def fetch_klines(self, symbol: str, timeframe: str, since_ms: int, until_ms: int) -> list[list[float]]:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return [list(r) for r in self.rows if since_ms <= r[0] < until_ms]
+
+
+def test_streamed_candles_survive_a_failed_gap_fill_and_are_stepped_once_with_it() -> None:
+    """The stream delivers 400-405, skips 406, has 407-410: the gap-fill fails (a ban, a 5xx) and the next round
+    must still step 400-405 (already in the history) before what REST brings, each once and in order."""
+    import asyncio
+
+    from core.errors import OperationalError
+    from engine.live_feed import live_market
+    from market.bundled import BTC_5M, bundled_path
+    from market.candles import load_candles, open_ms
+
+    frame = load_candles(bundled_path(BTC_5M)).iloc[:420]
+    rows = np.column_stack([open_ms(frame).astype("float64"), frame.to_numpy(dtype="float64")])
+    source = FlakyKlines(rows, [OperationalError("418 banned")])
+    feed = CandleFeed(source=source, symbol=BTC, timeframe="5m", history=frame.iloc[:400],  # type: ignore[arg-type]
+                      builder=live_market({BTC: frame.iloc[:400]}, "5m", derivatives=False).builder(BTC))
+    streamed = [list(r) for r in [*rows[400:406], *rows[407:412]]]  # 411 is forming
+    feed.offer(CandleView(streamed, int(streamed[0][0])))
+    now = frame.index[411].to_pydatetime()
+    try:
+        asyncio.run(feed.collect(now))
+    except OperationalError:
+        pass
+    else:
+        raise AssertionError("the failing gap-fill raises")
+    events = asyncio.run(feed.collect(now))
+    opened = [int(e.candle.open_at.timestamp() * 1000) for e in events]
+    assert opened == [int(r[0]) for r in rows[400:411]], "400-405 held, 406-410 from REST, each once"
+    assert source.calls == 2 and not feed.gap
