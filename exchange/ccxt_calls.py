@@ -169,8 +169,10 @@ class CcxtCalls:
         error = self._binance_error(exc)
         if error is not None:
             return self._by_code(error, exc, message, write=write, creating=creating)
-        if isinstance(exc, ccxt_errors.NetworkError | ccxt_errors.BadResponse):
-            # A write whose answer was lost (timeout, 5xx, dropped connection) may have been applied.
+        lost = isinstance(exc, ccxt_errors.NetworkError | ccxt_errors.BadResponse)
+        if lost or type(exc) is ccxt_errors.OperationFailed:
+            # A write whose answer was lost (timeout, 5xx, dropped connection) may have been applied; Binance's 5xx
+            # with -1001 "internal error; try again" reaches us as a bare OperationFailed.
             return OutcomeUnknownError(message) if write else TemporaryError(message)
         rejection = _rejection(exc, message, creating=creating)
         if rejection is not None:

@@ -6,7 +6,8 @@ ccxt errors are translated here, once, into ``core.errors``:
 - HTTP 429 (too many requests) -> ``TemporaryError`` carrying the server's ``Retry-After``;
 - HTTP 418 (IP banned for ignoring 429s; ccxt raises ``DDoSProtection`` for both) -> ``OperationalError``:
   never retried in a loop, a human must look;
-- timeouts, unreachable exchange, maintenance -> ``TemporaryError``;
+- timeouts, unreachable exchange, maintenance, Binance's 5xx -1001 "internal error; try again" (ccxt's bare
+  ``OperationFailed``) -> ``TemporaryError``;
 - unknown symbol -> ``ConfigError``; anything else from the exchange -> ``OperationalError``.
 
 ``enableRateLimit`` stays on: ccxt spaces requests by each endpoint's weight. With a ``RequestBudget`` (a live
@@ -216,6 +217,8 @@ class CcxtRest:
             return self._rate_limit_error(exc)
         if isinstance(exc, ccxt_errors.NetworkError):
             return TemporaryError(f"exchange unreachable or slow: {exc}")
+        if type(exc) is ccxt_errors.OperationFailed:  # Binance -1001 "internal error; try again" with a 5xx
+            return TemporaryError(f"exchange failed to process the request (try again): {exc}")
         if isinstance(exc, ccxt_errors.BadSymbol):
             return ConfigError(f"unknown symbol: {exc}")
         return OperationalError(f"exchange error: {exc}")

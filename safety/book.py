@@ -111,6 +111,10 @@ class SafetyBook:
         """The position's recorded close, when it was finalized (by this or an earlier process)."""
         doc = self.store.get(closed_key(pid))
         return ClosedTrade.model_validate(doc.value) if doc is not None else None
+    def closed_trades(self) -> list[ClosedTrade]:
+        """Every close the store records, oldest position id first (finalized by this or an earlier process)."""
+        docs = self.store.get_many(self.store.keys(CLOSED_PREFIX))
+        return [ClosedTrade.model_validate(docs[key].value) for key in sorted(docs)]
 
     # ------------------------------------------------------------------ the veto's view
 

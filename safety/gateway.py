@@ -198,6 +198,15 @@ class ExchangeGateway:
             except BROKER_ERRORS as exc:
                 self.keeper.problem(f"probe: {exc}")
 
+    async def trip(self, reason: str, now: datetime) -> None:
+        """Open the exchange breaker for trouble no call saw (a reconnect storm on the exchange's streams)."""
+        board = self.book.board
+        exchange, events = brk.exchange_tripped(board.exchange, reason, now)
+        if exchange is not board.exchange:
+            self.book.put_board(board.model_copy(update={"exchange": exchange}))
+        await self.keeper.announce(events, now)
+        await self.keeper.save(now)
+
     async def _health(self, now: datetime, error: str | None) -> None:
         board = self.book.board
         if error is None and board.banned_until is not None:  # the first answer after a ban

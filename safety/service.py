@@ -110,7 +110,8 @@ class SafetyService:
     prices: dict[Symbol, Decimal] = field(default_factory=dict)
     price_at: dict[Symbol, datetime] = field(default_factory=dict)
     balances: dict[str, Balance] = field(default_factory=dict)
-    """The account's balances as last read (with the equity, every step)."""
+    """The account's balances as last read (every step in a backtest; every few minutes and after account
+    changes live)."""
 
     @classmethod
     def open(
@@ -181,6 +182,13 @@ class SafetyService:
         self.equity = account_equity(self.balances, self.prices, self.config.quote_asset)
         return self.equity
 
+    def remark_equity(self) -> Decimal:
+        """The equity from the balances last read, marked at the latest prices (no request: the live loop reads
+        balances only every few minutes and after account changes, since a spot balance costs 20 request weight)."""
+        if self.balances:
+            self.equity = account_equity(self.balances, self.prices, self.config.quote_asset)
+        return self.equity
+
     # ------------------------------------------------------------------ the engine's steps
 
     async def reconcile(self, now: datetime, *, cancel_orphans: bool = False) -> ReconcileReport:
@@ -202,6 +210,12 @@ class SafetyService:
         """Finalization-first pass over every pending entry and open position (``safety.sweep``)."""
         return await self._sweep.run(self.prices, now, self.equity)
 
+    async def exchange_trouble(self, reason: str, now: datetime) -> None:
+        """Trouble with the exchange that no broker call saw (the live loop's reconnect storm): the exchange
+        breaker opens as after too many failed calls (entries stop, a human is alerted) and probes its way
+        closed again after ``exchange_error_cooldown_s``."""
+        await self._gateway.trip(reason, now)
+
     def agent_blocked(self, now: datetime) -> str | None:
         """Why the agent must not be woken now (halted or sleeping), or ``None``."""
         controls = self.book.board.controls
@@ -222,6 +236,10 @@ class SafetyService:
         """Guard a managed holding as ``spec`` says: open it without an entry order (the stop is placed in the
         same call), apply the operator's new terms or stage, or let it go on a release (``safety.managed``)."""
         return await self._managed.hold(spec, self.prices, now)
+    def closed_trades(self) -> list[ClosedTrade]:
+        """Every close committed in the store, also by an earlier process: a crash between a close's commit and
+        the learner's leaves the learner one behind, and a start-up catches it up from here (exactly once)."""
+        return self.book.closed_trades()
 
     def drain_closed(self) -> list[ClosedTrade]:
         """Closes committed since the last guard pass (exits the agent asked for in between)."""

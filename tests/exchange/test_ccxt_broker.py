@@ -309,6 +309,20 @@ async def test_a_5xx_on_a_futures_stop_is_an_unknown_outcome_resolved_in_the_alg
     assert rig.fake.sent("GET", "/fapi/v1/algoOrder")  # looked up where the stop lives
 
 
+async def test_a_5xx_with_binance_internal_error_body_is_unknown_on_a_write_and_retried_on_a_read() -> None:
+    """503 ``{"code": -1001}`` ("Internal error; unable to process your request. Please try again."): ccxt raises a
+    bare ``OperationFailed``, which once ended a live run as an operational error."""
+    rig = ccxt_rig("future")
+    rig.venue.on_price("40000", symbol=FBTC)
+    internal = {"code": -1001, "msg": "Internal error; unable to process your request. Please try again."}
+    rig.fake.fail_next("GET", "/fapi/v2/balance", "status", status=503, body=internal)
+    assert "USDT" in await rig.broker.fetch_balance()
+    await rig.broker.create_order(fut("tw-in"))
+    rig.fake.fail_next("POST", "/fapi/v1/algoOrder", "status", status=503, body=internal)
+    stop = await rig.broker.create_order(fut("tw-sl", Side.SELL, OrderType.STOP_MARKET, stop="39000", reduce_only=True))
+    assert stop.status is OrderStatus.OPEN and len(rig.venue.orders_with_client_id(ClientOrderId("tw-sl"))) == 1
+
+
 async def test_429_is_retried_after_retry_after_and_418_is_an_ip_ban_never_retried() -> None:
     rig = ccxt_rig("spot")
     delays = rig.slept
