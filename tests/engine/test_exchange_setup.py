@@ -75,7 +75,7 @@ def test_the_broker_and_the_candle_feed_draw_from_one_budget_kept_in_the_runs_st
         settings = _settings(local.url, tmp_path, "spot")
 
         async def inspect() -> tuple[Any, Any, Any, list[int]]:
-            run = await build_run(settings, LiveFeed("5m", poll_interval_s=60), clock)
+            run = await build_run(settings, LiveFeed("5m"))
             try:
                 broker = run.engine.safety._gateway.broker
                 source = run.feed.feeds[0].source
@@ -110,13 +110,13 @@ def test_exchange_check_reports_the_budget_shared_through_the_store(tmp_path: Pa
 
 
 def test_a_futures_run_sets_margin_type_and_leverage_before_it_trades(tmp_path: Path) -> None:
-    local, clock, fake = _loopback("future")
+    local, _, fake = _loopback("future")
     fake.margin_types["BTCUSDT"] = "ISOLATED"
     with local:
         settings = _settings(local.url, tmp_path, "future", leverage=2, margin_type="cross")
 
         async def start() -> None:
-            run = await build_run(settings, LiveFeed("5m", poll_interval_s=60), clock)
+            run = await build_run(settings, LiveFeed("5m"))
             await run.close()
 
         _in_one_loop(start)
@@ -125,13 +125,13 @@ def test_a_futures_run_sets_margin_type_and_leverage_before_it_trades(tmp_path: 
 
 
 def test_a_hedge_mode_account_stops_the_run_before_anything_trades(tmp_path: Path) -> None:
-    local, clock, fake = _loopback("future")
+    local, _, fake = _loopback("future")
     fake.hedge_mode = True
     with local:
         settings = _settings(local.url, tmp_path, "future")
 
         async def start() -> None:
-            run = await build_run(settings, LiveFeed("5m", poll_interval_s=60), clock)
+            run = await build_run(settings, LiveFeed("5m"))
             await run.close()
 
         with pytest.raises(OperationalError, match="hedge mode") as refused:
