@@ -344,7 +344,9 @@ def _market_source(settings: Settings, venue: VenueSpec, resources: AsyncExitSta
     """Candles and trades by websocket, klines and time by REST, from the venue the orders go to (paper: prices)."""
     from market.ccxt_stream import CcxtStream
 
-    stream = CcxtStream(ccxt_client(venue, timeout_s=settings.exchange.request_timeout_s, websockets=True))
+    info = f"{venue.rest_url.rstrip('/')}/_venue/info" if venue.rest_url is not None else None
+    stream = CcxtStream(ccxt_client(venue, timeout_s=settings.exchange.request_timeout_s, websockets=True),
+                        market_time_url=info)  # a local venue replays history: its market time is not GET time
     resources.push_async_callback(stream.close)
     return stream
 

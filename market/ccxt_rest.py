@@ -70,6 +70,10 @@ def make_exchange(market_type: MarketType = "spot", *, timeout_ms: int = 10_000)
     )
 
 
+EXCHANGE_INFO_WEIGHT: dict[str, int] = {"spot": 20, "future": 1}
+"""Binance's request weight of ``exchangeInfo`` (spot ``/api/v3``: 20; USDT-M ``/fapi/v1``: 1)."""
+
+
 class CcxtRest:
     """Market data over ccxt; every method raises ``core.errors`` types only.
 
@@ -101,11 +105,9 @@ class CcxtRest:
         """Binance's own ``exchangeInfo`` answer, unparsed (spot ``/api/v3``, USDT-M ``/fapi/v1``): every
         symbol with its filters, for the markets file (``tradewake data markets``)."""
         request = (
-            self.exchange.public_get_exchangeinfo()
-            if market_type == "spot"
-            else self.exchange.fapipublic_get_exchangeinfo()
+            self.exchange.public_get_exchangeinfo if market_type == "spot" else self.exchange.fapipublic_get_exchangeinfo
         )
-        answer: dict[str, Any] = await self._call(request)
+        answer: dict[str, Any] = await self._call(request, EXCHANGE_INFO_WEIGHT[market_type])
         return answer
 
     async def fetch_derivatives(self, symbol: Symbol) -> DerivativesReading:

@@ -49,10 +49,17 @@ class LastTrade:
 
 
 class CcxtStream(CcxtRest):
-    """Candles and trades by websocket, klines and server time by REST; raises ``core.errors`` types only."""
+    """Candles and trades by websocket, klines and server time by REST; raises ``core.errors`` types only.
 
-    def __init__(self, exchange: Any) -> None:
+    ``market_time_url``: where a venue that replays history says its market time (``tradewake venue serve``'s
+    ``/_venue/info``). Binance's ``GET time`` is the wall clock its candles are stamped on, so it is the market's
+    time; a replaying venue answers ``GET time`` with the wall clock too (signed requests are checked against
+    it), while its candles are stamped in replayed time. Without that URL, or when it does not answer with a
+    ``now_ms``, ``GET time`` is the market's time."""
+
+    def __init__(self, exchange: Any, *, market_time_url: str | None = None) -> None:
         super().__init__(exchange)
+        self.market_time_url = market_time_url
 
     async def watch_candles(self, symbol: str, timeframe: str) -> CandleView:
         """Wait for the next kline update; the latest candles of the stream as it last reported them."""
@@ -72,7 +79,13 @@ class CcxtStream(CcxtRest):
         return LastTrade(int(last["timestamp"]), float(last["price"]))
 
     async def fetch_time_ms(self) -> int:
-        """The exchange's clock (Binance ``GET time``), in ms."""
+        """The market's clock, in ms: Binance ``GET time``, or a replaying venue's market time (see the class)."""
+        if self.market_time_url is not None:
+            url = self.market_time_url
+            info = await self._call(lambda: self.exchange.fetch(url, "GET"))
+            if isinstance(info, dict) and isinstance(info.get("now_ms"), int):
+                return int(info["now_ms"])
+            self.market_time_url = None  # not a replaying venue: its GET time is the market's
         return int(await self._call(self.exchange.fetch_time))
 
     async def reset(self) -> None:

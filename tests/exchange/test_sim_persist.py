@@ -27,7 +27,8 @@ async def trade_a_while(venue: SimExchange, clock: SimClock, symbol: str) -> Non
     feed(venue, clock, candles[:5])
     price = D(str(candles[4].close))
     await broker.create_order(intent("tw-e1", Side.BUY, OrderType.MARKET, "0.05", symbol=symbol))
-    await broker.create_order(intent("tw-s1", Side.SELL, OrderType.STOP_MARKET, "0.05", symbol=symbol,
+    protected = "0.05" if symbol == FUT_BTC else "0.04995"  # spot: what the buy delivered, net of its fee in BTC
+    await broker.create_order(intent("tw-s1", Side.SELL, OrderType.STOP_MARKET, protected, symbol=symbol,
                                      stop="9070", reduce_only=symbol == FUT_BTC))  # below the first 40 candles, not the next 200
     await broker.create_order(intent("tw-l1", Side.BUY, OrderType.LIMIT, "0.02", symbol=symbol,
                                      price=str((price * D("0.999")).quantize(D("0.01")))))
