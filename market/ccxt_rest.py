@@ -104,9 +104,8 @@ class CcxtRest:
     async def fetch_exchange_info(self, market_type: MarketType) -> dict[str, Any]:
         """Binance's own ``exchangeInfo`` answer, unparsed (spot ``/api/v3``, USDT-M ``/fapi/v1``): every
         symbol with its filters, for the markets file (``tradewake data markets``)."""
-        request = (
-            self.exchange.public_get_exchangeinfo if market_type == "spot" else self.exchange.fapipublic_get_exchangeinfo
-        )
+        exchange = self.exchange
+        request = exchange.public_get_exchangeinfo if market_type == "spot" else exchange.fapipublic_get_exchangeinfo
         answer: dict[str, Any] = await self._call(request, EXCHANGE_INFO_WEIGHT[market_type])
         return answer
 

@@ -95,7 +95,8 @@ def _dump_order(order: SimOrder) -> dict[str, Any]:
         "intent": order.intent.model_dump(mode="json"), "exchange_id": order.exchange_id, "seq": order.seq,
         "created_at": order.created_at.isoformat(), "updated_at": order.updated_at.isoformat(),
         "status": order.status.value, "filled": str(order.filled), "cost": str(order.cost), "fee": str(order.fee),
-        "fee_asset": order.fee_asset, "base_fee": str(order.base_fee), "triggered": order.triggered, "fresh": order.fresh,
+        "fee_asset": order.fee_asset, "base_fee": str(order.base_fee),
+        "triggered": order.triggered, "fresh": order.fresh,
         "reserved": str(order.reserved), "reserved_asset": order.reserved_asset, "reason": order.reason,
     }
 
@@ -105,7 +106,8 @@ def _load_order(raw: dict[str, Any]) -> SimOrder:
         intent=OrderIntent.model_validate(raw["intent"]), exchange_id=str(raw["exchange_id"]), seq=int(raw["seq"]),
         created_at=datetime.fromisoformat(raw["created_at"]), updated_at=datetime.fromisoformat(raw["updated_at"]),
         status=OrderStatus(raw["status"]), filled=Decimal(raw["filled"]), cost=Decimal(raw["cost"]),
-        fee=Decimal(raw["fee"]), fee_asset=raw["fee_asset"], base_fee=Decimal(raw.get("base_fee", "0")), triggered=bool(raw["triggered"]),
+        fee=Decimal(raw["fee"]), fee_asset=raw["fee_asset"], base_fee=Decimal(raw.get("base_fee", "0")),
+        triggered=bool(raw["triggered"]),
         fresh=bool(raw["fresh"]), reserved=Decimal(raw["reserved"]), reserved_asset=raw["reserved_asset"],
         reason=raw["reason"],
     )
