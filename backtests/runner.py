@@ -34,6 +34,7 @@ from engine.runs import Replay
 from engine.wiring import AgentChoice, backtest_settings, build_run
 from market.candles import frame_to_candles
 from safety.reconcile import equity as account_equity
+from safety.service import tradable
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)`` after every candle."""
@@ -98,7 +99,9 @@ async def _replay(replay: CandleReplay, recorder: RunRecorder, progress: Progres
         _record(recorder, report)
         price = Decimal(str(candle.close))
         equity = account_equity(exchange.balances(), {candle.symbol: price}, quote)
-        in_position = any(p.quantity > 0 for p in exchange.positions([candle.symbol]))
+        rules = exchange.markets()[candle.symbol]
+        # A spot buy's fee leaves sub-step base dust behind (Binance takes it in the base asset): not a position.
+        in_position = any(tradable(p.quantity, price, rules) for p in exchange.positions([candle.symbol]))
         recorder.bar(report.at, equity, candle.close, in_position=in_position)
         if progress is not None:
             progress(done, len(replay.candles))

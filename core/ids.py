@@ -34,3 +34,8 @@ def client_order_id(prefix: str, *parts: str | int) -> ClientOrderId:
 def has_prefix(cid: str, prefix: str) -> bool:
     """True when ``cid`` was made by :func:`client_order_id` with ``prefix``."""
     return cid.startswith(prefix + "-")
+
+
+def base_asset(symbol: str) -> str:
+    """The base asset of a unified symbol: ``BTC`` of ``BTC/USDT`` and of ``BTC/USDT:USDT``."""
+    return symbol.split("/", 1)[0]

@@ -74,6 +74,23 @@ class MarketRules(BaseModel):
         """Round a quantity down to the step size."""
         return quantize_step(value, self.step_size, ROUND_DOWN)
 
+    def fee_in_quote(
+        self, fee: Decimal, fee_asset: str | None, *, base_fee: Decimal, quantity: Decimal, price: Decimal
+    ) -> Decimal:
+        """What a trade's fee is worth in the quote asset, for P&L.
+
+        Binance spot takes a buy's fee in the base asset bought (``base_fee``, valued at the fill ``price``), a
+        sell's in the quote received; BNB pays it instead when the account's discount is on. A fee in another
+        asset (BNB, or several assets) has no price here: it is valued at this market's taker rate on the
+        notional, less what ``base_fee`` already covers: the undiscounted fee, a slight overestimate.
+        """
+        if fee_asset == self.quote or fee <= 0:
+            return fee
+        if fee_asset == self.base:
+            return fee * price
+        counted = base_fee * price
+        return counted + max(Decimal(0), quantity * price * self.taker_fee - counted)
+
     def checked_order(self, quantity: Decimal, price: Decimal) -> tuple[Decimal, Decimal]:
         """Quantize quantity (down) and price (nearest) and check the limits.
 

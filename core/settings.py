@@ -76,6 +76,13 @@ class ExchangeSettings(BaseModel):
     backoff_cap_s: float = Field(default=30.0, gt=0, le=3600)
     cancel_orphans: bool = False
     """Cancel open orders with our prefix that state does not know about (else only report them)."""
+    leverage: int = Field(default=1, ge=1, le=125)
+    """USDT-M futures: the leverage set on every traded symbol at start-up and read back before its first entry.
+    The account's setting decides the margin and the liquidation price, whatever a proposal says; at most
+    ``risk.max_leverage`` (mainnet: ``risk.mainnet_max_leverage``)."""
+    margin_type: Literal["cross", "isolated"] = "cross"
+    """USDT-M futures: the margin type set on every traded symbol at start-up (isolated is refused in Binance's
+    Multi-Assets Mode). A hedge-mode account is refused: tradewake trades one-way mode."""
     venue_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
     """Reach the venue at this base URL instead of Binance's hosts (e.g. ``http://127.0.0.1:8765``, a local
     Binance-compatible venue): REST there, websockets on the same host (``ws://``); paths and the mode's
@@ -135,6 +142,10 @@ class RiskSettings(BaseModel):
     """Consecutive failed stop placements after which the guard exits the position at market."""
     repeated_veto_alert: int = Field(default=3, gt=0)
     """This many consecutive vetoes raise an alert (the agent may be stuck in a loop)."""
+    liquidation_margin_pct: float = Field(default=0.5, ge=0)
+    """Futures: an entry's stop must sit at least this % of the entry price before the price at which the
+    account would liquidate the position (leverage, margin type and brackets in force): the room for the gap
+    between last and mark price and the stop's slippage. A stop beyond it never fills."""
 
     @model_validator(mode="after")
     def _coherent(self) -> RiskSettings:
@@ -344,6 +355,16 @@ class Settings(BaseModel):
     store: StoreSettings = Field(default_factory=StoreSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     backtest: BacktestSettings = Field(default_factory=BacktestSettings)
+
+    @model_validator(mode="after")
+    def _leverage_within_the_cap(self) -> Settings:
+        cap = self.risk.effective_for(self.mode).max_leverage
+        if self.exchange.market_type == "future" and self.exchange.leverage > cap:
+            raise ValueError(
+                f"exchange.leverage {self.exchange.leverage} is above the {self.mode.value} cap risk.max_leverage "
+                f"{cap:g}" + (" (mainnet takes risk.mainnet_max_leverage)" if self.mode is RunMode.MAINNET else "")
+            )
+        return self
 
 
 def default_store_url(environ: Mapping[str, str]) -> str:

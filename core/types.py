@@ -24,7 +24,7 @@ from core.decisions import (
     WakeKind,
     WakeReason,
 )
-from core.ids import ClientOrderId, PositionId, Symbol
+from core.ids import ClientOrderId, PositionId, Symbol, base_asset
 from core.sides import PositionSide, Side
 from core.signals import Signal
 
@@ -165,6 +165,25 @@ class Order(BaseModel):
     fee_asset: str | None = None
     created_at: AwareDatetime
     updated_at: AwareDatetime
+    base_fee: Decimal = Decimal(0)
+    """The part of the fee taken in the base asset: Binance spot charges a buy's fee in the asset bought
+    unless BNB pays it, so the account received ``filled_quantity - base_fee`` (see ``net_quantity``)."""
+    foreign: bool = False
+    """Not placed by this run (its client id lacks our prefix: the Binance app, a person, another bot).
+    Report it once; never cancel it, never count it as ours."""
+    venue_type: str | None = None
+    """The exchange's own order type name when ``intent.type`` cannot say it all (``TRAILING_STOP_MARKET``,
+    ``LIMIT_MAKER``, ``TAKE_PROFIT_LIMIT`` ...); None for orders read back exactly as we sent them."""
+    close_position: bool = False
+    """A Binance close-position order (quantity 0 on the exchange): it closes the whole position when it
+    triggers. Its ``intent.quantity`` is the market's maximum quantity, so it covers any position size."""
+    trigger_known: bool = True
+    """False when the exchange does not say where a conditional order triggers (a trailing stop that has
+    not activated): ``intent.stop_price`` is then the farthest price on the far side (never looks tighter)."""
+    trailing_callback_pct: Decimal | None = None
+    """A trailing stop's callback in percent (futures ``callbackRate``; spot ``trailingDelta`` / 100)."""
+    order_list_id: str | None = None
+    """The OCO (order list) this order is a leg of, if any."""
 
     @property
     def client_order_id(self) -> ClientOrderId:
@@ -173,6 +192,17 @@ class Order(BaseModel):
     @property
     def remaining_quantity(self) -> Decimal:
         return self.intent.quantity - self.filled_quantity
+
+    @property
+    def net_quantity(self) -> Decimal:
+        """What a buy actually delivered (fills minus the fee taken in the base asset); a sell's filled quantity.
+
+        Size a spot position's stop and exits from this, never from ``filled_quantity``: Binance refuses a
+        sell of more than the account holds (-2010 insufficient balance).
+        """
+        if self.intent.side is Side.BUY:
+            return self.filled_quantity - self.base_fee
+        return self.filled_quantity
 
 
 class Fill(BaseModel):
@@ -191,6 +221,20 @@ class Fill(BaseModel):
     fee_asset: str
     liquidity: Liquidity
     filled_at: AwareDatetime
+
+    @property
+    def base_asset(self) -> str:
+        return base_asset(self.symbol)
+
+    @property
+    def base_fee(self) -> Decimal:
+        """The fee when it was taken in the base asset (a spot buy not paid with BNB), else 0."""
+        return self.fee if self.fee_asset == self.base_asset else Decimal(0)
+
+    @property
+    def net_quantity(self) -> Decimal:
+        """The base quantity a buy delivered to the account (a sell's is its quantity)."""
+        return self.quantity - self.base_fee if self.side is Side.BUY else self.quantity
 
 
 class Balance(BaseModel):
@@ -215,7 +259,13 @@ class ExchangePosition(BaseModel):
     quantity: Decimal = Field(gt=0)
     entry_price: Decimal
     leverage: Decimal = Decimal(1)
+    """Futures: the leverage in force on the exchange for this symbol (read from the account, not assumed)."""
     unrealized_pnl: Decimal = Decimal(0)
+    liquidation_price: Decimal | None = None
+    """Futures: the exchange's liquidation price (None on spot, or when the exchange reports 0)."""
+    margin_type: str | None = None
+    """Futures: ``isolated`` or ``cross`` as the exchange reports it."""
+    mark_price: Decimal | None = None
 
 
 class Position(BaseModel):

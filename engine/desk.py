@@ -4,12 +4,17 @@ the learner and the safety service; side effects go through the service's pure v
 (never straight to the broker). The safety service is the only safety object the desk talks to.
 
 Every read is as of the engine clock's ``now``, so a backtest's agent never sees a byte from the future.
+
+The calls that read or change safety's state (the portfolio, the veto, carrying out a proposal) hold the engine's
+lock while they run and release it when they return: a live guard pass waits at most for the one call in
+progress, never for a whole decision, and never sees safety's book half-way through a call.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,6 +48,8 @@ class EngineDesk:
     rng: np.random.Generator
     holdings: HoldingsLink | None = None
     """Managed holdings (spot runs): told when the agent tries to close or change one."""
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """The engine's lock (``Engine.lock``): one holder at a time of safety's state."""
 
     async def snapshot(self, symbol: Symbol) -> MarketSnapshot:
         self._known(symbol)
@@ -55,13 +62,15 @@ class EngineDesk:
         return tracker.at(self.clock.now()) if tracker is not None else None
 
     async def portfolio(self) -> PortfolioView:
-        return self.safety.portfolio_view(self.clock.now())
+        async with self.lock:
+            return self.safety.portfolio_view(self.clock.now())
 
     async def learner_weights(self, regime: str | None) -> LearnerWeights:
         return self.learner.weights(regime, self.rng)
 
     async def check(self, proposal: Proposal) -> Approved | Veto:
-        verdict = self.safety.check(proposal, self.clock.now())
+        async with self.lock:
+            verdict = self.safety.check(proposal, self.clock.now())
         if isinstance(verdict, Vetoed) and verdict.code is VetoCode.MANAGED_HOLDING and self.holdings is not None:
             await self.holdings.refused_to_bot(proposal, verdict)
         return verdict.as_veto() if isinstance(verdict, Vetoed) else verdict
@@ -73,7 +82,8 @@ class EngineDesk:
         return ScheduleCheck(applied_seconds=plan.applied_s, notes=plan.notes)
 
     async def execute(self, approved: Approved) -> ExecutionReport:
-        outcome = await self.safety.execute(approved, self.clock.now())
+        async with self.lock:
+            outcome = await self.safety.execute(approved, self.clock.now())
         return execution_report(approved, outcome)
 
     def _known(self, symbol: Symbol) -> None:

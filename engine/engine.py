@@ -18,6 +18,8 @@ Live and backtest differ only in the clock, the feed and the broker (``engine/wi
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -25,6 +27,7 @@ from typing import assert_never
 
 from agent.memory import AgentMemory
 from agent.records import decision_event
+from core.errors import OperationalError, TemporaryError
 from core.ids import Symbol
 from core.ports import AgentBackend, Clock, NewEvent, Store
 from core.types import ClosedTrade, DecisionRecord, DecisionRequest, PositionSide, WakeKind, WakeReason
@@ -71,39 +74,98 @@ class Engine:
     """Managed holdings (spot runs)."""
     decisions: DecisionLog = field(default_factory=DecisionLog)
     """The last few decisions, for the agent's book (read back from the journal after a restart)."""
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held by every part that reads or changes safety's state (a step's safety part, a guard pass, each desk
+    call of a decision); shared with the agent's desk (``engine/wiring.py``)."""
+    guarded_at: datetime | None = None
+    """When the last guard pass ran (engine clock)."""
+    equity_fetch_s: float = 0.0
+    """Read the account's balances for the equity at most this often (engine clock), and whenever commands or an
+    account change ask for it; in between the equity is re-marked at the latest prices. 0: every step (backtests)."""
+    _equity_at: datetime | None = None
     _steps: int = 0
 
     async def step(self, event: Event, *, wake: WakeReason | None = None) -> StepReport:
         """One event through the flow above. ``wake`` replaces the gate's verdict for this step (an
-        operator's request for a decision now, e.g. ``tradewake decide``); safety still goes first."""
+        operator's request for a decision now, e.g. ``tradewake decide``); safety still goes first.
+
+        The safety parts run under :attr:`lock`; the agent's decision does not hold it (each of its desk calls
+        takes it), so a live loop's :meth:`guard` passes go on while a decision is in flight."""
         now = self.clock.now()
         report = StepReport(at=now)
-        if isinstance(event, CommandsPending):  # first: a halt holds for everything that follows
-            report.commands = len(await self.safety.apply_commands(now))
-        self._take_in(event, now)
-        await self.safety.refresh_equity(now)
-        guard = await self.safety.guard(now)
-        report.closed.extend(guard.closed)
-        report.guard_errors = list(guard.errors)
-        if self.holdings is not None:
-            await self.holdings.step(event, now)
-        self._sync_positions()
-        report.wake = self._observe(event, now) if wake is None else wake
-        if report.wake is not None and report.wake.kind is WakeKind.FEED_STALE:
-            await self.safety.alert(make_alert(AlertKind.FEED_STALE, report.wake.detail, now))
+        async with self.lock:
+            await self._safety_first((event,), now, report)
+            report.wake = self._observe(event, now) if wake is None else wake
+            if report.wake is not None and report.wake.kind is WakeKind.FEED_STALE:
+                await self.safety.alert(make_alert(AlertKind.FEED_STALE, report.wake.detail, now))
         if report.wake is not None:
             report.blocked = self.safety.agent_blocked(now)
             if report.blocked is None:
                 report.decision = await self._decide(report.wake, now)
-                report.closed.extend(self.safety.drain_closed())
-                self._sync_positions()
+                async with self.lock:
+                    report.closed.extend(self.safety.drain_closed())
+                    self._sync_positions()
             else:
                 self.store.append(NewEvent(kind="wake.blocked", at=now, payload={"reason": report.blocked}))
+        await self._finish(report, now)
+        return report
+
+    async def guard(
+        self, *events: PriceTick | TimerTick | CommandsPending, account_changed: bool = False
+    ) -> StepReport:
+        """Safety alone: the operator's commands, the event's price, the guard's pass, the learner. No gate, no
+        agent. The live loop runs it on its own cadence (a fill on the account, a price tick while a position is
+        open, the safety interval), also while a decision is in flight: it waits only for the desk call in
+        progress (:attr:`lock`), never for the whole decision (``docs/architecture.md``). Several events are taken
+        in before one pass (the latest price of every symbol, say). ``account_changed``: the account reported a
+        change (a fill, say), so its balances are read again."""
+        now = self.clock.now()
+        report = StepReport(at=now)
+        async with self.lock:
+            await self._safety_first(events, now, report, account_changed=account_changed)
+        await self._finish(report, now)
+        return report
+
+    async def _safety_first(
+        self, events: Sequence[Event], now: datetime, report: StepReport, *, account_changed: bool = False
+    ) -> None:
+        """Commands first (a halt holds for everything that follows), then the events' news, then the guard."""
+        commands = any(isinstance(event, CommandsPending) for event in events)
+        if commands:
+            report.commands = len(await self.safety.apply_commands(now))
+        for event in events:
+            self._take_in(event, now)
+        await self._equity(now, fetch=commands or account_changed)
+        guard = await self.safety.guard(now)
+        self.guarded_at = now
+        report.closed.extend(guard.closed)
+        report.guard_errors = list(guard.errors)
+        if self.holdings is not None:
+            for event in events:
+                await self.holdings.step(event, now)
+        self._sync_positions()
+
+    async def _equity(self, now: datetime, *, fetch: bool) -> None:
+        """Balances read when due, else the last ones re-marked. A failed read keeps the last equity (journaled;
+        the exchange breaker has counted the error and alerts when they pile up): the guard still runs."""
+        last = self._equity_at
+        if fetch or last is None or (now - last).total_seconds() >= self.equity_fetch_s:
+            try:
+                await self.safety.refresh_equity(now)
+            except (TemporaryError, OperationalError) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                self.store.append(NewEvent(kind="equity.stale", at=now, payload={"error": error}))
+            else:
+                self._equity_at = now
+                return
+        self.safety.remark_equity()
+
+    async def _finish(self, report: StepReport, now: datetime) -> None:
+        """Every close to the learner (exactly once: each is drained once), alerts out, the gate saved."""
         for trade in report.closed:
             self.learner.record_trade(trade)
         await self._send_alerts()
         self._persist_gate(now)
-        return report
 
     async def close(self) -> None:
         """Save what is only in memory (the gate's statistics) before the process ends."""

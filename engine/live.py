@@ -1,19 +1,27 @@
-"""The live loop: feed ``Engine.step`` from the exchange, the operator's queue and a timer.
+"""The live loop: the exchange's websockets, the operator's queue and the timers feed ``Engine``.
 
-One sequential loop, not concurrent tasks: the engine is stepped by exactly one caller, so a guard
-tick can never interleave with an agent decision. Each round it
+Three kinds of tasks run side by side (``docs/architecture.md``, "The live loop"):
 
-1. polls funding and open interest when due (futures; adaptive schedule) -> ``DerivativesUpdated``;
-2. polls the candle source of every symbol (closed candles -> ``CandleClosed``, the forming candle's
-   last trade -> ``PriceTick``); a failing poll is journaled and retried next round (the gate's
-   ``feed_stale`` wake and safety's exchange breaker take over if it stays down);
-3. steps ``TimerTick`` every ``safety_interval_s`` (the guard, the agent's timer, the feed watchdog);
-4. writes a heartbeat file an outside watchdog can check, then sleeps ``poll_interval_s``.
+- **intake**, one task per stream: the kline and trade streams of every symbol, and the account's user-data
+  stream (orders, own trades, balance, positions). A dropped socket is dialled again after a capped backoff
+  (ccxt does not reconnect by itself), the candles it missed are filled over REST, and a reconnect storm opens
+  the exchange breaker (entries stop, a human is told) instead of crashing anything. Intake only records news;
+- **the stepper** steps the engine (``Engine.step``: guard, gate, and the agent on a wake): the operator's
+  commands first, funding and open interest when due, every closed candle, a price tick every
+  ``tick_interval_s``, a timer tick every ``safety_interval_s`` (neither more often than ``floor_wall_s`` of
+  wall time: a venue replaying history fast must not multiply the requests). It rewrites the heartbeat file
+  whenever market data arrived, so a silent feed (or a stuck process) shows as an ageing heartbeat;
+- **the guardian** runs safety alone (``Engine.guard``) on its own cadence: at once when the user-data stream
+  reports a change on the account, on every new price while a position or entry is open (at most every
+  ``guard_tick_wall_s`` of wall time: each pass reads the position and its orders), and whenever
+  ``safety_interval_s`` passed without a guard pass. It takes the engine's lock, which a decision in flight
+  holds only during each of its desk calls, so a stop that fills during a long agent decision is finalized
+  within one guard interval, not after the decision.
 
-Before every step it looks at the operator's command queue; when commands are pending it steps
-``CommandsPending`` first, so a halt is applied before anything else the engine does next.
-Paper mode hands each event to the simulated exchange first (``on_event``), so its fills follow live prices.
-``engine/wiring.py`` builds the loop; nothing here knows which mode it runs in.
+Time is the exchange's (``core.clock.ExchangeClock``): every stream event and a periodic ``GET time`` move it,
+so candles close on the exchange's time, never the wall clock's (``docs/venue.md``). Stopping (SIGTERM) lets the
+step and the guard pass in progress finish, saves and returns. Paper mode hands every trade price to the
+simulated exchange first (``on_price``). ``engine/wiring.py`` builds the loop; nothing here knows the run mode.
 """
 
 from __future__ import annotations
@@ -21,141 +29,254 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from core.errors import ConfigError, TemporaryError
+from core.clock import ExchangeClock, WallClock
+from core.errors import OperationalError, TemporaryError
 from core.ids import Symbol
 from core.ports import Clock, NewEvent
-from core.timeframes import datetime_to_ms, ms_to_datetime, timeframe_seconds
-from core.types import Candle
+from core.timeframes import ms_to_datetime
 from engine.engine import Engine, StepReport
-from engine.events import CandleClosed, CommandsPending, DerivativesUpdated, Event, PriceTick, TimerTick
-from exchange.sim import SimExchange
-from gate.gate import Gate
-from market.builder import Market, SnapshotBuilder
-from market.candles import frame_from_arrays, frame_to_candles
-from market.ccxt_rest import KLINE_LIMIT
-from market.derivatives import DerivativesHistory, DerivativesPoller
-from market.download import KlineSource
-from market.regime import tracker_from_candles
-from market.resample import resample_candles
+from engine.events import CommandsPending, DerivativesUpdated, Event, PriceTick, TimerTick
+from engine.live_feed import CandleFeed, MarketSource
+from engine.live_health import Backoff, Pace, ReconnectStorm
+from exchange.account_stream import AccountStream, Channel
+from market.derivatives import DerivativesPoller
+from safety.alerts import AlertKind, make_alert
 
 log = logging.getLogger(__name__)
-Sleep = Callable[[float], Awaitable[None]]
-HISTORY_CANDLES = 2_000
-"""Preloaded per symbol: indicators, the gate's baselines (it scores after 288) and the regime fit."""
-MIN_HISTORY = 300
+PriceHook = Callable[[Symbol, Decimal, datetime], None]
 
 
-@dataclass
-class CandleFeed:
-    """Closed candles of one symbol from a kline source, appended to the snapshot builder's history."""
+@dataclass(frozen=True)
+class Cadence:
+    """How often the loop does what (exchange-clock seconds unless the name says wall)."""
 
-    source: KlineSource
-    symbol: Symbol
-    timeframe: str
-    builder: SnapshotBuilder
-    history: pd.DataFrame
-    _step_ms: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        self._step_ms = timeframe_seconds(self.timeframe) * 1000
-
-    @property
-    def next_open_ms(self) -> int:
-        return int(self.history.index[-1].value // 1_000_000) + self._step_ms
-
-    async def poll(self, now: datetime) -> list[Event]:
-        """New closed candles (oldest first), then the forming candle's last price as a tick."""
-        now_ms = datetime_to_ms(now)
-        rows = await self.source.fetch_klines(self.symbol, self.timeframe, self.next_open_ms, now_ms)
-        closed = [r for r in rows if int(r[0]) + self._step_ms <= now_ms]
-        events: list[Event] = []
-        if closed:
-            self._append(closed)
-            events.extend(self._candle_event(r) for r in closed)
-        forming = [r for r in rows if int(r[0]) + self._step_ms > now_ms]
-        if forming and forming[-1][4] > 0:
-            events.append(PriceTick(at=now, symbol=self.symbol, price=float(forming[-1][4])))
-        return events
-
-    def _append(self, rows: Sequence[Sequence[float]]) -> None:
-        array = np.asarray(rows, dtype="float64")
-        fresh = frame_from_arrays(array[:, 0].astype("int64"), array[:, 1:6])
-        self.history = pd.concat([self.history, fresh])
-        self.builder.update(self.history)
-        if self.builder.regime is not None:
-            reference = self.builder.regime.schedule.timeframe
-            frame = self.history if reference == self.timeframe else resample_candles(
-                self.history, self.timeframe, reference)[["open", "high", "low", "close", "volume"]]
-            self.builder.regime.update(frame)
-
-    def _candle_event(self, row: Sequence[float]) -> CandleClosed:
-        opened = ms_to_datetime(int(row[0]))
-        candle = Candle(symbol=self.symbol, timeframe=self.timeframe, open_at=opened, open=row[1], high=row[2],
-                        low=row[3], close=row[4], volume=row[5])
-        return CandleClosed(at=opened + timedelta(milliseconds=self._step_ms), candle=candle)
+    safety_interval_s: float = 30.0
+    """At most this long between two guard passes, and between two timer ticks (the gate's timer and feed
+    watchdog)."""
+    tick_interval_s: float = 10.0
+    """A price tick through the whole engine (the gate's price conditions) at most this often per symbol."""
+    guard_tick_wall_s: float = 0.5
+    """While a position or an entry is open, a guard pass on every new price, at most this often (wall seconds:
+    each pass reads the position and its orders, and request weight is budgeted per wall minute)."""
+    floor_wall_s: float = 1.0
+    """Timer ticks and price ticks through the engine at most this often in wall time, whatever the exchange's
+    clock says (a venue replaying at 300x would otherwise ask for 300 times the requests)."""
+    stream_silence_s: float = 300.0
+    """No market message for this long: the market sockets are closed and dialled again (the gate's
+    ``feed_stale`` wake and alert come from the same silence; wiring sets it to ``gate.feed_stale_s``)."""
+    time_sync_wall_s: float = 2.0
+    """Wall seconds between two reads of the exchange's time (its clock moves on while the streams are quiet)."""
+    idle_wall_s: float = 0.25
+    """Wall seconds the loop waits for news before it looks at its timers again."""
 
 
 @dataclass
 class LiveLoop:
     engine: Engine
     feeds: list[CandleFeed]
-    clock: Clock
-    sleep: Sleep = asyncio.sleep
-    poll_interval_s: float = 10.0
-    safety_interval_s: float = 30.0
+    source: MarketSource
+    clock: ExchangeClock
+    cadence: Cadence = Cadence()
+    account: AccountStream | None = None
+    """The user-data stream (testnet, mainnet); ``None`` on paper, where fills happen here."""
     heartbeat: Path | None = None
-    on_event: Callable[[Event], None] | None = None
-    """Paper mode: the simulated exchange sees every event before the engine does."""
+    wall: Clock = field(default_factory=WallClock)
+    """Only for the heartbeat file, which an outside watchdog reads against its own wall clock."""
+    on_price: PriceHook | None = None
+    """Paper mode: the simulated exchange trades at every price the stream reports, before anyone looks."""
     derivatives: DerivativesPoller | None = None
-    """Futures: funding and open interest on their own adaptive schedule; the snapshot builders read the
-    poller's histories, so a new reading shows in the next snapshot."""
     stepped: Counter[str] = field(default_factory=Counter)
-    """Events stepped so far, by type (the runner's log line and the tests read it)."""
-    _last_timer: datetime | None = None
+    """Events stepped and passes made so far, by kind (the runner's log line and the tests read it)."""
+    storm: ReconnectStorm = field(default_factory=ReconnectStorm)
+    _prices: dict[Symbol, tuple[Decimal, datetime]] = field(default_factory=dict)
+    _ticks: dict[Symbol, Pace] = field(default_factory=dict)
+    _timer: Pace | None = None
+    _guarded_price_at: datetime | None = None
+    _guarded_wall: float | None = None
+    _account_news: bool = False
+    _storm_detail: str | None = None
+    _market_at: datetime | None = None
+    _beaten_at: datetime | None = None
+    _silence_handled: bool = False
+    _synced_wall: float | None = None
+    _news: asyncio.Event = field(default_factory=asyncio.Event)
+    _guard_news: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def run(self, stop: asyncio.Event, max_rounds: int | None = None) -> int:
-        """Run until ``stop`` is set (or ``max_rounds``); returns the rounds done. Saves state on the way out."""
-        rounds = 0
+    # ------------------------------------------------------------------ running
+
+    async def run(self, stop: asyncio.Event, max_candles: int | None = None) -> int:
+        """Run until ``stop`` is set (the step in progress finishes) or ``max_candles`` candles were stepped;
+        saves state on the way out and returns the candles stepped."""
+        closing = asyncio.Event()
+        intake = [asyncio.create_task(job) for job in self._intake()]
+        guardian = asyncio.create_task(self._guardian(closing))
         try:
-            while not stop.is_set() and (max_rounds is None or rounds < max_rounds):
+            while not stop.is_set() and (max_candles is None or self.stepped["candle_closed"] < max_candles):
+                await _first(self._news, stop, timeout=self.cadence.idle_wall_s)
+                self._news.clear()
                 await self.round()
-                rounds += 1
-                await self.sleep(self.poll_interval_s)
+                _raise_failed([*intake, guardian])
         finally:
+            closing.set()
+            self._guard_news.set()
+            for task in intake:
+                task.cancel()
+            await asyncio.wait([*intake, guardian])
             await self.engine.close()
-        return rounds
+        _raise_failed([*intake, guardian])
+        return self.stepped["candle_closed"]
 
     async def round(self) -> list[StepReport]:
+        """One look at everything the stepper owns (see the module docstring)."""
+        await self._sync_time()
+        await self._handle_storm()
         reports: list[StepReport] = []
-        for event in [*await self._poll_derivatives(), *await self._poll()]:
+        for event in [*await self._poll_derivatives(), *await self._collect_candles(), *self._due_ticks()]:
             reports.extend(await self._step(event))
-        now = self.clock.now()
-        if self._last_timer is None or (now - self._last_timer).total_seconds() >= self.safety_interval_s:
-            self._last_timer = now
+        now, wall = self.clock.now(), _wall()
+        timer = self._timer or Pace(self.cadence.safety_interval_s, self.cadence.floor_wall_s)
+        self._timer = timer
+        if timer.due(now, wall):
+            timer.done(now, wall)
             reports.extend(await self._step(TimerTick(at=now)))
-        self._beat(now)
+        await self._watch_silence(now)
+        self._beat()
         return reports
 
-    async def _poll(self) -> list[Event]:
+    def _intake(self) -> list[Coroutine[Any, Any, None]]:
+        jobs = [self._watch_candles(feed) for feed in self.feeds]
+        jobs += [self._watch_trades(feed.symbol) for feed in self.feeds]
+        if self.account is not None:
+            jobs += [self._watch_account(channel) for channel in self.account.channels]
+        return jobs
+
+    # ------------------------------------------------------------------ intake
+
+    async def _watch_candles(self, feed: CandleFeed) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                view = await self.source.watch_candles(feed.symbol, feed.timeframe)
+            except TemporaryError as exc:
+                feed.dropped()
+                await self._dropped(f"{feed.symbol} candles", exc, backoff)
+                continue
+            backoff.reset()
+            if view.rows:
+                self._heard(ms_to_datetime(int(view.rows[-1][0])))
+            feed.offer(view)
+            self._news.set()
+
+    async def _watch_trades(self, symbol: Symbol) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                trade = await self.source.watch_last_trade(symbol)
+            except TemporaryError as exc:
+                await self._dropped(f"{symbol} trades", exc, backoff)
+                continue
+            backoff.reset()
+            if trade is None:
+                continue
+            at, price = ms_to_datetime(trade.at_ms), Decimal(str(trade.price))
+            self._heard(at)
+            if self.on_price is not None:
+                self.on_price(symbol, price, at)
+            self._prices[symbol] = (price, at)
+            self._news.set()
+            self._guard_news.set()
+
+    async def _watch_account(self, channel: Channel) -> None:
+        assert self.account is not None
+        backoff = Backoff()
+        while True:
+            try:
+                notice = await self.account.next(channel)
+            except TemporaryError as exc:
+                self._account_news = True  # after the reconnect, REST shows what the stream missed
+                await self._dropped(f"user-data {channel}", exc, backoff)
+                continue
+            except OperationalError as exc:  # refused: REST alone from now on (the guard's cadence)
+                await self._account_refused(channel, exc)
+                return
+            backoff.reset()
+            if notice.at_ms is not None:
+                self.clock.observe(ms_to_datetime(notice.at_ms))
+            self.stepped["account_notice"] += 1
+            self._account_news = True
+            self._guard_news.set()
+
+    def _heard(self, at: datetime) -> None:
+        """A market message stamped ``at`` by the exchange."""
+        self.clock.observe(at)
+        self._market_at = at if self._market_at is None else max(self._market_at, at)
+        self._silence_handled = False
+
+    async def _dropped(self, stream: str, exc: Exception, backoff: Backoff) -> None:
+        """A stream broke: journal it, count it towards a storm, wait, and let the caller dial again."""
+        now = self.clock.now()
+        self.stepped["stream_drop"] += 1
+        self.engine.store.append(NewEvent(kind="feed.dropped", at=now, payload={"stream": stream, "error": str(exc)}))
+        if self.storm.dropped(asyncio.get_running_loop().time()):
+            self._storm_detail = (f"reconnect storm: {self.storm.drops_in_window} stream drops within "
+                                  f"{self.storm.window_s:g} s, last {stream}: {exc}")
+            self._news.set()
+        await asyncio.sleep(backoff.next())
+
+    async def _account_refused(self, channel: Channel, exc: OperationalError) -> None:
+        now = self.clock.now()
+        self.engine.store.append(NewEvent(kind="feed.refused", at=now, payload={"stream": f"user-data {channel}",
+                                                                                "error": str(exc)}))
+        message = f"user-data stream {channel} refused; fills are found over REST only: {exc}"
+        async with self.engine.lock:
+            await self.engine.safety.alert(make_alert(AlertKind.FEED_STALE, message, now, key=f"user-{channel}"))
+
+    # ------------------------------------------------------------------ the stepper's parts
+
+    async def _sync_time(self) -> None:
+        wall = _wall()
+        if self._synced_wall is not None and wall - self._synced_wall < self.cadence.time_sync_wall_s:
+            return
+        self._synced_wall = wall
+        try:
+            self.clock.observe(ms_to_datetime(await self.source.fetch_time_ms()))
+        except TemporaryError as exc:
+            self._journal_error("time", str(exc))
+
+    async def _handle_storm(self) -> None:
+        detail, self._storm_detail = self._storm_detail, None
+        if detail is None:
+            return
+        log.warning("%s", detail)
+        async with self.engine.lock:
+            await self.engine.safety.exchange_trouble(detail, self.clock.now())
+
+    async def _collect_candles(self) -> list[Event]:
         events: list[Event] = []
         for feed in self.feeds:
-            now = self.clock.now()
             try:
-                events.extend(await feed.poll(now))
+                events.extend(await feed.collect(self.clock.now()))
             except TemporaryError as exc:
-                log.warning("candle poll for %s failed: %s", feed.symbol, exc)
-                payload = {"symbol": feed.symbol, "error": str(exc)}
-                self.engine.store.append(NewEvent(kind="feed.error", at=now, payload=payload))
+                self._journal_error(feed.symbol, str(exc))
         return events
+
+    def _due_ticks(self) -> list[Event]:
+        """The latest price of each symbol, once per ``tick_interval_s`` (the gate's price conditions)."""
+        ticks: list[Event] = []
+        wall = _wall()
+        for symbol, (price, at) in sorted(self._prices.items()):
+            pace = self._ticks.setdefault(symbol, Pace(self.cadence.tick_interval_s, self.cadence.floor_wall_s))
+            if pace.due(at, wall):
+                pace.done(at, wall)
+                ticks.append(PriceTick(at=at, symbol=symbol, price=float(price)))
+        return ticks
 
     async def _poll_derivatives(self) -> list[Event]:
         if self.derivatives is None:
@@ -163,9 +284,7 @@ class LiveLoop:
         now = self.clock.now()
         outcome = await self.derivatives.poll_due(now)
         for symbol, error in outcome.temporary_errors.items():
-            log.warning("derivatives poll for %s failed: %s", symbol, error)
-            self.engine.store.append(NewEvent(kind="feed.error", at=now, payload={"symbol": symbol, "error": error,
-                                                                                  "feed": "derivatives"}))
+            self._journal_error(symbol, error, feed="derivatives")
         return [DerivativesUpdated(at=now, reading=reading) for reading in outcome.readings]
 
     async def _step(self, event: Event) -> list[StepReport]:
@@ -178,75 +297,97 @@ class LiveLoop:
         return reports
 
     async def _step_one(self, event: Event) -> StepReport:
-        if self.on_event is not None:
-            self.on_event(event)
         self.stepped[event.type] += 1
         return await self.engine.step(event)
 
-    def _beat(self, now: datetime) -> None:
-        if self.heartbeat is not None:
-            temporary = self.heartbeat.with_suffix(".tmp")
-            temporary.write_text(now.isoformat() + "\n", encoding="utf-8")
-            temporary.replace(self.heartbeat)
+    async def _watch_silence(self, now: datetime) -> None:
+        """No market message for ``stream_silence_s``: tell a human and dial the market sockets again (once per
+        silence; the heartbeat file, written only on market data, has been ageing since the last message)."""
+        if self._market_at is None or self._silence_handled:
+            return
+        silent_s = (now - self._market_at).total_seconds()
+        if silent_s < self.cadence.stream_silence_s:
+            return
+        self._silence_handled = True
+        self.stepped["stream_reset"] += 1
+        self.engine.store.append(NewEvent(kind="feed.silent", at=now, payload={"silent_s": round(silent_s, 1)}))
+        message = f"market websocket silent for {silent_s:.0f} s (exchange time); dialling it again"
+        async with self.engine.lock:
+            await self.engine.safety.alert(make_alert(AlertKind.FEED_STALE, message, now, key="stream-silent"))
+        for feed in self.feeds:
+            feed.dropped()
+        try:
+            await self.source.reset()
+        except TemporaryError as exc:
+            self._journal_error("streams", str(exc))
+
+    def _beat(self) -> None:
+        """Rewrite the heartbeat file when market data arrived since the last beat (so silence ages it)."""
+        if self.heartbeat is None or self._market_at is None or self._market_at == self._beaten_at:
+            return
+        self._beaten_at = self._market_at
+        temporary = self.heartbeat.with_suffix(".tmp")
+        temporary.write_text(self.wall.now().isoformat() + "\n", encoding="utf-8")
+        temporary.replace(self.heartbeat)
+
+    def _journal_error(self, what: str, error: str, *, feed: str = "candles") -> None:
+        log.warning("%s poll for %s failed: %s", feed, what, error)
+        payload = {"symbol": what, "error": error, "feed": feed}
+        self.engine.store.append(NewEvent(kind="feed.error", at=self.clock.now(), payload=payload))
+
+    # ------------------------------------------------------------------ the guardian
+
+    async def _guardian(self, closing: asyncio.Event) -> None:
+        """Safety passes on their own cadence (module docstring); stops after the pass in progress."""
+        while not closing.is_set():
+            await _first(self._guard_news, closing, timeout=self.cadence.idle_wall_s)
+            self._guard_news.clear()
+            if closing.is_set():
+                return
+            account_changed = self._account_news
+            events = self._guard_events(self.clock.now())
+            if events:
+                self.stepped["guard_pass"] += 1
+                await self.engine.guard(*events, account_changed=account_changed)
+
+    def _guard_events(self, now: datetime) -> list[PriceTick | TimerTick | CommandsPending]:
+        """What a guard pass takes in now, or nothing when none is due."""
+        last, wall = self.engine.guarded_at, _wall()
+        newest = max((at for _, at in self._prices.values()), default=None)
+        portfolio = self.engine.safety.portfolio()
+        exposed = bool(portfolio.positions or portfolio.pending_entries)
+        fresh_price = newest is not None and (self._guarded_price_at is None or newest > self._guarded_price_at)
+        spaced = self._guarded_wall is None or wall - self._guarded_wall >= self.cadence.guard_tick_wall_s
+        interval = last is None or (now - last).total_seconds() >= self.cadence.safety_interval_s
+        if not (self._account_news or (interval and spaced) or (exposed and fresh_price and spaced)):
+            return []
+        self._account_news = False
+        self._guarded_price_at, self._guarded_wall = newest, wall
+        events: list[PriceTick | TimerTick | CommandsPending] = []
+        pending = self.engine.store.pending_commands()
+        if pending:
+            events.append(CommandsPending(at=now, count=len(pending)))
+        events.extend(PriceTick(at=at, symbol=s, price=float(p)) for s, (p, at) in sorted(self._prices.items()))
+        return events or [TimerTick(at=now)]
 
 
-async def preload(source: KlineSource, symbol: Symbol, timeframe: str, clock: Clock,
-                  candles: int = HISTORY_CANDLES) -> pd.DataFrame:
-    """The latest ``candles`` closed candles, page by page (a live start needs at least ``MIN_HISTORY``)."""
-    step_ms = timeframe_seconds(timeframe) * 1000
-    until_ms = datetime_to_ms(clock.now())
-    since_ms = until_ms - candles * step_ms
-    rows: list[list[float]] = []
-    while since_ms < until_ms:
-        page = await source.fetch_klines(symbol, timeframe, since_ms, until_ms)
-        closed = [r for r in page if r[0] + step_ms <= until_ms]
-        if not closed:
-            break
-        rows.extend(closed)
-        since_ms = int(closed[-1][0] + step_ms)
-        if len(page) < KLINE_LIMIT:
-            break
-    if len(rows) < MIN_HISTORY:
-        raise ConfigError(f"only {len(rows)} closed {timeframe} candles for {symbol}; need {MIN_HISTORY} to start")
-    array = np.asarray(rows, dtype="float64")
-    return frame_from_arrays(array[:, 0].astype("int64"), array[:, 1:6])
+def _wall() -> float:
+    """Seconds of the event loop's monotonic clock (pacing requests; never a timestamp)."""
+    return asyncio.get_running_loop().time()
 
 
-def live_market(histories: Mapping[Symbol, pd.DataFrame], timeframe: str, *, derivatives: bool) -> Market:
-    """Snapshot builders over the preloaded histories (a regime each; a derivatives history on futures, which
-    the engine fills from ``DerivativesUpdated`` events)."""
-    return Market({
-        symbol: SnapshotBuilder(symbol, history, timeframe, regime=tracker_from_candles(symbol, history, timeframe),
-                                derivatives=DerivativesHistory(symbol) if derivatives else None)
-        for symbol, history in histories.items()
-    })
+async def _first(news: asyncio.Event, stop: asyncio.Event, *, timeout: float) -> None:
+    """Wait until ``news`` or ``stop`` is set, or ``timeout`` wall seconds."""
+    waiters = [asyncio.ensure_future(news.wait()), asyncio.ensure_future(stop.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
-def candle_feeds(
-    source: KlineSource, market: Market, histories: Mapping[Symbol, pd.DataFrame], timeframe: str
-) -> list[CandleFeed]:
-    return [CandleFeed(source, s, timeframe, market.builder(s), history) for s, history in histories.items()]
-
-
-def warm_up_gate(gate: Gate, histories: Mapping[Symbol, pd.DataFrame], timeframe: str) -> None:
-    """The gate's baselines from the preloaded history (no wakes)."""
-    for symbol, history in histories.items():
-        gate.warm_up(frame_to_candles(history, symbol, timeframe))
-
-
-def derivatives_poller(source: KlineSource, symbols: Sequence[Symbol]) -> DerivativesPoller | None:
-    """Funding and open interest on their adaptive schedule, from a source that can fetch them."""
-    fetch = getattr(source, "fetch_derivatives", None)
-    return DerivativesPoller(fetch, list(symbols)) if fetch is not None else None
-
-
-def paper_feed(venue: SimExchange) -> Callable[[Event], None]:
-    """Paper trading: the simulated exchange trades at every live price the feed sees."""
-
-    def on_event(event: Event) -> None:
-        if isinstance(event, CandleClosed):
-            venue.on_price(Decimal(str(event.candle.close)), event.at, symbol=event.candle.symbol)
-        elif isinstance(event, PriceTick):
-            venue.on_price(Decimal(str(event.price)), event.at, symbol=event.symbol)
-
-    return on_event
+def _raise_failed(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """A task that died of an unexpected error takes the run down with it (loudly)."""
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]

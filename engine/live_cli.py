@@ -1,8 +1,9 @@
-"""``tradewake run``: the live runner (paper, testnet or mainnet), until Ctrl-C or ``--rounds``.
+"""``tradewake run``: the live runner (paper, testnet or mainnet), until Ctrl-C, SIGTERM or ``--candles``.
 
 A thin driver: ``engine.wiring.build_run`` assembles the run (store, venue access check, candle history,
 the gate's warm-up, reconciliation of the safety book with the exchange); this module runs its loop and
-closes it. Any failure before the loop stops with one line.
+closes it. Any failure before the loop stops with one line. SIGTERM and Ctrl-C let the step in progress
+finish, save and exit 0.
 """
 
 from __future__ import annotations
@@ -27,10 +28,16 @@ console = Console()
 
 def run_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     mode: Annotated[str | None, typer.Option("--mode", help="paper | testnet | mainnet (default: settings).")] = None,
+    venue: Annotated[str | None, typer.Option(
+        "--venue", help="Base URL of a Binance-compatible venue to use instead of Binance's hosts, e.g. "
+                        "http://127.0.0.1:8765 from `tradewake venue serve` (sets exchange.venue_url).")] = None,
     timeframe: Annotated[str, typer.Option("--timeframe", help="Candle timeframe the engine steps on.")] = "5m",
-    rounds: Annotated[int | None, typer.Option("--rounds", min=1, help="Stop after N polling rounds.")] = None,
-    poll_s: Annotated[float, typer.Option("--poll", min=1, help="Seconds between polls.")] = 10.0,
-    heartbeat: Annotated[Path | None, typer.Option("--heartbeat", help="File rewritten every round.")] = None,
+    candles: Annotated[int | None, typer.Option("--candles", min=1, help="Stop after N closed candles.")] = None,
+    safety_interval_s: Annotated[float, typer.Option(
+        "--safety-interval", min=0.1, help="Seconds (exchange time) between two safety passes at most.")] = 30.0,
+    heartbeat: Annotated[Path | None, typer.Option(
+        "--heartbeat", help="File rewritten with the time whenever market data arrives (a silent feed ages it).")]
+    = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file.")] = None,
     allow_fallback: Annotated[
         bool,
@@ -38,10 +45,17 @@ def run_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
                      "instead of refusing to start."),
     ] = False,
 ) -> None:
-    """Run the agent live: paper (simulated fills at live prices), Binance testnet/demo, or mainnet."""
+    """Run the agent live: paper (simulated fills at live prices), Binance testnet/demo, or mainnet.
+
+    Candles, trades and the account's fills arrive by websocket (REST fills the gaps); the safety guard runs on
+    every price tick while a position is open and never waits for an agent decision to finish.
+    """
     from core.settings import load_settings
 
-    settings = load_settings(config, **({"mode": mode} if mode else {}))
+    overrides: dict[str, object] = {"mode": mode} if mode else {}
+    if venue is not None:
+        overrides["exchange"] = {"venue_url": venue}
+    settings = load_settings(config, **overrides)
     if not allow_fallback:
         from agent.factory import refuse_without_llm
 
@@ -52,10 +66,11 @@ def run_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
         raise ConfigError(f"--timeframe: {exc}") from exc
     from engine.runs import LiveFeed  # the engine's imports wait until a run starts (fast --help)
 
-    asyncio.run(_run(settings, LiveFeed(timeframe, heartbeat=heartbeat, poll_interval_s=poll_s), rounds))
+    feed = LiveFeed(timeframe, heartbeat=heartbeat, safety_interval_s=safety_interval_s)
+    asyncio.run(_run(settings, feed, candles))
 
 
-async def _run(settings: Settings, feed: LiveFeed, rounds: int | None) -> None:
+async def _run(settings: Settings, feed: LiveFeed, candles: int | None) -> None:
     from engine.wiring import build_run
 
     run = await build_run(settings, feed)
@@ -64,7 +79,9 @@ async def _run(settings: Settings, feed: LiveFeed, rounds: int | None) -> None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         console.print(f"tradewake {run.description}; Ctrl-C stops (state is saved)", markup=False)
-        done = await run.feed.run(stop, rounds)
-        console.print(f"stopped after {done} rounds")
+        done = await run.feed.run(stop, candles)
+        stepped = run.feed.stepped
+        console.print(f"stopped after {done} candles ({stepped['guard_pass']} safety passes, "
+                      f"{stepped['stream_drop']} stream drops); state saved", markup=False)
     finally:
         await run.close()

@@ -46,5 +46,14 @@ class CandleReplay:
         return await self.engine.step(CandleClosed(at=close_at, candle=candle))
 
     def fees(self) -> Decimal:
-        """Every fee the simulated exchange charged so far."""
-        return sum((fill.fee for fill in self.exchange.fills()), Decimal(0))
+        """Every fee the simulated exchange charged so far, in the quote asset (a spot buy's is charged in the
+        base asset bought and valued at its fill price)."""
+        markets = self.exchange.markets()
+        return sum(
+            (
+                markets[f.symbol].fee_in_quote(f.fee, f.fee_asset, base_fee=f.base_fee, quantity=f.quantity,
+                                               price=f.price)
+                for f in self.exchange.fills()
+            ),
+            Decimal(0),
+        )

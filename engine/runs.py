@@ -1,8 +1,8 @@
 """What a driver hands to ``engine.wiring.build_run`` (a feed) and what it gets back (a ``Run``).
 
-Two feeds: ``Replay`` (a backtest's recorded candles) and ``LiveFeed`` (candles polled from the run's
-venue, the operator's queue, derivatives, a timer). Which one a mode takes, and everything else a mode
-means, is decided in ``engine/wiring.py``.
+Two feeds: ``Replay`` (a backtest's recorded candles) and ``LiveFeed`` (candles and trades streamed from the
+run's venue, the account's stream, the operator's queue, derivatives, timers). Which one a mode takes, and
+everything else a mode means, is decided in ``engine/wiring.py``.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from core.money import MarketRules
 from core.ports import Store
 from core.types import Candle
 from engine.engine import Engine
-from engine.live import LiveLoop
+from engine.live import Cadence, LiveLoop
+from engine.live_feed import MarketSource
 from engine.replay import CandleReplay
-from market.download import KlineSource
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,24 @@ class Replay:
 
 @dataclass(frozen=True)
 class LiveFeed:
-    """A live run's feed: candles polled from the run's venue, the operator's queue, derivatives, a timer."""
+    """A live run's feed: candles and trades streamed from the run's venue, the account's user-data stream, the
+    operator's queue, derivatives, timers (``engine/live.py``)."""
 
     timeframe: str = "5m"
-    source: KlineSource | None = None
-    """Candles from here instead of ccxt REST on the run's venue (tests use recorded ones)."""
+    source: MarketSource | None = None
+    """Market data from here instead of ccxt on the run's venue."""
     heartbeat: Path | None = None
-    poll_interval_s: float = 10.0
+    safety_interval_s: float = 30.0
+    """Exchange-clock seconds between two guard passes at most (and between two timer ticks)."""
+    tick_interval_s: float = 10.0
+    """Exchange-clock seconds between two price ticks stepped through the whole engine."""
+    equity_fetch_s: float = 300.0
+    """Exchange-clock seconds between two balance reads for the equity (also read after every account change)."""
+
+    def cadence(self, feed_stale_s: float) -> Cadence:
+        """The live loop's cadence; a market stream silent for ``feed_stale_s`` (the gate's) is dialled again."""
+        return Cadence(safety_interval_s=self.safety_interval_s, tick_interval_s=self.tick_interval_s,
+                       stream_silence_s=feed_stale_s)
 
 
 F = TypeVar("F", CandleReplay, LiveLoop)

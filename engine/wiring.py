@@ -19,8 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, assert_never, overload
@@ -30,41 +29,45 @@ import pandas as pd
 
 from agent.factory import agent_backend, all_secrets
 from agent.memory import AgentMemory
-from core.clock import SimClock, WallClock
+from core.clock import ExchangeClock, SimClock
 from core.errors import ConfigError
 from core.ids import Symbol
 from core.money import MarketRules
 from core.ports import AgentBackend, Broker, Clock, Store
+from core.request_budget import RequestBudget
 from core.settings import RunMode, Settings
+from core.timeframes import ms_to_datetime
+from engine.chaos import chaos_store
 from engine.desk import EngineDesk
 from engine.engine import Engine
-from engine.events import Event
+from engine.exchange_setup import configure_account, expected_terms, open_broker, venue_budget
 from engine.holdings import SpotHoldings, run_holdings_config
-from engine.live import LiveLoop, candle_feeds, derivatives_poller, live_market, paper_feed, preload, warm_up_gate
+from engine.live import LiveLoop, PriceHook
+from engine.live_feed import MarketSource, candle_feeds, derivatives_poller, live_market, preload, warm_up_gate
+from engine.paper import PaperAccount
 from engine.replay import CandleReplay
 from engine.runs import LiveFeed, Replay, Run
+from engine.simulated import SimParts, market_for, sim_exchange, sim_markets, sim_parts
+from exchange.account_stream import AccountStream
 from exchange.ccxt_broker import CcxtBroker
 from exchange.ccxt_client import ccxt_client
-from exchange.retry import RetryPolicy, Sleep
-from exchange.sim import (
-    FixedBpsSlippage,
-    MarketFill,
-    SimBroker,
-    SimConfig,
-    SimExchange,
-    binance_futures_markets,
-    binance_spot_markets,
-)
+from exchange.retry import Sleep
+from exchange.sim import MarketFill
 from exchange.symbols import SymbolError, normalize_symbol
 from exchange.venue import Network, VenueSpec
 from gate.persistence import open_gate
 from holdings.config import HoldingsConfig
 from learning.service import Learner
-from market.builder import Market, SnapshotBuilder
-from market.regime import tracker_from_candles
+from market.builder import Market
 from safety.alerts import VetoStreak, notifiers_from
 from safety.service import SafetyConfig, SafetyService, account_equity
 from tools.context import JournalSink, StoreJournal, TradingDesk
+
+__all__ = [  # the simulated parts are re-exported: drivers and tests import them from here
+    "AgentChoice", "AgentFactory", "Core", "LiveAccount", "RunPlan", "SimParts", "backtest_settings", "build_engine",
+    "build_run", "exchange_broker", "live_symbols", "market_for", "plan_for", "sim_exchange", "sim_markets",
+    "sim_parts",
+]
 
 AgentFactory = Callable[[TradingDesk, JournalSink, Clock], AgentBackend]
 """Builds an agent over the engine's desk: a scripted strategy, or a test's backend."""
@@ -76,40 +79,6 @@ class AgentChoice:
 
     factory: AgentFactory | None = None
     record_to: Path | None = None
-
-
-def sim_markets(settings: Settings, fee_pct: float | None = None) -> dict[Symbol, MarketRules]:
-    """Binance's recorded market rules for the configured market type, with the fees overridden if asked."""
-    listed = binance_spot_markets() if settings.exchange.market_type == "spot" else binance_futures_markets()
-    rules = {m.symbol: m for m in listed}
-    if fee_pct is not None:
-        fee = Decimal(str(fee_pct)) / Decimal(100)
-        rules = {s: r.model_copy(update={"maker_fee": fee, "taker_fee": fee}) for s, r in rules.items()}
-    return rules
-
-
-def sim_exchange(
-    settings: Settings,
-    clock: Clock,
-    rules: Mapping[Symbol, MarketRules],
-    *,
-    fill: MarketFill,
-    initial_cash: float,
-    slippage_bps: float,
-) -> SimExchange:
-    config = SimConfig(
-        market_type=settings.exchange.market_type,
-        initial_balances={settings.exchange.quote: Decimal(str(initial_cash))},
-        market_fill=fill,
-        slippage=FixedBpsSlippage(Decimal(str(slippage_bps))),
-    )
-    return SimExchange(list(rules.values()), clock, config)
-
-
-def market_for(symbol: Symbol, candles: pd.DataFrame, timeframe: str) -> Market:
-    """Snapshot builders over ``candles``; the regime is fitted on the same series (weekly, no look-ahead)."""
-    regime = tracker_from_candles(symbol, candles, timeframe)
-    return Market({symbol: SnapshotBuilder(symbol, candles, timeframe, regime=regime)})
 
 
 @dataclass(frozen=True)
@@ -124,6 +93,8 @@ class Core:
     rules: Mapping[Symbol, MarketRules]
     initial_equity: Decimal
     seed: int
+    marks: Mapping[Symbol, Decimal] = field(default_factory=dict)
+    """Prices known before the first event (a live start's last closes): safety protects at reconciliation."""
 
 
 async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: int = 1) -> Engine:
@@ -137,6 +108,8 @@ async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: in
             rules=core.rules, risk=settings.risk, mode=settings.mode, prefix=settings.exchange.client_id_prefix,
             quote_asset=settings.exchange.quote, market_type=settings.exchange.market_type,
             delegated_commands=spot.delegated if spot else (),
+            traded=tuple(core.market.symbols),
+            expected_terms=expected_terms(settings.exchange, on_exchange=plan_for(settings).fills == "exchange"),
         ),
         initial_equity=core.initial_equity, alert_interval_s=settings.alerts.min_interval_s,
         holdings=spot.view() if spot else None,
@@ -145,8 +118,9 @@ async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: in
     gate = open_gate(settings.gate, settings.llm, store, clock, symbols=list(core.market.symbols))
     learner = Learner.open(store, settings.learner, clock)
     memory = AgentMemory(settings.llm.memory_max_chars, all_secrets(settings), store)
+    lock = asyncio.Lock()  # safety's state has one holder at a time: a step's safety part, a guard pass, a desk call
     desk = EngineDesk(market=core.market, safety=safety, learner=learner, gate=gate, clock=clock,
-                      rng=np.random.default_rng(core.seed), holdings=holdings)
+                      rng=np.random.default_rng(core.seed), holdings=holdings, lock=lock)
     journal = StoreJournal(store, clock)
     if agent.factory is not None:
         backend = agent.factory(desk, journal, clock)
@@ -157,35 +131,19 @@ async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: in
     engine = Engine(
         clock, store, core.market, safety, gate, backend, learner, memory,
         veto_streak=VetoStreak(threshold=settings.risk.repeated_veto_alert), gate_persist_every=gate_persist_every,
-        holdings=holdings,
+        holdings=holdings, lock=lock,
     )
+    for symbol, price in core.marks.items():  # a restart protects its positions before the first tick comes
+        safety.mark(symbol, price, clock.now())
     report = await safety.reconcile(clock.now(), cancel_orphans=settings.exchange.cancel_orphans)
     if not report.ok:
         raise ConfigError(f"reconciliation with the exchange failed: {report.error}")
     for trade in report.finalized:  # closed while we were away: the learner hears of it once
         learner.record_trade(trade)
+    for trade in safety.closed_trades():  # closed before a crash that came before the learner's commit
+        if not learner.is_recorded(trade.position_id):
+            learner.record_trade(trade)
     return engine
-
-
-@dataclass(frozen=True)
-class SimParts:
-    clock: SimClock
-    venue: SimExchange
-    broker: SimBroker
-
-
-def sim_parts(
-    settings: Settings, start: datetime, rules: Mapping[Symbol, MarketRules], clock: SimClock | None = None
-) -> SimParts:
-    """The backtest's simulated clock (at ``start`` unless given), exchange (market orders fill at the next price)
-    and broker."""
-    backtest = settings.backtest
-    clock = clock or SimClock(start)
-    venue = sim_exchange(
-        settings, clock, rules, fill=MarketFill.NEXT_PRICE,
-        initial_cash=backtest.initial_cash, slippage_bps=backtest.slippage_bps,
-    )
-    return SimParts(clock, venue, SimBroker(venue))
 
 
 # ---------------------------------------------------------------------- what a run mode means
@@ -239,25 +197,18 @@ def backtest_settings(settings: Settings) -> Settings:
 
 
 def exchange_broker(
-    settings: Settings, clock: Clock, *, sleep: Sleep = asyncio.sleep, seed: int | None = None
+    settings: Settings, clock: Clock, *, sleep: Sleep = asyncio.sleep, seed: int | None = None,
+    budget: RequestBudget | None = None,
 ) -> CcxtBroker:
-    """The ccxt broker on the venue of a testnet or mainnet run (no request sent yet: ``check_access`` next)."""
+    """The ccxt broker on the venue of a testnet or mainnet run (no request sent yet: ``check_access`` next);
+    ``budget``: the venue's shared request budget (``engine.exchange_setup.venue_budget``)."""
     plan = plan_for(settings)
     if plan.fills != "exchange" or plan.venue is None:
         raise ConfigError(
             f"mode {settings.mode} fills on the simulated exchange; the ccxt broker is for testnet/mainnet"
         )
-    exchange = settings.exchange
-    if exchange.api_key is None or exchange.api_secret is None:
-        raise ConfigError(
-            f"{plan.venue.label} needs exchange.api_key and exchange.api_secret "
-            "(TRADEWAKE_EXCHANGE__API_KEY / TRADEWAKE_EXCHANGE__API_SECRET)"
-        )
-    return CcxtBroker.open(
-        plan.venue, api_key=exchange.api_key.get_secret_value(), api_secret=exchange.api_secret.get_secret_value(),
-        symbols=live_symbols(settings), clock=clock, retry=RetryPolicy.from_settings(exchange),
-        timeout_s=exchange.request_timeout_s, sleep=sleep, seed=seed,
-    )
+    return open_broker(plan.venue, settings.exchange, live_symbols(settings), clock, sleep=sleep, seed=seed,
+                       budget=budget)
 
 
 def live_symbols(settings: Settings) -> list[Symbol]:
@@ -279,7 +230,7 @@ async def build_run(
 
 @overload
 async def build_run(
-    settings: Settings, feed: LiveFeed, clock: Clock | None = None, *, agent: AgentChoice = ...
+    settings: Settings, feed: LiveFeed, clock: ExchangeClock | None = None, *, agent: AgentChoice = ...
 ) -> Run[LiveLoop]: ...
 
 
@@ -288,7 +239,8 @@ async def build_run(
 ) -> Run[Any]:
     """Everything a run of ``settings.mode`` needs, over ``feed``, reconciled with its exchange and ready to step.
 
-    ``clock`` defaults to a simulated clock at the first candle (backtest) or the wall clock (live). On a
+    ``clock`` defaults to a simulated clock at the first candle (backtest) or the exchange's clock (live, from its
+    server time). On a
     failure, whatever was opened is closed again before the error leaves.
     """
     plan = plan_for(settings)
@@ -305,7 +257,9 @@ async def build_run(
                 if not isinstance(feed, LiveFeed):
                     raise ConfigError(f"mode {settings.mode} runs on live candles; a replay is a backtest")
                 assert plan.venue is not None
-                run = await _live_run(settings, plan, feed, clock or WallClock(), agent, resources=resources)
+                if clock is not None and not isinstance(clock, ExchangeClock):
+                    raise TypeError("a live run follows the exchange's clock")
+                run = await _live_run(settings, plan, feed, clock, agent, resources=resources)
             case _:
                 assert_never(plan.fills)
         run.resources = resources.pop_all()
@@ -341,57 +295,95 @@ class LiveAccount:
     broker: Broker
     rules: Mapping[Symbol, MarketRules]
     equity: Decimal
-    on_event: Callable[[Event], None] | None = None
-    """Paper: the simulated exchange sees every event before the engine (its fills follow live prices)."""
+    on_price: PriceHook | None = None
+    """Paper: the simulated exchange trades at every live price before anyone looks (its fills follow them)."""
+    stream: AccountStream | None = None
+    """The account's user-data stream (fills and order updates as they happen; REST stays the truth)."""
 
 
 async def _live_run(
-    settings: Settings, plan: RunPlan, feed: LiveFeed, clock: Clock, agent: AgentChoice, *, resources: AsyncExitStack
+    settings: Settings, plan: RunPlan, feed: LiveFeed, clock: ExchangeClock | None, agent: AgentChoice, *,
+    resources: AsyncExitStack,
 ) -> Run[LiveLoop]:
     from market.ccxt_rest import CcxtRest
     from store.factory import open_store
 
     assert plan.venue is not None
     venue, symbols, timeframe = plan.venue, live_symbols(settings), feed.timeframe
-    source = feed.source
-    if source is None:  # candles from the venue the orders go to (paper: live prices from it)
-        rest = CcxtRest(ccxt_client(venue, timeout_s=settings.exchange.request_timeout_s))
-        resources.push_async_callback(rest.close)
-        source = rest
+    source = feed.source or _market_source(settings, venue, resources)
+    clock = clock or ExchangeClock(ms_to_datetime(await source.fetch_time_ms()))  # the exchange's time, not ours
+    store = chaos_store(open_store(settings.store))  # the store itself unless a chaos test aims a kill at a save
+    resources.callback(store.close)
+    budget = venue_budget(venue, store, clock, settings.exchange)  # the broker's and the candles', on the store
+    if isinstance(source, CcxtRest):  # REST gap fills count against the shared budget (the first time read did not)
+        source.budget = budget
     histories = {s: await preload(source, s, timeframe, clock) for s in symbols}
     futures = settings.exchange.market_type == "future"
     market = live_market(histories, timeframe, derivatives=futures)
     if plan.fills == "simulated":
-        account = _simulated_account(settings, clock)
+        account = _simulated_account(settings, clock, store, histories)
     else:
-        account = await _exchange_account(settings, clock, histories, resources)
-    store = open_store(settings.store)
-    resources.callback(store.close)
+        account = await _exchange_account(settings, clock, histories, resources, budget)
+        account = _with_stream(account, settings, venue, resources)
     core = Core(settings=settings, clock=clock, broker=account.broker, store=store, market=market,
-                rules=account.rules, initial_equity=account.equity, seed=settings.learner.seed)
+                rules=account.rules, initial_equity=account.equity, seed=settings.learner.seed,
+                marks={s: Decimal(str(h["close"].iloc[-1])) for s, h in histories.items()})
     engine = await build_engine(core, agent)
+    engine.equity_fetch_s = feed.equity_fetch_s
     warm_up_gate(engine.gate, histories, timeframe)
-    loop = LiveLoop(engine, candle_feeds(source, market, histories, timeframe), clock, heartbeat=feed.heartbeat,
-                    on_event=account.on_event, poll_interval_s=feed.poll_interval_s,
+    loop = LiveLoop(engine, candle_feeds(source, market, histories, timeframe), source, clock,
+                    cadence=feed.cadence(settings.gate.feed_stale_s), account=account.stream,
+                    heartbeat=feed.heartbeat, on_price=account.on_price,
                     derivatives=derivatives_poller(source, symbols) if futures else None)
     fills = "simulated fills at live prices from" if plan.fills == "simulated" else "orders on"
     description = f"{settings.mode}: {', '.join(symbols)} {timeframe}, {fills} Binance {venue.label} ({venue.hosts})"
     return Run(description, engine, store, loop)
 
 
-def _simulated_account(settings: Settings, clock: Clock) -> LiveAccount:
+def _market_source(settings: Settings, venue: VenueSpec, resources: AsyncExitStack) -> MarketSource:
+    """Candles and trades by websocket, klines and time by REST, from the venue the orders go to (paper: prices)."""
+    from market.ccxt_stream import CcxtStream
+
+    info = f"{venue.rest_url.rstrip('/')}/_venue/info" if venue.rest_url is not None else None
+    stream = CcxtStream(ccxt_client(venue, timeout_s=settings.exchange.request_timeout_s, websockets=True),
+                        market_time_url=info)  # a local venue replays history: its market time is not GET time
+    resources.push_async_callback(stream.close)
+    return stream
+
+
+def _simulated_account(
+    settings: Settings, clock: Clock, store: Store, histories: Mapping[Symbol, pd.DataFrame]
+) -> LiveAccount:
+    """Paper: the simulated exchange at live prices, restored from the store and saved there after every change."""
     rules = sim_markets(settings)
     venue = sim_exchange(settings, clock, rules, fill=MarketFill.IMMEDIATE,
                          initial_cash=settings.backtest.initial_cash, slippage_bps=settings.backtest.slippage_bps)
-    return LiveAccount(SimBroker(venue), rules, Decimal(str(settings.backtest.initial_cash)), paper_feed(venue))
+    paper = PaperAccount.open(venue, store)
+    prices = {s: Decimal(str(h["close"].iloc[-1])) for s, h in histories.items()}
+    equity = account_equity(venue.balances(), prices, settings.exchange.quote)
+    return LiveAccount(paper.broker(), rules, equity, on_price=paper.on_price)
 
 
-async def _exchange_account(
-    settings: Settings, clock: Clock, histories: Mapping[Symbol, pd.DataFrame], resources: AsyncExitStack
+def _with_stream(
+    account: LiveAccount, settings: Settings, venue: VenueSpec, resources: AsyncExitStack
 ) -> LiveAccount:
-    broker = exchange_broker(settings, clock)
+    """The account's user-data stream beside its broker (same venue, same keys)."""
+    exchange = settings.exchange
+    assert exchange.api_key is not None  # the broker checked both
+    assert exchange.api_secret is not None
+    stream = AccountStream.open(venue, api_key=exchange.api_key.get_secret_value(),
+                                api_secret=exchange.api_secret.get_secret_value(),
+                                timeout_s=exchange.request_timeout_s)
+    resources.push_async_callback(stream.close)
+    return LiveAccount(account.broker, account.rules, account.equity, account.on_price, stream)
+
+
+async def _exchange_account(settings: Settings, clock: Clock, histories: Mapping[Symbol, pd.DataFrame],
+                            resources: AsyncExitStack, budget: RequestBudget) -> LiveAccount:
+    broker = exchange_broker(settings, clock, budget=budget)
     resources.push_async_callback(broker.close)
     await broker.check_access()
+    await configure_account(broker, settings.exchange)  # futures: one-way mode, margin type and leverage set
     rules = dict(await broker.load_markets())
     prices = {s: Decimal(str(h["close"].iloc[-1])) for s, h in histories.items()}
     equity = account_equity(await broker.fetch_balance(), prices, settings.exchange.quote)

@@ -6,13 +6,13 @@ strings are at hand (``info``) we read those instead, so money stays exact ``Dec
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from core.ids import ClientOrderId, Symbol
+from core.ids import ClientOrderId, Symbol, base_asset
 from core.money import MarketRules, to_decimal
 from core.types import (
     Balance,
@@ -30,23 +30,12 @@ from core.types import (
 Raw = Mapping[str, Any]
 ZERO = Decimal(0)
 
-# Binance order types (spot, futures regular book, futures algo book) -> ours.
-_BINANCE_TYPES: dict[str, OrderType] = {
-    "MARKET": OrderType.MARKET,
-    "LIMIT": OrderType.LIMIT,
-    "LIMIT_MAKER": OrderType.LIMIT,
-    "STOP_LOSS": OrderType.STOP_MARKET,
-    "STOP_MARKET": OrderType.STOP_MARKET,
-    "STOP_LOSS_LIMIT": OrderType.STOP_LIMIT,
-    "STOP": OrderType.STOP_LIMIT,
-    "TAKE_PROFIT_MARKET": OrderType.TAKE_PROFIT,
-    "TAKE_PROFIT_LIMIT": OrderType.STOP_LIMIT,
-}
 _CCXT_STATUS: dict[str, OrderStatus] = {
     "closed": OrderStatus.FILLED,
     "canceled": OrderStatus.CANCELED,
     "rejected": OrderStatus.REJECTED,
     "expired": OrderStatus.EXPIRED,
+    "canceling": OrderStatus.OPEN,  # Binance PENDING_CANCEL: live until the cancel completes
 }
 ALGO_DONE = frozenset({"TRIGGERED", "FINISHED"})
 """Algo statuses after the trigger: the fill lives on the child order named by ``actualOrderId``."""
@@ -138,11 +127,6 @@ def create_args(intent: OrderIntent, *, contract: bool) -> CreateArgs:
 # ---------------------------------------------------------------- orders in
 
 
-def binance_type(raw: Raw) -> str:
-    info = raw.get("info", {})
-    return str(info.get("orderType") or info.get("origType") or info.get("type") or raw.get("type") or "").upper()
-
-
 def is_algo(raw: Raw) -> bool:
     return "algoId" in raw.get("info", {})
 
@@ -157,56 +141,48 @@ def algo_child_id(raw: Raw) -> str | None:
     return str(child) if child not in (None, "", 0, "0") else None
 
 
-def intent_from_ccxt(raw: Raw) -> OrderIntent:
-    """Rebuild the intent of an order we did not place in this process (after a restart)."""
-    info = raw.get("info", {})
-    kind = binance_type(raw)
-    order_type = _BINANCE_TYPES.get(kind)
-    if kind == "TAKE_PROFIT":  # spot: take-profit at market; futures: take-profit limit
-        order_type = OrderType.STOP_LIMIT if info.get("positionSide") is not None else OrderType.TAKE_PROFIT
-    if order_type is None:
-        raise ValueError(f"unsupported Binance order type {kind!r}")
-    price = _positive(dec(info.get("price")) or dec(raw.get("price")))
-    stop = _positive(dec(info.get("stopPrice")) or dec(info.get("triggerPrice")) or dec(raw.get("triggerPrice")))
-    return OrderIntent(
-        client_order_id=ClientOrderId(str(raw.get("clientOrderId") or info.get("clientAlgoId") or raw.get("id"))),
-        symbol=Symbol(raw["symbol"]),
-        side=Side(str(raw.get("side") or info.get("side", "")).lower()),
-        type=order_type,
-        quantity=_first(dec(info.get("origQty")), dec(info.get("quantity")), dec(raw.get("amount"))),
-        price=price if order_type.needs_limit_price else None,
-        stop_price=stop if order_type.is_conditional else None,
-        reduce_only=str(info.get("reduceOnly", raw.get("reduceOnly"))).lower() == "true",
-        post_only=kind == "LIMIT_MAKER" or info.get("timeInForce") == "GTX",
-    )
-
-
 def _positive(value: Decimal | None) -> Decimal | None:
     return value if value is not None and value > 0 else None
 
 
-def order_from_ccxt(raw: Raw, intent: OrderIntent, *, now: datetime, exchange_order_id: str | None = None) -> Order:
-    """Our ``Order`` from a ccxt order (regular book, or an algo order's child), for ``intent``."""
+def order_from_ccxt(
+    raw: Raw,
+    intent: OrderIntent,
+    *,
+    now: datetime,
+    exchange_order_id: str | None = None,
+    extras: Mapping[str, Any] | None = None,
+    fees: FeeSplit | None = None,
+) -> Order:
+    """Our ``Order`` from a ccxt order (regular book, or an algo order's child), for ``intent``.
+
+    ``extras`` are ``Order`` fields beyond the intent (``foreign``, ``venue_type`` ...); a foreign order's
+    unknown status reads as open instead of raising. ``fees`` overrides what the answer's own ``fills``
+    say (a spot order read back by id carries no fills: its trades do).
+    """
     info = raw.get("info", {})
     filled = _first(dec(info.get("executedQty")), dec(raw.get("filled")), ZERO)
-    fee, fee_asset = _fee(info)
+    split = fees or fee_split(info.get("fills") or [], base_asset(intent.symbol))
     created = ms_to_datetime(raw.get("timestamp")) or now
+    fields = dict(extras or {})
     return Order(
         intent=intent,
         exchange_order_id=exchange_order_id or str(raw.get("id")),
-        status=status_from_ccxt(raw, filled),
+        status=status_from_ccxt(raw, filled, lenient=bool(fields.get("foreign"))),
         filled_quantity=filled,
         average_price=_average(raw, filled),
-        fee=fee,
-        fee_asset=fee_asset,
+        fee=split.total,
+        fee_asset=split.asset,
+        base_fee=split.base,
         created_at=created,
         updated_at=max(created, ms_to_datetime(raw.get("lastUpdateTimestamp")) or created),
+        **fields,
     )
 
 
-def status_from_ccxt(raw: Raw, filled: Decimal) -> OrderStatus:
+def status_from_ccxt(raw: Raw, filled: Decimal, *, lenient: bool = False) -> OrderStatus:
     status = raw.get("status")
-    if status == "open" or status is None:
+    if status == "open" or status is None or (lenient and status not in _CCXT_STATUS):
         return OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.OPEN
     if status not in _CCXT_STATUS:
         raise ValueError(f"unknown ccxt order status {status!r}")
@@ -226,13 +202,27 @@ def _average(raw: Raw, filled: Decimal) -> Decimal | None:
     return _positive(dec(raw.get("average")))
 
 
-def _fee(info: Raw) -> tuple[Decimal, str | None]:
-    fills = info.get("fills") or []
+@dataclass(frozen=True)
+class FeeSplit:
+    """An order's fees: the total, its asset (None when fills paid in different assets) and the base part."""
+
+    total: Decimal = ZERO
+    asset: str | None = None
+    base: Decimal = ZERO
+    """Commission taken in the base asset: what a spot buy delivered is its fills minus this."""
+
+
+def fee_split(fills: Sequence[Raw], base: str) -> FeeSplit:
+    """Fees of Binance ``fills`` rows (an order's FULL answer, or its trades' ``info``)."""
     if not fills:
-        return ZERO, None
-    assets = {f.get("commissionAsset") for f in fills}
-    asset = assets.pop() if len(assets) == 1 else None
-    return sum((dec(f.get("commission")) or ZERO for f in fills), ZERO), asset
+        return FeeSplit()
+    assets = {str(f.get("commissionAsset")) for f in fills}
+    amounts = [(str(f.get("commissionAsset")), abs(dec(f.get("commission")) or ZERO)) for f in fills]
+    return FeeSplit(
+        total=sum((amount for _, amount in amounts), ZERO),
+        asset=assets.pop() if len(assets) == 1 else None,
+        base=sum((amount for asset, amount in amounts if asset == base), ZERO),
+    )
 
 
 # ---------------------------------------------------------------- fills, balances, positions
@@ -278,7 +268,8 @@ def futures_balances(raw: Raw) -> dict[str, Balance]:
     return balances
 
 
-def position_from_ccxt(raw: Raw, leverage: Decimal | None) -> ExchangePosition | None:
+def position_from_ccxt(raw: Raw) -> ExchangePosition | None:
+    """A futures position from ``positionRisk`` (v3 carries no leverage: see :func:`with_settings`)."""
     info = raw.get("info", {})
     amount = _first(dec(info.get("positionAmt")), None)
     if amount is None:
@@ -291,6 +282,13 @@ def position_from_ccxt(raw: Raw, leverage: Decimal | None) -> ExchangePosition |
         side=PositionSide.LONG if amount > 0 else PositionSide.SHORT,
         quantity=abs(amount),
         entry_price=_first(dec(info.get("entryPrice")), dec(raw.get("entryPrice")), ZERO),
-        leverage=_first(dec(raw.get("leverage")), leverage, Decimal(1)),
+        leverage=_first(dec(raw.get("leverage")), Decimal(1)),
         unrealized_pnl=_first(dec(info.get("unRealizedProfit")), dec(raw.get("unrealizedPnl")), ZERO),
+        liquidation_price=_positive(_first(dec(info.get("liquidationPrice")), dec(raw.get("liquidationPrice")))),
+        mark_price=_positive(_first(dec(info.get("markPrice")), dec(raw.get("markPrice")))),
     )
+
+
+def with_settings(position: ExchangePosition, leverage: int, margin_type: str) -> ExchangePosition:
+    """The position with the leverage and margin type the account has in force for its symbol."""
+    return position.model_copy(update={"leverage": Decimal(leverage), "margin_type": str(margin_type)})

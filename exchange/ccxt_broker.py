@@ -2,48 +2,65 @@
 
 The one module that trades through ccxt. It trades on the venue it is given (``exchange.venue.VenueSpec``,
 which ``engine/wiring.py`` builds from the run mode; ``exchange.ccxt_client`` turns it into a ccxt client),
-quantizes every order with the market's filters before sending, translates ccxt's errors once
-(``_translate``) and remembers per order whether it is conditional: on futures those live in the Algo
-Order book and every later fetch or cancel must say ``trigger=True`` (ccxt issue 27486).
+quantizes every order with the market's filters before sending, sends every request through
+``exchange.ccxt_calls`` (clock offset, the shared request budget, bans, errors translated once) and
+remembers per order whether it is conditional: on futures those live in the Algo Order book and every
+later fetch or cancel must say ``trigger=True`` (ccxt issue 27486). Orders without our client-id prefix
+are read leniently and marked foreign (``exchange.order_memory``); a spot buy reports the quantity it
+delivered net of a fee taken in the base asset (``Order.net_quantity``).
 API keys reach it once, at :meth:`open`; they never reach a log line or an exception message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
-import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
-from ccxt.base import errors as ccxt_errors
-
-from core.errors import OperationalError, OrderRejected, OutcomeUnknownError, RejectCode, TemporaryError
+from core.errors import OperationalError, OrderRejected, RejectCode
 from core.ids import ClientOrderId, Symbol
 from core.money import MarketRules
 from core.ports import Clock
-from core.timeframes import datetime_to_ms, ms_to_datetime
+from core.ratelimit import BudgetPolicy
+from core.request_budget import BudgetUsage, MemoryCounter, RequestBudget
+from core.timeframes import datetime_to_ms
 from core.types import Balance, ExchangePosition, Fill, Order, OrderIntent, PositionSide
 from exchange import binance_shapes as shapes
+from exchange.binance_account import AccountModes, FeeTerms, SymbolSettings
+from exchange.binance_errors import reject_code
+from exchange.binance_weights import Op
+from exchange.ccxt_account import BinanceAccount
+from exchange.ccxt_calls import CcxtCalls
 from exchange.ccxt_client import ccxt_client
+from exchange.ccxt_orders import OrderReader
+from exchange.clock_sync import ClockOffset
 from exchange.errors import IpBanned
+from exchange.liquidation import MaintenanceBracket, MarginType
+from exchange.order_memory import OrderMemory
 from exchange.orders import prepare_intent
 from exchange.retry import Retrier, RetryPolicy, Sleep, create_once
+from exchange.trade_history import FUTURES_WINDOW_MS, SPOT_WINDOW_MS, PageRequest, all_trades
 from exchange.venue import VenueSpec
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-Call = Callable[[], Awaitable[T]]
+__all__ = ["CcxtBroker", "default_budget", "reject_code"]
 
 
 class CcxtBroker:
     """The ``Broker`` for Binance. Build it with :meth:`open` (``engine/wiring.py`` does), then
-    ``await check_access()``."""
+    ``await check_access()``.
+
+    ``budget``: the request budget shared with every other ccxt client on this IP and account (the
+    wiring passes one, store-backed); without it the broker keeps a private one (nothing shared).
+    ``client_id_prefix``: orders whose client id lacks it are reported as foreign.
+    """
 
     def __init__(
         self,
@@ -55,19 +72,34 @@ class CcxtBroker:
         retry: RetryPolicy,
         sleep: Sleep = asyncio.sleep,
         seed: int | None = None,
+        budget: RequestBudget | None = None,
+        client_id_prefix: str = "tw",
+        clock_offset: ClockOffset | None = None,
     ) -> None:
         self.exchange = exchange
         self.venue = venue
         self.symbols = tuple(symbols)
         self._clock = clock
-        self._retrier = Retrier(retry, sleep=sleep, rng=random.Random(seed))
         self._futures = venue.futures
         self._rules: dict[Symbol, MarketRules] = {}
-        self._intents: dict[ClientOrderId, OrderIntent] = {}
-        self._conditional: dict[ClientOrderId, bool] = {}
-        self._cid_by_exchange_id: dict[str, ClientOrderId] = {}
-        self._leverage: dict[Symbol, Decimal] = {}
-        self._secrets = tuple(s for s in (getattr(exchange, "apiKey", None), getattr(exchange, "secret", None)) if s)
+        self._orders = OrderMemory(client_id_prefix, self._futures)
+        secrets = tuple(s for s in (getattr(exchange, "apiKey", None), getattr(exchange, "secret", None)) if s)
+        self.budget = budget or default_budget(exchange, venue, clock)
+        self.calls = CcxtCalls(
+            exchange,
+            label=venue.label,
+            hosts=venue.hosts,
+            futures=self._futures,
+            clock=clock,
+            budget=self.budget,
+            offset=clock_offset or ClockOffset(),
+            retrier=Retrier(retry, sleep=sleep, rng=random.Random(seed)),
+            sleep=sleep,
+            secrets=secrets,
+        )
+        exchange.nonce = self.calls.nonce  # signed timestamps: the injected clock plus the exchange's offset
+        self.account = BinanceAccount(self.calls)
+        self._reader = OrderReader(self.calls, self._orders, clock, self._rules.get)
 
     @classmethod
     def open(
@@ -82,15 +114,28 @@ class CcxtBroker:
         timeout_s: float = 10.0,
         sleep: Sleep = asyncio.sleep,
         seed: int | None = None,
+        budget: RequestBudget | None = None,
+        client_id_prefix: str = "tw",
     ) -> CcxtBroker:
         """A broker on ``venue`` with its own ccxt client (no request is sent until ``check_access``)."""
         exchange = ccxt_client(venue, api_key=api_key, api_secret=api_secret, timeout_s=timeout_s)
-        return cls(exchange, venue, symbols=symbols, clock=clock, retry=retry, sleep=sleep, seed=seed)
+        return cls(
+            exchange,
+            venue,
+            symbols=symbols,
+            clock=clock,
+            retry=retry,
+            sleep=sleep,
+            seed=seed,
+            budget=budget,
+            client_id_prefix=client_id_prefix,
+        )
 
     # ------------------------------------------------------------------ start-up
 
     async def check_access(self) -> None:
-        """Load markets and call one private endpoint; fail with a message naming mode and hosts."""
+        """Measure the clock offset, load markets and call one private endpoint; fail naming mode and hosts."""
+        await self.sync_clock()
         await self.load_markets()
         try:
             await self.fetch_balance()
@@ -105,24 +150,38 @@ class CcxtBroker:
         if missing:
             raise OperationalError(f"Binance {self.venue.label} has no market {', '.join(missing)}")
 
+    async def sync_clock(self) -> int:
+        """Measure the exchange's clock offset now (also done on its own every 30 minutes and after -1021)."""
+        return await self.calls.retrier.run(self.calls.sync_clock, "sync_clock")
+
+    @property
+    def clock_offset_ms(self) -> int:
+        return self.calls.offset.offset_ms
+
+    def budget_usage(self) -> BudgetUsage:
+        return self.budget.usage()
+
     # ------------------------------------------------------------------ Broker
 
     async def load_markets(self) -> Mapping[Symbol, MarketRules]:
-        markets = await self._read(self.exchange.load_markets, "load_markets")
+        markets = await self.calls.read(self.exchange.load_markets, Op.MARKETS, "load_markets")
         wanted = "swap" if self._futures else "spot"
-        self._rules = {
+        rules = {
             Symbol(symbol): shapes.rules_from_market(market)
             for symbol, market in markets.items()
             if market.get("type") == wanted and (not self._futures or market.get("linear"))
         }
+        self._rules.clear()  # in place: the order reader holds ``self._rules.get``
+        self._rules.update(rules)
         return dict(self._rules)
 
     async def fetch_balance(self) -> Mapping[str, Balance]:
-        raw = await self._read(self.exchange.fetch_balance, "fetch_balance")
+        raw = await self.calls.read(self.exchange.fetch_balance, Op.BALANCE, "fetch_balance")
         return shapes.futures_balances(raw) if self._futures else shapes.spot_balances(raw)
 
     async def fetch_positions(self, symbols: Sequence[Symbol] | None = None) -> list[ExchangePosition]:
-        """Futures: open positions. Spot: base holdings of the configured markets as longs (entry price 0)."""
+        """Futures: open positions, with the leverage and margin type in force and the liquidation price.
+        Spot: base holdings of the configured markets as longs (entry price 0)."""
         wanted = list(symbols) if symbols is not None else list(self.symbols)
         if not self._futures:
             balances = await self.fetch_balance()
@@ -134,9 +193,13 @@ class CcxtBroker:
                 for s, r in rules.items()
                 if r.base in balances and balances[r.base].total > 0
             ]
-        raw = await self._read(lambda: self.exchange.fetch_positions(wanted or None), "fetch_positions")
-        held = [shapes.position_from_ccxt(p, self._leverage.get(Symbol(p["symbol"]))) for p in raw]
-        return [p for p in held if p is not None and (not wanted or p.symbol in wanted)]
+        raw = await self.calls.read(lambda: self.exchange.fetch_positions(wanted or None), Op.POSITIONS, "positions")
+        held = [p for p in (shapes.position_from_ccxt(r) for r in raw) if p is not None]
+        held = [p for p in held if not wanted or p.symbol in wanted]
+        if not held:
+            return []
+        settings = await self.account.symbol_settings([p.symbol for p in held])
+        return [shapes.with_settings(p, settings[p.symbol].leverage, settings[p.symbol].margin_type) for p in held]
 
     async def create_order(self, intent: OrderIntent) -> Order:
         rules = (await self._rules_for_all([intent.symbol]))[intent.symbol]
@@ -145,14 +208,17 @@ class CcxtBroker:
         args = shapes.create_args(prepared, contract=self._futures)
 
         async def send() -> Order:
-            raw = await self._call(
+            raw = await self.calls.call(
                 lambda: self.exchange.create_order(
                     prepared.symbol, args.type, args.side, args.amount, args.price, dict(args.params)
                 ),
+                Op.CREATE,
+                intent=prepared,
                 write=True,
                 creating=True,
             )
-            return await self._order(raw, prepared)
+            self._orders.remember(prepared)
+            return await self._reader.order(raw, prepared, self._reader.reading(raw, cid)[1])
 
         async def lookup() -> Order | None:
             try:
@@ -162,73 +228,119 @@ class CcxtBroker:
                     return None
                 raise
 
-        return await create_once(self._retrier, prepared, send=send, lookup=lookup)
+        return await create_once(self.calls.retrier, prepared, send=send, lookup=lookup)
 
     async def cancel_order(self, client_order_id: ClientOrderId, symbol: Symbol) -> Order:
         """Cancel; an order that already filled (or ended otherwise) reports its final state."""
-        return await self._retrier.run(lambda: self._cancel(client_order_id, symbol), f"cancel_order {client_order_id}")
+        return await self.calls.retrier.run(
+            lambda: self._cancel(client_order_id, symbol), f"cancel_order {client_order_id}"
+        )
 
     async def fetch_order(self, client_order_id: ClientOrderId, symbol: Symbol) -> Order:
-        return await self._retrier.run(lambda: self._fetch(client_order_id, symbol), f"fetch_order {client_order_id}")
+        return await self.calls.retrier.run(
+            lambda: self._fetch(client_order_id, symbol), f"fetch_order {client_order_id}"
+        )
 
     async def fetch_open_orders(self, symbol: Symbol | None = None) -> list[Order]:
-        """Open orders of ``symbol`` (or of every configured symbol); on futures both books."""
+        """Open orders of ``symbol`` (or of every configured symbol); on futures both books.
+
+        Orders of anybody else (no prefix of ours: the Binance app, a person) are listed too, read leniently
+        and marked ``foreign``: any Binance order type reads, none is fatal.
+        """
+        markets = [symbol] if symbol else list(self.symbols)
+        await self._rules_for_all(markets)
         orders: list[Order] = []
-        for market in [symbol] if symbol else list(self.symbols):
+        for market in markets:
             for trigger in (False, True) if self._futures else (False,):
                 params = {"trigger": True} if trigger else {}
-                raws = await self._read(
-                    partial(self.exchange.fetch_open_orders, market, None, None, params), f"fetch_open_orders {market}"
+                raws = await self.calls.read(
+                    partial(self.exchange.fetch_open_orders, market, None, None, params),
+                    Op.OPEN_ORDERS,
+                    f"fetch_open_orders {market}",
                 )
                 for raw in raws:
-                    intent = self._known_intent(raw)
-                    self._conditional[intent.client_order_id] = trigger
-                    orders.append(await self._order(raw, intent))
+                    intent, extras = self._reader.reading(raw)
+                    self._orders.conditional[intent.client_order_id] = trigger
+                    orders.append(await self._reader.order(raw, intent, extras))
         return orders
 
     async def fetch_my_trades(self, symbol: Symbol, since: datetime | None = None) -> list[Fill]:
+        """Every trade since ``since``: in windows of at most 7 days (spot: 24 hours), on by id past a full page."""
         since_ms = datetime_to_ms(since) if since is not None else None
-        raws = await self._read(lambda: self.exchange.fetch_my_trades(symbol, since_ms), f"fetch_my_trades {symbol}")
+
+        async def page(request: PageRequest) -> list[Mapping[str, Any]]:
+            return await self.calls.read(
+                lambda: self.exchange.fetch_my_trades(symbol, request.since_ms, request.limit, request.params()),
+                Op.MY_TRADES,
+                f"fetch_my_trades {symbol}",
+            )
+
+        until_ms = history_end_ms(datetime_to_ms(self._clock.now()), self.calls.offset.offset_ms)
+        window_ms = FUTURES_WINDOW_MS if self._futures else SPOT_WINDOW_MS
+        raws = await all_trades(page, since_ms, until_ms, window_ms=window_ms)
         fills = []
         for raw in raws:
-            cid = await self._cid_for_exchange_id(str(raw.get("order")), symbol)
+            cid = await self._reader.client_id_of(str(raw.get("order")), symbol)
             fills.append(shapes.fill_from_ccxt(raw, cid))
         return fills
 
     async def close(self) -> None:
         await self.exchange.close()
 
-    # ------------------------------------------------------------------ extras (not in the protocol)
+    # ------------------------------------------------------------------ account settings (not in the protocol)
 
-    async def set_leverage(self, symbol: Symbol, leverage: int) -> None:
-        if not self._futures:
-            raise OperationalError("leverage applies to futures; this broker trades spot")
-        await self._call(lambda: self.exchange.set_leverage(leverage, symbol), write=True)
-        self._leverage[symbol] = Decimal(leverage)
+    async def set_leverage(self, symbol: Symbol, leverage: int) -> SymbolSettings:
+        """Futures: set the symbol's leverage and read it back."""
+        return await self.account.set_leverage(symbol, leverage)
+
+    async def set_margin_type(self, symbol: Symbol, margin: MarginType) -> SymbolSettings:
+        """Futures: set isolated or cross margin and read it back."""
+        return await self.account.set_margin_type(symbol, margin)
+
+    async def fetch_symbol_settings(self, symbols: Sequence[Symbol] | None = None) -> dict[Symbol, SymbolSettings]:
+        return await self.account.symbol_settings(list(symbols) if symbols is not None else list(self.symbols))
+
+    async def fetch_account_modes(self) -> AccountModes:
+        """Futures: position mode (one-way or hedge) and Multi-Assets Mode."""
+        return await self.account.modes()
+
+    async def require_one_way(self) -> AccountModes:
+        """Futures: the account modes, or one ``OperationalError`` line when the account is in hedge mode."""
+        return await self.account.require_one_way()
+
+    async def fetch_leverage_brackets(self, symbol: Symbol) -> list[MaintenanceBracket]:
+        return await self.account.brackets(symbol)
+
+    async def fetch_fee_terms(self, symbol: Symbol) -> FeeTerms:
+        """Whether BNB pays the symbol's trading fees (else spot takes a buy's fee in the base asset)."""
+        rules = (await self._rules_for_all([symbol]))[symbol]
+        return await self.account.fee_terms(rules, await self.fetch_balance())
 
     # ------------------------------------------------------------------ orders
 
     async def _fetch(self, cid: ClientOrderId, symbol: Symbol) -> Order:
-        conditional = self._conditional.get(cid)
+        conditional = self._orders.conditional.get(cid)
         books = [conditional] if conditional is not None else ([False, True] if self._futures else [False])
         for index, trigger in enumerate(books):
             try:
-                raw = await self._call(partial(self.exchange.fetch_order, None, symbol, self._by_cid(cid, trigger)))
+                raw = await self.calls.call(
+                    partial(self.exchange.fetch_order, None, symbol, self._by_cid(cid, trigger)), Op.FETCH_ORDER
+                )
             except OrderRejected as rejection:
                 if rejection.code != RejectCode.ORDER_NOT_FOUND or index == len(books) - 1:
                     raise
                 continue
-            self._conditional[cid] = trigger
-            return await self._order(raw, self._intent_for(raw, cid))
+            self._orders.conditional[cid] = trigger
+            return await self._reader.order(raw, *self._reader.reading(raw, cid))
         raise AssertionError("unreachable: the last book either answers or raises")
 
     async def _cancel(self, cid: ClientOrderId, symbol: Symbol) -> Order:
-        if self._futures and cid not in self._conditional:
+        if self._futures and cid not in self._orders.conditional:
             await self._fetch(cid, symbol)  # after a restart: find out which book the order is in
-        trigger = self._conditional.get(cid, False)
+        trigger = self._orders.conditional.get(cid, False)
         try:
-            raw = await self._call(
-                lambda: self.exchange.cancel_order(None, symbol, self._by_cid(cid, trigger)), write=True
+            raw = await self.calls.call(
+                lambda: self.exchange.cancel_order(None, symbol, self._by_cid(cid, trigger)), Op.CANCEL, write=True
             )
         except OrderRejected as rejection:
             if rejection.code != RejectCode.ORDER_NOT_FOUND:
@@ -237,51 +349,11 @@ class CcxtBroker:
         if trigger:
             return await self._fetch(cid, symbol)  # the algo cancel answers no order state
         # Spot's cancel answer names a new client id for the cancel itself: the order's is ``cid``.
-        return await self._order(raw, self._intent_for(raw, cid))
+        return await self._reader.order(raw, *self._reader.reading(raw, cid))
 
     @staticmethod
     def _by_cid(cid: ClientOrderId, trigger: bool) -> dict[str, Any]:
         return {"clientOrderId": cid, "trigger": True} if trigger else {"clientOrderId": cid}
-
-    async def _order(self, raw: Mapping[str, Any], intent: OrderIntent) -> Order:
-        """Our ``Order`` from a ccxt order; a triggered algo order reports its child order's fill."""
-        self._remember(intent)
-        exchange_id = str(raw.get("id"))
-        self._cid_by_exchange_id[exchange_id] = intent.client_order_id
-        if shapes.is_algo(raw) and shapes.algo_status(raw) in shapes.ALGO_DONE:
-            child_id = shapes.algo_child_id(raw)
-            if child_id is None:
-                raise TemporaryError(f"algo order {intent.client_order_id} triggered; its order is not visible yet")
-            self._cid_by_exchange_id[child_id] = intent.client_order_id
-            child = await self._call(lambda: self.exchange.fetch_order(child_id, intent.symbol))
-            return shapes.order_from_ccxt(child, intent, now=self._clock.now(), exchange_order_id=exchange_id)
-        return shapes.order_from_ccxt(raw, intent, now=self._clock.now())
-
-    def _known_intent(self, raw: Mapping[str, Any]) -> OrderIntent:
-        cid = raw.get("clientOrderId")
-        known = self._intents.get(ClientOrderId(str(cid))) if cid else None
-        return known or shapes.intent_from_ccxt(raw)
-
-    def _intent_for(self, raw: Mapping[str, Any], cid: ClientOrderId) -> OrderIntent:
-        """The intent of the order ``cid``: what we sent, else rebuilt from the exchange's answer."""
-        known = self._intents.get(cid)
-        if known is not None:
-            return known
-        return shapes.intent_from_ccxt(raw).model_copy(update={"client_order_id": cid})
-
-    def _remember(self, intent: OrderIntent) -> None:
-        self._intents[intent.client_order_id] = intent
-        if self._futures:  # on futures, conditional types live in the algo book and nothing else does
-            self._conditional[intent.client_order_id] = intent.type.is_conditional
-
-    async def _cid_for_exchange_id(self, exchange_id: str, symbol: Symbol) -> ClientOrderId:
-        known = self._cid_by_exchange_id.get(exchange_id)
-        if known is not None:
-            return known
-        raw = await self._read(lambda: self.exchange.fetch_order(exchange_id, symbol), f"fetch_order #{exchange_id}")
-        cid = ClientOrderId(str(raw.get("clientOrderId")))
-        self._cid_by_exchange_id[exchange_id] = cid
-        return cid
 
     async def _rules_for_all(self, symbols: Sequence[Symbol]) -> dict[Symbol, MarketRules]:
         if not self._rules or any(s not in self._rules for s in symbols):
@@ -291,92 +363,23 @@ class CcxtBroker:
             raise OrderRejected(RejectCode.UNKNOWN_SYMBOL, f"Binance {self.venue.label} has no market {unknown[0]}")
         return {s: self._rules[s] for s in symbols}
 
-    # ------------------------------------------------------------------ calls and errors
 
-    async def _read(self, call: Call[T], what: str) -> T:
-        return await self._retrier.run(lambda: self._call(call), what)
-
-    async def _call(self, call: Call[T], *, write: bool = False, creating: bool = False) -> T:
-        """One ccxt call; every ccxt error leaves this method as a ``core.errors`` type."""
-        try:
-            return await call()
-        except ccxt_errors.BaseError as exc:
-            raise self._translate(exc, write=write, creating=creating) from exc
-
-    def _translate(self, exc: ccxt_errors.BaseError, *, write: bool, creating: bool) -> Exception:
-        message = self._redact(str(exc))
-        if isinstance(exc, ccxt_errors.DDoSProtection | ccxt_errors.RateLimitExceeded):
-            return self._rate_limited(exc, message)
-        if isinstance(exc, ccxt_errors.NetworkError | ccxt_errors.BadResponse):
-            # A write whose answer was lost (timeout, 5xx, dropped connection) may have been applied.
-            return OutcomeUnknownError(message) if write else TemporaryError(message)
-        rejection = _rejection(exc, message, creating=creating)
-        if rejection is not None:
-            return rejection
-        # Authentication, permissions, unsupported calls, anything unexpected: a human must look.
-        return OperationalError(f"Binance {self.venue.label} ({self.venue.hosts}): {type(exc).__name__}: {message}")
-
-    def _rate_limited(self, exc: ccxt_errors.BaseError, message: str) -> Exception:
-        status = re.match(r"^\S+ (\d{3}) ", str(exc))
-        if (status is not None and status.group(1) == "418") or "banned until" in message:
-            until = re.search(r"banned until (\d+)", message)
-            banned_until = ms_to_datetime(int(until.group(1))) if until else None
-            return IpBanned(
-                f"Binance {self.venue.label}: IP banned (418) until {banned_until}: {message}", until=banned_until
-            )
-        if isinstance(exc, ccxt_errors.DDoSProtection) and (status is None or status.group(1) != "429"):
-            return OperationalError(f"Binance {self.venue.label} ({self.venue.hosts}) throttled the key: {message}")
-        return TemporaryError(message, retry_after_s=self._retry_after())
-
-    def _retry_after(self) -> float | None:
-        headers = getattr(self.exchange, "last_response_headers", None) or {}
-        for name, value in headers.items():
-            if name.lower() == "retry-after":
-                try:
-                    return float(value)
-                except ValueError:
-                    return None
-        return None
-
-    def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return re.sub(r"signature=[0-9a-fA-F]+", "signature=***", text)
+HISTORY_MARGIN_MS = 3_600_000
+TRUSTED_LEAD_MS = 86_400_000
 
 
-def _rejection(exc: ccxt_errors.BaseError, message: str, *, creating: bool) -> OrderRejected | None:
-    if isinstance(exc, ccxt_errors.OrderNotFound) and not creating:
-        return OrderRejected(RejectCode.ORDER_NOT_FOUND, message)
-    if isinstance(exc, ccxt_errors.InsufficientFunds):
-        return OrderRejected(RejectCode.INSUFFICIENT_FUNDS, message)
-    if creating and isinstance(exc, ccxt_errors.InvalidOrder | ccxt_errors.BadRequest | ccxt_errors.OperationRejected):
-        return OrderRejected(reject_code(message), message)
-    return None
+def history_end_ms(clock_ms: int, offset_ms: int) -> int:
+    """Where a trade history ends: our clock's now, plus the exchange clock's lead when it is a clock error (up to
+    a day: trades are stamped on the exchange's clock), plus an hour. A larger lead is no clock error but a
+    replayed venue (its trades are stamped in replay time, its clock is the wall's): walking windows up to the
+    wall clock would cost a request per 7 days (24 hours on spot) of nothing."""
+    lead = offset_ms if 0 < offset_ms <= TRUSTED_LEAD_MS else 0
+    return clock_ms + lead + HISTORY_MARGIN_MS
 
 
-def reject_code(message: str) -> RejectCode:
-    """Our code for a Binance order rejection, from its message (codes differ between spot and futures)."""
-    lowered = message.lower()
-    for needle, code in _REJECT_MESSAGES:
-        if needle in lowered:
-            return code
-    return RejectCode.INVALID_ORDER
-
-
-_REJECT_MESSAGES: tuple[tuple[str, RejectCode], ...] = (
-    ("notional", RejectCode.BELOW_MIN_NOTIONAL),
-    ("lot_size", RejectCode.INVALID_QUANTITY),  # min, max or step: our cached filters are stale
-    ("lot size", RejectCode.INVALID_QUANTITY),
-    ("quantity less than", RejectCode.BELOW_MIN_QTY),
-    ("greater than max quantity", RejectCode.ABOVE_MAX_QTY),
-    ("price_filter", RejectCode.INVALID_PRICE),
-    ("precision is over", RejectCode.INVALID_PRECISION),
-    ("immediately match and take", RejectCode.POST_ONLY_WOULD_TAKE),
-    ("post only", RejectCode.POST_ONLY_WOULD_TAKE),
-    ("would trigger immediately", RejectCode.WOULD_IMMEDIATELY_TRIGGER),
-    ("would immediately trigger", RejectCode.WOULD_IMMEDIATELY_TRIGGER),
-    ("reduceonly", RejectCode.REDUCE_ONLY_REJECTED),
-    ("duplicat", RejectCode.DUPLICATE_CLIENT_ORDER_ID),
-    ("insufficient", RejectCode.INSUFFICIENT_FUNDS),
-    ("invalid symbol", RejectCode.UNKNOWN_SYMBOL),
-)
+def default_budget(exchange: Any, venue: VenueSpec, clock: Clock) -> RequestBudget:
+    """A budget of this broker's own (in memory): the IP is the venue's host family, the account a key hash."""
+    policy = BudgetPolicy.binance_futures() if venue.futures else BudgetPolicy.binance_spot()
+    key = str(getattr(exchange, "apiKey", "") or "")
+    account = hashlib.sha256(key.encode()).hexdigest()[:12] if key else "anonymous"
+    return RequestBudget(MemoryCounter(), clock, policy, ip=venue.hosts, account=account)

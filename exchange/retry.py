@@ -137,7 +137,9 @@ async def create_once(
             await retrier.backoff(retry_number, error, what)
         except TemporaryError as error:
             if outcome_unknown:
-                error = OutcomeUnknownError(f"{error} (after an earlier unknown outcome)")
+                error = OutcomeUnknownError(
+                    f"{error} (after an earlier unknown outcome)", retry_after_s=error.retry_after_s
+                )
             await retrier.backoff(retry_number, error, what)
         retry_number += 1
 

@@ -6,11 +6,16 @@ ccxt errors are translated here, once, into ``core.errors``:
 - HTTP 429 (too many requests) -> ``TemporaryError`` carrying the server's ``Retry-After``;
 - HTTP 418 (IP banned for ignoring 429s; ccxt raises ``DDoSProtection`` for both) -> ``OperationalError``:
   never retried in a loop, a human must look;
-- timeouts, unreachable exchange, maintenance -> ``TemporaryError``;
+- timeouts, unreachable exchange, maintenance, Binance's 5xx -1001 "internal error; try again" (ccxt's bare
+  ``OperationFailed``) -> ``TemporaryError``;
 - unknown symbol -> ``ConfigError``; anything else from the exchange -> ``OperationalError``.
 
-``enableRateLimit`` stays on: ccxt spaces requests by each endpoint's weight. Market loading is
-restricted to the market type in use (one ``exchangeInfo`` request instead of three). A live run hands
+``enableRateLimit`` stays on: ccxt spaces requests by each endpoint's weight. With a ``RequestBudget`` (a live
+run passes the venue's, shared with the broker and every process on the store) each request is admitted at
+``MARKET_DATA`` priority first (it waits for the next window when the budget is full, and is not sent at all
+during a 418 ban or a 429 back-off), the exchange's usage headers correct the budget afterwards, and a 418 or
+429 bans or backs off everybody on the IP. Market loading is restricted to the market type in use (one
+``exchangeInfo`` request instead of three). A live run hands
 it a client built for the run's venue (``exchange.ccxt_client``, from the same ``VenueSpec`` as the
 broker's), so candles come from where the orders go; ``make_exchange`` is Binance mainnet's public data
 (``tradewake data download``, snapshots).
@@ -18,8 +23,11 @@ broker's), so candles come from where the orders go; ``make_exchange`` is Binanc
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, Literal, TypeVar
 
 import ccxt.async_support as ccxt_async
@@ -27,7 +35,9 @@ from ccxt.base import errors as ccxt_errors
 
 from core.errors import ConfigError, OperationalError, TemporaryError, TradewakeError
 from core.ids import Symbol
-from core.timeframes import ms_to_datetime
+from core.ratelimit import Cost, Priority, Throttle, banned_until_ms, retry_after_s, usage_from_headers
+from core.request_budget import Blocked, BlockKind, RequestBudget
+from core.timeframes import datetime_to_ms, ms_to_datetime
 from market.derivatives import DerivativesHistory, DerivativesReading
 
 MarketType = Literal["spot", "future"]
@@ -37,7 +47,13 @@ LONG_SHORT_PERIOD = "5m"
 FUNDING_LIMIT = 1000
 
 T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
 _STATUS_RE = re.compile(r"^\S+ (\d{3}) ")
+KLINES_WEIGHT = {"spot": 2, "future": 5}
+"""Binance's weight of ``klines`` with ``limit`` 1,000: spot 2; USDⓈ-M 5 (limit 500 to 1,000)."""
+LIGHT_WEIGHT = 1
+"""``premiumIndex``, ``openInterest``, ``fundingRate`` and ``futures/data`` requests."""
+MAX_THROTTLE_WAITS = 3
 
 
 def make_exchange(market_type: MarketType = "spot", *, timeout_ms: int = 10_000) -> ccxt_async.Exchange:
@@ -54,11 +70,23 @@ def make_exchange(market_type: MarketType = "spot", *, timeout_ms: int = 10_000)
     )
 
 
-class CcxtRest:
-    """Market data over ccxt; every method raises ``core.errors`` types only."""
+EXCHANGE_INFO_WEIGHT: dict[str, int] = {"spot": 20, "future": 1}
+"""Binance's request weight of ``exchangeInfo`` (spot ``/api/v3``: 20; USDT-M ``/fapi/v1``: 1)."""
 
-    def __init__(self, exchange: ccxt_async.Exchange) -> None:
+
+class CcxtRest:
+    """Market data over ccxt; every method raises ``core.errors`` types only.
+
+    ``budget``: the venue's shared request budget (none: ccxt's own spacing only, as for one-off downloads).
+    """
+
+    def __init__(
+        self, exchange: ccxt_async.Exchange, *, budget: RequestBudget | None = None, sleep: Sleep = asyncio.sleep
+    ) -> None:
         self.exchange = exchange
+        self.budget = budget
+        self._sleep = sleep
+        self._klines_weight = KLINES_WEIGHT["future" if _is_futures(exchange) else "spot"]
 
     async def close(self) -> None:
         await self.exchange.close()
@@ -66,28 +94,26 @@ class CcxtRest:
     async def fetch_klines(self, symbol: str, timeframe: str, since_ms: int, until_ms: int) -> list[list[float]]:
         """Up to :data:`KLINE_LIMIT` candles with open time in ``[since_ms, until_ms)``, oldest first."""
         rows: list[list[Any]] = await self._call(
-            self.exchange.fetch_ohlcv(
+            lambda: self.exchange.fetch_ohlcv(
                 symbol, timeframe, since=since_ms, limit=KLINE_LIMIT, params={"until": until_ms - 1}
-            )
+            ),
+            self._klines_weight,
         )
         return [[float(v) for v in row[:6]] for row in rows if since_ms <= int(row[0]) < until_ms]
 
     async def fetch_exchange_info(self, market_type: MarketType) -> dict[str, Any]:
         """Binance's own ``exchangeInfo`` answer, unparsed (spot ``/api/v3``, USDT-M ``/fapi/v1``): every
         symbol with its filters, for the markets file (``tradewake data markets``)."""
-        request = (
-            self.exchange.public_get_exchangeinfo()
-            if market_type == "spot"
-            else self.exchange.fapipublic_get_exchangeinfo()
-        )
-        answer: dict[str, Any] = await self._call(request)
+        exchange = self.exchange
+        request = exchange.public_get_exchangeinfo if market_type == "spot" else exchange.fapipublic_get_exchangeinfo
+        answer: dict[str, Any] = await self._call(request, EXCHANGE_INFO_WEIGHT[market_type])
         return answer
 
     async def fetch_derivatives(self, symbol: Symbol) -> DerivativesReading:
         """Funding rate (with mark price), open interest and the latest long/short account ratio."""
         _require_contract(symbol)
-        funding = await self._call(self.exchange.fetch_funding_rate(symbol))
-        interest = await self._call(self.exchange.fetch_open_interest(symbol))
+        funding = await self._call(lambda: self.exchange.fetch_funding_rate(symbol))
+        interest = await self._call(lambda: self.exchange.fetch_open_interest(symbol))
         ratios = await self._long_short_ratios(symbol)
         stamps = [funding.get("timestamp"), interest.get("timestamp")]
         at_ms = max(int(s) for s in stamps if s is not None)
@@ -106,12 +132,12 @@ class CcxtRest:
         """The latest long/short account ratio; none on a venue without Binance's ``futures/data`` endpoints
         (demo trading has none: ccxt refuses the call before sending it)."""
         try:
-            request = self.exchange.fetch_long_short_ratio_history(symbol, LONG_SHORT_PERIOD, None, 1)
-            ratios: list[dict[str, Any]] = await request
-        except ccxt_errors.NotSupported:
+            ratios: list[dict[str, Any]] = await self._call(
+                lambda: self.exchange.fetch_long_short_ratio_history(symbol, LONG_SHORT_PERIOD, None, 1),
+                unsupported_ok=True,
+            )
+        except _Unsupported:
             return []
-        except ccxt_errors.BaseError as exc:
-            raise self.translate(exc) from exc
         return ratios
 
     async def fetch_funding_history(
@@ -123,8 +149,8 @@ class CcxtRest:
         cursor = since_ms
         while cursor < until_ms:
             page = await self._call(
-                self.exchange.fetch_funding_rate_history(
-                    symbol, cursor, page_limit, params={"until": until_ms - 1}
+                functools.partial(
+                    self.exchange.fetch_funding_rate_history, symbol, cursor, page_limit, params={"until": until_ms - 1}
                 )
             )
             rows = [r for r in page if cursor <= int(r["timestamp"]) < until_ms]
@@ -136,11 +162,55 @@ class CcxtRest:
             cursor = int(rows[-1]["timestamp"]) + 1
         return history
 
-    async def _call(self, request: Awaitable[T]) -> T:
+    async def _call(self, request: Callable[[], Awaitable[T]], weight: int = LIGHT_WEIGHT, *,
+                    unsupported_ok: bool = False) -> T:
+        await self._admit(weight)
+        self.exchange.last_response_headers = None
         try:
-            return await request
+            result = await request()
+        except ccxt_errors.NotSupported as exc:
+            if unsupported_ok:
+                raise _Unsupported from exc
+            raise self._failed(exc) from exc
         except ccxt_errors.BaseError as exc:
-            raise self.translate(exc) from exc
+            raise self._failed(exc) from exc
+        self._observe()
+        return result
+
+    async def _admit(self, weight: int) -> None:
+        if self.budget is None:
+            return
+        decision = await self.budget.reserve(Cost(weight), Priority.MARKET_DATA, self._sleep,
+                                             max_waits=MAX_THROTTLE_WAITS)
+        if isinstance(decision, Blocked):
+            if decision.kind is BlockKind.BAN:
+                until = decision.until.isoformat()
+                raise OperationalError(f"the IP is banned until {until}; market data not requested")
+            seconds = (decision.until - self.budget.clock.now()).total_seconds()
+            raise TemporaryError(f"backing off until {decision.until.isoformat()} (429)", retry_after_s=max(0, seconds))
+        if isinstance(decision, Throttle):
+            seconds = max(0.0, (decision.until_ms - datetime_to_ms(self.budget.clock.now())) / 1000)
+            raise TemporaryError(f"request budget still full ({decision.limit})", retry_after_s=seconds)
+
+    def _observe(self) -> None:
+        headers = self.exchange.last_response_headers
+        if self.budget is not None and headers:
+            self.budget.observe(usage_from_headers(headers, self.budget.policy.limits))
+
+    def _failed(self, exc: ccxt_errors.BaseError) -> TradewakeError:
+        """Translate, and tell the shared budget about a 418 ban or a 429 back-off."""
+        self._observe()
+        error = self.translate(exc)
+        budget, status = self.budget, _status(exc)
+        if budget is None or not isinstance(exc, ccxt_errors.DDoSProtection):
+            return error
+        now = budget.clock.now()
+        retry_after = retry_after_s(self.exchange.last_response_headers)
+        if status == "418" or "banned until" in str(exc):
+            budget.ban(ms_to_datetime(banned_until_ms(str(exc), retry_after, datetime_to_ms(now))))
+        elif status == "429" and retry_after is not None:
+            budget.back_off(now + timedelta(seconds=retry_after))
+        return error
 
     def translate(self, exc: ccxt_errors.BaseError) -> TradewakeError:
         """Map a ccxt error to what the caller must do (see the module docstring)."""
@@ -148,18 +218,32 @@ class CcxtRest:
             return self._rate_limit_error(exc)
         if isinstance(exc, ccxt_errors.NetworkError):
             return TemporaryError(f"exchange unreachable or slow: {exc}")
+        if type(exc) is ccxt_errors.OperationFailed:  # Binance -1001 "internal error; try again" with a 5xx
+            return TemporaryError(f"exchange failed to process the request (try again): {exc}")
         if isinstance(exc, ccxt_errors.BadSymbol):
             return ConfigError(f"unknown symbol: {exc}")
         return OperationalError(f"exchange error: {exc}")
 
     def _rate_limit_error(self, exc: ccxt_errors.BaseError) -> TradewakeError:
-        match = _STATUS_RE.match(str(exc))
-        status = match.group(1) if match else None
+        status = _status(exc)
         if status != "429":
             return OperationalError(f"rate limit ban (HTTP {status}); stop requesting until it expires: {exc}")
         headers = self.exchange.last_response_headers or {}
         retry_after = _header(headers, "Retry-After")
         return TemporaryError(f"rate limited (HTTP {status}): {exc}", retry_after_s=retry_after)
+
+
+class _Unsupported(Exception):
+    """The venue does not offer this request (ccxt refused it before sending)."""
+
+
+def _status(exc: ccxt_errors.BaseError) -> str | None:
+    match = _STATUS_RE.match(str(exc))
+    return match.group(1) if match else None
+
+
+def _is_futures(exchange: Any) -> bool:
+    return str(getattr(exchange, "options", {}).get("defaultType", "spot")) in ("swap", "future")
 
 
 def _require_contract(symbol: str) -> None:

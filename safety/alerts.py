@@ -69,6 +69,12 @@ class AlertKind(StrEnum):
     HALT = "halt"
     GUARD_WARNING = "guard_warning"
     FEED_STALE = "feed_stale"
+    ACCOUNT_SETTINGS = "account_settings"
+    """The futures account's leverage or margin type is not what the run set (changed by hand)."""
+    FOREIGN_ORDER = "foreign_order"
+    """An open order that is not ours (the Binance app, a person, another bot) on a traded symbol."""
+    IP_BAN = "ip_ban"
+    """Binance banned the IP (418): nothing is sent until the ban ends."""
 
 
 class AlertDeliveryError(OperationalError):

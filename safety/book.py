@@ -31,6 +31,7 @@ from safety.portfolio_view import entry_fill, leg_fills
 
 BOARD_KEY = "safety/board"
 CLEANUP_KEY = "safety/cleanup"
+FOREIGN_KEY = "safety/foreign"
 POSITION_PREFIX = "safety/pos/"
 ENTRY_PREFIX = "safety/entry/"
 CLOSED_PREFIX = "safety/closed/"
@@ -73,6 +74,8 @@ class SafetyBook:
     """Sibling orders of finalized positions whose cancel has not been confirmed yet."""
     recent_fills: deque[FillView] = field(default_factory=lambda: deque(maxlen=RECENT_FILLS))
     """The latest entry and exit fills booked in this process, oldest first (``PortfolioView.recent_fills``)."""
+    foreign_reported: set[ClientOrderId] = field(default_factory=set)
+    """Client ids of orders that are not ours, already reported once (journal and alert)."""
     _versions: dict[str, int] = field(default_factory=dict)
     _staged: dict[str, Write] = field(default_factory=dict)
     _events: list[NewEvent] = field(default_factory=list)
@@ -101,6 +104,10 @@ class SafetyBook:
         if cleanup_doc:
             book._versions[CLEANUP_KEY] = cleanup_doc.version
             book.cleanup = {ClientOrderId(k): Symbol(v) for k, v in cleanup_doc.value.get("orders", {}).items()}
+        foreign_doc = store.get(FOREIGN_KEY)
+        if foreign_doc:
+            book._versions[FOREIGN_KEY] = foreign_doc.version
+            book.foreign_reported = {ClientOrderId(c) for c in foreign_doc.value.get("reported", [])}
         return book
 
     def was_closed(self, pid: PositionId) -> bool:
@@ -111,6 +118,10 @@ class SafetyBook:
         """The position's recorded close, when it was finalized (by this or an earlier process)."""
         doc = self.store.get(closed_key(pid))
         return ClosedTrade.model_validate(doc.value) if doc is not None else None
+    def closed_trades(self) -> list[ClosedTrade]:
+        """Every close the store records, oldest position id first (finalized by this or an earlier process)."""
+        docs = self.store.get_many(self.store.keys(CLOSED_PREFIX))
+        return [ClosedTrade.model_validate(docs[key].value) for key in sorted(docs)]
 
     # ------------------------------------------------------------------ the veto's view
 
@@ -165,6 +176,14 @@ class SafetyBook:
     def set_cleanup(self, orders: Mapping[ClientOrderId, Symbol]) -> None:
         self.cleanup = dict(orders)
         self._stage(CLEANUP_KEY, {"orders": dict(self.cleanup)})
+
+    def note_foreign(self, cid: ClientOrderId) -> bool:
+        """Remember that the order ``cid`` (not ours) was reported; ``False`` when it already was."""
+        if cid in self.foreign_reported:
+            return False
+        self.foreign_reported.add(cid)
+        self._stage(FOREIGN_KEY, {"reported": sorted(self.foreign_reported)})
+        return True
 
     def finalize(self, record: GuardRecord, trade: ClosedTrade) -> None:
         """Stage the exactly-once close: the closed trade (must not exist yet) and the record's deletion."""

@@ -5,7 +5,8 @@
   account is REDUCING: exits only. A daily-loss or trade-count trip lasts until the next UTC day;
   a losing-streak trip lasts ``breaker_cooldown_s`` or until the next UTC day, whichever is first.
 * **Exchange-error breaker**: ``exchange_error_threshold`` consecutive broker errors open it
-  (REDUCING + alert); after ``exchange_error_cooldown_s`` it is half-open, the executor sends one
+  (REDUCING + alert), and so does a reconnect storm on the exchange's streams (``exchange_tripped``);
+  after ``exchange_error_cooldown_s`` it is half-open, the executor sends one
   cheap probe call, and the probe's outcome closes or re-opens it.
 
 Every function takes the state and ``now`` and returns a new state plus the transitions that
@@ -41,6 +42,7 @@ class TripReason(StrEnum):
     CONSECUTIVE_LOSSES = "consecutive_losses"
     EXCHANGE_ERRORS = "exchange_errors"
     PROBE_FAILED = "probe_failed"
+    STREAM_STORM = "stream_storm"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,12 @@ class BreakerBoard(BaseModel):
     """When reconciliation with the exchange last succeeded in this run; ``None`` blocks entries."""
     last_exit_at: dict[str, AwareDatetime] = {}
     """Per symbol, when its last position closed (the re-entry cooldown starts there)."""
+    banned_until: AwareDatetime | None = None
+    """Binance banned the IP (418) until then: nothing is sent to the exchange before it (a request during a ban
+    prolongs it, from 2 minutes up to 3 days); cleared by the first answer after it."""
+
+    def banned(self, now: datetime) -> bool:
+        return self.banned_until is not None and now < self.banned_until
 
     @classmethod
     def fresh(cls, equity: Decimal, now: datetime) -> BreakerBoard:
@@ -223,6 +231,18 @@ def exchange_on_error(
         why = f"{TripReason.EXCHANGE_ERRORS}: {errors} consecutive errors, last: {error}"
         return opened, (BreakerEvent("exchange", BreakerState.OPEN, why, now),)
     return breaker.model_copy(update={"consecutive_errors": errors, "last_error": error}), ()
+
+
+def exchange_tripped(
+    breaker: ExchangeBreaker, reason: str, now: datetime
+) -> tuple[ExchangeBreaker, tuple[BreakerEvent, ...]]:
+    """Trouble with the exchange seen outside a call (a reconnect storm on its streams): open now, whatever
+    the count; an open breaker stays as it is (its cooldown runs from the first trip), a half-open one re-opens."""
+    if breaker.state is BreakerState.OPEN:
+        return breaker, ()
+    opened = ExchangeBreaker(state=BreakerState.OPEN, consecutive_errors=breaker.consecutive_errors,
+                             opened_at=now, last_error=reason)
+    return opened, (BreakerEvent("exchange", BreakerState.OPEN, f"{TripReason.STREAM_STORM}: {reason}", now),)
 
 
 def exchange_on_success(breaker: ExchangeBreaker, now: datetime) -> tuple[ExchangeBreaker, tuple[BreakerEvent, ...]]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -183,6 +184,13 @@ def collect_status(store: Store) -> dict[str, Any]:
 def _money(amount: object) -> str:
     """An exact amount (a Decimal string in the state) rounded to cents for people; ``--json`` keeps it exact."""
     return f"{Decimal(str(amount)):+,.2f}"
+def _ban_line(banned_until: str | None) -> str:
+    """The IP ban the engine last saw (Binance 418). A ban past its end reads as over; the engine clears it at
+    its first answer after."""
+    if banned_until is None:
+        return "IP ban: none"
+    over = datetime.fromisoformat(banned_until) <= WallClock().now()
+    return f"IP ban: {'ended' if over else 'BANNED'} until {banned_until}" + ("" if over else " (nothing is sent)")
 
 
 def render_status(status: dict[str, Any]) -> str:
@@ -201,6 +209,7 @@ def render_status(status: dict[str, Any]) -> str:
             + f"; today {trading['trades']} trades, P&L {_money(trading['realized_pnl'])}, "
             f"{trading['agent_orders']} orders",
             f"exchange breaker: {exchange['state']} ({exchange['consecutive_errors']} consecutive errors)",
+            _ban_line(board.get("banned_until")),
             f"state saved: {'yes' if board['persistence_ok'] else 'NO - REDUCING'}",
         ]
     lines.append(f"open positions: {len(status['positions'])}")

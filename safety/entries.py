@@ -160,7 +160,8 @@ class Entries:
         """A finished entry order: a position for what filled, dust too small to protect, or nothing."""
         pid = entry.position_id
         price = order.average_price or entry.reference_price
-        if order.filled_quantity > 0 and not tradable(order.filled_quantity, price, self.rules[entry.symbol]):
+        held = self.rules[entry.symbol].quantity(order.net_quantity)
+        if order.filled_quantity > 0 and not tradable(held, price, self.rules[entry.symbol]):
             self.book.drop_entry(pid)
             self.book.journal("entry.dust", now, {"position_id": pid, "filled": str(order.filled_quantity)})
             await self.keeper.alert(
@@ -179,27 +180,36 @@ class Entries:
             self.book.journal("entry.ended", now, {"position_id": pid, "status": order.status.value})
 
     def _open(self, entry: PendingEntry, order: Order, now: datetime) -> None:
+        """The position is what the account holds: a spot buy whose fee was taken in the base asset delivered
+        ``net_quantity`` (Binance refuses a stop or exit for more, -2010), rounded down to the step; the fee
+        is booked in the quote asset."""
         price = order.average_price or entry.reference_price
+        rules = self.rules[entry.symbol]
+        quantity = rules.quantity(order.net_quantity)
+        fee = rules.fee_in_quote(
+            order.fee, order.fee_asset, base_fee=order.base_fee, quantity=order.filled_quantity, price=price
+        )
         position = Position(
             id=entry.position_id,
             symbol=entry.symbol,
             side=entry.side,
-            quantity=order.filled_quantity,
+            quantity=quantity,
             entry_price=price,
             opened_at=order.updated_at,
             stop_price=entry.stop_price,
             initial_stop_price=entry.stop_price,
             take_profit_price=entry.take_profit_price,
             leverage=entry.leverage,
-            entry_fee=order.fee,
+            entry_fee=fee,
             signals=entry.signals,
             regime=entry.regime,
             trailing_activation_pct=entry.trailing_activation_pct,
             trailing_distance_pct=entry.trailing_distance_pct,
         )
-        record = GuardRecord(position=position, original_quantity=order.filled_quantity)
+        record = GuardRecord(position=position, original_quantity=quantity)
         self.book.drop_entry(entry.position_id)
         self.book.put_record(record)
-        self.book.journal(
-            "position.opened", now, {"position_id": entry.position_id, "position": position.model_dump(mode="json")}
-        )
+        opened: dict[str, object] = {"position_id": entry.position_id, "position": position.model_dump(mode="json")}
+        if quantity != order.filled_quantity:
+            opened.update(filled=str(order.filled_quantity), fee_in_base=str(order.base_fee))
+        self.book.journal("position.opened", now, opened)

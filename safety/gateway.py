@@ -4,6 +4,10 @@ Every call feeds the exchange-error breaker (an ``OrderRejected`` is an answer: 
 Every order seen is remembered and the freshest view kept: a terminal state wins over a live one, so
 a stale read can never resurrect a filled stop, and a terminal order is never asked for again.
 
+During an IP ban (Binance's 418, recorded on the board with its end) no call reaches the broker: each raises
+``IpBanned`` at once. The first ban of a given end is journaled and alerted once; the first answer after it
+clears it.
+
 Two kinds of calls. The guard's (``positions_of``, ``fetch_order``, ``cancel``) end the work on one
 position for this pass when they fail: the failure is recorded in the pass report and raised as
 :class:`StopPosition`. The plain ones (``create_order`` and the reads of reconciliation) raise the
@@ -12,9 +16,10 @@ broker's own error for the caller to sort.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
@@ -23,12 +28,16 @@ from core.ids import ClientOrderId, Symbol
 from core.ports import Broker
 from core.settings import RiskSettings
 from core.types import Balance, ExchangePosition, Fill, Order, OrderIntent
+from exchange.errors import IpBanned
 from safety import breakers as brk
+from safety.alerts import AlertKind
 from safety.book import SafetyBook
 from safety.keeper import StateKeeper
 
 T = TypeVar("T")
 
+DEFAULT_BAN = timedelta(minutes=2)
+"""A ban whose end the exchange did not name: Binance's shortest."""
 BROKER_ERRORS = (TemporaryError, OperationalError)
 """Broker failures that say nothing about the order (``OrderRejected`` is an answer, handled apart)."""
 
@@ -125,9 +134,19 @@ class ExchangeGateway:
         return await self._call(now, self.broker.fetch_my_trades(symbol, since))
 
     async def _call(self, now: datetime, awaitable: Awaitable[T]) -> T:
-        """A broker call that feeds the exchange-error breaker; every error is re-raised."""
+        """A broker call that feeds the exchange-error breaker; every error is re-raised. During a ban nothing
+        is sent."""
+        board = self.book.board
+        if board.banned(now):
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()  # never started: nothing was sent
+            until = board.banned_until.isoformat() if board.banned_until else "?"
+            raise IpBanned(f"Binance banned this IP until {until}; not sent", until=board.banned_until)
         try:
             result = await awaitable
+        except IpBanned as exc:
+            await self._banned(exc, now)  # a ban is no sign of an exchange outage: the breaker is not fed
+            raise
         except OrderRejected:
             await self._health(now, None)  # the exchange answered
             raise
@@ -136,6 +155,25 @@ class ExchangeGateway:
             raise
         await self._health(now, None)
         return result
+
+    def banned(self, now: datetime) -> bool:
+        return self.book.board.banned(now)
+
+    async def _banned(self, exc: IpBanned, now: datetime) -> None:
+        """Record the ban and its end (Binance's, else its shortest); one alert per ban."""
+        until = exc.until or now + DEFAULT_BAN
+        board = self.book.board
+        if board.banned_until is not None and board.banned_until >= until:
+            return
+        self.book.put_board(board.model_copy(update={"banned_until": until}))
+        self.book.journal("safety.ip_banned", now, {"until": until.isoformat(), "error": str(exc)})
+        await self.keeper.alert(
+            AlertKind.IP_BAN,
+            f"Binance banned this IP until {until.isoformat()}: nothing is sent before then (no entries, no guard "
+            "orders; the exchange still runs the stops it holds)",
+            now,
+            key=until.isoformat(),
+        )
 
     async def _guarded(self, now: datetime, awaitable: Awaitable[T]) -> T:
         """A call whose failure ends this position's work for the pass (recorded, counted)."""
@@ -160,8 +198,21 @@ class ExchangeGateway:
             except BROKER_ERRORS as exc:
                 self.keeper.problem(f"probe: {exc}")
 
+    async def trip(self, reason: str, now: datetime) -> None:
+        """Open the exchange breaker for trouble no call saw (a reconnect storm on the exchange's streams)."""
+        board = self.book.board
+        exchange, events = brk.exchange_tripped(board.exchange, reason, now)
+        if exchange is not board.exchange:
+            self.book.put_board(board.model_copy(update={"exchange": exchange}))
+        await self.keeper.announce(events, now)
+        await self.keeper.save(now)
+
     async def _health(self, now: datetime, error: str | None) -> None:
         board = self.book.board
+        if error is None and board.banned_until is not None:  # the first answer after a ban
+            self.book.journal("safety.ip_ban_over", now, {"until": board.banned_until.isoformat()})
+            board = board.model_copy(update={"banned_until": None})
+            self.book.put_board(board)
         if error is None:
             exchange, events = brk.exchange_on_success(board.exchange, now)
         else:

@@ -35,15 +35,20 @@ def book_fills(x: GuardInputs) -> list[Action] | None:
 
 
 def _leg(rec: GuardRecord, order: Order, x: GuardInputs) -> Leg:
+    """A booked fill: the quantity it moved in the account (a spot buy-back delivers its net quantity) and its
+    fee in the quote asset."""
     role = role_of(order.client_order_id)
     price = order.average_price or order.intent.stop_price or order.intent.price or x.observed.price
+    fee = x.rules.fee_in_quote(
+        order.fee, order.fee_asset, base_fee=order.base_fee, quantity=order.filled_quantity, price=price
+    )
     return Leg(
         order_id=order.client_order_id,
         role=role,
         reason=_reason_for(rec, order.client_order_id, role),
-        quantity=order.filled_quantity,
+        quantity=order.net_quantity,
         price=price,
-        fee=order.fee,
+        fee=fee,
         at=order.updated_at,
     )
 

@@ -7,8 +7,9 @@
    stop placed just before a crash and never saved becomes the position's stop again (the older
    one is retired and cancelled by the guard). Orders of positions already closed go to the
    cleanup list. Orders of positions we know nothing about are **orphans**: reported and alerted,
-   cancelled only when ``exchange.cancel_orphans`` is set. Orders without our prefix are not ours
-   and are left alone.
+   cancelled only when ``exchange.cancel_orphans`` is set. Orders without our prefix are not ours:
+   reported once (journal ``reconcile.foreign`` and an alert), never cancelled, never counted as ours;
+   a foreign stop that protects a position better than ours lends it its level (``safety.foreign``).
 3. Look through the trade history of every open position for fills of our orders the record does
    not know (placed and filled, but the save was lost): they are attached too.
 4. Run one guard pass: fills that happened while we were away are booked; a position that is gone
@@ -36,6 +37,7 @@ from core.money import MarketRules
 from core.types import Balance, ClosedTrade, ExchangePosition, ExitReason, Order, PositionSide
 from safety.alerts import AlertKind
 from safety.book import SafetyBook
+from safety.foreign import adoptable_stop, describe
 from safety.gateway import BROKER_ERRORS, ExchangeGateway, StopPosition
 from safety.guard_state import ExitOrder, GuardRecord
 from safety.keeper import StateKeeper
@@ -55,6 +57,8 @@ class ReconcileReport:
     finalized: list[ClosedTrade] = field(default_factory=list)
     orphans: list[ClientOrderId] = field(default_factory=list)
     cancelled_orphans: list[ClientOrderId] = field(default_factory=list)
+    foreign: list[ClientOrderId] = field(default_factory=list)
+    """Open orders that are not ours (left alone)."""
     mismatches: list[str] = field(default_factory=list)
     holdings: list[str] = field(default_factory=list)
     """Spot balances set aside as holdings (managed, or the operator's), with why."""
@@ -78,20 +82,23 @@ class Reconciler:
             open_orders = await self.gateway.open_orders(now)
             balances = dict(await self.gateway.balance(now))
         except BROKER_ERRORS as exc:
-            return await self._failed(report, f"reading the exchange failed: {exc}", now)
+            return await self.failed(report, f"reading the exchange failed: {exc}", now)
         report.balances = balances
         for order in open_orders:
-            await self._attach(order, report, now, cancel_orphans=cancel_orphans)
+            if parse_order_id(order.client_order_id, self.prefix) is None:
+                await self._foreign(order, report, prices, now)
+            else:
+                await self._attach(order, report, now, cancel_orphans=cancel_orphans)
         try:
             await self._recover_fills(report, now)
         except BROKER_ERRORS as exc:
-            return await self._failed(report, f"reading trade history failed: {exc}", now)
+            return await self.failed(report, f"reading trade history failed: {exc}", now)
         tick = await self.sweep.run(prices, now)
         report.finalized = list(tick.closed)
         try:
             positions = await self.gateway.all_positions(now)
         except BROKER_ERRORS as exc:
-            return await self._failed(report, f"reading positions failed: {exc}", now)
+            return await self.failed(report, f"reading positions failed: {exc}", now)
         report.mismatches.extend(self._mismatches(self._set_aside(positions, report), prices))
         report.equity = equity(balances, prices, self.quote)
         if report.orphans:
@@ -101,7 +108,7 @@ class Reconciler:
             )
         if tick.errors or report.mismatches:
             why = "; ".join([*tick.errors, *report.mismatches])
-            return await self._failed(report, f"state does not match the exchange yet: {why}", now)
+            return await self.failed(report, f"state does not match the exchange yet: {why}", now)
         self.book.put_board(self.book.board.model_copy(update={"reconciled_at": now}))
         self.book.journal("reconcile.done", now, _summary(report))
         report.ok = tick.save_ok and await self.keeper.save(now)
@@ -110,7 +117,8 @@ class Reconciler:
             report.error = "state could not be saved"
         return report
 
-    async def _failed(self, report: ReconcileReport, why: str, now: datetime) -> ReconcileReport:
+    async def failed(self, report: ReconcileReport, why: str, now: datetime) -> ReconcileReport:
+        """Mark the reconciliation failed (entries stay blocked), journal it and tell a human."""
         report.ok = False
         report.error = why
         self.book.board = self.book.board.model_copy(update={"reconciled_at": None})
@@ -128,7 +136,7 @@ class Reconciler:
         cid = order.client_order_id
         parsed = parse_order_id(cid, self.prefix)
         if parsed is None:
-            return  # not ours
+            return  # not ours (``_foreign``)
         pid = parsed.position_id
         record = self.book.records.get(pid)
         if record is not None and parsed.role is OrderRole.ENTRY:
@@ -152,6 +160,31 @@ class Reconciler:
         )
         if cancel_orphans:
             await self._cancel_quietly(cid, order, report, now, why="orphan order")
+
+    async def _foreign(
+        self, order: Order, report: ReconcileReport, prices: Mapping[Symbol, Decimal], now: datetime
+    ) -> None:
+        """Not ours: report it once, never cancel it; a better stop for one of our positions lends its level."""
+        cid = order.client_order_id
+        report.foreign.append(cid)
+        for record in sorted(self.book.records.values(), key=lambda r: r.id):
+            rules = self.rules.get(record.symbol)
+            level = adoptable_stop(record, order, rules, prices.get(record.symbol)) if rules is not None else None
+            if level is not None:
+                position = record.position.model_copy(update={"stop_price": level})
+                self.book.put_record(record.model_copy(update={"position": position}))
+                adopted = {"position_id": record.id, "order_id": cid, "from": str(record.position.stop_price)}
+                self.book.journal("reconcile.adopted_foreign_stop", now, {**adopted, "to": str(level)})
+        if not self.book.note_foreign(cid):
+            return
+        self.book.journal("reconcile.foreign", now, {"order": describe(order), "foreign": order.foreign})
+        await self.keeper.alert(
+            AlertKind.FOREIGN_ORDER,
+            f"an open order that is not ours, left alone (never cancelled): {describe(order)}",
+            now,
+            severity="warning",
+            key=cid,
+        )
 
     async def _cancel_quietly(
         self, cid: ClientOrderId, order: Order, report: ReconcileReport, now: datetime, *, why: str
@@ -201,7 +234,7 @@ class Reconciler:
 
     def _mismatches(self, positions: list[ExchangePosition], prices: Mapping[Symbol, Decimal]) -> list[str]:
         """Differences between our open quantities and the exchange's that the market could trade
-        (spot dust below the minimum notional is not a mismatch: nothing can be done with it)."""
+        (spot dust below the minimum quantity or notional is not a mismatch: nothing can be done with it)."""
         ours: dict[tuple[Symbol, PositionSide], Decimal] = {}
         for record in self.book.records.values():
             key = (record.symbol, record.side)
@@ -211,9 +244,17 @@ class Reconciler:
         for key in sorted(set(ours) | set(theirs)):
             have, exchange = ours.get(key, Decimal(0)), theirs.get(key, Decimal(0))
             rules, price = self.rules.get(key[0]), prices.get(key[0])
-            if have != exchange and (rules is None or price is None or tradable(abs(have - exchange), price, rules)):
+            if have != exchange and _tradable_difference(abs(have - exchange), rules, price):
                 problems.append(f"{key[0]} {key[1].value}: our positions hold {have}, the exchange {exchange}")
         return problems
+
+
+def _tradable_difference(difference: Decimal, rules: MarketRules | None, price: Decimal | None) -> bool:
+    """Whether a difference could be traded: below the minimum quantity it is dust (a spot buy's fee taken in
+    the base asset leaves some behind every time), without a price or rules any difference counts."""
+    if rules is not None and difference < rules.min_qty:
+        return False
+    return rules is None or price is None or tradable(difference, price, rules)
 
 
 def _reattached(record: GuardRecord, parsed: ParsedOrderId, cid: ClientOrderId) -> GuardRecord:
@@ -263,6 +304,7 @@ def _summary(report: ReconcileReport) -> dict[str, object]:
         "finalized": [t.position_id for t in report.finalized],
         "orphans": list(report.orphans),
         "cancelled_orphans": list(report.cancelled_orphans),
+        "foreign": list(report.foreign),
         "mismatches": list(report.mismatches),
         "holdings": list(report.holdings),
         "equity": None if report.equity is None else str(report.equity),

@@ -31,7 +31,8 @@ from core.ports import Broker, Clock, Notifier, Store
 from core.settings import RiskSettings, RunMode
 from core.types import Alert, Balance, ClosedTrade, Position
 from safety import rules as veto_rules
-from safety.alerts import AlertDispatcher, AlertSink
+from safety.account import AccountSettingsReader, ExpectedTerms, FuturesTerms
+from safety.alerts import AlertDispatcher, AlertKind, AlertSink
 from safety.book import SafetyBook
 from safety.commands import AppliedCommand, Commands
 from safety.entries import Entries, EntryResult
@@ -42,10 +43,11 @@ from safety.keeper import StateKeeper, TickReport
 from safety.managed import HoldingShare, ManagedOutcome, ManagedSpec, SpotHoldings, check_managed
 from safety.managed_ops import ManagedPositions
 from safety.portfolio_view import ViewInputs, portfolio_view
-from safety.proposals import Proposal
+from safety.proposals import EntryProposal, Proposal
 from safety.reconcile import Reconciler, ReconcileReport
 from safety.reconcile import equity as account_equity
 from safety.requests import Done, Requests
+from safety.rules import tradable
 from safety.sweep import Sweep
 from safety.verdicts import Approved, Verdict
 from safety.veto import veto
@@ -55,6 +57,7 @@ __all__ = [
     "AppliedCommand",
     "Done",
     "EntryResult",
+    "ExpectedTerms",
     "HoldingShare",
     "ManagedOutcome",
     "ManagedSpec",
@@ -65,6 +68,7 @@ __all__ = [
     "SpotHoldings",
     "TickReport",
     "account_equity",
+    "tradable",
 ]
 """The service and the values its methods return: everything outside ``safety/`` needs from here."""
 
@@ -83,6 +87,10 @@ class SafetyConfig:
     delegated_commands: tuple[str, ...] = ()
     """Prefixes of queued command kinds another part of the engine applies (``holdings.``): left in the queue
     for it, not refused as unknown."""
+    traded: tuple[Symbol, ...] = ()
+    """The symbols the run trades: on futures their account terms are read at reconciliation."""
+    expected_terms: ExpectedTerms | None = None
+    """Futures: the leverage and margin type the run set on the account (drift refuses entries)."""
 
 
 @dataclass
@@ -97,12 +105,14 @@ class SafetyService:
     _reconciler: Reconciler
     _commands: Commands
     _managed: ManagedPositions
+    _terms: FuturesTerms | None = None
     equity: Decimal = Decimal(0)
     """Cash plus open positions marked at the latest prices (refreshed from the exchange every step)."""
     prices: dict[Symbol, Decimal] = field(default_factory=dict)
     price_at: dict[Symbol, datetime] = field(default_factory=dict)
     balances: dict[str, Balance] = field(default_factory=dict)
-    """The account's balances as last read (with the equity, every step)."""
+    """The account's balances as last read (every step in a backtest; every few minutes and after account
+    changes live)."""
     free_cash: Decimal | None = None
     """The quote asset's free balance at the last refresh (``None`` before the first)."""
 
@@ -151,7 +161,12 @@ class SafetyService:
         )
         commands = Commands(store, book, keeper, requests, delegated=config.delegated_commands)
         managed = ManagedPositions(book, keeper, gateway, guard)
-        return cls(config, book, keeper, gateway, sweep, requests, reconciler, commands, managed, equity=equity)
+        terms = None
+        if config.market_type == "future" and config.traded and isinstance(broker, AccountSettingsReader):
+            terms = FuturesTerms(broker, config.expected_terms)
+        return cls(
+            config, book, keeper, gateway, sweep, requests, reconciler, commands, managed, terms, equity=equity
+        )
 
     @property
     def quote_asset(self) -> str:
@@ -172,6 +187,13 @@ class SafetyService:
         self.free_cash = quote.free if quote is not None else Decimal(0)
         return self.equity
 
+    def remark_equity(self) -> Decimal:
+        """The equity from the balances last read, marked at the latest prices (no request: the live loop reads
+        balances only every few minutes and after account changes, since a spot balance costs 20 request weight)."""
+        if self.balances:
+            self.equity = account_equity(self.balances, self.prices, self.config.quote_asset)
+        return self.equity
+
     # ------------------------------------------------------------------ the engine's steps
 
     async def reconcile(self, now: datetime, *, cancel_orphans: bool = False) -> ReconcileReport:
@@ -179,6 +201,11 @@ class SafetyService:
         report = await self._reconciler.run(self.prices, now, cancel_orphans=cancel_orphans)
         if report.equity is not None:
             self.equity = report.equity
+        if report.ok and self._terms is not None:
+            problem = await self._terms.load(self.config.traded)
+            if problem is not None:
+                await self._keeper.alert(AlertKind.ACCOUNT_SETTINGS, problem, now, key="start-up")
+                return await self._reconciler.failed(report, problem, now)
         return report
 
     async def apply_commands(self, now: datetime) -> list[AppliedCommand]:
@@ -187,6 +214,12 @@ class SafetyService:
     async def guard(self, now: datetime) -> TickReport:
         """Finalization-first pass over every pending entry and open position (``safety.sweep``)."""
         return await self._sweep.run(self.prices, now, self.equity)
+
+    async def exchange_trouble(self, reason: str, now: datetime) -> None:
+        """Trouble with the exchange that no broker call saw (the live loop's reconnect storm): the exchange
+        breaker opens as after too many failed calls (entries stop, a human is alerted) and probes its way
+        closed again after ``exchange_error_cooldown_s``."""
+        await self._gateway.trip(reason, now)
 
     def agent_blocked(self, now: datetime) -> str | None:
         """Why the agent must not be woken now (halted or sleeping), or ``None``."""
@@ -208,6 +241,10 @@ class SafetyService:
         """Guard a managed holding as ``spec`` says: open it without an entry order (the stop is placed in the
         same call), apply the operator's new terms or stage, or let it go on a release (``safety.managed``)."""
         return await self._managed.hold(spec, self.prices, now)
+    def closed_trades(self) -> list[ClosedTrade]:
+        """Every close committed in the store, also by an earlier process: a crash between a close's commit and
+        the learner's leaves the learner one behind, and a start-up catches it up from here (exactly once)."""
+        return self.book.closed_trades()
 
     def drain_closed(self) -> list[ClosedTrade]:
         """Closes committed since the last guard pass (exits the agent asked for in between)."""
@@ -228,7 +265,16 @@ class SafetyService:
         return verdict
 
     async def execute(self, approved: Approved, now: datetime) -> EntryResult | Done:
-        """Carry out what the veto approved (never anything else) through the guard."""
+        """Carry out what the veto approved (never anything else) through the guard. Before the first entry on a
+        futures symbol the account's settings are read again: an entry on drifted settings is not sent."""
+        proposal = approved.proposal
+        if isinstance(proposal, EntryProposal) and self._terms is not None and approved.position_id is not None:
+            drift = await self._terms.before_first_entry(proposal.symbol)
+            if drift is not None:
+                self.book.journal("entry.refused", now, {"position_id": approved.position_id, "why": drift})
+                await self._keeper.alert(AlertKind.ACCOUNT_SETTINGS, drift, now, key=str(proposal.symbol))
+                await self._keeper.save(now)
+                return EntryResult("not_sent", approved.position_id, drift)
         return await self._requests.execute(approved, self.prices, now)
 
     # ------------------------------------------------------------------ views
@@ -242,7 +288,10 @@ class SafetyService:
     def market(self) -> dict[Symbol, Quote]:
         """The latest price of every market seen so far, stamped when it was seen."""
         rules = self.config.rules
-        return {s: Quote(rules[s], price, self.price_at[s]) for s, price in self.prices.items() if s in rules}
+        terms = self._terms.terms if self._terms is not None else {}
+        return {
+            s: Quote(rules[s], price, self.price_at[s], terms.get(s)) for s, price in self.prices.items() if s in rules
+        }
 
     def portfolio_view(self, now: datetime) -> PortfolioView:
         """The agent's view of the account at ``now`` (``get_portfolio`` and every decision's first message):

@@ -1,6 +1,7 @@
 """One safety pass over the whole account, run on every engine step and at reconciliation.
 
-In order: commit anything still staged (a save that failed earlier is retried first), move the
+In order: commit anything still staged (a save that failed earlier is retried first), stop there during an IP
+ban (nothing may be sent: no probe, no entry settled, no stop placed, no watchdog exit), move the
 breakers on the clock (a new UTC day starts a new loss budget; an exchange breaker past its cooldown
 sends its probe), settle every pending entry, cancel the leftovers of finalized positions, then guard
 every open position (finalization first), and commit.
@@ -36,6 +37,11 @@ class Sweep:
         self.keeper.begin_pass()
         await self.keeper.save(now)
         await self._trading_day(now, equity)
+        if self.gateway.banned(now):  # nothing may be sent: no probe, no settling, no guard (so no watchdog exit)
+            until = self.book.board.banned_until
+            self.keeper.problem(f"IP banned until {until.isoformat() if until else '?'}: the pass sends nothing")
+            await self.keeper.save(now)
+            return self.keeper.end_pass()
         await self.gateway.on_clock(now)
         await self.entries.settle_all(prices, now)
         await self.guard.cleanup(now)

@@ -23,6 +23,8 @@ class VetoCode(StrEnum):
     STATE_NOT_SAVED = "state_not_saved"
     NOT_RECONCILED = "not_reconciled"
     EXCHANGE_BREAKER_OPEN = "exchange_breaker_open"
+    IP_BANNED = "ip_banned"
+    """Binance banned the IP (418): nothing is sent until the ban ends."""
     TRADING_BREAKER_OPEN = "trading_breaker_open"
     DAILY_ORDER_CAP = "daily_order_cap"
     # market data
@@ -42,6 +44,8 @@ class VetoCode(StrEnum):
     TAKE_PROFIT_WRONG_SIDE = "take_profit_wrong_side"
     # caps
     LEVERAGE_CAP = "leverage_cap"
+    STOP_BEYOND_LIQUIDATION = "stop_beyond_liquidation"
+    """Futures: the stop sits at or beyond where the account would liquidate the position (with a margin)."""
     POSITION_SIZE_CAP = "position_size_cap"
     EXPOSURE_CAP = "exposure_cap"
     MAINNET_LIMIT = "mainnet_limit"

@@ -71,6 +71,7 @@ def _entry(p: EntryProposal, x: _Inputs) -> Verdict:
     gate = (
         rules.check_controls(x.board, x.now)
         or rules.check_entry_gates(x.board)
+        or rules.check_ip_ban(x.board, x.now)
         or rules.check_daily_order_cap(x.board, risk)
     )
     if gate:
@@ -133,6 +134,19 @@ def _sized_entry(p: EntryProposal, quote: Quote, shape: _Shape, x: _Inputs) -> V
     if isinstance(fitted, Vetoed):
         return fitted
     quantity, price = fitted
+    if quote.terms is not None:
+        refusal = rules.check_stop_before_liquidation(
+            p.side,
+            quantity,
+            price,
+            shape.stop,
+            quote.terms,
+            cross_wallet=x.portfolio.equity,
+            other_maintenance=rules.maintenance_of_others(x.portfolio, x.market, p.symbol),
+            margin_pct=to_decimal(x.limits.effective.liquidation_margin_pct),
+        )
+        if refusal:
+            return refusal
     capped = size < requested
     approved = p.model_copy(update={"size_pct": float(size)}) if capped else p
     message = f"approved {p.side.value} {quantity} {p.symbol} at ~{price}, stop {shape.stop}" + (

@@ -15,15 +15,28 @@ from core.ids import PositionId, Symbol
 from core.money import MarketRules
 from core.settings import RiskSettings, RunMode
 from core.types import Position, PositionSide
+from exchange.liquidation import MaintenanceBracket, MarginType
+
+
+@dataclass(frozen=True, slots=True)
+class AccountTerms:
+    """A futures symbol's terms on the account, as the exchange reports them: the leverage and margin type in
+    force and the maintenance brackets. They decide the liquidation price, whatever a proposal says."""
+
+    leverage: int
+    margin_type: MarginType
+    brackets: tuple[MaintenanceBracket, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Quote:
-    """The latest price of one market and how fresh it is, with the market's precision rules."""
+    """The latest price of one market and how fresh it is, with the market's precision rules (and, on
+    futures, the account's terms for it once read)."""
 
     rules: MarketRules
     last_price: Decimal
     as_of: datetime
+    terms: AccountTerms | None = None
 
 
 MarketView = Mapping[Symbol, Quote]

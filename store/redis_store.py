@@ -9,6 +9,7 @@ server and a whole namespace lives in one cluster slot, which keeps the Lua scri
 - ``{ns}:head``        hash ``seq``, ``hash`` of the last journal event
 - ``{ns}:cmd:<key>``   hash per operator command; ``{ns}:commands`` stream (submission log),
   ``{ns}:cmd-pending`` zset by seq, ``{ns}:cmd-seq`` last command seq
+- ``{ns}:ctr:<name>``  hash ``w`` (window), ``v`` (value): a windowed counter (``count.lua``, atomic)
 
 A transaction is one Lua script (``transact.lua``): all compare-and-set checks, then the journal append and
 the writes, atomically. Lua has no SHA-256, so the hash chain is computed here from the head we read, and the
@@ -89,6 +90,9 @@ class _Keys:
     def command_seq(self) -> str:
         return f"{self.prefix}cmd-seq"
 
+    def counter(self, name: str) -> str:
+        return f"{self.prefix}ctr:{name}"
+
 
 class RedisStore:
     """``core.ports.Store`` on a Redis server (``redis://host:port/db``). Pings the server on open."""
@@ -111,6 +115,7 @@ class RedisStore:
         self._transact_script = self._script("transact.lua")
         self._submit_script = self._script("submit_command.lua")
         self._finish_script = self._script("finish_command.lua")
+        self._count_script = self._script("count.lua")
         try:
             with self._translated():
                 self._client.ping()
@@ -293,6 +298,17 @@ class RedisStore:
             return
         stored_status, stored_result = (None, None) if reply[0] == "unknown" else (reply[1], reply[2] or None)
         records.finish_is_noop(idempotency_key, stored_status, stored_result, status, result_text)
+
+    # ------------------------------------------------------------ windowed counters (core.request_budget)
+
+    def count(self, name: str, window: int, *, add: int = 0, at_least: int = 0) -> int:
+        """``core.request_budget.WindowCounter``: one Lua script, atomic for every client of the server."""
+        with self._translated():
+            reply = self._count_script(keys=[self._names.counter(name)], args=[window, add, at_least])
+        try:
+            return int(_text(reply) if not isinstance(reply, int) else reply)
+        except ValueError as exc:
+            raise OperationalError(f"redis store {self.url}: unexpected counter reply {reply!r}") from exc
 
     # ------------------------------------------------------------ lifecycle
 

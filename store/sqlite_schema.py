@@ -6,7 +6,7 @@ import sqlite3
 
 from core.errors import OperationalError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA_V1 = """
 CREATE TABLE docs (
@@ -56,20 +56,35 @@ CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal
 BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;
 """
 
+# v2: windowed counters (the shared request budget, ``core.request_budget.WindowCounter``). Additive: a v1 file
+# gains the table on open.
+_SCHEMA_V2 = """
+CREATE TABLE counters (
+    namespace TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    win       INTEGER NOT NULL,                       -- the fixed window the value counts in
+    value     INTEGER NOT NULL,
+    PRIMARY KEY (namespace, name)
+) WITHOUT ROWID;
+"""
+
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+"""The script that brings a file from version ``n - 1`` to ``n``."""
+
 
 def ensure_schema(conn: sqlite3.Connection, path: str) -> None:
-    """Create the schema in a fresh file; refuse a file written by a newer schema. Caller holds a write lock."""
+    """Create the schema in a fresh file, migrate an older one; refuse a newer one. Caller holds a write lock."""
     found = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if found == SCHEMA_VERSION:
         return
-    if found == 0:
-        for statement in _statements(_SCHEMA_V1):
+    if found > SCHEMA_VERSION:
+        raise OperationalError(
+            f"sqlite store {path}: schema version {found} is not {SCHEMA_VERSION}; wrong tradewake version?"
+        )
+    for version in range(found + 1, SCHEMA_VERSION + 1):
+        for statement in _statements(_MIGRATIONS[version]):
             conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        return
-    raise OperationalError(
-        f"sqlite store {path}: schema version {found} is not {SCHEMA_VERSION}; wrong tradewake version?"
-    )
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def _statements(script: str) -> list[str]:

@@ -56,6 +56,8 @@ class SqliteStore:
         self.namespace = records.check_namespace(namespace)
         self._lock = threading.Lock()
         self._closed = False
+        self._busy_timeout_s = busy_timeout_s
+        self._counters: sqlite3.Connection | None = None
         self._conn = self._connect(busy_timeout_s)
         try:
             with self._write() as conn:
@@ -289,6 +291,53 @@ class SqliteStore:
         ).fetchone()
         return StoredCommand(*row) if row else None
 
+    # ------------------------------------------------------------ windowed counters (core.request_budget)
+
+    def count(self, name: str, window: int, *, add: int = 0, at_least: int = 0) -> int:
+        """``core.request_budget.WindowCounter``: one ``BEGIN IMMEDIATE`` read-modify-write, so processes queue.
+
+        Counters live a window (seconds to a day) and guard no money: they use their own connection without
+        fsync (``synchronous=OFF``, still atomic), and write only when the value or the window changes.
+        """
+        with self._locked(), _translated(self.path):
+            conn = self._counter_connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                value = self._count_in(conn, name, window, add, at_least)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return value
+
+    def _count_in(self, conn: sqlite3.Connection, name: str, window: int, add: int, at_least: int) -> int:
+        row = conn.execute(
+            "SELECT win, value FROM counters WHERE namespace = ? AND name = ?", (self.namespace, name)
+        ).fetchone()
+        stored = (int(row[0]), int(row[1])) if row else None
+        stored_window, value = stored or (window, 0)
+        if stored_window < window:
+            stored_window, value = window, 0
+        value = max(value, at_least) + add
+        if (stored_window, value) != stored:
+            conn.execute(
+                "INSERT INTO counters (namespace, name, win, value) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (namespace, name) DO UPDATE SET win = excluded.win, value = excluded.value",
+                (self.namespace, name, stored_window, value),
+            )
+        return value
+
+    def _counter_connection(self) -> sqlite3.Connection:
+        """The counters' connection, opened on first use (caller holds the lock)."""
+        if self._counters is None:
+            conn = sqlite3.connect(
+                self.path, timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA synchronous=OFF")
+            self._counters = conn
+        return self._counters
+
     # ------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
@@ -298,6 +347,8 @@ class SqliteStore:
             self._closed = True
             with _translated(self.path):
                 self._conn.close()
+                if self._counters is not None:
+                    self._counters.close()
 
     def __repr__(self) -> str:
         return f"SqliteStore(path={str(self.path)!r}, namespace={self.namespace!r})"

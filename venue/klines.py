@@ -105,8 +105,8 @@ def klines(
     to ``end_ms`` (default: now); ``interval`` a whole multiple of the file's timeframe."""
     times = series.open_ms
     end = replay.now_ms if end_ms is None else min(end_ms, replay.now_ms)
-    if start_ms is not None:
-        first = _bucket(start_ms, interval)
+    if start_ms is not None:  # like Binance, a start before the first candle starts at the first candle
+        first = max(_bucket(start_ms, interval), _bucket(int(times[0]), interval))
         lo = int(np.searchsorted(times, first, side="left"))
         hi = int(np.searchsorted(times, min(end, first + limit * interval - 1), side="right"))
     else:

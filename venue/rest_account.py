@@ -1,9 +1,12 @@
-"""Account endpoints: balances, positions and USDⓈ-M settings (leverage, margin type, position mode, listen keys).
+"""Account endpoints: balances, positions, fee terms and USDⓈ-M settings (leverage, margin type, position mode,
+listen keys).
 
 The simulated futures account is one-way mode, cross margin, single-asset margin; requests that
 would change those answer Binance's "no need to change" codes when they ask for what already is,
-and -1020 (not supported) otherwise. The leverage bracket is one bracket up to the venue's maximum
-leverage with the simulated exchange's maintenance margin rate: the rate it liquidates with.
+and -1020 (not supported) otherwise. ``symbolConfig`` reads them back per symbol. The leverage bracket is
+one bracket up to the venue's maximum leverage with the simulated exchange's maintenance margin rate: the
+rate it liquidates with. The venue holds no BNB and has BNB fee payment off (spot ``account/commission``'s
+``discount``, USDⓈ-M ``feeBurn``): fees are taken in the trade's assets, as the simulated exchange charges them.
 """
 
 from __future__ import annotations
@@ -104,6 +107,16 @@ def margin_type(ctx: Context, call: Call) -> Json:
     raise errors.unsupported("isolated margin")
 
 
+def symbol_config(ctx: Context, call: Call) -> list[Json]:
+    """``GET /fapi/v1/symbolConfig``: the leverage and margin type each symbol trades at (all without ``symbol``)."""
+    market = ctx.market
+    return [
+        {"symbol": exchange_id(symbol), "marginType": "CROSSED", "isAutoAddMargin": "false",
+         "leverage": market.sim.leverage(symbol), "maxNotionalValue": "1000000000"}
+        for symbol in _wanted(ctx, call)
+    ]
+
+
 def get_position_mode(ctx: Context, call: Call) -> Json:
     return {"dualSidePosition": False}
 
@@ -147,6 +160,28 @@ def commission_rate(ctx: Context, call: Call) -> Json:
     rules = market.book.rules(symbol)
     return {"symbol": exchange_id(symbol), "makerCommissionRate": shapes.fmt(rules.maker_fee),
             "takerCommissionRate": shapes.fmt(rules.taker_fee)}
+
+
+def spot_commission(ctx: Context, call: Call) -> Json:
+    """``GET /api/v3/account/commission``: the symbol's rates and the BNB discount (off: no BNB on the venue)."""
+    market = ctx.market
+    symbol = market.book.symbol(call.params)
+    rules = market.book.rules(symbol)
+    zero = {"maker": "0", "taker": "0", "buyer": "0", "seller": "0"}
+    return {
+        "symbol": exchange_id(symbol),
+        "standardCommission": {"maker": shapes.fmt(rules.maker_fee), "taker": shapes.fmt(rules.taker_fee),
+                               "buyer": "0", "seller": "0"},
+        "specialCommission": zero,
+        "taxCommission": zero,
+        "discount": {"enabledForAccount": False, "enabledForSymbol": False, "discountAsset": "BNB",
+                     "discount": "0.75000000"},
+    }
+
+
+def fee_burn(ctx: Context, call: Call) -> Json:
+    """``GET /fapi/v1/feeBurn``: BNB fee payment off (futures fees are taken in USDT)."""
+    return {"feeBurn": False}
 
 
 # ---------------------------------------------------------------- USDⓈ-M listen keys (USER_STREAM)

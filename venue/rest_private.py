@@ -165,26 +165,36 @@ def cancel_all_algo(ctx: Context, call: Call) -> Json:
 
 
 def my_trades(ctx: Context, call: Call) -> list[Json]:
+    """``myTrades`` / ``userTrades``: by ``orderId`` (one order's trades: how a client reads the fees of a spot
+    order it read back without ``fills``, issue 16 item 1), else by id or time window (``_trade_window``)."""
     market = ctx.market
     symbol = market.book.symbol(call.params)
-    fills = _trade_window(market.sim.fills(symbol), call.params, futures=market.market == "future",
-                          now_ms=market.now_ms)
+    fills = market.sim.fills(symbol)
+    order_id = _int(call.params, "orderId")
+    if order_id is not None:
+        if "startTime" in call.params or "endTime" in call.params:
+            raise BinanceError(-1128, "Combination of optional parameters invalid.")
+        fills = [f for f in fills if market.book.binance_order_id(f) == order_id]
+    fills = _trade_window(fills, call.params, futures=market.market == "future", now_ms=market.now_ms,
+                          by_order=order_id is not None)
     if market.market == "spot":
         return [shapes.spot_trade(f, market.book.binance_order_id(f)) for f in fills]
     return [shapes.futures_trade(f, market.book.binance_order_id(f), market.sim.realized_pnl(f.trade_id))
             for f in fills]
 
 
-def _trade_window(fills: Sequence[Fill], params: Mapping[str, str], *, futures: bool, now_ms: int) -> list[Fill]:
+def _trade_window(fills: Sequence[Fill], params: Mapping[str, str], *, futures: bool, now_ms: int,
+                  by_order: bool = False) -> list[Fill]:
     """Binance's selection: ``fromId`` on, else a ``startTime``/``endTime`` window (at most 24 h spot,
-    7 days USDⓈ-M; one bound given, the other follows), else the latest; at most ``limit`` (500, max 1000)."""
+    7 days USDⓈ-M; one bound given, the other follows), else the latest (USDⓈ-M: of the last 7 days, unless
+    one order's trades are asked for); at most ``limit`` (500, max 1000)."""
     limit = min(max(_int(params, "limit") or 500, 1), 1000)
     span = FUTURES_TRADE_WINDOW_MS if futures else SPOT_TRADE_WINDOW_MS
     from_id, start, end = _int(params, "fromId"), _int(params, "startTime"), _int(params, "endTime")
     if from_id is not None:
         return [f for f in fills if int(f.trade_id) >= from_id][:limit]
     if start is None and end is None:
-        chosen = [f for f in fills if not futures or _ms(f.filled_at) > now_ms - span]
+        chosen = [f for f in fills if by_order or not futures or _ms(f.filled_at) > now_ms - span]
         return chosen[-limit:]
     if start is not None and end is not None and end - start > span:
         raise BinanceError(-1127, "More than 24 hours between startTime and endTime." if not futures

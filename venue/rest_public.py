@@ -28,12 +28,14 @@ def ping(ctx: Context, call: Call) -> Json:
 
 
 def server_time(ctx: Context, call: Call) -> Json:
-    return {"serverTime": ctx.market.now_ms}
+    """The clock signed requests are checked against (the wall clock), as Binance's: a client measures its
+    offset from it (issue 16 item 7). Venue (replayed) time is ``/_venue/info``'s, and the klines'."""
+    return {"serverTime": call.wall_ms}
 
 
 def exchange_info(ctx: Context, call: Call) -> Json:
     markets = ctx.market.sim.markets().values()
-    return market_shapes.exchange_info(markets, ctx.limits, ctx.market.now_ms, futures=ctx.market.market == "future")
+    return market_shapes.exchange_info(markets, ctx.limits, call.wall_ms, futures=ctx.market.market == "future")
 
 
 def _symbols(ctx: Context, params: Mapping[str, str]) -> list[Symbol]:

@@ -2,8 +2,8 @@
 
 Spot serves ``/api/v3/*``; USDⓈ-M serves ``/fapi/v1|v2|v3/*`` and ``/futures/data/*``. These are
 the endpoints ccxt calls for what tradewake does (markets, klines, tickers, balances, positions,
-leverage and margin settings, orders in both books, trades, listen keys) plus their siblings that
-cost nothing to add. Weights are Binance's published ones at the time of writing.
+leverage and margin settings and their read-back, fee terms, orders in both books, trades, listen keys)
+plus their siblings that cost nothing to add. Weights are Binance's published ones at the time of writing.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ SPOT: Table = {
     ("GET", "/api/v3/ticker/price"): Route(public.ticker_price, "NONE", by_symbol(2, 4)),
     ("GET", "/api/v3/ticker/24hr"): Route(public.ticker_24hr, "NONE", by_symbol(2, 80)),
     ("GET", "/api/v3/account"): Route(account.spot_account, "SIGNED", fixed(20)),
+    ("GET", "/api/v3/account/commission"): Route(account.spot_commission, "SIGNED", fixed(20)),
     ("POST", "/api/v3/order"): Route(private.spot_new_order, "SIGNED", fixed(1), order=True),
     ("POST", "/api/v3/order/test"): Route(private.spot_test_order, "SIGNED", fixed(1)),
     ("GET", "/api/v3/order"): Route(private.get_order, "SIGNED", fixed(4)),
@@ -62,6 +63,8 @@ FUTURES: Table = {
     ("POST", "/fapi/v1/multiAssetsMargin"): Route(account.set_multi_assets, "SIGNED", fixed(1)),
     ("GET", "/fapi/v1/leverageBracket"): Route(account.leverage_bracket, "SIGNED", fixed(1)),
     ("GET", "/fapi/v1/commissionRate"): Route(account.commission_rate, "SIGNED", fixed(20)),
+    ("GET", "/fapi/v1/symbolConfig"): Route(account.symbol_config, "SIGNED", fixed(5)),
+    ("GET", "/fapi/v1/feeBurn"): Route(account.fee_burn, "SIGNED", fixed(30)),
     ("POST", "/fapi/v1/order"): Route(private.futures_new_order, "SIGNED", fixed(0), order=True),
     ("GET", "/fapi/v1/order"): Route(private.get_order, "SIGNED", fixed(1)),
     ("DELETE", "/fapi/v1/order"): Route(private.cancel_order, "SIGNED", fixed(1)),

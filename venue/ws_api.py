@@ -114,7 +114,7 @@ class StreamRequests:
         if method == "ping":
             return _ok(ident, {})
         if method == "time":
-            return _ok(ident, {"serverTime": self.ctx.market.now_ms})
+            return _ok(ident, {"serverTime": wall_ms})  # the clock signatures are checked against
         if method == "userDataStream.subscribe.signature" and isinstance(params, dict):
             try:
                 auth.check_ws_api_signature(params, self.credentials, wall_ms)

@@ -31,7 +31,15 @@ class Account(Protocol):
         """How much of ``quantity`` the account can take now (funds, reduce-only); on the step grid."""
         ...
 
-    def settle(self, order: SimOrder, quantity: Decimal, price: Decimal, fee: Decimal, rules: MarketRules) -> None: ...
+    def fee(
+        self, order: SimOrder, quantity: Decimal, price: Decimal, fee_rate: Decimal, rules: MarketRules
+    ) -> tuple[Decimal, str]:
+        """The fee of a fill and the asset it is taken in."""
+        ...
+
+    def settle(
+        self, order: SimOrder, quantity: Decimal, price: Decimal, fee: Decimal, rules: MarketRules, *, fee_asset: str
+    ) -> None: ...
 
     def release(self, order: SimOrder) -> None: ...
 
@@ -43,15 +51,32 @@ class Account(Protocol):
 
 
 class SpotAccount:
-    """Assets held and locked. Fees are charged in the quote asset (as if paid from the quote balance).
+    """Assets held and locked.
 
-    Every open order locks what it may spend: a buy its quantity at its reference price plus the
-    taker fee (quote), a sell its quantity (base) — stops and take-profits included, as on Binance.
+    Fees: by default every fee is charged in the quote asset (as if paid from the quote balance). With
+    ``fees_in_received_asset`` each fee is taken from the asset the trade delivers, as Binance does when BNB
+    does not pay: a buy of 0.01 BTC at 0.1 % leaves 0.00999 BTC, a sell's fee comes out of the quote received.
+
+    Every open order locks what it may spend: a buy its quantity at its reference price (plus the taker
+    fee when fees are paid in the quote asset), a sell its quantity (base) — stops and take-profits
+    included, as on Binance.
     """
 
-    def __init__(self, balances: Mapping[str, Decimal]) -> None:
+    def __init__(self, balances: Mapping[str, Decimal], *, fees_in_received_asset: bool = False) -> None:
         self.total: dict[str, Decimal] = {asset: Decimal(amount) for asset, amount in balances.items()}
         self.locked: dict[str, Decimal] = {}
+        self.fees_in_received_asset = fees_in_received_asset
+
+    def _quote_fee_rate(self, side: Side, fee_rate: Decimal) -> Decimal:
+        """The fee rate a buy pays on top in the quote asset (0 when the fee comes out of the base bought)."""
+        return Decimal(0) if self.fees_in_received_asset and side is Side.BUY else fee_rate
+
+    def fee(
+        self, order: SimOrder, quantity: Decimal, price: Decimal, fee_rate: Decimal, rules: MarketRules
+    ) -> tuple[Decimal, str]:
+        if self.fees_in_received_asset and order.intent.side is Side.BUY:
+            return quantity * fee_rate, rules.base
+        return quantity * price * fee_rate, rules.quote
 
     def free(self, asset: str) -> Decimal:
         return self.total.get(asset, ZERO) - self.locked.get(asset, ZERO)
@@ -59,7 +84,8 @@ class SpotAccount:
     def reserve(self, order: SimOrder, ref_price: Decimal, rules: MarketRules, marks: Mapping[Symbol, Decimal]) -> None:
         del marks
         if order.intent.side is Side.BUY:
-            asset, amount = rules.quote, order.remaining * ref_price * (1 + rules.taker_fee)
+            asset = rules.quote
+            amount = order.remaining * ref_price * (1 + self._quote_fee_rate(Side.BUY, rules.taker_fee))
         else:
             asset, amount = rules.base, order.remaining
         if self.free(asset) < amount:
@@ -76,18 +102,21 @@ class SpotAccount:
         if order.intent.side is Side.SELL:
             return min(quantity, order.reserved)
         budget = order.reserved + self.free(rules.quote)
-        unit_cost = price * (1 + fee_rate)
+        unit_cost = price * (1 + self._quote_fee_rate(Side.BUY, fee_rate))
         if quantity * unit_cost <= budget:
             return quantity
         return rules.quantity(budget / unit_cost)
 
-    def settle(self, order: SimOrder, quantity: Decimal, price: Decimal, fee: Decimal, rules: MarketRules) -> None:
+    def settle(
+        self, order: SimOrder, quantity: Decimal, price: Decimal, fee: Decimal, rules: MarketRules, *, fee_asset: str
+    ) -> None:
         if order.intent.side is Side.BUY:
-            spend = quantity * price + fee
+            in_base = fee_asset == rules.base
+            spend = quantity * price + (0 if in_base else fee)
             from_reserve = min(order.reserved, spend)
             self._unlock(order, from_reserve)
             self._add(rules.quote, -spend)
-            self._add(rules.base, quantity)
+            self._add(rules.base, quantity - (fee if in_base else 0))
         else:
             self._unlock(order, quantity)
             self._add(rules.base, -quantity)
@@ -202,8 +231,16 @@ class FuturesAccount:
             return min(quantity, self.reducible(order.symbol, order.intent.side))
         return quantity
 
-    def settle(self, order: SimOrder, quantity: Decimal, price: Decimal, fee: Decimal, rules: MarketRules) -> None:
-        del rules
+    def fee(
+        self, order: SimOrder, quantity: Decimal, price: Decimal, fee_rate: Decimal, rules: MarketRules
+    ) -> tuple[Decimal, str]:
+        del order
+        return quantity * price * fee_rate, rules.quote
+
+    def settle(
+        self, order: SimOrder, quantity: Decimal, price: Decimal, fee: Decimal, rules: MarketRules, *, fee_asset: str
+    ) -> None:
+        del rules, fee_asset
         if order.reserved and order.remaining > 0:
             part = order.reserved * quantity / order.remaining
             self.order_margin -= part

@@ -23,6 +23,8 @@ class SimOrder:
     """Sum of quantity x price over the fills (for the average price)."""
     fee: Decimal = Decimal(0)
     fee_asset: str | None = None
+    base_fee: Decimal = Decimal(0)
+    """The part of ``fee`` taken in the base asset (a spot buy when fees come out of the asset received)."""
     triggered: bool = False
     """A conditional order whose trigger was reached (it now behaves as a market or limit order)."""
     fresh: bool = True
@@ -61,6 +63,7 @@ class SimOrder:
             average_price=average,
             fee=self.fee,
             fee_asset=self.fee_asset,
+            base_fee=self.base_fee,
             created_at=self.created_at,
             updated_at=self.updated_at,
         )
@@ -73,11 +76,14 @@ class SimOrder:
     def previous(self) -> Order | None:
         return self.history[-1] if self.history else None
 
-    def record_fill(self, quantity: Decimal, price: Decimal, fee: Decimal, fee_asset: str) -> None:
+    def record_fill(
+        self, quantity: Decimal, price: Decimal, fee: Decimal, fee_asset: str, *, base_fee: Decimal = Decimal(0)
+    ) -> None:
         self.filled += quantity
         self.cost += quantity * price
         self.fee += fee
         self.fee_asset = fee_asset
+        self.base_fee += base_fee
         self.status = OrderStatus.FILLED if self.filled >= self.intent.quantity else OrderStatus.PARTIALLY_FILLED
 
 

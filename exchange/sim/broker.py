@@ -11,12 +11,15 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import TypeVar
 
 from core.errors import OperationalError, OrderRejected, OutcomeUnknownError, RejectCode, TemporaryError
 from core.ids import ClientOrderId, Symbol
 from core.money import MarketRules
 from core.types import Balance, ExchangePosition, Fill, Order, OrderIntent
+from exchange.binance_account import SymbolSettings
+from exchange.liquidation import MaintenanceBracket, MarginType
 from exchange.orders import prepare_intent
 from exchange.retry import Retrier, RetryPolicy, Sleep, create_once, no_wait
 from exchange.sim.book import UnknownOrder
@@ -115,6 +118,27 @@ class SimBroker:
         """Futures: the leverage of ``symbol`` (Binance ``POST /fapi/v1/leverage``)."""
         self._check_open()
         self.exchange.set_leverage(symbol, leverage)
+
+    async def fetch_symbol_settings(self, symbols: Sequence[Symbol] | None = None) -> dict[Symbol, SymbolSettings]:
+        """Futures: each symbol's leverage in force; the simulated account is cross margin (as ``CcxtBroker``'s)."""
+        wanted = list(symbols) if symbols is not None else list(self.exchange.markets())
+        return await self._read(
+            Op.FETCH_POSITIONS,
+            None,
+            lambda: {s: SymbolSettings(s, self.exchange.leverage(s), MarginType.CROSS) for s in wanted},
+        )
+
+    async def fetch_leverage_brackets(self, symbol: Symbol) -> list[MaintenanceBracket]:
+        """Futures: one bracket with the maintenance margin rate the simulated exchange liquidates at."""
+        config = self.exchange.config
+        bracket = MaintenanceBracket(
+            notional_floor=Decimal(0),
+            notional_cap=Decimal(10) ** 12,
+            maintenance_rate=config.maintenance_margin_rate,
+            maintenance_amount=Decimal(0),
+            max_leverage=config.max_leverage,
+        )
+        return await self._read(Op.FETCH_POSITIONS, None, lambda: [bracket])
 
     # ------------------------------------------------------------------ wire
 

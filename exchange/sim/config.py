@@ -55,6 +55,10 @@ class SimConfig:
     maintenance_margin_rate: Decimal = Decimal("0.004")
     """Futures: equity below ``sum(|notional|) * rate`` at a bar's worst price liquidates every position."""
     quote_asset: str = "USDT"
+    spot_fees_in_received_asset: bool = True
+    """Spot: take each fee from the asset the trade delivers, as Binance does unless BNB pays (a buy's fee in
+    the base asset: buying 0.01 BTC leaves 0.00999; the guard sizes stops and exits from ``Order.net_quantity``).
+    False charges every fee in the quote asset, as an account whose fees BNB pays (at the full rate)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.default_leverage <= self.max_leverage:

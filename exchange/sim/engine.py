@@ -266,19 +266,19 @@ class MatchingEngine:
         at: datetime,
     ) -> None:
         rules = self.rules[order.symbol]
-        fee = quantity * price * fee_rate
+        fee, fee_asset = self.state.account.fee(order, quantity, price, fee_rate, rules)
         order.transition(at)
         account = self.state.account
         wallet_before = account.wallet if isinstance(account, FuturesAccount) else None
-        account.settle(order, quantity, price, fee, rules)
-        order.record_fill(quantity, price, fee, rules.quote)
+        account.settle(order, quantity, price, fee, rules, fee_asset=fee_asset)
+        order.record_fill(quantity, price, fee, fee_asset, base_fee=fee if fee_asset == rules.base else Decimal(0))
         fill = make_fill(
             order,
             trade_id=self.state.next_trade_id,
             quantity=quantity,
             price=price,
             fee=fee,
-            fee_asset=rules.quote,
+            fee_asset=fee_asset,
             liquidity=liquidity,
             at=at,
         )

@@ -55,7 +55,9 @@ class SimExchange:
 
     def _new_account(self) -> SpotAccount | FuturesAccount:
         if self.config.market_type == "spot":
-            return SpotAccount(self.config.initial_balances)
+            return SpotAccount(
+                self.config.initial_balances, fees_in_received_asset=self.config.spot_fees_in_received_asset
+            )
         wallet = Decimal(self.config.initial_balances.get(self.config.quote_asset, 0))
         return FuturesAccount(wallet, self.config.quote_asset, self.config.default_leverage, self.config.max_leverage)
 

@@ -78,3 +78,16 @@ def appender(url: str, namespace: str, me: str, count: int, barrier: Barrier) ->
             store.append(NewEvent(kind="append", at=T0 + timedelta(seconds=i), payload={"by": me, "i": i}))
     finally:
         store.close()
+
+
+def counter_adder(url: str, namespace: str, name: str, window: int, count: int, barrier: Barrier, results: Any) -> None:
+    """Add 1 to one windowed counter ``count`` times, racing other adders; report every total it saw."""
+    store: Any = _open(url, namespace)
+    seen: list[int] = []
+    try:
+        barrier.wait(timeout=60)
+        for _ in range(count):
+            seen.append(store.count(name, window, add=1))
+    finally:
+        results.put(seen)
+        store.close()

@@ -82,14 +82,14 @@ class Harness:
         return Side.SELL
 
 
-def sim_harness(futures: bool) -> Harness:
+def sim_harness(futures: bool, **sim: Any) -> Harness:
     clock = SimClock(T0)
     markets = binance_futures_markets() if futures else binance_spot_markets()
     balances = {"USDT": D(10_000)} if futures else {"USDT": D(10_000), "BTC": D("0.01")}
     venue = SimExchange(
         markets,
         clock,
-        SimConfig(market_type="future" if futures else "spot", initial_balances=balances, default_leverage=5),
+        SimConfig(market_type="future" if futures else "spot", initial_balances=balances, default_leverage=5, **sim),
     )
     plan = FaultPlan.none()
     symbol = markets[0].symbol
@@ -103,9 +103,9 @@ def sim_harness(futures: bool) -> Harness:
     )
 
 
-def ccxt_harness(futures: bool) -> Harness:
+def ccxt_harness(futures: bool, **sim: Any) -> Harness:
     balances = {"USDT": D(10_000)} if futures else {"USDT": D(10_000), "BTC": D("0.01")}
-    rig = ccxt_rig("future" if futures else "spot", balances=balances)
+    rig = ccxt_rig("future" if futures else "spot", balances=balances, **sim)
     symbol = Symbol("BTC/USDT:USDT" if futures else "BTC/USDT")
     rig.venue.on_price("40000", symbol=symbol)
 
@@ -124,9 +124,27 @@ BUILDERS = {
 }
 
 
+BINANCE_FEES = {"spot_fees_in_received_asset": True}
+"""Spot fees taken from the asset a trade delivers, as Binance does unless BNB pays (futures: unchanged)."""
+BUILDERS_WITH_BINANCE_FEES = {
+    "sim-spot": lambda: sim_harness(False, **BINANCE_FEES),
+    "sim-futures": lambda: sim_harness(True, **BINANCE_FEES),
+    "ccxt-spot": lambda: ccxt_harness(False, **BINANCE_FEES),
+    "ccxt-futures": lambda: ccxt_harness(True, **BINANCE_FEES),
+}
+
+
 @pytest.fixture(params=sorted(BUILDERS))
 async def h(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
     harness = BUILDERS[request.param]()
+    await harness.broker.load_markets()
+    yield harness
+    await harness.broker.close()
+
+
+@pytest.fixture(params=sorted(BUILDERS_WITH_BINANCE_FEES))
+async def hb(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    harness = BUILDERS_WITH_BINANCE_FEES[request.param]()
     await harness.broker.load_markets()
     yield harness
     await harness.broker.close()
@@ -158,7 +176,8 @@ async def test_a_market_order_is_filled_by_the_next_price_at_the_latest(h: Harne
     assert order.average_price in (D(40000), D(40100))
     positions = await h.broker.fetch_positions([h.symbol])
     assert [(p.symbol, p.side) for p in positions] == [(h.symbol, PositionSide.LONG)]
-    assert positions[0].quantity == (D("0.01") if h.futures else D("0.02"))
+    # spot: the 0.01 held before plus what the buy delivered net of its fee, taken in BTC as Binance does
+    assert positions[0].quantity == (D("0.01") if h.futures else D("0.01999"))
 
 
 # ---------------------------------------------------------------- precision and limits
@@ -280,3 +299,36 @@ async def test_a_stop_already_through_the_market_is_refused(h: Harness) -> None:
             h.intent("tw-sl", side, OrderType.STOP_MARKET, "0.01", stop_price="40500", reduce_only=h.futures)
         )
     assert raised.value.code == RejectCode.WOULD_IMMEDIATELY_TRIGGER
+
+
+# ---------------------------------------------------------------- fees and ownership
+
+
+async def held(h: Harness) -> D:
+    positions = await h.broker.fetch_positions([h.symbol])
+    return positions[0].quantity if positions else D(0)
+
+
+async def test_a_buy_reports_the_quantity_it_delivered_and_that_is_what_the_account_holds(hb: Harness) -> None:
+    """Binance spot takes a buy's fee from the base asset bought (0.1 %: 0.01 -> 0.00999) unless BNB pays;
+    a stop sized from anything more is refused. Futures fees are taken in the margin asset."""
+    before = await held(hb)
+    await hb.broker.create_order(hb.intent("tw-in", quantity="0.01"))
+    hb.move("40000")
+    order = await hb.broker.fetch_order(ClientOrderId("tw-in"), hb.symbol)
+    assert order.filled_quantity == D("0.01")
+    assert order.net_quantity == (D("0.01") if hb.futures else D("0.00999"))
+    assert await held(hb) - before == order.net_quantity
+    trades = await hb.broker.fetch_my_trades(hb.symbol)
+    assert sum(t.net_quantity for t in trades if t.client_order_id == "tw-in") == order.net_quantity
+
+
+async def test_orders_we_placed_are_never_reported_foreign(h: Harness) -> None:
+    side = await h.exit_side_setup()
+    await h.broker.create_order(h.intent("tw-bid", order_type=OrderType.LIMIT, price="39000"))
+    await h.broker.create_order(
+        h.intent("tw-sl", side, OrderType.STOP_MARKET, "0.01", stop_price="39000", reduce_only=h.futures)
+    )
+    listed = await h.broker.fetch_open_orders(h.symbol)
+    assert {o.client_order_id for o in listed} == {"tw-bid", "tw-sl"}
+    assert not any(o.foreign for o in listed)

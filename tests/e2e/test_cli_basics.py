@@ -43,7 +43,7 @@ def test_bad_config_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_mainnet_without_confirmation_refuses_to_run_but_config_show_reads_it(tmp_path: Path) -> None:
-    result = run_cli("run", "--rounds", "1", cwd=tmp_path, env={"TRADEWAKE_MODE": "mainnet"})
+    result = run_cli("run", "--candles", "1", cwd=tmp_path, env={"TRADEWAKE_MODE": "mainnet"})
     assert result.returncode == 2
     assert "TRADEWAKE_MAINNET_CONFIRM" in result.stderr and "Traceback" not in result.stderr
     shown = run_cli("config", "show", cwd=tmp_path, env={"TRADEWAKE_MODE": "mainnet"})

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from core.clock import SimClock
 from core.errors import ConfigError
 from core.settings import (
     MAINNET_CONFIRM_ENV,
@@ -18,21 +16,16 @@ from core.settings import (
     ExchangeSettings,
     RunMode,
     Settings,
-    StoreSettings,
     load_settings,
 )
-from engine.live import LiveLoop
-from engine.runs import LiveFeed, Replay, Run
+from engine.runs import LiveFeed, Replay
 from engine.wiring import backtest_settings, build_run, plan_for
 from exchange.ccxt_client import ccxt_client
-from exchange.sim import MarketFill, SimConfig, SimExchange, binance_spot_markets
 from exchange.venue import Network
-from market.bundled import BTC_5M, bundled_path
-from market.candles import frame_to_candles, load_candles
+from market.candles import frame_to_candles
 from tests.engine.helpers import data_2024_q1
-from tests.engine.loopback_binance import LoopbackBinance
-from tests.exchange.ccxtkit import API_KEY, API_SECRET
-from tests.exchange.fake_binance import FakeBinance
+from tests.live.harness import live_settings, play, until, venue_config
+from venue import Venue
 
 LOCAL = "http://127.0.0.1:8765"
 
@@ -102,37 +95,30 @@ def test_a_backtest_run_is_warmed_up_once_and_ready_to_step(tmp_path: Path) -> N
         run.store.read_journal()
 
 
-def test_a_testnet_run_takes_candles_and_orders_from_one_venue_url(tmp_path: Path) -> None:
-    """``tradewake run --mode testnet`` against a local Binance: no code branch per host, one ``VenueSpec``."""
-    frame = load_candles(bundled_path(BTC_5M))
-    clock = SimClock(frame.index[2_100].to_pydatetime() + timedelta(seconds=30))
-    exchange = SimExchange(binance_spot_markets(), clock, SimConfig(
-        market_type="spot", initial_balances={"USDT": Decimal(10_000)}, market_fill=MarketFill.IMMEDIATE))
-    fake = FakeBinance(exchange, secret=API_SECRET, api_key=API_KEY)
-    with LoopbackBinance(fake, frame, 300_000, clock) as local:
-        settings = Settings(
-            mode=RunMode.TESTNET,
-            exchange=ExchangeSettings(market_type="spot", api_key=API_KEY, api_secret=API_SECRET, venue_url=local.url),
-            store=StoreSettings(url=f"sqlite:///{tmp_path / 'testnet.sqlite3'}"),
-        )
-
-        async def sleep(seconds: float) -> None:
-            clock.advance_by(seconds)
-
-        async def live() -> Run[LiveLoop]:  # one event loop, as `tradewake run` has: ccxt clients are bound to it
-            run = await build_run(settings, LiveFeed("5m", poll_interval_s=60), clock)
-            run.feed.sleep = sleep
-            try:
-                await run.feed.run(asyncio.Event(), max_rounds=12)
-            finally:
-                await run.close()
-            return run
-
-        run = asyncio.run(live())
-    host = urlsplit(local.url).netloc
+async def test_a_testnet_run_takes_candles_and_orders_from_one_venue_url(tmp_path: Path) -> None:
+    """``tradewake run --mode testnet --venue URL``: no code branch per host, one ``VenueSpec`` for the broker's REST
+    client, the market streams and the user-data stream, all on the local venue; its clock is the venue's."""
+    async with Venue(venue_config(tmp_path)) as venue:
+        run = await build_run(live_settings(venue, tmp_path), LiveFeed("5m"))
+        try:
+            stop = asyncio.Event()
+            task = asyncio.create_task(run.feed.run(stop))
+            await play(venue, 9)
+            await until(lambda: run.feed.stepped["candle_closed"] == 2, what="two candles")
+            stop.set()
+            assert await task == 2
+        finally:
+            await run.close()
+    host = urlsplit(venue.url).netloc
     assert run.description == f"testnet: BTC/USDT 5m, orders on Binance spot testnet (sandbox) ({host})"
-    assert {r.host for r in local.requests} == {host}
-    paths = {r.path for r in local.requests}
-    assert {"/api/v3/klines", "/api/v3/exchangeInfo", "/api/v3/account", "/api/v3/openOrders"} <= paths
-    assert run.feed.stepped["candle_closed"] == 2, "candles from the same venue, stepped as they closed"
-    assert all(r.headers.get("X-MBX-APIKEY") == API_KEY for r in local.requests if r.path == "/api/v3/account")
+    assert run.feed.clock.now() < venue.market.now + timedelta(minutes=1), "the venue's time, not the wall clock's"
+    assert run.feed.account is not None and {urlsplit(u).netloc for u in _urls(run.feed.account.exchange)} == {host}
+    assert {urlsplit(u).netloc for u in _urls(run.feed.source.exchange)} == {host}  # type: ignore[attr-defined]
+    assert venue.info()["requests"] > 0
+
+
+def _urls(exchange: object) -> list[str]:
+    api = exchange.urls["api"]  # type: ignore[attr-defined]
+    flat = [v for v in api.values() if isinstance(v, str)]
+    flat += [v for v in api["ws"].values() if isinstance(v, str)]
+    return flat

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -11,7 +11,7 @@ from core.clock import SimClock
 from core.settings import ExchangeSettings, RunMode, Settings
 from engine.wiring import exchange_broker
 from exchange.ccxt_broker import CcxtBroker
-from exchange.retry import no_wait
+from exchange.retry import Sleep
 from exchange.sim import MarketFill, SimConfig, SimExchange, binance_futures_markets, binance_spot_markets
 from tests.exchange.fake_binance import FakeBinance
 from tests.exchange.simkit import T0
@@ -26,6 +26,18 @@ class CcxtRig:
     fake: FakeBinance
     venue: SimExchange
     clock: SimClock
+    slept: list[float] = field(default_factory=list)
+    """Every wait the broker asked for (retry backoffs, budget throttles); each moved the clock on."""
+
+
+def simulated_sleep(clock: SimClock, slept: list[float]) -> Sleep:
+    """A ``Sleep`` in simulated time: the wait is recorded and the clock moves on by it (nobody waits)."""
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.advance_by(seconds)
+
+    return sleep
 
 
 def settings_for(market_type: str, mode: RunMode = RunMode.TESTNET, **exchange: Any) -> Settings:
@@ -39,9 +51,10 @@ def settings_for(market_type: str, mode: RunMode = RunMode.TESTNET, **exchange: 
     return Settings(mode=mode, exchange=ExchangeSettings(**fields))
 
 
-def broker_for(settings: Settings, *, clock: SimClock, seed: int) -> CcxtBroker:
-    """The broker ``tradewake run`` builds for ``settings`` (``engine.wiring`` picks the venue), never sleeping."""
-    return exchange_broker(settings, clock, sleep=no_wait, seed=seed)
+def broker_for(settings: Settings, *, clock: SimClock, seed: int, sleep: Sleep | None = None) -> CcxtBroker:
+    """The broker ``tradewake run`` builds for ``settings`` (``engine.wiring`` picks the venue); its waits move
+    ``clock`` on instead of sleeping."""
+    return exchange_broker(settings, clock, sleep=sleep or simulated_sleep(clock, []), seed=seed)
 
 
 def ccxt_rig(
@@ -51,7 +64,9 @@ def ccxt_rig(
     leverage: int = 5,
     settings: Settings | None = None,
     start: datetime = T0,
+    **sim: Any,
 ) -> CcxtRig:
+    """``sim``: more ``SimConfig`` fields for the venue (``spot_fees_in_received_asset``, ``liquidity_fraction`` ...)."""
     clock = SimClock(start)
     markets = binance_futures_markets() if market_type == "future" else binance_spot_markets()
     config = SimConfig(
@@ -59,9 +74,12 @@ def ccxt_rig(
         initial_balances=balances or {"USDT": Decimal(10_000)},
         market_fill=MarketFill.IMMEDIATE,
         default_leverage=leverage,
+        **sim,
     )
     venue = SimExchange(markets, clock, config)
-    broker = broker_for(settings or settings_for(market_type), clock=clock, seed=1)
+    slept: list[float] = []
+    sleep = simulated_sleep(clock, slept)
+    broker = broker_for(settings or settings_for(market_type), clock=clock, seed=1, sleep=sleep)
     fake = FakeBinance(venue, secret=API_SECRET, api_key=API_KEY)
     fake.install(broker.exchange)
-    return CcxtRig(broker, fake, venue, clock)
+    return CcxtRig(broker, fake, venue, clock, slept)

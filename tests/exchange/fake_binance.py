@@ -5,7 +5,9 @@ replaces on the instance; the answer goes back through ccxt's own ``handle_error
 Responses are Binance's documented shapes (``tests/fixtures/binance/``) filled from a ``SimExchange``
 that does the matching. Futures conditional orders live in a separate algo book, as on Binance
 since 2025-12: the regular endpoints do not see them (-2013 / -2011 / empty lists) and the regular
-order endpoint refuses their types (-4120).
+order endpoint refuses their types (-4120). The rules besides matching (the clock and ``recvWindow``,
+request weight with its headers, 429 and 418, account settings, BNB fees, paged trade history) are in
+``fake_binance_rules``.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from core.types import Fill, Order, OrderIntent, OrderStatus, OrderType, Side
 from exchange.sim import SimExchange
 from exchange.sim.book import UnknownOrder
 from exchange.symbols import exchange_id
+from tests.exchange import fake_binance_rules as rules
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "binance"
-PUBLIC_PATHS = {"/api/v3/exchangeInfo", "/fapi/v1/exchangeInfo"}
+PUBLIC_PATHS = {"/api/v3/exchangeInfo", "/fapi/v1/exchangeInfo", "/api/v3/time", "/fapi/v1/time"}
 CHILD_ID_OFFSET = 9_000_000
 ALGO_ID_OFFSET = 2_146_000
 
@@ -117,9 +120,25 @@ class FakeBinance:
         self.requests: list[Request] = []
         self.faults: list[HttpFault] = []
         self.reject_keys_with: str | None = None
+        self.foreign_orders: list[dict[str, Any]] = []
+        """Raw Binance orders somebody else placed (the app, a person): listed in the regular open-orders book."""
+        self.foreign_algo_orders: list[dict[str, Any]] = []
+        """Raw algo orders somebody else placed: listed by ``openAlgoOrders``."""
         self._errors = fixture("errors.json")[self.kind]
         self._algo_ids: dict[str, int] = {}  # sim order id -> algo id
         self._symbols = {exchange_id(s): s for s in venue.markets()}
+        self.server_offset_ms = 0
+        """Binance's clock minus the venue clock (the client's): a skewed host clock."""
+        self.time_endpoint_error_ms = 0
+        """How far off the time endpoint answers (never on Binance; here to make a resync useless)."""
+        self.limits = rules.Limits(weight_1m=2400, orders_10s=300) if self.futures else rules.Limits(6000, 100)
+        self.margin_types = {market_id: "CROSSED" for market_id in self._symbols}
+        self.hedge_mode = False
+        self.multi_assets = False
+        self.bnb_fees = False
+        """The account's BNB fee switch (spot ``discount.enabledForAccount``, futures ``feeBurn``)."""
+        self.bnb_fee_price: Decimal | None = None
+        """When set, commissions are reported in BNB at this BNB price in the quote asset (BNB pays)."""
 
     def install(self, exchange: Any) -> None:
         """Answer every HTTP request of ``exchange`` (patches the instance's ``fetch``)."""
@@ -148,7 +167,18 @@ class FakeBinance:
         fault = self._take_fault(request)
         if fault is not None and fault.kind == "timeout_before":
             raise ccxt.RequestTimeout(f"binance {method} {url}")
-        status, payload, response_headers = self._dispatch(request, parts.query or body or "")
+        refused = rules.meter(self, method, parts.path)
+        if refused is not None:
+            status, headers_out = refused
+            key = "banned" if status == 418 else "rate_limited"
+            payload: Any = dict(self._errors[key])
+            if status == 418:
+                until = rules.ms(self.limits.blocked_until) if self.limits.blocked_until else 0
+                payload["msg"] = f"Way too much request weight used; IP banned until {until}."
+            response_headers = {**headers_out, **rules.usage_headers(self)}
+        else:
+            status, payload, response_headers = self._dispatch(request, parts.query or body or "")
+            response_headers = {**response_headers, **rules.usage_headers(self)}
         if fault is not None and fault.kind == "timeout_after":
             raise ccxt.RequestTimeout(f"binance {method} {url}")
         if fault is not None and fault.kind == "status":
@@ -156,6 +186,7 @@ class FakeBinance:
         text = payload if isinstance(payload, str) else json.dumps(payload)
         reason = HTTPStatus(status).phrase
         exchange.last_response_headers = response_headers
+        exchange.last_http_response = text  # as ccxt's fetch keeps it (enableLastHttpResponse, on by default)
         response = exchange.parse_json(text)
         exchange.handle_errors(status, reason, url, method, response_headers, text, response, headers, body)
         exchange.handle_http_status_code(status, reason, url, method, text)
@@ -188,6 +219,18 @@ class FakeBinance:
         expected = hmac.new(self.secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(signature, expected):
             raise AssertionError(f"bad signature on {request.method} {request.path}")
+        late = rules.check_timestamp(self, request.params)
+        if late is not None:
+            raise BinanceError(late)
+
+    def fixture(self, name: str) -> Any:
+        return fixture(name)
+
+    def market_ids(self) -> dict[str, Symbol]:
+        return dict(self._symbols)
+
+    def raise_error(self, key: str) -> None:
+        raise BinanceError(key)
 
     # ------------------------------------------------------------------ state -> Binance shapes
 
@@ -228,8 +271,8 @@ class FakeBinance:
                 {
                     "price": str(f.price),
                     "qty": str(f.quantity),
-                    "commission": str(f.fee),
-                    "commissionAsset": f.fee_asset,
+                    "commission": rules.commission(self, f)[0],
+                    "commissionAsset": rules.commission(self, f)[1],
                     "tradeId": int(f.trade_id),
                 }
                 for f in self._fills(order)
@@ -392,14 +435,14 @@ def _cancel_order(fake: FakeBinance, params: dict[str, str]) -> Any:
 
 def _open_orders(fake: FakeBinance, params: dict[str, str]) -> Any:
     symbol = fake.symbol(params["symbol"]) if "symbol" in params else None
-    return [fake.render(o) for o in fake.venue.open_orders(symbol) if not fake.is_algo(o)]
+    ours = [fake.render(o) for o in fake.venue.open_orders(symbol) if not fake.is_algo(o)]
+    return ours + [o for o in fake.foreign_orders if "symbol" not in params or o["symbol"] == params["symbol"]]
 
 
 def _spot_trades(fake: FakeBinance, params: dict[str, str]) -> Any:
     trades = []
-    for fill in fake.venue.fills(fake.symbol(params["symbol"])):
-        if "startTime" in params and ms(fill.filled_at) < int(params["startTime"]):
-            continue
+    for fill in rules.trade_window(fake, params, fake.venue.fills(fake.symbol(params["symbol"]))):
+        fee, fee_asset = rules.commission(fake, fill)
         raw = fixture("spot/my_trade.json")
         raw.update(
             symbol=params["symbol"],
@@ -408,8 +451,8 @@ def _spot_trades(fake: FakeBinance, params: dict[str, str]) -> Any:
             price=str(fill.price),
             qty=str(fill.quantity),
             quoteQty=str(fill.price * fill.quantity),
-            commission=str(fill.fee),
-            commissionAsset=fill.fee_asset,
+            commission=fee,
+            commissionAsset=fee_asset,
             time=ms(fill.filled_at),
             isBuyer=fill.side is Side.BUY,
             isMaker=fill.liquidity == "maker",
@@ -441,7 +484,8 @@ def _algo_cancel(fake: FakeBinance, params: dict[str, str]) -> Any:
 
 def _algo_open(fake: FakeBinance, params: dict[str, str]) -> Any:
     symbol = fake.symbol(params["symbol"]) if "symbol" in params else None
-    return [fake.algo_order(o) for o in fake.venue.open_orders(symbol) if fake.is_algo(o)]
+    ours = [fake.algo_order(o) for o in fake.venue.open_orders(symbol) if fake.is_algo(o)]
+    return ours + [o for o in fake.foreign_algo_orders if "symbol" not in params or o["symbol"] == params["symbol"]]
 
 
 def _futures_account(fake: FakeBinance, params: dict[str, str]) -> Any:
@@ -485,6 +529,9 @@ def _position_risk(fake: FakeBinance, params: dict[str, str]) -> Any:
             unRealizedProfit=str(position.unrealized_pnl),
             notional=str(signed * mark),
             updateTime=ms(fake.venue.clock.now()),
+            liquidationPrice=rules.liquidation_price(
+                fake, signed, position.entry_price, fake.venue.leverage(position.symbol), exchange_id(position.symbol)
+            ),
         )
         positions.append(raw)
     return positions
@@ -494,7 +541,7 @@ def _futures_trades(fake: FakeBinance, params: dict[str, str]) -> Any:
     trades = []
     symbol = fake.symbol(params["symbol"])
     orders = {o.exchange_order_id: o for o in fake.venue.all_orders(symbol)}
-    for fill in fake.venue.fills(symbol):
+    for fill in rules.trade_window(fake, params, fake.venue.fills(symbol)):
         order = orders[fill.exchange_order_id]
         order_id = int(fill.exchange_order_id) + (CHILD_ID_OFFSET if fake.is_algo(order) else 0)
         raw = fixture("futures/user_trade.json")
@@ -552,4 +599,12 @@ ROUTES: dict[tuple[str, str], Any] = {
     ("DELETE", "/fapi/v1/algoOrder"): _algo_cancel,
     ("GET", "/fapi/v1/openAlgoOrders"): _algo_open,
     ("GET", "/fapi/v1/userTrades"): _futures_trades,
+    ("GET", "/api/v3/time"): rules.time_route,
+    ("GET", "/fapi/v1/time"): rules.time_route,
+    ("GET", "/api/v3/account/commission"): rules.spot_commission,
+    ("GET", "/fapi/v1/symbolConfig"): rules.symbol_config,
+    ("POST", "/fapi/v1/marginType"): rules.margin_type,
+    ("GET", "/fapi/v1/positionSide/dual"): rules.position_side_dual,
+    ("GET", "/fapi/v1/multiAssetsMargin"): rules.multi_assets_margin,
+    ("GET", "/fapi/v1/feeBurn"): rules.fee_burn,
 }

@@ -105,7 +105,7 @@ async def test_spot_orders_are_quantized_and_carry_our_client_id() -> None:
     }
     assert (second["type"], second["price"], second["newClientOrderId"]) == ("LIMIT_MAKER", "39000", "tw-2")
     assert order.status is OrderStatus.FILLED and order.filled_quantity == D("0.01234")
-    assert (order.average_price, order.fee, order.fee_asset) == (D(40000), D("0.01234") * 40, "USDT")
+    assert (order.average_price, order.fee, order.fee_asset) == (D(40000), D("0.01234") / 1000, "BTC")
     assert limit.status is OrderStatus.OPEN and limit.intent.price == D("39000.00")
 
 
@@ -205,8 +205,10 @@ async def test_trades_of_orders_placed_before_a_restart_are_mapped_to_their_clie
     await rig.broker.create_order(intent("tw-1", quantity="0.01"))
     restarted = broker_for(settings_for("spot"), clock=rig.clock, seed=2)
     rig.fake.install(restarted.exchange)
-    (trade,) = await restarted.fetch_my_trades(BTC, since=datetime(2023, 1, 1, tzinfo=UTC))
-    assert trade.client_order_id == "tw-1" and trade.price == D(40000) and trade.fee == D("0.4")
+    (trade,) = await restarted.fetch_my_trades(BTC, since=datetime(2023, 12, 31, tzinfo=UTC))
+    assert trade.client_order_id == "tw-1" and trade.price == D(40000) and (trade.fee, trade.fee_asset) == (
+        D("0.00001"), "BTC"
+    )
     assert public(rig.fake.sent("GET", "/api/v3/order")[-1].params) == {"symbol": "BTCUSDT", "orderId": "1"}
 
 
@@ -307,14 +309,23 @@ async def test_a_5xx_on_a_futures_stop_is_an_unknown_outcome_resolved_in_the_alg
     assert rig.fake.sent("GET", "/fapi/v1/algoOrder")  # looked up where the stop lives
 
 
+async def test_a_5xx_with_binance_internal_error_body_is_unknown_on_a_write_and_retried_on_a_read() -> None:
+    """503 ``{"code": -1001}`` ("Internal error; unable to process your request. Please try again."): ccxt raises a
+    bare ``OperationFailed``, which once ended a live run as an operational error."""
+    rig = ccxt_rig("future")
+    rig.venue.on_price("40000", symbol=FBTC)
+    internal = {"code": -1001, "msg": "Internal error; unable to process your request. Please try again."}
+    rig.fake.fail_next("GET", "/fapi/v2/balance", "status", status=503, body=internal)
+    assert "USDT" in await rig.broker.fetch_balance()
+    await rig.broker.create_order(fut("tw-in"))
+    rig.fake.fail_next("POST", "/fapi/v1/algoOrder", "status", status=503, body=internal)
+    stop = await rig.broker.create_order(fut("tw-sl", Side.SELL, OrderType.STOP_MARKET, stop="39000", reduce_only=True))
+    assert stop.status is OrderStatus.OPEN and len(rig.venue.orders_with_client_id(ClientOrderId("tw-sl"))) == 1
+
+
 async def test_429_is_retried_after_retry_after_and_418_is_an_ip_ban_never_retried() -> None:
-    delays: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        delays.append(seconds)
-
     rig = ccxt_rig("spot")
-    rig.broker._retrier._sleep = sleep  # record the waits instead of waiting
+    delays = rig.slept
     rig.fake.fail_next(
         "GET",
         "/api/v3/account",

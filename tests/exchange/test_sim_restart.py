@@ -52,7 +52,7 @@ def run_real_series() -> tuple[object, ...]:
     venue.on_price(str(candles[0].open), at=candles[0].open_at)
     venue.place(intent("tw-buy", quantity="0.5"))
     feed(venue, clock, candles[:10])
-    venue.place(intent("tw-sl", Side.SELL, OrderType.STOP_MARKET, "0.5", stop="9070.00"))
+    venue.place(intent("tw-sl", Side.SELL, OrderType.STOP_MARKET, "0.4995", stop="9070.00"))  # net of the BTC fee
     feed(venue, clock, candles[10:])
     return tuple(venue.fills()), tuple(venue.all_orders()), tuple(venue.balances().items())
 

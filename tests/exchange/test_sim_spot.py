@@ -28,10 +28,10 @@ async def test_market_order_fills_at_the_next_price_with_slippage_and_taker_fee(
     clock.advance_by(60)
     fills = venue.on_price("40100")
     assert [(f.price, f.quantity, f.liquidity) for f in fills] == [(D("40140.10"), D("0.1"), Liquidity.TAKER)]
-    assert fills[0].fee == D("0.1") * D("40140.10") * D("0.001")
+    assert (fills[0].fee, fills[0].fee_asset) == (D("0.1") * D("0.001"), "BTC")  # Binance: a buy pays in the base
     balances = await broker.fetch_balance()
-    assert balances["BTC"].free == D("0.1")
-    assert balances["USDT"].total == D(10_000) - D("4014.010") - fills[0].fee
+    assert balances["BTC"].free == D("0.0999")
+    assert balances["USDT"].total == D(10_000) - D("4014.010")
     assert balances["USDT"].used == 0
 
 
@@ -49,7 +49,7 @@ async def test_limit_buy_fills_only_when_price_trades_through_at_its_price_as_ma
     await broker.create_order(intent("tw-1", order_type=OrderType.LIMIT, price="39500", quantity="0.1"))
     assert venue.on_bar(SPOT_BTC, bar("40000", "40100", "39500", "39800")) == []  # touched, not through
     (fill,) = venue.on_bar(SPOT_BTC, bar("39800", "39900", "39400", "39600"))
-    assert (fill.price, fill.liquidity, fill.fee) == (D(39500), Liquidity.MAKER, D("0.1") * D(39500) * D("0.001"))
+    assert (fill.price, fill.liquidity, fill.fee) == (D(39500), Liquidity.MAKER, D("0.1") * D("0.001"))
 
 
 async def test_a_limit_that_is_marketable_at_the_next_open_takes_at_the_open() -> None:
@@ -92,7 +92,7 @@ async def test_open_orders_lock_funds_and_insufficient_funds_are_rejected() -> N
     venue.on_price("40000")
     await broker.create_order(intent("tw-1", order_type=OrderType.LIMIT, price="39000", quantity="0.2"))
     usdt = (await broker.fetch_balance())["USDT"]
-    assert usdt.used == D("0.2") * D(39000) * D("1.001")
+    assert usdt.used == D("0.2") * D(39000)  # a buy's fee comes out of the base bought: only the notional locks
     with pytest.raises(OrderRejected) as raised:
         await broker.create_order(intent("tw-2", order_type=OrderType.LIMIT, price="39000", quantity="0.06"))
     assert raised.value.code == RejectCode.INSUFFICIENT_FUNDS
@@ -190,9 +190,9 @@ async def test_a_buy_that_cannot_be_paid_at_fill_time_fills_what_it_can_and_expi
     broker = SimBroker(venue)
     venue.on_price("100")
     await broker.create_order(intent("tw-1", quantity="9.9"))
-    (fill,) = venue.on_price("200")  # gapped up: 1000 USDT buys only ~4.99
+    (fill,) = venue.on_price("200")  # gapped up: 1000 USDT buys only 5 (the fee comes out of the BTC bought)
     order = await broker.fetch_order(ClientOrderId("tw-1"), SPOT_BTC)
-    assert fill.quantity == D("4.99500") and order.status is OrderStatus.EXPIRED
+    assert fill.quantity == D("5.0") and fill.net_quantity == D("4.995") and order.status is OrderStatus.EXPIRED
     assert venue.order_reason(ClientOrderId("tw-1")) == "insufficient funds at fill time"
     assert (await broker.fetch_balance())["USDT"].total >= 0
 

@@ -14,7 +14,15 @@ from core.errors import ConfigError, OperationalError, TemporaryError
 from market.cache import cache_paths, read_state
 from market.ccxt_rest import CcxtRest, make_exchange
 from market.download import DownloadRequest, RetryPolicy, backoff_delay, download_candles
-from tests.market.binance_replay import IP_BANNED, RATE_LIMITED, BinanceReplay, fail_after, klines_route, load_json
+from tests.market.binance_replay import (
+    IP_BANNED,
+    RATE_LIMITED,
+    BinanceReplay,
+    Reply,
+    fail_after,
+    klines_route,
+    load_json,
+)
 from tests.market.conftest import BTC_5M, cached_candles
 
 KLINES = "/api/v3/klines"
@@ -120,6 +128,16 @@ async def test_rate_limit_gives_up_after_max_retries(replay: Replay, tmp_path: P
         await download_candles(rest, request(tmp_path), now=NOW, sleep=sleeps, retry=RetryPolicy(max_retries=2))
     assert info.value.retry_after_s == 7.0
     assert len(sleeps.calls) == 2
+
+
+async def test_a_5xx_internal_error_is_temporary(replay: Replay) -> None:
+    """Binance's 503 -1001 "Internal error; unable to process your request. Please try again." (ccxt raises a bare
+    ``OperationFailed``): a live run's ``GET time`` met one and ended with an operational error."""
+    fake, rest = replay
+    fake.script(KLINES, Reply(503, {"code": -1001, "msg": "Internal error; unable to process your request."},
+                              reason="Service Unavailable"))
+    with pytest.raises(TemporaryError, match="try again"):
+        await rest.fetch_klines("BTC/USDT", "5m", int(START.timestamp() * 1000), int(END.timestamp() * 1000))
 
 
 async def test_ip_ban_is_operational_and_not_retried(replay: Replay, tmp_path: Path) -> None:

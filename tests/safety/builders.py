@@ -10,9 +10,10 @@ from core.ids import PositionId, Symbol
 from core.money import MarketRules
 from core.settings import RiskSettings, RunMode
 from core.types import Position, PositionSide, Signal
+from exchange.liquidation import MaintenanceBracket, MarginType
 from safety.breakers import BreakerBoard
 from safety.proposals import EntryProposal
-from safety.views import Limits, Portfolio, Quote
+from safety.views import AccountTerms, Limits, Portfolio, Quote
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 SPOT = Symbol("BTC/USDT")
@@ -49,12 +50,24 @@ ETH_RULES = MarketRules(
 )
 
 
+BTC_BRACKETS = (
+    MaintenanceBracket(Decimal(0), Decimal(50_000), Decimal("0.004"), Decimal(0), 125),
+    MaintenanceBracket(Decimal(50_000), Decimal(600_000), Decimal("0.005"), Decimal(50), 100),
+)
+"""Binance's first two BTCUSDT brackets (``GET /fapi/v1/leverageBracket``)."""
+ISOLATED_20X = AccountTerms(20, MarginType.ISOLATED, BTC_BRACKETS)
+CROSS_3X = AccountTerms(3, MarginType.CROSS, BTC_BRACKETS)
+
+
 def market(
-    price: Decimal = Decimal("50000"), as_of: datetime = T0, eth: Decimal = Decimal("3000")
+    price: Decimal = Decimal("50000"),
+    as_of: datetime = T0,
+    eth: Decimal = Decimal("3000"),
+    perp_terms: AccountTerms | None = None,
 ) -> dict[Symbol, Quote]:
     return {
         SPOT: Quote(SPOT_RULES, price, as_of),
-        PERP: Quote(PERP_RULES, price, as_of),
+        PERP: Quote(PERP_RULES, price, as_of, perp_terms),
         ETH: Quote(ETH_RULES, eth, as_of),
     }
 

@@ -38,6 +38,7 @@ from safety.alerts import AlertDispatcher
 from safety.book import SafetyBook
 from safety.keeper import TickReport
 from safety.reconcile import ReconcileReport
+from safety.rules import tradable
 from safety.service import SafetyConfig, SafetyService
 from safety.views import Limits, Portfolio, Quote
 from store.sqlite_store import SqliteStore
@@ -241,12 +242,15 @@ class World:
         if not held:
             return False
         position = held[0]
+        quantity = self.venue.markets()[symbol].quantity(position.quantity)  # spot: fees leave sub-step dust
+        if not tradable(quantity, self.prices[symbol], self.venue.markets()[symbol]):
+            return False  # dust: nobody can sell it
         intent = OrderIntent(
             client_order_id=ClientOrderId(f"manual-{len(self.venue.all_orders())}"),
             symbol=symbol,
             side=position.side.exit_side,
             type=OrderType.MARKET,
-            quantity=position.quantity,
+            quantity=quantity,
             reduce_only=self.market_type == "future",
         )
         if self.market_type == "spot":

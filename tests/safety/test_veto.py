@@ -28,7 +28,9 @@ from safety.verdicts import Approved, VetoCode, Vetoed
 from safety.veto import veto
 from safety.views import Limits, PendingEntry, Portfolio, Quote
 from tests.safety.builders import (
+    CROSS_3X,
     ETH,
+    ISOLATED_20X,
     PERP,
     SPOT,
     SPOT_RULES,
@@ -71,6 +73,7 @@ CASES: dict[VetoCode, Case] = {
         entry(), board=board(exchange=ExchangeBreaker(state=BreakerState.OPEN, last_error="timeout"))
     ),
     VetoCode.TRADING_BREAKER_OPEN: Case(entry(), board=board(trading=trading_open)),
+    VetoCode.IP_BANNED: Case(entry(), board=board(banned_until=T0 + timedelta(minutes=2))),
     VetoCode.DAILY_ORDER_CAP: Case(
         entry(), board=board(trading=board().trading.model_copy(update={"agent_orders": 60}))
     ),
@@ -91,6 +94,10 @@ CASES: dict[VetoCode, Case] = {
     VetoCode.STOP_TOO_FAR: Case(entry(stop_loss=Decimal("45000"))),
     VetoCode.TAKE_PROFIT_WRONG_SIDE: Case(entry(take_profit=Decimal("49500"))),
     VetoCode.LEVERAGE_CAP: Case(entry(symbol=PERP, leverage=5)),
+    VetoCode.STOP_BEYOND_LIQUIDATION: Case(
+        entry(symbol=PERP, stop_loss=Decimal("46000")),  # 8 %: the widest stop the limits allow
+        market=market(perp_terms=ISOLATED_20X),  # the account's settings: liquidated about 4.6 % below the entry
+    ),
     VetoCode.POSITION_SIZE_CAP: Case(entry(size_pct=25), limits=limits(reduce_oversize_to_cap=False)),
     VetoCode.EXPOSURE_CAP: Case(entry(size_pct=10), portfolio=big, limits=limits(max_total_exposure_pct=45)),
     VetoCode.MAINNET_LIMIT: Case(entry(symbol=PERP, leverage=2.5), limits=limits(RunMode.MAINNET)),
@@ -303,3 +310,20 @@ def test_cancel_pending_entry() -> None:
 def test_veto_is_pure_and_deterministic() -> None:
     case = Case(entry(size_pct=35))
     assert case.run() == case.run()
+
+
+def test_the_liquidation_rule_judges_the_accounts_terms_not_the_proposals() -> None:
+    """Issue 16 item 2: leverage and margin type are the account's (``GET /fapi/v1/symbolConfig``), whatever the
+    proposal says; Binance liquidates an isolated 20x long about 4.6 % below its entry (USDⓈ-M "Liquidation
+    Price Calculation"), inside the 8 % stop distance the limits allow. The same entry on a 3x cross account
+    is approved; without terms (spot) the rule does not apply."""
+    wide = entry(symbol=PERP, stop_loss=Decimal("46000"))
+    refused = Case(wide, market=market(perp_terms=ISOLATED_20X)).run()
+    assert isinstance(refused, Vetoed) and refused.code is VetoCode.STOP_BEYOND_LIQUIDATION
+    assert "20x isolated" in refused.message and "liquidation price 47" in refused.message
+    assert isinstance(Case(wide, market=market(perp_terms=CROSS_3X)).run(), Approved)
+    near = entry(symbol=PERP, stop_loss=Decimal("48500"))  # 3 %: clears 47,7xx by more than 0.5 % of the entry
+    assert isinstance(Case(near, market=market(perp_terms=ISOLATED_20X)).run(), Approved)
+    margin = Case(entry(symbol=PERP, stop_loss=Decimal("47900")), market=market(perp_terms=ISOLATED_20X),
+                  limits=limits(liquidation_margin_pct=1.0)).run()
+    assert isinstance(margin, Vetoed) and margin.code is VetoCode.STOP_BEYOND_LIQUIDATION

@@ -61,11 +61,11 @@ async def test_info_state_and_ledger(spot_venue: Venue, tmp_path: Path) -> None:
     exchange = client("spot", spot_venue.url)
     try:
         await exchange.create_order("BTC/USDT", "market", "buy", 0.01, params={"newClientOrderId": "tw-a"})
-        await exchange.create_order("BTC/USDT", "limit", "sell", 0.01, 9500, params={"newClientOrderId": "tw-b"})
+        await exchange.create_order("BTC/USDT", "limit", "sell", 0.00999, 9500, params={"newClientOrderId": "tw-b"})
     finally:
         await exchange.close()
     _, state = await admin(spot_venue, "GET", "state")
-    assert state["balances"]["BTC"] == {"free": "0", "locked": "0.01"}
+    assert state["balances"]["BTC"] == {"free": "0", "locked": "0.00999"}  # the buy's fee was taken in BTC
     assert [o["client_order_id"] for o in state["open_orders"]] == ["tw-b"]
     _, ledger = await admin(spot_venue, "GET", "ledger?since=1")
     assert [(r["seq"], r["kind"], r["client_order_id"]) for r in ledger["records"]] == [

@@ -7,7 +7,9 @@ ccxt client is the venue's). The invariants are checked in the venue's ledger, n
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from core.ids import Symbol
 from core.types import OrderStatus, OrderType, PositionSide, Side
 from engine.wiring import exchange_broker
 from exchange.ccxt_broker import CcxtBroker
-from exchange.retry import no_wait
+from exchange.retry import Sleep, no_wait
 from tests.exchange.ccxtkit import settings_for
 from tests.exchange.simkit import intent
 from tests.venue.ccxt_client import API_KEY, API_SECRET
@@ -28,10 +30,16 @@ from venue import FaultConfig, FaultRule, Venue, WireFault
 BTC, FBTC = Symbol("BTC/USDT"), Symbol("BTC/USDT:USDT")
 
 
-def broker_for(venue: Venue, market: str, *, max_retries: int = 3) -> CcxtBroker:
+async def short_real_sleep(seconds: float) -> None:
+    """Real waits, at most a little over the 1 s ``Retry-After`` the venue's rate-limit faults send: the
+    broker's request budget honours that back-off in wall time (nothing is sent before it ends)."""
+    await asyncio.sleep(min(seconds, 1.05))
+
+
+def broker_for(venue: Venue, market: str, *, max_retries: int = 3, sleep: Sleep = no_wait) -> CcxtBroker:
     settings = settings_for(market, symbols=("BTC/USDT",), api_key=API_KEY, api_secret=API_SECRET,
                             request_timeout_s=0.5, max_retries=max_retries, venue_url=venue.url)
-    broker = exchange_broker(settings, WallClock(), sleep=no_wait, seed=1)
+    broker = exchange_broker(settings, WallClock(), sleep=sleep, seed=1)
     broker.exchange.enableRateLimit = False
     return broker
 
@@ -58,10 +66,13 @@ async def test_spot_access_check_orders_stops_and_trades(spot_broker: CcxtBroker
     await spot_broker.check_access()
     bought = await spot_broker.create_order(intent("tw-b1", Side.BUY, OrderType.MARKET, "0.01"))
     assert bought.status is OrderStatus.FILLED and bought.filled_quantity == bought.intent.quantity
-    stop = await spot_broker.create_order(intent("tw-s1", Side.SELL, OrderType.STOP_MARKET, "0.01", stop="9000"))
+    assert (bought.fee_asset, bought.net_quantity) == ("BTC", D("0.00999"))  # Binance: a buy's fee in the base
+    stop = await spot_broker.create_order(
+        intent("tw-s1", Side.SELL, OrderType.STOP_MARKET, str(bought.net_quantity), stop="9000")
+    )
     assert [o.client_order_id for o in await spot_broker.fetch_open_orders(BTC)] == ["tw-s1"]
     positions = await spot_broker.fetch_positions([BTC])
-    assert [(p.side, p.quantity) for p in positions] == [(PositionSide.LONG, bought.filled_quantity)]
+    assert [(p.side, p.quantity) for p in positions] == [(PositionSide.LONG, bought.net_quantity)]
     fills = await spot_broker.fetch_my_trades(BTC)
     assert [f.client_order_id for f in fills] == ["tw-b1"]
     cancelled = await spot_broker.cancel_order(stop.client_order_id, BTC)
@@ -124,29 +135,23 @@ async def test_spot_rejections_reach_the_broker_as_order_rejections(spot_broker:
     assert raised.value.code == RejectCode.INSUFFICIENT_FUNDS
 
 
-# Known gaps of the broker found with the venue (reported to the lead); strict xfails, so they fail once fixed.
-# 1. ccxt picks its per-market error tables by host name (``get_exceptions_by_url``: only fapi.binance.com,
-#    demo-fapi, the testnet hosts), so against any other host Binance's USDⓈ-M codes -2019, -2021, -4164 arrive
-#    as a plain ``ExchangeError``, which ``CcxtBroker._translate`` turns into ``OperationalError`` (a halt)
-#    instead of an ``OrderRejected`` the agent or the guard can act on.
-# 2. A JSON 503 -1001 is ``OperationFailed`` in ccxt's common table on every host, Binance's included: the
-#    broker halts instead of treating the write as an unknown outcome (lookup by client id, then resend).
-# The fix belongs in the broker: read Binance's ``code`` from the body rather than ccxt's class.
-HOST_TABLES = "ccxt maps Binance USDT-M codes by host name; CcxtBroker does not read the code itself (reported)"
-JSON_503 = "ccxt raises OperationFailed for 503 -1001; CcxtBroker halts instead of looking the order up (reported)"
+# ccxt picks its per-market error tables by host name (``get_exceptions_by_url``: only fapi.binance.com,
+# demo-fapi, the testnet hosts), so from any other host Binance's USDⓈ-M codes -2019, -2021, -4164 arrive as a
+# plain ``ExchangeError``, and a JSON 503 -1001 is ``OperationFailed`` on every host. The broker reads Binance's
+# ``code`` from the answer (``exchange.binance_errors``), so the venue and Binance are translated alike.
 
 
-@pytest.mark.xfail(strict=True, reason=HOST_TABLES)
 async def test_usdm_rejections_reach_the_broker_as_order_rejections(futures_broker: CcxtBroker) -> None:
+    """USDⓈ-M -2019 "Margin is insufficient." from a host ccxt has no table for: still an order rejection."""
     with pytest.raises(OrderRejected) as raised:
         await futures_broker.create_order(intent("tw-big", Side.BUY, OrderType.MARKET, "900", symbol=FBTC))
     assert raised.value.code == RejectCode.INSUFFICIENT_FUNDS
 
 
-@pytest.mark.xfail(strict=True, reason=HOST_TABLES)
 async def test_a_stop_already_through_the_market_is_a_rejection_the_guard_can_act_on(
     futures_broker: CcxtBroker,
 ) -> None:
+    """USDⓈ-M -2021 "Order would immediately trigger.": the guard exits at market on this code, not a halt."""
     await futures_broker.create_order(intent("tw-e3", Side.BUY, OrderType.MARKET, "0.02", symbol=FBTC))
     with pytest.raises(OrderRejected) as raised:
         await futures_broker.create_order(intent("tw-st3", Side.SELL, OrderType.STOP_MARKET, "0.02", symbol=FBTC,
@@ -154,22 +159,23 @@ async def test_a_stop_already_through_the_market_is_a_rejection_the_guard_can_ac
     assert raised.value.code == RejectCode.WOULD_IMMEDIATELY_TRIGGER
 
 
-@pytest.mark.xfail(strict=True, reason=JSON_503)
 async def test_a_json_503_after_the_order_was_applied_is_an_unknown_outcome_not_a_halt(
     futures_broker: CcxtBroker, futures_venue: Venue
 ) -> None:
+    """Binance: a 5XX "means that the issue is on Binance's side ... the execution status is UNKNOWN"
+    (rest-api/http-return-codes); 503 -1001 is one. The order is looked up by client id, never sent twice."""
     futures_venue.faults.add(FaultRule(kind=WireFault.SERVER_ERROR_AFTER, times=1, paths=("POST /fapi/v1/order",)))
     order = await futures_broker.create_order(intent("tw-5y", Side.BUY, OrderType.MARKET, "0.02", symbol=FBTC))
     assert order.status is OrderStatus.FILLED and accepted(futures_venue, "tw-5y") == 1
 
 
 async def _faulty_session(venue: Venue) -> list[tuple[str, str]]:
-    venue.faults.replace(FaultConfig(seed=11, rules=(
+    venue.faults.replace(FaultConfig(seed=5, rules=(  # a seed whose draws hit all three kinds
         FaultRule(kind=WireFault.TIMEOUT_AFTER_ACCEPT, rate=0.2, paths=("POST /fapi/v1/order",), hold_s=1.0),
         FaultRule(kind=WireFault.SERVER_ERROR, rate=0.15, status=502, body="html", paths=("/fapi/*",)),
         FaultRule(kind=WireFault.RATE_LIMIT, rate=0.1, retry_after_s=1, paths=("/fapi/*",)),
     )))
-    broker = broker_for(venue, "future", max_retries=8)
+    broker = broker_for(venue, "future", max_retries=8, sleep=short_real_sleep)
     try:
         for number in range(6):
             side = Side.BUY if number % 2 == 0 else Side.SELL

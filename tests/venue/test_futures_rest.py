@@ -135,3 +135,25 @@ async def test_funding_settles_every_eight_hours_of_venue_time(tmp_path: Path) -
             assert [h["timestamp"] for h in history] == [funding[0]["at_ms"]]
         finally:
             await exchange.close()
+
+
+async def test_symbol_settings_read_back_and_the_fee_terms(futures: Any, futures_venue: Venue) -> None:
+    """``GET /fapi/v1/symbolConfig``: each symbol's leverage and margin type as the account has them (what
+    ``CcxtBroker`` reads back after setting them, issue 16 item 2); ``GET /fapi/v1/feeBurn``: BNB pays fees?"""
+    await futures.set_leverage(7, SYMBOL)
+    rows = await futures.fapiPrivateGetSymbolConfig()
+    assert rows == [{"symbol": "BTCUSDT", "marginType": "CROSSED", "isAutoAddMargin": "false", "leverage": 7,
+                     "maxNotionalValue": "1000000000"}]
+    assert await futures.fapiPrivateGetSymbolConfig({"symbol": "BTCUSDT"}) == rows
+    assert await futures.fapiPrivateGetFeeBurn() == {"feeBurn": False}
+    assert (await futures.fapiPrivateGetMultiAssetsMargin())["multiAssetsMargin"] is False
+
+
+async def test_one_orders_trades_by_order_id(futures: Any, futures_venue: Venue) -> None:
+    """``userTrades?orderId=``: that order's trades only; with a time bound it is -1128 (a bad combination)."""
+    first = await futures.create_order(SYMBOL, "market", "buy", 0.02)
+    await futures.create_order(SYMBOL, "market", "buy", 0.03)
+    trades = await futures.fetch_my_trades(SYMBOL, None, None, {"orderId": first["id"]})
+    assert [(t["order"], t["amount"]) for t in trades] == [(first["id"], 0.02)]
+    with pytest.raises(ccxt_errors.BadRequest, match="-1128"):
+        await futures.fapiPrivateGetUserTrades({"symbol": "BTCUSDT", "orderId": first["id"], "startTime": 0})

@@ -23,7 +23,15 @@ async def test_load_markets_asks_exchange_info_only_and_gets_binance_s_filters(s
     market = markets[SYMBOL]
     assert market["precision"]["price"] == 0.01 and market["limits"]["cost"]["min"] == 5
     assert spot_venue.http.requests == 1
-    assert await spot.fetch_time() == spot_venue.market.now_ms
+
+
+async def test_server_time_is_the_clock_signed_requests_are_checked_against(spot: Any, spot_venue: Venue) -> None:
+    """Binance's ``GET /api/v3/time`` is the time its ``recvWindow`` check uses, so a client can measure its
+    clock offset from it (issue 16 item 7); venue time (replayed) is ``/_venue/info``'s, not this."""
+    before = spot_venue.market.wall_ms()
+    server_ms = await spot.fetch_time()
+    assert before <= server_ms <= spot_venue.market.wall_ms()
+    assert server_ms != spot_venue.market.now_ms
 
 
 async def test_klines_and_ticker_are_the_replayed_candles_up_to_now(spot: Any, spot_venue: Venue) -> None:
@@ -41,10 +49,11 @@ async def test_a_market_buy_fills_at_the_last_price_and_shows_in_balance_and_tra
     last = float(spot_venue.market.replay.last_price(spot_venue.market.replay.symbols[0]))
     order = await spot.create_order(SYMBOL, "market", "buy", 0.01, params={"newClientOrderId": "tw-buy-1"})
     assert order["status"] == "closed" and order["filled"] == 0.01 and order["average"] == last
-    assert order["clientOrderId"] == "tw-buy-1" and order["fee"]["cost"] == pytest.approx(last * 0.01 * 0.001)
+    # Binance spot takes a buy's commission in the base asset bought (BNB not paying): 0.01 BTC credits 0.00999.
+    assert order["clientOrderId"] == "tw-buy-1" and order["fee"] == {"cost": 0.00001, "currency": "BTC"}
     balance = await spot.fetch_balance()
-    assert balance["BTC"]["free"] == 0.01
-    assert balance["USDT"]["total"] == pytest.approx(10_000 - last * 0.01 * 1.001)
+    assert balance["BTC"]["free"] == 0.00999
+    assert balance["USDT"]["total"] == pytest.approx(10_000 - last * 0.01)
     trades = await spot.fetch_my_trades(SYMBOL)
     assert [(t["order"], t["amount"], t["price"]) for t in trades] == [(order["id"], 0.01, last)]
     assert ledger_kinds(spot_venue) == [("order", "tw-buy-1"), ("fill", "tw-buy-1")]
@@ -58,7 +67,7 @@ async def test_a_limit_order_rests_then_fills_as_maker_when_the_replay_trades_th
     assert order["status"] == "open"
     assert [o["id"] for o in await spot.fetch_open_orders(SYMBOL)] == [order["id"]]
     balance = await spot.fetch_balance()
-    assert balance["USDT"]["used"] == pytest.approx(0.002 * price * 1.001)
+    assert balance["USDT"]["used"] == pytest.approx(0.002 * price)  # the fee comes out of the BTC bought
     spot_venue.step()
     filled = await spot.fetch_order(order["id"], SYMBOL)
     assert filled["status"] == "closed" and filled["average"] == price
@@ -83,10 +92,10 @@ async def test_a_stop_loss_rests_triggers_on_the_path_and_can_be_cancelled_befor
 async def test_a_spot_stop_triggers_inside_the_candle_and_fills_at_its_trigger(spot: Any, spot_venue: Venue) -> None:
     await spot.create_order(SYMBOL, "market", "buy", 0.01)
     # The forming candle (03:32) opened at 9112.95 and dips to 9110.34 before its close.
-    stop = await spot.create_order(SYMBOL, "market", "sell", 0.01, None, {"triggerPrice": 9111})
+    stop = await spot.create_order(SYMBOL, "market", "sell", 0.00999, None, {"triggerPrice": 9111})  # what is held
     spot_venue.step()
     done = await spot.fetch_order(stop["id"], SYMBOL)
-    assert done["status"] == "closed" and done["average"] == 9111 and done["filled"] == 0.01
+    assert done["status"] == "closed" and done["average"] == 9111 and done["filled"] == 0.00999
     assert (await spot.fetch_balance())["BTC"]["total"] == 0
 
 
@@ -138,3 +147,15 @@ async def test_every_answer_carries_the_weight_headers(spot: Any) -> None:
     await spot.create_order(SYMBOL, "market", "buy", 0.001)
     headers = {k.upper(): v for k, v in spot.last_response_headers.items()}
     assert headers["X-MBX-ORDER-COUNT-10S"] == "1" and headers["X-MBX-ORDER-COUNT-1D"] == "1"
+
+
+async def test_fee_terms_and_one_orders_trades(spot: Any, spot_venue: Venue) -> None:
+    """``GET /api/v3/account/commission``: the symbol's rates and whether BNB pays (off on the venue);
+    ``myTrades?orderId=``: one order's trades, how a spot order read back without ``fills`` gets its fee
+    (issue 16 item 1)."""
+    terms = await spot.privateGetAccountCommission({"symbol": "BTCUSDT"})
+    assert terms["standardCommission"]["taker"] == "0.001" and terms["discount"]["enabledForAccount"] is False
+    first = await spot.create_order(SYMBOL, "market", "buy", 0.01)
+    await spot.create_order(SYMBOL, "market", "buy", 0.02)
+    trades = await spot.fetch_my_trades(SYMBOL, None, None, {"orderId": first["id"]})
+    assert [(t["order"], t["amount"]) for t in trades] == [(first["id"], 0.01)]

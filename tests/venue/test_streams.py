@@ -104,7 +104,7 @@ async def test_spot_user_data_through_the_websocket_api(spot_pro: Any, spot_venu
     assert update["id"] == created["id"] and update["status"] == "closed" and update["filled"] == 0.01
     assert update["info"]["e"] == "executionReport"
     funds = await asyncio.wait_for(balance, 5)
-    assert funds["BTC"]["free"] == 0.01 and funds["USDT"]["free"] == pytest.approx(10_000 - created["cost"] * 1.001)
+    assert funds["BTC"]["free"] == 0.00999 and funds["USDT"]["free"] == pytest.approx(10_000 - created["cost"])
 
 
 async def test_a_bad_secret_on_the_websocket_api_is_refused_and_ccxt_surfaces_it_as_a_key_error(

@@ -1,0 +1,73 @@
+"""The guard's own cadence in the live loop: a stop that fills while the agent's decision is still in flight is
+finalized within one guard interval (the guard takes the engine's lock between the decision's desk calls), with
+the user-data stream and without it; with a position open the guard runs on every new price."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.live.harness import BTC, EntryAgent, entry_agent, live_settings, play, running_bot, until, venue_config
+from venue import Venue
+
+DROP_AT = 1960
+"""The replay starts at candle 1960 of the bundled BTC/USDT 5m series: the agent enters at the open of 1961, and
+1961-1962 trade more than 0.6 % below that open, through the 0.5 % stop."""
+GUARD_INTERVAL_S = 2.0
+
+
+def stop_fills(venue: Venue) -> list[dict[str, object]]:
+    return [r for r in venue.ledger.records if r["kind"] == "fill" and r["side"] == "SELL"]
+
+
+@pytest.mark.parametrize("user_stream", [True, False], ids=["user-data stream", "REST only"])
+async def test_a_stop_filled_mid_decision_is_finalized_within_one_guard_interval(tmp_path: Path,
+                                                                                 user_stream: bool) -> None:
+    async with Venue(venue_config(tmp_path, start_index=DROP_AT)) as venue:
+        settings = live_settings(venue, tmp_path, every_candle=True)
+        holder: dict[str, EntryAgent] = {}
+        agent = entry_agent(holder, lambda: Decimal(str(venue.market.replay.last_price(BTC))), hold_s=5.0)
+        async with running_bot(settings, agent=agent, safety_interval_s=GUARD_INTERVAL_S,
+                               user_stream=user_stream) as bot:
+            await play(venue, 4)
+            await until(lambda: "agent" in holder and holder["agent"].holding.is_set(), what="the entry decision")
+            assert any(e.payload["order"]["type"] == "stop_market" for e in bot.journal("guard.order_placed"))
+            for _ in range(12):
+                if stop_fills(venue):
+                    break
+                await play(venue, 1, pause_s=0.2)
+            fills = stop_fills(venue)
+            assert fills, "the replay went through the stop"
+            waited = await until(lambda: bool(bot.journal("position.closed")), timeout_s=GUARD_INTERVAL_S + 1,
+                                 what="the stop's finalization")
+            closed_wall = time.time()
+            assert holder["agent"].holding.is_set(), "the decision was still in flight when the stop was finalized"
+            assert not holder["agent"].done, "no decision record yet"
+            latency_s = closed_wall - int(fills[0]["wall_ms"]) / 1000  # type: ignore[call-overload]
+            assert latency_s <= GUARD_INTERVAL_S, f"finalized {latency_s:.2f} s after the fill (waited {waited:.2f})"
+            trade = bot.journal("position.closed")[0].payload["trade"]
+            assert trade["exit_reason"] == "stop_loss"
+            print(f"stop finalized {latency_s:.3f} s after its fill, mid-decision ({'stream' if user_stream else 'REST'})")
+
+
+async def test_with_a_position_open_the_guard_runs_on_every_new_price(tmp_path: Path) -> None:
+    async with Venue(venue_config(tmp_path, start_index=DROP_AT + 40)) as venue:
+        settings = live_settings(venue, tmp_path, every_candle=True)
+        holder: dict[str, EntryAgent] = {}
+        agent = entry_agent(holder, lambda: Decimal(str(venue.market.replay.last_price(BTC))), stop_pct=Decimal(5))
+        # No timer and no price tick through the whole engine within the test: passes are the guardian's alone.
+        async with running_bot(settings, agent=agent, safety_interval_s=3_600, tick_interval_s=3_600) as bot:
+            await until(lambda: bot.loop.stepped["guard_pass"] >= 1, what="the first pass")
+            flat = bot.loop.stepped["guard_pass"]
+            holder_ready = lambda: "agent" in holder and holder["agent"].entered  # noqa: E731
+            await play(venue, 3, pause_s=0.3)  # the forming candle: three trades, no position yet
+            assert bot.loop.stepped["guard_pass"] == flat, "flat: no pass before the hour is up"
+            await play(venue, 1, pause_s=0.3)  # the candle closes: the agent enters
+            await until(holder_ready, what="the entry")
+            await until(lambda: bool(bot.run.engine.safety.portfolio().positions), what="the position")
+            before = bot.loop.stepped["guard_pass"]
+            await play(venue, 8, pause_s=0.8)  # two candles: six trades, spaced beyond guard_tick_wall_s
+            assert bot.loop.stepped["guard_pass"] - before >= 6, "one pass per new price while the position is open"
