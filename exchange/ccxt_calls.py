@@ -101,10 +101,18 @@ class CcxtCalls:
             ) from again
 
     async def sync_clock(self) -> int:
-        """Measure the exchange's clock against ours (``GET time``); the offset signs every later request."""
-        sent_at = self.clock.now()
-        server_ms = await self._send(self.exchange.fetch_time, Op.TIME, None, write=False, creating=False)
-        offset = self.offset.record(int(server_ms), sent_at, self.clock.now())
+        """Measure the exchange's clock against ours (``GET time``); the offset signs every later request.
+
+        The round trip is timed from when the request leaves, after any wait for the request budget (a wait
+        taken for network time would read as the exchange's lead and sign every request that far ahead)."""
+        sent: list[datetime] = []
+
+        async def timed() -> Any:
+            sent.append(self.clock.now())
+            return await self.exchange.fetch_time()
+
+        server_ms = await self._send(timed, Op.TIME, None, write=False, creating=False)
+        offset = self.offset.record(int(server_ms), sent[-1], self.clock.now())
         log.info("Binance %s clock offset: %+d ms", self.label, offset)
         return offset
 

@@ -189,8 +189,9 @@ def _ban_line(banned_until: str | None) -> str:
     its first answer after."""
     if banned_until is None:
         return "IP ban: none"
-    over = datetime.fromisoformat(banned_until) <= WallClock().now()
-    return f"IP ban: {'ended' if over else 'BANNED'} until {banned_until}" + ("" if over else " (nothing is sent)")
+    if datetime.fromisoformat(banned_until) <= WallClock().now():
+        return f"IP ban: ended at {banned_until} (cleared at the engine's next answer from Binance)"
+    return f"IP ban: BANNED until {banned_until} (nothing is sent)"
 
 
 def render_status(status: dict[str, Any]) -> str:

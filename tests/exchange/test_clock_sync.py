@@ -86,3 +86,15 @@ def test_the_offset_reads_the_servers_clock_at_the_middle_of_the_round_trip() ->
     assert offset.record(server_ms, sent, received) == 1_000
     assert not offset.due(received + timedelta(minutes=29)) and offset.due(received + timedelta(minutes=30))
     assert offset.exchange_ms(sent) == int(sent.timestamp() * 1000) + 1_000
+
+
+async def test_a_wait_for_the_request_budget_is_not_taken_for_network_time() -> None:
+    """The round trip starts when the time request leaves, not when it asks the budget: waiting for the next
+    weight window (here a full one) before ``GET time`` must not move the offset (a 60 s wait read as a 30 s
+    lead would sign every request 30 s ahead: -1021 on each)."""
+    rig = ccxt_rig("spot")
+    rig.fake.server_offset_ms = 700
+    rig.broker.budget.observe({"weight_1m": 5_990})  # the IP's minute is spent: even protective calls wait
+    await rig.broker.check_access()
+    assert rig.slept == [60.0] and rig.broker.clock_offset_ms == 700
+    assert len(rig.fake.sent("GET", "/api/v3/time")) == 1, "measured right the first time: no -1021, no resync"

@@ -54,7 +54,7 @@ async def test_a_ban_stops_every_request_tells_a_human_once_and_no_watchdog_exit
     assert desk.journal("guard.order_placed")[-1]["order"]["type"] == "stop_market", "no market exit was sent"
 
     status = render_status(collect_status(desk.store))
-    assert "IP ban: ended until 2024-01-01T00:10:00" in status  # saved; the fake's 2024 ban is over by the wall clock
+    assert "IP ban: ended at 2024-01-01T00:10:00" in status  # saved; the fake's 2024 ban is over by the wall clock
     rig.clock.advance_to(BAN_END + timedelta(seconds=1))
     desk.safety.mark(FBTC, D(50000), rig.clock.now())
     await desk.safety.guard(rig.clock.now())

@@ -154,12 +154,13 @@ async def test_precheck_denies_without_running_the_handler(desk: RecordingDesk, 
 
 
 async def test_close_and_tighten(desk: RecordingDesk, executor: ToolExecutor) -> None:
-    await desk.hold_long(stop="47000")  # 0.04 BTC at 50 000 (20 % of 10 000)
+    # 0.04 BTC bought at 50 000 (20 % of 10 000); Binance spot takes the 0.1 % fee in BTC: 0.03996 held
+    assert (await desk.hold_long(stop="47000")).quantity == Decimal("0.03996")
     tighten = await executor.call("adjust_stop", {"stop_price": 48_500, "reason": "lock in"}, "a1")
     assert not tighten.is_error and desk.positions["BTC/USDT"].stop_price == Decimal(48_500)
     half = await executor.call("close_position", {"fraction": 0.5, "reason": "take half"}, "a2")
-    assert Decimal(json.loads(half.content)["execution"]["quantity"]) == Decimal("0.02")
-    assert desk.positions["BTC/USDT"].quantity == Decimal("0.02")
+    assert Decimal(json.loads(half.content)["execution"]["quantity"]) == Decimal("0.01998")
+    assert desk.positions["BTC/USDT"].quantity == Decimal("0.01998")
     rest = await executor.call("close_position", {"fraction": 1, "reason": "thesis broken"}, "a3")
     assert not rest.is_error and desk.positions == {}
     assert side_effects(executor.session.calls) == 3

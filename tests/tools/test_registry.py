@@ -4,6 +4,7 @@ derived from it, and these tests tie the derived things to what the tools actual
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -71,7 +72,8 @@ async def test_get_portfolio_returns_exactly_what_its_description_promises(
     assert set(body) == {"portfolio"} and set(body["portfolio"]) == set(PortfolioView.model_fields)
     [position] = body["portfolio"]["positions"]
     assert set(position) == set(PositionView.model_fields)
-    assert position["side"] == "long" and position["stop_price"] == "47000" and position["unrealized_pnl"] == "0.000"
+    assert position["side"] == "long" and position["stop_price"] == "47000"
+    assert Decimal(position["unrealized_pnl"]) == 0  # at the entry price (digits follow the net quantity's)
     assert PortfolioResult.model_validate(body).portfolio == await desk.portfolio()
 
 

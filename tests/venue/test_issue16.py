@@ -1,7 +1,8 @@
 """Issue 16 on the local venue: the safety layer over the project's ``CcxtBroker`` over real HTTP, as
 ``tradewake run --mode testnet`` with ``exchange.venue_url`` builds it. Each test names the Binance behaviour
-it encodes; the venue shows it with unmodified ccxt on the wire. (Item 6, trade history beyond 7 days, needs
-more history than a venue replay holds: it is pinned on the recorded-payload fake, tests/exchange.)
+it encodes; the venue shows it with unmodified ccxt on the wire. (Item 6's many-page history, more than 1,000
+fills, is pinned on the recorded-payload fake, tests/exchange/test_trade_history.py; its time windows here,
+across a 10-day gap in the replayed candles.)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from core.clock import WallClock
 from core.ids import Symbol
 from core.settings import ExchangeSettings, RiskSettings
-from core.types import OrderType
+from core.types import OrderType, Side
 from engine.exchange_setup import configure_account
 from engine.wiring import exchange_broker
 from exchange.ccxt_broker import CcxtBroker
@@ -24,9 +25,10 @@ from exchange.retry import no_wait
 from safety.proposals import EntryProposal
 from safety.verdicts import VetoCode, Vetoed
 from tests.exchange.ccxtkit import settings_for
+from tests.exchange.simkit import intent
 from tests.safety.desk import Desk, open_desk
 from tests.venue.ccxt_client import API_KEY, API_SECRET, client
-from tests.venue.conftest import venue_config
+from tests.venue.conftest import KLINES_1M, venue_config
 from tests.venue.test_ccxt_broker import broker_for
 from venue import FaultRule, Venue, WireFault
 
@@ -174,6 +176,41 @@ async def test_item5_the_budget_follows_the_weight_the_venue_reports(futures_bro
     reported = int(futures_broker.exchange.last_response_headers["X-MBX-USED-WEIGHT-1M"])
     used = next(u.used for u in futures_broker.budget_usage().limits if u.limit.name == "weight_1m")
     assert reported > 0 and used >= reported
+
+
+def gapped_candles(tmp_path: Path, gap: timedelta) -> Path:
+    """The 1m fixture with ``gap`` inserted after its 150th candle: the venue jumps over a gap in its file as
+    time did on Binance (docs/venue.md), so a fill before it is ``gap`` older than one after it."""
+    lines = KLINES_1M.read_text().splitlines()
+    shift = int(gap.total_seconds() * 1000)
+    later = [",".join([str(int(row.split(",")[0]) + shift), *row.split(",")[1:]]) for row in lines[151:]]
+    path = tmp_path / "BTCUSDT-1m-gapped.csv"
+    path.write_text("\n".join([*lines[:151], *later]) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("market", ["spot", "future"])
+async def test_item6_fills_ten_days_apart_are_both_found(market: str, tmp_path: Path) -> None:
+    """USDⓈ-M ``userTrades``: at most 7 days between ``startTime`` and ``endTime`` (-1127 beyond); spot
+    ``myTrades``: 24 hours. ccxt asks for one window from ``since``, so a position's exit ten days after its
+    entry was not found by reading its trades since the entry (ccxt's ``fetch_my_trades(symbol, since)`` on this
+    venue returns the entry alone, on both markets)."""
+    config = venue_config(market, tmp_path, data=(gapped_candles(tmp_path, timedelta(days=10)),))
+    async with Venue(config) as venue:
+        symbol = FBTC if market == "future" else BTC
+        broker = venue_broker(venue, market)
+        try:
+            entry = await broker.create_order(intent("tw-p6-e0", quantity="0.02", symbol=symbol))
+            opened = venue.market.now
+            while venue.market.now - opened < timedelta(days=10):
+                assert venue.step(), "the replay ended before the gap"
+            exit_quantity = str(venue.market.book.rules(symbol).quantity(entry.net_quantity))  # what was delivered
+            await broker.create_order(intent("tw-p6-x0", Side.SELL, quantity=exit_quantity, symbol=symbol,
+                                             reduce_only=market == "future"))
+            trades = await broker.fetch_my_trades(symbol, since=opened - timedelta(minutes=1))
+        finally:
+            await broker.close()
+    assert [t.client_order_id for t in trades] == ["tw-p6-e0", "tw-p6-x0"]
 
 
 async def test_item7_a_venue_whose_clock_is_30s_behind_is_measured_and_signed_for(tmp_path: Path) -> None:
