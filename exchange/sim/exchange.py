@@ -16,12 +16,14 @@ from decimal import Decimal
 from core.ids import ClientOrderId, Symbol
 from core.money import MarketRules, to_decimal
 from core.ports import Clock
+from core.quiet import QuietBand
 from core.types import Balance, Candle, ExchangePosition, Fill, Order, OrderIntent
 from exchange.sim.accounts import FuturesAccount, SpotAccount
 from exchange.sim.book import UnknownOrder
 from exchange.sim.config import SimConfig
 from exchange.sim.engine import MatchingEngine
 from exchange.sim.matching import Bar
+from exchange.sim.quiet import exchange_bands
 from exchange.sim.state import SimEvent, SimState
 from exchange.symbols import SymbolError, normalize_symbol
 
@@ -173,6 +175,18 @@ class SimExchange:
         if normalized not in self._rules:
             raise ValueError(f"unknown market {symbol!r} (markets: {sorted(self._rules)})")
         return normalized
+
+    def quiet_bands(self, symbols: Iterable[Symbol]) -> dict[Symbol, QuietBand]:
+        """Per symbol, the prices at which its next bar makes this exchange act (``exchange.sim.quiet``)."""
+        state = self._state
+        return exchange_bands(state.open_by_symbol, state.account, symbols, self.config.maintenance_margin_rate)
+
+    def set_last_price(self, symbol: Symbol, price: Decimal) -> None:
+        """The latest price of ``symbol`` without a bar to match: what a bar that moved nothing leaves behind.
+
+        A backtest that skips quiet bars (``exchange.sim.quiet`` says no order can act on them) sets the
+        latest close this way before its next step."""
+        self._state.last_price[self.symbol(symbol)] = price
 
     def last_price(self, symbol: str | None = None) -> Decimal | None:
         return self._state.last_price.get(self.symbol(symbol))
