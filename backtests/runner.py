@@ -11,13 +11,15 @@ Same inputs and seed -> byte-identical ``metrics.json`` (no wall-clock time or p
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from backtests.anonymize import Disguise
+from backtests.bars import BarRecorder
 from backtests.data import BacktestData
 from backtests.markets import backtest_markets
 from backtests.metrics import PerformanceMetrics, compute_metrics
@@ -27,16 +29,10 @@ from backtests.stats import AgentStats, RunRecorder
 from core.ports import Store
 from core.settings import Settings
 from core.timeframes import timeframe_seconds
-from core.types import Candle, ClosedTrade
-from engine.engine import StepReport
-from engine.replay import CandleReplay
+from core.types import ClosedTrade
+from engine.replay import Progress
 from engine.runs import Replay
 from engine.wiring import AgentChoice, backtest_settings, build_run
-from market.candles import frame_to_candles
-from safety.reconcile import equity as account_equity
-
-Progress = Callable[[int, int], None]
-"""``progress(done, total)`` after every candle."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +45,8 @@ class BacktestRequest:
     title: str = ""
     disguise: Disguise | None = None
     """Set when ``data`` is an anonymized copy (``backtests.anonymize``)."""
+    exact: bool = False
+    """Step every candle through the engine (the oracle) instead of only those where something can happen."""
 
 
 @dataclass(frozen=True)
@@ -65,11 +63,14 @@ async def run_backtest(request: BacktestRequest, progress: Progress | None = Non
     warmup, candles = _split(data, request.warmup)
     run_dir = RunDir.create(request.run_dir)
     rules, rules_facts = backtest_markets(settings, data, request.disguise)
-    replay = Replay(data.symbol, data.timeframe, data.all_candles, warmup, candles, run_dir.store_path, markets=rules)
+    replay = Replay.single(data.symbol, data.timeframe, data.all_candles, warmup, candles, run_dir.store_path,
+                           rules, exact=request.exact)  # fmt: skip
     run = await build_run(settings, replay, agent=request.agent)
     try:
         recorder = RunRecorder()
-        await _replay(run.feed, recorder, progress, settings.exchange.quote)
+        bars = BarRecorder(run.feed.timeline, run.feed.exchange, settings.exchange.quote, recorder)
+        await run.feed.run(bars, progress)
+        bars.into(recorder)
         recorder.open_at_end = run.engine.safety.positions()
         await run.engine.close()
         breaker_openings = _breaker_openings(run.store)
@@ -78,42 +79,15 @@ async def run_backtest(request: BacktestRequest, progress: Progress | None = Non
     return _finish(request, run_dir, recorder, breaker_openings, fees=run.feed.fees(), facts=rules_facts)
 
 
-def _split(data: BacktestData, warmup: int) -> tuple[list[Candle], list[Candle]]:
+def _split(data: BacktestData, warmup: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Warm-up candles (from the history before the window when there is enough, else the window's
     first ones) and the candles to trade on."""
     if len(data.history) >= warmup:
         history = data.history.iloc[len(data.history) - warmup :] if warmup else data.history.iloc[:0]
-        return frame_to_candles(history, data.symbol, data.timeframe), frame_to_candles(
-            data.candles, data.symbol, data.timeframe)
-    candles = frame_to_candles(data.candles, data.symbol, data.timeframe)
-    if len(candles) <= warmup + 1:
-        raise ValueError(f"{len(candles)} candles do not cover the warm-up of {warmup} and leave some to trade")
-    return candles[:warmup], candles[warmup:]
-
-
-async def _replay(replay: CandleReplay, recorder: RunRecorder, progress: Progress | None, quote: str) -> None:
-    exchange = replay.exchange
-    for done, candle in enumerate(replay.candles, start=1):
-        report = await replay.step(candle)
-        _record(recorder, report)
-        price = Decimal(str(candle.close))
-        equity = account_equity(exchange.balances(), {candle.symbol: price}, quote)
-        in_position = any(p.quantity > 0 for p in exchange.positions([candle.symbol]))
-        recorder.bar(report.at, equity, candle.close, in_position=in_position)
-        if progress is not None:
-            progress(done, len(replay.candles))
-
-
-def _record(recorder: RunRecorder, report: StepReport) -> None:
-    recorder.steps += 1
-    recorder.trades.extend(report.closed)
-    recorder.guard_errors += len(report.guard_errors)
-    if report.wake is not None:
-        recorder.wakes[report.wake.kind.value] += 1
-    if report.blocked is not None:
-        recorder.blocked += 1
-    if report.decision is not None:
-        recorder.decision(report.decision)
+        return history, data.candles
+    if len(data.candles) <= warmup + 1:
+        raise ValueError(f"{len(data.candles)} candles do not cover the warm-up of {warmup} and leave some to trade")
+    return data.candles.iloc[:warmup], data.candles.iloc[warmup:]
 
 
 def _breaker_openings(store: Store) -> int:

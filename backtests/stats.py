@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from backtests.metrics import OpenPosition, mark_to_market
 from core.types import ClosedTrade, DecisionRecord, Position
+from engine.engine import StepReport
 
 LLM_BACKENDS = frozenset({"anthropic", "claude-code", "replay"})
 
@@ -69,11 +70,17 @@ class RunRecorder:
         mark = Decimal(str(self.closes[-1]))
         return [mark_to_market(p, mark, self.times[-1]) for p in self.open_at_end]
 
-    def bar(self, at: datetime, equity: Decimal, close: float, *, in_position: bool) -> None:
-        self.times.append(at)
-        self.equity.append(float(equity))
-        self.closes.append(close)
-        self.bars_in_position += in_position
+    def step(self, report: StepReport) -> None:
+        """What one engine step did: trades closed, the wake and what came of it."""
+        self.steps += 1
+        self.trades.extend(report.closed)
+        self.guard_errors += len(report.guard_errors)
+        if report.wake is not None:
+            self.wakes[report.wake.kind.value] += 1
+        if report.blocked is not None:
+            self.blocked += 1
+        if report.decision is not None:
+            self.decision(report.decision)
 
     def decision(self, record: DecisionRecord) -> None:
         self.decisions += 1

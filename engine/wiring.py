@@ -42,6 +42,7 @@ from engine.events import Event
 from engine.live import LiveLoop, candle_feeds, derivatives_poller, live_market, paper_feed, preload, warm_up_gate
 from engine.replay import CandleReplay
 from engine.runs import LiveFeed, Replay, Run
+from engine.timeline import Timeline
 from exchange.ccxt_broker import CcxtBroker
 from exchange.ccxt_client import ccxt_client
 from exchange.retry import RetryPolicy, Sleep
@@ -318,18 +319,24 @@ async def _replay_run(
 
     backtest = settings.backtest
     rules = dict(replay.markets) or sim_markets(settings, backtest.fee_pct)
-    if replay.symbol not in rules:
-        raise ConfigError(f"the simulated exchange has no market {replay.symbol}; it lists {', '.join(rules)}")
-    parts = sim_parts(settings, (replay.warmup or replay.candles)[0].open_at, rules, clock)
+    missing = [s for s in replay.symbols if s not in rules]
+    if missing:
+        raise ConfigError(f"the simulated exchange has no market {', '.join(missing)}; it lists {', '.join(rules)}")
+    warmup = Timeline.of([(s.symbol, s.warmup) for s in replay.series], replay.timeframe)
+    timeline = Timeline.of([(s.symbol, s.candles) for s in replay.series], replay.timeframe)
+    first = warmup if len(warmup) else timeline
+    parts = sim_parts(settings, first.close_at(0) - first.step, rules, clock)
     store = SqliteStore(replay.store_path, namespace=settings.store.namespace, durable=False)
     resources.callback(store.close)
-    core = Core(settings=settings, clock=parts.clock, broker=parts.broker, store=store,
-                market=market_for(replay.symbol, replay.history, replay.timeframe), rules=parts.venue.markets(),
-                initial_equity=Decimal(str(backtest.initial_cash)), seed=backtest.seed)
+    market = Market({s.symbol: market_for(s.symbol, s.history, replay.timeframe).builder(s.symbol)
+                     for s in replay.series})  # fmt: skip
+    core = Core(settings=settings, clock=parts.clock, broker=parts.broker, store=store, market=market,
+                rules=parts.venue.markets(), initial_equity=Decimal(str(backtest.initial_cash)), seed=backtest.seed)
     engine = await build_engine(core, agent, gate_persist_every=1_000_000)
-    feed = CandleReplay(engine, parts.clock, parts.venue, replay.candles)
-    feed.warm_up(replay.warmup)
-    description = f"backtest: {replay.symbol} {replay.timeframe}, {len(replay.candles)} candles, simulated fills"
+    feed = CandleReplay(engine, parts.clock, parts.venue, timeline, exact=replay.exact)
+    feed.warm_up(warmup.candles())
+    markets = ", ".join(replay.symbols)
+    description = f"backtest: {markets} {replay.timeframe}, {len(timeline)} candles, simulated fills"
     return Run(description, engine, store, feed)
 
 

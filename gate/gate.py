@@ -228,6 +228,10 @@ class Gate:
                     fires[:] = True
         return fires
 
+    def note_regime(self, symbol: str, regime: str) -> None:
+        """The symbol's regime as its latest (skipped) candle would have shown it, without judging anything."""
+        self._tracker(symbol).regime = regime
+
     def restore_tracker(self, tape: GateTape, k: int) -> None:
         """The symbol's baselines as observing ``tape``'s candles up to ``k`` would have left them."""
         tape.restore(self._tracker(tape.symbol), k)

@@ -9,7 +9,7 @@ a process restart (the venue keeps its orders, the client forgets everything).
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -102,6 +102,10 @@ class SimExchange:
 
     def balances(self) -> dict[str, Balance]:
         return self._state.account.balances(self._state.last_price)
+
+    def balances_at(self, prices: Mapping[Symbol, Decimal]) -> dict[str, Balance]:
+        """``balances()`` as they would read with ``prices`` as the latest prices (futures: unrealized P&L)."""
+        return self._state.account.balances({**self._state.last_price, **prices})
 
     def positions(self, symbols: Sequence[Symbol] | None = None) -> list[ExchangePosition]:
         held = self._state.account.positions(self._rules, self._state.last_price)
