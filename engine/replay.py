@@ -58,6 +58,8 @@ class CandleReplay:
     timeline: Timeline
     exact: bool = False
     """Step every candle (the per-candle path, the oracle) instead of only those where something can happen."""
+    after_step: Callable[[], None] | None = None
+    """Called after every engine step (a backtest's batched store commits every N steps)."""
     _seen: list[int] = field(default_factory=list)
     """Per series: the last candle index the gate's baselines and safety's prices reflect (-1: none yet)."""
 
@@ -114,7 +116,10 @@ class CandleReplay:
         self.clock.advance_to(group[0].open_at + self.timeline.step)
 
     async def _close(self, candle: Candle) -> StepReport:
-        return await self.engine.step(CandleClosed(at=self.clock.now(), candle=candle))
+        report = await self.engine.step(CandleClosed(at=self.clock.now(), candle=candle))
+        if self.after_step is not None:
+            self.after_step()
+        return report
 
     async def _skipping(self, sink: ReplaySink, progress: Progress | None) -> None:
         timeline, n = self.timeline, len(self.timeline)

@@ -315,7 +315,7 @@ async def build_run(
 async def _replay_run(
     settings: Settings, replay: Replay, clock: SimClock | None, agent: AgentChoice, resources: AsyncExitStack
 ) -> Run[CandleReplay]:
-    from store.sqlite_store import SqliteStore
+    from store.batched import BatchedSqliteStore
 
     backtest = settings.backtest
     rules = dict(replay.markets) or sim_markets(settings, backtest.fee_pct)
@@ -326,14 +326,14 @@ async def _replay_run(
     timeline = Timeline.of([(s.symbol, s.candles) for s in replay.series], replay.timeframe)
     first = warmup if len(warmup) else timeline
     parts = sim_parts(settings, first.close_at(0) - first.step, rules, clock)
-    store = SqliteStore(replay.store_path, namespace=settings.store.namespace, durable=False)
+    store = BatchedSqliteStore(replay.store_path, namespace=settings.store.namespace)  # commits every N steps
     resources.callback(store.close)
     market = Market({s.symbol: market_for(s.symbol, s.history, replay.timeframe).builder(s.symbol)
                      for s in replay.series})  # fmt: skip
     core = Core(settings=settings, clock=parts.clock, broker=parts.broker, store=store, market=market,
                 rules=parts.venue.markets(), initial_equity=Decimal(str(backtest.initial_cash)), seed=backtest.seed)
     engine = await build_engine(core, agent, gate_persist_every=1_000_000)
-    feed = CandleReplay(engine, parts.clock, parts.venue, timeline, exact=replay.exact)
+    feed = CandleReplay(engine, parts.clock, parts.venue, timeline, exact=replay.exact, after_step=store.end_step)
     feed.warm_up(warmup.candles())
     markets = ", ".join(replay.symbols)
     description = f"backtest: {markets} {replay.timeframe}, {len(timeline)} candles, simulated fills"
