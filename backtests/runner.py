@@ -33,6 +33,7 @@ from core.types import ClosedTrade
 from engine.replay import Progress
 from engine.runs import Replay
 from engine.wiring import AgentChoice, backtest_settings, build_run
+from store.sqlite_store import SqliteStore
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,9 @@ def _split(data: BacktestData, warmup: int) -> tuple[pd.DataFrame, pd.DataFrame]
 
 
 def _breaker_openings(store: Store) -> int:
-    events = store.read_journal()
-    return sum(1 for e in events if e.kind == "llm_breaker" and e.payload.get("to") == "open")
+    kind = "llm_breaker"
+    events = store.read_journal_kinds([kind]) if isinstance(store, SqliteStore) else store.read_journal()
+    return sum(1 for e in events if e.kind == kind and e.payload.get("to") == "open")
 
 
 def _finish(

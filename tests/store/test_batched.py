@@ -29,6 +29,7 @@ OPS = st.lists(
         st.tuples(st.just("both"), st.sampled_from(KEYS), st.integers(0, 9), st.none()),
         st.tuples(st.just("get"), st.sampled_from(KEYS), st.just(0), st.none()),
         st.tuples(st.just("journal"), st.just(""), st.just(0), st.none()),
+        st.tuples(st.just("kinds"), st.sampled_from(["x", "y", "w"]), st.integers(0, 5), st.one_of(st.none(), st.integers(0, 3))),
         st.tuples(st.just("flush"), st.just(""), st.just(0), st.none()),
     ),
     max_size=40,
@@ -54,6 +55,12 @@ def apply(store: SqliteStore, op: tuple[str, str, int, int | None], n: int) -> A
                 return None if doc is None else (doc.version, doc.value)
             case "journal":
                 return [(e.seq, e.kind, e.payload, e.hash) for e in store.read_journal()]
+            case "kinds":
+                everything = store.read_journal(after_seq=value)
+                wanted = [e for e in everything if e.kind in (key, "x")][:expected]
+                found = store.read_journal_kinds([key, "x"], after_seq=value, limit=expected)
+                assert found == (wanted if expected is not None else [e for e in everything if e.kind in (key, "x")])
+                return [(e.seq, e.kind, e.hash) for e in found]
             case _:
                 if isinstance(store, BatchedSqliteStore):
                     store.flush()
