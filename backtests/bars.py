@@ -62,9 +62,9 @@ class BarRecorder:
     # ------------------------------------------------------------------ ReplaySink
 
     def stepped(self, start: int, stop: int, reports: Sequence[tuple[int, StepReport]]) -> None:
-        del stop
         for _, report in reports:
             self.stats.step(report)
+        self.stats.steps += stop - start - len(reports)  # a group's candles that nothing happened at
         bar = int(self.group_of[start])
         self.equity[bar] = self._equity(bar, self.exchange.balances())
         self.held[bar] = self._held()
@@ -107,9 +107,22 @@ class BarRecorder:
     def times(self) -> list[datetime]:
         return [ms_to_datetime(int(ms)) for ms in self.close_ms]
 
+    def basket(self) -> np.ndarray:
+        """An equal-weight basket of the markets, 100 at the first bar: the cash split evenly at the start, each
+        share buying its market at its first close (held as cash until its market's first candle)."""
+        first = np.array([c[np.flatnonzero(~np.isnan(c))[0]] if (~np.isnan(c)).any() else np.nan
+                          for c in self.closes.T])  # fmt: skip
+        growth = np.where(np.isnan(self.closes), 1.0, self.closes / first)
+        index: np.ndarray = growth.mean(axis=1) * 100.0
+        return index
+
     def into(self, stats: RunRecorder) -> None:
-        """Hand the bars to ``stats`` (the reports and metrics read them there)."""
+        """Hand the bars to ``stats`` (the reports and metrics read them there): one market's close, or for a
+        portfolio the basket's value."""
         stats.times = self.times()
         stats.equity = self.equity.tolist()
-        stats.closes = self.closes[:, 0].tolist()
+        one = len(self.timeline.symbols) == 1
+        stats.closes = (self.closes[:, 0] if one else self.basket()).tolist()
         stats.bars_in_position = int(self.held.any(axis=1).sum())
+        last = self.closes[-1].tolist() if len(self.closes) else []
+        stats.last_closes = {s: c for s, c in zip(self.timeline.symbols, last, strict=True) if not math.isnan(c)}

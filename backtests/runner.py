@@ -24,14 +24,17 @@ from backtests.data import BacktestData
 from backtests.markets import backtest_markets
 from backtests.metrics import PerformanceMetrics, compute_metrics
 from backtests.outputs import write_run_outputs
+from backtests.portfolio import check_markets, market_stats, portfolio_facts
 from backtests.rundir import RunDir, write_metrics
 from backtests.stats import AgentStats, RunRecorder
+from core.ids import Symbol
+from core.money import MarketRules
 from core.ports import Store
 from core.settings import Settings
 from core.timeframes import timeframe_seconds
-from core.types import ClosedTrade
+from core.types import ClosedTrade, Fill
 from engine.replay import Progress
-from engine.runs import Replay
+from engine.runs import Replay, ReplaySeries
 from engine.wiring import AgentChoice, backtest_settings, build_run
 from store.sqlite_store import SqliteStore
 
@@ -48,6 +51,13 @@ class BacktestRequest:
     """Set when ``data`` is an anonymized copy (``backtests.anonymize``)."""
     exact: bool = False
     """Step every candle through the engine (the oracle) instead of only those where something can happen."""
+    more: tuple[BacktestData, ...] = ()
+    """Further markets replayed with ``data`` through the same engine and account (a portfolio: one timeframe,
+    one quote asset; ``backtests.portfolio``)."""
+
+    @property
+    def markets(self) -> tuple[BacktestData, ...]:
+        return (self.data, *self.more)
 
 
 @dataclass(frozen=True)
@@ -60,12 +70,18 @@ class BacktestResult:
 
 
 async def run_backtest(request: BacktestRequest, progress: Progress | None = None) -> BacktestResult:
-    settings, data = backtest_settings(request.settings), request.data
-    warmup, candles = _split(data, request.warmup)
+    settings, markets = backtest_settings(request.settings), request.markets
+    check_markets(markets, anonymized=request.disguise is not None)
     run_dir = RunDir.create(request.run_dir)
-    rules, rules_facts = backtest_markets(settings, data, request.disguise)
-    replay = Replay.single(data.symbol, data.timeframe, data.all_candles, warmup, candles, run_dir.store_path,
-                           rules, exact=request.exact)  # fmt: skip
+    rules: dict[Symbol, MarketRules] = {}
+    facts: dict[str, dict[str, str]] = {}
+    series = []
+    for data in markets:
+        warmup, candles = _split(data, request.warmup)
+        market_rules, facts[data.symbol] = backtest_markets(settings, data, request.disguise)
+        rules.update(market_rules)
+        series.append(ReplaySeries(data.symbol, data.all_candles, warmup, candles))
+    replay = Replay(tuple(series), request.data.timeframe, run_dir.store_path, rules, exact=request.exact)
     run = await build_run(settings, replay, agent=request.agent)
     try:
         recorder = RunRecorder()
@@ -75,9 +91,19 @@ async def run_backtest(request: BacktestRequest, progress: Progress | None = Non
         recorder.open_at_end = run.engine.safety.positions()
         await run.engine.close()
         breaker_openings = _breaker_openings(run.store)
+        fills = run.feed.exchange.fills()
     finally:
         await run.close()
-    return _finish(request, run_dir, recorder, breaker_openings, fees=run.feed.fees(), facts=rules_facts)
+    by_market = _by_market(request, bars, recorder, fills, facts) if request.more else None
+    market_facts = facts[request.data.symbol] if not request.more else {}
+    return _finish(request, run_dir, recorder, breaker_openings, fees=sum((f.fee for f in fills), Decimal(0)),
+                   facts=market_facts, by_market=by_market)  # fmt: skip
+
+
+def _by_market(request: BacktestRequest, bars: BarRecorder, recorder: RunRecorder, fills: list[Fill],
+               facts: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:  # fmt: skip
+    return market_stats(request.markets, bars, recorder.trades, open_positions=recorder.open_positions(), fills=fills,
+                        rules_facts=facts)  # fmt: skip
 
 
 def _split(data: BacktestData, warmup: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -99,7 +125,7 @@ def _breaker_openings(store: Store) -> int:
 
 def _finish(
     request: BacktestRequest, run: RunDir, recorder: RunRecorder, breaker_openings: int, *, fees: Decimal,
-    facts: dict[str, str],
+    facts: dict[str, str], by_market: dict[str, dict[str, Any]] | None = None,
 ) -> BacktestResult:
     data = request.data
     open_positions = recorder.open_positions()
@@ -120,6 +146,8 @@ def _finish(
         "run": {**_run_facts(request), **facts},
         "open_positions": [p.model_dump(mode="json") for p in open_positions],
     }
+    if by_market is not None:
+        metrics["markets"] = by_market
     write_metrics(run, metrics)
     write_run_outputs(run, request.title, metrics, recorder, request.settings)
     return BacktestResult(run, performance, agent, metrics, list(recorder.trades))
@@ -127,7 +155,7 @@ def _finish(
 
 def _run_facts(request: BacktestRequest) -> dict[str, Any]:
     settings, data = request.settings, request.data
-    return {
+    named = portfolio_facts(request.markets) if request.more else {
         "symbol": data.symbol,
         "timeframe": data.timeframe,
         "data": data.source,
@@ -135,6 +163,10 @@ def _run_facts(request: BacktestRequest) -> dict[str, Any]:
         "first_candle": data.start.isoformat(),
         "last_candle": data.end.isoformat(),
         "candles": len(data.candles),
+    }
+    return {
+        **named,
+        "timeframe": data.timeframe,
         "warmup_candles": request.warmup,
         "agent": settings.llm.backend if request.agent.factory is None else "scripted",
         "model": settings.llm.model if settings.llm.backend in ("anthropic", "claude-code") else None,

@@ -77,11 +77,27 @@ class SkipPlanner:
             if lo < hi:
                 hit = self._first_act(s, int(lo), int(hi), plan)
                 if hit is not None:
-                    limit = int(positions[hit])
+                    k, by_range = hit
+                    # A bar that makes the exchange act does so when its group opens: the first candle of the group
+                    # is the first step to see it (it guards every position), as in the per-candle path.
+                    at = int(positions[k])
+                    limit = max(m, self.timeline.group_start(at)) if by_range else at
+        if limit < n and self._group_acts_by_range(limit, plan):
+            limit = max(m, self.timeline.group_start(limit))
         return limit
 
-    def _first_act(self, s: int, lo: int, hi: int, plan: QuietPlan) -> int | None:
-        """The first candle of series ``s`` in ``lo..hi-1`` at which its band or a condition acts."""
+    def _group_acts_by_range(self, m: int, plan: QuietPlan) -> bool:
+        """Whether a bar of ``m``'s group, from ``m`` on, makes the exchange act (see ``next_step``)."""
+        timeline = self.timeline
+        for member in range(m, timeline.group_end(m)):
+            s, k = int(timeline.which[member]), int(timeline.index[member])
+            if _acts(plan.bands.get(timeline.symbols[s]), self.tapes[s], k, k + 1, ranges=True).any():
+                return True
+        return False
+
+    def _first_act(self, s: int, lo: int, hi: int, plan: QuietPlan) -> tuple[int, bool] | None:
+        """The first candle of series ``s`` in ``lo..hi-1`` at which its band or a condition acts, and whether
+        its range did it (the exchange's orders) rather than its close or a condition."""
         tape = self.tapes[s]
         band = plan.bands.get(Symbol(tape.symbol))
         conditions = [c for c in plan.gate.conditions if c.symbol in (None, tape.symbol)]
@@ -91,28 +107,30 @@ class SkipPlanner:
         start, size = lo, FIRST_CHUNK
         while start < hi:
             stop = min(hi, start + size)
-            acts = _band_acts(band, tape, start, stop)
+            by_range = _acts(band, tape, start, stop, ranges=True)
+            acts = by_range | _acts(band, tape, start, stop, ranges=False)
             for condition in conditions:
                 holds = condition_holds(condition, tape, start, stop, position)
                 if holds is None:  # a regime condition: only observing every candle tells
-                    return start
+                    return start, False
                 acts |= holds
             if acts.any():
-                return start + int(np.argmax(acts))
+                first = int(np.argmax(acts))
+                return start + first, bool(by_range[first])
             start, size = stop, size * 2
         return None
 
 
-def _band_acts(band: QuietBand | None, tape: GateTape, lo: int, hi: int) -> np.ndarray:
+def _acts(band: QuietBand | None, tape: GateTape, lo: int, hi: int, *, ranges: bool) -> np.ndarray:
+    """Where the candles' range (``ranges``) or close reaches the band."""
     acts = np.zeros(hi - lo, dtype=bool)
     if band is None:
         return acts
-    for bound, column, towards, below in (
-        (band.range_low, tape.low, 1.0, True),
-        (band.range_high, tape.high, -1.0, False),
-        (band.close_low, tape.close, 1.0, True),
-        (band.close_high, tape.close, -1.0, False),
-    ):
+    bounds = (
+        ((band.range_low, tape.low, 1.0, True), (band.range_high, tape.high, -1.0, False)) if ranges
+        else ((band.close_low, tape.close, 1.0, True), (band.close_high, tape.close, -1.0, False))
+    )  # fmt: skip
+    for bound, column, towards, below in bounds:
         level = _float(bound, towards)
         if level is not None:
             acts |= column[lo:hi] <= level if below else column[lo:hi] >= level

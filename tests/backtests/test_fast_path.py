@@ -33,6 +33,7 @@ from tests.conftest import LONG_TESTS, SHARED_DATA
 from tools.context import JournalSink, TradingDesk
 
 EXAMPLES = 120 if LONG_TESTS else 10
+pytestmark = pytest.mark.timeout(3600 if LONG_TESTS else 600)
 OUTPUTS = ("metrics.json", "trades.csv", "bars.csv")
 
 
@@ -68,20 +69,23 @@ def slice_of(series: Series, offset: int, length: int) -> BacktestData:
     return select_data(data=series.path, symbol=series.symbol, start=start, end=end)
 
 
-def request(data: BacktestData, agent: str, seed: int, out: Path, *, exact: bool) -> BacktestRequest:
-    base: Settings = for_market(load_settings(None), data.symbol)
+def request(data: BacktestData | list[BacktestData], agent: str, seed: int, out: Path, *,
+            exact: bool) -> BacktestRequest:  # fmt: skip
+    markets = data if isinstance(data, list) else [data]
+    first, more = markets[0], tuple(markets[1:])
+    base: Settings = for_market(load_settings(None), first.symbol)
     base = base.model_copy(update={"backtest": base.backtest.model_copy(update={"seed": seed})})
     futures = base.exchange.market_type == "future"
     if agent == "sma":
-        return BacktestRequest(sma_settings(base, data.timeframe), data, out, _agent_choice("sma", data, None),
-                               exact=exact)  # fmt: skip
+        return BacktestRequest(sma_settings(base, first.timeframe), first, out, _agent_choice("sma", markets, None),
+                               exact=exact, more=more)  # fmt: skip
     if agent == "chaos":
 
         def factory(desk: TradingDesk, journal: JournalSink, clock: Clock) -> ChaosAgent:
             return ChaosAgent(desk, journal, seed, futures)
 
-        return BacktestRequest(base, data, out, AgentChoice(factory=factory), exact=exact)
-    return BacktestRequest(base, data, out, exact=exact)
+        return BacktestRequest(base, first, out, AgentChoice(factory=factory), exact=exact, more=more)
+    return BacktestRequest(base, first, out, exact=exact, more=more)
 
 
 def journal(result: BacktestResult) -> list[tuple[str, str, object]]:
@@ -92,7 +96,7 @@ def journal(result: BacktestResult) -> list[tuple[str, str, object]]:
         store.close()
 
 
-def assert_same_run(data: BacktestData, agent: str, seed: int) -> BacktestResult:
+def assert_same_run(data: BacktestData | list[BacktestData], agent: str, seed: int) -> BacktestResult:
     with tempfile.TemporaryDirectory() as tmp:
         exact = asyncio.run(run_backtest(request(data, agent, seed, Path(tmp) / "exact", exact=True)))
         fast = asyncio.run(run_backtest(request(data, agent, seed, Path(tmp) / "fast", exact=False)))
@@ -114,6 +118,32 @@ def test_skipping_quiet_candles_changes_nothing_in_the_results(
     series: Series, agent: str, offset: int, length: int, seed: int
 ) -> None:
     assert_same_run(slice_of(series, offset, length), agent, seed)
+
+
+PAIRS = (
+    (Series(SHARED_DATA / "binance_BTC-USDT_1h.csv"), Series(SHARED_DATA / "binance_ETH-USDT_1h.csv")),
+    (Series(SHARED_DATA / "binance_BTC-USDT_5m.csv.gz"), Series(SHARED_DATA / "binance_ETH-USDT_5m.csv.gz")),
+)
+
+
+def pair_of(pair: tuple[Series, Series], offset: int, length: int) -> list[BacktestData]:
+    """Two markets over the same window (the first market's slice decides it)."""
+    first = slice_of(pair[0], offset, length)
+    end = first.end + (first.end - first.start) / max(1, len(first.candles) - 1)
+    return [first, select_data(data=pair[1].path, start=first.start, end=end)]
+
+
+@settings(max_examples=max(3, EXAMPLES // 3), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pair=st.sampled_from(PAIRS),
+    agent=st.sampled_from(["rules", "sma", "chaos", "chaos"]),
+    offset=st.integers(0, 40_000),
+    length=st.integers(60, 300),
+    seed=st.integers(0, 1000),
+)
+def test_a_portfolio_skips_as_exactly(pair: tuple[Series, Series], agent: str, offset: int, length: int,
+                                      seed: int) -> None:  # fmt: skip
+    assert_same_run(pair_of(pair, offset, length), agent, seed)
 
 
 @pytest.mark.parametrize(
