@@ -51,15 +51,27 @@ class MarketStats(BaseModel):
 
 
 def check_markets(markets: Sequence[BacktestData], *, anonymized: bool) -> None:
-    """A user's portfolio that cannot run: several timeframes, a market twice, an anonymized portfolio."""
+    """A user's portfolio that cannot run: several timeframes, a market twice, several accounts (quote assets, or
+    spot beside futures), an anonymized portfolio."""
     symbols = [m.symbol for m in markets]
     if len(set(symbols)) != len(symbols):
         raise ConfigError(f"a market is given twice: {', '.join(symbols)}")
     timeframes = sorted({m.timeframe for m in markets})
     if len(timeframes) > 1:
         raise ConfigError(f"the markets of one backtest share a timeframe; got {', '.join(timeframes)}")
+    accounts = sorted({_account_of(s) for s in symbols})
+    if len(accounts) > 1:
+        raise ConfigError(f"the markets of one backtest trade from one account (one quote asset, spot or futures); "
+                          f"got {', '.join(accounts)}")  # fmt: skip
     if anonymized and len(markets) > 1:
         raise ConfigError("--anonymize disguises one market; run the markets one at a time to anonymize them")
+
+
+def _account_of(symbol: str) -> str:
+    """Where a market's cash is held: ``USDT spot`` for ``ETH/USDT``, ``BTC spot`` for ``ETC/BTC``, ``USDT futures``
+    for ``BTC/USDT:USDT`` (as ``backtests.cli.for_market`` sets up the account)."""
+    pair, _, settle = symbol.partition(":")
+    return f"{settle} futures" if settle else f"{pair.partition('/')[2]} spot"
 
 
 def portfolio_facts(markets: Sequence[BacktestData]) -> dict[str, Any]:

@@ -117,5 +117,8 @@ def test_the_cli_takes_several_markets_and_refuses_what_cannot_run(tmp_path: Pat
     mixed = run_cli("backtest", "--data", str(BTC_1H), "--data", str(SHARED_DATA / "binance_ETH-USDT_15m.csv.gz"),
                     "--from", "2023-07-01", "--to", "2023-08-01", "--quiet", cwd=tmp_path)  # fmt: skip
     assert mixed.returncode == 2 and "share a timeframe" in mixed.stderr
+    accounts = run_cli("backtest", "--data", str(BTC_1H), "--data", str(SHARED_DATA / "binance_ADA-BTC_1h.csv"),
+                       "--from", "2020-04-20", "--to", "2020-04-25", "--warmup", "10", "--quiet", cwd=tmp_path)  # fmt: skip
+    assert accounts.returncode == 2 and "one account" in accounts.stderr and "BTC spot, USDT spot" in accounts.stderr
     twice = run_cli("backtest", "--data", str(BTC_1H), "--data", str(BTC_1H), *window, cwd=tmp_path)
     assert twice.returncode == 2 and "given twice" in twice.stderr
