@@ -32,7 +32,9 @@ def markets() -> tuple[BacktestData, BacktestData]:
     return (select_data(data=BTC_1H, start=START, end=END), select_data(data=ETH_1H, start=START, end=END))
 
 
-def portfolio(out: Path, settings: Settings | None = None, *, exact: bool = False, agent: str = "rules") -> BacktestResult:
+def portfolio(
+    out: Path, settings: Settings | None = None, *, exact: bool = False, agent: str = "rules"
+) -> BacktestResult:
     btc, eth = markets()
     base = settings or load_settings(None)
     choice = _agent_choice(agent, [btc, eth], None)
