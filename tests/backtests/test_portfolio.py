@@ -22,6 +22,7 @@ from core.settings import Settings, load_settings
 from core.types import ClosedTrade
 from tests.backtests.test_fast_path import journal
 from tests.conftest import SHARED_DATA
+from tests.dashboard.test_actions import get
 from tests.e2e.cli_helpers import run_cli
 
 START, END = datetime(2022, 6, 1, tzinfo=UTC), datetime(2022, 8, 1, tzinfo=UTC)
@@ -79,6 +80,24 @@ def test_the_report_of_a_portfolio_renders(run: BacktestResult) -> None:
     html = run.run.report_path.read_text(encoding="utf-8")
     assert "BTC/USDT+ETH/USDT" in html and "equal-weight basket" in html
     assert (run.run.path / "price.png").stat().st_size > 0
+
+
+def test_the_dashboard_lists_and_shows_a_portfolio_run(run: BacktestResult) -> None:
+    """The real app under uvicorn over the run's directory: the runs list and the run's page."""
+    from dashboard.app import DashboardConfig
+    from dashboard.auth import Token
+    from tests.dashboard.conftest import TOKEN, Served
+
+    settings = load_settings(None, store={"url": "sqlite:////nonexistent/tw.sqlite3"})
+    config = DashboardConfig(settings=settings, runs_dir=run.run.path.parent, token=Token(TOKEN, from_env=True))
+    served = Served(config).start()
+    try:
+        pages = {path: get(served.url + path) for path in ("/runs", "/runs/run", "/runs/run/report.html")}
+    finally:
+        served.stop()
+    assert all(status == 200 for status, _ in pages.values()), {p: s for p, (s, _) in pages.items()}
+    assert "BTC/USDT+ETH/USDT 1h" in pages["/runs"][1]
+    assert "BTC/USDT+ETH/USDT" in pages["/runs/run"][1] and "ETH/USDT" in pages["/runs/run/report.html"][1]
 
 
 def test_skipping_and_the_per_candle_oracle_agree_on_a_portfolio(tmp_path: Path, run: BacktestResult) -> None:
