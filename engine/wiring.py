@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, closing
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -316,18 +316,15 @@ async def _replay_run(
     settings: Settings, replay: Replay, clock: SimClock | None, agent: AgentChoice, resources: AsyncExitStack
 ) -> Run[CandleReplay]:
     from store.batched import BatchedSqliteStore
-
     backtest = settings.backtest
     rules = dict(replay.markets) or sim_markets(settings, backtest.fee_pct)
-    missing = [s for s in replay.symbols if s not in rules]
-    if missing:
+    if missing := [s for s in replay.symbols if s not in rules]:
         raise ConfigError(f"the simulated exchange has no market {', '.join(missing)}; it lists {', '.join(rules)}")
     warmup = Timeline.of([(s.symbol, s.warmup) for s in replay.series], replay.timeframe)
     timeline = Timeline.of([(s.symbol, s.candles) for s in replay.series], replay.timeframe)
     first = warmup if len(warmup) else timeline
     parts = sim_parts(settings, first.close_at(0) - first.step, rules, clock)
-    store = BatchedSqliteStore(replay.store_path, namespace=settings.store.namespace)  # commits every N steps
-    resources.callback(store.close)
+    store = resources.enter_context(closing(BatchedSqliteStore(replay.store_path, settings.store.namespace)))
     market = Market({s.symbol: market_for(s.symbol, s.history, replay.timeframe).builder(s.symbol)
                      for s in replay.series})  # fmt: skip
     core = Core(settings=settings, clock=parts.clock, broker=parts.broker, store=store, market=market,
@@ -335,8 +332,7 @@ async def _replay_run(
     engine = await build_engine(core, agent, gate_persist_every=1_000_000)
     feed = CandleReplay(engine, parts.clock, parts.venue, timeline, exact=replay.exact, after_step=store.end_step)
     feed.warm_up(warmup.candles())
-    markets = ", ".join(replay.symbols)
-    description = f"backtest: {markets} {replay.timeframe}, {len(timeline)} candles, simulated fills"
+    description = f"backtest: {', '.join(replay.symbols)} {replay.timeframe}, {len(timeline)} candles, simulated fills"
     return Run(description, engine, store, feed)
 
 
