@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -42,9 +43,16 @@ def _time(value: str | None, option: str) -> datetime | None:
 
 def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     data: Annotated[
-        str | None, typer.Option("--data", help="Candle CSV (.csv or .csv.gz) or a bundled file name.")
+        list[str] | None,
+        typer.Option("--data", help="Candle CSV (.csv or .csv.gz) or a bundled file name. Repeat it for a portfolio: "
+                     "the markets are replayed merged by time through one engine and one account."),
     ] = None,
-    symbol: Annotated[str | None, typer.Option("--symbol", help="With --timeframe: bundled or cached candles.")] = None,
+    symbol: Annotated[
+        list[str] | None,
+        typer.Option("--symbol", help="The market, e.g. ETC/BTC or XRP/USDT:USDT: overrides the name --data's file "
+                     "name implies (one per --data); with --timeframe (no --data): bundled or cached candles, "
+                     "repeated for a portfolio."),
+    ] = None,
     timeframe: Annotated[str | None, typer.Option("--timeframe", help="Candle timeframe, e.g. 1h.")] = None,
     start: Annotated[str | None, typer.Option("--from", help="First candle (UTC ISO date/time), inclusive.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="End (UTC ISO date/time), exclusive.")] = None,
@@ -80,6 +88,10 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     cache_dir: Annotated[
         Path | None, typer.Option("--cache-dir", help="Candle cache for --symbol (default var/candles).")
     ] = None,
+    exact: Annotated[
+        bool, typer.Option("--exact", help="Step the engine on every candle (slower): the path the default one, "
+                           "which steps only where something can happen, is checked against.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (every number in full).")] = False,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file.")] = None,
@@ -103,19 +115,27 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     settings = _settings(config, agent, cassette, seed, fees, slippage_bps, cash)
     if agent in LLM_AGENTS and not allow_fallback:
         refuse_without_llm(settings)
-    chosen = select_data(data=data, symbol=_symbol(symbol), timeframe=timeframe, start=_time(start, "--from"),
-                         end=_time(end, "--to"), cache_dir=cache_dir or DEFAULT_CACHE_DIR, warmup=warmup)
+    markets = [select_data(data=path, symbol=name, timeframe=timeframe, start=_time(start, "--from"),
+                           end=_time(end, "--to"), cache_dir=cache_dir or DEFAULT_CACHE_DIR, min_candles=warmup + 2)
+               for path, name in _sources(data or [], [_symbol(s) for s in symbol or []])]  # fmt: skip
+    disguised = anonymize_data if anonymize_data is not None else agent in LLM_AGENTS
+    if disguised and len(markets) > 1:
+        raise typer.BadParameter("disguises one market; run the markets one at a time (or --no-anonymize)",
+                                 param_hint="--anonymize")
+    chosen = markets[0]
     settings = for_market(settings, chosen.symbol)
     if agent == "sma":
         settings = sma_settings(settings, chosen.timeframe)
-    backtest_markets(settings, chosen)  # the market and the account are checked before anything is written
+    for market in markets:  # each market and the account are checked before anything is written
+        backtest_markets(settings, market)
     disguise = None
-    if anonymize_data if anonymize_data is not None else agent in LLM_AGENTS:
+    if disguised:
         chosen, disguise = anonymize(chosen)
-    target = out or unique_run_path(settings.backtest.runs_dir, run_id(WallClock(), agent, chosen))
+        markets = [chosen]
+    target = out or unique_run_path(settings.backtest.runs_dir, run_id(WallClock(), agent, *markets))
     staged = StagedRun.begin(target, force=force, rename_if_taken=out is None)
-    request = BacktestRequest(settings, chosen, staged.staging, _agent_choice(agent, chosen, record), warmup,
-                              disguise=disguise)
+    request = BacktestRequest(settings, chosen, staged.staging, _agent_choice(agent, markets, record), warmup,
+                              disguise=disguise, exact=exact, more=tuple(markets[1:]))  # fmt: skip
     result = _run_staged(staged, request, quiet, force)
     print_summary(result, as_json)
 
@@ -137,10 +157,19 @@ def _check_files(cassette: Path | None, record: Path | None, out: Path | None, f
         check_timeframe(timeframe)
 
 
-def _symbol(raw: str | None) -> str | None:
+def _sources(data: list[str], symbols: list[str]) -> list[tuple[str | None, str | None]]:
+    """Each market's file and symbol: files with their symbols (one each, or none), else the symbols alone
+    (bundled or cached candles), else the bundled default."""
+    if data:
+        if symbols and len(symbols) != len(data):
+            raise typer.BadParameter(f"give one --symbol per --data ({len(data)}), or none", param_hint="--symbol")
+        names: list[str | None] = list(symbols) if symbols else [None] * len(data)
+        return list(zip(data, names, strict=True))
+    return [(None, name) for name in symbols] or [(None, None)]
+
+
+def _symbol(raw: str) -> str:
     """``--symbol`` as a unified symbol (``etcbtc`` -> ``ETC/BTC``, ``XRP-USDT-USDT`` -> ``XRP/USDT:USDT``)."""
-    if raw is None:
-        return None
     from exchange.symbols import SymbolError, normalize_symbol
 
     try:
@@ -177,23 +206,25 @@ def _settings(  # noqa: PLR0917 - the command's options, passed on as given
     return load_inert_settings(config, llm=llm, backtest=backtest)
 
 
-def _agent_choice(agent: str, data: BacktestData, record: Path | None) -> AgentChoice:
+def _agent_choice(agent: str, data: BacktestData | Sequence[BacktestData], record: Path | None) -> AgentChoice:
     from backtests.scripted import SmaCrossAgent, SmaParams
     from engine.wiring import AgentChoice
 
     if agent != "sma":
         return AgentChoice(record_to=record)
+    markets = [data] if not isinstance(data, Sequence) else list(data)
+    candles = {m.symbol: m.candles for m in markets}
 
     def factory(desk: TradingDesk, journal: JournalSink, clock: Clock) -> AgentBackend:
-        return SmaCrossAgent(desk, journal, data.candles, data.timeframe, SmaParams())
+        return SmaCrossAgent(desk, journal, candles, markets[0].timeframe, SmaParams())
 
     return AgentChoice(factory=factory)
 
 
-def run_id(clock: WallClock, agent: str, data: BacktestData) -> str:
+def run_id(clock: WallClock, agent: str, *markets: BacktestData) -> str:
     """``20261123T101500-rules-BTC-USDT-1h``: sortable by when it ran, readable at a glance."""
-    market = re.sub(r"[^A-Za-z0-9]+", "-", data.symbol).strip("-")
-    return f"{clock.now():%Y%m%dT%H%M%S}-{agent}-{market}-{data.timeframe}"
+    market = "+".join(re.sub(r"[^A-Za-z0-9]+", "-", data.symbol).strip("-") for data in markets)
+    return f"{clock.now():%Y%m%dT%H%M%S}-{agent}-{market}-{markets[0].timeframe}"
 
 
 def _run_staged(staged: StagedRun, request: BacktestRequest, quiet: bool, force: bool) -> BacktestResult:

@@ -11,33 +11,32 @@ Same inputs and seed -> byte-identical ``metrics.json`` (no wall-clock time or p
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from backtests.anonymize import Disguise
+from backtests.bars import BarRecorder
 from backtests.data import BacktestData
 from backtests.markets import backtest_markets
 from backtests.metrics import PerformanceMetrics, compute_metrics
 from backtests.outputs import write_run_outputs
+from backtests.portfolio import check_markets, market_stats, portfolio_facts
 from backtests.rundir import RunDir, write_metrics
 from backtests.stats import AgentStats, RunRecorder
+from core.ids import Symbol
+from core.money import MarketRules
 from core.ports import Store
 from core.settings import Settings
 from core.timeframes import timeframe_seconds
-from core.types import Candle, ClosedTrade
-from engine.engine import StepReport
-from engine.replay import CandleReplay
-from engine.runs import Replay
+from core.types import ClosedTrade, Fill
+from engine.replay import Progress
+from engine.runs import Replay, ReplaySeries
 from engine.wiring import AgentChoice, backtest_settings, build_run
-from market.candles import frame_to_candles
-from safety.reconcile import equity as account_equity
-from safety.service import tradable
-
-Progress = Callable[[int, int], None]
-"""``progress(done, total)`` after every candle."""
+from store.sqlite_store import SqliteStore
 
 
 @dataclass(frozen=True)
@@ -50,6 +49,15 @@ class BacktestRequest:
     title: str = ""
     disguise: Disguise | None = None
     """Set when ``data`` is an anonymized copy (``backtests.anonymize``)."""
+    exact: bool = False
+    """Step every candle through the engine (the oracle) instead of only those where something can happen."""
+    more: tuple[BacktestData, ...] = ()
+    """Further markets replayed with ``data`` through the same engine and account (a portfolio: one timeframe,
+    one quote asset; ``backtests.portfolio``)."""
+
+    @property
+    def markets(self) -> tuple[BacktestData, ...]:
+        return (self.data, *self.more)
 
 
 @dataclass(frozen=True)
@@ -62,61 +70,51 @@ class BacktestResult:
 
 
 async def run_backtest(request: BacktestRequest, progress: Progress | None = None) -> BacktestResult:
-    settings, data = backtest_settings(request.settings), request.data
-    warmup, candles = _split(data, request.warmup)
+    settings, markets = backtest_settings(request.settings), request.markets
+    check_markets(markets, anonymized=request.disguise is not None)
     run_dir = RunDir.create(request.run_dir)
-    rules, rules_facts = backtest_markets(settings, data, request.disguise)
-    replay = Replay(data.symbol, data.timeframe, data.all_candles, warmup, candles, run_dir.store_path, markets=rules)
+    rules: dict[Symbol, MarketRules] = {}
+    facts: dict[str, dict[str, str]] = {}
+    series = []
+    for data in markets:
+        warmup, candles = _split(data, request.warmup)
+        market_rules, facts[data.symbol] = backtest_markets(settings, data, request.disguise)
+        rules.update(market_rules)
+        series.append(ReplaySeries(data.symbol, data.all_candles, warmup, candles))
+    replay = Replay(tuple(series), request.data.timeframe, run_dir.store_path, rules, exact=request.exact)
     run = await build_run(settings, replay, agent=request.agent)
     try:
         recorder = RunRecorder()
-        await _replay(run.feed, recorder, progress, settings.exchange.quote)
+        bars = BarRecorder(run.feed.timeline, run.feed.exchange, settings.exchange.quote, recorder)
+        await run.feed.run(bars, progress)
+        bars.into(recorder)
         recorder.open_at_end = run.engine.safety.positions()
         await run.engine.close()
         journal = _journal_facts(run.store)
+        fills = run.feed.exchange.fills()
+        fees = run.feed.fees()
     finally:
         await run.close()
-    return _finish(request, run_dir, recorder, journal, fees=run.feed.fees(), facts=rules_facts)
+    by_market = _by_market(request, bars, recorder, fills, facts) if request.more else None
+    market_facts = facts[request.data.symbol] if not request.more else {}
+    return _finish(request, run_dir, recorder, journal, fees=fees, facts=market_facts, by_market=by_market)
 
 
-def _split(data: BacktestData, warmup: int) -> tuple[list[Candle], list[Candle]]:
+def _by_market(request: BacktestRequest, bars: BarRecorder, recorder: RunRecorder, fills: list[Fill],
+               facts: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:  # fmt: skip
+    return market_stats(request.markets, bars, recorder.trades, open_positions=recorder.open_positions(), fills=fills,
+                        rules_facts=facts)  # fmt: skip
+
+
+def _split(data: BacktestData, warmup: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Warm-up candles (from the history before the window when there is enough, else the window's
     first ones) and the candles to trade on."""
     if len(data.history) >= warmup:
         history = data.history.iloc[len(data.history) - warmup :] if warmup else data.history.iloc[:0]
-        return frame_to_candles(history, data.symbol, data.timeframe), frame_to_candles(
-            data.candles, data.symbol, data.timeframe)
-    candles = frame_to_candles(data.candles, data.symbol, data.timeframe)
-    if len(candles) <= warmup + 1:
-        raise ValueError(f"{len(candles)} candles do not cover the warm-up of {warmup} and leave some to trade")
-    return candles[:warmup], candles[warmup:]
-
-
-async def _replay(replay: CandleReplay, recorder: RunRecorder, progress: Progress | None, quote: str) -> None:
-    exchange = replay.exchange
-    for done, candle in enumerate(replay.candles, start=1):
-        report = await replay.step(candle)
-        _record(recorder, report)
-        price = Decimal(str(candle.close))
-        equity = account_equity(exchange.balances(), {candle.symbol: price}, quote)
-        rules = exchange.markets()[candle.symbol]
-        # A spot buy's fee leaves sub-step base dust behind (Binance takes it in the base asset): not a position.
-        in_position = any(tradable(p.quantity, price, rules) for p in exchange.positions([candle.symbol]))
-        recorder.bar(report.at, equity, candle.close, in_position=in_position)
-        if progress is not None:
-            progress(done, len(replay.candles))
-
-
-def _record(recorder: RunRecorder, report: StepReport) -> None:
-    recorder.steps += 1
-    recorder.trades.extend(report.closed)
-    recorder.guard_errors += len(report.guard_errors)
-    if report.wake is not None:
-        recorder.wakes[report.wake.kind.value] += 1
-    if report.blocked is not None:
-        recorder.blocked += 1
-    if report.decision is not None:
-        recorder.decision(report.decision)
+        return history, data.candles
+    if len(data.candles) <= warmup + 1:
+        raise ValueError(f"{len(data.candles)} candles do not cover the warm-up of {warmup} and leave some to trade")
+    return data.candles.iloc[:warmup], data.candles.iloc[warmup:]
 
 
 @dataclass(frozen=True)
@@ -126,8 +124,10 @@ class _JournalFacts:
 
 
 def _journal_facts(store: Store) -> _JournalFacts:
-    """What the run's journal says about the LLM: breaker openings, the prompt-cache check at start-up."""
-    events = store.read_journal()
+    """What the run's journal says about the LLM: breaker openings, the prompt-cache check at start-up (only
+    those kinds are read back from a SQLite run store)."""
+    kinds = ["llm_breaker", "llm.cache_check"]
+    events = store.read_journal_kinds(kinds) if isinstance(store, SqliteStore) else store.read_journal()
     openings = sum(1 for e in events if e.kind == "llm_breaker" and e.payload.get("to") == "open")
     checks = [e.payload for e in events if e.kind == "llm.cache_check"]
     return _JournalFacts(openings, checks[-1] if checks else None)
@@ -135,7 +135,7 @@ def _journal_facts(store: Store) -> _JournalFacts:
 
 def _finish(
     request: BacktestRequest, run: RunDir, recorder: RunRecorder, journal: _JournalFacts, *, fees: Decimal,
-    facts: dict[str, str],
+    facts: dict[str, str], by_market: dict[str, dict[str, Any]] | None = None,
 ) -> BacktestResult:
     data = request.data
     open_positions = recorder.open_positions()
@@ -156,6 +156,8 @@ def _finish(
         "run": {**_run_facts(request), **facts},
         "open_positions": [p.model_dump(mode="json") for p in open_positions],
     }
+    if by_market is not None:
+        metrics["markets"] = by_market
     write_metrics(run, metrics)
     write_run_outputs(run, request.title, metrics, recorder, request.settings)
     return BacktestResult(run, performance, agent, metrics, list(recorder.trades))
@@ -163,7 +165,7 @@ def _finish(
 
 def _run_facts(request: BacktestRequest) -> dict[str, Any]:
     settings, data = request.settings, request.data
-    return {
+    named = portfolio_facts(request.markets) if request.more else {
         "symbol": data.symbol,
         "timeframe": data.timeframe,
         "data": data.source,
@@ -171,6 +173,10 @@ def _run_facts(request: BacktestRequest) -> dict[str, Any]:
         "first_candle": data.start.isoformat(),
         "last_candle": data.end.isoformat(),
         "candles": len(data.candles),
+    }
+    return {
+        **named,
+        "timeframe": data.timeframe,
         "warmup_candles": request.warmup,
         "agent": settings.llm.backend if request.agent.factory is None else "scripted",
         "model": settings.llm.model if settings.llm.backend in ("anthropic", "claude-code") else None,

@@ -11,6 +11,7 @@ uses closes up to and including that candle; the order fills at the next candle'
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -43,22 +44,37 @@ class SmaParams:
             raise ValueError("stop_pct must be in (0, 100)")
 
 
+@dataclass(frozen=True)
+class _Averages:
+    """One market's closes and both moving averages, by candle open time."""
+
+    close: np.ndarray
+    fast: np.ndarray
+    slow: np.ndarray
+    open_ns: np.ndarray
+
+    @classmethod
+    def of(cls, candles: pd.DataFrame, params: SmaParams) -> _Averages:
+        close = candles["close"]
+        return cls(close.to_numpy(dtype="float64"), close.rolling(params.fast).mean().to_numpy(),
+                   close.rolling(params.slow).mean().to_numpy(), candles.index.as_unit("ns").asi8)  # fmt: skip
+
+
 class SmaCrossAgent:
-    """An ``AgentBackend`` that trades the crossover of two simple moving averages of the close."""
+    """An ``AgentBackend`` that trades the crossover of two simple moving averages of the close (each market of
+    a portfolio on its own averages)."""
 
     name = "scripted-sma"
 
     def __init__(
-        self, desk: TradingDesk, journal: JournalSink, candles: pd.DataFrame, timeframe: str, params: SmaParams
+        self, desk: TradingDesk, journal: JournalSink, candles: pd.DataFrame | Mapping[str, pd.DataFrame],
+        timeframe: str, params: SmaParams,
     ) -> None:
         self.desk = desk
         self.journal = journal
         self.params = params
-        close = candles["close"]
-        self._close = close.to_numpy(dtype="float64")
-        self._fast = close.rolling(params.fast).mean().to_numpy()
-        self._slow = close.rolling(params.slow).mean().to_numpy()
-        self._open_ns = candles.index.as_unit("ns").asi8
+        markets = candles if isinstance(candles, Mapping) else {"": candles}
+        self._markets = {symbol: _Averages.of(frame, params) for symbol, frame in markets.items()}
         self._step = timedelta(seconds=timeframe_seconds(timeframe))
 
     async def decide(self, request: DecisionRequest) -> DecisionRecord:
@@ -79,13 +95,20 @@ class SmaCrossAgent:
         """A script calls no service: nothing to tell a human."""
         return []
 
+    def _averages(self, request: DecisionRequest) -> _Averages | None:
+        return self._markets.get(request.symbol) or self._markets.get("")
+
     def _cross(self, request: DecisionRequest) -> str | None:
         """``up``/``down`` when the fast SMA crossed the slow one at the candle that just closed."""
-        opened = pd.Timestamp(request.as_of - self._step).as_unit("ns").value
-        i = int(np.searchsorted(self._open_ns, opened))
-        if i < 1 or i >= len(self._open_ns) or self._open_ns[i] != opened:
+        averages = self._averages(request)
+        if averages is None:
             return None
-        before, now = self._fast[i - 1] - self._slow[i - 1], self._fast[i] - self._slow[i]
+        opened = pd.Timestamp(request.as_of - self._step).as_unit("ns").value
+        i = int(np.searchsorted(averages.open_ns, opened))
+        if i < 1 or i >= len(averages.open_ns) or averages.open_ns[i] != opened:
+            return None
+        before = averages.fast[i - 1] - averages.slow[i - 1]
+        now = averages.fast[i] - averages.slow[i]
         if np.isnan(before) or np.isnan(now):
             return None
         if before < 0 < now:
@@ -101,8 +124,10 @@ class SmaCrossAgent:
         return any(p.get("symbol") == request.symbol for p in positions)
 
     def _entry(self, request: DecisionRequest) -> dict[str, object]:
+        averages = self._averages(request)
+        assert averages is not None  # a cross was found on them
         opened = pd.Timestamp(request.as_of - self._step).as_unit("ns").value
-        close = Decimal(str(self._close[int(np.searchsorted(self._open_ns, opened))]))
+        close = Decimal(str(averages.close[int(np.searchsorted(averages.open_ns, opened))]))
         stop = (close * (1 - Decimal(str(self.params.stop_pct)) / 100)).quantize(Decimal("0.00000001"))
         return {
             "side": "long",

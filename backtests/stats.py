@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from backtests.metrics import OpenPosition, mark_to_market
 from core.types import ClosedTrade, DecisionRecord, Position
+from engine.engine import StepReport
 
 LLM_BACKENDS = frozenset({"anthropic", "claude-code", "replay"})
 
@@ -69,19 +70,29 @@ class RunRecorder:
     guard_errors: int = 0
     open_at_end: tuple[Position, ...] = ()
     """The positions the safety book still held after the last bar."""
+    last_closes: dict[str, float] = field(default_factory=dict)
+    """Each market's last close (a portfolio marks each position at its own market's)."""
 
     def open_positions(self) -> list[OpenPosition]:
-        """``open_at_end`` marked to the last close (a backtest trades one symbol)."""
+        """``open_at_end`` marked to its market's last close."""
         if not self.closes:
             return []
-        mark = Decimal(str(self.closes[-1]))
-        return [mark_to_market(p, mark, self.times[-1]) for p in self.open_at_end]
+        return [mark_to_market(p, self._mark(p.symbol), self.times[-1]) for p in self.open_at_end]
 
-    def bar(self, at: datetime, equity: Decimal, close: float, *, in_position: bool) -> None:
-        self.times.append(at)
-        self.equity.append(float(equity))
-        self.closes.append(close)
-        self.bars_in_position += in_position
+    def _mark(self, symbol: str) -> Decimal:
+        return Decimal(str(self.last_closes.get(symbol, self.closes[-1])))
+
+    def step(self, report: StepReport) -> None:
+        """What one engine step did: trades closed, the wake and what came of it."""
+        self.steps += 1
+        self.trades.extend(report.closed)
+        self.guard_errors += len(report.guard_errors)
+        if report.wake is not None:
+            self.wakes[report.wake.kind.value] += 1
+        if report.blocked is not None:
+            self.blocked += 1
+        if report.decision is not None:
+            self.decision(report.decision)
 
     def decision(self, record: DecisionRecord) -> None:
         self.decisions += 1

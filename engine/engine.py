@@ -35,7 +35,7 @@ from engine.book import DecisionLog, book_view
 from engine.events import CandleClosed, CommandsPending, DerivativesUpdated, Event, PriceTick, TimerTick
 from engine.holdings import HoldingsLink
 from gate.gate import Gate
-from gate.persistence import save_gate
+from gate.persistence import journal_gate_events, save_gate
 from gate.scheduling import InvalidSchedule
 from learning.service import Learner
 from market.builder import Market
@@ -69,7 +69,7 @@ class Engine:
     memory: AgentMemory
     veto_streak: VetoStreak = field(default_factory=lambda: VetoStreak(threshold=3))
     gate_persist_every: int = 1
-    """Save the gate's state every N steps (and whenever it journals something). Live: 1."""
+    """Save the gate's state every N steps (live: 1, with every step's events); see ``_persist_gate``."""
     holdings: HoldingsLink | None = None
     """Managed holdings (spot runs)."""
     decisions: DecisionLog = field(default_factory=DecisionLog)
@@ -269,7 +269,11 @@ class Engine:
             await self.safety.alert(alert)
 
     def _persist_gate(self, now: datetime, *, force: bool = False) -> None:
-        """Gate events are journaled in the same transaction as the state that produced them."""
+        """Gate events are journaled in the same transaction as the state that produced them (live: every step).
+        A backtest (``gate_persist_every`` > 1: never recovered, only rerun) saves the state every N steps and at
+        the end, and journals the events of the steps in between on their own, in the same order."""
         self._steps += 1
-        if force or self.gate.pending_events or self._steps % self.gate_persist_every == 0:
+        if force or self._steps % self.gate_persist_every == 0:
             save_gate(self.gate, self.store)
+        elif self.gate.pending_events:
+            journal_gate_events(self.gate, self.store)

@@ -1,25 +1,53 @@
 """A backtest's feed: recorded candles stepped through the engine on a simulated clock and exchange.
 
-Per candle: the clock moves to its open and the simulated exchange sees the bar (pending market orders
-fill at the open, stops and take-profits trigger on the range), then the clock moves to its close and
-the engine steps on ``CandleClosed``. Only candles: a replay never polls an operator queue or a
-derivatives endpoint, so those events (and their store queries) never happen in a backtest.
-``engine/wiring.py`` builds it (and warms it up once); ``backtests/runner.py`` drives it.
+Per group of candles that open together (one candle when one series is replayed): the clock moves to their
+open and the simulated exchange sees each bar (pending market orders fill at the open, stops and take-profits
+trigger on the range), then the clock moves to their close and the engine steps on each ``CandleClosed``.
+Only candles: a replay never polls an operator queue or a derivatives endpoint, so those events (and their
+store queries) never happen in a backtest. ``engine/wiring.py`` builds it (and warms it up once);
+``backtests/runner.py`` drives it with ``run``.
+
+``run`` steps only the candles at which something can happen (``engine/skipping.py``): between two of them
+nothing in the engine would act, so the driver catches up what the per-candle path would have updated on its
+way (the gate's baselines from its tape, safety's and the exchange's latest prices) just before the next step,
+and the sink records the skipped candles' bars in bulk. ``exact=True`` steps every candle: the oracle the
+skipping path is tested against (byte-identical results).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from functools import cached_property
+from typing import Protocol
 
 from core.clock import SimClock
-from core.timeframes import timeframe_seconds
+from core.ids import Symbol
+from core.timeframes import ms_to_datetime, timeframe_seconds
 from core.types import Candle
 from engine.engine import Engine, StepReport
 from engine.events import CandleClosed
+from engine.skipping import QuietPlan, SkipPlanner
+from engine.timeline import Timeline
 from exchange.sim import SimExchange
+from gate.tape import GateTape
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)`` in candles, after every stepped group and every skipped span."""
+
+
+class ReplaySink(Protocol):
+    """Where a replay reports each group of candles (``[start, stop)`` of the timeline's merged index)."""
+
+    def stepped(self, start: int, stop: int, reports: Sequence[tuple[int, StepReport]]) -> None:
+        """A group after its steps (``reports``: the members that were stepped, by merged index)."""
+        ...
+
+    def skipped(self, start: int, stop: int) -> None:
+        """Whole groups at which nothing acted: the account is as the last step left it."""
+        ...
 
 
 @dataclass
@@ -27,11 +55,21 @@ class CandleReplay:
     engine: Engine
     clock: SimClock
     exchange: SimExchange
-    candles: Sequence[Candle]
-    """The candles to step, oldest first (the warm-up candles are not among them)."""
+    timeline: Timeline
+    exact: bool = False
+    """Step every candle (the per-candle path, the oracle) instead of only those where something can happen."""
+    after_step: Callable[[], None] | None = None
+    """Called after every engine step (a backtest's batched store commits every N steps)."""
+    _seen: list[int] = field(default_factory=list)
+    """Per series: the last candle index the gate's baselines and safety's prices reflect (-1: none yet)."""
+
+    @cached_property
+    def candles(self) -> list[Candle]:
+        """Every candle to step, as ``Candle`` values, in the order they are stepped (built on first use)."""
+        return self.timeline.candles()
 
     def warm_up(self, candles: Sequence[Candle]) -> None:
-        """History before ``candles``: the exchange sees every bar (its last price), the gate its baselines."""
+        """History before the timeline: the exchange sees every bar (its last price), the gate its baselines."""
         for candle in candles:
             self.clock.advance_to(candle.open_at)
             self.exchange.on_candle(candle)
@@ -57,3 +95,109 @@ class CandleReplay:
             ),
             Decimal(0),
         )
+
+    # ------------------------------------------------------------------ the whole timeline
+
+    async def run(self, sink: ReplaySink, progress: Progress | None = None) -> None:
+        """Every candle of the timeline through the engine, reported group by group to ``sink``."""
+        if self.exact:
+            await self._every_candle(sink, progress)
+        else:
+            await self._skipping(sink, progress)
+
+    async def _every_candle(self, sink: ReplaySink, progress: Progress | None) -> None:
+        timeline, n = self.timeline, len(self.timeline)
+        start = 0
+        while start < n:
+            stop = timeline.group_end(start)
+            group = [timeline.candle(m) for m in range(start, stop)]
+            await self._feed(group)
+            reports = [(m, await self._close(candle)) for m, candle in enumerate(group, start=start)]
+            sink.stepped(start, stop, reports)
+            start = stop
+            if progress is not None:
+                progress(stop, n)
+
+    async def _feed(self, group: Sequence[Candle]) -> None:
+        self.clock.advance_to(group[0].open_at)
+        for candle in group:
+            self.exchange.on_candle(candle)
+        self.clock.advance_to(group[0].open_at + self.timeline.step)
+
+    async def _close(self, candle: Candle) -> StepReport:
+        report = await self.engine.step(CandleClosed(at=self.clock.now(), candle=candle))
+        if self.after_step is not None:
+            self.after_step()
+        return report
+
+    async def _skipping(self, sink: ReplaySink, progress: Progress | None) -> None:
+        timeline, n = self.timeline, len(self.timeline)
+        tapes = [self.engine.gate.tape(s, timeline.timeframe, c) for s, c in zip(timeline.symbols, timeline.series,
+                                                                                   strict=True)]  # fmt: skip
+        planner = SkipPlanner(timeline, tapes, [self.engine.gate.candidates(t) for t in tapes])
+        self._seen = [-1] * len(tapes)
+        start, plan = 0, self._plan()
+        while start < n:
+            m = planner.next_step(start, plan)
+            first = timeline.group_start(m) if m < n else n
+            if first > start:
+                sink.skipped(start, first)
+            if m >= n:
+                break
+            stop = timeline.group_end(m)
+            self._catch_up_prices(first)
+            await self._feed([timeline.candle(k) for k in range(first, stop)])
+            reports = []
+            while m < stop:
+                self._catch_up(m, tapes)
+                reports.append((m, await self._close(timeline.candle(m))))
+                self._seen[int(timeline.which[m])] = int(timeline.index[m])
+                plan = self._plan()
+                m = planner.next_step(m + 1, plan)
+            sink.stepped(first, stop, reports)
+            start = stop
+            if progress is not None:
+                progress(stop, n)
+        self._catch_up(n, tapes)
+
+    def _plan(self) -> QuietPlan:
+        symbols = self.timeline.symbols
+        safety, gate = self.engine.safety, self.engine.gate
+        bands = self.exchange.quiet_bands(symbols)
+        for symbol, band in safety.quiet_bands(symbols).items():
+            bands[symbol] = bands[symbol].merge(band)
+        watch = gate.watch()
+        return QuietPlan(min(watch.deadline_ts, safety.quiet_until().timestamp()), watch, bands)
+
+    def _catch_up_prices(self, m: int) -> None:
+        """The exchange's latest price of every series as the bars before merged index ``m`` left it."""
+        if len(self.timeline.series) == 1:
+            return  # the stepped bar itself sets it
+        for s, k in enumerate(self.timeline.seen_before(m)):
+            if k > 0:
+                close = self.timeline.series[s].close[k - 1]
+                self.exchange.set_last_price(self.timeline.symbols[s], Decimal(repr(float(close))))
+
+    def _catch_up(self, m: int, tapes: Sequence[GateTape]) -> None:
+        """The gate's baselines and safety's prices as stepping every candle before merged index ``m`` would
+        have left them (what the skipped candles changed on their way)."""
+        timeline = self.timeline
+        stepped = int(timeline.which[m]) if m < len(timeline) else -1
+        for s, seen in enumerate(timeline.seen_before(m)):
+            k = seen - 1
+            if self._seen[s] == k:
+                continue
+            self._seen[s] = k
+            self.engine.gate.restore_tracker(tapes[s], k)
+            if k >= 0 and s != stepped:  # the step marks its own symbol first thing
+                self._mark(s, k)
+
+    def _mark(self, s: int, k: int) -> None:
+        symbol: Symbol = self.timeline.symbols[s]
+        series = self.timeline.series[s]
+        close_at = ms_to_datetime(int(series.open_ms[k])) + self.timeline.step
+        self.engine.safety.mark(symbol, Decimal(repr(float(series.close[k]))), close_at)
+        regime = self.engine.market.builder(symbol).regime
+        reading = regime.at(close_at) if regime is not None and len(self.timeline.series) > 1 else None
+        if reading is not None:
+            self.engine.gate.note_regime(symbol, reading.label)

@@ -18,7 +18,6 @@ import pandas as pd
 from core.ids import Symbol
 from core.money import MarketRules
 from core.ports import Store
-from core.types import Candle
 from engine.engine import Engine
 from engine.live import Cadence, LiveLoop
 from engine.live_feed import MarketSource
@@ -26,20 +25,44 @@ from engine.replay import CandleReplay
 
 
 @dataclass(frozen=True)
-class Replay:
-    """A backtest's feed: recorded candles replayed on a simulated clock, each stepped at its close."""
+class ReplaySeries:
+    """One market's recorded candles in a backtest."""
 
     symbol: Symbol
-    timeframe: str
     history: pd.DataFrame
     """Every candle the snapshot builders and the regime may read (never past a snapshot's ``as_of``)."""
-    warmup: Sequence[Candle]
+    warmup: pd.DataFrame
     """Candles before ``candles`` that only warm up the gate and the exchange's last price."""
-    candles: Sequence[Candle]
+    candles: pd.DataFrame
+    """The candles to step."""
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A backtest's feed: recorded candles of one or several markets, merged by time and replayed on a simulated
+    clock through one engine and one account, each stepped at its close."""
+
+    series: Sequence[ReplaySeries]
+    timeframe: str
     store_path: Path
     """The run's own SQLite store (not durable: a backtest is rerun, not recovered)."""
     markets: Mapping[Symbol, MarketRules] = field(default_factory=dict)
-    """The simulated exchange's markets (a backtest lists its data's market only); empty: Binance's recorded ones."""
+    """The simulated exchange's markets (a backtest lists its data's markets only); empty: Binance's recorded ones."""
+    exact: bool = False
+    """Step every candle (the per-candle oracle) instead of only those where something can happen."""
+
+    @property
+    def symbols(self) -> tuple[Symbol, ...]:
+        return tuple(s.symbol for s in self.series)
+
+    @classmethod
+    def single(  # noqa: PLR0917 - the fields of one series and of the replay, in the order they read
+        cls, symbol: Symbol, timeframe: str, history: pd.DataFrame, warmup: pd.DataFrame, candles: pd.DataFrame,
+        store_path: Path, markets: Mapping[Symbol, MarketRules] | None = None, *, exact: bool = False,
+    ) -> Replay:
+        """One market's replay."""
+        return cls((ReplaySeries(symbol, history, warmup, candles),), timeframe, store_path, dict(markets or {}),
+                   exact)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, closing
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -48,6 +48,7 @@ from engine.paper import PaperAccount
 from engine.replay import CandleReplay
 from engine.runs import LiveFeed, Replay, Run
 from engine.simulated import SimParts, market_for, sim_exchange, sim_markets, sim_parts
+from engine.timeline import Timeline
 from exchange.account_stream import AccountStream
 from exchange.ccxt_broker import CcxtBroker
 from exchange.ccxt_client import ccxt_client
@@ -269,22 +270,24 @@ async def build_run(
 async def _replay_run(
     settings: Settings, replay: Replay, clock: SimClock | None, agent: AgentChoice, resources: AsyncExitStack
 ) -> Run[CandleReplay]:
-    from store.sqlite_store import SqliteStore
-
+    from store.batched import BatchedSqliteStore
     backtest = settings.backtest
     rules = dict(replay.markets) or sim_markets(settings, backtest.fee_pct)
-    if replay.symbol not in rules:
-        raise ConfigError(f"the simulated exchange has no market {replay.symbol}; it lists {', '.join(rules)}")
-    parts = sim_parts(settings, (replay.warmup or replay.candles)[0].open_at, rules, clock)
-    store = SqliteStore(replay.store_path, namespace=settings.store.namespace, durable=False)
-    resources.callback(store.close)
-    core = Core(settings=settings, clock=parts.clock, broker=parts.broker, store=store,
-                market=market_for(replay.symbol, replay.history, replay.timeframe), rules=parts.venue.markets(),
-                initial_equity=Decimal(str(backtest.initial_cash)), seed=backtest.seed)
+    if missing := [s for s in replay.symbols if s not in rules]:
+        raise ConfigError(f"the simulated exchange has no market {', '.join(missing)}; it lists {', '.join(rules)}")
+    warmup = Timeline.of([(s.symbol, s.warmup) for s in replay.series], replay.timeframe)
+    timeline = Timeline.of([(s.symbol, s.candles) for s in replay.series], replay.timeframe)
+    first = warmup if len(warmup) else timeline
+    parts = sim_parts(settings, first.close_at(0) - first.step, rules, clock)
+    store = resources.enter_context(closing(BatchedSqliteStore(replay.store_path, settings.store.namespace)))
+    market = Market({s.symbol: market_for(s.symbol, s.history, replay.timeframe).builder(s.symbol)
+                     for s in replay.series})  # fmt: skip
+    core = Core(settings=settings, clock=parts.clock, broker=parts.broker, store=store, market=market,
+                rules=parts.venue.markets(), initial_equity=Decimal(str(backtest.initial_cash)), seed=backtest.seed)
     engine = await build_engine(core, agent, gate_persist_every=1_000_000)
-    feed = CandleReplay(engine, parts.clock, parts.venue, replay.candles)
-    feed.warm_up(replay.warmup)
-    description = f"backtest: {replay.symbol} {replay.timeframe}, {len(replay.candles)} candles, simulated fills"
+    feed = CandleReplay(engine, parts.clock, parts.venue, timeline, exact=replay.exact, after_step=store.end_step)
+    feed.warm_up(warmup.candles())
+    description = f"backtest: {', '.join(replay.symbols)} {replay.timeframe}, {len(timeline)} candles, simulated fills"
     return Run(description, engine, store, feed)
 
 

@@ -23,8 +23,11 @@ here can delay, veto or skip a guard action (the gate returns wake reasons and e
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import numpy as np
 
 from core.conditions import PositionView, WakeCondition
 from core.settings import GateSettings
@@ -32,13 +35,36 @@ from core.types import Candle, PositionSide, WakeKind, WakeReason
 from gate.book import ConditionBook
 from gate.budget import BudgetLimits, BudgetStatus, LLMBudget
 from gate.events import GateEvent, GateEventKind
-from gate.layers import GateObservation, GateState, WakeLayer, default_layers
+from gate.layers import (
+    AnomalyLayer,
+    CandleCloseLayer,
+    ConditionLayer,
+    FeedStaleLayer,
+    GateObservation,
+    GateState,
+    TimerLayer,
+    WakeLayer,
+    default_layers,
+)
 from gate.scheduling import InvalidSchedule, SchedulePlan, plan_schedule
+from gate.tape import CandleArrays, GateTape, anomaly_fires, candle_close_fires, score_series, time_deadline
 from gate.timer import GateClock, Timer, TimerSource
 from gate.tracker import SymbolTracker
 
 Fired = list[tuple[WakeLayer, str]]
 """The layers that fired at one event, in priority order, each with its detail line."""
+
+
+@dataclass(frozen=True, slots=True)
+class GateWatch:
+    """The gate's state-driven reasons to wake, for a backtest that skips quiet candles (``Gate.watch``)."""
+
+    deadline_ts: float
+    """From this time on, any event wakes (the timer, or an ``at_time`` condition)."""
+    conditions: tuple[WakeCondition, ...]
+    """The armed wake conditions (``gate.tape.condition_holds`` tells where a candle makes one true)."""
+    positions: dict[str, PositionView | None]
+    """The open position per symbol, as the P&L conditions see it."""
 
 
 class Gate:
@@ -179,6 +205,53 @@ class Gate:
         """The events recorded since the last drain, oldest first (journal them with the state)."""
         events, self._events = self._events, []
         return events
+
+    # ------------------------------------------------------------------ a whole series at once (backtests)
+
+    def tape(self, symbol: str, timeframe: str, candles: CandleArrays) -> GateTape:
+        """``candles`` (the ones after those the gate has seen) scored from the symbol's baselines as they are
+        now; the gate itself is unchanged (``restore_tracker`` moves it along the tape)."""
+        tracker = self._tracker(symbol)
+        tracker.bind_timeframe(timeframe, self.settings)
+        timeframes = [tf for layer in self.layers if isinstance(layer, CandleCloseLayer) for tf in layer.timeframes]
+        return score_series(tracker, candles, self.settings, timeframes)
+
+    def candidates(self, tape: GateTape) -> np.ndarray:
+        """The candles of ``tape`` at which a layer that judges the candle alone fires (anomaly, candle close),
+        exactly as ``observe`` would see them; every candle for a layer of a kind not known here. The layers
+        that depend on the gate's state (timer, conditions) are ``watch``'s; the feed watchdog never fires on
+        a candle. A candidate may still be held back by the cooldown or go to the fallback: ``observe`` decides."""
+        fires = np.zeros(len(tape), dtype=bool)
+        for layer in self.layers:
+            match layer:
+                case AnomalyLayer():
+                    fires |= anomaly_fires(tape, layer.return_z_threshold, layer.volume_z_threshold)
+                case CandleCloseLayer():
+                    fires |= candle_close_fires(tape, layer.timeframes)
+                case ConditionLayer() | TimerLayer() | FeedStaleLayer():
+                    pass
+                case _:
+                    fires[:] = True
+        return fires
+
+    def note_regime(self, symbol: str, regime: str) -> None:
+        """The symbol's regime as its latest (skipped) candle would have shown it, without judging anything."""
+        self._tracker(symbol).regime = regime
+
+    def restore_tracker(self, tape: GateTape, k: int) -> None:
+        """The symbol's baselines as observing ``tape``'s candles up to ``k`` would have left them."""
+        tape.restore(self._tracker(tape.symbol), k)
+
+    def watch(self) -> GateWatch:
+        """What can wake the agent besides the candidates, as things stand: a time (the timer, an ``at_time``
+        condition) and the armed conditions a candle can make true."""
+        conditions = self._state.book.conditions()
+        deadline = self._state.timer.deadline_ts
+        at_time = time_deadline(conditions)
+        if at_time is not None:
+            deadline = min(deadline, at_time)
+        positions = {symbol: tracker.position for symbol, tracker in self._trackers.items()}
+        return GateWatch(deadline, conditions, positions)
 
     # ------------------------------------------------------------------ state
 

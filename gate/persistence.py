@@ -62,3 +62,10 @@ def save_gate(gate: Gate, store: Store) -> None:
     writes, events = gate_writes(gate)
     store.transact(writes, events)
     gate.drain_events()
+
+
+def journal_gate_events(gate: Gate, store: Store) -> None:
+    """Journal the gate's pending events without its state (a backtest saves the state every N steps only)."""
+    events = [event.to_new_event() for event in gate.pending_events]
+    store.transact([], events)
+    gate.drain_events()

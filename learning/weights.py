@@ -13,6 +13,7 @@ scope actually used has ``min_trades`` trades (if not, the numbers are mostly pr
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -109,7 +110,7 @@ def posteriors(state: LearnerState, regime: str | None, settings: LearnerSetting
     evidence = [scope.evidence(signal) for signal in signals]
     alphas = np.array([settings.prior_alpha + ev.win_evidence for ev in evidence])
     betas = np.array([settings.prior_beta + ev.loss_evidence for ev in evidence])
-    lows, highs = stats.beta.ppf(np.array(_TAILS)[:, None], alphas[None, :], betas[None, :])
+    lows, highs = _credible_intervals(tuple(alphas.tolist()), tuple(betas.tolist()))
     return tuple(
         SignalPosterior(
             signal=signal,
@@ -124,6 +125,14 @@ def posteriors(state: LearnerState, regime: str | None, settings: LearnerSetting
         )
         for i, signal in enumerate(signals)
     )
+
+
+@lru_cache(maxsize=256)
+def _credible_intervals(alphas: tuple[float, ...], betas: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The credible interval of each Beta(alpha, beta); the posteriors change only when a trade closes, and every
+    decision asks for them (scipy's ``ppf`` is most of a decision's cost otherwise)."""
+    lows, highs = stats.beta.ppf(np.array(_TAILS)[:, None], np.array(alphas)[None, :], np.array(betas)[None, :])
+    return lows, highs
 
 
 def thompson_samples(

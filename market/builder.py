@@ -86,6 +86,19 @@ class _Frame:
     features: np.ndarray
 
 
+@dataclass(frozen=True, slots=True)
+class _Closed:
+    """The parts of a timeframe's summary that only its last closed bar decides (frozen models, shared)."""
+
+    bar: Bar
+    return_pct: float | None
+    indicators: Indicators
+    zscores: ZScores
+    recent_closes: tuple[float, ...]
+    swing_highs: tuple[SwingPoint, ...]
+    swing_lows: tuple[SwingPoint, ...]
+
+
 def default_feature_configs(base_timeframe: str) -> dict[str, FeatureConfig]:
     """Session (UTC-day) VWAP on intraday base candles, rolling VWAP on the higher timeframes."""
     intraday = timeframe_seconds(base_timeframe) < 86400
@@ -129,6 +142,8 @@ class SnapshotBuilder:
     def update(self, candles: pd.DataFrame) -> None:
         """Replace the candles (live: after new ones closed) and recompute the indicator frames."""
         self._frames = {tf: self._frame(candles, tf) for tf in self.timeframes}
+        self._closed: dict[str, tuple[int, _Closed]] = {}
+        """Per timeframe, the last closed bar summarised (a higher timeframe's changes only when it closes)."""
 
     def _frame(self, base: pd.DataFrame, tf: str) -> _Frame:
         step_ms = timeframe_seconds(tf) * 1000
@@ -188,6 +203,26 @@ class SnapshotBuilder:
         i = int(np.searchsorted(frame.close_ms, at_ms, side="right")) - 1
         if i < 0:
             return None
+        cached = self._closed.get(frame.timeframe)
+        if cached is None or cached[0] != i:
+            cached = (i, self._closed_bar(frame, i))
+            self._closed[frame.timeframe] = cached
+        closed = cached[1]
+        return TimeframeSummary(
+            timeframe=frame.timeframe,
+            closed_bars=i + 1,
+            last_closed=closed.bar,
+            return_pct=closed.return_pct,
+            indicators=closed.indicators,
+            zscores=closed.zscores,
+            forming=self._forming(frame, at_ms, n_base_closed),
+            recent_closes=closed.recent_closes,
+            swing_highs=closed.swing_highs,
+            swing_lows=closed.swing_lows,
+        )
+
+    @staticmethod
+    def _closed_bar(frame: _Frame, i: int) -> _Closed:
         f = frame.features[i]
         o, h, lo, c, v = (float(x) for x in frame.ohlcv[i])
         bar = Bar(
@@ -197,14 +232,11 @@ class SnapshotBuilder:
             base_candles=int(frame.counts[i]),
             expected_base_candles=frame.expected,
         )
-        return TimeframeSummary(
-            timeframe=frame.timeframe,
-            closed_bars=i + 1,
-            last_closed=bar,
+        return _Closed(
+            bar=bar,
             return_pct=_num(f, "return_pct"),
             indicators=Indicators(**{k: _num(f, k) for k in Indicators.model_fields}),
             zscores=ZScores(return_z=_num(f, "return_z"), volume_z=_num(f, "volume_z")),
-            forming=self._forming(frame, at_ms, n_base_closed),
             recent_closes=tuple(_round(float(x), 8) or 0.0 for x in frame.ohlcv[max(0, i + 1 - PATH_BARS) : i + 1, 3]),
             swing_highs=_swings(frame, i, column=1, highest=True),
             swing_lows=_swings(frame, i, column=2, highest=False),

@@ -98,6 +98,8 @@ class RegimeTracker:
         self.schedule = schedule or RegimeSchedule()
         self._models: dict[datetime, RegimeModel | None] = {}
         self._periods: dict[datetime, _Period] = {}
+        self._last: tuple[datetime, RegimeReading | None] | None = None
+        """The last reading asked for (an engine step asks twice for the same moment: gate, then snapshot)."""
         self._set_candles(candles)
 
     def _set_candles(self, candles: pd.DataFrame) -> None:
@@ -105,6 +107,7 @@ class RegimeTracker:
         self._close_ms = open_ms(candles) + step
         self._features = regime_features(candles["close"], self.schedule.rv_window)
         self._periods.clear()
+        self._last = None
 
     def update(self, candles: pd.DataFrame) -> None:
         """Replace the reference candles (e.g. after new ones closed). Fitted models stay valid:
@@ -113,6 +116,14 @@ class RegimeTracker:
 
     def at(self, as_of: datetime) -> RegimeReading | None:
         """The regime at ``as_of``, or ``None`` while there is too little history to fit."""
+        last = self._last
+        if last is not None and last[0] == as_of:
+            return last[1]
+        reading = self._read(as_of)
+        self._last = (as_of, reading)
+        return reading
+
+    def _read(self, as_of: datetime) -> RegimeReading | None:
         last = int(np.searchsorted(self._close_ms, datetime_to_ms(as_of), side="right")) - 1
         if last < 0:
             return None
@@ -188,6 +199,7 @@ class RegimeTracker:
         for key, params in data.items():
             self._models[datetime.fromisoformat(key)] = RegimeModel.from_dict(params)
         self._periods.clear()
+        self._last = None
 
 
 def tracker_from_candles(

@@ -13,7 +13,7 @@ order wins).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -42,9 +42,13 @@ class PositionGuard:
     prefix: str
     max_rounds: int = 12
     _rejections: int = 0
+    settled: dict[PositionId, tuple[GuardRecord, Observed]] = field(default_factory=dict)
+    """Per position, the record and the look at the exchange at which the plan last came out empty (what a
+    backtest reads to tell which prices could make the guard act: ``safety.quiet``)."""
 
     async def guard_position(self, pid: PositionId, prices: Mapping[Symbol, Decimal], now: datetime) -> None:
         """Bring one open position to what the guard wants (protected, ratcheted, finalized when done)."""
+        self.settled.pop(pid, None)
         record = self.book.records[pid]
         price = prices.get(record.symbol)
         if price is None:
@@ -65,6 +69,7 @@ class PositionGuard:
                 observed = await self._observe(record, price, now)
             actions = plan(record, observed, self.rules[record.symbol], self.risk, prefix=self.prefix, now=now)
             if not actions:
+                self.settled[record.id] = (record, observed)
                 return
             record, touched = await self._perform(record, actions, now)
             if record.id not in self.book.records:

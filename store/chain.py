@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from core.canonical import GENESIS_HASH, canonical_json, chain_hash
+from core.canonical import GENESIS_HASH, canonical_json, chain_hash, sha256_hex
 from core.errors import OperationalError
 from core.ports import JournalEvent, NewEvent, VerifyReport
 
@@ -78,6 +78,13 @@ def link_hash(prev_hash: str, seq: int, at: str, kind: str, payload: Any) -> str
     return chain_hash(prev_hash, {"seq": seq, "at": at, "kind": kind, "payload": payload})
 
 
+def _body_text(seq: int, at: str, kind: str, payload_text: str) -> str:
+    """``canonical_json`` of the link body, spliced from the payload's canonical text (sorted keys: at, kind,
+    payload, seq); the same bytes as ``canonical_json({"seq", "at", "kind", "payload": json.loads(payload_text)})``
+    because canonical JSON reads back to itself (``tests/store/test_chain.py``)."""
+    return f'{{"at":{canonical_json(at)},"kind":{canonical_json(kind)},"payload":{payload_text},"seq":{seq}}}'
+
+
 def build_links(head: Head, events: Sequence[NewEvent]) -> list[StoredLink]:
     """Number and hash ``events`` as the successors of ``head``. Pure: the caller stores them atomically."""
     links: list[StoredLink] = []
@@ -86,7 +93,7 @@ def build_links(head: Head, events: Sequence[NewEvent]) -> list[StoredLink]:
         seq = prev.seq + 1
         at = at_text(event.at)
         payload_text = canonical_json(event.payload)
-        digest = link_hash(prev.hash, seq, at, event.kind, json.loads(payload_text))
+        digest = sha256_hex(prev.hash + _body_text(seq, at, event.kind, payload_text))
         links.append(StoredLink(seq, at, event.kind, payload_text, prev.hash, digest))
         prev = Head(seq, digest)
     return links

@@ -87,12 +87,14 @@ def _drawdown_pct(equity: Sequence[float]) -> list[float]:
 
 def _markers(axis: _Axis, trades: Sequence[TradeRow]) -> list[Point]:
     markers: list[Point] = []
+    several = len({t.symbol for t in trades}) > 1  # a portfolio: say which market each marker is about
     for trade in trades:
         long = trade.side == "long"
         markers.append({
             "time": axis.snap(trade.opened_at), "position": "belowBar" if long else "aboveBar",
             "shape": "arrowUp" if long else "arrowDown", "color": ENTRY_COLOURS.get(trade.side, "#6b7280"),
-            "text": f"{trade.side}" + (" (open)" if trade.is_open else ""),
+            "text": (f"{trade.symbol.split('/')[0]} " if several else "") + trade.side
+            + (" (open)" if trade.is_open else ""),
         })  # fmt: skip
         if trade.closed_at is not None:
             colour, label = EXIT_STYLES.get(trade.exit_reason, ("#6b7280", trade.exit_reason))

@@ -20,6 +20,7 @@ from core.types import DecisionRecord
 from engine.inspection import memory_history
 from learning.persistence import load as load_learner
 from learning.weights import SignalPosterior, posteriors, scope_label
+from store.sqlite_store import SqliteStore
 
 _PAGE = 2_000
 MEMORY_VERSIONS = 200
@@ -68,17 +69,27 @@ class RunJournal:
             self.blocked_wakes.append((event.at, str(payload.get("reason", ""))))
 
 
+FILED = frozenset({DECISION_EVENT, "position.opened", "guard.order_placed", "position.closed", "wake.blocked"})
+"""The journal kinds ``RunJournal.add`` files (a SQLite store is asked for these only)."""
+
+
 def read_run_journal(store: Store, learner: LearnerSettings) -> RunJournal:
     """Everything the report shows from ``store``, in one pass over its journal."""
     journal = RunJournal()
     after = 0
-    while page := store.read_journal(after_seq=after, limit=_PAGE):
+    while page := _page(store, after):
         for event in page:
             journal.add(event)
         after = page[-1].seq
     journal.memory = memory_history(store, MEMORY_VERSIONS)
     journal.learner = learner_scopes(store, learner)
     return journal
+
+
+def _page(store: Store, after: int) -> list[JournalEvent]:
+    if isinstance(store, SqliteStore):
+        return store.read_journal_kinds(FILED, after_seq=after, limit=_PAGE)
+    return store.read_journal(after_seq=after, limit=_PAGE)
 
 
 def learner_scopes(store: Store, settings: LearnerSettings) -> list[LearnerScope]:

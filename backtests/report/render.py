@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from backtests.report.chart import EXIT_STYLES, WAKE_COLOURS
 from backtests.report.fmt import FILTERS
+from backtests.report.timeline import DecisionLine
 from backtests.report.view import RunView, load_run_view
 from backtests.rundir import RunDir
 from core.settings import LearnerSettings
@@ -66,14 +67,32 @@ def run_context(view: RunView) -> dict[str, Any]:
     return {"view": view, "quote": _quote(view), "chart_json": chart_json(view) if view.chart else ""}
 
 
+QUIET_LINES = 2_000
+"""The report lists every decision that acted and the latest this many quiet ones: a long run's quiet wakes
+(hundreds of thousands for an agent woken every candle) would make a file no browser opens."""
+
+
+def report_decisions(view: RunView) -> tuple[list[DecisionLine], int]:
+    """The decision lines the report lists, in order, and how many quiet ones it leaves out (the oldest)."""
+    quiet = [d.seq for d in view.decisions if d.kind == "quiet" and d.memory_update is None]
+    if len(quiet) <= QUIET_LINES:
+        return view.decisions, 0
+    first_kept = quiet[-QUIET_LINES]
+    shown = [d for d in view.decisions if d.kind != "quiet" or d.memory_update is not None or d.seq >= first_kept]
+    return shown, len(view.decisions) - len(shown)
+
+
 def render_report(view: RunView) -> str:
     env = environment()
     inline = {name: Markup(static_text(name)) for name in STATIC_FILES}
+    decisions, left_out = report_decisions(view)
+    omitted = (f" The {left_out:,} oldest quiet wakes are not listed here (`tradewake decisions RUN` lists every one)."
+               if left_out else "")  # fmt: skip
     return env.get_template("report.html.j2").render(
         **run_context(view),
-        decisions=view.decisions,
+        decisions=decisions,
         decisions_note="Every wake of the run; the list opens on the ones that acted (a trade, a veto, an error "
-        "or a memory update). Click a line for the reasoning, the tool calls and their results.",
+        "or a memory update). Click a line for the reasoning, the tool calls and their results." + omitted,
         decision_controls="report_controls.html.j2",
         decisions_class="only-acted",
         css=inline["style.css"],

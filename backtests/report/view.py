@@ -99,8 +99,9 @@ def build_run_view(run_id: str, metrics: dict[str, Any], trades: list[TradeRow],
     decisions = [decision_line(seq, record) for seq, record in journal.decisions]
     notes = []
     chart = None
-    if bars_path.is_file():
-        chart = chart_data(read_bars_csv(bars_path), trades, journal.stops, decisions)
+    if bars_path.is_file():  # a portfolio's price line is its basket (100 at the start): no market's stop fits it
+        stops = [] if facts.get("symbols") else journal.stops
+        chart = chart_data(read_bars_csv(bars_path), trades, stops, decisions)
     else:
         notes.append("This run was written before per-bar data (bars.csv) was kept: no charts.")
     return RunView(
@@ -138,7 +139,7 @@ def headline_cards(perf: dict[str, Any], agent: dict[str, Any], facts: dict[str,
     initial = facts.get("initial_cash") or perf.get("initial_equity")
     fees = perf.get("fees")
     fees_share = float(fees) / float(initial) * 100 if fees not in (None, "") and initial else None
-    market = str(facts.get("symbol", "the market")).split("/")[0]
+    market = "an equal-weight basket" if facts.get("symbols") else str(facts.get("symbol", "the market")).split("/")[0]
     return [
         Card("Return", fmt.signed_pct(ret), f"final equity {fmt.money(perf.get('final_equity'))}", fmt.tone(ret)),
         Card("vs buy & hold", "—" if beat is None else f"{fmt.signed(beat)} pp",

@@ -9,19 +9,21 @@ a process restart (the venue keeps its orders, the client forgets everything).
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
 from core.ids import ClientOrderId, Symbol
 from core.money import MarketRules, to_decimal
 from core.ports import Clock
+from core.quiet import QuietBand
 from core.types import Balance, Candle, ExchangePosition, Fill, Order, OrderIntent
 from exchange.sim.accounts import FuturesAccount, SpotAccount
 from exchange.sim.book import UnknownOrder
 from exchange.sim.config import SimConfig
 from exchange.sim.engine import MatchingEngine
 from exchange.sim.matching import Bar
+from exchange.sim.quiet import exchange_bands
 from exchange.sim.state import SimEvent, SimState
 from exchange.symbols import SymbolError, normalize_symbol
 
@@ -103,6 +105,10 @@ class SimExchange:
     def balances(self) -> dict[str, Balance]:
         return self._state.account.balances(self._state.last_price)
 
+    def balances_at(self, prices: Mapping[Symbol, Decimal]) -> dict[str, Balance]:
+        """``balances()`` as they would read with ``prices`` as the latest prices (futures: unrealized P&L)."""
+        return self._state.account.balances({**self._state.last_price, **prices})
+
     def positions(self, symbols: Sequence[Symbol] | None = None) -> list[ExchangePosition]:
         held = self._state.account.positions(self._rules, self._state.last_price)
         return [p for p in held if symbols is None or p.symbol in symbols]
@@ -175,6 +181,18 @@ class SimExchange:
         if normalized not in self._rules:
             raise ValueError(f"unknown market {symbol!r} (markets: {sorted(self._rules)})")
         return normalized
+
+    def quiet_bands(self, symbols: Iterable[Symbol]) -> dict[Symbol, QuietBand]:
+        """Per symbol, the prices at which its next bar makes this exchange act (``exchange.sim.quiet``)."""
+        state = self._state
+        return exchange_bands(state.open_by_symbol, state.account, symbols, self.config.maintenance_margin_rate)
+
+    def set_last_price(self, symbol: Symbol, price: Decimal) -> None:
+        """The latest price of ``symbol`` without a bar to match: what a bar that moved nothing leaves behind.
+
+        A backtest that skips quiet bars (``exchange.sim.quiet`` says no order can act on them) sets the
+        latest close this way before its next step."""
+        self._state.last_price[self.symbol(symbol)] = price
 
     def last_price(self, symbol: str | None = None) -> Decimal | None:
         return self._state.last_price.get(self.symbol(symbol))

@@ -113,3 +113,20 @@ def test_a_report_for_a_run_from_before_bars_csv_still_renders(runs: Runs, tmp_p
     write_report(copy, namespace=runs.settings.store.namespace, learner=LearnerSettings())
     html = copy.report_path.read_text(encoding="utf-8")
     assert "before per-bar data" in html and '<script id="run-data" type="application/json">' not in html
+
+
+def test_a_long_run_s_report_lists_every_acting_decision_and_only_the_latest_quiet_ones(
+    runs: Runs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backtests.report import render
+
+    view = load_run_view(runs.rules.run, namespace=runs.settings.store.namespace, learner=LearnerSettings())
+    quiet = [d for d in view.decisions if d.kind == "quiet" and d.memory_update is None]
+    assert len(quiet) > 3 and view.acted, "the fixture run has both kinds"
+    monkeypatch.setattr(render, "QUIET_LINES", 3)
+    shown, left_out = render.report_decisions(view)
+    assert [d.seq for d in shown] == sorted(d.seq for d in shown), "still in time order"
+    assert {d.seq for d in view.acted} <= {d.seq for d in shown}
+    assert [d.seq for d in shown if d in quiet] == [d.seq for d in quiet[-3:]]
+    assert left_out == len(quiet) - 3 == len(view.decisions) - len(shown)
+    assert f"The {left_out:,} oldest quiet wakes are not listed" in render.render_report(view)

@@ -20,6 +20,7 @@ from core.types import Alert, Candle, DecisionRecord, DecisionRequest
 from engine.engine import Engine, StepReport
 from engine.events import CommandsPending
 from engine.replay import CandleReplay
+from engine.timeline import Timeline
 from engine.wiring import AgentChoice, Core, SimParts, build_engine, market_for, sim_markets, sim_parts
 from market.candles import frame_to_candles
 from store.sqlite_store import SqliteStore
@@ -71,10 +72,11 @@ class EngineWorld:
     store: SqliteStore
     candles: list[Candle]
     agent: ScriptedAgent | None
+    timeline: Timeline
 
     async def run(self, first: int, last: int) -> list[StepReport]:
         """Step candles ``first..last-1`` exactly as the backtest driver does."""
-        replay = CandleReplay(self.engine, self.parts.clock, self.parts.venue, self.candles)
+        replay = CandleReplay(self.engine, self.parts.clock, self.parts.venue, self.timeline)
         return [await replay.step(candle) for candle in self.candles[first:last]]
 
     async def commands(self) -> StepReport:
@@ -113,7 +115,8 @@ def build_world(
                 market=market_for(data.symbol, data.all_candles, data.timeframe), rules=parts.venue.markets(),
                 initial_equity=Decimal(str(settings.backtest.initial_cash)), seed=1)
     engine = asyncio.run(build_engine(core, AgentChoice(factory=factory)))
-    return EngineWorld(engine, parts, store, candles, holder.get("agent"))
+    timeline = Timeline.of([(data.symbol, data.candles)], data.timeframe)
+    return EngineWorld(engine, parts, store, candles, holder.get("agent"), timeline)
 
 
 def entry(stop: float, size_pct: float = 10.0) -> Call:

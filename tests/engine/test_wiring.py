@@ -70,8 +70,8 @@ def test_a_feed_that_does_not_fit_the_mode_is_refused_before_anything_opens(tmp_
     with pytest.raises(ConfigError, match="use `tradewake backtest`"):
         asyncio.run(build_run(Settings(), LiveFeed("5m")))
     data = data_2024_q1()
-    candles = frame_to_candles(data.candles, data.symbol, data.timeframe)
-    replay = Replay(data.symbol, data.timeframe, data.all_candles, candles[:10], candles[10:], tmp_path / "s.sqlite3")
+    replay = Replay.single(data.symbol, data.timeframe, data.all_candles, data.candles.iloc[:10],
+                           data.candles.iloc[10:], tmp_path / "s.sqlite3")  # fmt: skip
     with pytest.raises(ConfigError, match="a replay is a backtest"):
         asyncio.run(build_run(Settings(mode=RunMode.PAPER), replay))
     assert not (tmp_path / "s.sqlite3").exists()
@@ -81,7 +81,8 @@ def test_a_feed_that_does_not_fit_the_mode_is_refused_before_anything_opens(tmp_
 def test_a_backtest_run_is_warmed_up_once_and_ready_to_step(tmp_path: Path) -> None:
     data = data_2024_q1()
     candles = frame_to_candles(data.candles, data.symbol, data.timeframe)
-    replay = Replay(data.symbol, data.timeframe, data.all_candles, candles[:48], candles[48:60], tmp_path / "s.sqlite3")
+    replay = Replay.single(data.symbol, data.timeframe, data.all_candles, data.candles.iloc[:48],
+                           data.candles.iloc[48:60], tmp_path / "s.sqlite3")  # fmt: skip
     run = asyncio.run(build_run(Settings(), replay))
     gate_state = run.engine.gate.to_state()["trackers"][data.symbol]
     assert gate_state["volumes"]["count"] == 48, "the gate's baselines saw each warm-up candle once"

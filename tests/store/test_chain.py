@@ -135,3 +135,21 @@ def test_verification_stops_at_the_first_problem() -> None:
     assert verifier.feed(links[2]) is False
     report = verifier.finish(Head(99, "x"))
     assert (report.ok, report.events_checked, report.first_bad_seq) == (False, 1, 2)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(payload=st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=6), kind=st.text(min_size=1, max_size=10),
+       seq=st.integers(1, 10**9))
+def test_build_links_hashes_exactly_the_link_rule(payload: dict[str, object], kind: str, seq: int) -> None:
+    """``build_links`` splices the body's canonical JSON from the payload's text instead of parsing it back;
+    the hash is the link rule's, for any JSON payload (unicode, big integers, floats that print oddly)."""
+    head = Head(seq - 1, "ab" * 32)
+    (link,) = build_links(head, [NewEvent(kind=kind, at=T0, payload=payload)])
+    assert link.hash == link_hash(head.hash, seq, link.at, kind, json.loads(link.payload))

@@ -1,0 +1,137 @@
+"""Which candle a backtest must step next: the first one at which anything can happen (pure, numpy over spans).
+
+After each step the engine's parts say what could make them act (``QuietPlan``): the gate a time (its timer,
+an ``at_time`` condition) and its armed conditions, safety a time (a new UTC day, a breaker's end), and per
+symbol a price band (``core.quiet.QuietBand``) from the simulated exchange and safety. The gate's
+candle-judged layers (anomaly, candle close of a higher timeframe) were scored once over the whole series
+(``gate.tape``). ``SkipPlanner.next_step(m, plan)`` is the first merged index at or after ``m`` where any of
+these may fire; every candle before it is one at which the per-candle path would have done nothing.
+
+Comparisons with money levels are made on floats with a margin (``MARGIN``) on the side of stepping: a band
+may claim a candle that turns out quiet (stepping it is what the per-candle path does anyway), never the
+reverse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+
+from core.ids import Symbol
+from core.quiet import QuietBand
+from engine.timeline import Timeline
+from gate.gate import GateWatch
+from gate.tape import GateTape, condition_holds
+
+MARGIN = 1e-9
+"""Relative margin on every price comparison, towards stepping (floats vs the exact ``Decimal`` rules)."""
+TIME_MARGIN_S = 1e-6
+FIRST_CHUNK = 256
+"""Candles scanned at once for a band or a condition, doubling up to the next known event."""
+
+
+@dataclass(frozen=True, slots=True)
+class QuietPlan:
+    """What can make the engine act, as things stand after a step."""
+
+    deadline_ts: float
+    """From this time on (UNIX seconds) any candle is stepped."""
+    gate: GateWatch
+    bands: Mapping[Symbol, QuietBand]
+
+    @property
+    def every_candle(self) -> bool:
+        return any(band.every_candle for band in self.bands.values())
+
+
+def _float(value: Decimal | None, towards: float) -> float | None:
+    return None if value is None else float(value) * (1.0 + towards * MARGIN)
+
+
+class SkipPlanner:
+    def __init__(self, timeline: Timeline, tapes: Sequence[GateTape], candidates: Sequence[np.ndarray]) -> None:
+        self.timeline = timeline
+        self.tapes = tuple(tapes)
+        self.close_ts = timeline.close_ts
+        merged = [timeline.merged[s][np.flatnonzero(c)] for s, c in enumerate(candidates)]
+        self.candidates = np.sort(np.concatenate(merged)) if merged else np.zeros(0, np.int64)
+
+    def next_step(self, m: int, plan: QuietPlan) -> int:
+        """The first merged index ``>= m`` to step (``len(timeline)`` when none is left)."""
+        n = len(self.timeline)
+        if m >= n or plan.every_candle:
+            return m
+        limit = n
+        j = int(np.searchsorted(self.candidates, m))
+        if j < len(self.candidates):
+            limit = int(self.candidates[j])
+        due = int(np.searchsorted(self.close_ts, plan.deadline_ts - TIME_MARGIN_S))
+        limit = max(m, min(limit, due))
+        for s, positions in enumerate(self.timeline.merged):
+            if limit == m:
+                break
+            lo, hi = np.searchsorted(positions, (m, limit))
+            if lo < hi:
+                hit = self._first_act(s, int(lo), int(hi), plan)
+                if hit is not None:
+                    k, by_range = hit
+                    # A bar that makes the exchange act does so when its group opens: the first candle of the group
+                    # is the first step to see it (it guards every position), as in the per-candle path.
+                    at = int(positions[k])
+                    limit = max(m, self.timeline.group_start(at)) if by_range else at
+        if limit < n and self._group_acts_by_range(limit, plan):
+            limit = max(m, self.timeline.group_start(limit))
+        return limit
+
+    def _group_acts_by_range(self, m: int, plan: QuietPlan) -> bool:
+        """Whether a bar of ``m``'s group, from ``m`` on, makes the exchange act (see ``next_step``)."""
+        timeline = self.timeline
+        for member in range(m, timeline.group_end(m)):
+            s, k = int(timeline.which[member]), int(timeline.index[member])
+            if _acts(plan.bands.get(timeline.symbols[s]), self.tapes[s], k, k + 1, ranges=True).any():
+                return True
+        return False
+
+    def _first_act(self, s: int, lo: int, hi: int, plan: QuietPlan) -> tuple[int, bool] | None:
+        """The first candle of series ``s`` in ``lo..hi-1`` at which its band or a condition acts, and whether
+        its range did it (the exchange's orders) rather than its close or a condition."""
+        tape = self.tapes[s]
+        band = plan.bands.get(Symbol(tape.symbol))
+        conditions = [c for c in plan.gate.conditions if c.symbol in (None, tape.symbol)]
+        if (band is None or band.unbounded) and not conditions:
+            return None
+        position = plan.gate.positions.get(tape.symbol)
+        start, size = lo, FIRST_CHUNK
+        while start < hi:
+            stop = min(hi, start + size)
+            by_range = _acts(band, tape, start, stop, ranges=True)
+            acts = by_range | _acts(band, tape, start, stop, ranges=False)
+            for condition in conditions:
+                holds = condition_holds(condition, tape, start, stop, position)
+                if holds is None:  # a regime condition: only observing every candle tells
+                    return start, False
+                acts |= holds
+            if acts.any():
+                first = int(np.argmax(acts))
+                return start + first, bool(by_range[first])
+            start, size = stop, size * 2
+        return None
+
+
+def _acts(band: QuietBand | None, tape: GateTape, lo: int, hi: int, *, ranges: bool) -> np.ndarray:
+    """Where the candles' range (``ranges``) or close reaches the band."""
+    acts = np.zeros(hi - lo, dtype=bool)
+    if band is None:
+        return acts
+    bounds = (
+        ((band.range_low, tape.low, 1.0, True), (band.range_high, tape.high, -1.0, False)) if ranges
+        else ((band.close_low, tape.close, 1.0, True), (band.close_high, tape.close, -1.0, False))
+    )  # fmt: skip
+    for bound, column, towards, below in bounds:
+        level = _float(bound, towards)
+        if level is not None:
+            acts |= column[lo:hi] <= level if below else column[lo:hi] >= level
+    return acts
