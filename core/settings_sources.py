@@ -46,6 +46,7 @@ OTHER_ENV_VARS: Mapping[str, str] = {
     "TRADEWAKE_DASHBOARD_TOKEN": "the dashboard's operator token (else one is generated and printed)",
     "TRADEWAKE_VENUE_API_KEY": "the local venue's API key (tradewake venue serve)",
     "TRADEWAKE_VENUE_API_SECRET": "the local venue's API secret (tradewake venue serve)",
+    "TRADEWAKE_CHAOS_KILL_AT_SAVE": "tests: the kill -9 chaos test's hook (engine/chaos.py): die at save N",
 }
 """``TRADEWAKE_*`` variables the project uses that are not settings; any other unknown one is an error."""
 

@@ -1,4 +1,4 @@
-"""A Messages server that trades: the local Messages server (``tests/agent/messages_server.py``) answering every
+"""A Messages server that trades: the local Messages server (``benchmarks/llmsim``) answering every
 agent turn from the venue's state instead of a fixed script, so the anthropic backend can run a chaos test of any
 length through the real SDK.
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from tests.agent.messages_server import MessagesServer, Reply
+from benchmarks.llmsim import MessagesServer, Reply
 from tests.chaos.processes import VenueProcess
 
 ANY_TURN = Reply(kind="message", stop_reason="tool_use")

@@ -1,33 +1,28 @@
 """Invariant 5 on the live path: state persisted after every order placement. Backtests batch their store's writes
 (``store.batched``: one transaction per N steps); a live run must not. A paper run over recorded real candles, as
-``tradewake run`` builds it, with an agent that places an order and then, before the engine does anything else,
+``tradewake run`` builds it over the local venue, with an agent that places an order and then, before the engine does anything else,
 reads the store's file through a second, independent SQLite connection: the order's safety state and its journal
 event are already there."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
 from agent.records import build_record
 from agent.signals import last_price
-from core.clock import SimClock
 from core.ports import Clock
 from core.types import Alert, DecisionRecord, DecisionRequest
-from engine.runs import LiveFeed
-from engine.wiring import AgentChoice, build_run
-from market.bundled import BTC_5M, bundled_path
-from market.candles import load_candles
+from engine.wiring import AgentChoice
 from safety.book import ENTRY_PREFIX, POSITION_PREFIX
 from store.batched import BatchedSqliteStore
 from store.sqlite_store import SqliteStore
-from tests.engine.test_live import RecordedKlines, paper_settings
+from tests.live.harness import live_settings, play, running_bot, until, venue_config
 from tools.context import DecisionSession, JournalSink, TradingDesk
 from tools.executor import ToolExecutor
 from tools.registry import ToolName
+from venue import Venue
 
 
 @dataclass(frozen=True)
@@ -74,30 +69,19 @@ class OrderThenLook:
         return Seen(ok, answer, tuple(keys), tuple(kinds))
 
 
-def test_a_live_run_saves_the_order_before_it_does_anything_else(tmp_path: Path) -> None:
-    frame = load_candles(bundled_path(BTC_5M))
-    clock = SimClock(frame.index[2_100].to_pydatetime() + timedelta(seconds=30))
-    settings = paper_settings(tmp_path)
-    settings = settings.model_copy(update={"gate": settings.gate.model_copy(
-        update={"candle_close_timeframes": ("5m",), "cooldown_s": 0})})  # fmt: skip  # every candle close wakes it
+async def test_a_live_run_saves_the_order_before_it_does_anything_else(tmp_path: Path) -> None:
     agents: list[OrderThenLook] = []
 
     def factory(desk: TradingDesk, journal: JournalSink, _: Clock) -> OrderThenLook:
-        agents.append(OrderThenLook(desk, journal, tmp_path / "live.sqlite3"))
+        agents.append(OrderThenLook(desk, journal, tmp_path / "bot.sqlite3"))
         return agents[-1]
 
-    async def live() -> None:
-        run = await build_run(settings, LiveFeed("5m", source=RecordedKlines(frame, clock), poll_interval_s=60),
-                              clock, agent=AgentChoice(factory=factory))  # fmt: skip
-        try:
-            assert type(run.store) is SqliteStore and not isinstance(run.store, BatchedSqliteStore)
-            while not agents[0].seen:
-                clock.advance_by(60)
-                await run.feed.round()
-        finally:
-            await run.close()
-
-    asyncio.run(live())
+    async with Venue(venue_config(tmp_path)) as venue:
+        settings = live_settings(venue, tmp_path, mode="paper", every_candle=True)  # every candle close wakes it
+        async with running_bot(settings, agent=AgentChoice(factory=factory)) as bot:
+            assert type(bot.run.store) is SqliteStore and not isinstance(bot.run.store, BatchedSqliteStore)
+            await play(venue, 4)
+            await until(lambda: bool(agents and agents[0].seen), what="the agent's order")
     seen = agents[0].seen[0]
     assert seen.ok, seen.answer
     held = [k for k in seen.safety_keys if k.startswith((POSITION_PREFIX, ENTRY_PREFIX))]
