@@ -40,6 +40,7 @@ from safety.executor import PositionGuard
 from safety.gateway import ExchangeGateway
 from safety.guard_state import ManagedStage
 from safety.keeper import StateKeeper, TickReport
+from safety.leases import LeaseHolder
 from safety.managed import HoldingShare, ManagedOutcome, ManagedSpec, SpotHoldings, check_managed
 from safety.managed_ops import ManagedPositions
 from safety.proposals import EntryProposal, Proposal
@@ -48,7 +49,7 @@ from safety.reconcile import equity as account_equity
 from safety.requests import Done, Requests
 from safety.rules import tradable
 from safety.sweep import Sweep
-from safety.verdicts import Approved, Verdict
+from safety.verdicts import Approved, Verdict, VetoCode, Vetoed
 from safety.veto import veto
 from safety.views import Limits, Portfolio, Quote, portfolio_view
 
@@ -90,6 +91,9 @@ class SafetyConfig:
     """The symbols the run trades: on futures their account terms are read at reconciliation."""
     expected_terms: ExpectedTerms | None = None
     """Futures: the leverage and margin type the run set on the account (drift refuses entries)."""
+    leases: LeaseHolder | None = None
+    """Several runners on one account: this runner's symbol leases. Entries only on symbols it holds, has
+    reconciled and protected; every order-side write is fenced by the symbol's token (``safety.leases``)."""
 
 
 @dataclass
@@ -148,7 +152,7 @@ class SafetyService:
     ) -> SafetyService:
         """Wire the parts over a loaded book (``open`` for the usual start-up)."""
         keeper = StateKeeper(book, alerts)
-        gateway = ExchangeGateway(broker, book, keeper, config.risk)
+        gateway = ExchangeGateway(broker, book, keeper, config.risk, fence=config.leases)
         guard = PositionGuard(gateway, book, keeper, config.rules, config.risk, config.prefix)
         entries = Entries(book, gateway, keeper, guard, config.rules, config.prefix)
         sweep = Sweep(book, keeper, gateway, entries, guard)
@@ -161,9 +165,7 @@ class SafetyService:
         terms = None
         if config.market_type == "future" and config.traded and isinstance(broker, AccountSettingsReader):
             terms = FuturesTerms(broker, config.expected_terms)
-        return cls(
-            config, book, keeper, gateway, sweep, requests, reconciler, commands, managed, terms, equity=equity
-        )
+        return cls(config, book, keeper, gateway, sweep, requests, reconciler, commands, managed, terms, equity=equity)
 
     @property
     def quote_asset(self) -> str:
@@ -236,6 +238,7 @@ class SafetyService:
         """Guard a managed holding as ``spec`` says: open it without an entry order (the stop is placed in the
         same call), apply the operator's new terms or stage, or let it go on a release (``safety.managed``)."""
         return await self._managed.hold(spec, self.prices, now)
+
     def closed_trades(self) -> list[ClosedTrade]:
         """Every close committed in the store, also by an earlier process: a crash between a close's commit and
         the learner's leaves the learner one behind, and a start-up catches it up from here (exactly once)."""
@@ -253,6 +256,10 @@ class SafetyService:
 
     def check(self, proposal: Proposal, now: datetime) -> Verdict:
         """The pure veto against the current book, prices and equity (no side effects)."""
+        leases = self.config.leases
+        if isinstance(proposal, EntryProposal) and leases is not None and not leases.trading(proposal.symbol):
+            why = "does not hold" if not leases.holds(proposal.symbol) else "has not reconciled and protected"
+            return Vetoed(VetoCode.NOT_LEASED, f"this runner {why} {proposal.symbol}'s lease; no entry there")
         limits = Limits(self.config.risk, self.config.mode)
         verdict = veto(proposal, self.portfolio(), self.market(), limits, self.book.board, now)
         if isinstance(verdict, Approved):
