@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from core.ids import Symbol
+from core.ids import PositionId, Symbol
 from core.money import MarketRules
 from core.portfolio import PortfolioView
 from core.ports import Broker, Clock, Notifier, Store
@@ -48,6 +48,7 @@ from safety.reconcile import Reconciler, ReconcileReport
 from safety.reconcile import equity as account_equity
 from safety.requests import Done, Requests
 from safety.rules import tradable
+from safety.shared_book import SharedPortfolio, caps_for
 from safety.sweep import Sweep
 from safety.verdicts import Approved, Verdict, VetoCode, Vetoed
 from safety.veto import veto
@@ -91,6 +92,9 @@ class SafetyConfig:
     """The symbols the run trades: on futures their account terms are read at reconciliation."""
     expected_terms: ExpectedTerms | None = None
     """Futures: the leverage and margin type the run set on the account (drift refuses entries)."""
+    shared: SharedPortfolio | None = None
+    """Several runners on one account: the account-wide book every entry is reserved in right before it is
+    sent (exposure, orders, trades, daily loss and the trading breaker across runners, ``safety.shared_book``)."""
     leases: LeaseHolder | None = None
     """Several runners on one account: this runner's symbol leases. Entries only on symbols it holds, has
     reconciled and protected; every order-side write is fenced by the symbol's token (``safety.leases``)."""
@@ -210,7 +214,9 @@ class SafetyService:
 
     async def guard(self, now: datetime) -> TickReport:
         """Finalization-first pass over every pending entry and open position (``safety.sweep``)."""
-        return await self._sweep.run(self.prices, now, self.equity)
+        report = await self._sweep.run(self.prices, now, self.equity)
+        self._settle_shared(report.closed)
+        return report
 
     async def exchange_trouble(self, reason: str, now: datetime) -> None:
         """Trouble with the exchange that no broker call saw (the live loop's reconnect storm): the exchange
@@ -246,7 +252,7 @@ class SafetyService:
 
     def drain_closed(self) -> list[ClosedTrade]:
         """Closes committed since the last guard pass (exits the agent asked for in between)."""
-        return self._keeper.drain_closed()
+        return self._settle_shared(self._keeper.drain_closed())
 
     async def alert(self, alert: Alert) -> None:
         """Tell a human (deduplicated, rate-limited, journaled when undeliverable)."""
@@ -277,7 +283,39 @@ class SafetyService:
                 await self._keeper.alert(AlertKind.ACCOUNT_SETTINGS, drift, now, key=str(proposal.symbol))
                 await self._keeper.save(now)
                 return EntryResult("not_sent", approved.position_id, drift)
-        return await self._requests.execute(approved, self.prices, now)
+        shared = self.config.shared
+        if not isinstance(proposal, EntryProposal) or shared is None or approved.position_id is None:
+            return await self._requests.execute(approved, self.prices, now)
+        return await self._shared_entry(approved, proposal, shared, approved.position_id, now)
+
+    async def _shared_entry(
+        self, approved: Approved, proposal: EntryProposal, shared: SharedPortfolio, pid: PositionId, now: datetime
+    ) -> EntryResult | Done:
+        """Several runners: reserve the entry in the account-wide book right before it is sent (the commit
+        point); give the reservation back when nothing was sent, settle it to the filled notional on a fill."""
+        price = proposal.limit_price or approved.reference_price or self.prices.get(proposal.symbol, Decimal(0))
+        notional = (approved.quantity or Decimal(0)) * price
+        refused = shared.reserve(str(pid), notional, caps_for(self.config.risk, self.config.mode, self.equity), now)
+        if refused is not None:
+            self.book.journal("entry.refused", now, {"position_id": pid, "why": refused.message, "code": refused.code})
+            await self._keeper.save(now)
+            return EntryResult("not_sent", pid, refused.message)
+        result = await self._requests.execute(approved, self.prices, now)
+        if isinstance(result, EntryResult) and result.status in {"not_sent", "rejected", "duplicate"}:
+            shared.release(str(pid))
+        elif isinstance(result, EntryResult) and result.status == "filled" and pid in self.book.records:
+            position = self.book.records[pid].position
+            shared.filled(str(pid), position.quantity * position.entry_price)
+        return result
+
+    def _settle_shared(self, closed: list[ClosedTrade]) -> list[ClosedTrade]:
+        """Closes leave the account-wide book with their P&L (each exactly once: the script forgets the id)."""
+        shared = self.config.shared
+        if shared is not None:
+            caps = caps_for(self.config.risk, self.config.mode, self.equity)
+            for trade in closed:
+                shared.closed(trade, caps)
+        return closed
 
     # ------------------------------------------------------------------ views
 
