@@ -29,6 +29,7 @@ from core.money import MarketRules
 from core.portfolio import PortfolioView
 from core.ports import Broker, Clock, Notifier, Store
 from core.settings import RiskSettings, RunMode
+from core.timeframes import datetime_to_ms
 from core.types import Alert, Balance, ClosedTrade, Position
 from safety import rules as veto_rules
 from safety.account import AccountSettingsReader, ExpectedTerms, FuturesTerms
@@ -40,7 +41,7 @@ from safety.executor import PositionGuard
 from safety.gateway import ExchangeGateway
 from safety.guard_state import ManagedStage
 from safety.keeper import StateKeeper, TickReport
-from safety.leases import LeaseHolder
+from safety.leases import LeaseHolder, RoundOutcome, TakeoverStage
 from safety.managed import HoldingShare, ManagedOutcome, ManagedSpec, SpotHoldings, check_managed
 from safety.managed_ops import ManagedPositions
 from safety.proposals import EntryProposal, Proposal
@@ -161,8 +162,17 @@ class SafetyService:
         entries = Entries(book, gateway, keeper, guard, config.rules, config.prefix)
         sweep = Sweep(book, keeper, gateway, entries, guard)
         requests = Requests(book, keeper, guard, entries)
+        scope = config.leases.holds if config.leases is not None else None
         reconciler = Reconciler(
-            book, gateway, keeper, sweep, config.rules, config.prefix, config.quote_asset, holdings=holdings
+            book,
+            gateway,
+            keeper,
+            sweep,
+            config.rules,
+            config.prefix,
+            config.quote_asset,
+            holdings=holdings,
+            scope=scope,
         )
         commands = Commands(store, book, keeper, requests, delegated=config.delegated_commands)
         managed = ManagedPositions(book, keeper, gateway, guard)
@@ -208,6 +218,36 @@ class SafetyService:
                 await self._keeper.alert(AlertKind.ACCOUNT_SETTINGS, problem, now, key="start-up")
                 return await self._reconciler.failed(report, problem, now)
         return report
+
+    async def keep_leases(self, now: datetime) -> RoundOutcome | None:
+        """Several runners: one lease round (``safety.leases``), then walk every symbol not trading yet through
+        its takeover: reconcile with the exchange first (invariant 6), then a guard pass until no position on it
+        is left without a stop, and only then trade. ``None`` when this runner has no leases (a single runner)."""
+        leases = self.config.leases
+        if leases is None:
+            return None
+        outcome = leases.round(datetime_to_ms(now))
+        for symbol in outcome.lost:
+            self.book.journal("lease.lost", now, {"symbol": symbol})
+            await self._keeper.alert(
+                AlertKind.LEASE_LOST, f"lost the lease of {symbol}: stops trading it", now, key=f"{symbol}:renew"
+            )
+        for symbol in outcome.acquired:
+            self.book.journal("lease.acquired", now, {"symbol": symbol, "token": leases.token(symbol)})
+        stages = {s: held.stage for s, held in leases.held.items()}
+        if TakeoverStage.RECONCILING in stages.values():
+            report = await self.reconcile(now)
+            for symbol in (s for s, stage in stages.items() if stage is TakeoverStage.RECONCILING):
+                leases.advance(symbol, reconciled=report.ok, unprotected=0)
+        if any(held.stage is TakeoverStage.PROTECTING for held in leases.held.values()):
+            tick = await self.guard(now)
+            records = self.book.records
+            unprotected = [records[pid].symbol for pid in tick.unprotected if pid in records]
+            for symbol, held in list(leases.held.items()):
+                if held.stage is TakeoverStage.PROTECTING:
+                    leases.advance(symbol, reconciled=True, unprotected=unprotected.count(symbol) + len(tick.errors))
+        await self._keeper.save(now)
+        return outcome
 
     async def apply_commands(self, now: datetime) -> list[AppliedCommand]:
         return await self._commands.apply_pending(self.prices, now)
