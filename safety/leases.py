@@ -99,6 +99,8 @@ class LeaseStore(Protocol):
 
     def fence(self, symbol: Symbol, runner: str, token: int) -> FenceAnswer: ...
 
+    def beat(self, runner: str, symbols: Iterable[Symbol], now_ms: int, ttl_ms: int, pid: int) -> None: ...
+
     def read(self, symbols: Iterable[Symbol], now_ms: int) -> dict[Symbol, Lease | None]:
         """The leases as they stand, observed at ``now_ms``."""
         ...
@@ -130,6 +132,8 @@ class LeaseHolder:
     held: dict[Symbol, Held] = field(default_factory=dict)
     refused: int = 0
     """Order-side writes refused by the fence since start (a stale token)."""
+    pid: int = 0
+    """The process id shown with the heartbeat (``tradewake status``)."""
 
     def __post_init__(self) -> None:
         check_runner_id(self.runner)
@@ -146,6 +150,7 @@ class LeaseHolder:
             if token is not None:
                 self.held[symbol] = Held(token)
                 acquired.append(symbol)
+        self.store.beat(self.runner, tuple(self.held), now_ms, self.ttl_ms, self.pid)
         return RoundOutcome(tuple(acquired), tuple(lost))
 
     def holds(self, symbol: Symbol) -> bool:

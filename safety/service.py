@@ -61,6 +61,7 @@ __all__ = [
     "EntryResult",
     "ExpectedTerms",
     "HoldingShare",
+    "LeaseReport",
     "ManagedOutcome",
     "ManagedSpec",
     "ManagedStage",
@@ -99,6 +100,14 @@ class SafetyConfig:
     leases: LeaseHolder | None = None
     """Several runners on one account: this runner's symbol leases. Entries only on symbols it holds, has
     reconciled and protected; every order-side write is fenced by the symbol's token (``safety.leases``)."""
+
+
+@dataclass
+class LeaseReport:
+    """What :meth:`SafetyService.keep_leases` did: the lease round, and the closes its passes committed."""
+
+    outcome: RoundOutcome
+    closed: list[ClosedTrade] = field(default_factory=list)
 
 
 @dataclass
@@ -219,14 +228,16 @@ class SafetyService:
                 return await self._reconciler.failed(report, problem, now)
         return report
 
-    async def keep_leases(self, now: datetime) -> RoundOutcome | None:
+    async def keep_leases(self, now: datetime) -> LeaseReport | None:
         """Several runners: one lease round (``safety.leases``), then walk every symbol not trading yet through
         its takeover: reconcile with the exchange first (invariant 6), then a guard pass until no position on it
-        is left without a stop, and only then trade. ``None`` when this runner has no leases (a single runner)."""
+        is left without a stop, and only then trade. ``None`` when this runner has no leases (a single runner).
+        The report's ``closed`` are closes committed here (the learner hears of each once, as after ``guard``)."""
         leases = self.config.leases
         if leases is None:
             return None
         outcome = leases.round(datetime_to_ms(now))
+        report = LeaseReport(outcome)
         for symbol in outcome.lost:
             self.book.journal("lease.lost", now, {"symbol": symbol})
             await self._keeper.alert(
@@ -236,18 +247,20 @@ class SafetyService:
             self.book.journal("lease.acquired", now, {"symbol": symbol, "token": leases.token(symbol)})
         stages = {s: held.stage for s, held in leases.held.items()}
         if TakeoverStage.RECONCILING in stages.values():
-            report = await self.reconcile(now)
+            reconciled = await self.reconcile(now)
+            report.closed.extend(self._settle_shared(list(reconciled.finalized)))
             for symbol in (s for s, stage in stages.items() if stage is TakeoverStage.RECONCILING):
-                leases.advance(symbol, reconciled=report.ok, unprotected=0)
+                leases.advance(symbol, reconciled=reconciled.ok, unprotected=0)
         if any(held.stage is TakeoverStage.PROTECTING for held in leases.held.values()):
             tick = await self.guard(now)
+            report.closed.extend(tick.closed)
             records = self.book.records
             unprotected = [records[pid].symbol for pid in tick.unprotected if pid in records]
             for symbol, held in list(leases.held.items()):
                 if held.stage is TakeoverStage.PROTECTING:
                     leases.advance(symbol, reconciled=True, unprotected=unprotected.count(symbol) + len(tick.errors))
         await self._keeper.save(now)
-        return outcome
+        return report
 
     async def apply_commands(self, now: datetime) -> list[AppliedCommand]:
         return await self._commands.apply_pending(self.prices, now)

@@ -52,7 +52,6 @@ def run_runner(url: str, namespace: str, runner: str, symbols: list[str], ttl_ms
                 ledger.rpush(f"{{{namespace}}}:ledger", f"{symbol}|{runner}|{token}|{_now_ms()}")
                 writes += 1
         holder.round(_now_ms())
-        leases.beat(runner, tuple(holder.held), _now_ms(), ttl_ms, 0)
         time.sleep(interval_ms / 1000)
     holder.release_all()
     print(json.dumps({"runner": runner, "writes": writes, "refused": holder.refused}), flush=True)

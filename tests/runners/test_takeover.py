@@ -56,7 +56,7 @@ async def test_an_acquired_symbol_is_reconciled_then_protected_then_traded(
     before = desk.safety.check(_entry(BTC, D(39000), "k0"), venue.clock.now())
     assert isinstance(before, Vetoed) and before.code is VetoCode.NOT_LEASED
     outcome = await desk.safety.keep_leases(venue.clock.now())
-    assert outcome is not None and set(outcome.acquired) == {BTC, ETH}
+    assert outcome is not None and set(outcome.outcome.acquired) == {BTC, ETH}
     assert holder.trading(BTC) and holder.trading(ETH)
     assert [e["symbol"] for e in desk.journal("lease.acquired")] == [BTC, ETH]
     assert isinstance(desk.safety.check(_entry(BTC, D(39000), "k1"), venue.clock.now()), Approved)
