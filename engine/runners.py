@@ -38,6 +38,7 @@ def coordination(settings: Settings, symbols: tuple[Symbol, ...], resources: Asy
     url, namespace = settings.store.url, runner.account_namespace
     leases = RedisLeases(url, namespace)
     resources.callback(leases.close)
+    leases.register(runner.id, settings.store.namespace)  # the control plane queues this runner's commands there
     book = RedisSharedBook(url, namespace)
     resources.callback(book.close)
     counter = RedisStore(url, namespace)

@@ -6,6 +6,7 @@ Keys (in the account's namespace, a Redis hash tag like the store's, so the scri
 - ``{ns}:fence:<symbol>``  the symbol's fencing token counter (``INCR``; never expires, never goes back)
 - ``{ns}:runner:<id>``     hash ``symbols``, ``at`` (ms), ``pid`` with an expiry: the runner's heartbeat
 - ``{ns}:runners``         set of runner ids ever seen (``tradewake status`` reads their heartbeats)
+- ``{ns}:runner-books``    hash runner id -> its own store namespace (where the control plane queues commands)
 
 Acquire (with the new token), renew, release and the fence check are each one Lua script, so no two runners
 can interleave between a check and a write. Like ``store.redis_store`` this module owns a ``redis`` client;
@@ -143,10 +144,23 @@ class RedisLeases:
             pipe.sadd(f"{self._prefix}runners", runner)
             pipe.execute()
 
-    def heartbeats(self) -> tuple[list[Heartbeat], list[str]]:
-        """Live runners' heartbeats, and the ids of runners seen before whose heartbeat has expired."""
+    def register(self, runner: str, book_namespace: str) -> None:
+        """Where ``runner`` keeps its own book and command queue (the control plane queues its commands there)."""
         with self._translated():
-            runners = sorted(str(r) for r in self._client.smembers(f"{self._prefix}runners"))
+            self._client.hset(f"{self._prefix}runner-books", check_runner_id(runner), book_namespace)
+
+    def books(self) -> dict[str, str]:
+        """Every registered runner's book namespace."""
+        with self._translated():
+            found = self._client.hgetall(f"{self._prefix}runner-books")
+        return {str(runner): str(namespace) for runner, namespace in found.items()}
+
+    def heartbeats(self) -> tuple[list[Heartbeat], list[str]]:
+        """Live runners' heartbeats, and the ids of runners seen or registered whose heartbeat has expired."""
+        with self._translated():
+            seen = self._client.smembers(f"{self._prefix}runners")
+            registered = self._client.hkeys(f"{self._prefix}runner-books")
+            runners = sorted({str(r) for r in (*seen, *registered)})
             pipe = self._client.pipeline(transaction=True)
             for runner in runners:
                 pipe.hgetall(f"{self._prefix}runner:{runner}")
