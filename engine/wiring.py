@@ -113,7 +113,7 @@ async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: in
             delegated_commands=spot.delegated if spot else (),
             traded=tuple(core.market.symbols),
             expected_terms=expected_terms(settings.exchange, on_exchange=plan_for(settings).fills == "exchange"),
-            leases=core.shared.leases if core.shared else None, shared=core.shared.shared if core.shared else None,
+            **(core.shared.safety_fields() if core.shared else {}),
         ),
         initial_equity=core.initial_equity, alert_interval_s=settings.alerts.min_interval_s,
         holdings=spot.view() if spot else None,

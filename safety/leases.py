@@ -99,6 +99,10 @@ class LeaseStore(Protocol):
 
     def fence(self, symbol: Symbol, runner: str, token: int) -> FenceAnswer: ...
 
+    def previous(self, symbol: Symbol) -> str:
+        """Who held ``symbol`` before this runner's last acquisition ("" when nobody)."""
+        ...
+
     def beat(self, runner: str, symbols: Iterable[Symbol], now_ms: int, ttl_ms: int, pid: int) -> None: ...
 
     def read(self, symbols: Iterable[Symbol], now_ms: int) -> dict[Symbol, Lease | None]:

@@ -29,7 +29,6 @@ from core.money import MarketRules
 from core.portfolio import PortfolioView
 from core.ports import Broker, Clock, Notifier, Store
 from core.settings import RiskSettings, RunMode
-from core.timeframes import datetime_to_ms
 from core.types import Alert, Balance, ClosedTrade, Position
 from safety import rules as veto_rules
 from safety.account import AccountSettingsReader, ExpectedTerms, FuturesTerms
@@ -40,8 +39,9 @@ from safety.entries import Entries, EntryResult
 from safety.executor import PositionGuard
 from safety.gateway import ExchangeGateway
 from safety.guard_state import ManagedStage
+from safety.handover import Handover
 from safety.keeper import StateKeeper, TickReport
-from safety.leases import LeaseHolder, RoundOutcome, TakeoverStage
+from safety.leases import LeaseHolder
 from safety.managed import HoldingShare, ManagedOutcome, ManagedSpec, SpotHoldings, check_managed
 from safety.managed_ops import ManagedPositions
 from safety.proposals import EntryProposal, Proposal
@@ -51,6 +51,7 @@ from safety.requests import Done, Requests
 from safety.rules import tradable
 from safety.shared_book import SharedPortfolio, caps_for
 from safety.sweep import Sweep
+from safety.takeover import LeaseReport, Takeover
 from safety.verdicts import Approved, Verdict, VetoCode, Vetoed
 from safety.veto import veto
 from safety.views import Limits, Portfolio, Quote, portfolio_view
@@ -98,16 +99,10 @@ class SafetyConfig:
     """Several runners on one account: the account-wide book every entry is reserved in right before it is
     sent (exposure, orders, trades, daily loss and the trading breaker across runners, ``safety.shared_book``)."""
     leases: LeaseHolder | None = None
+    handover: Handover | None = None
+    """Several runners: where a takeover takes the previous holder's position records from (``safety.handover``)."""
     """Several runners on one account: this runner's symbol leases. Entries only on symbols it holds, has
     reconciled and protected; every order-side write is fenced by the symbol's token (``safety.leases``)."""
-
-
-@dataclass
-class LeaseReport:
-    """What :meth:`SafetyService.keep_leases` did: the lease round, and the closes its passes committed."""
-
-    outcome: RoundOutcome
-    closed: list[ClosedTrade] = field(default_factory=list)
 
 
 @dataclass
@@ -229,38 +224,13 @@ class SafetyService:
         return report
 
     async def keep_leases(self, now: datetime) -> LeaseReport | None:
-        """Several runners: one lease round (``safety.leases``), then walk every symbol not trading yet through
-        its takeover: reconcile with the exchange first (invariant 6), then a guard pass until no position on it
-        is left without a stop, and only then trade. ``None`` when this runner has no leases (a single runner).
-        The report's ``closed`` are closes committed here (the learner hears of each once, as after ``guard``)."""
+        """Several runners: one lease round, and every symbol not trading yet walked through its takeover
+        (``safety.takeover``). ``None`` when this runner has no leases (a single runner)."""
         leases = self.config.leases
         if leases is None:
             return None
-        outcome = leases.round(datetime_to_ms(now))
-        report = LeaseReport(outcome)
-        for symbol in outcome.lost:
-            self.book.journal("lease.lost", now, {"symbol": symbol})
-            await self._keeper.alert(
-                AlertKind.LEASE_LOST, f"lost the lease of {symbol}: stops trading it", now, key=f"{symbol}:renew"
-            )
-        for symbol in outcome.acquired:
-            self.book.journal("lease.acquired", now, {"symbol": symbol, "token": leases.token(symbol)})
-        stages = {s: held.stage for s, held in leases.held.items()}
-        if TakeoverStage.RECONCILING in stages.values():
-            reconciled = await self.reconcile(now)
-            report.closed.extend(self._settle_shared(list(reconciled.finalized)))
-            for symbol in (s for s, stage in stages.items() if stage is TakeoverStage.RECONCILING):
-                leases.advance(symbol, reconciled=reconciled.ok, unprotected=0)
-        if any(held.stage is TakeoverStage.PROTECTING for held in leases.held.values()):
-            tick = await self.guard(now)
-            report.closed.extend(tick.closed)
-            records = self.book.records
-            unprotected = [records[pid].symbol for pid in tick.unprotected if pid in records]
-            for symbol, held in list(leases.held.items()):
-                if held.stage is TakeoverStage.PROTECTING:
-                    leases.advance(symbol, reconciled=True, unprotected=unprotected.count(symbol) + len(tick.errors))
-        await self._keeper.save(now)
-        return report
+        takeover = Takeover(leases, self.config.handover, self.book, self._keeper)
+        return await takeover.round(now, self.reconcile, self.guard, self._settle_shared)
 
     async def apply_commands(self, now: datetime) -> list[AppliedCommand]:
         return await self._commands.apply_pending(self.prices, now)

@@ -4,6 +4,7 @@ Keys (in the account's namespace, a Redis hash tag like the store's, so the scri
 
 - ``{ns}:lease:<symbol>``  string ``runner|token`` with an expiry (``SET NX PX``)
 - ``{ns}:fence:<symbol>``  the symbol's fencing token counter (``INCR``; never expires, never goes back)
+- ``{ns}:last:<symbol>``   the runner that acquired the symbol last (a takeover takes its records from there)
 - ``{ns}:runner:<id>``     hash ``symbols``, ``at`` (ms), ``pid`` with an expiry: the runner's heartbeat
 - ``{ns}:runners``         set of runner ids ever seen (``tradewake status`` reads their heartbeats)
 - ``{ns}:runner-books``    hash runner id -> its own store namespace (where the control plane queues commands)
@@ -59,6 +60,7 @@ class RedisLeases:
             )
         except ValueError as exc:
             raise ConfigError(f"bad redis URL {self.url}: {exc}") from exc
+        self._previous: dict[Symbol, str] = {}
         self._acquire = self._script("lease_acquire.lua")
         self._renew = self._script("lease_renew.lua")
         self._release = self._script("lease_release.lua")
@@ -90,14 +92,18 @@ class RedisLeases:
 
     def acquire(self, symbol: Symbol, runner: str, ttl_ms: int) -> int | None:
         """The new fencing token when ``symbol`` was free, else ``None`` (someone holds it)."""
-        reply = self._run(
-            self._acquire, [self._lease(symbol), self._fence_key(symbol)], [check_runner_id(runner), ttl_ms]
-        )
-        if isinstance(reply, list) and reply and reply[0] == "acquired":
+        keys = [self._lease(symbol), self._fence_key(symbol), f"{self._prefix}last:{symbol}"]
+        reply = self._run(self._acquire, keys, [check_runner_id(runner), ttl_ms])
+        if isinstance(reply, list) and len(reply) == 3 and reply[0] == "acquired":
+            self._previous[symbol] = str(reply[2])
             return int(reply[1])
         if isinstance(reply, list) and reply and reply[0] == "taken":
             return None
         raise OperationalError(f"redis leases {self.url}: unexpected acquire reply {reply!r}")
+
+    def previous(self, symbol: Symbol) -> str:
+        """Who held ``symbol`` before this process last acquired it ("" when nobody ever did)."""
+        return self._previous.get(symbol, "")
 
     def renew(self, symbol: Symbol, runner: str, token: int, ttl_ms: int) -> bool:
         return bool(int(self._run(self._renew, [self._lease(symbol)], [runner, token, ttl_ms])))

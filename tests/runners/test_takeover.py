@@ -1,7 +1,8 @@
 """Issue 21 item 1, the takeover at the safety layer: the real SafetyService on the simulated exchange (one
 account shared by two runners' services), leases on a real redis-server. A symbol a runner acquires is
 reconciled first (invariant 6), then protected, and only then traded; another runner's positions are not this
-runner's mismatches; a position nobody handed over keeps the symbol out of trading (its exchange stop stays)."""
+runner's mismatches; the previous holder's position is handed over (its record moves books), re-attached to its
+stop and protected before the symbol trades; a position nobody handed over keeps the symbol out of trading."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from pathlib import Path
 from core.clock import SimClock
 from core.ids import Symbol
 from exchange.sim import MarketFill, SimBroker, SimConfig, SimExchange, binance_spot_markets
+from safety.guard_state import GuardRecord
+from safety.handover import take_records
 from safety.leases import LeaseHolder, TakeoverStage
 from safety.proposals import EntryProposal
 from safety.verdicts import Approved, VetoCode, Vetoed
@@ -89,4 +92,45 @@ async def test_another_runners_position_is_not_a_mismatch_and_an_unexplained_one
     assert isinstance(vetoed, Vetoed) and vetoed.code is VetoCode.NOT_LEASED
     assert venue.open_orders(BTC) == stops, "the dead runner's stop still protects the position"
     await a_desk.safety.guard(venue.clock.now())  # a wakes up: whatever its guard tries is fenced
+    assert venue.open_orders(BTC) == stops
+
+
+class BookHandover:
+    """``safety.handover.Handover`` over the previous holder's real SQLite book (Redis in a run: engine.runners)."""
+
+    def __init__(self, books: dict[str, Desk], runner: str) -> None:
+        self.books, self.runner = books, runner
+
+    def take(self, symbol: Symbol, previous: str, now: datetime) -> list[GuardRecord]:
+        return take_records(self.books[previous].store, symbol, self.runner, now)
+
+
+async def test_a_takeover_hands_the_position_over_reconciles_protects_and_then_trades(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    venue = _venue()
+    leases = RedisLeases(redis_server.url, f"take-{uuid.uuid4().hex[:8]}")
+    books: dict[str, Desk] = {}
+    a_desk, _ = await _runner("a", (BTC,), venue, leases, tmp_path, ttl_ms=150)
+    books["a"] = a_desk
+    await a_desk.safety.keep_leases(venue.clock.now())
+    assert (await a_desk.enter(BTC, stop=D(39000))).status == "filled"
+    (position,) = a_desk.safety.positions()
+    stops = venue.open_orders(BTC)
+
+    holder = LeaseHolder("b", (BTC,), leases, 60_000)
+    b_desk = await open_desk(SimBroker(venue), tmp_path / "b.sqlite3", venue.clock, PRICES, market_type="spot",
+                             leases=holder, handover=BookHandover(books, "b"))
+    time.sleep(0.2)  # a dies
+    report = await b_desk.safety.keep_leases(venue.clock.now())
+    assert report is not None and report.outcome.acquired == (BTC,)
+    assert b_desk.journal("lease.acquired")[0]["from"] == "a"
+    (taken,) = b_desk.safety.positions()
+    assert (taken.id, taken.quantity, taken.stop_order_id) == (position.id, position.quantity, position.stop_order_id)
+    assert holder.trading(BTC), "handed over, reconciled (its stop re-attached), protected: b trades BTC"
+    assert venue.open_orders(BTC) == stops, "the same stop protects it throughout: no gap, no duplicate"
+    assert b_desk.journal("reconcile.failed") == []
+    assert [e.kind for e in a_desk.store.read_journal() if e.kind == "lease.handed_over"] == ["lease.handed_over"]
+    assert a_desk.store.keys("safety/pos/") == [], "exactly one book holds the record"
+    await a_desk.safety.guard(venue.clock.now())  # a wakes from its pause: nothing it does reaches the venue
     assert venue.open_orders(BTC) == stops
