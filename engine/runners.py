@@ -11,44 +11,18 @@ from __future__ import annotations
 import os
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from core.ids import Symbol
 from core.settings import Settings
-from safety.guard_state import GuardRecord
-from safety.handover import take_records
-from safety.leases import LeaseHolder
-from safety.shared_book import SharedPortfolio
-from store.leases import RedisLeases
-
-
-@dataclass(frozen=True)
-class RedisHandover:
-    """``safety.handover.Handover``: the previous holder's book is its registered namespace on the same server."""
-
-    url: str
-    leases: RedisLeases
-    runner: str
-
-    def take(self, symbol: Symbol, previous: str, now: datetime) -> list[GuardRecord]:
-        from store.redis_store import RedisStore
-
-        namespace = self.leases.books().get(previous)
-        if namespace is None:
-            return []  # never registered: nothing of its to take (reconciliation reports what it finds)
-        store = RedisStore(self.url, namespace)
-        try:
-            return take_records(store, symbol, self.runner, now)
-        finally:
-            store.close()
+from safety.service import LeaseHolder, SharedPortfolio, StoreHandover
 
 
 @dataclass(frozen=True)
 class Coordination:
     leases: LeaseHolder
     shared: SharedPortfolio
-    handover: RedisHandover
+    handover: StoreHandover
     counter: object
     """The store the request budget counts in (the account's namespace)."""
 
@@ -62,6 +36,7 @@ def coordination(settings: Settings, symbols: tuple[Symbol, ...], resources: Asy
     runner = settings.runner
     if runner.id is None:
         return None
+    from store.leases import RedisLeases
     from store.redis_store import RedisStore
     from store.shared_book import RedisSharedBook
 
@@ -75,4 +50,10 @@ def coordination(settings: Settings, symbols: tuple[Symbol, ...], resources: Asy
     resources.callback(counter.close)
     holder = LeaseHolder(runner.id, symbols, leases, int(runner.lease_ttl_s * 1000), pid=os.getpid())
     resources.callback(holder.release_all)  # a clean stop hands the symbols over at once (after the run closed)
-    return Coordination(holder, SharedPortfolio(book, runner.id), RedisHandover(url, leases, runner.id), counter)
+
+    def open_book(previous: str) -> RedisStore | None:
+        """The previous holder's own book (its registered namespace on the same server)."""
+        book_namespace = leases.books().get(previous)
+        return RedisStore(url, book_namespace) if book_namespace is not None else None
+
+    return Coordination(holder, SharedPortfolio(book, runner.id), StoreHandover(open_book, runner.id), counter)

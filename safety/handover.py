@@ -11,6 +11,8 @@ ids, the guard protects them, and only then does the symbol trade.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -42,3 +44,21 @@ def take_records(store: Store, symbol: Symbol, to_runner: str, now: datetime) ->
     )
     store.transact(writes, [event])
     return records
+
+
+@dataclass(frozen=True)
+class StoreHandover:
+    """``Handover`` over the previous holders' own stores: ``open_book(runner)`` opens one (``None`` when the
+    runner never registered: nothing of its to take; reconciliation reports what it finds)."""
+
+    open_book: Callable[[str], Store | None]
+    runner: str
+
+    def take(self, symbol: Symbol, previous: str, now: datetime) -> list[GuardRecord]:
+        store = self.open_book(previous)
+        if store is None:
+            return []
+        try:
+            return take_records(store, symbol, self.runner, now)
+        finally:
+            store.close()

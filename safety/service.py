@@ -39,7 +39,7 @@ from safety.entries import Entries, EntryResult
 from safety.executor import PositionGuard
 from safety.gateway import ExchangeGateway
 from safety.guard_state import ManagedStage
-from safety.handover import Handover
+from safety.handover import Handover, StoreHandover
 from safety.keeper import StateKeeper, TickReport
 from safety.leases import LeaseHolder
 from safety.managed import HoldingShare, ManagedOutcome, ManagedSpec, SpotHoldings, check_managed
@@ -62,6 +62,7 @@ __all__ = [
     "EntryResult",
     "ExpectedTerms",
     "HoldingShare",
+    "LeaseHolder",
     "LeaseReport",
     "ManagedOutcome",
     "ManagedSpec",
@@ -69,7 +70,9 @@ __all__ = [
     "ReconcileReport",
     "SafetyConfig",
     "SafetyService",
+    "SharedPortfolio",
     "SpotHoldings",
+    "StoreHandover",
     "TickReport",
     "account_equity",
     "tradable",

@@ -134,3 +134,33 @@ async def test_a_takeover_hands_the_position_over_reconciles_protects_and_then_t
     assert a_desk.store.keys("safety/pos/") == [], "exactly one book holds the record"
     await a_desk.safety.guard(venue.clock.now())  # a wakes from its pause: nothing it does reaches the venue
     assert venue.open_orders(BTC) == stops
+
+
+async def test_the_runs_handover_takes_the_records_from_the_previous_holders_redis_book(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    from contextlib import AsyncExitStack
+
+    from core.settings import Settings
+    from engine.runners import coordination
+    from store.redis_store import RedisStore
+
+    venue = _venue()
+    a_desk, _ = await _runner("a", (BTC,), venue, RedisLeases(redis_server.url, f"x{uuid.uuid4().hex[:6]}"), tmp_path)
+    await a_desk.safety.keep_leases(venue.clock.now())
+    assert (await a_desk.enter(BTC, stop=D(39000))).status == "filled"
+    account = f"acct{uuid.uuid4().hex[:6]}"
+    previous_book = RedisStore(redis_server.url, f"{account}-r0")
+    for key, doc in a_desk.store.get_many(a_desk.store.keys("safety/pos/")).items():
+        previous_book.put(key, doc.value)  # r0's book on Redis holds the position record
+    RedisLeases(redis_server.url, account).register("r0", f"{account}-r0")
+    settings = Settings.model_validate({"mode": "paper", "store": {"url": redis_server.url, "namespace": "r1-book"},
+                                        "runner": {"id": "r1", "account_namespace": account}})
+    async with AsyncExitStack() as resources:
+        shared = coordination(settings, (BTC,), resources)
+        assert shared is not None
+        (record,) = shared.handover.take(BTC, "r0", venue.clock.now())
+        assert record.id == a_desk.safety.positions()[0].id
+        assert shared.handover.take(BTC, "nobody", venue.clock.now()) == []
+    assert previous_book.keys("safety/pos/") == [], "gone from r0's book"
+    assert [e.kind for e in previous_book.tail_journal(1)] == ["lease.handed_over"]
