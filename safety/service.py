@@ -167,9 +167,9 @@ class SafetyService:
         gateway = ExchangeGateway(broker, book, keeper, config.risk, fence=config.leases)
         guard = PositionGuard(gateway, book, keeper, config.rules, config.risk, config.prefix)
         entries = Entries(book, gateway, keeper, guard, config.rules, config.prefix)
-        sweep = Sweep(book, keeper, gateway, entries, guard)
-        requests = Requests(book, keeper, guard, entries)
         scope = config.leases.holds if config.leases is not None else None
+        sweep = Sweep(book, keeper, gateway, entries, guard, scope=scope)
+        requests = Requests(book, keeper, guard, entries)
         reconciler = Reconciler(
             book,
             gateway,
