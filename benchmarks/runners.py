@@ -22,7 +22,7 @@ import uuid
 from pathlib import Path
 
 from tests.redis_server import RedisServer
-from tests.runners.fleet import Fleet, stale_writes
+from tests.runners.fleet import Fleet, in_flight_writes, stale_writes
 from tests.runners.test_failover import CONFIG, SYMBOLS
 
 CAP, ONE = 1_000_000_000, 70_000_000
@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> None:
           f"max {worst:.3f} s = {worst / bound:.2f}x the reference")
     print(f"SIGSTOP past the lease, then SIGCONT ({paused}): {summaries.get(paused, {}).get('refused', 0)} "
           "writes refused by the fence")
-    print(f"ledger: {len(ledger)} writes, {stale_writes(ledger)} under a stale token")
+    print(f"ledger: {len(ledger)} writes, {stale_writes(ledger)} under a stale token, {in_flight_writes(ledger)} "
+          "passed the fence before a takeover and landed after it (paused between check and write)")
     print(f"exposure cap: {args.races} races of 3 processes x 10 entries, {admitted} admitted "
           f"({args.races * (CAP // ONE)} fit), {breaches} cap breaches")
 

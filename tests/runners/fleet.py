@@ -47,9 +47,9 @@ def run_runner(url: str, namespace: str, runner: str, symbols: list[str], ttl_ms
     writes = 0
     while not stopping:
         for symbol in list(holder.held):
-            token = holder.token(symbol)
+            token, checked_ms = holder.token(symbol), _now_ms()
             if holder.check_write(symbol).ok:
-                ledger.rpush(f"{{{namespace}}}:ledger", f"{symbol}|{runner}|{token}|{_now_ms()}")
+                ledger.rpush(f"{{{namespace}}}:ledger", f"{symbol}|{runner}|{token}|{checked_ms}")
                 writes += 1
         holder.round(_now_ms())
         time.sleep(interval_ms / 1000)
@@ -118,14 +118,27 @@ class Fleet:
 
 
 def stale_writes(ledger: list[tuple[str, str, int, int]]) -> int:
-    """Writes under a token older than one already written for the symbol (the ledger is in order)."""
+    """Writes whose fence check passed under a token older than one another runner had already written under
+    (``ms`` is when the fence was checked): what fencing must prevent."""
+    first_checked: dict[tuple[str, int], int] = {}
+    for symbol, _, token, checked_ms in ledger:
+        first_checked[symbol, token] = min(first_checked.get((symbol, token), checked_ms), checked_ms)
+    return sum(
+        1
+        for symbol, _, token, checked_ms in ledger
+        if any(s == symbol and t > token and at < checked_ms for (s, t), at in first_checked.items())
+    )
+
+
+def in_flight_writes(ledger: list[tuple[str, str, int, int]]) -> int:
+    """Writes that passed the fence before a takeover but landed after a newer token's write (a pause between the
+    check and the write: the window fencing cannot close, ``docs/runners.md``)."""
     newest: dict[str, int] = {}
-    stale = 0
+    late = 0
     for symbol, _, token, _ in ledger:
-        if token < newest.get(symbol, 0):
-            stale += 1
+        late += token < newest.get(symbol, 0)
         newest[symbol] = max(newest.get(symbol, 0), token)
-    return stale
+    return late - stale_writes(ledger)
 
 
 if __name__ == "__main__":

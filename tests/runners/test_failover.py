@@ -86,3 +86,14 @@ def test_soak_many_kills(redis_server: RedisServer) -> None:
         fleet.stop()
     assert max(times) <= (TTL_MS + INTERVAL_MS) / 1000 + SLACK_S, times
     assert stale_writes(fleet.ledger()) == 0
+
+
+def test_the_ledger_tells_a_stale_token_write_from_one_in_flight_at_the_pause() -> None:
+    from tests.runners.fleet import in_flight_writes
+
+    # r1 passed the fence under token 1 at 100 ms, was paused, and landed after r2's token-2 write (checked 150):
+    in_flight = [("BTC", "r2", 2, 150), ("BTC", "r1", 1, 100)]
+    assert (stale_writes(in_flight), in_flight_writes(in_flight)) == (0, 1)
+    # a token-1 write whose fence check came after token 2 was in use: what the fence must refuse
+    stale = [("BTC", "r2", 2, 150), ("BTC", "r1", 1, 200)]
+    assert (stale_writes(stale), in_flight_writes(stale)) == (1, 0)
