@@ -53,6 +53,9 @@ class RejectCode(StrEnum):
     """A quantity or price that is not a multiple of the step or tick (Binance LOT_SIZE / PRICE_FILTER)."""
     INVALID_ORDER = "invalid_order"
     """Any other refusal of the order by the exchange; the message says why."""
+    # From safety (several runners on one account).
+    STALE_FENCE = "stale_fence"
+    """An order-side write under a fencing token that is no longer the symbol's current one: never sent."""
 
 
 class OrderRejected(TradewakeError):

@@ -25,6 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, Va
 
 from core import redaction
 from core.errors import ConfigError
+from core.runner_settings import RunnerSettings, check_runner_store
 from core.settings_sources import deep_merge, env_values, read_toml, user_data_dir
 from core.timeframes import timeframe_seconds
 
@@ -353,8 +354,14 @@ class Settings(BaseModel):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     learner: LearnerSettings = Field(default_factory=LearnerSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    runner: RunnerSettings = Field(default_factory=RunnerSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     backtest: BacktestSettings = Field(default_factory=BacktestSettings)
+
+    @model_validator(mode="after")
+    def _runners_share_redis(self) -> Settings:
+        check_runner_store(self.runner, self.store.url, self.store.namespace)
+        return self
 
     @model_validator(mode="after")
     def _leverage_within_the_cap(self) -> Settings:

@@ -140,6 +140,9 @@ class Engine:
         self.guarded_at = now
         report.closed.extend(guard.closed)
         report.guard_errors = list(guard.errors)
+        leases = await self.safety.keep_leases(now)  # several runners: the lease round and any takeover
+        if leases is not None:
+            report.closed.extend(leases.closed)
         if self.holdings is not None:
             for event in events:
                 await self.holdings.step(event, now)

@@ -46,6 +46,7 @@ from engine.live import LiveLoop, PriceHook
 from engine.live_feed import MarketSource, candle_feeds, derivatives_poller, live_market, preload, warm_up_gate
 from engine.paper import PaperAccount
 from engine.replay import CandleReplay
+from engine.runners import Coordination, coordination
 from engine.runs import LiveFeed, Replay, Run
 from engine.simulated import SimParts, market_for, sim_exchange, sim_markets, sim_parts
 from engine.timeline import Timeline
@@ -96,6 +97,8 @@ class Core:
     seed: int
     marks: Mapping[Symbol, Decimal] = field(default_factory=dict)
     """Prices known before the first event (a live start's last closes): safety protects at reconciliation."""
+    shared: Coordination | None = None
+    """Several runners on one account (``engine.runners``): leases and the account-wide book."""
 
 
 async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: int = 1) -> Engine:
@@ -111,6 +114,7 @@ async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: in
             delegated_commands=spot.delegated if spot else (),
             traded=tuple(core.market.symbols),
             expected_terms=expected_terms(settings.exchange, on_exchange=plan_for(settings).fills == "exchange"),
+            **(core.shared.safety_fields() if core.shared else {}),
         ),
         initial_equity=core.initial_equity, alert_interval_s=settings.alerts.min_interval_s,
         holdings=spot.view() if spot else None,
@@ -317,7 +321,8 @@ async def _live_run(
     clock = clock or ExchangeClock(ms_to_datetime(await source.fetch_time_ms()))  # the exchange's time, not ours
     store = chaos_store(open_store(settings.store))  # the store itself unless a chaos test aims a kill at a save
     resources.callback(store.close)
-    budget = venue_budget(venue, store, clock, settings.exchange)  # the broker's and the candles', on the store
+    shared = coordination(settings, tuple(Symbol(s) for s in symbols), resources)  # several runners, or None
+    budget = venue_budget(venue, shared.counter if shared else store, clock, settings.exchange)  # broker's, candles'
     if isinstance(source, CcxtRest):  # REST gap fills count against the shared budget (the first time read did not)
         source.budget = budget
     histories = {s: await preload(source, s, timeframe, clock) for s in symbols}
@@ -330,7 +335,7 @@ async def _live_run(
         account = _with_stream(account, settings, venue, resources)
     core = Core(settings=settings, clock=clock, broker=account.broker, store=store, market=market,
                 rules=account.rules, initial_equity=account.equity, seed=settings.learner.seed,
-                marks={s: Decimal(str(h["close"].iloc[-1])) for s, h in histories.items()})
+                marks={s: Decimal(str(h["close"].iloc[-1])) for s, h in histories.items()}, shared=shared)
     engine = await build_engine(core, agent)
     engine.equity_fetch_s = feed.equity_fetch_s
     warm_up_gate(engine.gate, histories, timeframe)

@@ -75,6 +75,8 @@ class AlertKind(StrEnum):
     """An open order that is not ours (the Binance app, a person, another bot) on a traded symbol."""
     IP_BAN = "ip_ban"
     """Binance banned the IP (418): nothing is sent until the ban ends."""
+    LEASE_LOST = "lease_lost"
+    """Another runner took a symbol over (a newer fencing token): this runner's write was refused."""
 
 
 class AlertDeliveryError(OperationalError):

@@ -45,6 +45,14 @@ KeyOption = Annotated[
 ]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (journaled and sent with the alert).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+RunnerOption = Annotated[
+    str | None,
+    typer.Option("--runner", help="Several runners (runner.* settings): only this runner (default: every live one)."),
+]
+SymbolOption = Annotated[
+    str | None,
+    typer.Option("--symbol", help="Several runners: the runner holding this symbol's lease now (the whole runner)."),
+]
 ForceOption = Annotated[
     bool,
     typer.Option("--force", help="Queue even into a store no engine has written to yet (e.g. before the first start)."),
@@ -62,10 +70,24 @@ def engine_has_written(store: Store) -> bool:
     return store.get(BOARD_KEY) is not None or bool(store.tail_journal(1))
 
 
-def _submit(kind: CommandKind, args: dict[str, Any], key: str | None, config: Path | None, force: bool) -> None:
+def _submit(
+    kind: CommandKind, args: dict[str, Any], key: str | None, config: Path | None, force: bool,
+    *, runner: str | None = None, symbol: str | None = None,
+) -> None:
     problem = check_command(kind, args) or (check_key(key) if key is not None else None)
     if problem is not None:
         raise typer.BadParameter(problem)
+    from core.settings import load_inert_settings
+
+    full = load_inert_settings(config)
+    if full.runner.id is not None or runner is not None or symbol is not None:
+        if full.runner.id is None:
+            raise typer.BadParameter("--runner/--symbol need the runner.* settings of several runners (docs/runners)")
+        from safety.fleet_cli import submit_to_fleet
+
+        for target, receipt in submit_to_fleet(full, _command(kind, args, key), runner=runner, symbol=symbol):
+            _report(kind, receipt, f"runner {target.runner} ({target.book_namespace})")
+        return
     from store.factory import describe_store, open_store, store_exists
 
     settings = _store_settings(config)
@@ -107,28 +129,32 @@ def _report(kind: CommandKind, receipt: CommandReceipt, where: str) -> None:
     )
 
 
-def halt_cmd(
+def halt_cmd(  # noqa: PLR0917 - typer options
     reason: ReasonOption,
     flatten: Annotated[bool, typer.Option("--flatten", help="Also close every position at market.")] = False,
     key: KeyOption = None,
     force: ForceOption = False,
     config: ConfigOption = None,
+    runner: RunnerOption = None,
+    symbol: SymbolOption = None,
 ) -> None:
     """Kill switch: stop all new entries at once (stops keep being managed); --flatten closes everything."""
-    _submit(CommandKind.HALT, {"reason": reason, "flatten": flatten}, key, config, force)
+    _submit(CommandKind.HALT, {"reason": reason, "flatten": flatten}, key, config, force, runner=runner, symbol=symbol)
 
 
-def resume_cmd(
+def resume_cmd(  # noqa: PLR0917 - typer options
     reason: Annotated[str, typer.Option("--reason", help="Why trading may resume.")] = "",
     key: KeyOption = None,
     force: ForceOption = False,
     config: ConfigOption = None,
+    runner: RunnerOption = None,
+    symbol: SymbolOption = None,
 ) -> None:
     """Lift a halt or sleep: entries are allowed again (subject to every other limit)."""
-    _submit(CommandKind.RESUME, {"reason": reason}, key, config, force)
+    _submit(CommandKind.RESUME, {"reason": reason}, key, config, force, runner=runner, symbol=symbol)
 
 
-def sleep_cmd(
+def sleep_cmd(  # noqa: PLR0917 - typer options
     minutes: Annotated[
         int, typer.Option("--minutes", min=1, max=MAX_SLEEP_MINUTES, help="How long no new entries are allowed.")
     ],
@@ -136,9 +162,11 @@ def sleep_cmd(
     key: KeyOption = None,
     force: ForceOption = False,
     config: ConfigOption = None,
+    runner: RunnerOption = None,
+    symbol: SymbolOption = None,
 ) -> None:
     """Sleep mode: no new entries for a while (e.g. around news, at most 30 days); lifts by itself."""
-    _submit(CommandKind.SLEEP, {"minutes": minutes, "reason": reason}, key, config, force)
+    _submit(CommandKind.SLEEP, {"minutes": minutes, "reason": reason}, key, config, force, runner=runner, symbol=symbol)
 
 
 def status_cmd(
@@ -154,13 +182,17 @@ def status_cmd(
     from store.factory import describe_store, open_store
     from store.runs import inspected_store
 
-    loaded = load_inert_settings(config)
-    settings = inspected_store(loaded.store, run, loaded.backtest.runs_dir)
+    full = load_inert_settings(config)
+    settings = inspected_store(full.store, run, full.backtest.runs_dir)
     store = open_store(settings, create=False)
     try:
         status = {"store": describe_store(settings), **collect_status(store)}
     finally:
         store.close()
+    if full.runner.id is not None and run is None:  # several runners: who holds what, lease ages, heartbeats
+        from safety.fleet_cli import fleet_status
+
+        status["runners"] = fleet_status(full, full.exchange.symbols)
     if as_json:
         console.print_json(json.dumps(status))
         return
@@ -221,4 +253,5 @@ def render_status(status: dict[str, Any]) -> str:
     lines.append(f"pending entries: {len(status['pending_entries'])}")
     lines.append(f"queued commands: {len(status['pending_commands'])}")
     lines.extend(f"  {c['idempotency_key']} {c['kind']} {c['args']}" for c in status["pending_commands"])
+    lines.extend(status.get("runners", []))
     return "\n".join(lines)

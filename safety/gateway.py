@@ -4,6 +4,10 @@ Every call feeds the exchange-error breaker (an ``OrderRejected`` is an answer: 
 Every order seen is remembered and the freshest view kept: a terminal state wins over a live one, so
 a stale read can never resurrect a filled stop, and a terminal order is never asked for again.
 
+With several runners on one account (``safety.leases``), every order-side write (``create_order``, ``cancel``;
+a stop adjustment is both) first passes the symbol's fence: a runner whose fencing token is no longer the
+symbol's current one is refused (``RejectCode.STALE_FENCE``, journaled, alerted) and nothing reaches the broker.
+
 During an IP ban (Binance's 418, recorded on the board with its end) no call reaches the broker: each raises
 ``IpBanned`` at once. The first ban of a given end is journaled and alerted once; the first answer after it
 clears it.
@@ -33,6 +37,7 @@ from safety import breakers as brk
 from safety.alerts import AlertKind
 from safety.book import SafetyBook
 from safety.keeper import StateKeeper
+from safety.leases import WriteFence
 
 T = TypeVar("T")
 
@@ -57,6 +62,8 @@ class ExchangeGateway:
     """Where the exchange breaker's state lives (persisted) and cancels are journaled."""
     keeper: StateKeeper
     risk: RiskSettings
+    fence: WriteFence | None = None
+    """Several runners on one account: the symbol leases every order-side write is checked against."""
     _known: dict[ClientOrderId, Order] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ order memory
@@ -100,6 +107,7 @@ class ExchangeGateway:
         """Cancel and remember the exchange's final answer (a fill that raced the cancel included);
         ``None`` when the exchange does not know the order."""
         try:
+            await self._fenced(symbol, "cancel", now)
             order = await self._call(now, self.broker.cancel_order(cid, symbol))
         except OrderRejected as exc:
             self.book.journal("guard.cancel_rejected", now, {"order_id": cid, "code": exc.code, "why": why})
@@ -118,7 +126,27 @@ class ExchangeGateway:
 
     async def create_order(self, intent: OrderIntent, now: datetime) -> Order:
         """Send an order (the broker is idempotent by client id); remembered when the exchange took it."""
+        await self._fenced(intent.symbol, "create", now)
         return self.remember(await self._call(now, self.broker.create_order(intent)))
+
+    async def _fenced(self, symbol: Symbol, action: str, now: datetime) -> None:
+        """The fence right before an order-side write: a stale token refuses it (journaled, alerted, raised)."""
+        if self.fence is None:
+            return
+        answer = self.fence.check_write(symbol)
+        if answer.ok:
+            return
+        message = (
+            f"{action} on {symbol} refused: this runner no longer holds the symbol's lease (current token "
+            f"{answer.current_token}, held by {answer.holder or 'nobody'}); it stops trading {symbol}"
+        )
+        self.book.journal(
+            "safety.fence_refused",
+            now,
+            {"symbol": symbol, "action": action, "current_token": answer.current_token, "holder": answer.holder},
+        )
+        await self.keeper.alert(AlertKind.LEASE_LOST, message, now, key=f"{symbol}:{answer.current_token}")
+        raise OrderRejected(RejectCode.STALE_FENCE, message)
 
     async def open_orders(self, now: datetime) -> list[Order]:
         """Every open order on the account (both order books on futures), remembered."""

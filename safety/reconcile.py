@@ -27,7 +27,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -75,6 +75,12 @@ class Reconciler:
     prefix: str
     quote: str = "USDT"
     holdings: SpotHoldings | None = None
+    scope: Callable[[Symbol], bool] | None = None
+    """Several runners on one account: only the symbols this runner holds are its to reconcile (another
+    runner's orders and positions are neither orphans nor mismatches here). ``None``: the whole account."""
+
+    def _mine(self, symbol: Symbol) -> bool:
+        return self.scope is None or self.scope(symbol)
 
     async def run(self, prices: Mapping[Symbol, Decimal], now: datetime, *, cancel_orphans: bool) -> ReconcileReport:
         report = ReconcileReport(ok=False, at=now)
@@ -84,7 +90,7 @@ class Reconciler:
         except BROKER_ERRORS as exc:
             return await self.failed(report, f"reading the exchange failed: {exc}", now)
         report.balances = balances
-        for order in open_orders:
+        for order in (o for o in open_orders if self._mine(o.intent.symbol)):
             if parse_order_id(order.client_order_id, self.prefix) is None:
                 await self._foreign(order, report, prices, now)
             else:
@@ -99,7 +105,8 @@ class Reconciler:
             positions = await self.gateway.all_positions(now)
         except BROKER_ERRORS as exc:
             return await self.failed(report, f"reading positions failed: {exc}", now)
-        report.mismatches.extend(self._mismatches(self._set_aside(positions, report), prices))
+        mine = [p for p in positions if self._mine(p.symbol)]
+        report.mismatches.extend(self._mismatches(self._set_aside(mine, report), prices))
         report.equity = equity(balances, prices, self.quote)
         if report.orphans:
             orphans = ", ".join(report.orphans)
@@ -236,7 +243,7 @@ class Reconciler:
         """Differences between our open quantities and the exchange's that the market could trade
         (spot dust below the minimum quantity or notional is not a mismatch: nothing can be done with it)."""
         ours: dict[tuple[Symbol, PositionSide], Decimal] = {}
-        for record in self.book.records.values():
+        for record in (r for r in self.book.records.values() if self._mine(r.symbol)):
             key = (record.symbol, record.side)
             ours[key] = ours.get(key, Decimal(0)) + max(record.remaining, Decimal(0))
         theirs = {(p.symbol, p.side): p.quantity for p in positions}

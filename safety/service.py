@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from core.ids import Symbol
+from core.ids import PositionId, Symbol
 from core.money import MarketRules
 from core.portfolio import PortfolioView
 from core.ports import Broker, Clock, Notifier, Store
@@ -41,7 +41,9 @@ from safety.entries import Entries, EntryResult
 from safety.executor import PositionGuard
 from safety.gateway import ExchangeGateway
 from safety.guard_state import ManagedStage
+from safety.handover import Handover, StoreHandover
 from safety.keeper import StateKeeper, TickReport
+from safety.leases import LeaseHolder
 from safety.managed import HoldingShare, ManagedOutcome, ManagedSpec, SpotHoldings, check_managed
 from safety.managed_ops import ManagedPositions
 from safety.portfolio_view import ViewInputs, portfolio_view
@@ -51,8 +53,10 @@ from safety.reconcile import Reconciler, ReconcileReport
 from safety.reconcile import equity as account_equity
 from safety.requests import Done, Requests
 from safety.rules import tradable
+from safety.shared_book import SharedPortfolio, caps_for
 from safety.sweep import Sweep
-from safety.verdicts import Approved, Verdict
+from safety.takeover import LeaseReport, Takeover
+from safety.verdicts import Approved, Verdict, VetoCode, Vetoed
 from safety.veto import veto
 from safety.views import Limits, Portfolio, Quote
 
@@ -62,13 +66,17 @@ __all__ = [
     "EntryResult",
     "ExpectedTerms",
     "HoldingShare",
+    "LeaseHolder",
+    "LeaseReport",
     "ManagedOutcome",
     "ManagedSpec",
     "ManagedStage",
     "ReconcileReport",
     "SafetyConfig",
     "SafetyService",
+    "SharedPortfolio",
     "SpotHoldings",
+    "StoreHandover",
     "TickReport",
     "account_equity",
     "tradable",
@@ -94,6 +102,14 @@ class SafetyConfig:
     """The symbols the run trades: on futures their account terms are read at reconciliation."""
     expected_terms: ExpectedTerms | None = None
     """Futures: the leverage and margin type the run set on the account (drift refuses entries)."""
+    shared: SharedPortfolio | None = None
+    """Several runners on one account: the account-wide book every entry is reserved in right before it is
+    sent (exposure, orders, trades, daily loss and the trading breaker across runners, ``safety.shared_book``)."""
+    leases: LeaseHolder | None = None
+    handover: Handover | None = None
+    """Several runners: where a takeover takes the previous holder's position records from (``safety.handover``)."""
+    """Several runners on one account: this runner's symbol leases. Entries only on symbols it holds, has
+    reconciled and protected; every order-side write is fenced by the symbol's token (``safety.leases``)."""
 
 
 @dataclass
@@ -154,22 +170,29 @@ class SafetyService:
     ) -> SafetyService:
         """Wire the parts over a loaded book (``open`` for the usual start-up)."""
         keeper = StateKeeper(book, alerts)
-        gateway = ExchangeGateway(broker, book, keeper, config.risk)
+        gateway = ExchangeGateway(broker, book, keeper, config.risk, fence=config.leases)
         guard = PositionGuard(gateway, book, keeper, config.rules, config.risk, config.prefix)
         entries = Entries(book, gateway, keeper, guard, config.rules, config.prefix)
-        sweep = Sweep(book, keeper, gateway, entries, guard)
+        scope = config.leases.holds if config.leases is not None else None
+        sweep = Sweep(book, keeper, gateway, entries, guard, scope=scope)
         requests = Requests(book, keeper, guard, entries)
         reconciler = Reconciler(
-            book, gateway, keeper, sweep, config.rules, config.prefix, config.quote_asset, holdings=holdings
+            book,
+            gateway,
+            keeper,
+            sweep,
+            config.rules,
+            config.prefix,
+            config.quote_asset,
+            holdings=holdings,
+            scope=scope,
         )
         commands = Commands(store, book, keeper, requests, delegated=config.delegated_commands)
         managed = ManagedPositions(book, keeper, gateway, guard)
         terms = None
         if config.market_type == "future" and config.traded and isinstance(broker, AccountSettingsReader):
             terms = FuturesTerms(broker, config.expected_terms)
-        return cls(
-            config, book, keeper, gateway, sweep, requests, reconciler, commands, managed, terms, equity=equity
-        )
+        return cls(config, book, keeper, gateway, sweep, requests, reconciler, commands, managed, terms, equity=equity)
 
     @property
     def quote_asset(self) -> str:
@@ -211,12 +234,23 @@ class SafetyService:
                 return await self._reconciler.failed(report, problem, now)
         return report
 
+    async def keep_leases(self, now: datetime) -> LeaseReport | None:
+        """Several runners: one lease round, and every symbol not trading yet walked through its takeover
+        (``safety.takeover``). ``None`` when this runner has no leases (a single runner)."""
+        leases = self.config.leases
+        if leases is None:
+            return None
+        takeover = Takeover(leases, self.config.handover, self.book, self._keeper)
+        return await takeover.round(now, self.reconcile, self.guard, self._settle_shared)
+
     async def apply_commands(self, now: datetime) -> list[AppliedCommand]:
         return await self._commands.apply_pending(self.prices, now)
 
     async def guard(self, now: datetime) -> TickReport:
         """Finalization-first pass over every pending entry and open position (``safety.sweep``)."""
-        return await self._sweep.run(self.prices, now, self.equity)
+        report = await self._sweep.run(self.prices, now, self.equity)
+        self._settle_shared(report.closed)
+        return report
 
     async def exchange_trouble(self, reason: str, now: datetime) -> None:
         """Trouble with the exchange that no broker call saw (the live loop's reconnect storm): the exchange
@@ -244,6 +278,7 @@ class SafetyService:
         """Guard a managed holding as ``spec`` says: open it without an entry order (the stop is placed in the
         same call), apply the operator's new terms or stage, or let it go on a release (``safety.managed``)."""
         return await self._managed.hold(spec, self.prices, now)
+
     def closed_trades(self) -> list[ClosedTrade]:
         """Every close committed in the store, also by an earlier process: a crash between a close's commit and
         the learner's leaves the learner one behind, and a start-up catches it up from here (exactly once)."""
@@ -251,7 +286,7 @@ class SafetyService:
 
     def drain_closed(self) -> list[ClosedTrade]:
         """Closes committed since the last guard pass (exits the agent asked for in between)."""
-        return self._keeper.drain_closed()
+        return self._settle_shared(self._keeper.drain_closed())
 
     async def alert(self, alert: Alert) -> None:
         """Tell a human (deduplicated, rate-limited, journaled when undeliverable)."""
@@ -294,6 +329,10 @@ class SafetyService:
 
     def check(self, proposal: Proposal, now: datetime) -> Verdict:
         """The pure veto against the current book, prices and equity (no side effects)."""
+        leases = self.config.leases
+        if isinstance(proposal, EntryProposal) and leases is not None and not leases.trading(proposal.symbol):
+            why = "does not hold" if not leases.holds(proposal.symbol) else "has not reconciled and protected"
+            return Vetoed(VetoCode.NOT_LEASED, f"this runner {why} {proposal.symbol}'s lease; no entry there")
         limits = Limits(self.config.risk, self.config.mode)
         verdict = veto(proposal, self.portfolio(), self.market(), limits, self.book.board, now)
         if isinstance(verdict, Approved):
@@ -311,7 +350,39 @@ class SafetyService:
                 await self._keeper.alert(AlertKind.ACCOUNT_SETTINGS, drift, now, key=str(proposal.symbol))
                 await self._keeper.save(now)
                 return EntryResult("not_sent", approved.position_id, drift)
-        return await self._requests.execute(approved, self.prices, now)
+        shared = self.config.shared
+        if not isinstance(proposal, EntryProposal) or shared is None or approved.position_id is None:
+            return await self._requests.execute(approved, self.prices, now)
+        return await self._shared_entry(approved, proposal, shared, approved.position_id, now)
+
+    async def _shared_entry(
+        self, approved: Approved, proposal: EntryProposal, shared: SharedPortfolio, pid: PositionId, now: datetime
+    ) -> EntryResult | Done:
+        """Several runners: reserve the entry in the account-wide book right before it is sent (the commit
+        point); give the reservation back when nothing was sent, settle it to the filled notional on a fill."""
+        price = proposal.limit_price or approved.reference_price or self.prices.get(proposal.symbol, Decimal(0))
+        notional = (approved.quantity or Decimal(0)) * price
+        refused = shared.reserve(str(pid), notional, caps_for(self.config.risk, self.config.mode, self.equity), now)
+        if refused is not None:
+            self.book.journal("entry.refused", now, {"position_id": pid, "why": refused.message, "code": refused.code})
+            await self._keeper.save(now)
+            return EntryResult("not_sent", pid, refused.message)
+        result = await self._requests.execute(approved, self.prices, now)
+        if isinstance(result, EntryResult) and result.status in {"not_sent", "rejected", "duplicate"}:
+            shared.release(str(pid))
+        elif isinstance(result, EntryResult) and result.status == "filled" and pid in self.book.records:
+            position = self.book.records[pid].position
+            shared.filled(str(pid), position.quantity * position.entry_price)
+        return result
+
+    def _settle_shared(self, closed: list[ClosedTrade]) -> list[ClosedTrade]:
+        """Closes leave the account-wide book with their P&L (each exactly once: the script forgets the id)."""
+        shared = self.config.shared
+        if shared is not None:
+            caps = caps_for(self.config.risk, self.config.mode, self.equity)
+            for trade in closed:
+                shared.closed(trade, caps)
+        return closed
 
     # ------------------------------------------------------------------ views
 

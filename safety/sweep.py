@@ -9,7 +9,7 @@ every open position (finalization first), and commit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -30,6 +30,9 @@ class Sweep:
     gateway: ExchangeGateway
     entries: Entries
     guard: PositionGuard
+    scope: Callable[[Symbol], bool] | None = None
+    """Several runners: guard only the positions on symbols this runner holds (the holder of the others guards
+    them; this runner's writes there would be refused by the fence anyway). ``None``: every position."""
 
     async def run(self, prices: Mapping[Symbol, Decimal], now: datetime, equity: Decimal | None = None) -> TickReport:
         """One pass over every pending entry and open position. ``equity`` (when known) starts a new UTC
@@ -46,7 +49,8 @@ class Sweep:
         await self.entries.settle_all(prices, now)
         await self.guard.cleanup(now)
         for pid in sorted(self.book.records):
-            if pid in self.book.records:
+            record = self.book.records.get(pid)
+            if record is not None and (self.scope is None or self.scope(record.symbol)):
                 await self.guard.guard_position(pid, prices, now)
         await self.keeper.save(now)
         return self.keeper.end_pass()

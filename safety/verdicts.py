@@ -27,6 +27,8 @@ class VetoCode(StrEnum):
     """Binance banned the IP (418): nothing is sent until the ban ends."""
     TRADING_BREAKER_OPEN = "trading_breaker_open"
     DAILY_ORDER_CAP = "daily_order_cap"
+    NOT_LEASED = "not_leased"
+    """Several runners: this runner does not hold the symbol's lease (or has not reconciled and protected it yet)."""
     # market data
     UNKNOWN_SYMBOL = "unknown_symbol"
     STALE_DATA = "stale_data"

@@ -119,8 +119,9 @@ def test_every_code_has_a_case() -> None:
     # INVALID_ORDER is the fallback for a market-rules refusal the veto cannot produce from a valid
     # proposal (non-positive quantity or price); it is pinned on the rule itself below. The managed-holding
     # codes come from safety.managed.check_managed after the veto approved: tests/safety/test_managed.py.
+    # NOT_LEASED comes from SafetyService.check before the veto (several runners): tests/runners/.
     managed = {VetoCode.MANAGED_HOLDING, VetoCode.MANAGED_PAUSED}
-    assert set(CASES) | {VetoCode.INVALID_ORDER} | managed == set(VetoCode)
+    assert set(CASES) | {VetoCode.INVALID_ORDER, VetoCode.NOT_LEASED} | managed == set(VetoCode)
 
 
 def test_invalid_order_is_the_fallback_for_market_rule_refusals() -> None:
