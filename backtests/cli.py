@@ -126,8 +126,7 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     settings = for_market(settings, chosen.symbol)
     if agent == "sma":
         settings = sma_settings(settings, chosen.timeframe)
-    for market in markets:  # each market and the account are checked before anything is written
-        backtest_markets(settings, market)
+    backtest_markets(settings, chosen)  # the market and the account are checked before anything is written
     disguise = None
     if disguised:
         chosen, disguise = anonymize(chosen)

@@ -21,7 +21,7 @@ from backtests.bars import BarRecorder
 from backtests.data import BacktestData
 from backtests.metrics import OpenPosition
 from core.errors import ConfigError
-from core.types import ClosedTrade, Fill
+from core.types import ClosedTrade
 
 _DIGITS = 10
 
@@ -90,9 +90,10 @@ def portfolio_facts(markets: Sequence[BacktestData]) -> dict[str, Any]:
 
 def market_stats(
     markets: Sequence[BacktestData], bars: BarRecorder, trades: Sequence[ClosedTrade], *,
-    open_positions: Sequence[OpenPosition], fills: Sequence[Fill], rules_facts: Mapping[str, Mapping[str, str]],
+    open_positions: Sequence[OpenPosition], fees: Mapping[str, Decimal], rules_facts: Mapping[str, Mapping[str, str]],
 ) -> dict[str, dict[str, Any]]:  # fmt: skip
-    """Per market (in the order given): its statistics and where its market rules came from."""
+    """Per market (in the order given): its statistics and where its market rules came from; ``fees``: each
+    market's fees in the quote asset."""
     out: dict[str, dict[str, Any]] = {}
     for s, data in enumerate(markets):
         mine = [t for t in trades if t.symbol == data.symbol]
@@ -111,7 +112,7 @@ def market_stats(
             wins=wins,
             win_rate_pct=round(wins / len(mine) * 100, _DIGITS) if mine else None,
             net_pnl=format(sum((t.net_pnl for t in mine), Decimal(0)), "f"),
-            fees=format(sum((f.fee for f in fills if f.symbol == data.symbol), Decimal(0)), "f"),
+            fees=format(fees.get(data.symbol, Decimal(0)), "f"),
             exposure_pct=round(float(bars.held[:, s].mean()) * 100, _DIGITS) if len(bars.held) else 0.0,
             buy_and_hold_return_pct=round(hold, _DIGITS),
             open_positions=len(held),

@@ -32,7 +32,7 @@ from core.money import MarketRules
 from core.ports import Store
 from core.settings import Settings
 from core.timeframes import timeframe_seconds
-from core.types import ClosedTrade, Fill
+from core.types import ClosedTrade
 from engine.replay import Progress
 from engine.runs import Replay, ReplaySeries
 from engine.wiring import AgentChoice, backtest_settings, build_run
@@ -91,18 +91,18 @@ async def run_backtest(request: BacktestRequest, progress: Progress | None = Non
         recorder.open_at_end = run.engine.safety.positions()
         await run.engine.close()
         journal = _journal_facts(run.store)
-        fills = run.feed.exchange.fills()
         fees = run.feed.fees()
+        fees_by_market = {str(data.symbol): run.feed.fees(data.symbol) for data in request.markets}
     finally:
         await run.close()
-    by_market = _by_market(request, bars, recorder, fills, facts) if request.more else None
+    by_market = _by_market(request, bars, recorder, fees_by_market, facts) if request.more else None
     market_facts = facts[request.data.symbol] if not request.more else {}
     return _finish(request, run_dir, recorder, journal, fees=fees, facts=market_facts, by_market=by_market)
 
 
-def _by_market(request: BacktestRequest, bars: BarRecorder, recorder: RunRecorder, fills: list[Fill],
+def _by_market(request: BacktestRequest, bars: BarRecorder, recorder: RunRecorder, fees: dict[str, Decimal],
                facts: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:  # fmt: skip
-    return market_stats(request.markets, bars, recorder.trades, open_positions=recorder.open_positions(), fills=fills,
+    return market_stats(request.markets, bars, recorder.trades, open_positions=recorder.open_positions(), fees=fees,
                         rules_facts=facts)  # fmt: skip
 
 

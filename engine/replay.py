@@ -83,15 +83,16 @@ class CandleReplay:
         self.clock.advance_to(close_at)
         return await self.engine.step(CandleClosed(at=close_at, candle=candle))
 
-    def fees(self) -> Decimal:
-        """Every fee the simulated exchange charged so far, in the quote asset (a spot buy's is charged in the
-        base asset bought and valued at its fill price)."""
+    def fees(self, symbol: Symbol | None = None) -> Decimal:
+        """Every fee the simulated exchange charged so far (on ``symbol``'s market only, when given), in the quote
+        asset (a spot buy's is charged in the base asset bought and valued at its fill price)."""
         markets = self.exchange.markets()
         return sum(
             (
                 markets[f.symbol].fee_in_quote(f.fee, f.fee_asset, base_fee=f.base_fee, quantity=f.quantity,
                                                price=f.price)
                 for f in self.exchange.fills()
+                if symbol is None or f.symbol == symbol
             ),
             Decimal(0),
         )

@@ -18,11 +18,21 @@ the band against ``plan`` itself at prices inside and outside it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from core.ids import PositionId, Symbol
 from core.money import MarketRules, to_decimal
 from core.quiet import EVERY_CANDLE, QUIET, QuietBand
 from core.types import ExitReason, PositionSide
+from safety.breakers import BreakerState
 from safety.guard_state import GuardRecord, Observed
 from safety.rules import HUNDRED, is_tighter_or_equal
+
+if TYPE_CHECKING:
+    from core.settings import RiskSettings
+    from safety.book import SafetyBook
 
 
 def position_band(record: GuardRecord, observed: Observed, rules: MarketRules) -> QuietBand:
@@ -81,3 +91,39 @@ def _trailing(record: GuardRecord, rules: MarketRules) -> QuietBand | None:
 
 def _took_profit(record: GuardRecord) -> bool:
     return any(leg.reason is ExitReason.TAKE_PROFIT for leg in record.legs)
+
+
+def book_quiet_bands(
+    book: SafetyBook, settled: Mapping[PositionId, tuple[GuardRecord, Observed]], rules: Mapping[Symbol, MarketRules],
+    symbols: Iterable[Symbol],
+) -> dict[Symbol, QuietBand]:
+    """Per symbol, the prices at which its next candle makes a safety pass act; every candle while anything is
+    in motion (a pending entry, a leftover to cancel, an unsaved change, a probe). ``settled``: where the guard
+    last left each position (``PositionGuard.settled``)."""
+    wanted = list(symbols)
+    board = book.board
+    busy = book.entries or book.cleanup or book.dirty or not board.persistence_ok
+    if busy or board.exchange.state is BreakerState.HALF_OPEN:
+        return dict.fromkeys(wanted, EVERY_CANDLE)
+    bands = dict.fromkeys(wanted, QUIET)
+    for pid, record in book.records.items():
+        look = settled.get(pid)
+        if look is None or look[0] is not record:  # changed since the guard last settled it
+            return dict.fromkeys(wanted, EVERY_CANDLE)
+        band = position_band(record, look[1], rules[record.symbol])
+        bands[record.symbol] = bands.get(record.symbol, QUIET).merge(band)
+    return bands
+
+
+def book_quiet_until(book: SafetyBook, risk: RiskSettings) -> datetime:
+    """When the clock alone makes a safety pass act: the next UTC day (a new loss budget), the end of a
+    trading breaker's trip, the end of the exchange breaker's cooldown (its probe)."""
+    board = book.board
+    trading = board.trading
+    times = [datetime.combine(trading.day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)]
+    if trading.is_open and trading.closes_at is not None:
+        times.append(trading.closes_at)
+    exchange = board.exchange
+    if exchange.state is BreakerState.OPEN and exchange.opened_at is not None:
+        times.append(exchange.opened_at + timedelta(seconds=risk.exchange_error_cooldown_s))
+    return min(times)

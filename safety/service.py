@@ -21,17 +21,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from core.ids import PositionId, Symbol
 from core.money import MarketRules
 from core.portfolio import PortfolioView
 from core.ports import Broker, Clock, Notifier, Store
-from core.quiet import EVERY_CANDLE, QUIET, QuietBand
+from core.quiet import QuietBand
 from core.settings import RiskSettings, RunMode
 from core.types import Alert, Balance, ClosedTrade, Position
-from safety import breakers as brk
 from safety import rules as veto_rules
 from safety.account import AccountSettingsReader, ExpectedTerms, FuturesTerms
 from safety.alerts import AlertDispatcher, AlertKind, AlertSink
@@ -48,7 +47,7 @@ from safety.managed import HoldingShare, ManagedOutcome, ManagedSpec, SpotHoldin
 from safety.managed_ops import ManagedPositions
 from safety.portfolio_view import ViewInputs, portfolio_view
 from safety.proposals import EntryProposal, Proposal
-from safety.quiet import position_band
+from safety.quiet import book_quiet_bands, book_quiet_until
 from safety.reconcile import Reconciler, ReconcileReport
 from safety.reconcile import equity as account_equity
 from safety.requests import Done, Requests
@@ -295,35 +294,12 @@ class SafetyService:
     # ------------------------------------------------------------------ what can make it act (backtests skip the rest)
 
     def quiet_bands(self, symbols: Iterable[Symbol]) -> dict[Symbol, QuietBand]:
-        """Per symbol, the prices at which its next candle makes a safety pass act (``safety.quiet``); every
-        candle while anything is in motion (a pending entry, a leftover to cancel, an unsaved change, a probe)."""
-        wanted = list(symbols)
-        board = self.book.board
-        busy = self.book.entries or self.book.cleanup or self.book.dirty or not board.persistence_ok
-        if busy or board.exchange.state is brk.BreakerState.HALF_OPEN:
-            return dict.fromkeys(wanted, EVERY_CANDLE)
-        bands = dict.fromkeys(wanted, QUIET)
-        settled = self._sweep.guard.settled
-        for pid, record in self.book.records.items():
-            look = settled.get(pid)
-            if look is None or look[0] is not record:  # changed since the guard last settled it
-                return dict.fromkeys(wanted, EVERY_CANDLE)
-            band = position_band(record, look[1], self.config.rules[record.symbol])
-            bands[record.symbol] = bands.get(record.symbol, QUIET).merge(band)
-        return bands
+        """Per symbol, the prices at which its next candle makes a safety pass act (``safety.quiet``)."""
+        return book_quiet_bands(self.book, self._sweep.guard.settled, self.config.rules, symbols)
 
     def quiet_until(self) -> datetime:
-        """When the clock alone makes a safety pass act: the next UTC day (a new loss budget), the end of a
-        trading breaker's trip, the end of the exchange breaker's cooldown (its probe)."""
-        board = self.book.board
-        trading = board.trading
-        times = [datetime.combine(trading.day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)]
-        if trading.is_open and trading.closes_at is not None:
-            times.append(trading.closes_at)
-        exchange = board.exchange
-        if exchange.state is brk.BreakerState.OPEN and exchange.opened_at is not None:
-            times.append(exchange.opened_at + timedelta(seconds=self.config.risk.exchange_error_cooldown_s))
-        return min(times)
+        """When the clock alone makes a safety pass act (``safety.quiet``)."""
+        return book_quiet_until(self.book, self.config.risk)
 
     # ------------------------------------------------------------------ the agent's side
 
