@@ -155,20 +155,34 @@ class CandleFeed:
         self.builder.update(self.history)
         if self.builder.regime is not None:
             reference = self.builder.regime.schedule.timeframe
-            frame = self.history if reference == self.timeframe else resample_candles(
-                self.history, self.timeframe, reference)[["open", "high", "low", "close", "volume"]]
+            frame = (
+                self.history
+                if reference == self.timeframe
+                else resample_candles(self.history, self.timeframe, reference)[
+                    ["open", "high", "low", "close", "volume"]
+                ]
+            )
             self.builder.regime.update(frame)
         return [self._event(row) for row in rows]
 
     def _event(self, row: Row) -> CandleClosed:
         opened = ms_to_datetime(int(row[0]))
-        candle = Candle(symbol=self.symbol, timeframe=self.timeframe, open_at=opened, open=row[1], high=row[2],
-                        low=row[3], close=row[4], volume=row[5])
+        candle = Candle(
+            symbol=self.symbol,
+            timeframe=self.timeframe,
+            open_at=opened,
+            open=row[1],
+            high=row[2],
+            low=row[3],
+            close=row[4],
+            volume=row[5],
+        )
         return CandleClosed(at=opened + timedelta(milliseconds=self._step_ms), candle=candle)
 
 
-async def preload(source: KlineSource, symbol: Symbol, timeframe: str, clock: Clock,
-                  candles: int = HISTORY_CANDLES) -> pd.DataFrame:
+async def preload(
+    source: KlineSource, symbol: Symbol, timeframe: str, clock: Clock, candles: int = HISTORY_CANDLES
+) -> pd.DataFrame:
     """The latest ``candles`` closed candles, page by page until the exchange has no more (a live start needs at
     least ``MIN_HISTORY``). Closed means closed on the exchange's clock (``clock``)."""
     step_ms = timeframe_seconds(timeframe) * 1000
@@ -191,11 +205,18 @@ async def preload(source: KlineSource, symbol: Symbol, timeframe: str, clock: Cl
 def live_market(histories: Mapping[Symbol, pd.DataFrame], timeframe: str, *, derivatives: bool) -> Market:
     """Snapshot builders over the preloaded histories (a regime each; a derivatives history on futures, which
     the engine fills from ``DerivativesUpdated`` events)."""
-    return Market({
-        symbol: SnapshotBuilder(symbol, history, timeframe, regime=tracker_from_candles(symbol, history, timeframe),
-                                derivatives=DerivativesHistory(symbol) if derivatives else None)
-        for symbol, history in histories.items()
-    })
+    return Market(
+        {
+            symbol: SnapshotBuilder(
+                symbol,
+                history,
+                timeframe,
+                regime=tracker_from_candles(symbol, history, timeframe),
+                derivatives=DerivativesHistory(symbol) if derivatives else None,
+            )
+            for symbol, history in histories.items()
+        }
+    )
 
 
 def candle_feeds(
