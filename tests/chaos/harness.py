@@ -78,9 +78,13 @@ class Figures:
     journal_events: int = 0
     open_at_end_unprotected: int = 0
     killed_before_protected: int = 0
+    """Starts that found a position without a stop and were killed again before they placed one."""
     crashes: list[str] = field(default_factory=list)
     """Starts that ended on their own (not the save hook's SIGKILL), with the end of their output."""
-    """Starts that found a position without a stop and were killed again before they placed one."""
+    ready_s: list[float] = field(default_factory=list)
+    """Per start: seconds from the process start until it had reconciled with the venue (imports included)."""
+    seconds: float = 0.0
+    """Wall seconds of the whole chaos run."""
 
     def summary(self, label: str) -> str:
         def stats(values: list[float]) -> str:
@@ -101,6 +105,8 @@ class Figures:
                 f"  closes: venue {self.venue_closes}, recorded by the bot {self.bot_closes}, learned {self.learned}, "
                 f"learner double counts {self.learner_double_counts}",
                 f"  journal verify: {'clean' if self.journal_verified else 'FAILED'} ({self.journal_events} events)",
+                f"  start to reconciled: {stats(self.ready_s).replace('none unprotected', 'none')}; "
+                f"whole run {self.seconds:.0f} s",
             ]
         )
 
@@ -131,6 +137,7 @@ class Chaos:
     # ------------------------------------------------------------------ the run
 
     def run(self, kills: int) -> Figures:
+        began = time.monotonic()
         self.venue.start()
         try:
             for index in range(kills):
@@ -144,6 +151,7 @@ class Chaos:
             if self.bot.running:
                 self.bot.kill()
             self.venue.stop()
+        self.figures.seconds = time.monotonic() - began
         return self.figures
 
     def _cycle(self, point: str) -> None:
@@ -180,6 +188,7 @@ class Chaos:
         while time.monotonic() < deadline:
             if self._journal_since(self._journal_seq, "reconcile.done"):
                 self._ready_at = time.monotonic()
+                self.figures.ready_s.append(self._ready_at - self._started_at)
                 return True
             if not self.bot.running:
                 self._note_exit()

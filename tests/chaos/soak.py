@@ -170,7 +170,7 @@ def soak(directory: Path, *, minutes: float, speed: float, seed: int, echo: bool
     venue = VenueProcess(directory / "venue", speed=speed, seed=seed, warmup=2000, faults=soak_faults(seed))
     env = {
         **BOT_ENV,
-        "TRADEWAKE_GATE__FEED_STALE_S": "15",
+        "TRADEWAKE_GATE__FEED_STALE_S": "600",  # exchange seconds: 5 s of wall time at speed 120
         "TRADEWAKE_ALERTS__WEBHOOK_URL": inbox.url,
         "TRADEWAKE_ALERTS__MIN_INTERVAL_S": "0",
     }
