@@ -40,7 +40,15 @@ from engine.chaos import chaos_store
 from engine.desk import EngineDesk
 from engine.engine import Engine
 from engine.live import LiveLoop, PriceHook
-from engine.live_feed import MarketSource, candle_feeds, derivatives_poller, live_market, preload, warm_up_gate
+from engine.live_feed import (
+    MarketSource,
+    at_start,
+    candle_feeds,
+    derivatives_poller,
+    live_market,
+    preload,
+    warm_up_gate,
+)
 from engine.paper import PaperAccount
 from engine.replay import CandleReplay
 from engine.runs import LiveFeed, Replay, Run
@@ -314,7 +322,7 @@ async def _live_run(
     assert plan.venue is not None
     venue, symbols, timeframe = plan.venue, live_symbols(settings), feed.timeframe
     source = feed.source or _market_source(settings, venue, resources)
-    clock = clock or ExchangeClock(ms_to_datetime(await source.fetch_time_ms()))  # the exchange's time, not ours
+    clock = clock or ExchangeClock(ms_to_datetime(await at_start(source.fetch_time_ms)))  # the exchange's, not ours
     histories = {s: await preload(source, s, timeframe, clock) for s in symbols}
     futures = settings.exchange.market_type == "future"
     market = live_market(histories, timeframe, derivatives=futures)
