@@ -307,7 +307,8 @@ class CcxtBroker:
         message = self._redact(str(exc))
         if isinstance(exc, ccxt_errors.DDoSProtection | ccxt_errors.RateLimitExceeded):
             return self._rate_limited(exc, message)
-        if isinstance(exc, ccxt_errors.NetworkError | ccxt_errors.BadResponse) or type(exc) is ccxt_errors.OperationFailed:
+        lost = isinstance(exc, ccxt_errors.NetworkError | ccxt_errors.BadResponse)
+        if lost or type(exc) is ccxt_errors.OperationFailed:
             # A write whose answer was lost (timeout, 5xx, dropped connection) may have been applied; Binance's 5xx
             # with -1001 "internal error; try again" reaches us as a bare OperationFailed.
             return OutcomeUnknownError(message) if write else TemporaryError(message)
