@@ -149,6 +149,7 @@ class Chaos:
             self._start(save_at=None)
             self._await_ready(self.bot.starts, 120)
             time.sleep(3)  # a few candles after the last restart
+            settle(self.venue)
             assert self.bot.terminate() == 0, self.bot.output()[-3000:]
             self._check()
         finally:
@@ -410,3 +411,10 @@ def cpu_seconds(bot: BotProcess) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(venue: VenueProcess, seconds: float = 5.0) -> None:
+    """Stop the venue's replay and give the bot a moment: what the venue did from here on, the bot has had the
+    chance to hear of (a stop that fills while the bot shuts down is the next start's to finalize, not a miss)."""
+    venue.post("/_venue/speed", {"speed": 0})
+    time.sleep(seconds)
