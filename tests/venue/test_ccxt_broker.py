@@ -133,7 +133,6 @@ async def test_spot_rejections_reach_the_broker_as_order_rejections(spot_broker:
 #    broker halts instead of treating the write as an unknown outcome (lookup by client id, then resend).
 # The fix belongs in the broker: read Binance's ``code`` from the body rather than ccxt's class.
 HOST_TABLES = "ccxt maps Binance USDT-M codes by host name; CcxtBroker does not read the code itself (reported)"
-JSON_503 = "ccxt raises OperationFailed for 503 -1001; CcxtBroker halts instead of looking the order up (reported)"
 
 
 @pytest.mark.xfail(strict=True, reason=HOST_TABLES)
@@ -154,7 +153,6 @@ async def test_a_stop_already_through_the_market_is_a_rejection_the_guard_can_ac
     assert raised.value.code == RejectCode.WOULD_IMMEDIATELY_TRIGGER
 
 
-@pytest.mark.xfail(strict=True, reason=JSON_503)
 async def test_a_json_503_after_the_order_was_applied_is_an_unknown_outcome_not_a_halt(
     futures_broker: CcxtBroker, futures_venue: Venue
 ) -> None:
