@@ -129,9 +129,8 @@ async def test_spot_rejections_reach_the_broker_as_order_rejections(spot_broker:
 #    demo-fapi, the testnet hosts), so against any other host Binance's USDⓈ-M codes -2019, -2021, -4164 arrive
 #    as a plain ``ExchangeError``, which ``CcxtBroker._translate`` turns into ``OperationalError`` (a halt)
 #    instead of an ``OrderRejected`` the agent or the guard can act on.
-# 2. A JSON 503 -1001 is ``OperationFailed`` in ccxt's common table on every host, Binance's included: the
-#    broker halts instead of treating the write as an unknown outcome (lookup by client id, then resend).
-# The fix belongs in the broker: read Binance's ``code`` from the body rather than ccxt's class.
+# The fix belongs in the broker: read Binance's ``code`` from the body rather than ccxt's class. (A second gap, a
+# JSON 503 -1001 raised as a bare ``OperationFailed`` and taken for a halt, is fixed: an unknown outcome now.)
 HOST_TABLES = "ccxt maps Binance USDT-M codes by host name; CcxtBroker does not read the code itself (reported)"
 
 
