@@ -88,7 +88,7 @@ async def test_a_reconnect_storm_opens_the_exchange_breaker_and_the_loop_goes_on
             venue.faults.replace(FaultConfig())
             candles = bot.loop.stepped["candle_closed"]
             await play(venue, 8)
-            await until(lambda: bot.loop.stepped["candle_closed"] >= candles + 2, what="candles after the storm")
+            await until(lambda: bot.loop.stepped["candle_closed"] >= candles + 2, timeout_s=30, what="candles after the storm")
             assert not bot.task.done(), "no crash"
 
 
