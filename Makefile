@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TYPED_PACKAGES := core store learning market exchange tools agent prompts safety gate engine backtests dashboard venue holdings
 
-.PHONY: help venv redis chromium lint typecheck test test-long demo bench clean
+.PHONY: help venv redis chromium lint typecheck test test-long soak demo bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ test: venv redis chromium lint  ## lint, then the whole test suite (about 10 min
 
 test-long: venv redis chromium  ## the test suite with the long simulations enabled
 	TRADEWAKE_LONG_TESTS=1 $(BIN)/pytest -q
+
+soak: venv  ## an hour of the live runner against the local venue with faults on; ledger and store must agree
+	nice -n 10 $(BIN)/python -m tests.chaos.soak --minutes $(or $(MINUTES),60)
 
 demo: venv  ## the main job: a rules-agent backtest on bundled real BTC/USDT 1h (2025), no key, no network
 	$(BIN)/tradewake backtest --agent rules --from 2025-01-01 --out runs/demo --force

@@ -44,7 +44,7 @@ from core.timeframes import ms_to_datetime
 from engine.engine import Engine, StepReport
 from engine.events import CommandsPending, DerivativesUpdated, Event, PriceTick, TimerTick
 from engine.live_feed import CandleFeed, MarketSource
-from engine.live_health import Backoff, Pace, ReconnectStorm
+from engine.live_health import Backoff, Cadence, Pace, ReconnectStorm, RestPause
 from exchange.account_stream import AccountStream, Channel
 from market.derivatives import DerivativesPoller
 from safety.alerts import AlertKind, make_alert
@@ -53,37 +53,13 @@ log = logging.getLogger(__name__)
 PriceHook = Callable[[Symbol, Decimal, datetime], None]
 
 
-@dataclass(frozen=True)
-class Cadence:
-    """How often the loop does what (exchange-clock seconds unless the name says wall)."""
-
-    safety_interval_s: float = 30.0
-    """At most this long between two guard passes, and between two timer ticks (the gate's timer and feed
-    watchdog)."""
-    tick_interval_s: float = 10.0
-    """A price tick through the whole engine (the gate's price conditions) at most this often per symbol."""
-    guard_tick_wall_s: float = 0.5
-    """While a position or an entry is open, a guard pass on every new price, at most this often (wall seconds:
-    each pass reads the position and its orders, and request weight is budgeted per wall minute)."""
-    floor_wall_s: float = 1.0
-    """Timer ticks and price ticks through the engine at most this often in wall time, whatever the exchange's
-    clock says (a venue replaying at 300x would otherwise ask for 300 times the requests)."""
-    stream_silence_s: float = 300.0
-    """No market message for this long: the market sockets are closed and dialled again (the gate's
-    ``feed_stale`` wake and alert come from the same silence; wiring sets it to ``gate.feed_stale_s``)."""
-    time_sync_wall_s: float = 2.0
-    """Wall seconds between two reads of the exchange's time (its clock moves on while the streams are quiet)."""
-    idle_wall_s: float = 0.25
-    """Wall seconds the loop waits for news before it looks at its timers again."""
-
-
 @dataclass
 class LiveLoop:
     engine: Engine
     feeds: list[CandleFeed]
     source: MarketSource
     clock: ExchangeClock
-    cadence: Cadence = Cadence()
+    cadence: Cadence = field(default_factory=Cadence)
     account: AccountStream | None = None
     """The user-data stream (testnet, mainnet); ``None`` on paper, where fills happen here."""
     heartbeat: Path | None = None
@@ -95,6 +71,7 @@ class LiveLoop:
     stepped: Counter[str] = field(default_factory=Counter)
     """Events stepped and passes made so far, by kind (the runner's log line and the tests read it)."""
     storm: ReconnectStorm = field(default_factory=ReconnectStorm)
+    rest_pause: RestPause = field(default_factory=RestPause)
     _prices: dict[Symbol, tuple[Decimal, datetime]] = field(default_factory=dict)
     _ticks: dict[Symbol, Pace] = field(default_factory=dict)
     _timer: Pace | None = None
@@ -135,10 +112,13 @@ class LiveLoop:
 
     async def round(self) -> list[StepReport]:
         """One look at everything the stepper owns (see the module docstring)."""
-        await self._sync_time()
+        market: list[Event] = []
+        if not self.rest_pause.active(_wall()):  # streamed candles wait in their feed until a ban is over
+            await self._sync_time()
+            market = [*await self._poll_derivatives(), *await self._collect_candles()]
         await self._handle_storm()
         reports: list[StepReport] = []
-        for event in [*await self._poll_derivatives(), *await self._collect_candles(), *self._due_ticks()]:
+        for event in [*market, *self._due_ticks()]:
             reports.extend(await self._step(event))
         now, wall = self.clock.now(), _wall()
         timer = self._timer or Pace(self.cadence.safety_interval_s, self.cadence.floor_wall_s)
@@ -225,15 +205,18 @@ class LiveLoop:
         self.stepped["stream_drop"] += 1
         self.engine.store.append(NewEvent(kind="feed.dropped", at=now, payload={"stream": stream, "error": str(exc)}))
         if self.storm.dropped(asyncio.get_running_loop().time()):
-            self._storm_detail = (f"reconnect storm: {self.storm.drops_in_window} stream drops within "
-                                  f"{self.storm.window_s:g} s, last {stream}: {exc}")
+            self._storm_detail = (
+                f"reconnect storm: {self.storm.drops_in_window} stream drops within "
+                f"{self.storm.window_s:g} s, last {stream}: {exc}"
+            )
             self._news.set()
         await asyncio.sleep(backoff.next())
 
     async def _account_refused(self, channel: Channel, exc: OperationalError) -> None:
         now = self.clock.now()
-        self.engine.store.append(NewEvent(kind="feed.refused", at=now, payload={"stream": f"user-data {channel}",
-                                                                                "error": str(exc)}))
+        self.engine.store.append(
+            NewEvent(kind="feed.refused", at=now, payload={"stream": f"user-data {channel}", "error": str(exc)})
+        )
         message = f"user-data stream {channel} refused; fills are found over REST only: {exc}"
         async with self.engine.lock:
             await self.engine.safety.alert(make_alert(AlertKind.FEED_STALE, message, now, key=f"user-{channel}"))
@@ -247,8 +230,17 @@ class LiveLoop:
         self._synced_wall = wall
         try:
             self.clock.observe(ms_to_datetime(await self.source.fetch_time_ms()))
-        except TemporaryError as exc:
-            self._journal_error("time", str(exc))
+        except (TemporaryError, OperationalError) as exc:
+            await self._market_failed("time", exc)
+
+    async def _market_failed(self, what: str, exc: TemporaryError | OperationalError, feed: str = "candles") -> None:
+        """A market REST call failed: journal it; refused outright (a ban), pause market REST and open the breaker."""
+        self._journal_error(what, str(exc), feed=feed)
+        if isinstance(exc, OperationalError):
+            self.rest_pause.start(_wall())
+            async with self.engine.lock:
+                detail = f"market data refused; no market request for {self.rest_pause.pause_s:g} s: {exc}"
+                await self.engine.safety.exchange_trouble(detail, self.clock.now())
 
     async def _handle_storm(self) -> None:
         detail, self._storm_detail = self._storm_detail, None
@@ -263,8 +255,8 @@ class LiveLoop:
         for feed in self.feeds:
             try:
                 events.extend(await feed.collect(self.clock.now()))
-            except TemporaryError as exc:
-                self._journal_error(feed.symbol, str(exc))
+            except (TemporaryError, OperationalError) as exc:
+                await self._market_failed(feed.symbol, exc)
         return events
 
     def _due_ticks(self) -> list[Event]:
@@ -282,7 +274,11 @@ class LiveLoop:
         if self.derivatives is None:
             return []
         now = self.clock.now()
-        outcome = await self.derivatives.poll_due(now)
+        try:
+            outcome = await self.derivatives.poll_due(now)
+        except OperationalError as exc:
+            await self._market_failed("derivatives", exc, feed="derivatives")
+            return []
         for symbol, error in outcome.temporary_errors.items():
             self._journal_error(symbol, error, feed="derivatives")
         return [DerivativesUpdated(at=now, reading=reading) for reading in outcome.readings]

@@ -12,15 +12,19 @@ history ends, so a candle is never lost or doubled across a reconnect.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from functools import partial
+from typing import Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from core.errors import ConfigError, TradewakeError
+from core.errors import ConfigError, TemporaryError, TradewakeError
 from core.ids import Symbol
 from core.ports import Clock
 from core.timeframes import datetime_to_ms, ms_to_datetime, timeframe_seconds
@@ -32,7 +36,7 @@ from market.candles import frame_from_arrays, frame_to_candles
 from market.ccxt_rest import KLINE_LIMIT
 from market.ccxt_stream import CandleView, LastTrade
 from market.derivatives import DerivativesHistory, DerivativesPoller
-from market.download import KlineSource
+from market.download import KlineSource, RetryPolicy, backoff_delay
 from market.regime import tracker_from_candles
 from market.resample import resample_candles
 
@@ -43,6 +47,11 @@ MIN_HISTORY = 300
 MAX_HISTORY = 2 * HISTORY_CANDLES
 """Closed candles kept in memory per symbol; the oldest go (in chunks of ``TRIM_CHUNK``) beyond this."""
 TRIM_CHUNK = 500
+START_RETRY = RetryPolicy(max_retries=6, base_s=0.5, cap_s=30.0)
+"""Start-up requests (the exchange's time, the preload's pages): six retries, at most 30 s apart."""
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class MarketSource(KlineSource, Protocol):
@@ -155,28 +164,63 @@ class CandleFeed:
         self.builder.update(self.history)
         if self.builder.regime is not None:
             reference = self.builder.regime.schedule.timeframe
-            frame = self.history if reference == self.timeframe else resample_candles(
-                self.history, self.timeframe, reference)[["open", "high", "low", "close", "volume"]]
+            frame = (
+                self.history
+                if reference == self.timeframe
+                else resample_candles(self.history, self.timeframe, reference)[
+                    ["open", "high", "low", "close", "volume"]
+                ]
+            )
             self.builder.regime.update(frame)
         return [self._event(row) for row in rows]
 
     def _event(self, row: Row) -> CandleClosed:
         opened = ms_to_datetime(int(row[0]))
-        candle = Candle(symbol=self.symbol, timeframe=self.timeframe, open_at=opened, open=row[1], high=row[2],
-                        low=row[3], close=row[4], volume=row[5])
+        candle = Candle(
+            symbol=self.symbol,
+            timeframe=self.timeframe,
+            open_at=opened,
+            open=row[1],
+            high=row[2],
+            low=row[3],
+            close=row[4],
+            volume=row[5],
+        )
         return CandleClosed(at=opened + timedelta(milliseconds=self._step_ms), candle=candle)
 
 
-async def preload(source: KlineSource, symbol: Symbol, timeframe: str, clock: Clock,
-                  candles: int = HISTORY_CANDLES) -> pd.DataFrame:
+async def at_start(call: Callable[[], Awaitable[T]], retry: RetryPolicy = START_RETRY) -> T:
+    """A start-up request, retried on temporary errors (a 429 after its ``Retry-After``, a 5xx, a timeout) with
+    backoff: a start must not fail on what the running loop shrugs off. Anything else raises at once."""
+    rng = random.Random(retry.seed)
+    for attempt in range(retry.max_retries):
+        try:
+            return await call()
+        except TemporaryError as exc:
+            delay = backoff_delay(attempt, retry, rng, exc.retry_after_s)
+            log.warning("start-up request failed (%s); retry %d in %.1f s", exc, attempt + 1, delay)
+            await asyncio.sleep(delay)
+    return await call()
+
+
+async def preload(
+    source: KlineSource,
+    symbol: Symbol,
+    timeframe: str,
+    clock: Clock,
+    *,
+    candles: int = HISTORY_CANDLES,
+    retry: RetryPolicy = START_RETRY,
+) -> pd.DataFrame:
     """The latest ``candles`` closed candles, page by page until the exchange has no more (a live start needs at
-    least ``MIN_HISTORY``). Closed means closed on the exchange's clock (``clock``)."""
+    least ``MIN_HISTORY``). Closed means closed on the exchange's clock (``clock``); a page that meets a temporary
+    error is asked again (``at_start``)."""
     step_ms = timeframe_seconds(timeframe) * 1000
     until_ms = datetime_to_ms(clock.now())
     since_ms = until_ms - candles * step_ms
     rows: list[Row] = []
     while since_ms < until_ms:
-        page = await source.fetch_klines(symbol, timeframe, since_ms, until_ms)
+        page = await at_start(partial(source.fetch_klines, symbol, timeframe, since_ms, until_ms), retry)
         closed = [r for r in page if since_ms <= r[0] and r[0] + step_ms <= until_ms]
         if not closed:
             break
@@ -191,11 +235,18 @@ async def preload(source: KlineSource, symbol: Symbol, timeframe: str, clock: Cl
 def live_market(histories: Mapping[Symbol, pd.DataFrame], timeframe: str, *, derivatives: bool) -> Market:
     """Snapshot builders over the preloaded histories (a regime each; a derivatives history on futures, which
     the engine fills from ``DerivativesUpdated`` events)."""
-    return Market({
-        symbol: SnapshotBuilder(symbol, history, timeframe, regime=tracker_from_candles(symbol, history, timeframe),
-                                derivatives=DerivativesHistory(symbol) if derivatives else None)
-        for symbol, history in histories.items()
-    })
+    return Market(
+        {
+            symbol: SnapshotBuilder(
+                symbol,
+                history,
+                timeframe,
+                regime=tracker_from_candles(symbol, history, timeframe),
+                derivatives=DerivativesHistory(symbol) if derivatives else None,
+            )
+            for symbol, history in histories.items()
+        }
+    )
 
 
 def candle_feeds(

@@ -1,5 +1,6 @@
-"""The live loop's judgement of its streams, as pure values: when to dial again after a drop, and when drops
-come so thick that they are a reconnect storm (the exchange breaker's business, not a reason to crash).
+"""The live loop's cadence and its judgement of its streams, as pure values: how often it does what, when to dial
+again after a drop, when to stop asking for market data over REST, and when drops come so thick that they are a
+reconnect storm (the exchange breaker's business, not a reason to crash).
 
 Times here are seconds of a monotonic counter (the event loop's): reconnects are about the network, which runs
 on wall time whatever the exchange's clock says.
@@ -75,3 +76,43 @@ class Pace:
 
     def done(self, now: datetime, wall: float) -> None:
         self._at, self._wall = now, wall
+
+
+@dataclass
+class RestPause:
+    """Market data over REST refused outright (Binance's 418 ban, ccxt's "a human must look"): no market request
+    for ``pause_s`` wall seconds, then try again. The loop opens the exchange breaker meanwhile; the run goes on
+    (its stops rest on the exchange, and the guard's own reads have their breaker)."""
+
+    pause_s: float = 60.0
+    _until: float | None = None
+
+    def active(self, wall: float) -> bool:
+        return self._until is not None and wall < self._until
+
+    def start(self, wall: float) -> None:
+        self._until = wall + self.pause_s
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """How often the loop does what (exchange-clock seconds unless the name says wall)."""
+
+    safety_interval_s: float = 30.0
+    """At most this long between two guard passes, and between two timer ticks (the gate's timer and feed
+    watchdog)."""
+    tick_interval_s: float = 10.0
+    """A price tick through the whole engine (the gate's price conditions) at most this often per symbol."""
+    guard_tick_wall_s: float = 0.5
+    """While a position or an entry is open, a guard pass on every new price, at most this often (wall seconds:
+    each pass reads the position and its orders, and request weight is budgeted per wall minute)."""
+    floor_wall_s: float = 1.0
+    """Timer ticks and price ticks through the engine at most this often in wall time, whatever the exchange's
+    clock says (a venue replaying at 300x would otherwise ask for 300 times the requests)."""
+    stream_silence_s: float = 300.0
+    """No market message for this long: the market sockets are closed and dialled again (the gate's
+    ``feed_stale`` wake and alert come from the same silence; wiring sets it to ``gate.feed_stale_s``)."""
+    time_sync_wall_s: float = 2.0
+    """Wall seconds between two reads of the exchange's time (its clock moves on while the streams are quiet)."""
+    idle_wall_s: float = 0.25
+    """Wall seconds the loop waits for news before it looks at its timers again."""

@@ -19,8 +19,9 @@ from core.ids import Symbol
 from core.money import MarketRules
 from core.ports import Store
 from engine.engine import Engine
-from engine.live import Cadence, LiveLoop
+from engine.live import LiveLoop
 from engine.live_feed import MarketSource
+from engine.live_health import Cadence
 from engine.replay import CandleReplay
 
 
@@ -83,8 +84,11 @@ class LiveFeed:
 
     def cadence(self, feed_stale_s: float) -> Cadence:
         """The live loop's cadence; a market stream silent for ``feed_stale_s`` (the gate's) is dialled again."""
-        return Cadence(safety_interval_s=self.safety_interval_s, tick_interval_s=self.tick_interval_s,
-                       stream_silence_s=feed_stale_s)
+        return Cadence(
+            safety_interval_s=self.safety_interval_s,
+            tick_interval_s=self.tick_interval_s,
+            stream_silence_s=feed_stale_s,
+        )
 
 
 F = TypeVar("F", CandleReplay, LiveLoop)

@@ -43,7 +43,15 @@ from engine.engine import Engine
 from engine.exchange_setup import configure_account, expected_terms, open_broker, venue_budget
 from engine.holdings import SpotHoldings, run_holdings_config
 from engine.live import LiveLoop, PriceHook
-from engine.live_feed import MarketSource, candle_feeds, derivatives_poller, live_market, preload, warm_up_gate
+from engine.live_feed import (
+    MarketSource,
+    at_start,
+    candle_feeds,
+    derivatives_poller,
+    live_market,
+    preload,
+    warm_up_gate,
+)
 from engine.paper import PaperAccount
 from engine.replay import CandleReplay
 from engine.runners import Coordination, coordination
@@ -318,7 +326,7 @@ async def _live_run(
     assert plan.venue is not None
     venue, symbols, timeframe = plan.venue, live_symbols(settings), feed.timeframe
     source = feed.source or _market_source(settings, venue, resources)
-    clock = clock or ExchangeClock(ms_to_datetime(await source.fetch_time_ms()))  # the exchange's time, not ours
+    clock = clock or ExchangeClock(ms_to_datetime(await at_start(source.fetch_time_ms)))  # the exchange's, not ours
     store = chaos_store(open_store(settings.store))  # the store itself unless a chaos test aims a kill at a save
     resources.callback(store.close)
     shared = coordination(settings, tuple(Symbol(s) for s in symbols), resources)  # several runners, or None

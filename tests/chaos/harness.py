@@ -20,6 +20,7 @@ and ``tradewake journal verify``.
 from __future__ import annotations
 
 import json
+import os
 import random
 import sqlite3
 import statistics
@@ -36,7 +37,7 @@ from typing import Any
 from tests.chaos.processes import BotProcess, VenueProcess, clean_env
 
 POINTS = ("placement", "fill", "decision", "save", "random")
-AIM_S = 15.0
+AIM_S = 8.0
 """How long a kill waits for its point to come before it lands at random instead (counted as ``random``)."""
 EXIT_TYPES = {"STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT"}
 BOT_ENV = {
@@ -51,7 +52,7 @@ BOT_ENV = {
     "TRADEWAKE_RISK__MAX_CONSECUTIVE_LOSSES": "10000",
     "TRADEWAKE_RISK__DAILY_LOSS_LIMIT_PCT": "90",
     "TRADEWAKE_RISK__STOP_MIN_DISTANCE_PCT": "0.1",
-    "TRADEWAKE_RISK__STOP_MAX_DISTANCE_PCT": "0.8",
+    "TRADEWAKE_RISK__STOP_MAX_DISTANCE_PCT": "0.3",  # stops a few candles away: many closes, many re-entries
     "TRADEWAKE_EXCHANGE__REQUEST_TIMEOUT_S": "2",
 }
 
@@ -77,10 +78,16 @@ class Figures:
     journal_verified: bool = False
     journal_events: int = 0
     open_at_end_unprotected: int = 0
+    unprotected_cpu_s: list[float] = field(default_factory=list)
+    """The same restarts: CPU seconds the bot had used by then (what the wall time is on an idle machine)."""
     killed_before_protected: int = 0
+    """Starts that found a position without a stop and were killed again before they placed one."""
     crashes: list[str] = field(default_factory=list)
     """Starts that ended on their own (not the save hook's SIGKILL), with the end of their output."""
-    """Starts that found a position without a stop and were killed again before they placed one."""
+    ready_s: list[float] = field(default_factory=list)
+    """Per start: seconds from the process start until it had reconciled with the venue (imports included)."""
+    seconds: float = 0.0
+    """Wall seconds of the whole chaos run."""
 
     def summary(self, label: str) -> str:
         def stats(values: list[float]) -> str:
@@ -96,11 +103,14 @@ class Figures:
                 f"  venue ledger: {self.orders} orders, {self.duplicate_orders} duplicate client ids; "
                 f"{self.fills} fills, {self.duplicate_fills} duplicate trade ids",
                 f"  unprotected after restart: from process start {stats(self.unprotected_from_start_s)}; "
-                f"from reconciled {stats(self.unprotected_from_ready_s)}; killed again before protecting "
+                f"from reconciled {stats(self.unprotected_from_ready_s)}; bot CPU seconds by then "
+                f"{stats(self.unprotected_cpu_s)}; killed again before protecting "
                 f"{self.killed_before_protected}; unprotected at the end {self.open_at_end_unprotected}",
                 f"  closes: venue {self.venue_closes}, recorded by the bot {self.bot_closes}, learned {self.learned}, "
                 f"learner double counts {self.learner_double_counts}",
                 f"  journal verify: {'clean' if self.journal_verified else 'FAILED'} ({self.journal_events} events)",
+                f"  start to reconciled: {stats(self.ready_s).replace('none unprotected', 'none')}; "
+                f"whole run {self.seconds:.0f} s",
             ]
         )
 
@@ -110,7 +120,7 @@ class Chaos:
     directory: Path
     seed: int = 1
     market: str = "future"
-    speed: float = 120.0
+    speed: float = 300.0
     warmup: int = 2000
     bot_env: dict[str, str] = field(default_factory=dict)
     figures: Figures = field(default_factory=Figures)
@@ -131,6 +141,7 @@ class Chaos:
     # ------------------------------------------------------------------ the run
 
     def run(self, kills: int) -> Figures:
+        began = time.monotonic()
         self.venue.start()
         try:
             for index in range(kills):
@@ -138,12 +149,14 @@ class Chaos:
             self._start(save_at=None)
             self._await_ready(self.bot.starts, 120)
             time.sleep(3)  # a few candles after the last restart
+            settle(self.venue)
             assert self.bot.terminate() == 0, self.bot.output()[-3000:]
             self._check()
         finally:
             if self.bot.running:
                 self.bot.kill()
             self.venue.stop()
+        self.figures.seconds = time.monotonic() - began
         return self.figures
 
     def _cycle(self, point: str) -> None:
@@ -180,6 +193,7 @@ class Chaos:
         while time.monotonic() < deadline:
             if self._journal_since(self._journal_seq, "reconcile.done"):
                 self._ready_at = time.monotonic()
+                self.figures.ready_s.append(self._ready_at - self._started_at)
                 return True
             if not self.bot.running:
                 self._note_exit()
@@ -270,6 +284,7 @@ class Chaos:
             if not bare:
                 if first_unprotected:
                     now = time.monotonic()
+                    self.figures.unprotected_cpu_s.append(cpu_seconds(self.bot))
                     self.figures.unprotected_from_start_s.append(now - started)
                     ready = self._ready_at or now
                     self.figures.unprotected_from_ready_s.append(max(0.0, now - ready))
@@ -385,3 +400,21 @@ def journal_verify(bot: BotProcess) -> tuple[bool, int]:
     )
     report = json.loads(verify.stdout) if verify.stdout.strip().startswith("{") else {}
     return verify.returncode == 0 and bool(report.get("ok")), int(report.get("events_checked", 0))
+
+
+def cpu_seconds(bot: BotProcess) -> float:
+    """User + system CPU seconds the bot process has used so far (Linux ``/proc``; 0 when it is gone)."""
+    if bot.process is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{bot.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(venue: VenueProcess, seconds: float = 5.0) -> None:
+    """Stop the venue's replay and give the bot a moment: what the venue did from here on, the bot has had the
+    chance to hear of (a stop that fills while the bot shuts down is the next start's to finalize, not a miss)."""
+    venue.post("/_venue/speed", {"speed": 0})
+    time.sleep(seconds)

@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tests.chaos.harness import BOT_ENV, journal_verify, round_trips, store_closes, unprotected
+from tests.chaos.harness import BOT_ENV, journal_verify, round_trips, settle, store_closes, unprotected
 from tests.chaos.processes import BotProcess, VenueProcess
 
 ORDER_PATHS = ["POST /fapi/v1/order", "POST /fapi/v1/algoOrder", "POST /api/v3/order"]
@@ -170,7 +170,7 @@ def soak(directory: Path, *, minutes: float, speed: float, seed: int, echo: bool
     venue = VenueProcess(directory / "venue", speed=speed, seed=seed, warmup=2000, faults=soak_faults(seed))
     env = {
         **BOT_ENV,
-        "TRADEWAKE_GATE__FEED_STALE_S": "15",
+        "TRADEWAKE_GATE__FEED_STALE_S": "600",  # exchange seconds: 5 s of wall time at speed 120
         "TRADEWAKE_ALERTS__WEBHOOK_URL": inbox.url,
         "TRADEWAKE_ALERTS__MIN_INTERVAL_S": "0",
     }
@@ -195,6 +195,7 @@ def soak(directory: Path, *, minutes: float, speed: float, seed: int, echo: bool
                 )
             time.sleep(5)
         venue.post("/_venue/faults", {"seed": seed, "rules": []})  # a clean last word: the bot's goodbye is not a fault
+        settle(venue, 10.0)
         report.exit_code = bot.terminate(timeout_s=120)
         report.minutes = (time.monotonic() - started) / 60
         _compare(report, venue, bot)

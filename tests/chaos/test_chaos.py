@@ -33,18 +33,21 @@ def assert_invariants(figures: Figures, kills: int) -> None:
     assert figures.journal_verified, report
 
 
+@pytest.mark.timeout(1200)
 def test_twenty_kills_with_the_rules_agent(tmp_path: Path) -> None:
     figures = Chaos(tmp_path, seed=1).run(kills=20)
     assert_invariants(figures, 20)
     assert figures.orders > 0, figures.summary("chaos")  # the bot traded: the kills had something to break
 
 
+@pytest.mark.timeout(5400)
 @pytest.mark.skipif(not LONG_TESTS, reason="100 kills take a while: make test-long (TRADEWAKE_LONG_TESTS=1)")
 def test_a_hundred_kills_with_the_rules_agent(tmp_path: Path) -> None:
     figures = Chaos(tmp_path, seed=2).run(kills=100)
     assert_invariants(figures, 100)
 
 
+@pytest.mark.timeout(900)
 def test_kills_with_the_anthropic_backend_against_the_local_messages_server(tmp_path: Path) -> None:
     chaos = Chaos(tmp_path, seed=3)
     server = TradingMessages(chaos.venue).start()

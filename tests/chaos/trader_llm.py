@@ -2,7 +2,7 @@
 agent turn from the venue's state instead of a fixed script, so the anthropic backend can run a chaos test of any
 length through the real SDK.
 
-A decision is two turns: flat at the venue, the first turn places a market long with a stop 0.5 % under the venue's
+A decision is two turns: flat at the venue, the first turn places a market long with a stop 0.25 % under the venue's
 last price (a position the guard must protect, a tool call a kill can land in); holding one, it reads the portfolio.
 The second turn (after the tool results) schedules the next check, which ends the decision.
 """
@@ -16,7 +16,7 @@ from benchmarks.llmsim import MessagesServer, Reply
 from tests.chaos.processes import VenueProcess
 
 ANY_TURN = Reply(kind="message", stop_reason="tool_use")
-STOP_DISTANCE = Decimal("0.995")
+STOP_DISTANCE = Decimal("0.9975")
 
 
 class TradingMessages(MessagesServer):

@@ -116,3 +116,31 @@ def test_streamed_candles_survive_a_failed_gap_fill_and_are_stepped_once_with_it
     opened = [int(e.candle.open_at.timestamp() * 1000) for e in events]
     assert opened == [int(r[0]) for r in rows[400:411]], "400-405 held, 406-410 from REST, each once"
     assert source.calls == 2 and not feed.gap
+
+
+def test_the_preload_asks_again_after_a_429_or_a_5xx_instead_of_failing_the_start() -> None:
+    """A soak's bot died at start on one 429 among the preload's pages."""
+    import asyncio
+
+    from core.clock import SimClock
+    from core.errors import TemporaryError
+    from engine.live_feed import preload
+    from market.bundled import BTC_5M, bundled_path
+    from market.candles import load_candles, open_ms
+    from market.download import RetryPolicy
+
+    frame = load_candles(bundled_path(BTC_5M)).iloc[:700]
+    rows = np.column_stack([open_ms(frame).astype("float64"), frame.to_numpy(dtype="float64")])
+    failures: list[Exception] = [TemporaryError("429", retry_after_s=0.01), TemporaryError("503")]
+    source = FlakyKlines(rows, failures)
+    clock = SimClock(frame.index[-1].to_pydatetime())
+    history = asyncio.run(preload(source, BTC, "5m", clock, candles=600, retry=RetryPolicy(base_s=0.01)))
+    assert len(history) == 600 and history.index[-1] == frame.index[-2], "every closed candle, once"
+    assert source.calls >= 3 and not failures
+    source.failures = [TemporaryError("503")] * 3
+    try:
+        asyncio.run(preload(source, BTC, "5m", clock, candles=600, retry=RetryPolicy(max_retries=2, base_s=0.01)))
+    except TemporaryError:
+        pass
+    else:
+        raise AssertionError("after its retries the start fails loudly")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from core.ids import Symbol
 from core.ports import OperatorCommand
-from engine.live_health import ReconnectStorm
+from engine.live_health import ReconnectStorm, RestPause
 from tests.live.harness import live_settings, play, running_bot, until, venue_config
 from venue import FaultConfig, FaultRule, Venue, WireFault
 
@@ -88,8 +88,33 @@ async def test_a_reconnect_storm_opens_the_exchange_breaker_and_the_loop_goes_on
             venue.faults.replace(FaultConfig())
             candles = bot.loop.stepped["candle_closed"]
             await play(venue, 8)
-            await until(lambda: bot.loop.stepped["candle_closed"] >= candles + 2, what="candles after the storm")
+            await until(lambda: bot.loop.stepped["candle_closed"] >= candles + 2, timeout_s=30, what="candles after the storm")
             assert not bot.task.done(), "no crash"
+
+
+async def test_an_ip_ban_on_market_data_opens_the_breaker_pauses_market_requests_and_the_loop_goes_on(
+    tmp_path: Path,
+) -> None:
+    """A 418 answer to a market request (``GET time``, klines, derivatives) ended a soak run; now the loop opens the
+    exchange breaker, stops asking for market data for a while, and steps every candle once after the ban."""
+    async with Venue(venue_config(tmp_path)) as venue:
+        settings = live_settings(venue, tmp_path)
+        async with running_bot(settings, time_sync_wall_s=0.1) as bot:
+            bot.loop.rest_pause = RestPause(pause_s=1.0)
+            await play(venue, 4)
+            first = bot.loop.feeds[0].next_open_ms - 4 * 75_000 * 4
+            venue.faults.add(FaultRule(kind=WireFault.BAN, times=1, retry_after_s=1, paths=("GET /api/v3/time",)))
+            await until(lambda: bool(bot.journal("breaker.transition")), what="the breaker opening")
+            opened = [e.payload for e in bot.journal("breaker.transition") if e.payload["transition"] == "open"]
+            assert opened and opened[0]["breaker"] == "exchange" and "market data refused" in opened[0]["reason"]
+            assert _alerts(bot, "breaker_opened"), "a human hears of it"
+            candles = bot.loop.stepped["candle_closed"]
+            await play(venue, 12)
+            await until(lambda: bot.loop.stepped["candle_closed"] >= candles + 3, what="candles after the ban")
+            assert not bot.task.done(), "no crash"
+            opens = bot.loop.feeds[0].history.index.as_unit("ms").asi8
+            assert len(set(opens[opens >= first])) == len(opens[opens >= first]), "no candle twice"
+            assert (opens[1:] - opens[:-1] == 300_000).all(), "none missing"
 
 
 def _alerts(bot, kind: str) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
