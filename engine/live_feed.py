@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,11 @@ from market.derivatives import DerivativesHistory, DerivativesPoller
 from market.download import KlineSource, RetryPolicy, backoff_delay
 from market.regime import tracker_from_candles
 from market.resample import resample_candles
+
+if TYPE_CHECKING:
+    from contextlib import AsyncExitStack
+
+    from exchange.venue import VenueSpec
 
 Row = list[float]
 HISTORY_CANDLES = 2_000
@@ -265,3 +270,16 @@ def derivatives_poller(source: KlineSource, symbols: Sequence[Symbol]) -> Deriva
     """Funding and open interest on their adaptive schedule, from a source that can fetch them."""
     fetch = getattr(source, "fetch_derivatives", None)
     return DerivativesPoller(fetch, list(symbols)) if fetch is not None else None
+
+
+def market_source(venue: VenueSpec, timeout_s: float, resources: AsyncExitStack) -> MarketSource:
+    """Candles and trades by websocket, klines and time by REST, from the venue the orders go to (paper: its
+    prices); closed with ``resources``. A local venue replays history: its market time is ``/_venue/info``'s,
+    not its ``GET time`` (``market.ccxt_stream``)."""
+    from exchange.ccxt_client import ccxt_client
+    from market.ccxt_stream import CcxtStream
+
+    info = f"{venue.rest_url.rstrip('/')}/_venue/info" if venue.rest_url is not None else None
+    stream = CcxtStream(ccxt_client(venue, timeout_s=timeout_s, websockets=True), market_time_url=info)
+    resources.push_async_callback(stream.close)
+    return stream

@@ -44,11 +44,11 @@ from engine.exchange_setup import configure_account, expected_terms, open_broker
 from engine.holdings import SpotHoldings, run_holdings_config
 from engine.live import LiveLoop, PriceHook
 from engine.live_feed import (
-    MarketSource,
     at_start,
     candle_feeds,
     derivatives_poller,
     live_market,
+    market_source,
     preload,
     warm_up_gate,
 )
@@ -60,7 +60,6 @@ from engine.simulated import SimParts, market_for, sim_exchange, sim_markets, si
 from engine.timeline import Timeline
 from exchange.account_stream import AccountStream
 from exchange.ccxt_broker import CcxtBroker
-from exchange.ccxt_client import ccxt_client
 from exchange.retry import Sleep
 from exchange.sim import MarketFill
 from exchange.symbols import SymbolError, normalize_symbol
@@ -325,7 +324,7 @@ async def _live_run(
 
     assert plan.venue is not None
     venue, symbols, timeframe = plan.venue, live_symbols(settings), feed.timeframe
-    source = feed.source or _market_source(settings, venue, resources)
+    source = feed.source or market_source(venue, settings.exchange.request_timeout_s, resources)
     clock = clock or ExchangeClock(ms_to_datetime(await at_start(source.fetch_time_ms)))  # the exchange's, not ours
     store = chaos_store(open_store(settings.store))  # the store itself unless a chaos test aims a kill at a save
     resources.callback(store.close)
@@ -354,17 +353,6 @@ async def _live_run(
     fills = "simulated fills at live prices from" if plan.fills == "simulated" else "orders on"
     description = f"{settings.mode}: {', '.join(symbols)} {timeframe}, {fills} Binance {venue.label} ({venue.hosts})"
     return Run(description, engine, store, loop)
-
-
-def _market_source(settings: Settings, venue: VenueSpec, resources: AsyncExitStack) -> MarketSource:
-    """Candles and trades by websocket, klines and time by REST, from the venue the orders go to (paper: prices)."""
-    from market.ccxt_stream import CcxtStream
-
-    info = f"{venue.rest_url.rstrip('/')}/_venue/info" if venue.rest_url is not None else None
-    stream = CcxtStream(ccxt_client(venue, timeout_s=settings.exchange.request_timeout_s, websockets=True),
-                        market_time_url=info)  # a local venue replays history: its market time is not GET time
-    resources.push_async_callback(stream.close)
-    return stream
 
 
 def _simulated_account(
