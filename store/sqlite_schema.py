@@ -6,7 +6,7 @@ import sqlite3
 
 from core.errors import OperationalError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA_V1 = """
 CREATE TABLE docs (
@@ -57,14 +57,45 @@ BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;
 """
 
 
+_MIGRATIONS: dict[int, str] = {
+    # v2: a command that cannot be applied as written is finished as ``failed`` (CHECK constraints cannot be
+    # altered in SQLite: the table is rebuilt, rows kept as they are).
+    1: """
+CREATE TABLE commands_v2 (
+    namespace       TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    seq             INTEGER NOT NULL,
+    command         TEXT NOT NULL,
+    fingerprint     TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'applied', 'rejected', 'failed')),
+    result          TEXT,
+    PRIMARY KEY (namespace, idempotency_key),
+    UNIQUE (namespace, seq)
+) WITHOUT ROWID;
+INSERT INTO commands_v2 (namespace, idempotency_key, seq, command, fingerprint, status, result)
+    SELECT namespace, idempotency_key, seq, command, fingerprint, status, result FROM commands;
+DROP TABLE commands;
+ALTER TABLE commands_v2 RENAME TO commands;
+CREATE INDEX commands_pending ON commands (namespace, seq) WHERE status = 'pending';
+""",
+}
+"""From version N to N + 1, run in the caller's write transaction: a crash midway leaves version N intact."""
+
+
 def ensure_schema(conn: sqlite3.Connection, path: str) -> None:
-    """Create the schema in a fresh file; refuse a file written by a newer schema. Caller holds a write lock."""
+    """Create the schema in a fresh file, bring an older one up to date; refuse a file written by a newer
+    schema. Caller holds a write lock."""
     found = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if found == SCHEMA_VERSION:
         return
-    if found == 0:
-        for statement in _statements(_SCHEMA_V1):
-            conn.execute(statement)
+    if 0 <= found < SCHEMA_VERSION:
+        if found == 0:
+            for statement in _statements(_SCHEMA_V1):
+                conn.execute(statement)
+            found = 1
+        for version in range(found, SCHEMA_VERSION):
+            for statement in _statements(_MIGRATIONS[version]):
+                conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         return
     raise OperationalError(
