@@ -69,6 +69,7 @@ class AlertKind(StrEnum):
     HALT = "halt"
     GUARD_WARNING = "guard_warning"
     FEED_STALE = "feed_stale"
+    COMMAND_FAILED = "command_failed"
 
 
 class AlertDeliveryError(OperationalError):
