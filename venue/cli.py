@@ -103,13 +103,20 @@ def _decimal(value: str, option: str) -> Decimal:
         raise typer.BadParameter(f"{option}: {value!r} is not a number") from exc
 
 
+MAX_BALANCE = Decimal(10) ** 12
+"""As much as a backtest's ``initial_cash`` may be: a starting balance, not a number to overflow the ledger."""
+
+
 def _balances(values: list[str]) -> dict[str, Decimal]:
     balances = {}
     for value in values:
         asset, _, amount = value.partition("=")
         if not asset or not amount:
             raise typer.BadParameter(f"--balance {value!r}: write ASSET=AMOUNT, e.g. USDT=10000")
-        balances[asset.strip().upper()] = _decimal(amount, "--balance")
+        quantity = _decimal(amount, "--balance")
+        if not quantity.is_finite() or not 0 <= quantity <= MAX_BALANCE:
+            raise typer.BadParameter(f"--balance {value!r}: the amount must be a number from 0 to {MAX_BALANCE:,}")
+        balances[asset.strip().upper()] = quantity
     return balances
 
 
