@@ -243,7 +243,8 @@ def print_summary(result: BacktestResult) -> None:
         f"wakes {agent.wakes} ({agent.wake_rate_pct:.2f}% of candles)  decisions {agent.decisions}  "
         f"LLM calls {agent.llm_calls}  tokens {agent.input_tokens + agent.output_tokens:,}  cost ${agent.cost_usd:.2f}",
         f"vetoes {sum(agent.vetoes_by_code.values())} {agent.vetoes_by_code or ''}  "
-        f"breaker openings {agent.breaker_openings}",
+        f"breaker openings {agent.breaker_openings}  alerts {result.metrics['alerts']['raised']} "
+        "(journaled, not sent: notifiers are off in backtests)",
         *_rules_lines(facts),
         f"run: {result.run.path}",
         f"report: {result.run.report_path}",

@@ -72,10 +72,11 @@ async def run_backtest(request: BacktestRequest, progress: Progress | None = Non
         await _replay(run.feed, recorder, progress, settings.exchange.quote)
         recorder.open_at_end = run.engine.safety.positions()
         await run.engine.close()
-        breaker_openings = _breaker_openings(run.store)
+        breaker_openings, alerts = _journal_counts(run.store)
     finally:
         await run.close()
-    return _finish(request, run_dir, recorder, breaker_openings, fees=run.feed.fees(), facts=rules_facts)
+    return _finish(request, run_dir, recorder, breaker_openings, fees=run.feed.fees(), facts=rules_facts,
+                   alerts=alerts)
 
 
 def _split(data: BacktestData, warmup: int) -> tuple[list[Candle], list[Candle]]:
@@ -116,14 +117,16 @@ def _record(recorder: RunRecorder, report: StepReport) -> None:
         recorder.decision(report.decision)
 
 
-def _breaker_openings(store: Store) -> int:
+def _journal_counts(store: Store) -> tuple[int, int]:
+    """LLM breaker openings, and alerts raised (journaled, never sent: a backtest has no notifiers)."""
     events = store.read_journal()
-    return sum(1 for e in events if e.kind == "llm_breaker" and e.payload.get("to") == "open")
+    openings = sum(1 for e in events if e.kind == "llm_breaker" and e.payload.get("to") == "open")
+    return openings, sum(1 for e in events if e.kind == "alert.raised")
 
 
 def _finish(
     request: BacktestRequest, run: RunDir, recorder: RunRecorder, breaker_openings: int, *, fees: Decimal,
-    facts: dict[str, str],
+    facts: dict[str, str], alerts: int,
 ) -> BacktestResult:
     data = request.data
     open_positions = recorder.open_positions()
@@ -143,6 +146,7 @@ def _finish(
         "agent": agent.model_dump(mode="json"),
         "run": {**_run_facts(request), **facts},
         "open_positions": [p.model_dump(mode="json") for p in open_positions],
+        "alerts": {"raised": alerts, "sent": 0},
     }
     write_metrics(run, metrics)
     write_run_outputs(run, request.title, metrics, recorder, request.settings)

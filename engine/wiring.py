@@ -62,7 +62,7 @@ from holdings.config import HoldingsConfig
 from learning.service import Learner
 from market.builder import Market, SnapshotBuilder
 from market.regime import tracker_from_candles
-from safety.alerts import VetoStreak, notifiers_from
+from safety.alerts import VetoStreak, notifiers_from, offline_notifiers
 from safety.service import SafetyConfig, SafetyService, account_equity
 from tools.context import JournalSink, StoreJournal, TradingDesk
 
@@ -126,13 +126,15 @@ class Core:
     seed: int
 
 
-async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: int = 1) -> Engine:
-    """Assemble the engine over ``core`` and reconcile safety's book with the exchange before anything runs."""
+async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: int = 1, alerts: bool = True) -> Engine:
+    """Assemble the engine over ``core`` and reconcile safety's book with the exchange before anything runs.
+    ``alerts=False`` (a backtest, ``decide``): journaled, never sent (``safety.alerts.offline_notifiers``)."""
     settings, clock, store = core.settings, core.clock, core.store
+    notifiers = notifiers_from(settings.alerts) if alerts else offline_notifiers(settings.alerts, store, clock.now())
     spot = (SpotHoldings.build(store, clock, core.market, core.rules, holdings_config(settings))
             if settings.exchange.market_type == "spot" else None)  # managed holdings are spot coins
     safety = SafetyService.open(
-        broker=core.broker, store=store, clock=clock, notifiers=notifiers_from(settings.alerts),
+        broker=core.broker, store=store, clock=clock, notifiers=notifiers,
         config=SafetyConfig(
             rules=core.rules, risk=settings.risk, mode=settings.mode, prefix=settings.exchange.client_id_prefix,
             quote_asset=settings.exchange.quote, market_type=settings.exchange.market_type,
@@ -327,7 +329,7 @@ async def _replay_run(
     core = Core(settings=settings, clock=parts.clock, broker=parts.broker, store=store,
                 market=market_for(replay.symbol, replay.history, replay.timeframe), rules=parts.venue.markets(),
                 initial_equity=Decimal(str(backtest.initial_cash)), seed=backtest.seed)
-    engine = await build_engine(core, agent, gate_persist_every=1_000_000)
+    engine = await build_engine(core, agent, gate_persist_every=1_000_000, alerts=False)
     feed = CandleReplay(engine, parts.clock, parts.venue, replay.candles)
     feed.warm_up(replay.warmup)
     description = f"backtest: {replay.symbol} {replay.timeframe}, {len(replay.candles)} candles, simulated fills"
