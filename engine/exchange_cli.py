@@ -8,6 +8,10 @@ sandbox, USDT-M futures testnet through demo trading, mainnet only in mainnet mo
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -40,9 +44,26 @@ def check_cmd(
 
     settings = load_settings(config)
     broker = exchange_broker(settings, WallClock())
-    label, hosts, markets, quote = asyncio.run(check_access(broker, settings))
+    with _retries_on_stdout():
+        label, hosts, markets, quote = asyncio.run(check_access(broker, settings))
     console.print(f"ok: Binance {label} ({hosts}) accepted the key; {markets} markets loaded", markup=False)
     console.print(f"{settings.exchange.quote} available: {quote}", markup=False)
+
+
+@contextmanager
+def _retries_on_stdout() -> Iterator[None]:
+    """The broker's retries are progress here (``retry 2 in 0.8s``), shown on stdout: stderr keeps one line, the
+    failure's, as every command's (a live run keeps them as warnings in its log)."""
+    retry_log = logging.getLogger("exchange.retry")
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    retry_log.addHandler(handler)
+    propagate, retry_log.propagate = retry_log.propagate, False
+    try:
+        yield
+    finally:
+        retry_log.removeHandler(handler)
+        retry_log.propagate = propagate
 
 
 async def check_access(broker: CcxtBroker, settings: Settings) -> tuple[str, str, int, str]:
