@@ -337,6 +337,8 @@ def surface_cases() -> list[Case]:
         _c("dashboard-port-zero", "dashboard", "--port", "0", needle="--port"),
         _c("dashboard-host-garbage", "dashboard", "--host", "not an address", needle="--host"),
         _c("dashboard-runs-dir-file", "dashboard", "--runs-dir", "plain.txt", needle="is a file"),
+        _c("dashboard-mainnet-config-needs-no-confirmation", "dashboard", "--runs-dir", "plain.txt",
+           env={"TRADEWAKE_MODE": "mainnet"}, needle="--runs-dir plain.txt is a file"),
         _c("dashboard-short-token", "dashboard", env={"TRADEWAKE_DASHBOARD_TOKEN": "short"}, needle="16 characters"),
         _c("dashboard-bad-config", "dashboard", "--config", "binary.bin", needle="binary.bin"),
         _c("markets-out-dir", "data", "markets", "--out", "notrun", needle="is a directory"),
