@@ -20,7 +20,7 @@ from core.ids import Symbol
 from core.ports import CommandReceipt, CommandStatus, OperatorCommand, Store
 from safety.alerts import AlertKind
 from safety.book import SAVE_ERRORS, SafetyBook
-from safety.controls import CommandKind, CommandOutcome, apply_command, failed
+from safety.controls import CommandKind, CommandOutcome, apply_command, failed, readable_halt
 from safety.keeper import StateKeeper
 from safety.requests import Requests
 
@@ -63,7 +63,7 @@ class Commands:
             if not await self.keeper.save(now):
                 break  # the controls hold in memory; the command stays pending and is applied again
             if outcome.flatten:
-                await self.requests.flatten(_reason_text(command), prices, now)
+                await self.requests.flatten(readable_halt(command.args)[0], prices, now)
             await self._tell(command, outcome, now)
             if not await self._finish(command.idempotency_key, outcome.status, outcome.result, now):
                 break
@@ -94,7 +94,7 @@ class Commands:
         elif command.kind == CommandKind.HALT:
             await self.keeper.alert(
                 AlertKind.HALT,
-                f"halted by {command.submitted_by}: {_reason_text(command)}"
+                f"halted by {command.submitted_by}: {readable_halt(command.args)[0]}"
                 + (" (flattening)" if outcome.flatten else ""),
                 now,
                 key=command.idempotency_key,
@@ -113,11 +113,6 @@ class Commands:
             )
             return False
         return True
-
-
-def _reason_text(command: OperatorCommand) -> str:
-    reason = command.args.get("reason")
-    return reason if isinstance(reason, str) else ""
 
 
 def _readable(receipt: CommandReceipt) -> dict[str, object]:

@@ -82,7 +82,7 @@ def apply_command(
 
 
 def _halt(controls: Controls, args: Mapping[str, Any], now: datetime, problem: str | None) -> CommandOutcome:
-    reason, unread = _readable_halt(args)
+    reason, unread = readable_halt(args)
     flatten = args.get("flatten", False) is True
     notes = ([problem] if problem else []) + unread
     extra: dict[str, Any] = {"unread": notes} if notes else {}
@@ -95,8 +95,8 @@ def _halt(controls: Controls, args: Mapping[str, Any], now: datetime, problem: s
     return CommandOutcome(halted, CommandStatus.APPLIED, {"halted": True, "flatten": flatten, **extra}, flatten=flatten)
 
 
-def _readable_halt(args: Mapping[str, Any]) -> tuple[str, list[str]]:
-    """The halt's reason as one printable line (or a stand-in), and what of the args could not be used."""
+def readable_halt(args: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """A halt's reason as one printable line (or a stand-in), and what of its args could not be used."""
     unread: list[str] = []
     raw = args.get("reason")
     text = raw if isinstance(raw, str) else ""
