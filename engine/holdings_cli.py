@@ -88,7 +88,7 @@ def _store(config: Path | None, *, submit: bool = False, force: bool = False) ->
     cannot land where no engine will ever read it."""
     from core.settings import load_inert_settings
     from engine.wiring import holdings_config
-    from safety.cli import engine_has_written
+    from safety.operator import engine_has_written
     from store.factory import describe_store, open_store, store_exists
 
     settings = load_inert_settings(config)
@@ -116,7 +116,7 @@ def _args(model: type[BaseModel], **values: Any) -> BaseModel:
 
 def _submit(kind: cmd.HoldingsCommand, args: BaseModel, key: str | None, opened: _Opened, note: str = "") -> None:
     from core.clock import WallClock
-    from safety.command_checks import check_key
+    from safety.operator import check_key
 
     problem = check_key(key) if key is not None else None
     if problem is not None:
