@@ -121,16 +121,18 @@ def _split(data: BacktestData, warmup: int) -> tuple[pd.DataFrame, pd.DataFrame]
 class _JournalFacts:
     breaker_openings: int
     cache_check: dict[str, Any] | None
+    alerts: int
 
 
 def _journal_facts(store: Store) -> _JournalFacts:
-    """What the run's journal says about the LLM: breaker openings, the prompt-cache check at start-up (only
-    those kinds are read back from a SQLite run store)."""
-    kinds = ["llm_breaker", "llm.cache_check"]
+    """What the run's journal says: LLM breaker openings, the prompt-cache check at start-up, the alerts raised
+    (journaled, never sent: a backtest has no notifiers). Only those kinds are read back from a SQLite store."""
+    kinds = ["llm_breaker", "llm.cache_check", "alert.raised"]
     events = store.read_journal_kinds(kinds) if isinstance(store, SqliteStore) else store.read_journal()
     openings = sum(1 for e in events if e.kind == "llm_breaker" and e.payload.get("to") == "open")
     checks = [e.payload for e in events if e.kind == "llm.cache_check"]
-    return _JournalFacts(openings, checks[-1] if checks else None)
+    alerts = sum(1 for e in events if e.kind == "alert.raised")
+    return _JournalFacts(openings, checks[-1] if checks else None, alerts)
 
 
 def _finish(
@@ -155,6 +157,7 @@ def _finish(
         "agent": agent.model_dump(mode="json"),
         "run": {**_run_facts(request), **facts},
         "open_positions": [p.model_dump(mode="json") for p in open_positions],
+        "alerts": {"raised": journal.alerts, "sent": 0},
     }
     if by_market is not None:
         metrics["markets"] = by_market

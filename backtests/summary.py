@@ -30,7 +30,7 @@ def summary_lines(metrics: dict[str, Any], run_path: Path, report_path: Path) ->
         f"{fmt.tokens(_tokens(agent))}  cost {fmt.usd(agent['cost_usd'])}" + _cached_share(agent),
         "decided by: " + decided_by_text(agent.get("decided_by") or {}, agent.get("fallback_decisions") or {}),
         f"vetoes {fmt.count(sum(vetoes.values()))}" + (f" ({veto_codes})" if veto_codes else "")
-        + f"  breaker openings {fmt.count(agent['breaker_openings'])}",
+        + f"  breaker openings {fmt.count(agent['breaker_openings'])}" + _alerts(metrics),
         *_rules_lines(facts),
         *_warnings(facts, agent),
         f"run: {run_path}",
@@ -106,3 +106,11 @@ def _warnings(facts: dict[str, Any], agent: dict[str, Any]) -> list[str]:
     """Said out loud: an LLM shown the real period, a prompt prefix too short to cache."""
     found = [facts.get("look_ahead_warning"), (agent.get("prompt_cache_check") or {}).get("warning")]
     return [f"WARNING: {warning}" for warning in found if warning]
+
+
+def _alerts(metrics: dict[str, Any]) -> str:
+    """The alerts the run raised: journaled, never sent (notifiers are off in backtests)."""
+    alerts = metrics.get("alerts")
+    if alerts is None:
+        return ""
+    return f"  alerts {fmt.count(alerts['raised'])} (journaled, not sent: notifiers are off in backtests)"

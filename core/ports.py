@@ -127,6 +127,10 @@ class CommandStatus(StrEnum):
     PENDING = "pending"
     APPLIED = "applied"
     REJECTED = "rejected"
+    """Refused by a rule of its applier (e.g. a holdings command for a proposal that expired)."""
+    FAILED = "failed"
+    """Could not be applied as written (unreadable, an unknown kind, arguments out of range): recorded with the
+    reason so it never blocks the queue; the result's ``error`` says why."""
 
 
 class OperatorCommand(BaseModel):
@@ -152,6 +156,10 @@ class CommandReceipt(BaseModel):
     command: OperatorCommand
     status: CommandStatus
     result: dict[str, Any] | None = None
+    problem: str | None = None
+    """Set by ``pending_commands`` when the stored command does not read as an :class:`OperatorCommand` (written by
+    an old or foreign client, or by hand): why; ``command`` then holds what could be read (its real key, its kind
+    when it is text, its args when they are a mapping). Its applier fails it (a ``halt`` still halts)."""
 
 
 class Store(Protocol):

@@ -33,10 +33,12 @@ def dashboard_cmd(
     store, and every backtest run (list, compare, one run's charts, trades and decisions).
 
     Actions need the dashboard token: set TRADEWAKE_DASHBOARD_TOKEN, or use the one printed at start."""
-    from core.settings import load_settings
+    from core.settings import load_inert_settings
     from dashboard.auth import Token
 
-    settings = load_settings(config)
+    settings = load_inert_settings(config)  # it only queues commands, as `tradewake halt`: no mainnet confirmation
+    if runs_dir is not None and runs_dir.exists() and not runs_dir.is_dir():
+        raise ConfigError(f"--runs-dir {runs_dir} is a file, not a directory of backtest runs")
     try:
         token = Token.from_environment()
     except ValueError as exc:

@@ -56,7 +56,7 @@ async def one_decision(
             core = Core(settings=settings, clock=clock, broker=SimBroker(venue), store=store,
                         market=Market({builder.symbol: builder}), rules=venue.markets(), initial_equity=equity,
                         seed=settings.backtest.seed)
-            engine = await build_engine(core, AgentChoice(record_to=record_to))
+            engine = await build_engine(core, AgentChoice(record_to=record_to), alerts=False)
             seen = await engine.step(PriceTick(at=last.at, symbol=builder.symbol, price=price))
             if seen.wake is not None:  # a fresh gate's first timer is a full interval away: never expected
                 raise ConfigError(f"the engine woke on the last price itself ({seen.wake.detail}); nothing decided")

@@ -8,6 +8,10 @@ sandbox, USDT-M futures testnet through demo trading, mainnet only in mainnet mo
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -78,13 +82,30 @@ def check_cmd(
         venue = plan_for(settings).venue
         budget = venue_budget(venue, store, clock, settings.exchange) if venue is not None else None
         broker = exchange_broker(settings, clock, budget=budget)
-        report = asyncio.run(check_access(broker, settings))
+        with _retries_on_stdout():
+            report = asyncio.run(check_access(broker, settings))
     finally:
         store.close()
     for line in report_lines(report):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     if report.modes is not None:
         require_one_way(report.modes, report.label)  # one line, exit 1: tradewake trades one-way mode
+
+
+@contextmanager
+def _retries_on_stdout() -> Iterator[None]:
+    """The broker's retries are progress here (``retry 2 in 0.8s``), shown on stdout: stderr keeps one line, the
+    failure's, as every command's (a live run keeps them as warnings in its log)."""
+    retry_log = logging.getLogger("exchange.retry")
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    retry_log.addHandler(handler)
+    propagate, retry_log.propagate = retry_log.propagate, False
+    try:
+        yield
+    finally:
+        retry_log.removeHandler(handler)
+        retry_log.propagate = propagate
 
 
 async def check_access(broker: CcxtBroker, settings: Settings) -> CheckReport:

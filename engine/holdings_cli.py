@@ -18,6 +18,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -64,23 +65,44 @@ def _mistake(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-@contextmanager
-def _store(config: Path | None) -> Iterator[Store]:
-    with _opened(config) as (_, store):
-        yield store
+ForceOption = Annotated[
+    bool,
+    typer.Option("--force", help="Queue even into a store no engine has written to yet (e.g. before the first start)."),
+]
+
+
+@dataclass(frozen=True)
+class _Opened:
+    holdings: HoldingsConfig
+    store: Store
+    where: str
+    """Which store, for the output (the absolute SQLite path, or the redacted Redis URL)."""
 
 
 @contextmanager
-def _opened(config: Path | None) -> Iterator[tuple[HoldingsConfig, Store]]:
-    """The run's holdings config (as the engine builds it) and its store."""
-    from core.settings import load_settings
+def _store(config: Path | None, *, submit: bool = False, force: bool = False) -> Iterator[_Opened]:
+    """The run's holdings config (as the engine builds it) and its store.
+
+    Like ``tradewake halt``: nothing here trades, so a mainnet configuration needs no confirmation; reading never
+    creates a store; a command is queued only into a store an engine has written to (unless ``force``), so it
+    cannot land where no engine will ever read it."""
+    from core.settings import load_inert_settings
     from engine.wiring import holdings_config
-    from store.factory import open_store
+    from safety.operator import engine_has_written
+    from store.factory import describe_store, open_store, store_exists
 
-    settings = load_settings(config)
-    store = open_store(settings.store)
+    settings = load_inert_settings(config)
+    where = describe_store(settings.store)
+    create = submit and force
+    if not create and not store_exists(settings.store):
+        hint = " or pass --force to queue it anyway" if submit else ""
+        _mistake(f"no store at {where}; no engine has run with these settings (check --config / store.url{hint})")
+    store = open_store(settings.store, create=create)
     try:
-        yield holdings_config(settings), store
+        if submit and not force and not engine_has_written(store):
+            _mistake(f"NOT queued: no engine has written to the store {where} "
+                     "(check --config / store.url, or pass --force to queue it anyway)")
+        yield _Opened(holdings_config(settings), store, where)
     finally:
         store.close()
 
@@ -92,8 +114,13 @@ def _args(model: type[BaseModel], **values: Any) -> BaseModel:
         _mistake(cmd.explain(exc))
 
 
-def _submit(kind: cmd.HoldingsCommand, args: BaseModel, key: str | None, store: Store, note: str = "") -> None:
+def _submit(kind: cmd.HoldingsCommand, args: BaseModel, key: str | None, opened: _Opened, note: str = "") -> None:
     from core.clock import WallClock
+    from safety.operator import check_key
+
+    problem = check_key(key) if key is not None else None
+    if problem is not None:
+        _mistake(problem)
 
     verb = kind.value.removeprefix(cmd.KIND_PREFIX)
     command = OperatorCommand(
@@ -103,13 +130,14 @@ def _submit(kind: cmd.HoldingsCommand, args: BaseModel, key: str | None, store: 
         submitted_at=WallClock().now(),
         submitted_by=os.environ.get("USER", "operator"),
     )
-    receipt = store.submit_command(command)
+    receipt = opened.store.submit_command(command)
     used = receipt.command.idempotency_key
     if receipt.outcome == "already_decided":
         _mistake(f"key {used} was already used for a different command; choose another --key")
     state = "queued" if receipt.outcome == "accepted" else "already queued"
     _console().print(
-        f"{verb}: {state} as {used} (status {receipt.status.value}); the engine applies it at its next step{note}",
+        f"{verb}: {state} as {used} in {opened.where} (status {receipt.status.value}); "
+        f"the engine applies it at its next step{note}",
         markup=False,
         soft_wrap=True,
     )
@@ -128,7 +156,8 @@ def list_cmd(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     from holdings.book import HoldingsBook
     from holdings.render import holdings_table, policy_line
 
-    with _opened(config) as (holdings, store):
+    with _store(config) as opened:
+        holdings, store = opened.holdings, opened.store
         records = [loaded.record for loaded in HoldingsBook(store).all()]
         queued = [r.command for r in store.pending_commands() if cmd.is_holdings_kind(r.command.kind)]
     if as_json:
@@ -153,8 +182,8 @@ def show_cmd(proposal_id: ProposalArgument, config: ConfigOption = None, as_json
     from holdings.book import HoldingsBook
     from holdings.render import proposal_lines, variants_table, warning_lines
 
-    with _store(config) as store:
-        book = HoldingsBook(store)
+    with _store(config) as opened:
+        book = HoldingsBook(opened.store)
         proposal, decision = book.proposal(proposal_id.upper()), book.decision(proposal_id.upper())
     if proposal is None:
         _mistake(f"no proposal {proposal_id} (see: tradewake holdings list)")
@@ -190,13 +219,14 @@ def propose_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     entry_price: PriceOption = None,
     reason: ReasonOption = "",
     key: KeyOption = None,
+    force: ForceOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Ask the bot to analyse a holding and propose how to manage it (nothing is managed until approved)."""
     args = _args(cmd.ProposeArgs, asset=_asset(asset), entry=entry, entry_price=entry_price, reason=reason)
-    with _opened(config) as (holdings, store):
-        _check_proposable(holdings, store, _asset(asset))
-        _submit(cmd.HoldingsCommand.PROPOSE, args, key, store)
+    with _store(config, submit=True, force=force) as opened:
+        _check_proposable(opened.holdings, opened.store, _asset(asset))
+        _submit(cmd.HoldingsCommand.PROPOSE, args, key, opened)
 
 
 def _check_proposable(holdings: HoldingsConfig, store: Store, asset: str) -> None:
@@ -222,6 +252,7 @@ def approve_cmd(
         str, typer.Option("--confirm", help="ASSET:VARIANT you approve, e.g. BTC:recommended (typed, not guessed).")
     ],
     key: KeyOption = None,
+    force: ForceOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Hand the holding to the bot under one variant of a proposal."""
@@ -229,9 +260,9 @@ def approve_cmd(
     asset, _, variant = confirm.partition(":")
     args = _args(cmd.ApproveArgs, proposal_id=pid, confirm=f"{asset.upper()}:{variant.lower()}")
     assert isinstance(args, cmd.ApproveArgs)
-    with _store(config) as store:
-        _check_open(store, args)
-        _submit(cmd.HoldingsCommand.APPROVE, args, key, store)
+    with _store(config, submit=True, force=force) as opened:
+        _check_open(opened.store, args)
+        _submit(cmd.HoldingsCommand.APPROVE, args, key, opened)
 
 
 def _check_open(store: Store, args: cmd.ApproveArgs) -> None:
@@ -253,15 +284,17 @@ def _check_open(store: Store, args: cmd.ApproveArgs) -> None:
 
 @app.command("reject")
 def reject_cmd(
-    proposal_id: ProposalArgument, reason: ReasonOption = "", key: KeyOption = None, config: ConfigOption = None
+    proposal_id: ProposalArgument, reason: ReasonOption = "", key: KeyOption = None, force: ForceOption = False,
+    config: ConfigOption = None,
 ) -> None:
     """Say no to a proposal: the asset stays frozen (no new proposal for 24 h, 7 days on mainnet)."""
     from holdings.render import duration
 
     args = _args(cmd.RejectArgs, proposal_id=proposal_id.upper(), reason=reason)
-    with _opened(config) as (holdings, store):
+    with _store(config, submit=True, force=force) as opened:
+        holdings = opened.holdings
         note = f"; then no new proposal for {duration(holdings.cooldown)} ({holdings.policy.label} cool-down)"
-        _submit(cmd.HoldingsCommand.REJECT, args, key, store, note)
+        _submit(cmd.HoldingsCommand.REJECT, args, key, opened, note)
 
 
 # ---------------------------------------------------------------- a managed holding
@@ -269,34 +302,41 @@ def reject_cmd(
 
 @app.command("pause")
 def pause_cmd(
-    asset: AssetArgument, reason: ReasonOption = "", key: KeyOption = None, config: ConfigOption = None
+    asset: AssetArgument, reason: ReasonOption = "", key: KeyOption = None, force: ForceOption = False,
+    config: ConfigOption = None,
 ) -> None:
     """No new trades in this asset; its protective stop and take-profit stay active."""
-    _submit_simple(cmd.HoldingsCommand.PAUSE, cmd.PauseArgs, asset, reason=reason, key=key, config=config)
+    _submit_simple(cmd.HoldingsCommand.PAUSE, cmd.PauseArgs, asset, reason=reason, key=key, config=config,
+                   force=force)
 
 
 @app.command("resume")
 def resume_cmd(
-    asset: AssetArgument, reason: ReasonOption = "", key: KeyOption = None, config: ConfigOption = None
+    asset: AssetArgument, reason: ReasonOption = "", key: KeyOption = None, force: ForceOption = False,
+    config: ConfigOption = None,
 ) -> None:
     """Manage the holding again after a pause, or after a drift alert (accepting the holding as it is now)."""
-    _submit_simple(cmd.HoldingsCommand.RESUME, cmd.ResumeArgs, asset, reason=reason, key=key, config=config)
+    _submit_simple(cmd.HoldingsCommand.RESUME, cmd.ResumeArgs, asset, reason=reason, key=key, config=config,
+                   force=force)
 
 
 @app.command("release")
 def release_cmd(
-    asset: AssetArgument, reason: ReasonOption = "", key: KeyOption = None, config: ConfigOption = None
+    asset: AssetArgument, reason: ReasonOption = "", key: KeyOption = None, force: ForceOption = False,
+    config: ConfigOption = None,
 ) -> None:
     """Take the holding back: the bot winds down its orders and the asset returns to frozen."""
-    _submit_simple(cmd.HoldingsCommand.RELEASE, cmd.ReleaseArgs, asset, reason=reason, key=key, config=config)
+    _submit_simple(cmd.HoldingsCommand.RELEASE, cmd.ReleaseArgs, asset, reason=reason, key=key, config=config,
+                   force=force)
 
 
 def _submit_simple(
-    kind: cmd.HoldingsCommand, model: type[BaseModel], asset: str, *, reason: str, key: str | None, config: Path | None
+    kind: cmd.HoldingsCommand, model: type[BaseModel], asset: str, *, reason: str, key: str | None,
+    config: Path | None, force: bool,
 ) -> None:
     args = _args(model, asset=_asset(asset), reason=reason)
-    with _store(config) as store:
-        _submit(kind, args, key, store)
+    with _store(config, submit=True, force=force) as opened:
+        _submit(kind, args, key, opened)
 
 
 @app.command("override")
@@ -308,6 +348,7 @@ def override_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     entry_price: PriceOption = None,
     reason: ReasonOption = "",
     key: KeyOption = None,
+    force: ForceOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Change a managed holding's stop, take-profit, maximum allocation or synthetic entry."""
@@ -320,5 +361,5 @@ def override_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
         entry_price=entry_price,
         reason=reason,
     )
-    with _store(config) as store:
-        _submit(cmd.HoldingsCommand.OVERRIDE, args, key, store)
+    with _store(config, submit=True, force=force) as opened:
+        _submit(cmd.HoldingsCommand.OVERRIDE, args, key, opened)

@@ -38,9 +38,21 @@ def markets_cmd(
     from exchange.markets import USER_MARKETS_FILE, load_markets_file
 
     path = out or USER_MARKETS_FILE
+    _check_writable(path)
     asyncio.run(refresh_markets(path))
     for line in describe(load_markets_file(path)):
         console.print(line, markup=False)
+
+
+def _check_writable(path: Path) -> None:
+    """A user mistake in ``--out`` is said before the two requests, not after them."""
+    from core.errors import ConfigError
+
+    if path.is_dir():
+        raise ConfigError(f"--out {path} is a directory; name the markets file to write")
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ConfigError(f"--out {path}: {parent} is a file, not a directory")
 
 
 async def refresh_markets(path: Path) -> None:

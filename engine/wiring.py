@@ -68,7 +68,7 @@ from gate.persistence import open_gate
 from holdings.config import HoldingsConfig
 from learning.service import Learner
 from market.builder import Market
-from safety.alerts import VetoStreak, notifiers_from
+from safety.alerts import VetoStreak, notifiers_from, offline_notifiers
 from safety.service import SafetyConfig, SafetyService, account_equity
 from tools.context import JournalSink, StoreJournal, TradingDesk
 
@@ -108,13 +108,15 @@ class Core:
     """Several runners on one account (``engine.runners``): leases and the account-wide book."""
 
 
-async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: int = 1) -> Engine:
-    """Assemble the engine over ``core`` and reconcile safety's book with the exchange before anything runs."""
+async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: int = 1, alerts: bool = True) -> Engine:
+    """Assemble the engine over ``core`` and reconcile safety's book with the exchange before anything runs.
+    ``alerts=False`` (a backtest, ``decide``): journaled, never sent (``safety.alerts.offline_notifiers``)."""
     settings, clock, store = core.settings, core.clock, core.store
+    notifiers = notifiers_from(settings.alerts) if alerts else offline_notifiers(settings.alerts, store, clock.now())
     spot = (SpotHoldings.build(store, clock, core.market, core.rules, holdings_config(settings))
             if settings.exchange.market_type == "spot" else None)  # managed holdings are spot coins
     safety = SafetyService.open(
-        broker=core.broker, store=store, clock=clock, notifiers=notifiers_from(settings.alerts),
+        broker=core.broker, store=store, clock=clock, notifiers=notifiers,
         config=SafetyConfig(
             rules=core.rules, risk=settings.risk, mode=settings.mode, prefix=settings.exchange.client_id_prefix,
             quote_asset=settings.exchange.quote, market_type=settings.exchange.market_type,
@@ -295,7 +297,7 @@ async def _replay_run(
                      for s in replay.series})  # fmt: skip
     core = Core(settings=settings, clock=parts.clock, broker=parts.broker, store=store, market=market,
                 rules=parts.venue.markets(), initial_equity=Decimal(str(backtest.initial_cash)), seed=backtest.seed)
-    engine = await build_engine(core, agent, gate_persist_every=1_000_000)
+    engine = await build_engine(core, agent, gate_persist_every=1_000_000, alerts=False)
     feed = CandleReplay(engine, parts.clock, parts.venue, timeline, exact=replay.exact, after_step=store.end_step)
     feed.warm_up(warmup.candles())
     description = f"backtest: {', '.join(replay.symbols)} {replay.timeframe}, {len(timeline)} candles, simulated fills"

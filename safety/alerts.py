@@ -77,6 +77,7 @@ class AlertKind(StrEnum):
     """Binance banned the IP (418): nothing is sent until the ban ends."""
     LEASE_LOST = "lease_lost"
     """Another runner took a symbol over (a newer fencing token): this runner's write was refused."""
+    COMMAND_FAILED = "command_failed"
 
 
 class AlertDeliveryError(OperationalError):
@@ -153,6 +154,22 @@ def _telegram_ok(response: httpx2.Response) -> bool:
 def format_text(alert: Alert) -> str:
     text = f"[{alert.severity.upper()}] tradewake {alert.kind}\n{alert.message}\n{alert.at.isoformat()}"
     return text[:TELEGRAM_MAX_CHARS]
+
+
+ALERTS_OFF = "alerts.off"
+"""Journaled once when a run is built without notifiers (a backtest): its alerts are journaled, never sent."""
+
+
+def offline_notifiers(settings: AlertSettings, store: Store, at: datetime) -> list[Notifier]:
+    """No notifier, for a run on recorded data (a backtest, ``decide``): nothing it raises pages a human (an
+    unreachable API once posted 413 alerts stamped 2024 to the configured webhook). Its alerts are still journaled
+    (``alert.raised``); ``alerts.off`` records which configured notifiers were left out (their kind, never a URL
+    or a token)."""
+    kinds = {"WebhookNotifier": "webhook", "TelegramNotifier": "telegram"}
+    configured = [kinds.get(type(n).__name__, "other") for n in notifiers_from(settings)]
+    payload = {"reason": "a run on recorded data: alerts are journaled, never sent", "configured": configured}
+    store.append(NewEvent(kind=ALERTS_OFF, at=at, payload=payload))
+    return []
 
 
 def notifiers_from(settings: AlertSettings) -> list[Notifier]:

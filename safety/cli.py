@@ -32,6 +32,7 @@ from core.settings import StoreSettings
 from safety.book import BOARD_KEY, ENTRY_PREFIX, POSITION_PREFIX
 from safety.command_checks import MAX_SLEEP_MINUTES, check_command, check_key
 from safety.controls import CommandKind
+from safety.operator import engine_has_written
 
 console = Console()
 
@@ -65,9 +66,6 @@ def _store_settings(config: Path | None) -> StoreSettings:
     return load_inert_settings(config).store
 
 
-def engine_has_written(store: Store) -> bool:
-    """An engine saves its safety board and journals from its first step; a store with neither is unused."""
-    return store.get(BOARD_KEY) is not None or bool(store.tail_journal(1))
 
 
 def _submit(
@@ -200,7 +198,6 @@ def status_cmd(
 
 
 def collect_status(store: Store) -> dict[str, Any]:
-    from safety.book import BOARD_KEY
 
     board = store.get(BOARD_KEY)
     positions = store.get_many(store.keys(POSITION_PREFIX))

@@ -12,10 +12,19 @@ from core.ports import Store
 from core.types import Position
 from safety.book import BOARD_KEY, SafetyBook
 from safety.breakers import BreakerBoard
+from safety.command_checks import check_key
 from safety.controls import CommandKind
 from safety.guard_state import PendingEntry
 
-__all__ = ["BreakerBoard", "CommandKind", "PendingEntry", "StoredSafety", "read_stored_safety"]
+__all__ = [
+    "BreakerBoard",
+    "CommandKind",
+    "PendingEntry",
+    "StoredSafety",
+    "check_key",
+    "engine_has_written",
+    "read_stored_safety",
+]
 
 
 @dataclass(frozen=True)
@@ -37,3 +46,9 @@ def read_stored_safety(store: Store, now: datetime) -> StoredSafety | None:
         positions=tuple(record.position for record in book.records.values()),
         entries=tuple(book.entries.values()),
     )
+
+
+def engine_has_written(store: Store) -> bool:
+    """An engine saves its safety board and journals from its first step; a store with neither is unused (a command
+    queued there would never be applied)."""
+    return store.get(BOARD_KEY) is not None or bool(store.tail_journal(1))

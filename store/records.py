@@ -9,7 +9,10 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+
+from pydantic import ValidationError
 
 from core.canonical import canonical_json
 from core.errors import ConfigError, ConflictError, OperationalError
@@ -86,6 +89,49 @@ def decode_command(text: str) -> OperatorCommand:
     return OperatorCommand.model_validate_json(text)
 
 
+UNREADABLE_KIND = "unreadable"
+"""The kind of a salvaged command whose stored kind is not text (no applier owns it: it is failed)."""
+_SALVAGE_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def read_pending(key: str, text: str) -> tuple[OperatorCommand, str | None]:
+    """A pending command as stored, or what can be read of it and why it does not read as written.
+
+    A queue row written by an old or foreign client (args that are not a mapping, a naive time, a kind too long,
+    not JSON at all) must not stop every reader of the queue: the applier fails it by its real ``key`` (and a
+    ``halt`` still halts with the args it can read). Built with ``model_construct`` because the salvage is
+    exactly what does not validate."""
+    try:
+        return decode_command(text), None
+    except ValidationError as exc:
+        problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'command'}: {e['msg']}" for e in exc.errors()[:3])
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        raw = None
+    fields: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    kind, args, by = fields.get("kind"), fields.get("args"), fields.get("submitted_by")
+    salvaged = OperatorCommand.model_construct(
+        idempotency_key=key,
+        kind=kind[:64] if isinstance(kind, str) and kind else UNREADABLE_KIND,
+        args=args if isinstance(args, dict) else {},
+        submitted_at=_salvaged_time(fields.get("submitted_at")),
+        submitted_by=by[:64] if isinstance(by, str) else "unknown",
+    )
+    return salvaged, f"stored command does not read: {problem}"[:500]
+
+
+def _salvaged_time(value: object) -> datetime:
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return _SALVAGE_EPOCH
+        if parsed.tzinfo is not None:
+            return parsed
+    return _SALVAGE_EPOCH
+
+
 def submission_outcome(new_fingerprint: str, stored_fingerprint: str) -> str:
     return "duplicate" if new_fingerprint == stored_fingerprint else "already_decided"
 
@@ -98,19 +144,24 @@ class StoredCommand:
     status: str
     result: str | None
 
-    def receipt(self, outcome: str) -> CommandReceipt:
-        return CommandReceipt(
-            outcome=outcome,
-            seq=self.seq,
-            command=decode_command(self.command),
-            status=CommandStatus(self.status),
-            result=json.loads(self.result) if self.result is not None else None,
+    def receipt(self, outcome: str, key: str) -> CommandReceipt:
+        """The receipt for this row (``key`` is its idempotency key). Never raises for what a client wrote: an
+        unreadable row comes back as what can be read of it, with its ``problem`` (:func:`read_pending`)."""
+        command, problem = read_pending(key, self.command)
+        result = json.loads(self.result) if self.result is not None else None
+        if problem is None:
+            return CommandReceipt(
+                outcome=outcome, seq=self.seq, command=command, status=CommandStatus(self.status), result=result
+            )
+        return CommandReceipt.model_construct(
+            outcome=outcome, seq=self.seq, command=command, status=CommandStatus(self.status), result=result,
+            problem=problem,
         )
 
 
 def check_finish_status(status: CommandStatus) -> None:
     if status is CommandStatus.PENDING:
-        raise ValueError("a command is finished as applied or rejected, not pending")
+        raise ValueError("a command is finished as applied, rejected or failed, not pending")
 
 
 def finish_is_noop(

@@ -269,8 +269,8 @@ class RedisStore:
         )
         stored = StoredCommand(int(reply[1]), reply[2], reply[3], reply[4], reply[5] or None)
         if reply[0] == "accepted":
-            return stored.receipt("accepted")
-        return stored.receipt(records.submission_outcome(fingerprint, stored.fingerprint))
+            return stored.receipt("accepted", key)
+        return stored.receipt(records.submission_outcome(fingerprint, stored.fingerprint), key)
 
     def pending_commands(self) -> list[CommandReceipt]:
         with self._translated():
@@ -281,8 +281,8 @@ class RedisStore:
             rows: list[list[str | None]] = pipe.execute()
         # A command finished between the two reads is no longer pending: skip it.
         return [
-            StoredCommand(int(seq), command, fp, status, result).receipt("accepted")
-            for seq, command, fp, status, result in rows
+            StoredCommand(int(seq), command, fp, status, result).receipt("accepted", _text(key))
+            for key, (seq, command, fp, status, result) in zip(keys, rows, strict=True)
             if seq is not None and command is not None and fp is not None and status == CommandStatus.PENDING
         ]
 

@@ -6,7 +6,7 @@ import sqlite3
 
 from core.errors import OperationalError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA_V1 = """
 CREATE TABLE docs (
@@ -68,8 +68,30 @@ CREATE TABLE counters (
 ) WITHOUT ROWID;
 """
 
-_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
-"""The script that brings a file from version ``n - 1`` to ``n``."""
+# v3: a command that cannot be applied as written is finished as ``failed`` (CHECK constraints cannot be altered
+# in SQLite: the table is rebuilt, rows kept as they are).
+_SCHEMA_V3 = """
+CREATE TABLE commands_v3 (
+    namespace       TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    seq             INTEGER NOT NULL,
+    command         TEXT NOT NULL,
+    fingerprint     TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'applied', 'rejected', 'failed')),
+    result          TEXT,
+    PRIMARY KEY (namespace, idempotency_key),
+    UNIQUE (namespace, seq)
+) WITHOUT ROWID;
+INSERT INTO commands_v3 (namespace, idempotency_key, seq, command, fingerprint, status, result)
+    SELECT namespace, idempotency_key, seq, command, fingerprint, status, result FROM commands;
+DROP TABLE commands;
+ALTER TABLE commands_v3 RENAME TO commands;
+CREATE INDEX commands_pending ON commands (namespace, seq) WHERE status = 'pending';
+"""
+
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
+"""The script that brings a file from version ``n - 1`` to ``n``, run in the caller's write transaction: a crash
+midway leaves the older version intact."""
 
 
 def ensure_schema(conn: sqlite3.Connection, path: str) -> None:

@@ -267,10 +267,11 @@ class SqliteStore:
 
     def submit_command(self, command: OperatorCommand) -> CommandReceipt:
         fingerprint = records.command_fingerprint(command)
+        key = command.idempotency_key
         with self._write() as conn:
-            stored = self._stored_command(conn, command.idempotency_key)
+            stored = self._stored_command(conn, key)
             if stored is not None:
-                return stored.receipt(records.submission_outcome(fingerprint, stored.fingerprint))
+                return stored.receipt(records.submission_outcome(fingerprint, stored.fingerprint), key)
             seq = conn.execute(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM commands WHERE namespace = ?", (self.namespace,)
             ).fetchone()[0]
@@ -279,15 +280,16 @@ class SqliteStore:
                 f"INSERT INTO commands (namespace, idempotency_key, {_COMMAND_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (self.namespace, command.idempotency_key, *_command_row(stored)),
             )
-        return stored.receipt("accepted")
+        return stored.receipt("accepted", key)
 
     def pending_commands(self) -> list[CommandReceipt]:
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT {_COMMAND_COLUMNS} FROM commands WHERE namespace = ? AND status = ? ORDER BY seq",
+                f"SELECT idempotency_key, {_COMMAND_COLUMNS} FROM commands WHERE namespace = ? AND status = ? "
+                "ORDER BY seq",
                 (self.namespace, CommandStatus.PENDING.value),
             ).fetchall()
-        return [StoredCommand(*row).receipt("accepted") for row in rows]
+        return [StoredCommand(*row).receipt("accepted", key) for key, *row in rows]
 
     def finish_command(self, idempotency_key: str, status: CommandStatus, result: dict[str, Any]) -> None:
         records.check_finish_status(status)

@@ -126,9 +126,9 @@ class ToolExecutor:
         return self._keep(record)
 
     def _shown_name(self, name: str) -> str:
-        """An unknown tool's name as recorded and echoed: scrubbed (a model can write a secret anywhere) and
-        cut to a readable length."""
-        shown = scrub(name, self.session.secrets)[0]
+        """An unknown tool's name as recorded and echoed: scrubbed (a model can write a secret anywhere), lone
+        surrogates escaped (the journal hashes UTF-8) and cut to a readable length."""
+        shown = scrub(name, self.session.secrets)[0].encode("utf-8", "backslashreplace").decode("utf-8")
         return shown if len(shown) <= MAX_NAME_SHOWN else shown[:MAX_NAME_SHOWN] + "..."
 
     def _error(

@@ -75,7 +75,7 @@ def serve_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
         "speed": speed, "warmup": warmup, "host": host, "port": port, "leverage": leverage,
         "slippage_bps": Decimal(str(slippage_bps)), "funding_rate": _decimal(funding_rate, "--funding-rate"),
         "balances": _balances(balance or ["USDT=10000"]), "faults": _faults(faults, fault or [], seed),
-        "ledger": ledger, "weight_limit": weight_limit, **_credentials(),
+        "ledger": _ledger(ledger), "weight_limit": weight_limit, **_credentials(),
     }
     if start is not None:
         from market.cli import parse_time
@@ -88,6 +88,18 @@ def serve_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
 
         raise ConfigError(validation_message(exc)) from exc
     asyncio.run(_serve(config, generated=fields.get("api_key") is None))
+
+
+def _ledger(path: Path | None) -> Path | None:
+    """A ``--ledger`` that cannot be a file is said at once (not as "File exists" once the server is up)."""
+    if path is None:
+        return None
+    if path.is_dir():
+        raise typer.BadParameter(f"--ledger {path} is a directory; name a JSONL file")
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise typer.BadParameter(f"--ledger {path}: {parent} is a file, not a directory")
+    return path
 
 
 def _data_path(value: Path) -> Path:
@@ -103,13 +115,20 @@ def _decimal(value: str, option: str) -> Decimal:
         raise typer.BadParameter(f"{option}: {value!r} is not a number") from exc
 
 
+MAX_BALANCE = Decimal(10) ** 12
+"""As much as a backtest's ``initial_cash`` may be: a starting balance, not a number to overflow the ledger."""
+
+
 def _balances(values: list[str]) -> dict[str, Decimal]:
     balances = {}
     for value in values:
         asset, _, amount = value.partition("=")
         if not asset or not amount:
             raise typer.BadParameter(f"--balance {value!r}: write ASSET=AMOUNT, e.g. USDT=10000")
-        balances[asset.strip().upper()] = _decimal(amount, "--balance")
+        quantity = _decimal(amount, "--balance")
+        if not quantity.is_finite() or not 0 <= quantity <= MAX_BALANCE:
+            raise typer.BadParameter(f"--balance {value!r}: the amount must be a number from 0 to {MAX_BALANCE:,}")
+        balances[asset.strip().upper()] = quantity
     return balances
 
 

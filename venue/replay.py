@@ -28,6 +28,7 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
+from core.errors import ConfigError
 from core.ids import Symbol
 from exchange.sim import Bar
 
@@ -117,9 +118,10 @@ class Replay:
 
     def __init__(self, series: Sequence[Series], timeframe_ms: int, *, start_ms: int | None = None, warmup: int = 1):
         if not series:
-            raise ValueError("a replay needs at least one series")
+            raise ConfigError("a replay needs at least one series")
         if len({s.symbol for s in series}) != len(series):
-            raise ValueError("one series per symbol")
+            repeated = sorted({s.symbol for s in series if sum(t.symbol == s.symbol for t in series) > 1})
+            raise ConfigError(f"one candle file per symbol: {', '.join(repeated)} is given more than once")
         self.timeframe_ms = timeframe_ms
         self._quarter_ms = timeframe_ms // PHASES
         first = series[0]
@@ -128,7 +130,7 @@ class Replay:
         for s in series:
             index = int(np.searchsorted(s.open_ms, first_start, side="left"))
             if index < 1 or index >= len(s):
-                raise ValueError(
+                raise ConfigError(
                     f"{s.symbol}: the replay start leaves no history before it or no candle after it "
                     f"(file covers {len(s)} candles)"
                 )

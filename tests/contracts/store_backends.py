@@ -34,6 +34,10 @@ class Backend(Protocol):
 
     def delete_event(self, seq: int) -> None: ...
 
+    def rewrite_command(self, key: str, text: str) -> None:
+        """Replace a queued command's stored JSON by ``text``, as an old client or a hand edit would leave it."""
+        ...
+
 
 def _rehashed(fields: dict[str, Any], seq: int, payload_text: str) -> str:
     return link_hash(fields["prev_hash"], seq, fields["at"], fields["kind"], json.loads(payload_text))
@@ -82,6 +86,16 @@ class SqliteBackend:
         finally:
             conn.close()
 
+    def rewrite_command(self, key: str, text: str) -> None:
+        conn = self._raw()
+        try:
+            changed = conn.execute(
+                "UPDATE commands SET command = ? WHERE namespace = ? AND idempotency_key = ?", (text, self.namespace, key)
+            )
+            assert changed.rowcount == 1
+        finally:
+            conn.close()
+
 
 @dataclass
 class RedisBackend:
@@ -122,5 +136,14 @@ class RedisBackend:
         client = self.client()
         try:
             assert client.xdel(self.journal_key, f"{seq}-0") == 1
+        finally:
+            client.close()
+
+    def rewrite_command(self, key: str, text: str) -> None:
+        client = self.client()
+        try:
+            record = f"{{{self.namespace}}}:cmd:{key}"
+            assert client.exists(record) == 1
+            client.hset(record, "command", text)
         finally:
             client.close()

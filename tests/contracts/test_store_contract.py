@@ -348,6 +348,53 @@ def test_finishing_is_idempotent_and_refuses_a_different_outcome(store: Store) -
     assert (receipt.status, receipt.result) == (CommandStatus.APPLIED, {"n": 1})
 
 
+@pytest.mark.parametrize(
+    ("stored", "kind", "args"),
+    [
+        ('{"idempotency_key":"old","kind":"sleep","args":[30],"submitted_at":"2024-03-01T12:00:00Z"}', "sleep", {}),
+        ('{"idempotency_key":"old","kind":"halt","args":{"reason":"r"},"submitted_at":"2024-03-01T12:00:00"}',
+         "halt", {"reason": "r"}),
+        ('{"kind":7,"args":{"minutes":5}}', "unreadable", {"minutes": 5}),
+        ("not json at all", "unreadable", {}),
+    ],
+    ids=["args-not-a-mapping", "naive-time", "kind-not-text", "not-json"],
+)
+def test_an_unreadable_queued_command_is_listed_with_its_problem_and_can_be_failed(
+    backend: Backend, store: Store, stored: str, kind: str, args: dict[str, Any]
+) -> None:
+    """A row an old client (or a hand edit) left behind must not stop every reader of the queue: it is listed
+    under its real key with what can be read, and its applier finishes it as failed."""
+    for key in ("before", "old", "after"):
+        store.submit_command(command(key, reason="x"))
+    backend.rewrite_command("old", stored)
+    receipts = store.pending_commands()
+    assert [r.command.idempotency_key for r in receipts] == ["before", "old", "after"]
+    assert [r.problem is None for r in receipts] == [True, False, True]
+    salvaged = receipts[1]
+    assert (salvaged.seq, salvaged.command.kind, salvaged.command.args) == (2, kind, args)
+    assert salvaged.problem is not None and salvaged.problem.startswith("stored command does not read")
+    store.finish_command("old", CommandStatus.FAILED, {"error": salvaged.problem})
+    assert [r.command.idempotency_key for r in store.pending_commands()] == ["before", "after"]
+    store.finish_command("old", CommandStatus.FAILED, {"error": salvaged.problem})  # a retried finish
+    with pytest.raises(OperationalError, match="already finished"):
+        store.finish_command("old", CommandStatus.APPLIED, {})
+
+
+def test_a_failed_command_stays_failed_across_a_reopen(backend: Backend, store: Store) -> None:
+    store.submit_command(command("poison", "sleep", minutes=9_999_999_999, reason="x"))
+    store.finish_command("poison", CommandStatus.FAILED, {"error": "--minutes out of range"})
+    store.close()
+    reopened = backend.open()
+    try:
+        assert reopened.pending_commands() == []
+        receipt = reopened.submit_command(command("poison", "sleep", minutes=9_999_999_999, reason="x"))
+        assert (receipt.outcome, receipt.status, receipt.result) == (
+            "duplicate", CommandStatus.FAILED, {"error": "--minutes out of range"}
+        )
+    finally:
+        reopened.close()
+
+
 # ---------------------------------------------------------------- durability and failures
 
 

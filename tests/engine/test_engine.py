@@ -66,6 +66,29 @@ def test_a_halt_blocks_the_agent_and_a_resume_lets_it_decide_again(tmp_path: Pat
     world.store.close()
 
 
+def test_a_poison_command_never_crash_loops_the_engine_and_the_halt_behind_it_applies(tmp_path: Path) -> None:
+    """Issue 22: ``sleep --minutes 9999999999`` raised OverflowError in every step and every restart, so a later
+    halt never applied. Now it is failed (journaled, alerted) and the halt behind it holds across a restart."""
+    path = tmp_path / "p.sqlite3"
+    first = build_world(path, {})
+    at = first.candles[0].open_at
+    for key, kind, args in (("s1", "sleep", {"minutes": 9_999_999_999, "reason": "x"}),
+                            ("h1", "halt", {"reason": "stop everything"})):
+        first.store.submit_command(OperatorCommand(kind=kind, args=args, idempotency_key=key, submitted_at=at))
+    assert asyncio.run(first.commands()).commands == 2
+    assert first.store.pending_commands() == []
+    assert [e.payload["command"]["idempotency_key"] for e in first.store.read_journal()
+            if e.kind == "command.failed"] == ["s1"]  # fmt: skip
+    asyncio.run(first.engine.close())
+    first.store.close()
+
+    second = build_world(path, {}, parts=first.parts)
+    assert second.store.pending_commands() == [], "nothing is met again after a restart (the live loop steps none)"
+    reports = asyncio.run(second.run(0, 3))
+    assert all(r.decision is None and r.blocked and "stop everything" in r.blocked for r in reports)
+    second.store.close()
+
+
 def test_a_restart_continues_from_the_saved_state(tmp_path: Path) -> None:
     path = tmp_path / "r.sqlite3"
     first = build_world(path, {})

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from core.clock import SimClock
-from core.ports import Store
+from core.ports import NewEvent, Store
 from core.settings import MAINNET_CONFIRM_ENV, MAINNET_CONFIRM_VALUE
 from engine.holdings_cli import app
 from holdings.commands import HoldingsCommand as K
@@ -31,6 +31,7 @@ def setup(tmp_path: Path) -> Iterator[tuple[Path, Store]]:
     config = tmp_path / "tradewake.toml"
     config.write_text(f'[store]\nurl = "sqlite:///{db}"\n')
     store = sqlite_store(db)
+    store.append(NewEvent(kind="engine.test", at=AT, payload={}))  # an engine has written here: commands queue
     yield config, store
     store.close()
 
@@ -51,16 +52,17 @@ def test_propose_queues_a_command_with_an_idempotency_key(setup: tuple[Path, Sto
     config, store = setup
     code, out, _ = cli(config, "propose", "btc", "--entry", "cost_basis", "--entry-price", "18000", "--key", "k1")
     assert code == 0
-    assert out.strip() == "propose: queued as k1 (status pending); the engine applies it at its next step"
+    where = f"{config.parent / 'holdings.sqlite3'} (namespace tw)"
+    assert out.strip() == f"propose: queued as k1 in {where} (status pending); the engine applies it at its next step"
     (pending,) = store.pending_commands()
     assert (pending.command.kind, pending.command.args) == (
         "holdings.propose",
         {"asset": "BTC", "entry": "cost_basis", "entry_price": "18000", "reason": ""},
     )
     code, out, _ = cli(config, "propose", "btc", "--entry", "cost_basis", "--entry-price", "18000", "--key", "k1")
-    assert (code, out.split(":")[1].strip()) == (
+    assert (code, out.strip()) == (
         0,
-        "already queued as k1 (status pending); the engine applies it at its next step",
+        f"propose: already queued as k1 in {where} (status pending); the engine applies it at its next step",
     )
     code, _, err = cli(config, "pause", "btc", "--key", "k1")
     assert (code, err.strip()) == (2, "error: key k1 was already used for a different command; choose another --key")
@@ -154,7 +156,8 @@ def test_the_mounted_command_runs_as_the_user_runs_it(tmp_path: Path) -> None:
     (tmp_path / "tradewake.toml").write_text('[store]\nurl = "sqlite:///var/h.sqlite3"\n')
     wrong = run_cli("holdings", "approve", "ETH-1", "--confirm", "ETH:recommended", cwd=tmp_path)
     assert wrong.returncode == 2
-    assert wrong.stderr.strip() == "error: no proposal ETH-1 (see: tradewake holdings list)"
+    assert wrong.stderr.strip().startswith("error: no store at "), "never an empty store the engine does not read"
+    assert "h.sqlite3" in wrong.stderr and not (tmp_path / "var").exists()
     assert "Traceback" not in wrong.stderr
 
 
@@ -190,3 +193,26 @@ def test_a_coin_never_proposed_or_cooling_down_is_a_mistake_at_once(setup: tuple
     code, _, err = cli(config, "propose", "BTC")
     assert code == 2 and err.startswith("error: BTC was rejected recently: no new proposal before ")
     assert store.pending_commands() == []
+
+
+def test_commands_queue_only_where_an_engine_runs_and_reading_creates_nothing(tmp_path: Path) -> None:
+    """As ``tradewake halt``: no store, or a store no engine has written to, is refused (``--force`` queues anyway);
+    ``list`` and ``show`` never create a store; a mainnet configuration needs no confirmation to queue."""
+    db = tmp_path / "fresh.sqlite3"
+    config = tmp_path / "tradewake.toml"
+    config.write_text(f'mode = "mainnet"\n[store]\nurl = "sqlite:///{db}"\n')
+    for args in (["list"], ["show", "BTC-1"], ["pause", "BTC"], ["propose", "BTC"]):
+        code, _, err = cli(config, *args)
+        assert (code, err.startswith("error: no store at")) == (2, True), (args, err)
+    assert not db.exists()
+    code, out, err = cli(config, "pause", "BTC", "--force", "--key", "p1")
+    assert code == 0 and f"queued as p1 in {db}" in out, err
+    db_store = sqlite_store(db)
+    try:
+        code, _, err = cli(config, "release", "BTC")
+        assert code == 2 and "NOT queued: no engine has written to the store" in err
+        assert [r.command.idempotency_key for r in db_store.pending_commands()] == ["p1"]
+    finally:
+        db_store.close()
+    code, _, err = cli(config, "pause", "BTC", "--key", "k" * 200, "--force")
+    assert code == 2 and "--key must be 1 to 128 characters" in err

@@ -276,7 +276,84 @@ def misc_cases() -> list[Case]:
     ]
 
 
+# ---------------------------------------------------------------- the other surfaces: venue, holdings, dashboard ...
+
+VENUE = ("venue", "serve", "--data", "binance_BTC-USDT_1h.csv.gz", "--port", "0")
+EXCHANGE_NOWHERE = {"TRADEWAKE_MODE": "testnet", "TRADEWAKE_EXCHANGE__API_KEY": "robustness-key-0001",
+                    "TRADEWAKE_EXCHANGE__API_SECRET": "robustness-secret-0001",
+                    "TRADEWAKE_EXCHANGE__VENUE_URL": "http://127.0.0.1:1", "TRADEWAKE_EXCHANGE__MAX_RETRIES": "0"}
+"""A testnet configuration whose venue is a closed loopback port: the exchange answers nothing."""
+
+
+def surface_cases() -> list[Case]:
+    """Every command that is not a backtest reader or the kill switch: each fails before it serves or sends."""
+    engine = {"TRADEWAKE_STORE__URL": ENGINE_STORE}
+    mainnet = {**engine, "TRADEWAKE_MODE": "mainnet"}
+    empty = {"TRADEWAKE_STORE__URL": "sqlite:///empty.sqlite3"}
+    return [
+        _c("venue-data-missing", "venue", "serve", "--data", "nope.csv", needle="not found"),
+        _c("venue-data-binary", "venue", "serve", "--data", "binary.bin", "--symbol", "BTC/USDT", needle="UTF-8"),
+        _c("venue-data-text", "venue", "serve", "--data", "plain.txt", "--symbol", "BTC/USDT", needle="header"),
+        _c("venue-data-twice", *VENUE, "--data", "binance_BTC-USDT_1h.csv.gz", needle="more than once"),
+        _c("venue-symbols-mismatch", *VENUE, "--symbol", "BTC/USDT", "--symbol", "ETH/USDT", needle="--symbol"),
+        _c("venue-symbol-garbage", *VENUE, "--symbol", "BTC USDT", needle="--symbol"),
+        _c("venue-start-before-history", *VENUE, "--start", "1990-01-01", needle="no history"),
+        _c("venue-start-garbage", *VENUE, "--start", "soon", needle="--start"),
+        _c("venue-market-unknown", *VENUE, "--market", "options", needle="--market"),
+        _c("venue-speed-negative", *VENUE, "--speed", "-1", needle="--speed"),
+        _c("venue-port-huge", "venue", "serve", "--data", "binance_BTC-USDT_1h.csv.gz", "--port", "70000",
+           needle="--port"),
+        _c("venue-balance-negative", *VENUE, "--balance", "USDT=-5", needle="--balance"),
+        _c("venue-balance-huge", *VENUE, "--balance", "USDT=1e999999", needle="--balance"),
+        _c("venue-balance-text", *VENUE, "--balance", "USDT=lots", needle="--balance"),
+        _c("venue-funding-nan", *VENUE, "--funding-rate", "NaN", needle="funding_rate"),
+        _c("venue-faults-missing", *VENUE, "--faults", "nope.toml", needle="--faults"),
+        _c("venue-faults-binary", *VENUE, "--faults", "binary.bin", needle="--faults"),
+        _c("venue-fault-garbage", *VENUE, "--fault", "explode", needle="fault 'explode'"),
+        _c("venue-ledger-under-file", *VENUE, "--ledger", "plain.txt/ledger.jsonl", needle="is a file"),
+        _c("venue-ledger-dir", *VENUE, "--ledger", "notrun", needle="is a directory"),
+        _c("venue-half-credentials", *VENUE, env={"TRADEWAKE_VENUE_API_KEY": "k"}, needle="TRADEWAKE_VENUE_API_SECRET"),
+        _c("holdings-list-no-store", "holdings", "list", needle="no store at"),
+        _c("holdings-show-no-store", "holdings", "show", "BTC-1", needle="no store at"),
+        _c("holdings-propose-no-store", "holdings", "propose", "BTC", needle="no store at"),
+        _c("holdings-pause-store-no-engine-wrote", "holdings", "pause", "BTC", env=empty, needle="NOT queued"),
+        _c("holdings-propose-bad-asset", "holdings", "propose", "E T H", env=engine, needle="asset"),
+        _c("holdings-propose-quote", "holdings", "propose", "usdt", env=engine, needle="never proposed"),
+        _c("holdings-propose-bad-entry", "holdings", "propose", "BTC", "--entry", "dream", env=engine,
+           needle="--entry"),
+        _c("holdings-propose-entry-price-text", "holdings", "propose", "BTC", "--entry", "operator", "--entry-price",
+           "cheap", env=engine, needle="entry_price"),
+        _c("holdings-show-unknown", "holdings", "show", "BTC-1", env=engine, needle="no proposal BTC-1"),
+        _c("holdings-approve-unknown", "holdings", "approve", "BTC-1", "--confirm", "BTC:recommended", env=engine,
+           needle="no proposal BTC-1"),
+        _c("holdings-approve-no-confirm", "holdings", "approve", "BTC-1", env=engine, needle="--confirm"),
+        _c("holdings-reject-bad-id", "holdings", "reject", "nope", env=engine, needle="proposal_id"),
+        _c("holdings-override-stop-text", "holdings", "override", "BTC", "--stop", "abc", env=engine, needle="stop"),
+        _c("holdings-long-key", "holdings", "pause", "BTC", "--key", "k" * 200, env=engine, needle="--key"),
+        _c("holdings-list-mainnet-config", "holdings", "list", expect=0, env=mainnet,
+           may_change=("work/runs/done/store.sqlite3",)),
+        _c("holdings-pause-mainnet-config-queues", "holdings", "pause", "BTC", expect=0, env=mainnet,
+           may_change=("work/runs/done/store.sqlite3",)),
+        _c("dashboard-port-zero", "dashboard", "--port", "0", needle="--port"),
+        _c("dashboard-host-garbage", "dashboard", "--host", "not an address", needle="--host"),
+        _c("dashboard-runs-dir-file", "dashboard", "--runs-dir", "plain.txt", needle="is a file"),
+        _c("dashboard-mainnet-config-needs-no-confirmation", "dashboard", "--runs-dir", "plain.txt",
+           env={"TRADEWAKE_MODE": "mainnet"}, needle="--runs-dir plain.txt is a file"),
+        _c("dashboard-short-token", "dashboard", env={"TRADEWAKE_DASHBOARD_TOKEN": "short"}, needle="16 characters"),
+        _c("dashboard-bad-config", "dashboard", "--config", "binary.bin", needle="binary.bin"),
+        _c("markets-out-dir", "data", "markets", "--out", "notrun", needle="is a directory"),
+        _c("markets-out-under-file", "data", "markets", "--out", "plain.txt/m.json.gz", needle="is a file"),
+        _c("exchange-check-backtest-mode", "exchange", "check", needle="simulated exchange"),
+        _c("exchange-check-no-keys", "exchange", "check", env={"TRADEWAKE_MODE": "testnet"}, needle="api_key"),
+        _c("exchange-check-mainnet-unconfirmed", "exchange", "check", env={"TRADEWAKE_MODE": "mainnet"},
+           needle="TRADEWAKE_MAINNET_CONFIRM"),
+        _c("exchange-check-nothing-listening", "exchange", "check", expect=1, env=EXCHANGE_NOWHERE,
+           needle="127.0.0.1:1"),
+        _c("init-does-not-exist", "init", needle="init"),
+    ]
+
+
 def all_cases(everything: bool) -> list[Case]:
     """The corpus. ``everything``: every damaged file and settings error through every reader."""
     return [*candle_cases(everything), *settings_cases(everything), *backtest_cases(), *operator_cases(),
-            *misc_cases()]
+            *misc_cases(), *surface_cases()]

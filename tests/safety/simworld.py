@@ -20,7 +20,17 @@ from typing import Any
 from core.clock import SimClock
 from core.errors import OperationalError
 from core.ids import ClientOrderId, Symbol
-from core.ports import CommandReceipt, CommandStatus, Doc, JournalEvent, NewEvent, OperatorCommand, VerifyReport, Write
+from core.ports import (
+    CommandReceipt,
+    CommandStatus,
+    Doc,
+    JournalEvent,
+    NewEvent,
+    OperatorCommand,
+    Store,
+    VerifyReport,
+    Write,
+)
 from core.settings import RiskSettings, RunMode
 from core.types import Alert, OrderIntent, OrderType, PositionSide
 from exchange.retry import RetryPolicy
@@ -61,7 +71,7 @@ ALL_FAULTS = (
 class FlakyStore:
     """The real store, whose writes fail while ``fail_writes > 0`` (each failure counts one down)."""
 
-    def __init__(self, inner: SqliteStore) -> None:
+    def __init__(self, inner: Store) -> None:
         self.inner = inner
         self.fail_writes = 0
         self.failures = 0
@@ -139,6 +149,8 @@ class World:
     faults: FaultPlan = field(default_factory=FaultPlan.none)
     retries: int = 4
     cancel_orphans: bool = False
+    delegated: tuple[str, ...] = ()
+    """Command kinds another applier owns (``SafetyConfig.delegated_commands``)."""
     ex: SafetyService = field(init=False)
     restarts: int = 0
 
@@ -154,7 +166,10 @@ class World:
         risk: RiskSettings | None = None,
         symbols: int = 1,
         liquidity_fraction: Decimal | None = None,
+        store: Store | None = None,
+        delegated: tuple[str, ...] = (),
     ) -> World:
+        """``store``: another backend (a Redis store) instead of a SQLite file at ``path``."""
         from exchange.sim import FixedBpsSlippage
 
         clock = SimClock(T0)
@@ -170,8 +185,8 @@ class World:
         prices = {s: START_PRICES[s.split("/")[0]] for s in chosen}
         for symbol, price in prices.items():
             venue.on_price(price, T0, symbol=symbol)
-        store = FlakyStore(SqliteStore(path, namespace=namespace))
-        world = cls(market_type, clock, venue, store, risk or RiskSettings(), chosen, prices)
+        flaky = FlakyStore(store or SqliteStore(path, namespace=namespace))
+        world = cls(market_type, clock, venue, flaky, risk or RiskSettings(), chosen, prices, delegated=delegated)
         world.ex = world._stack()
         return world
 
@@ -180,7 +195,8 @@ class World:
         broker = SimBroker(self.venue, faults=self.faults, retry=RetryPolicy(max_retries=self.retries))
         book = SafetyBook.load(self.store, Decimal(10000), self.clock.now())  # type: ignore[arg-type]
         alerts = AlertDispatcher([self.notifier], self.store, self.clock, min_interval_s=0)  # type: ignore[arg-type]
-        config = SafetyConfig(self.venue.markets(), self.risk, RunMode.PAPER, PREFIX, market_type=self.market_type)
+        config = SafetyConfig(self.venue.markets(), self.risk, RunMode.PAPER, PREFIX, market_type=self.market_type,
+                              delegated_commands=self.delegated)
         service = SafetyService.assemble(broker, self.store, book, alerts, config, Decimal(10000))  # type: ignore[arg-type]
         for symbol, price in self.prices.items():
             service.mark(symbol, price, self.now)

@@ -151,10 +151,13 @@ def test_halt_and_resume() -> None:
     assert resumed.controls == Controls() and resumed.result["was_halted"]
 
 
-def test_halt_needs_a_reason_and_unknown_kinds_are_rejected() -> None:
-    assert apply_command(Controls(), command("halt"), T0).status is CommandStatus.REJECTED
+def test_a_halt_without_a_reason_still_halts_and_unknown_kinds_fail() -> None:
+    halted = apply_command(Controls(), command("halt"), T0)
+    assert halted.status is CommandStatus.APPLIED and halted.controls.halted
+    assert halted.controls.halt_reason == "no readable reason given"
     bad = apply_command(Controls(), command("explode", reason="x"), T0)
-    assert bad.status is CommandStatus.REJECTED and "explode" in bad.result["error"]
+    assert bad.status is CommandStatus.FAILED and "explode" in bad.result["error"]
+    assert bad.controls == Controls()
 
 
 def test_sleep_extends_but_never_shortens() -> None:
@@ -162,8 +165,8 @@ def test_sleep_extends_but_never_shortens() -> None:
     assert out.controls.sleeping(T0 + timedelta(minutes=29)) and not out.controls.sleeping(T0 + timedelta(minutes=30))
     shorter = apply_command(out.controls, command("sleep", minutes=10, reason="x"), T0)
     assert shorter.controls.sleep_until == out.controls.sleep_until
-    for minutes in (0, -5, "10", True):
+    for minutes in (0, -5, "10", True, 9_999_999_999, 30 * 24 * 60 + 1):
         assert (
             apply_command(Controls(), command("sleep", minutes=minutes, reason="x"), T0).status
-            is CommandStatus.REJECTED
+            is CommandStatus.FAILED
         )

@@ -241,7 +241,7 @@ async def test_a_stop_that_fills_during_a_release_is_an_exit_not_a_release(world
     assert after.status == "closed", "the exit is what holdings hears"
 
 
-async def test_the_applier_leaves_delegated_commands_queued_and_refuses_them_without_delegation(world: World) -> None:
+async def test_the_applier_leaves_delegated_commands_queued_and_fails_them_without_delegation(world: World) -> None:
     at = world.now
     for key, kind in (("h1", "holdings.propose"), ("s1", "sleep")):
         args = {"asset": "BTC"} if kind.startswith("holdings") else {"minutes": 5, "reason": "lunch"}
@@ -251,4 +251,4 @@ async def test_the_applier_leaves_delegated_commands_queued_and_refuses_them_wit
     assert [a.idempotency_key for a in applied] == ["s1"]
     assert [r.command.idempotency_key for r in world.store.pending_commands()] == ["h1"]
     refused = await world.ex.apply_commands(world.now)  # a run with no holdings (futures): nobody would apply it
-    assert [(a.idempotency_key, a.status) for a in refused] == [("h1", CommandStatus.REJECTED)]
+    assert [(a.idempotency_key, a.status) for a in refused] == [("h1", CommandStatus.FAILED)]  # unknown: never stuck

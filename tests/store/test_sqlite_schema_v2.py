@@ -27,7 +27,7 @@ def test_a_version_1_file_gains_the_counters_table_and_keeps_its_documents(tmp_p
     finally:
         store.close()
     version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
-    assert version == sqlite_schema.SCHEMA_VERSION == 2
+    assert version == sqlite_schema.SCHEMA_VERSION == 3
 
 
 def test_a_file_from_a_newer_version_is_refused(tmp_path: Path) -> None:

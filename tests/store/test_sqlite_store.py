@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import OperationalError
-from core.ports import NewEvent
+from core.ports import CommandStatus, NewEvent, OperatorCommand
 from store.sqlite_schema import SCHEMA_VERSION
 from store.sqlite_store import SqliteStore
 
@@ -39,6 +39,34 @@ def test_a_file_from_another_schema_version_is_refused(tmp_path: Path) -> None:
     raw.close()
     with pytest.raises(OperationalError, match="schema version 99"):
         SqliteStore(path)
+
+
+def test_a_version_1_file_is_migrated_and_keeps_its_queue(tmp_path: Path) -> None:
+    """Version 2 lets a command be finished as ``failed``: a file an older tradewake wrote keeps every row."""
+    from store import sqlite_schema
+
+    path = tmp_path / "v1.sqlite3"
+    raw = sqlite3.connect(path, isolation_level=None)
+    for statement in sqlite_schema._statements(sqlite_schema._SCHEMA_V1):
+        raw.execute(statement)
+    raw.execute("PRAGMA user_version = 1")
+    raw.close()
+    old = OperatorCommand(idempotency_key="k", kind="sleep", args={"minutes": 9_999_999_999, "reason": "x"},
+                          submitted_at=datetime(2024, 1, 1, tzinfo=UTC))
+    with sqlite3.connect(path) as raw:  # a v1 store refuses the new status
+        raw.execute("INSERT INTO commands VALUES ('tw', 'k', 1, ?, 'fp', 'pending', NULL)", (old.model_dump_json(),))
+        with pytest.raises(sqlite3.IntegrityError):
+            raw.execute("UPDATE commands SET status = 'failed'")
+    raw.close()
+    store = SqliteStore(path, "tw")
+    try:
+        [pending] = store.pending_commands()
+        assert pending.command == old and pending.seq == 1
+        store.finish_command("k", CommandStatus.FAILED, {"error": "too long"})
+        assert store.pending_commands() == []
+        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    finally:
+        store.close()
 
 
 def test_the_journal_table_refuses_updates_and_deletes(store: SqliteStore) -> None:

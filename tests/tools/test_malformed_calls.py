@@ -192,3 +192,12 @@ async def test_secrets_in_key_names_reach_neither_journal_nor_model(executor: To
     everything += json.dumps([c.model_dump(mode="json") for c in executor.session.calls])
     assert SECRET not in everything and "sk-ant-api03" not in everything
     assert "[redacted]" in everything
+
+
+async def test_an_unknown_tool_name_with_a_lone_surrogate_is_journaled_escaped(executor: ToolExecutor,
+                                                                              desk: RecordingDesk) -> None:
+    """The long fuzz found it: a JSON name escape like ``\\udccc`` decodes to a lone surrogate, which the journal
+    could not hash (UnicodeEncodeError out of ``ToolExecutor.call``)."""
+    outcome = await executor.call("u\x01\udccc", {}, "s1")
+    assert refused(outcome, "unknown_tool").startswith("no tool named 'u\\x01\\\\udccc'")
+    assert desk.store.read_journal()[-1].payload["tool"] == "u\x01\\udccc"
