@@ -105,7 +105,9 @@ def _close_out(x: GuardInputs) -> list[Action]:
         actions.append(
             Warn("position_mismatch", f"{rec.symbol}: {obs.opposite_quantity} on the opposite side unexplained")
         )
-    if obs.exchange_quantity is not None and obs.exchange_quantity > 0 and rec.remaining <= 0:
+    left = obs.exchange_quantity
+    if left is not None and left > 0 and rec.remaining <= 0 and tradable(left, obs.price, x.rules):
+        # A remainder no order could sell is the dust a spot buy's fee in the coin leaves (Binance without BNB).
         actions.append(
             Warn(
                 "position_mismatch",
