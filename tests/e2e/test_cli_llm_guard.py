@@ -18,7 +18,7 @@ def test_without_a_key_an_llm_backtest_or_run_refuses_in_one_line(tmp_path: Path
         [line] = done.stderr.strip().splitlines()
         assert f"the {agent} backend has no key" in line and "--allow-fallback" in line
     assert not (tmp_path / "runs").exists(), "nothing ran, nothing was written"
-    live = run_cli("run", "--mode", "paper", "--rounds", "1", cwd=tmp_path,
+    live = run_cli("run", "--mode", "paper", "--candles", "1", cwd=tmp_path,
                    env={**NO_KEY, "TRADEWAKE_LLM__BACKEND": "anthropic"})
     assert live.returncode == 2 and "--allow-fallback" in live.stderr and len(live.stderr.strip().splitlines()) == 1
 
