@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from ccxt.base import errors as ccxt_errors
 
-from core.errors import TemporaryError
+from core.errors import OperationalError, TemporaryError
 from market.ccxt_rest import CcxtRest
 
 T = TypeVar("T")
@@ -82,7 +82,10 @@ class CcxtStream(CcxtRest):
         """The market's clock, in ms: Binance ``GET time``, or a replaying venue's market time (see the class)."""
         if self.market_time_url is not None:
             url = self.market_time_url
-            info = await self._call(lambda: self.exchange.fetch(url, "GET"))
+            try:
+                info = await self._call(lambda: self.exchange.fetch(url, "GET"))
+            except OperationalError:  # no such endpoint (another Binance-compatible server): not a replaying venue
+                info = None
             if isinstance(info, dict) and isinstance(info.get("now_ms"), int):
                 return int(info["now_ms"])
             self.market_time_url = None  # not a replaying venue: its GET time is the market's
