@@ -116,7 +116,7 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     if agent in LLM_AGENTS and not allow_fallback:
         refuse_without_llm(settings)
     markets = [select_data(data=path, symbol=name, timeframe=timeframe, start=_time(start, "--from"),
-                           end=_time(end, "--to"), cache_dir=cache_dir or DEFAULT_CACHE_DIR, min_candles=warmup + 2)
+                           end=_time(end, "--to"), cache_dir=cache_dir or DEFAULT_CACHE_DIR, warmup=warmup)
                for path, name in _sources(data or [], [_symbol(s) for s in symbol or []])]  # fmt: skip
     disguised = anonymize_data if anonymize_data is not None else agent in LLM_AGENTS
     if disguised and len(markets) > 1:
