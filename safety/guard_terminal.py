@@ -106,8 +106,10 @@ def _close_out(x: GuardInputs) -> list[Action]:
             Warn("position_mismatch", f"{rec.symbol}: {obs.opposite_quantity} on the opposite side unexplained")
         )
     left = obs.exchange_quantity
-    if left is not None and left > 0 and rec.remaining <= 0 and tradable(left, obs.price, x.rules):
-        # A remainder no order could sell is the dust a spot buy's fee in the coin leaves (Binance without BNB).
+    if left is not None and left > 0 and rec.remaining <= 0 and x.rules.contract and tradable(left, obs.price, x.rules):
+        # Futures only: on spot the coin balance left after our fills sold the whole position is not this
+        # position's: it is the dust each buy's fee in the coin leaves (Binance without BNB), which adds up over
+        # trades, or coins reconciliation sets aside as the operator's.
         actions.append(
             Warn(
                 "position_mismatch",
