@@ -77,19 +77,29 @@ def check_cmd(
 
     settings = load_settings(config)
     clock = WallClock()
-    store = open_store(settings.store)  # the budget in use is the one every process on this store shares
+    venue = plan_for(settings).venue
+    # The budget in use is the one every process on the store shares; a check creates no store of its own.
+    store = open_store(settings.store, create=False) if _store_exists(settings) else None
     try:
-        venue = plan_for(settings).venue
         budget = venue_budget(venue, store, clock, settings.exchange) if venue is not None else None
         broker = exchange_broker(settings, clock, budget=budget)
         with _retries_on_stdout():
             report = asyncio.run(check_access(broker, settings))
     finally:
-        store.close()
+        if store is not None:
+            store.close()
     for line in report_lines(report):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     if report.modes is not None:
         require_one_way(report.modes, report.label)  # one line, exit 1: tradewake trades one-way mode
+
+
+def _store_exists(settings: Settings) -> bool:
+    """A Redis store is a server (nothing to create); a SQLite store exists when its file does."""
+    from store.factory import SqliteTarget, parse_store_url
+
+    target = parse_store_url(settings.store.url)
+    return not isinstance(target, SqliteTarget) or target.path.is_file()
 
 
 @contextmanager

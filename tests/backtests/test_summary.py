@@ -37,7 +37,7 @@ def test_the_summary_of_the_golden_run_reads_for_people() -> None:
     )
     assert lines[1].endswith(f"max drawdown {perf['max_drawdown_pct']:.2f}% (longest 69 d 4 h)")
     assert "open at the end: none" in lines and "{" not in "\n".join(lines), "no dict repr for people"
-    assert any(line.startswith("vetoes ") and line.endswith("breaker openings 0") for line in lines)
+    assert any(line.startswith("vetoes ") and "breaker openings 0" in line for line in lines)
     assert lines[-4:-3] == ["next:"] and "tradewake decisions runs/q1" in lines[-1]
     assert summary_json(metrics, Path("runs/q1"), Path("runs/q1/report.html"))["run_dir"] == "runs/q1"
 

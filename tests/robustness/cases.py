@@ -349,7 +349,6 @@ def surface_cases() -> list[Case]:
            needle="TRADEWAKE_MAINNET_CONFIRM"),
         _c("exchange-check-nothing-listening", "exchange", "check", expect=1, env=EXCHANGE_NOWHERE,
            needle="127.0.0.1:1"),
-        _c("init-does-not-exist", "init", needle="init"),
     ]
 
 

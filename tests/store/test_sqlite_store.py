@@ -64,7 +64,7 @@ def test_a_version_1_file_is_migrated_and_keeps_its_queue(tmp_path: Path) -> Non
         assert pending.command == old and pending.seq == 1
         store.finish_command("k", CommandStatus.FAILED, {"error": "too long"})
         assert store.pending_commands() == []
-        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     finally:
         store.close()
 
