@@ -1,7 +1,7 @@
 """A commented ``tradewake.toml`` with every setting and its default, generated from the settings models.
 
 The text is built from ``Settings``' fields, their defaults, their documentation (the attribute docstrings
-in ``core/settings.py``) and their limits, so it can never drift from what the settings accept. Every
+in ``core/settings_sections.py``) and their limits, so it can never drift from what the settings accept. Every
 setting is written commented out: the file documents the defaults without freezing them (a later
 default still applies until a line is uncommented). A setting whose default is "not set" is described in
 a comment only, since TOML has no null; a secret says which environment variable carries it instead.
