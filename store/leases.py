@@ -10,27 +10,19 @@ Keys (in the account's namespace, a Redis hash tag like the store's, so the scri
 - ``{ns}:runner-books``    hash runner id -> its own store namespace (where the control plane queues commands)
 
 Acquire (with the new token), renew, release and the fence check are each one Lua script, so no two runners
-can interleave between a check and a write. Like ``store.redis_store`` this module owns a ``redis`` client;
-its errors become ``OperationalError``.
+can interleave between a check and a write. Like ``store.redis_store`` it talks to Redis
+through ``store.redis_client``: its errors become ``OperationalError``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import resources
-from typing import Any
 
-import redis
-from redis.backoff import NoBackoff
-from redis.commands.core import Script
-from redis.retry import Retry
-
-from core.errors import ConfigError, OperationalError
+from core.errors import OperationalError
 from core.ids import Symbol
 from core.leases import FenceAnswer, Lease, check_runner_id
-from store import records
+from store.redis_client import RedisConnection
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,41 +38,13 @@ class RedisLeases:
     """``safety.leases.LeaseStore`` on a Redis server, plus runner heartbeats."""
 
     def __init__(self, url: str, namespace: str = "tw", *, timeout_s: float = 5.0) -> None:
-        self.namespace = records.check_namespace(namespace)
-        self.url = records.redact_url(url)
-        self._prefix = f"{{{self.namespace}}}:"
-        self._closed = False
-        try:
-            self._client: redis.Redis = redis.Redis.from_url(
-                url,
-                decode_responses=True,
-                socket_timeout=timeout_s,
-                socket_connect_timeout=timeout_s,
-                retry=Retry(NoBackoff(), 0),
-            )
-        except ValueError as exc:
-            raise ConfigError(f"bad redis URL {self.url}: {exc}") from exc
+        self._redis = RedisConnection(url, namespace, timeout_s=timeout_s, what="redis leases")
+        self.namespace, self.url, self._prefix = self._redis.namespace, self._redis.url, self._redis.prefix
         self._previous: dict[Symbol, str] = {}
-        self._acquire = self._script("lease_acquire.lua")
-        self._renew = self._script("lease_renew.lua")
-        self._release = self._script("lease_release.lua")
-        self._fence = self._script("fence_check.lua")
-
-    def _script(self, name: str) -> Script:
-        return self._client.register_script(resources.files("store").joinpath(name).read_text(encoding="utf-8"))
-
-    @contextmanager
-    def _translated(self) -> Iterator[None]:
-        if self._closed:
-            raise OperationalError(f"redis leases {self.url} ({self.namespace}) are closed")
-        try:
-            yield
-        except redis.RedisError as exc:
-            raise OperationalError(f"redis leases {self.url} ({self.namespace}): {exc}") from exc
-
-    def _run(self, script: Script, keys: list[str], args: list[str | int]) -> Any:
-        with self._translated():
-            return script(keys=keys, args=args)
+        self._acquire = self._redis.script("lease_acquire.lua")
+        self._renew = self._redis.script("lease_renew.lua")
+        self._release = self._redis.script("lease_release.lua")
+        self._fence = self._redis.script("fence_check.lua")
 
     def _lease(self, symbol: Symbol) -> str:
         return f"{self._prefix}lease:{symbol}"
@@ -93,7 +57,7 @@ class RedisLeases:
     def acquire(self, symbol: Symbol, runner: str, ttl_ms: int) -> int | None:
         """The new fencing token when ``symbol`` was free, else ``None`` (someone holds it)."""
         keys = [self._lease(symbol), self._fence_key(symbol), f"{self._prefix}last:{symbol}"]
-        reply = self._run(self._acquire, keys, [check_runner_id(runner), ttl_ms])
+        reply = self._redis.run(self._acquire, keys, [check_runner_id(runner), ttl_ms])
         if isinstance(reply, list) and len(reply) == 3 and reply[0] == "acquired":
             self._previous[symbol] = str(reply[2])
             return int(reply[1])
@@ -106,13 +70,13 @@ class RedisLeases:
         return self._previous.get(symbol, "")
 
     def renew(self, symbol: Symbol, runner: str, token: int, ttl_ms: int) -> bool:
-        return bool(int(self._run(self._renew, [self._lease(symbol)], [runner, token, ttl_ms])))
+        return bool(int(self._redis.run(self._renew, [self._lease(symbol)], [runner, token, ttl_ms])))
 
     def release(self, symbol: Symbol, runner: str, token: int) -> bool:
-        return bool(int(self._run(self._release, [self._lease(symbol)], [runner, token])))
+        return bool(int(self._redis.run(self._release, [self._lease(symbol)], [runner, token])))
 
     def fence(self, symbol: Symbol, runner: str, token: int) -> FenceAnswer:
-        reply = self._run(self._fence, [self._lease(symbol), self._fence_key(symbol)], [runner, token])
+        reply = self._redis.run(self._fence, [self._lease(symbol), self._fence_key(symbol)], [runner, token])
         if isinstance(reply, list) and reply and reply[0] == "ok":
             return FenceAnswer(ok=True, current_token=token, holder=runner)
         if isinstance(reply, list) and len(reply) == 3 and reply[0] == "stale":
@@ -121,8 +85,8 @@ class RedisLeases:
 
     def read(self, symbols: Iterable[Symbol], now_ms: int) -> dict[Symbol, Lease | None]:
         wanted = list(dict.fromkeys(symbols))
-        with self._translated():
-            pipe = self._client.pipeline(transaction=True)
+        with self._redis.translated():
+            pipe = self._redis.client.pipeline(transaction=True)
             for symbol in wanted:
                 pipe.get(self._lease(symbol))
                 pipe.pttl(self._lease(symbol))
@@ -134,8 +98,8 @@ class RedisLeases:
         return found
 
     def current_token(self, symbol: Symbol) -> int:
-        with self._translated():
-            value = self._client.get(self._fence_key(symbol))
+        with self._redis.translated():
+            value = self._redis.client.get(self._fence_key(symbol))
         return int(value) if value else 0
 
     # ------------------------------------------------------------ heartbeats
@@ -143,8 +107,8 @@ class RedisLeases:
     def beat(self, runner: str, symbols: Iterable[Symbol], now_ms: int, ttl_ms: int, pid: int) -> None:
         """The runner is alive and holds ``symbols``; the record expires ``ttl_ms`` after the last beat."""
         key = f"{self._prefix}runner:{check_runner_id(runner)}"
-        with self._translated():
-            pipe = self._client.pipeline(transaction=True)
+        with self._redis.translated():
+            pipe = self._redis.client.pipeline(transaction=True)
             pipe.hset(key, mapping={"symbols": ",".join(symbols), "at": now_ms, "ttl": ttl_ms, "pid": pid})
             pipe.pexpire(key, ttl_ms)
             pipe.sadd(f"{self._prefix}runners", runner)
@@ -152,22 +116,22 @@ class RedisLeases:
 
     def register(self, runner: str, book_namespace: str) -> None:
         """Where ``runner`` keeps its own book and command queue (the control plane queues its commands there)."""
-        with self._translated():
-            self._client.hset(f"{self._prefix}runner-books", check_runner_id(runner), book_namespace)
+        with self._redis.translated():
+            self._redis.client.hset(f"{self._prefix}runner-books", check_runner_id(runner), book_namespace)
 
     def books(self) -> dict[str, str]:
         """Every registered runner's book namespace."""
-        with self._translated():
-            found = self._client.hgetall(f"{self._prefix}runner-books")
+        with self._redis.translated():
+            found = self._redis.client.hgetall(f"{self._prefix}runner-books")
         return {str(runner): str(namespace) for runner, namespace in found.items()}
 
     def heartbeats(self) -> tuple[list[Heartbeat], list[str]]:
         """Live runners' heartbeats, and the ids of runners seen or registered whose heartbeat has expired."""
-        with self._translated():
-            seen = self._client.smembers(f"{self._prefix}runners")
-            registered = self._client.hkeys(f"{self._prefix}runner-books")
+        with self._redis.translated():
+            seen = self._redis.client.smembers(f"{self._prefix}runners")
+            registered = self._redis.client.hkeys(f"{self._prefix}runner-books")
             runners = sorted({str(r) for r in (*seen, *registered)})
-            pipe = self._client.pipeline(transaction=True)
+            pipe = self._redis.client.pipeline(transaction=True)
             for runner in runners:
                 pipe.hgetall(f"{self._prefix}runner:{runner}")
             rows = pipe.execute()
@@ -181,10 +145,7 @@ class RedisLeases:
         return live, gone
 
     def close(self) -> None:
-        if not self._closed:
-            with self._translated():
-                self._client.close()
-            self._closed = True
+        self._redis.close()
 
 
 def _lease(symbol: Symbol, value: str, ttl_ms: int, now_ms: int) -> Lease:

@@ -15,24 +15,17 @@ A transaction is one Lua script (``transact.lua``): all compare-and-set checks, 
 the writes, atomically. Lua has no SHA-256, so the hash chain is computed here from the head we read, and the
 script refuses (``head_moved``) if another writer appended meanwhile; we then recompute and resend. The
 client never re-sends a command on its own (no automatic retries), so a transaction is applied at most once.
-This is the only module that imports ``redis``; its errors become ``OperationalError`` here.
+Its ``redis`` client, scripts and error translation come from ``store.redis_client``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-import redis
-from redis.backoff import NoBackoff
-from redis.commands.core import Script
-from redis.retry import Retry
-
 from core.canonical import canonical_json
-from core.errors import ConfigError, ConflictError, OperationalError
+from core.errors import ConflictError, OperationalError
 from core.ports import (
     CommandReceipt,
     CommandStatus,
@@ -46,6 +39,7 @@ from core.ports import (
 from store import records
 from store.chain import EMPTY_HEAD, ChainVerifier, Head, StoredLink, build_links
 from store.records import StoredCommand
+from store.redis_client import RedisConnection, Script
 
 _PAGE = 1000
 _MAX_HEAD_RETRIES = 100
@@ -98,47 +92,17 @@ class RedisStore:
     """``core.ports.Store`` on a Redis server (``redis://host:port/db``). Pings the server on open."""
 
     def __init__(self, url: str, namespace: str = "tw", *, timeout_s: float = 5.0) -> None:
-        self.namespace = records.check_namespace(namespace)
-        self.url = records.redact_url(url)
+        self._redis = RedisConnection(url, namespace, timeout_s=timeout_s, what="redis store")
+        self.namespace, self.url = self._redis.namespace, self._redis.url
         self._names = _Keys(self.namespace)
-        self._closed = False
-        try:
-            self._client: redis.Redis = redis.Redis.from_url(
-                url,
-                decode_responses=True,
-                socket_timeout=timeout_s,
-                socket_connect_timeout=timeout_s,
-                retry=Retry(NoBackoff(), 0),
-            )
-        except ValueError as exc:
-            raise ConfigError(f"bad redis store URL {self.url}: {exc}") from exc
-        self._transact_script = self._script("transact.lua")
-        self._submit_script = self._script("submit_command.lua")
-        self._finish_script = self._script("finish_command.lua")
-        self._count_script = self._script("count.lua")
-        try:
-            with self._translated():
-                self._client.ping()
-        except OperationalError:
-            self._client.close()
-            raise
-
-    def _script(self, name: str) -> Script:
-        return self._client.register_script(resources.files("store").joinpath(name).read_text(encoding="utf-8"))
-
-    @contextmanager
-    def _translated(self) -> Iterator[None]:
-        """The one place ``redis`` errors become ``OperationalError`` (unreachable, timeout, script error ...)."""
-        if self._closed:
-            raise OperationalError(f"redis store {self.url} ({self.namespace}) is closed")
-        try:
-            yield
-        except redis.RedisError as exc:
-            raise OperationalError(f"redis store {self.url} ({self.namespace}): {exc}") from exc
+        self._transact_script = self._redis.script("transact.lua")
+        self._submit_script = self._redis.script("submit_command.lua")
+        self._finish_script = self._redis.script("finish_command.lua")
+        self._count_script = self._redis.script("count.lua")
+        self._redis.ping()
 
     def _run(self, script: Script, keys: list[str], args: list[str | int]) -> list[Any]:
-        with self._translated():
-            reply = script(keys=keys, args=args)
+        reply = self._redis.run(script, keys, args)
         if not isinstance(reply, list) or not reply:
             raise OperationalError(f"redis store {self.url}: unexpected script reply {reply!r}")
         if reply[0] in ("wrong_type", "stream_ahead"):
@@ -152,8 +116,8 @@ class RedisStore:
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Doc]:
         wanted = list(dict.fromkeys(keys))
-        with self._translated():
-            pipe = self._client.pipeline(transaction=True)
+        with self._redis.translated():
+            pipe = self._redis.client.pipeline(transaction=True)
             for key in wanted:
                 pipe.hmget(self._names.doc(key), ["v", "d"])
             rows: list[list[str | None]] = pipe.execute()
@@ -169,8 +133,8 @@ class RedisStore:
         if prefix:
             low = b"[" + prefix.encode("utf-8")
             high = low + b"\xff"  # never part of UTF-8: above every key that starts with the prefix
-        with self._translated():
-            found = self._client.zrangebylex(self._names.docs, low, high)
+        with self._redis.translated():
+            found = self._redis.client.zrangebylex(self._names.docs, low, high)
         return [_text(key) for key in found]
 
     def transact(self, writes: Sequence[Write], events: Sequence[NewEvent] = ()) -> dict[str, int]:
@@ -207,16 +171,16 @@ class RedisStore:
     # ------------------------------------------------------------ journal
 
     def _raw_head(self) -> tuple[str, str]:
-        with self._translated():
-            seq, digest = self._client.hmget(self._names.head, ["seq", "hash"])
+        with self._redis.translated():
+            seq, digest = self._redis.client.hmget(self._names.head, ["seq", "hash"])
         return _text(seq or "0"), _text(digest or "")
 
     def _links(self, low: str, high: str = "+", count: int | None = None, *, reverse: bool = False) -> list[StoredLink]:
-        with self._translated():
+        with self._redis.translated():
             if reverse:
-                entries = self._client.xrevrange(self._names.journal, high, low, count=count)
+                entries = self._redis.client.xrevrange(self._names.journal, high, low, count=count)
             else:
-                entries = self._client.xrange(self._names.journal, low, high, count=count)
+                entries = self._redis.client.xrange(self._names.journal, low, high, count=count)
         return [_link(entry_id, fields) for entry_id, fields in entries or ()]
 
     def read_journal(self, after_seq: int = 0, limit: int | None = None) -> list[JournalEvent]:
@@ -273,9 +237,9 @@ class RedisStore:
         return stored.receipt(records.submission_outcome(fingerprint, stored.fingerprint), key)
 
     def pending_commands(self) -> list[CommandReceipt]:
-        with self._translated():
-            keys = self._client.zrange(self._names.pending, 0, -1)
-            pipe = self._client.pipeline(transaction=True)
+        with self._redis.translated():
+            keys = self._redis.client.zrange(self._names.pending, 0, -1)
+            pipe = self._redis.client.pipeline(transaction=True)
             for key in keys:
                 pipe.hmget(self._names.command(_text(key)), ["seq", "command", "fp", "status", "result"])
             rows: list[list[str | None]] = pipe.execute()
@@ -303,7 +267,7 @@ class RedisStore:
 
     def count(self, name: str, window: int, *, add: int = 0, at_least: int = 0) -> int:
         """``core.request_budget.WindowCounter``: one Lua script, atomic for every client of the server."""
-        with self._translated():
+        with self._redis.translated():
             reply = self._count_script(keys=[self._names.counter(name)], args=[window, add, at_least])
         try:
             return int(_text(reply) if not isinstance(reply, int) else reply)
@@ -313,11 +277,7 @@ class RedisStore:
     # ------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
-        if self._closed:
-            return
-        with self._translated():
-            self._client.close()
-        self._closed = True
+        self._redis.close()
 
     def __repr__(self) -> str:
         return f"RedisStore(url={self.url!r}, namespace={self.namespace!r})"

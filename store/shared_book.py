@@ -4,24 +4,16 @@ trading breaker, each change one Lua script (``book_reserve.lua``, ``book_releas
 Keys (the account's namespace, a Redis hash tag): ``{ns}:book`` (hash) and ``{ns}:resv:<id>`` (one hash per
 reservation, id = the position id). Money is integer micro-units of the quote asset (exact in Lua's doubles up
 to 9e9 units). ``safety.shared_book`` decides what to reserve; this module only counts, atomically. Like
-``store.redis_store`` it owns a ``redis`` client; its errors become ``OperationalError``.
+``store.redis_store`` it talks to Redis through ``store.redis_client``: its errors become ``OperationalError``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-import redis
-from redis.backoff import NoBackoff
-from redis.commands.core import Script
-from redis.retry import Retry
-
-from core.errors import ConfigError, OperationalError
-from store import records
+from core.errors import OperationalError
+from store.redis_client import RedisConnection, Script
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,39 +37,14 @@ class BookState:
 
 class RedisSharedBook:
     def __init__(self, url: str, namespace: str = "tw", *, timeout_s: float = 5.0) -> None:
-        self.namespace = records.check_namespace(namespace)
-        self.url = records.redact_url(url)
-        self._prefix = f"{{{self.namespace}}}:"
-        self._closed = False
-        try:
-            self._client: redis.Redis = redis.Redis.from_url(
-                url,
-                decode_responses=True,
-                socket_timeout=timeout_s,
-                socket_connect_timeout=timeout_s,
-                retry=Retry(NoBackoff(), 0),
-            )
-        except ValueError as exc:
-            raise ConfigError(f"bad redis URL {self.url}: {exc}") from exc
-        self._reserve = self._script("book_reserve.lua")
-        self._release = self._script("book_release.lua")
-        self._settle = self._script("book_settle.lua")
-
-    def _script(self, name: str) -> Script:
-        return self._client.register_script(resources.files("store").joinpath(name).read_text(encoding="utf-8"))
-
-    @contextmanager
-    def _translated(self) -> Iterator[None]:
-        if self._closed:
-            raise OperationalError(f"redis shared book {self.url} ({self.namespace}) is closed")
-        try:
-            yield
-        except redis.RedisError as exc:
-            raise OperationalError(f"redis shared book {self.url} ({self.namespace}): {exc}") from exc
+        self._redis = RedisConnection(url, namespace, timeout_s=timeout_s, what="redis shared book")
+        self.namespace, self.url, self._prefix = self._redis.namespace, self._redis.url, self._redis.prefix
+        self._reserve = self._redis.script("book_reserve.lua")
+        self._release = self._redis.script("book_release.lua")
+        self._settle = self._redis.script("book_settle.lua")
 
     def _run(self, script: Script, reservation: str, args: list[str | int]) -> Any:
-        with self._translated():
-            return script(keys=[f"{self._prefix}book", f"{self._prefix}resv:{reservation}"], args=args)
+        return self._redis.run(script, [f"{self._prefix}book", f"{self._prefix}resv:{reservation}"], args)
 
     def reserve(
         self,
@@ -117,13 +84,13 @@ class RedisSharedBook:
 
     def reset_breaker(self) -> None:
         """The operator's ``resume`` (a person decided): the account-wide trading breaker closes."""
-        with self._translated():
-            self._client.hdel(f"{self._prefix}book", "breaker")
+        with self._redis.translated():
+            self._redis.client.hdel(f"{self._prefix}book", "breaker")
 
     def state(self) -> BookState:
-        with self._translated():
-            row = self._client.hgetall(f"{self._prefix}book")
-            count = sum(1 for _ in self._client.scan_iter(match=f"{self._prefix}resv:*", count=500))
+        with self._redis.translated():
+            row = self._redis.client.hgetall(f"{self._prefix}book")
+            count = sum(1 for _ in self._redis.client.scan_iter(match=f"{self._prefix}resv:*", count=500))
         return BookState(
             day=str(row.get("day", "")),
             exposure=int(row.get("exposure", 0)),
@@ -135,7 +102,4 @@ class RedisSharedBook:
         )
 
     def close(self) -> None:
-        if not self._closed:
-            with self._translated():
-                self._client.close()
-            self._closed = True
+        self._redis.close()

@@ -115,5 +115,5 @@ def test_heartbeats_show_live_runners_and_remember_the_gone(leases: RedisLeases)
 
 
 def _url(leases: RedisLeases) -> str:
-    kwargs = leases._client.connection_pool.connection_kwargs
+    kwargs = leases._redis.client.connection_pool.connection_kwargs
     return f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}"

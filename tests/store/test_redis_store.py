@@ -63,7 +63,7 @@ def test_a_key_of_the_wrong_type_fails_loudly_and_writes_nothing(
 def test_the_client_never_resends_a_command_by_itself(redis_server: RedisServer, namespace: str) -> None:
     """A resent script after a lost reply could apply a transaction twice: retries are ours to decide."""
     store = RedisStore(redis_server.url, namespace)
-    assert store._client.get_retry().get_retries() == 0  # type: ignore[union-attr]
+    assert store._redis.client.get_retry().get_retries() == 0  # type: ignore[union-attr]
     store.close()
 
 
