@@ -37,7 +37,7 @@ from core.settings_sections import (
     StoreSettings,
     default_store_url,
 )
-from core.settings_sources import deep_merge, env_values, read_toml
+from core.settings_sources import deep_merge, env_name, env_values, read_toml, set_by
 
 __all__ = [
     "CONFIG_ENV",
@@ -153,16 +153,27 @@ def _load(config_file: Path | None, overrides: Mapping[str, Any]) -> Settings:
     try:
         return Settings.model_validate(deep_merge(deep_merge(from_file, from_env), given))
     except ValidationError as exc:
-        raise ConfigError(_explain(exc, path)) from exc
+        raise ConfigError(_explain(exc, (given, from_env, from_file), path)) from exc
 
 
-def _explain(exc: ValidationError, path: Path | None) -> str:
-    where = f" (config file {path})" if path else ""
+def _explain(exc: ValidationError, layers: tuple[Mapping[str, Any], ...], path: Path | None) -> str:
+    """One line naming each bad setting and where it was set (``mode: Input should be ... (given on the command
+    line)``): a config file is named only for what it set, so a wrong flag or variable does not blame it."""
     problems = []
     for err in exc.errors():
         loc = ".".join(str(part) for part in err["loc"]) or "settings"
-        problems.append(f"{loc}: {err['msg']}")
-    return f"invalid settings{where}: " + "; ".join(problems)
+        origins = [_origin(index, err["loc"], path) for index in set_by(err["loc"], layers)]
+        problems.append(f"{loc}: {err['msg']}" + (f" ({' and '.join(origins)})" if origins else ""))
+    return "invalid settings: " + "; ".join(problems)
+
+
+def _origin(layer: int, loc: tuple[str | int, ...], path: Path | None) -> str:
+    """Where the user wrote it: ``layer`` indexes ``(given, from_env, from_file)`` of :func:`_load`."""
+    if layer == 0:
+        return "given on the command line"
+    if layer == 1:
+        return f"from {env_name(loc, Settings)}"
+    return f"config file {path}"
 
 
 def redacted(settings: Settings) -> dict[str, Any]:

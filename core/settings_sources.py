@@ -21,7 +21,7 @@ import json
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +187,64 @@ def deep_merge(base: Any, top: Any) -> Any:
     for key, value in top.items():
         merged[key] = deep_merge(merged[key], value) if key in merged else value
     return merged
+
+
+def set_by(loc: Sequence[str | int], layers: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Which of ``layers`` (highest precedence first, as merged) put the value at ``loc`` into the settings.
+
+    A single value comes from the highest layer that holds it (the lower ones were overridden); a section or
+    the whole tree (``loc`` of a cross-field rule) from every layer that sets a value in it no higher layer
+    overrides. An error then names where the user wrote the bad value, not merely that a config file exists.
+    """
+    found = [index for index, layer in enumerate(layers) if _at(layer, loc) is not _ABSENT]
+    if any(not isinstance(_at(layers[index], loc), Mapping) for index in found):
+        return found[:1]
+    seen: set[tuple[str, ...]] = set()
+    contributing = []
+    for index in found:
+        leaves = set(_leaves(_at(layers[index], loc)))
+        if leaves - seen:
+            contributing.append(index)
+        seen |= leaves
+    return contributing
+
+
+def _leaves(node: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    for key, value in node.items():
+        if isinstance(value, Mapping):
+            yield from _leaves(value, (*prefix, key))
+        else:
+            yield (*prefix, key)
+
+
+_ABSENT = object()
+
+
+def _at(node: Any, loc: Sequence[str | int]) -> Any:
+    """The value at ``loc`` in nested dicts and lists; a scalar met before the end is the value itself."""
+    for part in loc:
+        if isinstance(node, Mapping):
+            if part not in node:
+                return _ABSENT
+            node = node[part]
+        elif isinstance(node, list | tuple) and isinstance(part, int):
+            if not 0 <= part < len(node):
+                return _ABSENT
+            node = node[part]
+        else:
+            return node
+    return node
+
+
+def env_name(loc: Sequence[str | int], root: type[BaseModel]) -> str:
+    """The variable that sets ``loc``: ``TRADEWAKE_MODE``, ``TRADEWAKE_RISK__MAX_LEVERAGE``; a whole section
+    (a cross-field rule) ``TRADEWAKE_RISK*``, the whole tree ``TRADEWAKE_*``."""
+    if not loc:
+        return f"{ENV_PREFIX}*"
+    head = str(loc[0])
+    field = root.model_fields.get(head)
+    if field is None or _model_of(field.annotation) is None:
+        return f"{ENV_PREFIX}{head.upper()}"
+    if len(loc) == 1:
+        return f"{ENV_PREFIX}{head.upper()}*"
+    return f"{ENV_PREFIX}{head.upper()}{ENV_NESTING}{str(loc[1]).upper()}"

@@ -99,3 +99,37 @@ def test_store_url_password_is_masked() -> None:
     settings = load_settings(store={"url": "redis://user:hunter2@127.0.0.1:6380/0"})
     assert redacted(settings)["store"]["url"] == "redis://user:**********@127.0.0.1:6380/0"
     assert redacted(load_settings())["store"]["url"] == load_settings().store.url
+
+
+def test_a_wrong_flag_is_not_blamed_on_the_config_file(tmp_path: Path) -> None:
+    path = write_toml(tmp_path, 'mode = "paper"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, mode="bogus")
+    assert str(caught.value) == (
+        "invalid settings: mode: Input should be 'backtest', 'paper', 'testnet' or 'mainnet' (given on the command line)"
+    )
+
+
+def test_each_bad_setting_names_where_it_was_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_toml(tmp_path, 'mode = "bogus"\n[risk]\nmax_leverage = 0\n')
+    monkeypatch.setenv("TRADEWAKE_GATE__TIMER_MIN_S", "-1")
+    monkeypatch.setenv("TRADEWAKE_LLM__MAX_TURNS", "0")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, llm={"max_turns": 3}, exchange={"symbols": ["BTC/USDT", 7]})
+    message = str(caught.value)
+    assert f"mode: Input should be 'backtest', 'paper', 'testnet' or 'mainnet' (config file {path})" in message
+    assert f"risk.max_leverage: Input should be greater than or equal to 1 (config file {path})" in message
+    assert "gate.timer_min_s: Input should be greater than 0 (from TRADEWAKE_GATE__TIMER_MIN_S)" in message
+    assert "exchange.symbols.1: Input should be a valid string (given on the command line)" in message
+    assert "llm.max_turns" not in message, "the flag overrode the bad variable"
+
+
+def test_a_cross_field_rule_names_every_source_of_the_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_toml(tmp_path, "[risk]\nstop_min_distance_pct = 5\n")
+    monkeypatch.setenv("TRADEWAKE_RISK__STOP_MAX_DISTANCE_PCT", "1")
+    with pytest.raises(ConfigError, match=rf"risk: .*stop_min_distance_pct .* \(from TRADEWAKE_RISK\* and config file {path}\)"):
+        load_settings(path)
+    with pytest.raises(ConfigError, match=r"risk: .*stop_min_distance_pct .* \(given on the command line\)$"):
+        load_settings(risk={"stop_min_distance_pct": 5, "stop_max_distance_pct": 1})
