@@ -27,10 +27,11 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
 from core.ports import OperatorCommand, Store
-from holdings import commands as cmd
-from holdings.proposal import EntrySource
+from holdings.entry_source import EntrySource
 
-if TYPE_CHECKING:  # the config pulls in the settings tree and the risk model: a command's business, not --help's
+if TYPE_CHECKING:  # the config pulls in the settings tree and the risk model, the commands' arguments are pydantic
+    # models (built on import): a command's business, not --help's
+    from holdings import commands as cmd
     from holdings.config import HoldingsConfig
 
 app = typer.Typer(
@@ -108,6 +109,8 @@ def _store(config: Path | None, *, submit: bool = False, force: bool = False) ->
 
 
 def _args(model: type[BaseModel], **values: Any) -> BaseModel:
+    from holdings import commands as cmd
+
     try:
         return model.model_validate({k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
@@ -116,6 +119,7 @@ def _args(model: type[BaseModel], **values: Any) -> BaseModel:
 
 def _submit(kind: cmd.HoldingsCommand, args: BaseModel, key: str | None, opened: _Opened, note: str = "") -> None:
     from core.clock import WallClock
+    from holdings import commands as cmd
     from safety.operator import check_key
 
     problem = check_key(key) if key is not None else None
@@ -153,6 +157,7 @@ def _asset(asset: str) -> str:
 @app.command("list")
 def list_cmd(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Every asset the holdings service knows (any other coin is frozen) and the holdings commands queued."""
+    from holdings import commands as cmd
     from holdings.book import HoldingsBook
     from holdings.render import holdings_table, policy_line
 
@@ -223,6 +228,8 @@ def propose_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     config: ConfigOption = None,
 ) -> None:
     """Ask the bot to analyse a holding and propose how to manage it (nothing is managed until approved)."""
+    from holdings import commands as cmd
+
     args = _args(cmd.ProposeArgs, asset=_asset(asset), entry=entry, entry_price=entry_price, reason=reason)
     with _store(config, submit=True, force=force) as opened:
         _check_proposable(opened.holdings, opened.store, _asset(asset))
@@ -256,6 +263,8 @@ def approve_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Hand the holding to the bot under one variant of a proposal."""
+    from holdings import commands as cmd
+
     pid, confirm = proposal_id.upper(), confirm.strip()
     asset, _, variant = confirm.partition(":")
     args = _args(cmd.ApproveArgs, proposal_id=pid, confirm=f"{asset.upper()}:{variant.lower()}")
@@ -288,6 +297,7 @@ def reject_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Say no to a proposal: the asset stays frozen (no new proposal for 24 h, 7 days on mainnet)."""
+    from holdings import commands as cmd
     from holdings.render import duration
 
     args = _args(cmd.RejectArgs, proposal_id=proposal_id.upper(), reason=reason)
@@ -306,8 +316,7 @@ def pause_cmd(
     config: ConfigOption = None,
 ) -> None:
     """No new trades in this asset; its protective stop and take-profit stay active."""
-    _submit_simple(cmd.HoldingsCommand.PAUSE, cmd.PauseArgs, asset, reason=reason, key=key, config=config,
-                   force=force)
+    _submit_simple("pause", asset, reason=reason, key=key, config=config, force=force)
 
 
 @app.command("resume")
@@ -316,8 +325,7 @@ def resume_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Manage the holding again after a pause, or after a drift alert (accepting the holding as it is now)."""
-    _submit_simple(cmd.HoldingsCommand.RESUME, cmd.ResumeArgs, asset, reason=reason, key=key, config=config,
-                   force=force)
+    _submit_simple("resume", asset, reason=reason, key=key, config=config, force=force)
 
 
 @app.command("release")
@@ -326,15 +334,15 @@ def release_cmd(
     config: ConfigOption = None,
 ) -> None:
     """Take the holding back: the bot winds down its orders and the asset returns to frozen."""
-    _submit_simple(cmd.HoldingsCommand.RELEASE, cmd.ReleaseArgs, asset, reason=reason, key=key, config=config,
-                   force=force)
+    _submit_simple("release", asset, reason=reason, key=key, config=config, force=force)
 
 
-def _submit_simple(
-    kind: cmd.HoldingsCommand, model: type[BaseModel], asset: str, *, reason: str, key: str | None,
-    config: Path | None, force: bool,
-) -> None:
-    args = _args(model, asset=_asset(asset), reason=reason)
+def _submit_simple(verb: str, asset: str, *, reason: str, key: str | None, config: Path | None, force: bool) -> None:
+    """``pause``, ``resume`` or ``release``: an asset and a reason."""
+    from holdings import commands as cmd
+
+    kind = cmd.HoldingsCommand(f"{cmd.KIND_PREFIX}{verb}")
+    args = _args(cmd.ARGS[kind], asset=_asset(asset), reason=reason)
     with _store(config, submit=True, force=force) as opened:
         _submit(kind, args, key, opened)
 
@@ -352,6 +360,8 @@ def override_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     config: ConfigOption = None,
 ) -> None:
     """Change a managed holding's stop, take-profit, maximum allocation or synthetic entry."""
+    from holdings import commands as cmd
+
     args = _args(
         cmd.OverrideArgs,
         asset=_asset(asset),

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from holdings.proposal import EntrySource
+from holdings.entry_source import EntrySource
 from holdings.records import ASSET_RE, PROPOSAL_ID_RE
 
 KIND_PREFIX = "holdings."

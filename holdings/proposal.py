@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from core.canonical import canonical_json, sha256_hex
 from core.ids import Symbol
+from holdings.entry_source import EntrySource
 
 _VALUE = ConfigDict(frozen=True, extra="forbid")
 
@@ -22,14 +23,6 @@ class VariantName(StrEnum):
     RECOMMENDED = "recommended"
     AGGRESSIVE = "aggressive"
     """Never on mainnet."""
-
-
-class EntrySource(StrEnum):
-    """Where the synthetic entry (the managed position's entry price) comes from."""
-
-    CURRENT = "current"
-    COST_BASIS = "cost_basis"
-    OPERATOR = "operator"
 
 
 class ProposalWarning(BaseModel):

@@ -25,8 +25,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from core.canonical import canonical_json, sha256_hex
 from core.ids import PositionId, Symbol
 from core.ports import CommandStatus
+from holdings.entry_source import EntrySource
 from holdings.lifecycle import Actor, HoldingState
-from holdings.proposal import EntrySource, Proposal, VariantName
+from holdings.proposal import Proposal, VariantName
 
 ASSET_PREFIX = "holdings/asset/"
 PROPOSAL_PREFIX = "holdings/proposal/"

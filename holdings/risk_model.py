@@ -34,9 +34,10 @@ from core.ids import Symbol
 from core.money import MarketRules, to_decimal
 from core.settings import RiskSettings
 from holdings.advice import assess
+from holdings.entry_source import EntrySource
 from holdings.market_facts import MarketFacts
 from holdings.policy import ModePolicy
-from holdings.proposal import EntrySource, MarketBasis, Proposal, Variant, VariantName
+from holdings.proposal import MarketBasis, Proposal, Variant, VariantName
 
 HUNDRED = Decimal(100)
 ABOVE_MAX_QTY = "above_max_qty"

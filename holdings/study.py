@@ -31,8 +31,9 @@ from rich.table import Table
 from core.ids import Symbol
 from core.money import MarketRules
 from holdings.config import default_policy
+from holdings.entry_source import EntrySource
 from holdings.market_facts import NotEnoughMarketData, market_facts
-from holdings.proposal import EntrySource, Proposal
+from holdings.proposal import Proposal
 from holdings.risk_model import RISK_MODEL_V1, ProposalInputs, propose
 from market.builder import SnapshotBuilder
 from market.candles import load_candles, open_ms

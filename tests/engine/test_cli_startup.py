@@ -33,12 +33,12 @@ try:
     main({argv!r})
 except SystemExit:
     pass
-print(json.dumps(sorted({{name.split('.')[0] for name in sys.modules}})), file=sys.__stdout__)
+print(json.dumps(sorted(sys.modules)), file=sys.__stdout__)
 """
 
 
 def start(argv: list[str]) -> tuple[set[str], str]:
-    """Run the CLI in a fresh interpreter; return the top-level packages it imported and its import log."""
+    """Run the CLI in a fresh interpreter; return the modules it imported and its import log."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", _PROBE.format(argv=argv)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL,
@@ -47,8 +47,12 @@ def start(argv: list[str]) -> tuple[set[str], str]:
     return set(json.loads(done.stdout.strip().splitlines()[-1])), done.stderr
 
 
+def top_level(modules: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in modules}
+
+
 def import_chains(log: str, packages: set[str]) -> list[str]:
-    """``pandas <- market.candles <- market.cache <- market.cli`` for the first import of each package.
+    """``pandas <- market.candles <- market.cache <- market.cli`` for the first import of each package (or module).
 
     ``-X importtime`` prints a module after everything it imported, indented by depth, so a module's
     importers are the next lines with smaller indents.
@@ -61,7 +65,7 @@ def import_chains(log: str, packages: set[str]) -> list[str]:
         rows.append(((len(name) - len(name.lstrip(" "))) // 2, name.strip()))
     chains, seen = [], set()
     for index, (depth, name) in enumerate(rows):
-        top = name.split(".")[0]
+        top = name if name in packages else name.split(".")[0]  # a module named itself, or its package
         if top not in packages or top in seen:
             continue
         seen.add(top)
@@ -76,14 +80,30 @@ def import_chains(log: str, packages: set[str]) -> list[str]:
     return chains
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["version"], ["backtest", "--help"], ["data", "--help"]])
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["version"], ["backtest", "--help"], ["data", "--help"], ["holdings", "propose", "--help"]]
+)
 def test_starting_the_cli_imports_no_heavy_library(argv: list[str]) -> None:
-    imported, log = start(argv)
+    modules, log = start(argv)
+    imported = top_level(modules)
     assert "engine" in imported and "typer" in imported, "the probe did not run the CLI"
     heavy = imported & HEAVY
     assert not heavy, "imported at start-up (move these imports into the command that needs them):\n" + "\n".join(
         import_chains(log, heavy)
     )
+
+
+HOLDINGS_AT_START = frozenset({"holdings", "holdings.entry_source"})
+"""What mounting the holdings commands may load: ``--entry``'s choices. The commands' argument models, the
+proposal and the records are pydantic models built on import: the command that submits loads them."""
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["holdings", "--help"], ["holdings", "propose", "--help"]])
+def test_mounting_the_holdings_commands_builds_none_of_their_models(argv: list[str]) -> None:
+    imported, log = start(argv)
+    assert "engine.holdings_cli" in imported, "the probe did not mount the holdings commands"
+    loaded = {name for name in imported if name.split(".")[0] == "holdings"} - HOLDINGS_AT_START
+    assert not loaded, "imported at start-up:\n" + "\n".join(import_chains(log, loaded))
 
 
 def test_the_chain_finder_names_the_importers() -> None:

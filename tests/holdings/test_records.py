@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from core.ids import Symbol
-from holdings.proposal import EntrySource, VariantName
+from holdings.entry_source import EntrySource
+from holdings.proposal import VariantName
 from holdings.records import (
     ManagedTerms,
     asset_key,

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from core.ids import Symbol
 from core.money import to_decimal
 from core.settings import RiskSettings, RunMode
+from holdings.entry_source import EntrySource
 from holdings.market_facts import MarketFacts, NotEnoughMarketData, market_facts, return_correlation
-from holdings.proposal import EntrySource, Proposal, VariantName
+from holdings.proposal import Proposal, VariantName
 from holdings.risk_model import RISK_MODEL_V1, Abort, ProposalInputs, propose
 from tests.holdings.world import AT, BTC, ETH, candles, market_source, policy
 
