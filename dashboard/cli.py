@@ -66,15 +66,21 @@ def serve(host: str, port: int, *, runs_dir: Path, heartbeat: Path | None, setti
     from dashboard.server import StoppableServer
 
     config = DashboardConfig(settings=settings, runs_dir=runs_dir, token=token, heartbeat=heartbeat)
-    server = StoppableServer.for_app(config, host=host, port=port)
     shown = "localhost" if host in ("127.0.0.1", "::1", "localhost") else host
-    typer.echo(f"tradewake dashboard: http://{shown}:{port}/  (read-only)")
-    if token.from_env:
-        typer.echo(f"operator actions: log in at http://{shown}:{port}/login?token=<TRADEWAKE_DASHBOARD_TOKEN>")
-    else:
-        typer.echo(f"operator actions: open http://{shown}:{port}/login?token={token.value}")
-    typer.echo("Ctrl-C stops it.")
+
+    def announce() -> None:
+        """Once listening: the URLs printed are reachable (a port in use prints none, only the error)."""
+        typer.echo(f"tradewake dashboard: http://{shown}:{port}/  (read-only)")
+        if token.from_env:
+            typer.echo(f"operator actions: log in at http://{shown}:{port}/login?token=<TRADEWAKE_DASHBOARD_TOKEN>")
+        else:
+            typer.echo(f"operator actions: open http://{shown}:{port}/login?token={token.value}")
+        typer.echo("Ctrl-C stops it.")
+
+    server = StoppableServer.for_app(config, host=host, port=port, on_listening=announce)
     server.run()
+    if server.interrupted:
+        raise KeyboardInterrupt  # exit 130 like every command, whatever SIGINT disposition the process inherited
     if not server.started:
         raise OperationalError(f"the dashboard could not listen on {host}:{port} (in use, or not allowed)")
 

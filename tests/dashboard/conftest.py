@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -164,11 +163,8 @@ class Served:
 
     def start(self) -> Served:
         self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start within 10 s")
-            time.sleep(0.02)
+        if not self.server.listening.wait(timeout=60):
+            raise RuntimeError("uvicorn did not start listening within 60 s")
         return self
 
     def stop(self) -> None:
