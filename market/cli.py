@@ -54,8 +54,9 @@ def _check_timeframe(timeframe: str) -> str:
     return timeframe
 
 
-def _one_spelling(value: str | None, old: str | None, flag: str, old_flag: str) -> tuple[str | None, str]:
-    """``--from``/``--to`` everywhere; the old ``--since``/``--until`` still work, hidden, but not both at once.
+def one_spelling(value: str | None, old: str | None, flag: str, old_flag: str) -> tuple[str | None, str]:
+    """``--from``/``--to`` everywhere; an old spelling (``--since``, ``--until``, the venue's ``--start``) still
+    works, hidden, but not both at once.
     Returns the value and the spelling used (an error names the flag the user typed)."""
     if value is not None and old is not None:
         raise typer.BadParameter(f"{old_flag} is the old spelling of {flag}: give one of them")
@@ -84,7 +85,7 @@ def download_cmd(
     if market_type not in ("spot", "future"):
         raise typer.BadParameter("--market must be spot or future")
     (first, first_flag), (last, last_flag) = (
-        _one_spelling(start, since, "--from", "--since"), _one_spelling(end, until, "--to", "--until")
+        one_spelling(start, since, "--from", "--since"), one_spelling(end, until, "--to", "--until")
     )
     if first is None:
         raise typer.BadParameter("give the first candle with --from, e.g. --from 2024-01-01")

@@ -34,8 +34,9 @@ def serve_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     market: Annotated[str, typer.Option("--market", help="spot or future (USDT-M perpetuals).")] = "spot",
     speed: Annotated[float, typer.Option("--speed", min=0, help="Venue seconds per wall second: 300 plays one 5m "
                                          "candle per second; 0 starts paused (POST /_venue/advance).")] = 300.0,
-    start: Annotated[str | None, typer.Option("--start", help="Venue time to start at (UTC ISO); default: after "
-                                              "--warmup candles.")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="Venue time to start at (UTC ISO), as a backtest's "
+                                              "--from; default: after --warmup candles.")] = None,
+    start_old: Annotated[str | None, typer.Option("--start", hidden=True, help="Old spelling of --from.")] = None,
     warmup: Annotated[int, typer.Option("--warmup", min=1, help="Candles of history served before the replay "
                                         "starts.")] = 2000,
     host: Annotated[str, typer.Option("--host", help="Address to bind (keep it on loopback).")] = "127.0.0.1",
@@ -77,10 +78,13 @@ def serve_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
         "balances": _balances(balance or ["USDT=10000"]), "faults": _faults(faults, fault or [], seed),
         "ledger": _ledger(ledger), "weight_limit": weight_limit, **_credentials(),
     }
-    if start is not None:
+    from market.cli import one_spelling
+
+    first, first_flag = one_spelling(start, start_old, "--from", "--start")
+    if first is not None:
         from market.cli import parse_time
 
-        fields["start"] = parse_time(start, "--start")
+        fields["start"] = parse_time(first, first_flag)
     try:
         config = VenueConfig(**fields)
     except ValidationError as exc:

@@ -298,7 +298,7 @@ def surface_cases() -> list[Case]:
         _c("venue-data-twice", *VENUE, "--data", "binance_BTC-USDT_1h.csv.gz", needle="more than once"),
         _c("venue-symbols-mismatch", *VENUE, "--symbol", "BTC/USDT", "--symbol", "ETH/USDT", needle="--symbol"),
         _c("venue-symbol-garbage", *VENUE, "--symbol", "BTC USDT", needle="--symbol"),
-        _c("venue-start-before-history", *VENUE, "--start", "1990-01-01", needle="no history"),
+        _c("venue-from-before-history", *VENUE, "--from", "1990-01-01", needle="no history"),
         _c("venue-start-garbage", *VENUE, "--start", "soon", needle="--start"),
         _c("venue-market-unknown", *VENUE, "--market", "options", needle="--market"),
         _c("venue-speed-negative", *VENUE, "--speed", "-1", needle="--speed"),

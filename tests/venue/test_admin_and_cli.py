@@ -105,12 +105,23 @@ def run(argv: list[str]) -> int:
         (["--data", str(KLINES_1M), "--symbol", "DOGE/USDT"], "no market rules for DOGE/USDT"),
         (["--data", str(KLINES_1M), "--symbol", "BTC/USDT", "--balance", "USDT"], "ASSET=AMOUNT"),
         (["--data", str(KLINES_1M), "--symbol", "BTC/USDT", "--fault", "meteor=0.1"], "KIND"),
+        (["--data", str(KLINES_1M), "--symbol", "BTC/USDT", "--from", "soon"], "--from"),
+        (["--data", str(KLINES_1M), "--symbol", "BTC/USDT", "--from", "1990-01-01"], "no history"),
+        (["--data", str(KLINES_1M), "--symbol", "BTC/USDT", "--start", "soon"], "--start"),
+        (["--data", str(KLINES_1M), "--symbol", "BTC/USDT", "--from", "2025-01-01", "--start", "2025-01-01"],
+         "--start is the old spelling of --from"),
     ],
 )
 def test_a_user_mistake_is_one_line_and_exit_2(argv: list[str], says: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["venue", "serve", "--port", "0", *argv]) == 2
     err = capsys.readouterr().err
     assert says in err and "Traceback" not in err
+
+
+def test_the_start_is_spelled_from_like_a_backtest(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["venue", "serve", "--help"]) == 0
+    shown = capsys.readouterr().out
+    assert "--from" in shown and "--start" not in shown, "--start stays a hidden alias"
 
 
 def test_a_port_in_use_is_an_operational_error(capsys: pytest.CaptureFixture[str]) -> None:
