@@ -3,8 +3,11 @@ without regenerating it (``python -m engine.cli_table --write README.md``) fails
 
 from __future__ import annotations
 
+import pytest
+
+from engine.cli import main
 from engine.cli_table import START, cli_table, readme_table, with_table
-from tests.e2e.cli_helpers import REPO_ROOT, run_cli
+from tests.e2e.cli_helpers import REPO_ROOT
 
 
 def test_the_readme_table_is_the_generated_one() -> None:
@@ -39,8 +42,9 @@ def test_writing_the_table_replaces_only_what_is_between_the_markers() -> None:
     assert with_table(readme, "| new |") == f"intro\n{START}\n| new |\n{END}\nrest\n"
 
 
-def test_every_command_in_the_walkthrough_is_a_real_command(tmp_path: object) -> None:
-    """Each ``tradewake ...`` line of the README's walkthrough names a command whose --help works."""
+def test_every_command_in_the_walkthrough_is_a_real_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """Each ``tradewake ...`` line of the README's walkthrough names a command whose --help works (in this
+    process: a fresh interpreter per command cost a second each, and the start-up is test_cli_startup's)."""
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     walkthrough = readme.split("## Walkthrough", 1)[1].split("\n## ", 1)[0]
     commands = set()
@@ -52,8 +56,11 @@ def test_every_command_in_the_walkthrough_is_a_real_command(tmp_path: object) ->
             commands.add(tuple(path[:2]) if path and path[0] in GROUPS else tuple(path[:1]))
     assert len(commands) > 10
     for command in sorted(commands):
-        shown = run_cli(*command, "--help", cwd=REPO_ROOT)
-        assert shown.returncode == 0 and "Usage" in shown.stdout, (command, shown.stderr)
+        with pytest.raises(SystemExit) as exited:
+            main([*command, "--help"])
+            raise SystemExit(0)
+        shown = capsys.readouterr()
+        assert not exited.value.code and "Usage" in shown.out, (command, shown.err)
 
 
 GROUPS = ("runs", "journal", "learner", "data", "exchange", "venue", "config", "holdings")
