@@ -23,7 +23,7 @@ from core.types import ClosedTrade
 from tests.backtests.test_fast_path import journal
 from tests.conftest import SHARED_DATA
 from tests.dashboard.test_actions import get
-from tests.e2e.cli_helpers import run_cli
+from tests.e2e.cli_helpers import run_cli, run_cli_here
 
 START, END = datetime(2022, 6, 1, tzinfo=UTC), datetime(2022, 8, 1, tzinfo=UTC)
 BTC_1H, ETH_1H = SHARED_DATA / "binance_BTC-USDT_1h.csv", SHARED_DATA / "binance_ETH-USDT_1h.csv"
@@ -130,16 +130,16 @@ def test_the_cli_takes_several_markets_and_refuses_what_cannot_run(tmp_path: Pat
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("BTC/USDT+ETH/USDT 1h")
     assert json.loads((tmp_path / "runs/two/metrics.json").read_text())["run"]["symbols"] == ["BTC/USDT", "ETH/USDT"]
-    mismatch = run_cli("backtest", "--data", str(BTC_1H), "--data", str(ETH_1H), "--symbol", "BTC/USDT", *window,
+    mismatch = run_cli_here("backtest", "--data", str(BTC_1H), "--data", str(ETH_1H), "--symbol", "BTC/USDT", *window,
                        cwd=tmp_path)  # fmt: skip
     assert mismatch.returncode == 2 and "one --symbol per --data" in mismatch.stderr
-    disguised = run_cli("backtest", "--data", str(BTC_1H), "--data", str(ETH_1H), "--anonymize", *window, cwd=tmp_path)
+    disguised = run_cli_here("backtest", "--data", str(BTC_1H), "--data", str(ETH_1H), "--anonymize", *window, cwd=tmp_path)
     assert disguised.returncode == 2 and "--anonymize" in disguised.stderr
-    mixed = run_cli("backtest", "--data", str(BTC_1H), "--data", str(SHARED_DATA / "binance_ETH-USDT_15m.csv.gz"),
+    mixed = run_cli_here("backtest", "--data", str(BTC_1H), "--data", str(SHARED_DATA / "binance_ETH-USDT_15m.csv.gz"),
                     "--from", "2023-07-01", "--to", "2023-08-01", "--quiet", cwd=tmp_path)  # fmt: skip
     assert mixed.returncode == 2 and "share a timeframe" in mixed.stderr
-    accounts = run_cli("backtest", "--data", str(BTC_1H), "--data", str(SHARED_DATA / "binance_ADA-BTC_1h.csv"),
+    accounts = run_cli_here("backtest", "--data", str(BTC_1H), "--data", str(SHARED_DATA / "binance_ADA-BTC_1h.csv"),
                        "--from", "2020-04-20", "--to", "2020-04-25", "--warmup", "10", "--quiet", cwd=tmp_path)  # fmt: skip
     assert accounts.returncode == 2 and "one account" in accounts.stderr and "BTC spot, USDT spot" in accounts.stderr
-    twice = run_cli("backtest", "--data", str(BTC_1H), "--data", str(BTC_1H), *window, cwd=tmp_path)
+    twice = run_cli_here("backtest", "--data", str(BTC_1H), "--data", str(BTC_1H), *window, cwd=tmp_path)
     assert twice.returncode == 2 and "given twice" in twice.stderr

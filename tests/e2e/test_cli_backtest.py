@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cli_helpers import run_cli
+from tests.e2e.cli_helpers import run_cli, run_cli_here
 
 WINDOW = ("--from", "2025-02-01", "--to", "2025-03-01")
 
@@ -52,15 +52,15 @@ def test_vetoed_filter_and_memory_history(workdir: Path) -> None:
 
 
 def test_an_unknown_run_is_one_clear_line(workdir: Path) -> None:
-    missing = run_cli("decisions", "nope", cwd=workdir)
+    missing = run_cli_here("decisions", "nope", cwd=workdir)
     assert missing.returncode == 2
     assert missing.stderr.strip().startswith("error: no run 'nope'") and "first" in missing.stderr
 
 
 def test_bad_backtest_input_is_refused_before_anything_runs(workdir: Path) -> None:
-    wrong = run_cli("backtest", "--from", "2025-03-01", "--to", "2025-02-01", cwd=workdir)
+    wrong = run_cli_here("backtest", "--from", "2025-03-01", "--to", "2025-02-01", cwd=workdir)
     assert wrong.returncode == 2 and "is not before" in wrong.stderr
-    alone = run_cli("backtest", "--symbol", "BTC/USDT", cwd=workdir)
+    alone = run_cli_here("backtest", "--symbol", "BTC/USDT", cwd=workdir)
     assert alone.returncode == 2 and "--symbol and --timeframe go together" in alone.stderr
 
 
