@@ -3,7 +3,7 @@ spot and futures, with the rules agent, the SMA agent and a scripted agent that 
 wake condition, the two paths write byte-identical ``metrics.json``, ``trades.csv`` and ``bars.csv`` and the same
 journal, event for event.
 
-``TRADEWAKE_LONG_TESTS=1`` draws many more examples (``make test-long``)."""
+``make test`` draws 6 random slices (3 portfolios); ``TRADEWAKE_LONG_TESTS=1`` draws 120 (40) (``make test-long``)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from tests.backtests.chaos import ChaosAgent
 from tests.conftest import LONG_TESTS, SHARED_DATA
 from tools.context import JournalSink, TradingDesk
 
-EXAMPLES = 120 if LONG_TESTS else 10
+EXAMPLES = 120 if LONG_TESTS else 6
 pytestmark = pytest.mark.timeout(3600 if LONG_TESTS else 600)
 OUTPUTS = ("metrics.json", "trades.csv", "bars.csv")
 
