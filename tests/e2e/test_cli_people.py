@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.cli_helpers import run_cli
+from tests.e2e.cli_helpers import run_cli, run_cli_here
 
 FEBRUARY = ("--from", "2025-02-01", "--to", "2025-02-20")
 """The rules agent holds BTC from 6 February to the 22nd: the run ends holding it."""
@@ -95,7 +95,7 @@ def test_decisions_entries_and_a_time_window(workdir: Path) -> None:
     window = decisions_json(workdir, "--from", "2025-02-10", "--to", "2025-02-11", "--all")
     assert window and all(d["as_of"].startswith("2025-02-10") for d in window)
     assert len(window) == len([d for d in decisions_json(workdir, "--all") if d["as_of"].startswith("2025-02-10")])
-    bad = run_cli("decisions", "feb", "--from", "someday", cwd=workdir)
+    bad = run_cli_here("decisions", "feb", "--from", "someday", cwd=workdir)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--from" in bad.stderr
 
 
@@ -123,9 +123,9 @@ def test_run_points_learner_journal_and_status_at_a_run_and_creates_no_store(wor
     learner = json.loads(run_cli("learner", "show", "--run", "feb", "--json", cwd=workdir).stdout)
     assert learner["recorded_positions"] > 0 and learner["scope"] == "global"
     for command in (("journal", "verify"), ("status",), ("learner", "show")):
-        live = run_cli(*command, cwd=workdir)
+        live = run_cli_here(*command, cwd=workdir)
         assert live.returncode == 2 and "no store at" in live.stderr, (command, live.stderr)
-        unknown = run_cli(*command, "--run", "nope", cwd=workdir)
+        unknown = run_cli_here(*command, "--run", "nope", cwd=workdir)
         assert unknown.returncode == 2 and "no run 'nope'" in unknown.stderr and "feb" in unknown.stderr
     assert not (workdir / "missing").exists(), "inspecting created the configured store"
 
