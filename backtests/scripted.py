@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from agent.records import build_record
+from core.decisions import RequestPart
 from core.settings import Settings
 from core.timeframes import timeframe_seconds
 from core.types import Alert, DecisionRecord, DecisionRequest, Signal
@@ -65,6 +66,8 @@ class SmaCrossAgent:
     a portfolio on its own averages)."""
 
     name = "scripted-sma"
+    reads: frozenset[RequestPart] = frozenset()
+    """Its own averages, by the request's time and symbol: no snapshot, prompt or book is built for it."""
 
     def __init__(
         self, desk: TradingDesk, journal: JournalSink, candles: pd.DataFrame | Mapping[str, pd.DataFrame],
