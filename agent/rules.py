@@ -22,6 +22,7 @@ from typing import Any
 
 from agent.records import build_record
 from agent.signals import atr_pct, last_price, signal_votes
+from core.decisions import RequestPart
 from core.portfolio import PortfolioView, PositionView
 from core.settings import LLMSettings, RiskSettings
 from core.types import Alert, DecisionRecord, DecisionRequest, PositionSide, Signal
@@ -108,6 +109,8 @@ def stop_distance_pct(atr_pct: float, risk: RiskSettings) -> float:
 
 class RulesBackend:
     name = "rules"
+    reads = frozenset({RequestPart.SNAPSHOT})
+    """The snapshot (signals, last price, ATR, regime) and its digest; never the prompt or the book."""
 
     def __init__(
         self,

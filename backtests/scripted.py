@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
 from agent.records import build_record
+from core.decisions import RequestPart
 from core.settings import Settings
 from core.timeframes import timeframe_seconds
 from core.types import Alert, DecisionRecord, DecisionRequest, Signal
@@ -65,6 +66,8 @@ class SmaCrossAgent:
     a portfolio on its own averages)."""
 
     name = "scripted-sma"
+    reads: frozenset[RequestPart] = frozenset()
+    """Its own averages, by the request's time and symbol: no snapshot, prompt or book is built for it."""
 
     def __init__(
         self, desk: TradingDesk, journal: JournalSink, candles: pd.DataFrame | Mapping[str, pd.DataFrame],
@@ -103,7 +106,7 @@ class SmaCrossAgent:
         averages = self._averages(request)
         if averages is None:
             return None
-        opened = pd.Timestamp(request.as_of - self._step).as_unit("ns").value
+        opened = _ns(request.as_of - self._step)
         i = int(np.searchsorted(averages.open_ns, opened))
         if i < 1 or i >= len(averages.open_ns) or averages.open_ns[i] != opened:
             return None
@@ -126,7 +129,7 @@ class SmaCrossAgent:
     def _entry(self, request: DecisionRequest) -> dict[str, object]:
         averages = self._averages(request)
         assert averages is not None  # a cross was found on them
-        opened = pd.Timestamp(request.as_of - self._step).as_unit("ns").value
+        opened = _ns(request.as_of - self._step)
         close = Decimal(str(averages.close[int(np.searchsorted(averages.open_ns, opened))]))
         stop = (close * (1 - Decimal(str(self.params.stop_pct)) / 100)).quantize(Decimal("0.00000001"))
         return {
@@ -138,6 +141,14 @@ class SmaCrossAgent:
             "confidence": 0.5,
             "thesis": f"SMA{self.params.fast} crossed above SMA{self.params.slow}",
         }
+
+
+def _ns(at: datetime) -> int:
+    """Nanoseconds since the epoch, exactly (integer arithmetic; a pandas Timestamp per decision costs more)."""
+    return (at - _EPOCH) // timedelta(microseconds=1) * 1000
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def sma_settings(base: Settings, timeframe: str) -> Settings:

@@ -37,7 +37,7 @@ from pathlib import Path
 from backtests.cli import _agent_choice
 from backtests.data import BacktestData, select_data
 from backtests.peer import sma_cross_backtesting_py
-from backtests.runner import BacktestRequest, run_backtest
+from backtests.runner import BacktestRequest, BacktestResult, run_backtest
 from backtests.scripted import sma_settings
 from core.settings import Settings, load_settings
 from engine.wiring import AgentChoice
@@ -55,6 +55,8 @@ class Measured:
     candles: int
     cpu_s: float
     wall_s: float
+    decisions: int | None = None
+    """The agent's decisions in an engine run (each a full decision: the cost the skipping cannot remove)."""
 
     @property
     def per_s(self) -> float:
@@ -68,11 +70,9 @@ def timed(name: str, candles: int, work: Callable[[], object], profile: bool = F
     print(f"  running {name} on {candles:,} candles{' under cProfile' if profile else ''} ...", flush=True)
     profiler = cProfile.Profile(time.process_time) if profile else None  # CPU: other load does not count
     cpu, wall = time.process_time(), time.perf_counter()
-    if profiler is not None:
-        profiler.runcall(work)
-    else:
-        work()
-    measured = Measured(name, candles, time.process_time() - cpu, time.perf_counter() - wall)
+    result = profiler.runcall(work) if profiler is not None else work()
+    decisions = result.agent.decisions if isinstance(result, BacktestResult) else None
+    measured = Measured(name, candles, time.process_time() - cpu, time.perf_counter() - wall, decisions)
     if profiler is not None:
         stream = io.StringIO()
         pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(PROFILE_ROWS)
@@ -136,7 +136,9 @@ def report(data: BacktestData, total: int, found: dict[str, Measured]) -> None:
     taken = "every candle" if len(data.candles) == total else f"the last {len(data.candles):,} of {total:,} candles"
     print(f"{data.source} {data.symbol} {data.timeframe}: {taken}, {data.start:%Y-%m-%d} to {data.end:%Y-%m-%d}")
     for key, row in found.items():
-        print(f"  {labels[key]:<31} {row.per_s:12,.0f} candles/s   ({row.cpu_s:8.1f} s CPU, {row.wall_s:8.1f} s wall)")
+        decided = "" if row.decisions is None else f", {row.decisions:,} decisions"
+        print(f"  {labels[key]:<31} {row.per_s:12,.0f} candles/s   ({row.cpu_s:8.1f} s CPU, {row.wall_s:8.1f} s wall"
+              f"{decided})")
     peer = found.get("peer")
     if peer is not None:
         for key in ("rules", "sma"):
@@ -154,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks backtest", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=None, metavar="N",
-                        help="only the last N candles of each series (a full 5m engine run takes a long time today)")
+                        help="only the last N candles of each series (a full engine run takes minutes)")
     parser.add_argument("--series", default="5m,1h", help="comma-separated: 5m, 1h (default both)")
     parser.add_argument("--only", default=",".join(RUNNERS), help="comma-separated: rules, sma, peer (default all)")
     parser.add_argument("--profile", action="store_true",

@@ -108,6 +108,28 @@ class Usage(BaseModel):
         return self.total_input_tokens + self.output_tokens
 
 
+class RequestPart(StrEnum):
+    """A part of a :class:`DecisionRequest` that costs work to build, which an agent may not read."""
+
+    SNAPSHOT = "snapshot"
+    """The market snapshot's JSON form and its digest (the rules agent scores it; its digest seeds the rules
+    agent's draws and names its calls)."""
+    PROMPT = "prompt"
+    """The snapshot as prompt text (LLM backends)."""
+    BOOK = "book"
+    """The account, the learner's evidence and the last decisions (the LLM's first message)."""
+
+
+EVERY_PART: frozenset[RequestPart] = frozenset(RequestPart)
+
+
+def parts_read(agent: object) -> frozenset[RequestPart]:
+    """What ``agent`` reads of a request: its ``reads`` attribute when it declares one, else every part (an LLM
+    backend, a router that may hand the decision to any backend: nothing is left out unless declared)."""
+    reads = getattr(agent, "reads", None)
+    return EVERY_PART if reads is None else frozenset(RequestPart(part) for part in reads)
+
+
 class DecisionRequest(BaseModel):
     """What an agent backend is asked to decide on."""
 
@@ -117,9 +139,12 @@ class DecisionRequest(BaseModel):
     symbol: Symbol
     as_of: AwareDatetime
     snapshot: dict[str, Any]
-    """The snapshot's JSON form (also the ``get_market_snapshot`` tool result)."""
+    """The snapshot's JSON form (also the ``get_market_snapshot`` tool result). For an agent that does not read
+    the snapshot (``RequestPart``) only its ``regime`` (what ``place_order`` records with a trade)."""
     snapshot_prompt: str
+    """Empty for an agent that does not read the prompt."""
     snapshot_digest: str
+    """Empty for an agent that does not read the snapshot (none was built)."""
     llm: LLMHealth = LLMHealth()
     """The LLM breaker's state for this decision (healthy unless the router says otherwise)."""
     book: BookView | None = None

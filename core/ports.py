@@ -202,7 +202,10 @@ class Store(Protocol):
 
 
 class AgentBackend(Protocol):
-    """Anything that turns a wake and a snapshot into a decision (LLM, replay cassette, rules)."""
+    """Anything that turns a wake and a snapshot into a decision (LLM, replay cassette, rules).
+
+    A backend may also carry ``reads``: the parts of a request it reads (``core.decisions.RequestPart``); the
+    engine then builds only those (``engine/request.py``). Without it, every part is built."""
 
     name: str
 

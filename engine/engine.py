@@ -27,13 +27,15 @@ from typing import assert_never
 
 from agent.memory import AgentMemory
 from agent.records import decision_event
+from core.decisions import RequestPart, parts_read
 from core.errors import OperationalError, TemporaryError
 from core.ids import Symbol
 from core.ports import AgentBackend, Clock, NewEvent, Store
-from core.types import ClosedTrade, DecisionRecord, DecisionRequest, PositionSide, WakeKind, WakeReason
-from engine.book import DecisionLog, book_view
+from core.types import ClosedTrade, DecisionRecord, PositionSide, WakeKind, WakeReason
+from engine.book import DecisionLog
 from engine.events import CandleClosed, CommandsPending, DerivativesUpdated, Event, PriceTick, TimerTick
 from engine.holdings import HoldingsLink
+from engine.request import decision_request
 from gate.gate import Gate
 from gate.persistence import journal_gate_events, save_gate
 from gate.scheduling import InvalidSchedule
@@ -224,20 +226,14 @@ class Engine:
 
     async def _decide(self, wake: WakeReason, now: datetime) -> DecisionRecord:
         symbol = Symbol(wake.symbol) if wake.symbol else self.market.symbols[0]
-        snapshot = self.market.snapshot(symbol, now)
-        self.decisions.seed(self.store)
-        regime = snapshot.regime.label if snapshot.regime is not None else None
-        request = DecisionRequest(
-            wake=wake,
-            symbol=symbol,
-            as_of=now,
-            snapshot=snapshot.model_dump(mode="json"),
-            snapshot_prompt=snapshot.to_prompt(),
-            snapshot_digest=snapshot.digest(),
-            book=book_view(self.safety.portfolio_view(now), self.learner.evidence(regime), self.decisions),
-        )
+        reads = parts_read(self.agent)
+        if RequestPart.BOOK in reads:
+            self.decisions.seed(self.store)
+        request = decision_request(wake, symbol, now, reads, market=self.market, safety=self.safety,
+                                   learner=self.learner, decisions=self.decisions)
         record = await self.agent.decide(request)
-        self.decisions.add(record)
+        if RequestPart.BOOK in reads:
+            self.decisions.add(record)
         self.store.append(decision_event(record))
         if record.memory_update is not None:
             self.memory.update(record.memory_update, now)

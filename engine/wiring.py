@@ -71,6 +71,7 @@ from market.builder import Market
 from safety.alerts import VetoStreak, notifiers_from, offline_notifiers
 from safety.service import SafetyConfig, SafetyService, account_equity
 from tools.context import JournalSink, StoreJournal, TradingDesk
+from tools.replay_journal import ReplayJournal
 
 __all__ = [  # the simulated parts are re-exported: drivers and tests import them from here
     "AgentChoice", "AgentFactory", "Core", "LiveAccount", "RunPlan", "SimParts", "backtest_settings", "build_engine",
@@ -108,9 +109,11 @@ class Core:
     """Several runners on one account (``engine.runners``): leases and the account-wide book."""
 
 
-async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: int = 1, alerts: bool = True) -> Engine:
+async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: int = 1, alerts: bool = True,
+                       replay: bool = False) -> Engine:  # fmt: skip
     """Assemble the engine over ``core`` and reconcile safety's book with the exchange before anything runs.
-    ``alerts=False`` (a backtest, ``decide``): journaled, never sent (``safety.alerts.offline_notifiers``)."""
+    ``alerts=False`` (a backtest, ``decide``): journaled, never sent (``safety.alerts.offline_notifiers``); ``replay``
+    (a backtest): read-only tool calls are journaled in their decision only (``tools.replay_journal``)."""
     settings, clock, store = core.settings, core.clock, core.store
     notifiers = notifiers_from(settings.alerts) if alerts else offline_notifiers(settings.alerts, store, clock.now())
     spot = (SpotHoldings.build(store, clock, core.market, core.rules, holdings_config(settings))
@@ -135,7 +138,7 @@ async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: in
     lock = asyncio.Lock()  # safety's state has one holder at a time: a step's safety part, a guard pass, a desk call
     desk = EngineDesk(market=core.market, safety=safety, learner=learner, gate=gate, clock=clock,
                       rng=np.random.default_rng(core.seed), holdings=holdings, lock=lock)
-    journal = StoreJournal(store, clock)
+    journal = ReplayJournal(store, clock) if replay else StoreJournal(store, clock)
     if agent.factory is not None:
         backend = agent.factory(desk, journal, clock)
     else:
@@ -297,7 +300,7 @@ async def _replay_run(
                      for s in replay.series})  # fmt: skip
     core = Core(settings=settings, clock=parts.clock, broker=parts.broker, store=store, market=market,
                 rules=parts.venue.markets(), initial_equity=Decimal(str(backtest.initial_cash)), seed=backtest.seed)
-    engine = await build_engine(core, agent, gate_persist_every=1_000_000, alerts=False)
+    engine = await build_engine(core, agent, gate_persist_every=1_000_000, alerts=False, replay=True)
     feed = CandleReplay(engine, parts.clock, parts.venue, timeline, exact=replay.exact, after_step=store.end_step)
     feed.warm_up(warmup.candles())
     description = f"backtest: {', '.join(replay.symbols)} {replay.timeframe}, {len(timeline)} candles, simulated fills"

@@ -106,10 +106,20 @@ def effective_regime(state: LearnerState, regime: str | None, settings: LearnerS
 def posteriors(state: LearnerState, regime: str | None, settings: LearnerSettings) -> tuple[SignalPosterior, ...]:
     """Every signal's posterior in ``regime``'s own scope (no fallback), in ``Signal`` order."""
     scope = state.scope(regime)
-    signals = list(Signal)
-    evidence = [scope.evidence(signal) for signal in signals]
-    alphas = np.array([settings.prior_alpha + ev.win_evidence for ev in evidence])
-    betas = np.array([settings.prior_beta + ev.loss_evidence for ev in evidence])
+    rows = tuple(
+        (ev.win_evidence, ev.loss_evidence, ev.trades, ev.wins, ev.losses) for ev in map(scope.evidence, Signal)
+    )
+    return _posteriors(settings.prior_alpha, settings.prior_beta, rows)
+
+
+@lru_cache(maxsize=256)
+def _posteriors(
+    prior_alpha: float, prior_beta: float, rows: tuple[tuple[float, float, int, int, int], ...]
+) -> tuple[SignalPosterior, ...]:
+    """The posteriors of one scope's evidence (per signal: win and loss evidence, trades, wins, losses). They change
+    only when a trade closes, and every decision asks for them: the same evidence gives the same (frozen) models."""
+    alphas = np.array([prior_alpha + row[0] for row in rows])
+    betas = np.array([prior_beta + row[1] for row in rows])
     lows, highs = _credible_intervals(tuple(alphas.tolist()), tuple(betas.tolist()))
     return tuple(
         SignalPosterior(
@@ -119,11 +129,11 @@ def posteriors(state: LearnerState, regime: str | None, settings: LearnerSetting
             mean=float(alphas[i] / (alphas[i] + betas[i])),
             ci_low=float(lows[i]),
             ci_high=float(highs[i]),
-            trades=evidence[i].trades,
-            wins=evidence[i].wins,
-            losses=evidence[i].losses,
+            trades=rows[i][2],
+            wins=rows[i][3],
+            losses=rows[i][4],
         )
-        for i, signal in enumerate(signals)
+        for i, signal in enumerate(Signal)
     )
 
 

@@ -84,6 +84,9 @@ class _Frame:
     counts: np.ndarray
     expected: int
     features: np.ndarray
+    pivot_high: np.ndarray
+    """Per bar: its high beats the highs of the ``SWING_BARS`` bars on each side (``_pivots``)."""
+    pivot_low: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +158,9 @@ class SnapshotBuilder:
             counts, expected = resampled["candles"].to_numpy(), int(resampled.attrs["expected_candles"])
         features = indicator_frame(candles, self._configs.get(tf, FeatureConfig()))
         times = open_ms(candles)
-        return _Frame(tf, step_ms, times, times + step_ms, candles.to_numpy(), counts, expected, features.to_numpy())
+        ohlcv = candles.to_numpy()
+        return _Frame(tf, step_ms, times, times + step_ms, ohlcv, counts, expected, features.to_numpy(),
+                      _pivots(ohlcv[:, 1], highest=True), _pivots(ohlcv[:, 2], highest=False))  # fmt: skip
 
     def closes(self) -> pd.Series:
         """The base candles' closes, indexed by their open time (UTC), as the builder has them now."""
@@ -288,21 +293,33 @@ class SnapshotBuilder:
 
 def _swings(frame: _Frame, last: int, *, column: int, highest: bool) -> tuple[SwingPoint, ...]:
     """Pivots among the closed bars up to ``last``: a bar whose high (low) beats the ``SWING_BARS`` bars on
-    each side (the right-hand ones closed too, so a pivot is only known ``SWING_BARS`` bars later)."""
+    each side (the right-hand ones closed too, so a pivot is only known ``SWING_BARS`` bars later), within the
+    last ``SWING_LOOKBACK`` bars. Whether a bar is a pivot depends only on its own neighbours, so the frame
+    judges every bar once (``_pivots``) and this only picks the last ones whose neighbours are all in range."""
     start = max(0, last + 1 - SWING_LOOKBACK)
-    values = frame.ohlcv[start : last + 1, column]
-    width = 2 * SWING_BARS + 1
-    if len(values) < width:
+    first, stop = start + SWING_BARS, last + 1 - SWING_BARS  # centres whose neighbours are in [start, last]
+    if stop <= first:
         return ()
+    pivots = frame.pivot_high if highest else frame.pivot_low
+    found = np.flatnonzero(pivots[first:stop])[-SWINGS_KEPT:] + first
+    return tuple(
+        SwingPoint(at=ms_to_datetime(int(frame.open_ms[i])), price=_round(float(frame.ohlcv[i, column]), 8) or 0.0)
+        for i in found
+    )
+
+
+def _pivots(values: np.ndarray, *, highest: bool) -> np.ndarray:
+    """Per bar, whether it beats (strictly) the ``SWING_BARS`` bars on each side; ``False`` for the bars too near
+    either end to have them. NaN never beats and is never beaten (the comparisons are false)."""
+    width = 2 * SWING_BARS + 1
+    found = np.zeros(len(values), dtype=bool)
+    if len(values) < width:
+        return found
     windows = np.lib.stride_tricks.sliding_window_view(values, width)
     centre = windows[:, SWING_BARS]
     sides = np.delete(windows, SWING_BARS, axis=1)
-    pivots = centre > sides.max(axis=1) if highest else centre < sides.min(axis=1)
-    found = np.flatnonzero(pivots)[-SWINGS_KEPT:] + SWING_BARS
-    return tuple(
-        SwingPoint(at=ms_to_datetime(int(frame.open_ms[start + j])), price=_round(float(values[j]), 8) or 0.0)
-        for j in found
-    )
+    found[SWING_BARS : len(values) - SWING_BARS] = centre > sides.max(axis=1) if highest else centre < sides.min(axis=1)
+    return found
 
 
 def _num(row: np.ndarray, name: str) -> float | None:

@@ -100,6 +100,9 @@ class RegimeTracker:
         self._periods: dict[datetime, _Period] = {}
         self._last: tuple[datetime, RegimeReading | None] | None = None
         """The last reading asked for (an engine step asks twice for the same moment: gate, then snapshot)."""
+        self._by_row: tuple[int, datetime, RegimeReading | None] | None = None
+        """The last reading by (reference row, refit time): every moment inside one reference bar and one refit
+        period reads the same values (a 5m backtest asks twelve times per 1h bar)."""
         self._set_candles(candles)
 
     def _set_candles(self, candles: pd.DataFrame) -> None:
@@ -108,6 +111,7 @@ class RegimeTracker:
         self._features = regime_features(candles["close"], self.schedule.rv_window)
         self._periods.clear()
         self._last = None
+        self._by_row = None
 
     def update(self, candles: pd.DataFrame) -> None:
         """Replace the reference candles (e.g. after new ones closed). Fitted models stay valid:
@@ -128,6 +132,14 @@ class RegimeTracker:
         if last < 0:
             return None
         refit_at = self.schedule.refit_time(as_of)
+        cached = self._by_row
+        if cached is not None and cached[0] == last and cached[1] == refit_at:
+            return cached[2]
+        reading = self._reading(last, refit_at)
+        self._by_row = (last, refit_at, reading)
+        return reading
+
+    def _reading(self, last: int, refit_at: datetime) -> RegimeReading | None:
         period = self._period(refit_at)
         if period is None or last < period.first_row:
             return None
@@ -200,6 +212,7 @@ class RegimeTracker:
             self._models[datetime.fromisoformat(key)] = RegimeModel.from_dict(params)
         self._periods.clear()
         self._last = None
+        self._by_row = None
 
 
 def tracker_from_candles(

@@ -9,6 +9,7 @@ correct; an ``OperationalError`` from the desk is for a human and propagates (th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -35,7 +36,12 @@ class ToolOutcome:
     """One executed call: the record for the decision and the text the model reads back."""
 
     record: ToolCallRecord
-    content: str
+
+    @cached_property
+    def content(self) -> str:
+        """The result as the model reads it (canonical JSON), built on first read: the rules agent reads the record
+        only, and a backtest makes thousands of its calls."""
+        return canonical_json(self.record.result)
 
     @property
     def is_error(self) -> bool:
@@ -147,7 +153,7 @@ class ToolExecutor:
 
     def _keep(self, record: ToolCallRecord) -> ToolOutcome:
         self.session.calls.append(record)
-        return ToolOutcome(record=record, content=canonical_json(record.result))
+        return ToolOutcome(record=record)
 
     def _journal(self, kind: str, name: str, call_id: str, args: dict[str, Any], **extra: Any) -> None:
         request = self.session.request

@@ -14,6 +14,7 @@ from typing import Any
 
 from agent.records import build_record
 from agent.signals import last_price
+from core.decisions import RequestPart
 from core.types import Alert, DecisionRecord, DecisionRequest
 from tools.context import DecisionSession, JournalSink, TradingDesk
 from tools.executor import ToolExecutor
@@ -27,6 +28,7 @@ class ChaosAgent:
     seed: int
     futures: bool
     name: str = "chaos"
+    reads: frozenset[RequestPart] = frozenset({RequestPart.SNAPSHOT})
 
     async def decide(self, request: DecisionRequest) -> DecisionRecord:
         rng = random.Random(f"{self.seed}:{request.as_of.isoformat()}:{request.symbol}")

@@ -16,6 +16,8 @@ import pytest
 from backtests.data import select_data
 from backtests.runner import BacktestRequest, BacktestResult, run_backtest
 from core.settings import load_settings
+from store.sqlite_store import SqliteStore
+from tools.replay_journal import READ_ONLY_TOOLS
 
 GOLDEN = Path(__file__).parent / "golden" / "rules_btc_1h_2025q1.json"
 
@@ -61,3 +63,24 @@ def test_the_run_directory_holds_every_report(runs: tuple[BacktestResult, Backte
     html = run.report_path.read_text(encoding="utf-8")
     assert "window.LightweightCharts" in html or "LightweightCharts" in html, "the chart library is inlined"
     assert ' src="http' not in html and ' href="http' not in html, "the report loads nothing from the network"
+
+
+def test_a_backtest_journals_read_only_tool_calls_in_their_decision_only(
+    runs: tuple[BacktestResult, BacktestResult],
+) -> None:
+    """``tools.replay_journal``: no ``tool_call``/``tool_result`` event for a read-only tool (the decision event
+    holds each call with its result); every side-effecting call is journaled as it happens, as live."""
+    store = SqliteStore(runs[0].run.path / "store.sqlite3", durable=False)
+    try:
+        events = store.read_journal()
+    finally:
+        store.close()
+    tool_events = [e for e in events if e.kind in ("tool_call", "tool_result")]
+    assert not [e for e in tool_events if e.payload["tool"] in READ_ONLY_TOOLS]
+    decisions = [e.payload for e in events if e.kind == "decision"]
+    read_calls = [c for d in decisions for c in d["tool_calls"] if c["name"] in READ_ONLY_TOOLS]
+    assert len(read_calls) >= len(decisions), "every rules decision reads the portfolio: recorded in the decision"
+    placed = [c for d in decisions for c in d["tool_calls"] if c["name"] == "place_order" and not c["is_error"]]
+    journaled = {(e.kind, e.payload["tool_call_id"]) for e in tool_events if e.payload["tool"] == "place_order"}
+    assert placed and all({("tool_call", c["tool_call_id"]), ("tool_result", c["tool_call_id"])} <= journaled
+                          for c in placed)

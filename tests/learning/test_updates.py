@@ -11,7 +11,7 @@ from scipy import stats
 from core.settings import LearnerSettings
 from core.types import ClosedTrade, Signal
 from learning.state import LearnerState, RecordOutcome, apply_trade, trade_reward, trade_weight
-from learning.weights import posteriors
+from learning.weights import _posteriors, posteriors
 from tests.learning.trades import closed_trade
 
 MOM, BRK, TREND = Signal.MOMENTUM, Signal.BREAKOUT, Signal.TREND_FOLLOW
@@ -229,3 +229,18 @@ def test_a_ledger_entry_from_before_rewards_replays_as_a_whole_win_or_loss() -> 
     assert old.reward is None and old.win_share == 1.0
     assert posterior_of(replay([old]), MOM, settings).alpha == 2.0
     assert posterior_of(replay([entry]), MOM, settings).alpha == pytest.approx(1.55)
+
+
+def test_the_same_evidence_answers_from_memory_and_a_trade_changes_the_answer() -> None:
+    """Every decision asks for the posteriors; they change only when a trade closes (``learning.weights``)."""
+    settings = LearnerSettings(prior_alpha=2.0, prior_beta=5.0)
+    trades = [closed_trade(f"p{i}", MOM if i % 2 else BRK, win=i % 3 != 0) for i in range(7)]
+    state = run(trades[:6], settings)
+    first = posteriors(state, None, settings)
+    assert posteriors(run(trades[:6], settings), None, settings) is first, "equal evidence: the same models"
+    _posteriors.cache_clear()
+    assert posteriors(state, None, settings) == first, "what the memory holds is what a fresh computation gives"
+    later = posteriors(run(trades, settings), None, settings)
+    assert later != first and posterior_of(run(trades, settings), MOM, settings) in later
+    other_prior = LearnerSettings(prior_alpha=1.0, prior_beta=1.0)
+    assert posteriors(state, None, other_prior) != first

@@ -152,6 +152,22 @@ def test_tracker_answer_does_not_depend_on_later_candles(btc_hourly: pd.DataFram
         assert RegimeTracker("BTC/USDT", cut).at(at) == full.at(at)  # type: ignore[arg-type]
 
 
+def test_every_moment_of_a_reference_bar_reads_what_a_fresh_lookup_reads(btc_hourly: pd.DataFrame) -> None:
+    """The tracker answers a moment inside the same reference bar and refit period from its last reading (a 5m
+    run asks 12 times an hour); across bar and refit boundaries, and for every moment, the answer is what a lookup
+    without that memory gives."""
+    tracker = RegimeTracker("BTC/USDT", btc_hourly)  # type: ignore[arg-type]
+    start = tracker.schedule.refit_time(datetime(2024, 8, 5, tzinfo=UTC)) - timedelta(hours=3)
+    readings = []
+    for k in range(12 * 24 * 9):  # nine days of 5m moments: a refit boundary inside
+        at = start + timedelta(minutes=5 * k)
+        remembered = tracker.at(at)
+        tracker._by_row = tracker._last = None
+        assert tracker.at(at) == remembered, at
+        readings.append(remembered)
+    assert len({(r.bar_closed_at, r.fitted_at) for r in readings if r is not None}) > 24 * 8
+
+
 def test_too_little_history_means_no_regime(btc_hourly: pd.DataFrame) -> None:
     tracker = RegimeTracker("BTC/USDT", btc_hourly)  # type: ignore[arg-type]
     assert tracker.at(datetime(2023, 1, 10, tzinfo=UTC)) is None  # data starts 2023-01-01: < 500 bars

@@ -1,0 +1,62 @@
+"""The decision request for one wake, built with only the parts its agent reads (``core.decisions.RequestPart``).
+
+A full request costs milliseconds: the snapshot of four timeframes, its canonical JSON and digest, its prompt
+text, the account's view and the learner's posteriors. An LLM needs all of it; a scripted agent reads less
+(the rules agent: the snapshot and its digest; the SMA crossover: nothing but the time and the symbol), and a
+backtest wakes it thousands of times. What an agent does not read is not built; what the tools read of the
+request (the snapshot's regime, which ``place_order`` records with the trade) is always there.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from core.canonical import canonical_json, sha256_hex
+from core.decisions import LLMHealth, RequestPart
+from core.ids import Symbol
+from core.types import DecisionRequest, WakeReason
+from engine.book import DecisionLog, book_view
+from learning.service import Learner
+from market.builder import Market
+from safety.service import SafetyService
+
+
+def decision_request(
+    wake: WakeReason, symbol: Symbol, now: datetime, reads: frozenset[RequestPart], *,
+    market: Market, safety: SafetyService, learner: Learner, decisions: DecisionLog,
+) -> DecisionRequest:  # fmt: skip
+    """The request for ``wake`` as of ``now``; the parts outside ``reads`` are left empty (documented on
+    ``DecisionRequest``). Every value is built here from checked models, so it is constructed, not validated."""
+    prompt = ""
+    if RequestPart.SNAPSHOT in reads or RequestPart.PROMPT in reads:
+        snapshot = market.snapshot(symbol, now)
+        document = snapshot.model_dump(mode="json")
+        digest = sha256_hex(canonical_json(document))  # MarketSnapshot.digest() without a second dump
+        regime = snapshot.regime.label if snapshot.regime is not None else None
+        if RequestPart.PROMPT in reads:
+            prompt = snapshot.to_prompt()
+    else:
+        document, digest = _regime_only(market, symbol, now), ""
+        regime = document["regime"]["label"] if "regime" in document else None
+    book = None
+    if RequestPart.BOOK in reads:
+        book = book_view(safety.portfolio_view(now), learner.evidence(regime), decisions)
+    return DecisionRequest.model_construct(
+        wake=wake,
+        symbol=symbol,
+        as_of=now,
+        snapshot=document,
+        snapshot_prompt=prompt,
+        snapshot_digest=digest,
+        llm=LLMHealth(),
+        book=book,
+    )
+
+
+def _regime_only(market: Market, symbol: Symbol, now: datetime) -> dict[str, Any]:
+    """The part of the snapshot the tools read when the agent reads none of it: the regime, as the snapshot would
+    carry it (the same tracker, the same moment)."""
+    tracker = market.builder(symbol).regime
+    reading = tracker.at(now) if tracker is not None else None
+    return {} if reading is None else {"regime": reading.model_dump(mode="json")}
