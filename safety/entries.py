@@ -84,7 +84,7 @@ class Entries:
         assert approved.stop_price is not None
         return PendingEntry(
             position_id=pid,
-            order_id=order_id(self.prefix, pid, OrderRole.ENTRY, 0),
+            order_id=order_id(self.gateway.client_prefix(self.prefix, p.symbol), pid, OrderRole.ENTRY, 0),
             symbol=p.symbol,
             side=p.side,
             quantity=approved.quantity,
