@@ -171,7 +171,7 @@ class SafetyService:
         keeper = StateKeeper(book, alerts)
         gateway = ExchangeGateway(broker, book, keeper, config.risk, fence=config.leases)
         guard = PositionGuard(gateway, book, keeper, config.rules, config.risk, config.prefix)
-        entries = Entries(book, gateway, keeper, guard, config.rules, config.prefix)
+        entries = Entries(book, gateway, keeper, guard, config.rules, config.prefix, shared=config.shared)
         scope = config.leases.holds if config.leases is not None else None
         sweep = Sweep(book, keeper, gateway, entries, guard, scope=scope)
         requests = Requests(book, keeper, guard, entries)
@@ -335,7 +335,11 @@ class SafetyService:
         self, approved: Approved, proposal: EntryProposal, shared: SharedPortfolio, pid: PositionId, now: datetime
     ) -> EntryResult | Done:
         """Several runners: reserve the entry in the account-wide book right before it is sent (the commit
-        point); give the reservation back when nothing was sent, settle it to the filled notional on a fill."""
+        point). ``Entries`` settles the reservation whenever the entry ends (filled, rested then cancelled,
+        refused); what never reaches it is given back here. A repeat of an entry already held (its reservation
+        is the first one's) reserves nothing."""
+        if pid in self.book.records or pid in self.book.entries:
+            return await self._requests.execute(approved, self.prices, now)  # "duplicate"
         price = proposal.limit_price or approved.reference_price or self.prices.get(proposal.symbol, Decimal(0))
         notional = (approved.quantity or Decimal(0)) * price
         refused = shared.reserve(str(pid), notional, caps_for(self.config.risk, self.config.mode, self.equity), now)
@@ -344,11 +348,8 @@ class SafetyService:
             await self._keeper.save(now)
             return EntryResult("not_sent", pid, refused.message)
         result = await self._requests.execute(approved, self.prices, now)
-        if isinstance(result, EntryResult) and result.status in {"not_sent", "rejected", "duplicate"}:
-            shared.release(str(pid))
-        elif isinstance(result, EntryResult) and result.status == "filled" and pid in self.book.records:
-            position = self.book.records[pid].position
-            shared.filled(str(pid), position.quantity * position.entry_price)
+        if isinstance(result, EntryResult) and result.status in {"not_sent", "rejected", "failed"}:
+            shared.release(str(pid))  # a repeat of Entries' own release is harmless
         return result
 
     def _settle_shared(self, closed: list[ClosedTrade]) -> list[ClosedTrade]:
