@@ -77,7 +77,9 @@ def load_data(config: VenueConfig) -> LoadedData:
     """Read and validate the candle files and find each symbol's Binance market rules: the recorded ones
     (``exchange.sim.markets``), else the bundled snapshot of Binance's exchangeInfo (any listed symbol)."""
     markets = bundled_markets()
-    series, rules, timeframes = [], [], set()
+    series: list[Series] = []
+    rules: list[MarketRules] = []
+    timeframes: set[str] = set()
     for index, path in enumerate(config.data):
         symbol = _symbol(config, index, path)
         if symbol in (s.symbol for s in series):
