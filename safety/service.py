@@ -19,6 +19,7 @@ carry them out are built here, once, each with exactly the collaborators it uses
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,7 +53,7 @@ from safety.reconcile import Reconciler, ReconcileReport
 from safety.reconcile import equity as account_equity
 from safety.requests import Done, Requests
 from safety.rules import tradable
-from safety.shared_book import SharedPortfolio, caps_for
+from safety.shared_book import SharedPortfolio, account_refusal, caps_for, other_exposure
 from safety.sweep import Sweep
 from safety.takeover import LeaseReport, Takeover
 from safety.verdicts import Approved, Verdict, VetoCode, Vetoed
@@ -309,8 +310,17 @@ class SafetyService:
         if isinstance(proposal, EntryProposal) and leases is not None and not leases.trading(proposal.symbol):
             why = "does not hold" if not leases.holds(proposal.symbol) else "has not reconciled and protected"
             return Vetoed(VetoCode.NOT_LEASED, f"this runner {why} {proposal.symbol}'s lease; no entry there")
+        shared = self.config.shared
+        portfolio = self.book.portfolio(self.equity)  # an exit never waits for Redis
+        if isinstance(proposal, EntryProposal) and shared is not None:
+            state = shared.state()
+            refused = account_refusal(state, caps_for(self.config.risk, self.config.mode, self.equity), now)
+            if refused is not None:
+                return refused
+            others = other_exposure(state, portfolio.own_notional())
+            portfolio = dataclasses.replace(portfolio, other_runners_exposure=others)
         limits = Limits(self.config.risk, self.config.mode)
-        verdict = veto(proposal, self.portfolio(), self.market(), limits, self.book.board, now)
+        verdict = veto(proposal, portfolio, self.market(), limits, self.book.board, now)
         if isinstance(verdict, Approved):
             return check_managed(verdict, self.book.records) or verdict
         return verdict
@@ -367,7 +377,14 @@ class SafetyService:
         return tuple(record.position for record in self.book.records.values())
 
     def portfolio(self) -> Portfolio:
-        return self.book.portfolio(self.equity)
+        """This runner's book; with several runners the other runners' exposure (the account-wide book) counts
+        towards its total exposure, so the agent's view shows the account's (the veto does the same for entries)."""
+        own = self.book.portfolio(self.equity)
+        shared = self.config.shared
+        if shared is None:
+            return own
+        others = other_exposure(shared.state(), own.own_notional())
+        return dataclasses.replace(own, other_runners_exposure=others)
 
     def market(self) -> dict[Symbol, Quote]:
         """The latest price of every market seen so far, stamped when it was seen."""

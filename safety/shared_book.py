@@ -21,7 +21,7 @@ from typing import Protocol
 from core.settings import RiskSettings, RunMode
 from core.types import ClosedTrade
 from safety.verdicts import VetoCode, Vetoed
-from store.shared_book import Reserved
+from store.shared_book import BookState, Reserved
 
 MICRO = Decimal("0.000001")
 HUNDRED = Decimal(100)
@@ -72,6 +72,28 @@ def refusal(answer: Reserved) -> Vetoed | None:
     return Vetoed(code, f"{message} ({answer.code} {answer.detail})")
 
 
+def account_refusal(state: BookState, caps: AccountCaps, now: datetime) -> Vetoed | None:
+    """What the account-wide book (every runner) says about *any* entry now: the trading breaker, the day's loss,
+    trades and orders, as the reservation will check them (the entry's own size is the exposure cap's, judged by
+    the veto on :func:`other_exposure`). The veto asks it first, so the agent hears the account's reason."""
+    if state.breaker:
+        return Vetoed(VetoCode.TRADING_BREAKER_OPEN, f"the account-wide trading breaker is open ({state.breaker})")
+    if state.day != day_of(now):
+        return None  # a new day: the counts start again
+    if -state.pnl >= caps.daily_loss_limit:
+        return Vetoed(VetoCode.TRADING_BREAKER_OPEN, _REFUSALS["daily_loss"][1])
+    if state.trades >= caps.trades_per_day:
+        return Vetoed(VetoCode.TRADING_BREAKER_OPEN, _REFUSALS["trades_cap"][1])
+    if state.orders >= caps.orders_per_day:
+        return Vetoed(VetoCode.DAILY_ORDER_CAP, _REFUSALS["daily_order_cap"][1])
+    return None
+
+
+def other_exposure(state: BookState, own: Decimal) -> Decimal:
+    """The notional the other runners hold: the account's exposure less this runner's own (never below 0)."""
+    return max(Decimal(state.exposure) * MICRO - own, Decimal(0))
+
+
 class SharedBookStore(Protocol):
     """``store.shared_book.RedisSharedBook``."""
 
@@ -94,6 +116,8 @@ class SharedBookStore(Protocol):
 
     def closed(self, reservation: str, pnl: int, *, day: str, daily_loss_limit: int) -> bool: ...
 
+    def state(self) -> BookState: ...
+
 
 @dataclass
 class SharedPortfolio:
@@ -114,6 +138,10 @@ class SharedPortfolio:
             daily_loss_limit=caps.daily_loss_limit,
         )
         return refusal(answer)
+
+    def state(self) -> BookState:
+        """The account-wide figures now (one read of Redis)."""
+        return self.store.state()
 
     def release(self, reservation: str) -> None:
         self.store.release(reservation)
