@@ -4,7 +4,7 @@ The venue (``tradewake venue serve``) replays six USDⓈ-M symbols on one accoun
 BTC/USDT 5m candles, replayed under all six names (each symbol keeps Binance's own rules from the bundled
 exchangeInfo snapshot): the lease of each symbol is what matters here, and six markets moving together make the
 runners' rules agents want to enter on every symbol at the same candle, which is the race the account-wide book
-must decide. Each symbol is configured on two runners, so a dead runner's symbols have a standby.
+must decide. Each symbol is configured on every runner, so a dead runner's symbols have a standby.
 
 Everything checked is read from the venue's ledger and Redis, never from what a bot believes:
 
@@ -36,11 +36,9 @@ from tests.chaos.harness import BOT_ENV, unprotected
 from tests.chaos.processes import REPO_ROOT, BotProcess, VenueProcess, clean_env, wait_for
 
 SYMBOLS = ("BTC/USDT:USDT", "BCH/USDT:USDT", "LTC/USDT:USDT", "DASH/USDT:USDT", "ZEC/USDT:USDT", "XMR/USDT:USDT")
-CONFIG: dict[str, tuple[str, ...]] = {  # every symbol on two runners: one holds it, the other stands by
-    "r1": SYMBOLS[0:4],
-    "r2": SYMBOLS[2:6],
-    "r3": (*SYMBOLS[4:6], *SYMBOLS[0:2]),
-}
+CONFIG: dict[str, tuple[str, ...]] = dict.fromkeys(("r1", "r2", "r3"), SYMBOLS)
+"""Every symbol on every runner: whoever holds it, two stand by, so a SIGKILL and then a SIGSTOP each leave a
+standby without restarting anybody (a restarted runner did not always come back in time, docs/runners.md)."""
 DATA = REPO_ROOT / "market" / "data" / "binance_BTC-USDT_5m.csv.gz"
 POSITION_PCT = EXPOSURE_PCT = 10
 """The rules agent sizes an entry at ``max_position_pct`` x its signal score: each runner's own veto lets it fill
