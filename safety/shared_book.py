@@ -13,6 +13,7 @@ passed by rounding), losses rounded up too.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -21,6 +22,7 @@ from typing import Protocol
 from core.settings import RiskSettings, RunMode
 from core.types import ClosedTrade
 from safety.verdicts import VetoCode, Vetoed
+from safety.views import Portfolio
 from store.shared_book import BookState, Reserved
 
 MICRO = Decimal("0.000001")
@@ -94,6 +96,18 @@ def other_exposure(state: BookState, own: Decimal) -> Decimal:
     return max(Decimal(state.exposure) * MICRO - own, Decimal(0))
 
 
+def with_others(own: Portfolio, state: BookState) -> Portfolio:
+    """This runner's portfolio with the other runners' exposure counted towards its total exposure."""
+    return dataclasses.replace(own, other_runners_exposure=other_exposure(state, own.own_notional()))
+
+
+def entry_portfolio(shared: SharedPortfolio, own: Portfolio, caps: AccountCaps, now: datetime) -> Portfolio | Vetoed:
+    """What an entry's veto judges with several runners: the account's refusal, else the portfolio with the other
+    runners' exposure (one read of the account-wide book)."""
+    state = shared.state()
+    return account_refusal(state, caps, now) or with_others(own, state)
+
+
 class SharedBookStore(Protocol):
     """``store.shared_book.RedisSharedBook``."""
 
@@ -148,6 +162,11 @@ class SharedPortfolio:
 
     def filled(self, reservation: str, notional: Decimal) -> None:
         self.store.filled(reservation, micro(notional, up=True))
+
+    def closed_all(self, trades: list[ClosedTrade], caps: AccountCaps) -> list[ClosedTrade]:
+        for trade in trades:
+            self.closed(trade, caps)
+        return trades
 
     def closed(self, trade: ClosedTrade, caps: AccountCaps) -> None:
         amount = micro(trade.net_pnl, up=False)  # a loss rounds towards more loss, a gain towards less

@@ -82,8 +82,6 @@ def load_data(config: VenueConfig) -> LoadedData:
     timeframes: set[str] = set()
     for index, path in enumerate(config.data):
         symbol = _symbol(config, index, path)
-        if symbol in (s.symbol for s in series):
-            raise ConfigError(f"{symbol} is given twice: one --data file per symbol")
         resolved = known_market_rules(symbol, config.market, markets)
         if resolved is None:
             raise ConfigError(f"the venue has no market rules for {symbol} ({config.market}): not in "

@@ -103,8 +103,6 @@ def run(argv: list[str]) -> int:
         (["--data", str(KLINES_1M), "--market", "margin"], "spot or future"),
         (["--data", str(KLINES_1M)], "cannot tell the symbol"),
         (["--data", str(KLINES_1M), "--symbol", "NOPE/USDT"], "no market rules for NOPE/USDT"),
-        (["--data", str(KLINES_1M), "--data", str(KLINES_1M), "--symbol", "BTC/USDT", "--symbol", "BTC/USDT"],
-         "given twice"),
         (["--data", str(KLINES_1M), "--symbol", "BTC/USDT", "--balance", "USDT"], "ASSET=AMOUNT"),
         (["--data", str(KLINES_1M), "--symbol", "BTC/USDT", "--fault", "meteor=0.1"], "KIND"),
     ],
