@@ -4,6 +4,11 @@ sent), and turn a filled entry into a guarded position whose stop is placed in t
 A partially filled entry is not left half-open and unprotected: the rest is cancelled (and the
 cancel verified), then the position opens with the quantity that filled.
 
+With several runners on one account the entry holds a reservation in the account-wide book
+(``safety.shared_book``) from before it is sent: whatever ends the entry settles it here, also much
+later (a limit entry that rested): the filled notional when a position opens, released when nothing
+(or only dust) filled, the order was refused, failed, or never arrived.
+
 :class:`Entries` sits above the position guard (an entry that fills is handed to it at once); the
 guard never calls back into entries (the full pass, ``safety.sweep``, drives both).
 """
@@ -28,6 +33,7 @@ from safety.keeper import StateKeeper
 from safety.order_ids import OrderRole, order_id
 from safety.proposals import EntryOrderType, EntryProposal
 from safety.rules import tradable
+from safety.shared_book import SharedPortfolio
 from safety.verdicts import Approved
 
 ENTRY_LOST_AFTER = timedelta(minutes=2)
@@ -54,6 +60,8 @@ class Entries:
     guard: PositionGuard
     rules: Mapping[Symbol, MarketRules]
     prefix: str
+    shared: SharedPortfolio | None = None
+    """Several runners: the account-wide book holding each entry's reservation (settled when the entry ends)."""
 
     async def submit(self, approved: Approved, prices: Mapping[Symbol, Decimal], now: datetime) -> EntryResult:
         """Send an approved entry and, when it fills at once, open and protect the position."""
@@ -69,6 +77,7 @@ class Entries:
         self.book.journal("entry.submitted", now, entry.to_dict())
         if not await self.keeper.save(now):
             self.book.drop_entry(pid)
+            self._release(pid)
             return EntryResult("not_sent", pid, "state could not be saved, so the entry was not sent")
         outcome = await self._send(entry, proposal, now)
         if outcome is not None:
@@ -84,7 +93,7 @@ class Entries:
         assert approved.stop_price is not None
         return PendingEntry(
             position_id=pid,
-            order_id=order_id(self.prefix, pid, OrderRole.ENTRY, 0),
+            order_id=order_id(self.gateway.client_prefix(self.prefix, p.symbol), pid, OrderRole.ENTRY, 0),
             symbol=p.symbol,
             side=p.side,
             quantity=approved.quantity,
@@ -127,6 +136,7 @@ class Entries:
         self, pid: PositionId, now: datetime, kind: str, why: str, *, code: RejectCode | None
     ) -> EntryResult:
         self.book.drop_entry(pid)
+        self._release(pid)
         self.book.journal(kind, now, {"position_id": pid, "error": why})
         await self.keeper.save(now)
         return EntryResult("rejected" if code else "failed", pid, why, code)
@@ -150,6 +160,7 @@ class Entries:
         if order is None:
             if now - entry.submitted_at >= ENTRY_LOST_AFTER:
                 self.book.drop_entry(pid)
+                self._release(pid)
                 self.book.journal("entry.lost", now, {"position_id": pid, "order_id": entry.order_id})
             return
         if order.status.is_terminal:
@@ -163,6 +174,7 @@ class Entries:
         held = self.rules[entry.symbol].quantity(order.net_quantity)
         if order.filled_quantity > 0 and not tradable(held, price, self.rules[entry.symbol]):
             self.book.drop_entry(pid)
+            self._release(pid)
             self.book.journal("entry.dust", now, {"position_id": pid, "filled": str(order.filled_quantity)})
             await self.keeper.alert(
                 AlertKind.RECONCILIATION_MISMATCH,
@@ -172,14 +184,22 @@ class Entries:
                 key=pid,
             )
         elif order.filled_quantity > 0:
-            self._open(entry, order, now)
+            position = self._open(entry, order, now)
+            if self.shared is not None:  # a partial fill holds only what filled
+                self.shared.filled(str(pid), position.quantity * position.entry_price)
             await self.keeper.save(now)
             await self.guard.guard_position(pid, prices, now)
         else:
             self.book.drop_entry(pid)
+            self._release(pid)
             self.book.journal("entry.ended", now, {"position_id": pid, "status": order.status.value})
 
-    def _open(self, entry: PendingEntry, order: Order, now: datetime) -> None:
+    def _release(self, pid: PositionId) -> None:
+        """Give the entry's account-wide reservation back (a repeat is harmless: the script forgets the id)."""
+        if self.shared is not None:
+            self.shared.release(str(pid))
+
+    def _open(self, entry: PendingEntry, order: Order, now: datetime) -> Position:
         """The position is what the account holds: a spot buy whose fee was taken in the base asset delivered
         ``net_quantity`` (Binance refuses a stop or exit for more, -2010), rounded down to the step; the fee
         is booked in the quote asset."""
@@ -213,3 +233,4 @@ class Entries:
         if quantity != order.filled_quantity:
             opened.update(filled=str(order.filled_quantity), fee_in_base=str(order.base_fee))
         self.book.journal("position.opened", now, opened)
+        return position

@@ -67,7 +67,8 @@ class PositionGuard:
         for _ in range(self.max_rounds):
             if observed is None:
                 observed = await self._observe(record, price, now)
-            actions = plan(record, observed, self.rules[record.symbol], self.risk, prefix=self.prefix, now=now)
+            prefix = self.gateway.client_prefix(self.prefix, record.symbol)
+            actions = plan(record, observed, self.rules[record.symbol], self.risk, prefix=prefix, now=now)
             if not actions:
                 self.settled[record.id] = (record, observed)
                 return

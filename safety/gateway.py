@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from core.errors import OperationalError, OrderRejected, RejectCode, TemporaryError
-from core.ids import ClientOrderId, Symbol
+from core.ids import ClientOrderId, Symbol, fenced_prefix
 from core.ports import Broker
 from core.settings import RiskSettings
 from core.types import Balance, ExchangePosition, Fill, Order, OrderIntent
@@ -128,6 +128,12 @@ class ExchangeGateway:
         """Send an order (the broker is idempotent by client id); remembered when the exchange took it."""
         await self._fenced(intent.symbol, "create", now)
         return self.remember(await self._call(now, self.broker.create_order(intent)))
+
+    def client_prefix(self, prefix: str, symbol: Symbol) -> str:
+        """The client-id prefix of an order on ``symbol``: with leases, the run prefix with the token this runner
+        holds the symbol under (``tw.17``), so the exchange's ledger shows which lease sent each order."""
+        token = self.fence.token(symbol) if self.fence is not None else None
+        return prefix if token is None else fenced_prefix(prefix, token)
 
     async def _fenced(self, symbol: Symbol, action: str, now: datetime) -> None:
         """The fence right before an order-side write: a stale token refuses it (journaled, alerted, raised)."""

@@ -56,7 +56,8 @@ def plan(
 ) -> list[Action]:
     """The next actions for one position; ``[]`` when it is as it should be.
 
-    ``prefix`` is the run's client-id prefix (new order ids are derived from it).
+    ``prefix`` is the run's client-id prefix, with the symbol's fencing token when leased (new order ids are
+    derived from it).
     """
     x = GuardInputs(record, observed, rules, risk, prefix, now)
     for step in STEPS:

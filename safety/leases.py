@@ -115,6 +115,10 @@ class WriteFence(Protocol):
 
     def check_write(self, symbol: Symbol) -> FenceAnswer: ...
 
+    def token(self, symbol: Symbol) -> int | None:
+        """The fencing token this runner holds ``symbol`` under (it goes into the client order ids)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class RoundOutcome:

@@ -1,9 +1,11 @@
 """Deterministic, parseable ids for positions and the orders the safety layer sends.
 
 A client order id is ``<prefix>-<position id>-<role><seq>``, e.g. ``tw-p3f9a1c07e2-s4``: the run
-prefix tells our orders from anybody else's, the position id lets reconciliation re-attach an
-order that was placed but not yet saved when the process died, and the sequence number makes
-every replacement a new id (the broker is idempotent per id, so a retry never duplicates).
+prefix tells our orders from anybody else's (with several runners on one account it carries the
+symbol's fencing token, ``tw.17-p3f9a1c07e2-s4``, so the exchange's ledger shows which lease sent
+each order), the position id lets reconciliation re-attach an order that was placed but not yet
+saved when the process died, and the sequence number makes every replacement a new id (the broker
+is idempotent per id, so a retry never duplicates).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def parse_order_id(cid: str, prefix: str) -> ParsedOrderId | None:
     """Split one of our client order ids; ``None`` for anything else (not ours, or malformed)."""
     if not has_prefix(cid, prefix):
         return None
-    parts = cid[len(prefix) + 1 :].split("-")
+    parts = cid.partition("-")[2].split("-")
     if len(parts) != 2 or len(parts[1]) < 2 or not parts[1][1:].isdigit():
         return None
     try:

@@ -52,7 +52,7 @@ from safety.reconcile import Reconciler, ReconcileReport
 from safety.reconcile import equity as account_equity
 from safety.requests import Done, Requests
 from safety.rules import tradable
-from safety.shared_book import SharedPortfolio, caps_for
+from safety.shared_book import AccountCaps, SharedPortfolio, caps_for, entry_portfolio, with_others
 from safety.sweep import Sweep
 from safety.takeover import LeaseReport, Takeover
 from safety.verdicts import Approved, Verdict, VetoCode, Vetoed
@@ -171,7 +171,7 @@ class SafetyService:
         keeper = StateKeeper(book, alerts)
         gateway = ExchangeGateway(broker, book, keeper, config.risk, fence=config.leases)
         guard = PositionGuard(gateway, book, keeper, config.rules, config.risk, config.prefix)
-        entries = Entries(book, gateway, keeper, guard, config.rules, config.prefix)
+        entries = Entries(book, gateway, keeper, guard, config.rules, config.prefix, shared=config.shared)
         scope = config.leases.holds if config.leases is not None else None
         sweep = Sweep(book, keeper, gateway, entries, guard, scope=scope)
         requests = Requests(book, keeper, guard, entries)
@@ -309,8 +309,13 @@ class SafetyService:
         if isinstance(proposal, EntryProposal) and leases is not None and not leases.trading(proposal.symbol):
             why = "does not hold" if not leases.holds(proposal.symbol) else "has not reconciled and protected"
             return Vetoed(VetoCode.NOT_LEASED, f"this runner {why} {proposal.symbol}'s lease; no entry there")
+        portfolio: Portfolio | Vetoed = self.book.portfolio(self.equity)  # an exit never waits for Redis
+        if isinstance(proposal, EntryProposal) and self.config.shared is not None:
+            portfolio = entry_portfolio(self.config.shared, self.book.portfolio(self.equity), self._caps(), now)
+        if isinstance(portfolio, Vetoed):
+            return portfolio
         limits = Limits(self.config.risk, self.config.mode)
-        verdict = veto(proposal, self.portfolio(), self.market(), limits, self.book.board, now)
+        verdict = veto(proposal, portfolio, self.market(), limits, self.book.board, now)
         if isinstance(verdict, Approved):
             return check_managed(verdict, self.book.records) or verdict
         return verdict
@@ -327,38 +332,33 @@ class SafetyService:
                 await self._keeper.save(now)
                 return EntryResult("not_sent", approved.position_id, drift)
         shared = self.config.shared
-        if not isinstance(proposal, EntryProposal) or shared is None or approved.position_id is None:
-            return await self._requests.execute(approved, self.prices, now)
+        repeat = approved.position_id in self.book.records or approved.position_id in self.book.entries
+        if not isinstance(proposal, EntryProposal) or shared is None or approved.position_id is None or repeat:
+            return await self._requests.execute(approved, self.prices, now)  # a repeat reserves nothing
         return await self._shared_entry(approved, proposal, shared, approved.position_id, now)
 
     async def _shared_entry(
         self, approved: Approved, proposal: EntryProposal, shared: SharedPortfolio, pid: PositionId, now: datetime
     ) -> EntryResult | Done:
-        """Several runners: reserve the entry in the account-wide book right before it is sent (the commit
-        point); give the reservation back when nothing was sent, settle it to the filled notional on a fill."""
+        """Several runners: reserve the entry in the account-wide book right before it is sent (the commit point)."""
         price = proposal.limit_price or approved.reference_price or self.prices.get(proposal.symbol, Decimal(0))
         notional = (approved.quantity or Decimal(0)) * price
-        refused = shared.reserve(str(pid), notional, caps_for(self.config.risk, self.config.mode, self.equity), now)
+        refused = shared.reserve(str(pid), notional, self._caps(), now)
         if refused is not None:
             self.book.journal("entry.refused", now, {"position_id": pid, "why": refused.message, "code": refused.code})
             await self._keeper.save(now)
             return EntryResult("not_sent", pid, refused.message)
         result = await self._requests.execute(approved, self.prices, now)
-        if isinstance(result, EntryResult) and result.status in {"not_sent", "rejected", "duplicate"}:
-            shared.release(str(pid))
-        elif isinstance(result, EntryResult) and result.status == "filled" and pid in self.book.records:
-            position = self.book.records[pid].position
-            shared.filled(str(pid), position.quantity * position.entry_price)
+        if isinstance(result, EntryResult) and result.status in {"not_sent", "rejected", "failed"}:
+            shared.release(str(pid))  # a repeat of Entries' own release is harmless
         return result
 
     def _settle_shared(self, closed: list[ClosedTrade]) -> list[ClosedTrade]:
         """Closes leave the account-wide book with their P&L (each exactly once: the script forgets the id)."""
-        shared = self.config.shared
-        if shared is not None:
-            caps = caps_for(self.config.risk, self.config.mode, self.equity)
-            for trade in closed:
-                shared.closed(trade, caps)
-        return closed
+        return closed if self.config.shared is None else self.config.shared.closed_all(closed, self._caps())
+
+    def _caps(self) -> AccountCaps:
+        return caps_for(self.config.risk, self.config.mode, self.equity)
 
     # ------------------------------------------------------------------ views
 
@@ -366,7 +366,9 @@ class SafetyService:
         return tuple(record.position for record in self.book.records.values())
 
     def portfolio(self) -> Portfolio:
-        return self.book.portfolio(self.equity)
+        """This runner's book; with several runners the other runners' exposure counts towards its total."""
+        own, shared = self.book.portfolio(self.equity), self.config.shared
+        return own if shared is None else with_others(own, shared.state())
 
     def market(self) -> dict[Symbol, Quote]:
         """The latest price of every market seen so far, stamped when it was seen."""

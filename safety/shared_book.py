@@ -13,6 +13,7 @@ passed by rounding), losses rounded up too.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -21,7 +22,8 @@ from typing import Protocol
 from core.settings import RiskSettings, RunMode
 from core.types import ClosedTrade
 from safety.verdicts import VetoCode, Vetoed
-from store.shared_book import Reserved
+from safety.views import Portfolio
+from store.shared_book import BookState, Reserved
 
 MICRO = Decimal("0.000001")
 HUNDRED = Decimal(100)
@@ -72,6 +74,40 @@ def refusal(answer: Reserved) -> Vetoed | None:
     return Vetoed(code, f"{message} ({answer.code} {answer.detail})")
 
 
+def account_refusal(state: BookState, caps: AccountCaps, now: datetime) -> Vetoed | None:
+    """What the account-wide book (every runner) says about *any* entry now: the trading breaker, the day's loss,
+    trades and orders, as the reservation will check them (the entry's own size is the exposure cap's, judged by
+    the veto on :func:`other_exposure`). The veto asks it first, so the agent hears the account's reason."""
+    if state.breaker:
+        return Vetoed(VetoCode.TRADING_BREAKER_OPEN, f"the account-wide trading breaker is open ({state.breaker})")
+    if state.day != day_of(now):
+        return None  # a new day: the counts start again
+    if -state.pnl >= caps.daily_loss_limit:
+        return Vetoed(VetoCode.TRADING_BREAKER_OPEN, _REFUSALS["daily_loss"][1])
+    if state.trades >= caps.trades_per_day:
+        return Vetoed(VetoCode.TRADING_BREAKER_OPEN, _REFUSALS["trades_cap"][1])
+    if state.orders >= caps.orders_per_day:
+        return Vetoed(VetoCode.DAILY_ORDER_CAP, _REFUSALS["daily_order_cap"][1])
+    return None
+
+
+def other_exposure(state: BookState, own: Decimal) -> Decimal:
+    """The notional the other runners hold: the account's exposure less this runner's own (never below 0)."""
+    return max(Decimal(state.exposure) * MICRO - own, Decimal(0))
+
+
+def with_others(own: Portfolio, state: BookState) -> Portfolio:
+    """This runner's portfolio with the other runners' exposure counted towards its total exposure."""
+    return dataclasses.replace(own, other_runners_exposure=other_exposure(state, own.own_notional()))
+
+
+def entry_portfolio(shared: SharedPortfolio, own: Portfolio, caps: AccountCaps, now: datetime) -> Portfolio | Vetoed:
+    """What an entry's veto judges with several runners: the account's refusal, else the portfolio with the other
+    runners' exposure (one read of the account-wide book)."""
+    state = shared.state()
+    return account_refusal(state, caps, now) or with_others(own, state)
+
+
 class SharedBookStore(Protocol):
     """``store.shared_book.RedisSharedBook``."""
 
@@ -94,6 +130,8 @@ class SharedBookStore(Protocol):
 
     def closed(self, reservation: str, pnl: int, *, day: str, daily_loss_limit: int) -> bool: ...
 
+    def state(self) -> BookState: ...
+
 
 @dataclass
 class SharedPortfolio:
@@ -115,11 +153,20 @@ class SharedPortfolio:
         )
         return refusal(answer)
 
+    def state(self) -> BookState:
+        """The account-wide figures now (one read of Redis)."""
+        return self.store.state()
+
     def release(self, reservation: str) -> None:
         self.store.release(reservation)
 
     def filled(self, reservation: str, notional: Decimal) -> None:
         self.store.filled(reservation, micro(notional, up=True))
+
+    def closed_all(self, trades: list[ClosedTrade], caps: AccountCaps) -> list[ClosedTrade]:
+        for trade in trades:
+            self.closed(trade, caps)
+        return trades
 
     def closed(self, trade: ClosedTrade, caps: AccountCaps) -> None:
         amount = micro(trade.net_pnl, up=False)  # a loss rounds towards more loss, a gain towards less

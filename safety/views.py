@@ -59,6 +59,9 @@ class Portfolio:
     positions: tuple[Position, ...] = ()
     pending_entries: tuple[PendingEntry, ...] = ()
     last_exit_at: Mapping[Symbol, datetime] = field(default_factory=dict)
+    other_runners_exposure: Decimal = Decimal(0)
+    """Several runners on one account: the notional the *other* runners hold (the account-wide book less this
+    runner's own). It counts towards total exposure; positions, per-symbol checks and sizes stay this runner's."""
 
     def positions_in(self, symbol: Symbol) -> tuple[Position, ...]:
         return tuple(p for p in self.positions if p.symbol == symbol)
@@ -71,9 +74,16 @@ class Portfolio:
         return candidates[0] if len(candidates) == 1 else None
 
     def exposure(self, market: MarketView) -> Decimal:
-        """Notional of every open position (marked at the last price) plus pending entries."""
+        """Notional of every open position (marked at the last price) plus pending entries, plus what the other
+        runners on the account hold (several runners)."""
         marked = sum((p.quantity * _mark(p, market) for p in self.positions), Decimal(0))
-        return marked + sum((e.notional for e in self.pending_entries), Decimal(0))
+        return marked + sum((e.notional for e in self.pending_entries), Decimal(0)) + self.other_runners_exposure
+
+    def own_notional(self) -> Decimal:
+        """This runner's positions at their entry prices and its pending entries: what it holds in the
+        account-wide book (reserved at the reference price, settled at the fill)."""
+        held = sum((p.quantity * p.entry_price for p in self.positions), Decimal(0))
+        return held + sum((e.notional for e in self.pending_entries), Decimal(0))
 
 
 def _mark(position: Position, market: MarketView) -> Decimal:

@@ -14,7 +14,8 @@ from core.errors import ConfigError
 from core.ids import Symbol
 from core.money import MarketRules
 from core.timeframes import datetime_to_ms, timeframe_seconds
-from exchange.sim import binance_futures_markets, binance_spot_markets
+from exchange.markets import bundled_markets
+from exchange.sim.markets import known_market_rules
 from exchange.symbols import SymbolError, normalize_symbol
 from market.candles import open_ms, read_candles, symbol_from_name, timeframe_from_name
 from venue.auth import Credentials
@@ -73,20 +74,25 @@ class LoadedData:
 
 
 def load_data(config: VenueConfig) -> LoadedData:
-    """Read and validate the candle files and find each symbol's Binance market rules."""
-    known = {m.symbol: m for m in (binance_futures_markets() if config.market == "future" else binance_spot_markets())}
-    series, rules, timeframes = [], [], set()
+    """Read and validate the candle files and find each symbol's Binance market rules: the recorded ones
+    (``exchange.sim.markets``), else the bundled snapshot of Binance's exchangeInfo (any listed symbol)."""
+    markets = bundled_markets()
+    series: list[Series] = []
+    rules: list[MarketRules] = []
+    timeframes: set[str] = set()
     for index, path in enumerate(config.data):
         symbol = _symbol(config, index, path)
-        if symbol not in known:
-            raise ConfigError(f"the venue has no market rules for {symbol} (markets: {', '.join(sorted(known))})")
+        resolved = known_market_rules(symbol, config.market, markets)
+        if resolved is None:
+            raise ConfigError(f"the venue has no market rules for {symbol} ({config.market}): not in "
+                              f"{markets.path}")
         timeframe = timeframe_from_name(path.name)
         frame, report = read_candles(path, timeframe)
         timeframes.add(report.timeframe)
         series.append(
-            Series.from_arrays(symbol, open_ms(frame), frame.to_numpy(dtype="float64"), known[symbol].tick_size)
+            Series.from_arrays(symbol, open_ms(frame), frame.to_numpy(dtype="float64"), resolved.rules.tick_size)
         )
-        rules.append(known[symbol])
+        rules.append(resolved.rules)
     if len(timeframes) != 1:
         raise ConfigError(f"all data files must share one timeframe, found {', '.join(sorted(timeframes))}")
     timeframe = timeframes.pop()

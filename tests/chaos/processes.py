@@ -165,14 +165,14 @@ class BotProcess:
     def start(self) -> BotProcess:
         self.directory.mkdir(parents=True, exist_ok=True)
         market = self.venue.market
-        env = clean_env(
-            TRADEWAKE_EXCHANGE__API_KEY=API_KEY,
-            TRADEWAKE_EXCHANGE__API_SECRET=API_SECRET,
-            TRADEWAKE_EXCHANGE__MARKET_TYPE=market,
-            TRADEWAKE_EXCHANGE__SYMBOLS='["BTC/USDT:USDT"]' if market == "future" else '["BTC/USDT"]',
-            TRADEWAKE_STORE__URL=f"sqlite:///{self.store_path}",
-            **self.env,
-        )
+        defaults = {
+            "TRADEWAKE_EXCHANGE__API_KEY": API_KEY,
+            "TRADEWAKE_EXCHANGE__API_SECRET": API_SECRET,
+            "TRADEWAKE_EXCHANGE__MARKET_TYPE": market,
+            "TRADEWAKE_EXCHANGE__SYMBOLS": '["BTC/USDT:USDT"]' if market == "future" else '["BTC/USDT"]',
+            "TRADEWAKE_STORE__URL": f"sqlite:///{self.store_path}",
+        }
+        env = clean_env(**{**defaults, **self.env})  # ``env`` may override a default (several runners: Redis)
         args = ["run", "--mode", "testnet", "--venue", self.venue.url, "--heartbeat", str(self.heartbeat), *self.args]
         self.starts += 1
         with (self.directory / "bot.out").open("ab") as out:

@@ -13,12 +13,12 @@ from decimal import Decimal as D
 from pathlib import Path
 
 from core.clock import SimClock
-from core.ids import Symbol
+from core.ids import Symbol, fence_token
 from exchange.sim import MarketFill, SimBroker, SimConfig, SimExchange, binance_spot_markets
 from safety.guard_state import GuardRecord
 from safety.handover import take_records
 from safety.leases import LeaseHolder, TakeoverStage
-from safety.proposals import EntryProposal
+from safety.proposals import CloseProposal, EntryProposal
 from safety.verdicts import Approved, VetoCode, Vetoed
 from store.leases import RedisLeases
 from tests.redis_server import RedisServer
@@ -134,6 +134,38 @@ async def test_a_takeover_hands_the_position_over_reconciles_protects_and_then_t
     assert a_desk.store.keys("safety/pos/") == [], "exactly one book holds the record"
     await a_desk.safety.guard(venue.clock.now())  # a wakes from its pause: nothing it does reaches the venue
     assert venue.open_orders(BTC) == stops
+
+
+async def test_every_order_carries_the_token_it_was_sent_under_and_a_takeover_still_knows_them_as_ours(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """Issue 21 item 2: the exchange's own record of each order names its fencing token; the reconciliation of
+    the runner that took over re-attaches the old holder's order (an older token) as its own."""
+    venue = _venue()
+    leases = RedisLeases(redis_server.url, f"take-{uuid.uuid4().hex[:8]}")
+    a_desk, a = await _runner("a", (BTC,), venue, leases, tmp_path, ttl_ms=150)
+    await a_desk.safety.keep_leases(venue.clock.now())
+    a_token = a.token(BTC)
+    assert (await a_desk.enter(BTC, stop=D(39000))).status == "filled"
+    a_cids = {o.client_order_id for o in venue.all_orders()}
+    assert a_cids and {fence_token(cid, "tw") for cid in a_cids} == {a_token}
+
+    holder = LeaseHolder("b", (BTC,), leases, 60_000)
+    b_desk = await open_desk(SimBroker(venue), tmp_path / "b.sqlite3", venue.clock, PRICES, market_type="spot",
+                             leases=holder, handover=BookHandover({"a": a_desk}, "b"))
+    time.sleep(0.2)  # a dies
+    await b_desk.safety.keep_leases(venue.clock.now())
+    b_token = holder.token(BTC)
+    assert holder.trading(BTC) and b_token is not None and a_token is not None and b_token > a_token
+    assert b_desk.journal("reconcile.failed") == [] and b_desk.alerts("foreign_order") == []
+    (position,) = b_desk.safety.positions()
+    close = b_desk.safety.check(CloseProposal.model_validate({"symbol": BTC, "position_id": position.id}),
+                                venue.clock.now())
+    assert isinstance(close, Approved)
+    await b_desk.safety.execute(close, venue.clock.now())
+    assert not b_desk.safety.positions()
+    b_cids = {o.client_order_id for o in venue.all_orders()} - a_cids
+    assert b_cids and {fence_token(cid, "tw") for cid in b_cids} == {b_token}, "b's exit of a's position"
 
 
 async def test_the_runs_handover_takes_the_records_from_the_previous_holders_redis_book(

@@ -102,7 +102,7 @@ def run(argv: list[str]) -> int:
         (["--data", "no-such-file.csv"], "data file not found"),
         (["--data", str(KLINES_1M), "--market", "margin"], "spot or future"),
         (["--data", str(KLINES_1M)], "cannot tell the symbol"),
-        (["--data", str(KLINES_1M), "--symbol", "DOGE/USDT"], "no market rules for DOGE/USDT"),
+        (["--data", str(KLINES_1M), "--symbol", "NOPE/USDT"], "no market rules for NOPE/USDT"),
         (["--data", str(KLINES_1M), "--symbol", "BTC/USDT", "--balance", "USDT"], "ASSET=AMOUNT"),
         (["--data", str(KLINES_1M), "--symbol", "BTC/USDT", "--fault", "meteor=0.1"], "KIND"),
         (["--data", str(KLINES_1M), "--symbol", "BTC/USDT", "--from", "soon"], "--from"),
