@@ -33,7 +33,7 @@ from core.clock import ExchangeClock, SimClock
 from core.errors import ConfigError
 from core.ids import Symbol
 from core.money import MarketRules
-from core.ports import AgentBackend, Broker, Clock, Store
+from core.ports import AgentBackend, Broker, Clock, NewEvent, Store
 from core.request_budget import RequestBudget
 from core.settings import RunMode, Settings
 from core.timeframes import ms_to_datetime
@@ -108,7 +108,14 @@ class Core:
     """Several runners on one account (``engine.runners``): leases and the account-wide book."""
 
 
-async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: int = 1, alerts: bool = True) -> Engine:
+def _no_mark(name: str) -> object:
+    return None
+
+
+async def build_engine(
+    core: Core, agent: AgentChoice, *, gate_persist_every: int = 1, alerts: bool = True,
+    mark: Callable[[str], object] = _no_mark,
+) -> Engine:
     """Assemble the engine over ``core`` and reconcile safety's book with the exchange before anything runs.
     ``alerts=False`` (a backtest, ``decide``): journaled, never sent (``safety.alerts.offline_notifiers``)."""
     settings, clock, store = core.settings, core.clock, core.store
@@ -129,6 +136,7 @@ async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: in
         holdings=spot.view() if spot else None,
     )
     holdings = spot.link(safety) if spot else None
+    mark("safety open")
     gate = open_gate(settings.gate, settings.llm, store, clock, symbols=list(core.market.symbols))
     learner = Learner.open(store, settings.learner, clock)
     memory = AgentMemory(settings.llm.memory_max_chars, all_secrets(settings), store)
@@ -147,11 +155,13 @@ async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: in
         veto_streak=VetoStreak(threshold=settings.risk.repeated_veto_alert), gate_persist_every=gate_persist_every,
         holdings=holdings, lock=lock,
     )
+    mark("gate, learner, agent")
     for symbol, price in core.marks.items():  # a restart protects its positions before the first tick comes
         safety.mark(symbol, price, clock.now())
     report = await safety.reconcile(clock.now(), cancel_orphans=settings.exchange.cancel_orphans)
     if not report.ok:
         raise ConfigError(f"reconciliation with the exchange failed: {report.error}")
+    mark("reconcile and protect")
     for trade in report.finalized:  # closed while we were away: the learner hears of it once
         learner.record_trade(trade)
     for trade in safety.closed_trades():  # closed before a crash that came before the learner's commit
@@ -328,32 +338,42 @@ async def _live_run(
     venue, symbols, timeframe = plan.venue, live_symbols(settings), feed.timeframe
     source = feed.source or market_source(venue, settings.exchange.request_timeout_s, resources)
     clock = clock or ExchangeClock(ms_to_datetime(await at_start(source.fetch_time_ms)))  # the exchange's, not ours
+    mark = feed.trace.mark if feed.trace is not None else _no_mark
+    mark("market source and time")
     store = chaos_store(open_store(settings.store))  # the store itself unless a chaos test aims a kill at a save
     resources.callback(store.close)
+    mark("store open")
     shared = coordination(settings, tuple(Symbol(s) for s in symbols), resources)  # several runners, or None
     budget = venue_budget(venue, shared.counter if shared else store, clock, settings.exchange)  # broker's, candles'
     if isinstance(source, CcxtRest):  # REST gap fills count against the shared budget (the first time read did not)
         source.budget = budget
     histories = {s: await preload(source, s, timeframe, clock) for s in symbols}
+    mark("candle history")
     futures = settings.exchange.market_type == "future"
     market = live_market(histories, timeframe, derivatives=futures)
+    mark("market and regime fit")
     if plan.fills == "simulated":
         account = _simulated_account(settings, clock, store, histories)
     else:
-        account = await _exchange_account(settings, clock, histories, resources, budget)
+        account = await _exchange_account(settings, clock, histories, resources, budget, mark)
         account = _with_stream(account, settings, venue, resources)
+    mark("exchange account")
     core = Core(settings=settings, clock=clock, broker=account.broker, store=store, market=market,
                 rules=account.rules, initial_equity=account.equity, seed=settings.learner.seed,
                 marks={s: Decimal(str(h["close"].iloc[-1])) for s, h in histories.items()}, shared=shared)
-    engine = await build_engine(core, agent)
+    engine = await build_engine(core, agent, mark=mark)
     engine.equity_fetch_s = feed.equity_fetch_s
     warm_up_gate(engine.gate, histories, timeframe)
+    mark("gate warm-up")
     loop = LiveLoop(engine, candle_feeds(source, market, histories, timeframe), source, clock,
                     cadence=feed.cadence(settings.gate.feed_stale_s), account=account.stream,
                     heartbeat=feed.heartbeat, on_price=account.on_price,
                     derivatives=derivatives_poller(source, symbols) if futures else None)
     fills = "simulated fills at live prices from" if plan.fills == "simulated" else "orders on"
     description = f"{settings.mode}: {', '.join(symbols)} {timeframe}, {fills} Binance {venue.label} ({venue.hosts})"
+    mark("live loop")
+    if feed.trace is not None:
+        store.append(NewEvent(at=clock.now(), kind="run.startup", payload=feed.trace.as_json()))
     return Run(description, engine, store, loop)
 
 
@@ -385,12 +405,16 @@ def _with_stream(
 
 
 async def _exchange_account(settings: Settings, clock: Clock, histories: Mapping[Symbol, pd.DataFrame],
-                            resources: AsyncExitStack, budget: RequestBudget) -> LiveAccount:
+                            resources: AsyncExitStack, budget: RequestBudget,
+                            mark: Callable[[str], object] = _no_mark) -> LiveAccount:
     broker = exchange_broker(settings, clock, budget=budget)
     resources.push_async_callback(broker.close)
     await broker.check_access()
+    mark("exchange: access check")
     await configure_account(broker, settings.exchange)  # futures: one-way mode, margin type and leverage set
+    mark("exchange: account terms")
     rules = dict(await broker.load_markets())
+    mark("exchange: markets")
     prices = {s: Decimal(str(h["close"].iloc[-1])) for s, h in histories.items()}
     equity = account_equity(await broker.fetch_balance(), prices, settings.exchange.quote)
     return LiveAccount(broker, rules, equity)
