@@ -137,6 +137,14 @@ async def build_engine(
     )
     holdings = spot.link(safety) if spot else None
     mark("safety open")
+    # Protection first (invariant 6, and a restart's positions get their stops within seconds of the process
+    # start): reconcile before the gate, the learner and the agent are built (an LLM backend imports its SDK).
+    for symbol, price in core.marks.items():  # a restart protects its positions before the first tick comes
+        safety.mark(symbol, price, clock.now())
+    report = await safety.reconcile(clock.now(), cancel_orphans=settings.exchange.cancel_orphans)
+    if not report.ok:
+        raise ConfigError(f"reconciliation with the exchange failed: {report.error}")
+    mark("reconcile and protect")
     gate = open_gate(settings.gate, settings.llm, store, clock, symbols=list(core.market.symbols))
     learner = Learner.open(store, settings.learner, clock)
     memory = AgentMemory(settings.llm.memory_max_chars, all_secrets(settings), store)
@@ -156,12 +164,6 @@ async def build_engine(
         holdings=holdings, lock=lock,
     )
     mark("gate, learner, agent")
-    for symbol, price in core.marks.items():  # a restart protects its positions before the first tick comes
-        safety.mark(symbol, price, clock.now())
-    report = await safety.reconcile(clock.now(), cancel_orphans=settings.exchange.cancel_orphans)
-    if not report.ok:
-        raise ConfigError(f"reconciliation with the exchange failed: {report.error}")
-    mark("reconcile and protect")
     for trade in report.finalized:  # closed while we were away: the learner hears of it once
         learner.record_trade(trade)
     for trade in safety.closed_trades():  # closed before a crash that came before the learner's commit
