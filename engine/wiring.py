@@ -29,7 +29,7 @@ import pandas as pd
 
 from agent.factory import agent_backend, all_secrets
 from agent.memory import AgentMemory
-from core.clock import ExchangeClock, SimClock
+from core.clock import ExchangeClock, SimClock, WallClock
 from core.errors import ConfigError
 from core.ids import Symbol
 from core.money import MarketRules
@@ -224,17 +224,18 @@ def backtest_settings(settings: Settings) -> Settings:
 
 def exchange_broker(
     settings: Settings, clock: Clock, *, sleep: Sleep = asyncio.sleep, seed: int | None = None,
-    budget: RequestBudget | None = None,
+    budget: RequestBudget | None = None, signing_clock: Clock | None = None,
 ) -> CcxtBroker:
     """The ccxt broker on the venue of a testnet or mainnet run (no request sent yet: ``check_access`` next);
-    ``budget``: the venue's shared request budget (``engine.exchange_setup.venue_budget``)."""
+    ``budget``: the venue's shared request budget (``engine.exchange_setup.venue_budget``); ``signing_clock``:
+    what signed timestamps are reckoned on (default ``clock``; a live run's is the wall clock)."""
     plan = plan_for(settings)
     if plan.fills != "exchange" or plan.venue is None:
         raise ConfigError(
             f"mode {settings.mode} fills on the simulated exchange; the ccxt broker is for testnet/mainnet"
         )
     return open_broker(plan.venue, settings.exchange, live_symbols(settings), clock, sleep=sleep, seed=seed,
-                       budget=budget)
+                       budget=budget, signing_clock=signing_clock)
 
 
 def live_symbols(settings: Settings) -> list[Symbol]:
@@ -409,7 +410,7 @@ def _with_stream(
 async def _exchange_account(settings: Settings, clock: Clock, histories: Mapping[Symbol, pd.DataFrame],
                             resources: AsyncExitStack, budget: RequestBudget,
                             mark: Callable[[str], object] = _no_mark) -> LiveAccount:
-    broker = exchange_broker(settings, clock, budget=budget)
+    broker = exchange_broker(settings, clock, budget=budget, signing_clock=WallClock())  # Binance checks wall time
     resources.push_async_callback(broker.close)
     await broker.check_access()
     mark("exchange: access check")

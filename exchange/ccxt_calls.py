@@ -60,6 +60,7 @@ class CcxtCalls:
         hosts: str,
         futures: bool,
         clock: Clock,
+        signing_clock: Clock | None = None,
         budget: RequestBudget,
         offset: ClockOffset,
         retrier: Retrier,
@@ -71,6 +72,8 @@ class CcxtCalls:
         self.hosts = hosts
         self.futures = futures
         self.clock = clock
+        self.signing_clock = signing_clock or clock
+        """Signed timestamps and the offset are reckoned on it (Binance checks them against its wall clock)."""
         self.budget = budget
         self.offset = offset
         self.retrier = retrier
@@ -85,7 +88,7 @@ class CcxtCalls:
         self, call: Call[T], op: Op, *, intent: OrderIntent | None = None, write: bool = False, creating: bool = False
     ) -> T:
         """One request; every ccxt error leaves this method as a ``core.errors`` type."""
-        if op not in (Op.TIME, Op.MARKETS) and self.offset.due(self.clock.now()):
+        if op not in (Op.TIME, Op.MARKETS) and self.offset.due(self.signing_clock.now()):
             await self.sync_clock()
         try:
             return await self._send(call, op, intent, write=write, creating=creating)
@@ -108,17 +111,17 @@ class CcxtCalls:
         sent: list[datetime] = []
 
         async def timed() -> Any:
-            sent.append(self.clock.now())
+            sent.append(self.signing_clock.now())
             return await self.exchange.fetch_time()
 
         server_ms = await self._send(timed, Op.TIME, None, write=False, creating=False)
-        offset = self.offset.record(int(server_ms), sent[-1], self.clock.now())
+        offset = self.offset.record(int(server_ms), sent[-1], self.signing_clock.now())
         log.info("Binance %s clock offset: %+d ms", self.label, offset)
         return offset
 
     def nonce(self) -> int:
-        """ccxt's signed ``timestamp``: the injected clock on the exchange's time."""
-        return self.offset.exchange_ms(self.clock.now())
+        """ccxt's signed ``timestamp``: the signing clock on the exchange's time."""
+        return self.offset.exchange_ms(self.signing_clock.now())
 
     # ------------------------------------------------------------------ one request
 
