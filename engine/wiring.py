@@ -347,7 +347,10 @@ async def _live_run(
     resources.callback(store.close)
     mark("store open")
     shared = coordination(settings, tuple(Symbol(s) for s in symbols), resources)  # several runners, or None
-    budget = venue_budget(venue, shared.counter if shared else store, clock, settings.exchange)  # broker's, candles'
+    # The broker's and the candles' request budget. Binance (and the venue) count weight per wall minute and say so in
+    # wall time (usage headers, Retry-After, ban times): the budget keeps wall time too. On the exchange's clock, a
+    # venue replaying at 300x made a full window's wait (market ms) a sleep of up to 60 wall seconds.
+    budget = venue_budget(venue, shared.counter if shared else store, WallClock(), settings.exchange)
     if isinstance(source, CcxtRest):  # REST gap fills count against the shared budget (the first time read did not)
         source.budget = budget
     histories = {s: await preload(source, s, timeframe, clock) for s in symbols}

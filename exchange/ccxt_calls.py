@@ -169,7 +169,8 @@ class CcxtCalls:
             self.budget.observe(usage_from_headers(headers, self.budget.policy.limits))
 
     def _seconds_until(self, at: datetime) -> float:
-        return max(0.0, (at - self.clock.now()).total_seconds())
+        """Seconds until ``at`` on the budget's clock (bans, back-offs and windows are kept on it)."""
+        return max(0.0, (at - self.budget.clock.now()).total_seconds())
 
     # ------------------------------------------------------------------ errors
 
@@ -221,7 +222,7 @@ class CcxtCalls:
         status = _STATUS.match(str(exc))
         retry_after = retry_after_s(getattr(self.exchange, "last_response_headers", None))
         if (status is not None and status.group(1) == "418") or "banned until" in message:
-            now = self.clock.now()
+            now = self.budget.clock.now()  # the budget keeps bans on its clock (a live run's: the wall clock)
             banned_until = ms_to_datetime(banned_until_ms(message, retry_after, datetime_to_ms(now)))
             self.budget.ban(banned_until)
             return IpBanned(
@@ -230,7 +231,7 @@ class CcxtCalls:
         if isinstance(exc, ccxt_errors.DDoSProtection) and (status is None or status.group(1) != "429"):
             return OperationalError(f"Binance {self.label} ({self.hosts}) throttled the key: {message}")
         if retry_after is not None:
-            self.budget.back_off(self.clock.now() + timedelta(seconds=retry_after))
+            self.budget.back_off(self.budget.clock.now() + timedelta(seconds=retry_after))
         return TemporaryError(message, retry_after_s=retry_after)
 
     def _redact(self, text: str) -> str:
