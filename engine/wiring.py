@@ -361,7 +361,7 @@ async def _live_run(
     if plan.fills == "simulated":
         account = _simulated_account(settings, clock, store, histories)
     else:
-        account = await _exchange_account(settings, clock, histories, resources, budget, mark)
+        account = await _exchange_account(settings, clock, histories, resources, budget, mark=mark)
         account = _with_stream(account, settings, venue, resources)
     mark("exchange account")
     core = Core(settings=settings, clock=clock, broker=account.broker, store=store, market=market,
@@ -411,7 +411,7 @@ def _with_stream(
 
 
 async def _exchange_account(settings: Settings, clock: Clock, histories: Mapping[Symbol, pd.DataFrame],
-                            resources: AsyncExitStack, budget: RequestBudget,
+                            resources: AsyncExitStack, budget: RequestBudget, *,
                             mark: Callable[[str], object] = _no_mark) -> LiveAccount:
     broker = exchange_broker(settings, clock, budget=budget, signing_clock=WallClock())  # Binance checks wall time
     resources.push_async_callback(broker.close)
