@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Literal, assert_never, overload
 
 import numpy as np
-import pandas as pd
 
 from agent.factory import agent_backend, all_secrets
 from agent.memory import AgentMemory
@@ -40,9 +39,10 @@ from core.timeframes import ms_to_datetime
 from engine.chaos import chaos_store
 from engine.desk import EngineDesk
 from engine.engine import Engine
-from engine.exchange_setup import configure_account, expected_terms, open_broker, venue_budget
+from engine.exchange_setup import expected_terms, open_broker, venue_budget
 from engine.holdings import SpotHoldings, run_holdings_config
-from engine.live import LiveLoop, PriceHook
+from engine.live import LiveLoop
+from engine.live_account import LiveAccount, exchange_account, last_closes, simulated_account, with_stream
 from engine.live_feed import (
     at_start,
     candle_feeds,
@@ -52,16 +52,13 @@ from engine.live_feed import (
     preload,
     warm_up_gate,
 )
-from engine.paper import PaperAccount
 from engine.replay import CandleReplay
 from engine.runners import Coordination, coordination
 from engine.runs import LiveFeed, Replay, Run
 from engine.simulated import SimParts, market_for, sim_exchange, sim_markets, sim_parts
 from engine.timeline import Timeline
-from exchange.account_stream import AccountStream
 from exchange.ccxt_broker import CcxtBroker
 from exchange.retry import Sleep
-from exchange.sim import MarketFill
 from exchange.symbols import SymbolError, normalize_symbol
 from exchange.venue import Network, VenueSpec
 from gate.persistence import open_gate
@@ -69,7 +66,7 @@ from holdings.config import HoldingsConfig
 from learning.service import Learner
 from market.builder import Market
 from safety.alerts import VetoStreak, notifiers_from, offline_notifiers
-from safety.service import SafetyConfig, SafetyService, account_equity
+from safety.service import SafetyConfig, SafetyService
 from tools.context import JournalSink, StoreJournal, TradingDesk
 
 __all__ = [  # the simulated parts are re-exported: drivers and tests import them from here
@@ -317,19 +314,6 @@ async def _replay_run(
     return Run(description, engine, store, feed)
 
 
-@dataclass(frozen=True)
-class LiveAccount:
-    """Where a live run's orders fill, and the equity it starts from."""
-
-    broker: Broker
-    rules: Mapping[Symbol, MarketRules]
-    equity: Decimal
-    on_price: PriceHook | None = None
-    """Paper: the simulated exchange trades at every live price before anyone looks (its fills follow them)."""
-    stream: AccountStream | None = None
-    """The account's user-data stream (fills and order updates as they happen; REST stays the truth)."""
-
-
 async def _live_run(
     settings: Settings, plan: RunPlan, feed: LiveFeed, clock: ExchangeClock | None, agent: AgentChoice, *,
     resources: AsyncExitStack,
@@ -359,14 +343,15 @@ async def _live_run(
     market = live_market(histories, timeframe, derivatives=futures)
     mark("market and regime fit")
     if plan.fills == "simulated":
-        account = _simulated_account(settings, clock, store, histories)
+        account = simulated_account(settings, clock, store, histories)
     else:
-        account = await _exchange_account(settings, clock, histories, resources, budget, mark=mark)
-        account = _with_stream(account, settings, venue, resources)
+        broker = exchange_broker(settings, clock, budget=budget, signing_clock=WallClock())  # Binance checks wall time
+        resources.push_async_callback(broker.close)
+        account = with_stream(await exchange_account(broker, settings, histories), settings, venue, resources)
     mark("exchange account")
     core = Core(settings=settings, clock=clock, broker=account.broker, store=store, market=market,
                 rules=account.rules, initial_equity=account.equity, seed=settings.learner.seed,
-                marks={s: Decimal(str(h["close"].iloc[-1])) for s, h in histories.items()}, shared=shared)
+                marks=last_closes(histories), shared=shared)
     engine = await build_engine(core, agent, mark=mark)
     engine.equity_fetch_s = feed.equity_fetch_s
     warm_up_gate(engine.gate, histories, timeframe)
@@ -381,46 +366,3 @@ async def _live_run(
     if feed.trace is not None:
         store.append(NewEvent(at=clock.now(), kind="run.startup", payload=feed.trace.as_json()))
     return Run(description, engine, store, loop)
-
-
-def _simulated_account(
-    settings: Settings, clock: Clock, store: Store, histories: Mapping[Symbol, pd.DataFrame]
-) -> LiveAccount:
-    """Paper: the simulated exchange at live prices, restored from the store and saved there after every change."""
-    rules = sim_markets(settings)
-    venue = sim_exchange(settings, clock, rules, fill=MarketFill.IMMEDIATE,
-                         initial_cash=settings.backtest.initial_cash, slippage_bps=settings.backtest.slippage_bps)
-    paper = PaperAccount.open(venue, store)
-    prices = {s: Decimal(str(h["close"].iloc[-1])) for s, h in histories.items()}
-    equity = account_equity(venue.balances(), prices, settings.exchange.quote)
-    return LiveAccount(paper.broker(), rules, equity, on_price=paper.on_price)
-
-
-def _with_stream(
-    account: LiveAccount, settings: Settings, venue: VenueSpec, resources: AsyncExitStack
-) -> LiveAccount:
-    """The account's user-data stream beside its broker (same venue, same keys)."""
-    exchange = settings.exchange
-    assert exchange.api_key is not None  # the broker checked both
-    assert exchange.api_secret is not None
-    stream = AccountStream.open(venue, api_key=exchange.api_key.get_secret_value(),
-                                api_secret=exchange.api_secret.get_secret_value(),
-                                timeout_s=exchange.request_timeout_s)
-    resources.push_async_callback(stream.close)
-    return LiveAccount(account.broker, account.rules, account.equity, account.on_price, stream)
-
-
-async def _exchange_account(settings: Settings, clock: Clock, histories: Mapping[Symbol, pd.DataFrame],
-                            resources: AsyncExitStack, budget: RequestBudget, *,
-                            mark: Callable[[str], object] = _no_mark) -> LiveAccount:
-    broker = exchange_broker(settings, clock, budget=budget, signing_clock=WallClock())  # Binance checks wall time
-    resources.push_async_callback(broker.close)
-    await broker.check_access()
-    mark("exchange: access check")
-    await configure_account(broker, settings.exchange)  # futures: one-way mode, margin type and leverage set
-    mark("exchange: account terms")
-    rules = dict(await broker.load_markets())
-    mark("exchange: markets")
-    prices = {s: Decimal(str(h["close"].iloc[-1])) for s, h in histories.items()}
-    equity = account_equity(await broker.fetch_balance(), prices, settings.exchange.quote)
-    return LiveAccount(broker, rules, equity)
