@@ -355,10 +355,9 @@ class LiveLoop:
         exposed = bool(portfolio.positions or portfolio.pending_entries)
         fresh_price = newest is not None and (self._guarded_price_at is None or newest > self._guarded_price_at)
         since = None if self._guarded_wall is None else wall - self._guarded_wall
-        spaced = since is None or since >= self.cadence.guard_tick_wall_s
         fallback = since is None or since >= self.cadence.guard_fallback_wall_s  # REST when no news: wall-paced too
         interval = last is None or ((now - last).total_seconds() >= self.cadence.safety_interval_s and fallback)
-        tick = exposed and fresh_price and spaced
+        tick = exposed and fresh_price and (since is None or since >= self.cadence.guard_tick_wall_s)
         if not (self._account_news or interval) and (not tick or not self._price_may_act(now)):
             if tick:  # looked at: inside every quiet band, a pass would send its requests for nothing
                 self._guarded_price_at, self.stepped["guard_quiet"] = newest, self.stepped["guard_quiet"] + 1
@@ -374,9 +373,9 @@ class LiveLoop:
 
     def _price_may_act(self, now: datetime) -> bool:
         """Whether the newest prices or the clock may make a pass act (``safety.quiet``); no request."""
-        bands, safety = self.engine.safety.quiet_bands(sorted(self._prices)), self.engine.safety
-        acts = any(bands.get(s, EVERY_CANDLE).acts_at(p) for s, (p, _) in self._prices.items())
-        return acts or now >= safety.quiet_until()
+        bands = self.engine.safety.quiet_bands(sorted(self._prices))
+        return any(bands.get(s, EVERY_CANDLE).acts_at(p) for s, (p, _) in self._prices.items()) or (
+            now >= self.engine.safety.quiet_until())
 
 
 def _wall() -> float:
