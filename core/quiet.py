@@ -47,6 +47,14 @@ class QuietBand:
             every_candle=self.every_candle or other.every_candle,
         )
 
+    def acts_at(self, price: Decimal) -> bool:
+        """Whether a trade at ``price`` (a candle of that one price) makes the part act."""
+        if self.every_candle:
+            return True
+        lows = (b for b in (self.range_low, self.close_low) if b is not None)
+        highs = (b for b in (self.range_high, self.close_high) if b is not None)
+        return any(price <= bound for bound in lows) or any(price >= bound for bound in highs)
+
     @property
     def unbounded(self) -> bool:
         """No price makes the part act (and it does not act on every candle either)."""

@@ -41,6 +41,7 @@ def open_broker(
     sleep: Sleep = asyncio.sleep,
     seed: int | None = None,
     budget: RequestBudget | None = None,
+    signing_clock: Clock | None = None,
 ) -> CcxtBroker:
     """The ccxt broker on ``venue`` with the configured keys (a missing key is a one-line ``ConfigError``)."""
     if exchange.api_key is None or exchange.api_secret is None:
@@ -52,6 +53,7 @@ def open_broker(
         venue, api_key=exchange.api_key.get_secret_value(), api_secret=exchange.api_secret.get_secret_value(),
         symbols=symbols, clock=clock, retry=RetryPolicy.from_settings(exchange), timeout_s=exchange.request_timeout_s,
         sleep=sleep, seed=seed, budget=budget, client_id_prefix=exchange.client_id_prefix,
+        signing_clock=signing_clock,
     )
 
 

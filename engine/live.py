@@ -12,11 +12,11 @@ Three kinds of tasks run side by side (``docs/architecture.md``, "The live loop"
   wall time: a venue replaying history fast must not multiply the requests). It rewrites the heartbeat file
   whenever market data arrived, so a silent feed (or a stuck process) shows as an ageing heartbeat;
 - **the guardian** runs safety alone (``Engine.guard``) on its own cadence: at once when the user-data stream
-  reports a change on the account, on every new price while a position or entry is open (at most every
-  ``guard_tick_wall_s`` of wall time: each pass reads the position and its orders), and whenever
-  ``safety_interval_s`` passed without a guard pass. It takes the engine's lock, which a decision in flight
-  holds only during each of its desk calls, so a stop that fills during a long agent decision is finalized
-  within one guard interval, not after the decision.
+  reports a change on the account; on every new price while a position or entry is open (at most every
+  ``guard_tick_wall_s``), when that price may make safety act (``safety.quiet``: else a pass, which reads the
+  position and its orders, would change nothing); and whenever ``safety_interval_s`` passed without one. It takes
+  the engine's lock, which a decision in flight holds only during each of its desk calls, so a stop that fills
+  during a long agent decision is finalized within one guard interval, not after the decision.
 
 Time is the exchange's (``core.clock.ExchangeClock``): every stream event and a periodic ``GET time`` move it,
 so candles close on the exchange's time, never the wall clock's (``docs/venue.md``). Stopping (SIGTERM) lets the
@@ -40,6 +40,7 @@ from core.clock import ExchangeClock, WallClock
 from core.errors import OperationalError, TemporaryError
 from core.ids import Symbol
 from core.ports import Clock, NewEvent
+from core.quiet import EVERY_CANDLE
 from core.timeframes import ms_to_datetime
 from engine.engine import Engine, StepReport
 from engine.events import CommandsPending, DerivativesUpdated, Event, PriceTick, TimerTick
@@ -353,9 +354,13 @@ class LiveLoop:
         portfolio = self.engine.safety.portfolio()
         exposed = bool(portfolio.positions or portfolio.pending_entries)
         fresh_price = newest is not None and (self._guarded_price_at is None or newest > self._guarded_price_at)
-        spaced = self._guarded_wall is None or wall - self._guarded_wall >= self.cadence.guard_tick_wall_s
-        interval = last is None or (now - last).total_seconds() >= self.cadence.safety_interval_s
-        if not (self._account_news or (interval and spaced) or (exposed and fresh_price and spaced)):
+        since = None if self._guarded_wall is None else wall - self._guarded_wall
+        fallback = since is None or since >= self.cadence.guard_fallback_wall_s  # REST when no news: wall-paced too
+        interval = last is None or ((now - last).total_seconds() >= self.cadence.safety_interval_s and fallback)
+        tick = exposed and fresh_price and (since is None or since >= self.cadence.guard_tick_wall_s)
+        if not (self._account_news or interval) and (not tick or not self._price_may_act(now)):
+            if tick:  # looked at: inside every quiet band, a pass would send its requests for nothing
+                self._guarded_price_at, self.stepped["guard_quiet"] = newest, self.stepped["guard_quiet"] + 1
             return []
         self._account_news = False
         self._guarded_price_at, self._guarded_wall = newest, wall
@@ -365,6 +370,12 @@ class LiveLoop:
             events.append(CommandsPending(at=now, count=len(pending)))
         events.extend(PriceTick(at=at, symbol=s, price=float(p)) for s, (p, at) in sorted(self._prices.items()))
         return events or [TimerTick(at=now)]
+
+    def _price_may_act(self, now: datetime) -> bool:
+        """Whether the newest prices or the clock may make a pass act (``safety.quiet``); no request."""
+        bands = self.engine.safety.quiet_bands(sorted(self._prices))
+        return any(bands.get(s, EVERY_CANDLE).acts_at(p) for s, (p, _) in self._prices.items()) or (
+            now >= self.engine.safety.quiet_until())
 
 
 def _wall() -> float:

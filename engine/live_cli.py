@@ -51,28 +51,36 @@ def run_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     every price tick while a position is open and never waits for an agent decision to finish.
     """
     from core.settings import load_settings
+    from engine.startup import StartupTrace
 
+    trace = StartupTrace()
+    trace.mark("interpreter and CLI")
     overrides: dict[str, object] = {"mode": mode} if mode else {}
     if venue is not None:
         overrides["exchange"] = {"venue_url": venue}
     settings = load_settings(config, **overrides)
+    trace.mark("settings")
     if not allow_fallback:
         from agent.factory import refuse_without_llm
 
         refuse_without_llm(settings)
+        trace.mark("LLM key check")
     try:
         timeframe_seconds(timeframe)
     except ValueError as exc:
         raise ConfigError(f"--timeframe: {exc}") from exc
     from engine.runs import LiveFeed  # the engine's imports wait until a run starts (fast --help)
 
-    feed = LiveFeed(timeframe, heartbeat=heartbeat, safety_interval_s=safety_interval_s)
+    trace.mark("imports: engine")
+    feed = LiveFeed(timeframe, heartbeat=heartbeat, safety_interval_s=safety_interval_s, trace=trace)
     asyncio.run(_run(settings, feed, candles))
 
 
 async def _run(settings: Settings, feed: LiveFeed, candles: int | None) -> None:
     from engine.wiring import build_run
 
+    if feed.trace is not None:
+        feed.trace.mark("imports: wiring")
     run = await build_run(settings, feed)
     try:
         stop = asyncio.Event()

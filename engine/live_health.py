@@ -104,8 +104,12 @@ class Cadence:
     tick_interval_s: float = 10.0
     """A price tick through the whole engine (the gate's price conditions) at most this often per symbol."""
     guard_tick_wall_s: float = 0.5
-    """While a position or an entry is open, a guard pass on every new price, at most this often (wall seconds:
-    each pass reads the position and its orders, and request weight is budgeted per wall minute)."""
+    """While a position or an entry is open, the guard looks at every new price, at most this often (wall seconds):
+    a pass (it reads the position and its orders) when the price may make safety act, else nothing to send."""
+    guard_fallback_wall_s: float = 5.0
+    """The pass that waits for no news (every ``safety_interval_s``: REST as the fallback of the user-data stream)
+    at most this often in wall time (a venue replaying at 300x would otherwise make it every ``guard_tick_wall_s``;
+    request weight is budgeted per wall minute)."""
     floor_wall_s: float = 1.0
     """Timer ticks and price ticks through the engine at most this often in wall time, whatever the exchange's
     clock says (a venue replaying at 300x would otherwise ask for 300 times the requests)."""

@@ -23,6 +23,7 @@ from engine.live import LiveLoop
 from engine.live_feed import MarketSource
 from engine.live_health import Cadence
 from engine.replay import CandleReplay
+from engine.startup import StartupTrace
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ class LiveFeed:
     """Exchange-clock seconds between two price ticks stepped through the whole engine."""
     equity_fetch_s: float = 300.0
     """Exchange-clock seconds between two balance reads for the equity (also read after every account change)."""
+    trace: StartupTrace | None = None
+    """Marks the start's phases (``engine.startup``); ``None``: not traced."""
 
     def cadence(self, feed_stale_s: float) -> Cadence:
         """The live loop's cadence; a market stream silent for ``feed_stale_s`` (the gate's) is dialled again."""

@@ -25,24 +25,24 @@ from pathlib import Path
 from typing import Any, Literal, assert_never, overload
 
 import numpy as np
-import pandas as pd
 
 from agent.factory import agent_backend, all_secrets
 from agent.memory import AgentMemory
-from core.clock import ExchangeClock, SimClock
+from core.clock import ExchangeClock, SimClock, WallClock
 from core.errors import ConfigError
 from core.ids import Symbol
 from core.money import MarketRules
-from core.ports import AgentBackend, Broker, Clock, Store
+from core.ports import AgentBackend, Broker, Clock, NewEvent, Store
 from core.request_budget import RequestBudget
 from core.settings import RunMode, Settings
 from core.timeframes import ms_to_datetime
 from engine.chaos import chaos_store
 from engine.desk import EngineDesk
 from engine.engine import Engine
-from engine.exchange_setup import configure_account, expected_terms, open_broker, venue_budget
+from engine.exchange_setup import expected_terms, open_broker, venue_budget
 from engine.holdings import SpotHoldings, run_holdings_config
-from engine.live import LiveLoop, PriceHook
+from engine.live import LiveLoop
+from engine.live_account import LiveAccount, exchange_account, last_closes, simulated_account, with_stream
 from engine.live_feed import (
     at_start,
     candle_feeds,
@@ -52,16 +52,13 @@ from engine.live_feed import (
     preload,
     warm_up_gate,
 )
-from engine.paper import PaperAccount
 from engine.replay import CandleReplay
 from engine.runners import Coordination, coordination
 from engine.runs import LiveFeed, Replay, Run
 from engine.simulated import SimParts, market_for, sim_exchange, sim_markets, sim_parts
 from engine.timeline import Timeline
-from exchange.account_stream import AccountStream
 from exchange.ccxt_broker import CcxtBroker
 from exchange.retry import Sleep
-from exchange.sim import MarketFill
 from exchange.symbols import SymbolError, normalize_symbol
 from exchange.venue import Network, VenueSpec
 from gate.persistence import open_gate
@@ -69,7 +66,7 @@ from holdings.config import HoldingsConfig
 from learning.service import Learner
 from market.builder import Market
 from safety.alerts import VetoStreak, notifiers_from, offline_notifiers
-from safety.service import SafetyConfig, SafetyService, account_equity
+from safety.service import SafetyConfig, SafetyService
 from tools.context import JournalSink, StoreJournal, TradingDesk
 from tools.replay_journal import ReplayJournal
 
@@ -109,8 +106,14 @@ class Core:
     """Several runners on one account (``engine.runners``): leases and the account-wide book."""
 
 
-async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: int = 1, alerts: bool = True,
-                       replay: bool = False) -> Engine:  # fmt: skip
+def _no_mark(name: str) -> object:
+    return None
+
+
+async def build_engine(
+    core: Core, agent: AgentChoice, *, gate_persist_every: int = 1, alerts: bool = True, replay: bool = False,
+    mark: Callable[[str], object] = _no_mark,
+) -> Engine:
     """Assemble the engine over ``core`` and reconcile safety's book with the exchange before anything runs.
     ``alerts=False`` (a backtest, ``decide``): journaled, never sent (``safety.alerts.offline_notifiers``); ``replay``
     (a backtest): read-only tool calls are journaled in their decision only (``tools.replay_journal``)."""
@@ -132,6 +135,15 @@ async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: in
         holdings=spot.view() if spot else None,
     )
     holdings = spot.link(safety) if spot else None
+    mark("safety open")
+    # Protection first (invariant 6, and a restart's positions get their stops within seconds of the process
+    # start): reconcile before the gate, the learner and the agent are built (an LLM backend imports its SDK).
+    for symbol, price in core.marks.items():  # a restart protects its positions before the first tick comes
+        safety.mark(symbol, price, clock.now())
+    report = await safety.reconcile(clock.now(), cancel_orphans=settings.exchange.cancel_orphans)
+    if not report.ok:
+        raise ConfigError(f"reconciliation with the exchange failed: {report.error}")
+    mark("reconcile and protect")
     gate = open_gate(settings.gate, settings.llm, store, clock, symbols=list(core.market.symbols))
     learner = Learner.open(store, settings.learner, clock)
     memory = AgentMemory(settings.llm.memory_max_chars, all_secrets(settings), store)
@@ -150,11 +162,7 @@ async def build_engine(core: Core, agent: AgentChoice, *, gate_persist_every: in
         veto_streak=VetoStreak(threshold=settings.risk.repeated_veto_alert), gate_persist_every=gate_persist_every,
         holdings=holdings, lock=lock,
     )
-    for symbol, price in core.marks.items():  # a restart protects its positions before the first tick comes
-        safety.mark(symbol, price, clock.now())
-    report = await safety.reconcile(clock.now(), cancel_orphans=settings.exchange.cancel_orphans)
-    if not report.ok:
-        raise ConfigError(f"reconciliation with the exchange failed: {report.error}")
+    mark("gate, learner, agent")
     for trade in report.finalized:  # closed while we were away: the learner hears of it once
         learner.record_trade(trade)
     for trade in safety.closed_trades():  # closed before a crash that came before the learner's commit
@@ -215,17 +223,18 @@ def backtest_settings(settings: Settings) -> Settings:
 
 def exchange_broker(
     settings: Settings, clock: Clock, *, sleep: Sleep = asyncio.sleep, seed: int | None = None,
-    budget: RequestBudget | None = None,
+    budget: RequestBudget | None = None, signing_clock: Clock | None = None,
 ) -> CcxtBroker:
     """The ccxt broker on the venue of a testnet or mainnet run (no request sent yet: ``check_access`` next);
-    ``budget``: the venue's shared request budget (``engine.exchange_setup.venue_budget``)."""
+    ``budget``: the venue's shared request budget (``engine.exchange_setup.venue_budget``); ``signing_clock``:
+    what signed timestamps are reckoned on (default ``clock``; a live run's is the wall clock)."""
     plan = plan_for(settings)
     if plan.fills != "exchange" or plan.venue is None:
         raise ConfigError(
             f"mode {settings.mode} fills on the simulated exchange; the ccxt broker is for testnet/mainnet"
         )
     return open_broker(plan.venue, settings.exchange, live_symbols(settings), clock, sleep=sleep, seed=seed,
-                       budget=budget)
+                       budget=budget, signing_clock=signing_clock)
 
 
 def live_symbols(settings: Settings) -> list[Symbol]:
@@ -307,19 +316,6 @@ async def _replay_run(
     return Run(description, engine, store, feed)
 
 
-@dataclass(frozen=True)
-class LiveAccount:
-    """Where a live run's orders fill, and the equity it starts from."""
-
-    broker: Broker
-    rules: Mapping[Symbol, MarketRules]
-    equity: Decimal
-    on_price: PriceHook | None = None
-    """Paper: the simulated exchange trades at every live price before anyone looks (its fills follow them)."""
-    stream: AccountStream | None = None
-    """The account's user-data stream (fills and order updates as they happen; REST stays the truth)."""
-
-
 async def _live_run(
     settings: Settings, plan: RunPlan, feed: LiveFeed, clock: ExchangeClock | None, agent: AgentChoice, *,
     resources: AsyncExitStack,
@@ -331,69 +327,44 @@ async def _live_run(
     venue, symbols, timeframe = plan.venue, live_symbols(settings), feed.timeframe
     source = feed.source or market_source(venue, settings.exchange.request_timeout_s, resources)
     clock = clock or ExchangeClock(ms_to_datetime(await at_start(source.fetch_time_ms)))  # the exchange's, not ours
+    mark = feed.trace.mark if feed.trace is not None else _no_mark
+    mark("market source and time")
     store = chaos_store(open_store(settings.store))  # the store itself unless a chaos test aims a kill at a save
     resources.callback(store.close)
+    mark("store open")
     shared = coordination(settings, tuple(Symbol(s) for s in symbols), resources)  # several runners, or None
-    budget = venue_budget(venue, shared.counter if shared else store, clock, settings.exchange)  # broker's, candles'
+    # The broker's and the candles' request budget. Binance (and the venue) count weight per wall minute and say so in
+    # wall time (usage headers, Retry-After, ban times): the budget keeps wall time too. On the exchange's clock, a
+    # venue replaying at 300x made a full window's wait (market ms) a sleep of up to 60 wall seconds.
+    budget = venue_budget(venue, shared.counter if shared else store, WallClock(), settings.exchange)
     if isinstance(source, CcxtRest):  # REST gap fills count against the shared budget (the first time read did not)
         source.budget = budget
     histories = {s: await preload(source, s, timeframe, clock) for s in symbols}
+    mark("candle history")
     futures = settings.exchange.market_type == "future"
     market = live_market(histories, timeframe, derivatives=futures)
+    mark("market and regime fit")
     if plan.fills == "simulated":
-        account = _simulated_account(settings, clock, store, histories)
+        account = simulated_account(settings, clock, store, histories)
     else:
-        account = await _exchange_account(settings, clock, histories, resources, budget)
-        account = _with_stream(account, settings, venue, resources)
+        broker = exchange_broker(settings, clock, budget=budget, signing_clock=WallClock())  # Binance checks wall time
+        resources.push_async_callback(broker.close)
+        account = with_stream(await exchange_account(broker, settings, histories), settings, venue, resources)
+    mark("exchange account")
     core = Core(settings=settings, clock=clock, broker=account.broker, store=store, market=market,
                 rules=account.rules, initial_equity=account.equity, seed=settings.learner.seed,
-                marks={s: Decimal(str(h["close"].iloc[-1])) for s, h in histories.items()}, shared=shared)
-    engine = await build_engine(core, agent)
+                marks=last_closes(histories), shared=shared)
+    engine = await build_engine(core, agent, mark=mark)
     engine.equity_fetch_s = feed.equity_fetch_s
     warm_up_gate(engine.gate, histories, timeframe)
+    mark("gate warm-up")
     loop = LiveLoop(engine, candle_feeds(source, market, histories, timeframe), source, clock,
                     cadence=feed.cadence(settings.gate.feed_stale_s), account=account.stream,
                     heartbeat=feed.heartbeat, on_price=account.on_price,
                     derivatives=derivatives_poller(source, symbols) if futures else None)
     fills = "simulated fills at live prices from" if plan.fills == "simulated" else "orders on"
     description = f"{settings.mode}: {', '.join(symbols)} {timeframe}, {fills} Binance {venue.label} ({venue.hosts})"
+    mark("live loop")
+    if feed.trace is not None:
+        store.append(NewEvent(at=clock.now(), kind="run.startup", payload=feed.trace.as_json()))
     return Run(description, engine, store, loop)
-
-
-def _simulated_account(
-    settings: Settings, clock: Clock, store: Store, histories: Mapping[Symbol, pd.DataFrame]
-) -> LiveAccount:
-    """Paper: the simulated exchange at live prices, restored from the store and saved there after every change."""
-    rules = sim_markets(settings)
-    venue = sim_exchange(settings, clock, rules, fill=MarketFill.IMMEDIATE,
-                         initial_cash=settings.backtest.initial_cash, slippage_bps=settings.backtest.slippage_bps)
-    paper = PaperAccount.open(venue, store)
-    prices = {s: Decimal(str(h["close"].iloc[-1])) for s, h in histories.items()}
-    equity = account_equity(venue.balances(), prices, settings.exchange.quote)
-    return LiveAccount(paper.broker(), rules, equity, on_price=paper.on_price)
-
-
-def _with_stream(
-    account: LiveAccount, settings: Settings, venue: VenueSpec, resources: AsyncExitStack
-) -> LiveAccount:
-    """The account's user-data stream beside its broker (same venue, same keys)."""
-    exchange = settings.exchange
-    assert exchange.api_key is not None  # the broker checked both
-    assert exchange.api_secret is not None
-    stream = AccountStream.open(venue, api_key=exchange.api_key.get_secret_value(),
-                                api_secret=exchange.api_secret.get_secret_value(),
-                                timeout_s=exchange.request_timeout_s)
-    resources.push_async_callback(stream.close)
-    return LiveAccount(account.broker, account.rules, account.equity, account.on_price, stream)
-
-
-async def _exchange_account(settings: Settings, clock: Clock, histories: Mapping[Symbol, pd.DataFrame],
-                            resources: AsyncExitStack, budget: RequestBudget) -> LiveAccount:
-    broker = exchange_broker(settings, clock, budget=budget)
-    resources.push_async_callback(broker.close)
-    await broker.check_access()
-    await configure_account(broker, settings.exchange)  # futures: one-way mode, margin type and leverage set
-    rules = dict(await broker.load_markets())
-    prices = {s: Decimal(str(h["close"].iloc[-1])) for s, h in histories.items()}
-    equity = account_equity(await broker.fetch_balance(), prices, settings.exchange.quote)
-    return LiveAccount(broker, rules, equity)

@@ -60,6 +60,10 @@ class CcxtBroker:
     ``budget``: the request budget shared with every other ccxt client on this IP and account (the
     wiring passes one, store-backed); without it the broker keeps a private one (nothing shared).
     ``client_id_prefix``: orders whose client id lacks it are reported as foreign.
+    ``signing_clock``: what signed requests' ``timestamp`` (and the clock offset) are reckoned on; Binance checks
+    it against its wall clock, so a live run passes a wall clock while ``clock`` follows the exchange's market
+    time (the same thing on Binance; a venue replaying history at 300x moves it 300 s a second, and every signed
+    request went out minutes ahead: -1021, a new offset, a resend). Default: ``clock``.
     """
 
     def __init__(
@@ -75,6 +79,7 @@ class CcxtBroker:
         budget: RequestBudget | None = None,
         client_id_prefix: str = "tw",
         clock_offset: ClockOffset | None = None,
+        signing_clock: Clock | None = None,
     ) -> None:
         self.exchange = exchange
         self.venue = venue
@@ -91,6 +96,7 @@ class CcxtBroker:
             hosts=venue.hosts,
             futures=self._futures,
             clock=clock,
+            signing_clock=signing_clock,
             budget=self.budget,
             offset=clock_offset or ClockOffset(),
             retrier=Retrier(retry, sleep=sleep, rng=random.Random(seed)),
@@ -116,6 +122,7 @@ class CcxtBroker:
         seed: int | None = None,
         budget: RequestBudget | None = None,
         client_id_prefix: str = "tw",
+        signing_clock: Clock | None = None,
     ) -> CcxtBroker:
         """A broker on ``venue`` with its own ccxt client (no request is sent until ``check_access``)."""
         exchange = ccxt_client(venue, api_key=api_key, api_secret=api_secret, timeout_s=timeout_s)
@@ -129,6 +136,7 @@ class CcxtBroker:
             seed=seed,
             budget=budget,
             client_id_prefix=client_id_prefix,
+            signing_clock=signing_clock,
         )
 
     # ------------------------------------------------------------------ start-up

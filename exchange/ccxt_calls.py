@@ -60,6 +60,7 @@ class CcxtCalls:
         hosts: str,
         futures: bool,
         clock: Clock,
+        signing_clock: Clock | None = None,
         budget: RequestBudget,
         offset: ClockOffset,
         retrier: Retrier,
@@ -71,6 +72,8 @@ class CcxtCalls:
         self.hosts = hosts
         self.futures = futures
         self.clock = clock
+        self.signing_clock = signing_clock or clock
+        """Signed timestamps and the offset are reckoned on it (Binance checks them against its wall clock)."""
         self.budget = budget
         self.offset = offset
         self.retrier = retrier
@@ -85,7 +88,7 @@ class CcxtCalls:
         self, call: Call[T], op: Op, *, intent: OrderIntent | None = None, write: bool = False, creating: bool = False
     ) -> T:
         """One request; every ccxt error leaves this method as a ``core.errors`` type."""
-        if op not in (Op.TIME, Op.MARKETS) and self.offset.due(self.clock.now()):
+        if op not in (Op.TIME, Op.MARKETS) and self.offset.due(self.signing_clock.now()):
             await self.sync_clock()
         try:
             return await self._send(call, op, intent, write=write, creating=creating)
@@ -108,17 +111,17 @@ class CcxtCalls:
         sent: list[datetime] = []
 
         async def timed() -> Any:
-            sent.append(self.clock.now())
+            sent.append(self.signing_clock.now())
             return await self.exchange.fetch_time()
 
         server_ms = await self._send(timed, Op.TIME, None, write=False, creating=False)
-        offset = self.offset.record(int(server_ms), sent[-1], self.clock.now())
+        offset = self.offset.record(int(server_ms), sent[-1], self.signing_clock.now())
         log.info("Binance %s clock offset: %+d ms", self.label, offset)
         return offset
 
     def nonce(self) -> int:
-        """ccxt's signed ``timestamp``: the injected clock on the exchange's time."""
-        return self.offset.exchange_ms(self.clock.now())
+        """ccxt's signed ``timestamp``: the signing clock on the exchange's time."""
+        return self.offset.exchange_ms(self.signing_clock.now())
 
     # ------------------------------------------------------------------ one request
 
@@ -166,7 +169,8 @@ class CcxtCalls:
             self.budget.observe(usage_from_headers(headers, self.budget.policy.limits))
 
     def _seconds_until(self, at: datetime) -> float:
-        return max(0.0, (at - self.clock.now()).total_seconds())
+        """Seconds until ``at`` on the budget's clock (bans, back-offs and windows are kept on it)."""
+        return max(0.0, (at - self.budget.clock.now()).total_seconds())
 
     # ------------------------------------------------------------------ errors
 
@@ -218,7 +222,7 @@ class CcxtCalls:
         status = _STATUS.match(str(exc))
         retry_after = retry_after_s(getattr(self.exchange, "last_response_headers", None))
         if (status is not None and status.group(1) == "418") or "banned until" in message:
-            now = self.clock.now()
+            now = self.budget.clock.now()  # the budget keeps bans on its clock (a live run's: the wall clock)
             banned_until = ms_to_datetime(banned_until_ms(message, retry_after, datetime_to_ms(now)))
             self.budget.ban(banned_until)
             return IpBanned(
@@ -227,7 +231,7 @@ class CcxtCalls:
         if isinstance(exc, ccxt_errors.DDoSProtection) and (status is None or status.group(1) != "429"):
             return OperationalError(f"Binance {self.label} ({self.hosts}) throttled the key: {message}")
         if retry_after is not None:
-            self.budget.back_off(self.clock.now() + timedelta(seconds=retry_after))
+            self.budget.back_off(self.budget.clock.now() + timedelta(seconds=retry_after))
         return TemporaryError(message, retry_after_s=retry_after)
 
     def _redact(self, text: str) -> str:

@@ -2,7 +2,9 @@
 
 - a triggered futures algo order reports its child order's fill (``actualOrderId``, regular book);
 - a spot order read back by id (``GET /api/v3/order``, cancel answers) carries no ``fills``: its fees, and so
-  what a buy delivered net of a fee taken in the base asset, come from its trades (``myTrades?orderId=``);
+  what a buy delivered net of a fee taken in the base asset, come from its trades (``myTrades?orderId=``); a
+  futures order never carries its commission (``GET``/``POST /fapi/v1/order``): a filled one's fees come from its
+  trades too (``userTrades?orderId=``), so an entry found by the lookup after its answer was lost books its fee;
 - a trade names only its exchange order id: the client id comes from the order (once, then remembered).
 """
 
@@ -49,7 +51,7 @@ class OrderReader:
             self.memory.cid_by_exchange_id[child_id] = intent.client_order_id
             child = await self.calls.call(lambda: self.exchange.fetch_order(child_id, intent.symbol), Op.FETCH_ORDER)
             return self.memory.order(child, intent, extras, now=now, exchange_order_id=str(raw.get("id")))
-        fees = await self._spot_fees(raw, intent)
+        fees = await self._fees_from_trades(raw, intent)
         return self.memory.order(raw, intent, extras, now=now, fees=fees)
 
     async def client_id_of(self, exchange_order_id: str, symbol: Symbol) -> ClientOrderId:
@@ -64,11 +66,12 @@ class OrderReader:
         self.memory.cid_by_exchange_id[exchange_order_id] = cid
         return cid
 
-    async def _spot_fees(self, raw: Raw, intent: OrderIntent) -> shapes.FeeSplit | None:
-        """A filled spot order read back without ``fills``: its fees from its trades, cached per filled quantity."""
+    async def _fees_from_trades(self, raw: Raw, intent: OrderIntent) -> shapes.FeeSplit | None:
+        """A filled order read without ``fills`` (spot read back by id; futures always): its fees from its trades,
+        cached per filled quantity."""
         info = raw.get("info", {})
         filled = shapes.dec(info.get("executedQty")) or Decimal(0)
-        if self.calls.futures or filled <= 0 or info.get("fills"):
+        if filled <= 0 or info.get("fills"):
             return None
         key = (str(raw.get("id")), filled)
         if key not in self.memory.fees:

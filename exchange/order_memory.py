@@ -34,7 +34,7 @@ class OrderMemory:
     conditional: dict[ClientOrderId, bool] = field(default_factory=dict)
     cid_by_exchange_id: dict[str, ClientOrderId] = field(default_factory=dict)
     fees: dict[tuple[str, Decimal], shapes.FeeSplit] = field(default_factory=dict)
-    """A spot order's fees from its trades, by (exchange id, filled quantity): refreshed when more fills."""
+    """A filled order's fees from its trades, by (exchange id, filled quantity): refreshed when more fills."""
 
     def is_ours(self, cid: str) -> bool:
         return has_prefix(cid, self.prefix)

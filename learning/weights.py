@@ -18,7 +18,6 @@ from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy import stats
 
 from core.settings import LearnerSettings
 from core.types import Signal
@@ -140,7 +139,11 @@ def _posteriors(
 @lru_cache(maxsize=256)
 def _credible_intervals(alphas: tuple[float, ...], betas: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
     """The credible interval of each Beta(alpha, beta); the posteriors change only when a trade closes, and every
-    decision asks for them (scipy's ``ppf`` is most of a decision's cost otherwise)."""
+    decision asks for them (scipy's ``ppf`` is most of a decision's cost otherwise). scipy is imported here, on
+    the first decision: ``scipy.stats`` takes over half a second to import, which a restart must not spend before
+    it has protected its positions."""
+    from scipy import stats
+
     lows, highs = stats.beta.ppf(np.array(_TAILS)[:, None], np.array(alphas)[None, :], np.array(betas)[None, :])
     return lows, highs
 

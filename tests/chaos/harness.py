@@ -37,8 +37,13 @@ from typing import Any
 from tests.chaos.processes import BotProcess, VenueProcess, clean_env
 
 POINTS = ("placement", "fill", "decision", "save", "random")
-AIM_S = 8.0
-"""How long a kill waits for its point to come before it lands at random instead (counted as ``random``)."""
+AIM_S = 5.0
+"""How long a kill waits for its point to come before it lands at once instead (counted as ``random``; the point is
+aimed at again by the next kill, up to ``AIM_RETRIES`` times). A restart protects in about 2 s (``engine/startup.py``),
+so the wait, not the restart, is most of a kill's cost."""
+AIM_RETRIES = 2
+SAVE_AT = (3, 20)
+"""The store transaction a ``save`` kill lands in, drawn from this range (a start makes a dozen in its first seconds)."""
 EXIT_TYPES = {"STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT"}
 BOT_ENV = {
     # Wake at every 5m close, enter on weak signals, no cool-downs or daily caps: many orders, stops and exits.
@@ -130,6 +135,7 @@ class Chaos:
     _ledger_seq: int = 0
     _journal_seq: int = 0
     _exit_cids: set[str] = field(default_factory=set)
+    _retries: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -144,8 +150,12 @@ class Chaos:
         began = time.monotonic()
         self.venue.start()
         try:
+            queue: list[str] = []
             for index in range(kills):
-                self._cycle(POINTS[index % len(POINTS)])
+                point = queue.pop(0) if queue else POINTS[index % len(POINTS)]
+                if self._cycle(point) != point and point != "random" and self._retries[point] < AIM_RETRIES:
+                    self._retries[point] += 1
+                    queue.append(point)  # the point did not come in time: the next kill aims at it again
             self._start(save_at=None)
             self._await_ready(self.bot.starts, 120)
             time.sleep(3)  # a few candles after the last restart
@@ -159,8 +169,9 @@ class Chaos:
         self.figures.seconds = time.monotonic() - began
         return self.figures
 
-    def _cycle(self, point: str) -> None:
-        save_at = self.rng.randint(3, 40) if point == "save" else None
+    def _cycle(self, point: str) -> str:
+        """One start and one kill aimed at ``point``; returns the point the kill landed at."""
+        save_at = self.rng.randint(*SAVE_AT) if point == "save" else None
         start = self._start(save_at)
         watcher = threading.Thread(target=self._watch_protection, args=(start,), daemon=True)
         watcher.start()
@@ -170,10 +181,11 @@ class Chaos:
             if self.bot.running:
                 self.bot.kill()
             watcher.join(timeout=5)
-            return
+            return "save" if point == "save" else "random"
         killed = self._aim(point)
         self.figures.kills[killed] += 1
         watcher.join(timeout=40)
+        return killed
 
     def _start(self, save_at: int | None) -> int:
         self.bot.env.pop("TRADEWAKE_CHAOS_KILL_AT_SAVE", None)
@@ -222,7 +234,8 @@ class Chaos:
             else:
                 self._note_exit()
                 return "save"
-            point = "random"
+            self.bot.kill()  # it has waited already: land now (counted as random; the next kill aims again)
+            return "random"
         if point == "placement":
             self.venue.post(
                 "/_venue/faults/add",
@@ -245,7 +258,7 @@ class Chaos:
         elif point == "decision":
             hit = self._wait(lambda: bool(self._journal_since(self._journal_seq, "tool_call")), AIM_S)
         else:
-            time.sleep(self.rng.uniform(0.2, 4.0))
+            time.sleep(self.rng.uniform(0.2, 3.0))
             hit = False
         if self.bot.running:
             self.bot.kill()

@@ -4,6 +4,7 @@ progress finish, saves and exits 0."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -17,6 +18,13 @@ def journal_kinds(store: Path) -> list[str]:
         return [row[0] for row in db.execute("SELECT kind FROM journal ORDER BY seq")]
 
 
+def startup_phases(store: Path) -> list[str]:
+    """The phases of the first start's trace (``run.startup``, ``engine/startup.py``), in order."""
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+        (payload,) = db.execute("SELECT payload FROM journal WHERE kind = 'run.startup' ORDER BY seq").fetchone()
+    return [phase["name"] for phase in json.loads(payload)["phases"]]
+
+
 def test_run_against_the_venue_for_a_few_candles_then_sigterm_saves_and_exits_0(tmp_path: Path) -> None:
     venue = VenueProcess(tmp_path / "venue", market="spot", speed=150).start()
     try:
@@ -28,6 +36,8 @@ def test_run_against_the_venue_for_a_few_candles_then_sigterm_saves_and_exits_0(
         assert f"127.0.0.1:{venue.port}" in out and "stopped after 2 candles" in out
         kinds = journal_kinds(bot.store_path)
         assert "reconcile.done" in kinds
+        phases = startup_phases(bot.store_path)  # protection first: reconciled before the agent is built
+        assert phases.index("reconcile and protect") < phases.index("gate, learner, agent") < phases.index("live loop")
 
         beaten = bot.heartbeat.read_text(encoding="utf-8")
         again = BotProcess(tmp_path / "bot", venue).start()  # the same store, until SIGTERM

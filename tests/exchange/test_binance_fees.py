@@ -142,3 +142,21 @@ async def test_futures_fees_are_in_the_margin_asset_unless_bnb_burn_is_on() -> N
     rig.fake.bnb_fees = True
     assert not (await rig.broker.fetch_fee_terms(FBTC)).bnb_pays  # no BNB in the futures wallet
     assert rig.fake.sent("GET", "/fapi/v1/feeBurn")
+
+
+async def test_a_futures_entry_whose_answer_was_lost_carries_its_fee_from_its_trades() -> None:
+    """Futures order answers never carry the commission: the order found by its client id after a lost answer
+    (and any filled order read back) takes its fee from ``userTrades?orderId=`` (the chaos run booked 0)."""
+    rig = ccxt_rig("future")
+    rig.venue.on_price("40000", symbol=FBTC)
+    rig.fake.fail_next("POST", "/fapi/v1/order", "timeout_after")
+    order = await rig.broker.create_order(
+        intent("tw-in", Side.BUY, OrderType.MARKET, "0.01", symbol=FBTC)
+    )
+    (fill,) = rig.venue.fills(FBTC)
+    assert order.status is OrderStatus.FILLED and fill.fee > 0
+    assert (order.fee, order.fee_asset) == (fill.fee, "USDT") == (D("0.2"), "USDT")  # 0.05 % taker of 400 USDT
+    (lookup,) = rig.fake.sent("GET", "/fapi/v1/userTrades")
+    assert lookup.params["orderId"] == order.exchange_order_id
+    await rig.broker.fetch_order(ClientOrderId("tw-in"), FBTC)
+    assert len(rig.fake.sent("GET", "/fapi/v1/userTrades")) == 1  # a filled order's fees do not change

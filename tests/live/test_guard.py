@@ -1,6 +1,7 @@
 """The guard's own cadence in the live loop: a stop that fills while the agent's decision is still in flight is
 finalized within one guard interval (the guard takes the engine's lock between the decision's desk calls), with
-the user-data stream and without it; with a position open the guard runs on every new price."""
+the user-data stream and without it; with a position open the guard looks at every new price, and passes (reads
+the exchange) when that price may make safety act."""
 
 from __future__ import annotations
 
@@ -68,6 +69,12 @@ async def test_with_a_position_open_the_guard_runs_on_every_new_price(tmp_path: 
             await play(venue, 1, pause_s=0.3)  # the candle closes: the agent enters
             await until(holder_ready, what="the entry")
             await until(lambda: bool(bot.run.engine.safety.portfolio().positions), what="the position")
-            before = bot.loop.stepped["guard_pass"]
+            await until(lambda: bot.loop.stepped["guard_quiet"] + bot.loop.stepped["guard_pass"] > 0, what="a look")
+            looks = lambda: bot.loop.stepped["guard_pass"] + bot.loop.stepped["guard_quiet"]  # noqa: E731
+            before, quiet, requests = looks(), bot.loop.stepped["guard_quiet"], venue.http.requests
             await play(venue, 8, pause_s=0.8)  # two candles: six trades, spaced beyond guard_tick_wall_s
-            assert bot.loop.stepped["guard_pass"] - before >= 6, "one pass per new price while the position is open"
+            assert looks() - before >= 6, "the guard looks at every new price while the position is open"
+            # A 5 % stop: these prices are inside the position's quiet band (safety.quiet), so most looks are passes
+            # that would change nothing and are not made (no request); REST stays the fallback every interval.
+            assert bot.loop.stepped["guard_quiet"] - quiet >= 4, bot.loop.stepped
+            assert venue.http.requests - requests < 6 * 3, "quiet looks send no request"

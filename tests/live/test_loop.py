@@ -107,7 +107,12 @@ async def test_an_ip_ban_on_market_data_opens_the_breaker_pauses_market_requests
             bot.loop.rest_pause = RestPause(pause_s=1.0)
             await play(venue, 4)
             first = bot.loop.feeds[0].next_open_ms - 4 * 75_000 * 4
-            venue.faults.add(FaultRule(kind=WireFault.BAN, times=1, retry_after_s=1, paths=("GET /api/v3/time",)))
+            # A dropped market socket makes the feed fill its gap over REST; that klines request meets the ban. (The
+            # test banned ``GET time`` before, which only the broker's clock sync sends: it met it through -1021
+            # resends, gone since the broker signs on the wall clock.)
+            venue.faults.add(FaultRule(kind=WireFault.BAN, times=1, retry_after_s=1, paths=("GET /api/v3/klines",)))
+            venue.hub.drop("market")
+            await play(venue, 2)
             await until(lambda: bool(bot.journal("breaker.transition")), what="the breaker opening")
             opened = [e.payload for e in bot.journal("breaker.transition") if e.payload["transition"] == "open"]
             assert opened and opened[0]["breaker"] == "exchange" and "market data refused" in opened[0]["reason"]

@@ -24,16 +24,16 @@ from tests.safety.simworld import World
 
 
 def quiet_at(band: QuietBand, price: Decimal) -> bool:
-    """A tick at ``price`` (a bar whose low, high and close are all ``price``) is quiet for ``band``."""
-    if band.every_candle:
-        return False
-    acts = (
-        (band.range_low is not None and price <= band.range_low)
-        or (band.range_high is not None and price >= band.range_high)
-        or (band.close_low is not None and price <= band.close_low)
-        or (band.close_high is not None and price >= band.close_high)
-    )
-    return not acts
+    """A tick at ``price`` (a bar whose low, high and close are all ``price``) is quiet for ``band``: what the live
+    loop's guard asks (``QuietBand.acts_at``) before it spends requests on a pass; the walks below check it against
+    what a pass then does."""
+    return not band.acts_at(price)
+
+
+def test_a_tick_acts_at_and_beyond_each_bound_and_always_on_every_candle() -> None:
+    band = QuietBand(range_low=Decimal(95), close_high=Decimal(110))
+    assert [band.acts_at(Decimal(p)) for p in (94, 95, 96, 109, 110, 111)] == [True, True, False, False, True, True]
+    assert QuietBand(every_candle=True).acts_at(Decimal(100)) and not QuietBand().acts_at(Decimal(100))
 
 
 async def open_one(world: World, side: str, take_profit: float | None, trailing: tuple[float, float] | None) -> None:
