@@ -186,6 +186,25 @@ def interval_text(interval_s: int) -> str:
     return f"{interval_s}s"
 
 
+def still_current(usage: Mapping[str, int], limits: Iterable[Limit], *, sent_ms: int, now_ms: int) -> dict[str, int]:
+    """The figures of ``usage`` (one answer's headers) that still describe the window in force at ``now_ms``.
+
+    Binance counts a request in the window it arrives in and reports that window's use. An answer that comes
+    back after the window turned (sent before the boundary, read after it) reports a window that is over;
+    raising the new window to that figure would count the old window's weight twice and hold back a whole
+    window for weight the exchange no longer counts. Such a limiter's figure is dropped; the request's own
+    reservation was counted in its window already. (A clock a little ahead of Binance's can still carry an old
+    figure over for a few ms after a boundary: cautious, never blind.)
+    """
+    by_name = {limit.name: limit for limit in limits}
+    return {
+        name: value
+        for name, value in usage.items()
+        if name in by_name
+        and window_of(sent_ms, by_name[name].interval_s) == window_of(now_ms, by_name[name].interval_s)
+    }
+
+
 def usage_from_headers(headers: Mapping[str, str] | None, limits: Iterable[Limit]) -> dict[str, int]:
     """Each limiter's use as the exchange reported it in one response (limiters it did not mention: absent)."""
     by_header = {limit.header: limit.name for limit in limits}

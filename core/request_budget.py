@@ -7,7 +7,8 @@ The decisions are ``core.ratelimit``'s pure functions; this module only counts, 
 
 - ``admit(cost, priority)`` adds the request's cost to each window first and refunds it when the decision
   is to wait, so two processes racing for the last units can both wait, never both go over;
-- ``observe(headers)`` raises each count to what the exchange reported (requests from elsewhere count too);
+- ``observe(headers, sent=...)`` raises each count to what the exchange reported (requests from elsewhere count
+  too), unless the answer came back after the window it reports had ended;
 - ``ban(until)`` (a 418) and ``back_off(until)`` (a 429's ``Retry-After``) set deadlines during which
   ``admit`` answers ``Blocked`` for everybody on the IP: no request is sent at all.
 
@@ -24,7 +25,18 @@ from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from core.ports import Clock
-from core.ratelimit import Admit, BudgetPolicy, Cost, Limit, Priority, Scope, Throttle, decide, window_of
+from core.ratelimit import (
+    Admit,
+    BudgetPolicy,
+    Cost,
+    Limit,
+    Priority,
+    Scope,
+    Throttle,
+    decide,
+    still_current,
+    window_of,
+)
 from core.timeframes import datetime_to_ms, ms_to_datetime
 
 
@@ -128,9 +140,14 @@ class RequestBudget:
             await sleep(max(0.0, (decision.until_ms - self._now_ms()) / 1000))
             waits += 1
 
-    def observe(self, usage: dict[str, int]) -> None:
-        """Raise each limiter's count to the exchange's own figure (from ``core.ratelimit.usage_from_headers``)."""
+    def observe(self, usage: dict[str, int], *, sent: datetime | None = None) -> None:
+        """Raise each limiter's count to the exchange's own figure (from ``core.ratelimit.usage_from_headers``).
+
+        ``sent``: when the request that brought the figures left (default: now). A limiter whose window turned
+        since then reported the window that is over (``core.ratelimit.still_current``): its figure is dropped."""
         now_ms = self._now_ms()
+        if sent is not None:
+            usage = still_current(usage, self.policy.limits, sent_ms=datetime_to_ms(sent), now_ms=now_ms)
         for limit in self.policy.limits:
             if limit.name in usage:
                 self._count(limit, now_ms, at_least=usage[limit.name])

@@ -129,14 +129,15 @@ class CcxtCalls:
         await self._admit(op, intent)
         self.exchange.last_response_headers = None
         self.exchange.last_http_response = None
+        sent = self.budget.clock.now()
         try:
             result = await call()
         except ccxt_errors.BaseError as exc:
-            self._observe()
+            self._observe(sent)
             if self._timestamp_refused(exc):
                 raise _StaleTimestamp(self._redact(str(exc))) from exc
             raise self.translate(exc, write=write, creating=creating) from exc
-        self._observe()
+        self._observe(sent)
         return result
 
     async def _admit(self, op: Op, intent: OrderIntent | None) -> None:
@@ -163,10 +164,10 @@ class CcxtCalls:
             retry_after_s=self._seconds_until(blocked.until),
         )
 
-    def _observe(self) -> None:
+    def _observe(self, sent: datetime) -> None:
         headers = getattr(self.exchange, "last_response_headers", None)
         if headers:
-            self.budget.observe(usage_from_headers(headers, self.budget.policy.limits))
+            self.budget.observe(usage_from_headers(headers, self.budget.policy.limits), sent=sent)
 
     def _seconds_until(self, at: datetime) -> float:
         """Seconds until ``at`` on the budget's clock (bans, back-offs and windows are kept on it)."""

@@ -27,7 +27,7 @@ import asyncio
 import functools
 import re
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 import ccxt.async_support as ccxt_async
@@ -166,15 +166,16 @@ class CcxtRest:
                     unsupported_ok: bool = False) -> T:
         await self._admit(weight)
         self.exchange.last_response_headers = None
+        sent = self.budget.clock.now() if self.budget is not None else None
         try:
             result = await request()
         except ccxt_errors.NotSupported as exc:
             if unsupported_ok:
                 raise _Unsupported from exc
-            raise self._failed(exc) from exc
+            raise self._failed(exc, sent) from exc
         except ccxt_errors.BaseError as exc:
-            raise self._failed(exc) from exc
-        self._observe()
+            raise self._failed(exc, sent) from exc
+        self._observe(sent)
         return result
 
     async def _admit(self, weight: int) -> None:
@@ -192,14 +193,14 @@ class CcxtRest:
             seconds = max(0.0, (decision.until_ms - datetime_to_ms(self.budget.clock.now())) / 1000)
             raise TemporaryError(f"request budget still full ({decision.limit})", retry_after_s=seconds)
 
-    def _observe(self) -> None:
+    def _observe(self, sent: datetime | None) -> None:
         headers = self.exchange.last_response_headers
         if self.budget is not None and headers:
-            self.budget.observe(usage_from_headers(headers, self.budget.policy.limits))
+            self.budget.observe(usage_from_headers(headers, self.budget.policy.limits), sent=sent)
 
-    def _failed(self, exc: ccxt_errors.BaseError) -> TradewakeError:
+    def _failed(self, exc: ccxt_errors.BaseError, sent: datetime | None) -> TradewakeError:
         """Translate, and tell the shared budget about a 418 ban or a 429 back-off."""
-        self._observe()
+        self._observe(sent)
         error = self.translate(exc)
         budget, status = self.budget, _status(exc)
         if budget is None or not isinstance(exc, ccxt_errors.DDoSProtection):

@@ -20,6 +20,7 @@ from core.ratelimit import (
     decide,
     interval_text,
     retry_after_s,
+    still_current,
     usage_from_headers,
     window_end_ms,
     window_of,
@@ -115,6 +116,34 @@ def test_market_data_and_entries_stop_short_of_the_share_kept_for_stops() -> Non
     assert isinstance(decide(orders, Cost(weight=1, orders=1), Priority.PROTECTIVE, spot, 1_700_000_000_000), Admit)
     entry = decide(orders, Cost(weight=1, orders=1), Priority.ENTRY, spot, 1_700_000_000_005)
     assert entry == Throttle(1_700_000_010_000, "orders_10s")
+
+
+@given(data=st.data(), policy=policies, sent=now_ms, latency_ms=st.integers(0, 120_000))
+def test_a_figure_from_a_window_that_has_ended_is_never_counted_in_the_next(
+    data: st.DataObject, policy: BudgetPolicy, sent: int, latency_ms: int
+) -> None:
+    """Binance reports the window the request was counted in; an answer that arrives after that window ended
+    reports the minute that is over. Counted in the new window it would hold back a whole minute for weight
+    the venue no longer counts (the double count that made restarts wait for the next wall minute)."""
+    reported = data.draw(usage(policy))
+    answered = sent + latency_ms
+    kept = still_current(reported, policy.limits, sent_ms=sent, now_ms=answered)
+    for limit in policy.limits:
+        same_window = window_of(sent, limit.interval_s) == window_of(answered, limit.interval_s)
+        assert kept.get(limit.name) == (reported[limit.name] if same_window else None)
+
+
+def test_an_answer_that_crosses_the_minute_keeps_only_the_ten_second_figure_of_its_window() -> None:
+    futures = BudgetPolicy.binance_futures()
+    reported = {"weight_1m": 2_000, "orders_10s": 5, "orders_1m": 40}
+    sent, answered = 1_700_000_039_990, 1_700_000_040_010  # 22:13:59.990 -> 22:14:00.010 UTC
+    assert still_current(reported, futures.limits, sent_ms=sent, now_ms=answered) == {}
+    assert still_current(reported, futures.limits, sent_ms=sent, now_ms=sent + 5) == reported
+    within_minute = 1_700_000_050_010  # 22:14:09.990 -> :10.010: only the 10 s window turned
+    assert still_current(reported, futures.limits, sent_ms=within_minute - 20, now_ms=within_minute) == {
+        "weight_1m": 2_000,
+        "orders_1m": 40,
+    }
 
 
 def test_usage_headers_are_read_case_insensitively_and_junk_is_ignored() -> None:

@@ -95,3 +95,19 @@ def test_processes_on_one_sqlite_store_share_counts_and_bans(tmp_path: Path) -> 
     finally:
         first.close()
         second.close()
+
+
+def test_a_figure_reported_for_the_minute_that_ended_does_not_fill_the_next_one() -> None:
+    """A request sent at 12:00:59.9 and answered at 12:01:00.1 carries the weight of the minute that is over:
+    the venue counts the new minute from nothing, so must the budget (else market data waits a whole minute)."""
+    clock = SimClock(datetime(2026, 3, 2, 12, 0, 59, 900_000, tzinfo=UTC))
+    shared = budget(MemoryCounter(), clock)
+    assert shared.admit(Cost(weight=20), Priority.MARKET_DATA) == Admit()
+    sent = clock.now()
+    clock.advance_by(0.2)
+    shared.observe({"weight_1m": 4_000}, sent=sent)
+    assert shared.usage().limits[0].used == 0
+    assert shared.admit(Cost(weight=20), Priority.MARKET_DATA) == Admit()
+    sent = clock.now()
+    shared.observe({"weight_1m": 4_000}, sent=sent)  # sent and answered in the new minute: it counts
+    assert shared.usage().limits[0].used == 4_000

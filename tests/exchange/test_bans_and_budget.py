@@ -188,3 +188,30 @@ def test_a_private_budget_is_the_default_and_names_the_venue() -> None:
     assert rig.broker.budget.policy == BudgetPolicy.binance_futures()
     assert isinstance(rig.broker.budget.counter, MemoryCounter)
     assert len(rig.broker.budget.account) == 12  # a hash of the key, never the key
+
+
+async def test_an_answer_from_the_minute_that_ended_does_not_hold_back_the_next_minute() -> None:
+    """Binance counts a request in the minute it arrives and reports that minute's weight; an answer that comes
+    back after the minute turned reports weight the venue no longer counts, so it must not fill the new minute
+    (a restart's reads would otherwise wait for the next one)."""
+    rig = ccxt_rig("spot", balances={"USDT": D(10_000)})
+    rig.venue.on_price("40000", symbol=BTC)
+    await rig.broker.load_markets()
+    rig.clock.advance_to(datetime(2024, 1, 1, 0, 0, 59, 950_000, tzinfo=UTC))
+    rig.fake.limits.external_weight = 5_500  # the old minute was nearly full
+    answer = rig.fake.answer
+
+    def answered_after_the_minute_turned(*args: object, **kwargs: object) -> object:
+        response = answer(*args, **kwargs)  # type: ignore[arg-type]
+        rig.clock.advance_by(0.1)  # the answer arrives in the next minute, which the venue counts from zero
+        rig.fake.limits.external_weight = 0
+        rig.fake.answer = answer  # type: ignore[method-assign]
+        return response
+
+    rig.fake.answer = answered_after_the_minute_turned  # type: ignore[method-assign]
+    await rig.broker.fetch_balance()
+    (weight, *_) = rig.broker.budget_usage().limits
+    assert weight.used <= 20, "only what was sent in the new minute (the balance read) counts in it"
+    for n in range(3):
+        await rig.broker.create_order(intent(f"tw-p{n}-e0", order_type=OrderType.LIMIT, quantity="0.01", price="30000"))
+    assert rig.slept == [] and rig.fake.limits.answered_429 == 0

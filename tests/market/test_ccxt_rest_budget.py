@@ -86,3 +86,25 @@ async def test_a_429_backs_off_every_client_for_its_retry_after() -> None:
     assert blocked is not None and blocked.kind is BlockKind.BACKOFF
     assert (blocked.until - T0).total_seconds() == 7
     await rest.close()
+
+
+async def test_an_answer_that_arrives_in_the_next_minute_does_not_carry_the_old_minutes_weight() -> None:
+    """The venue reported 5,000 for the minute the request was counted in; the answer came after the minute
+    turned, where the venue counts from zero again: the next request goes without waiting."""
+    replay, rest, budget, slept = rig()
+    clock = budget.clock
+    assert isinstance(clock, SimClock)
+    clock.advance_to(datetime(2023, 3, 20, 12, 0, 59, 950_000, tzinfo=UTC))
+    recorded = replay.routes[KLINES]
+
+    def slow_across_the_minute(params: dict[str, str]) -> Reply:
+        clock.advance_by(0.1)
+        return Reply(200, recorded(params), {"X-MBX-USED-WEIGHT-1M": "5000"})
+
+    replay.routes[KLINES] = slow_across_the_minute
+    await rest.fetch_klines("BTC/USDT", "5m", SINCE, UNTIL)
+    assert used(budget) == 0, "the old minute's figure is not the new minute's"
+    replay.routes[KLINES] = recorded
+    await rest.fetch_klines("BTC/USDT", "5m", SINCE, UNTIL)
+    assert slept == [] and replay.count(KLINES) == 2
+    await rest.close()
