@@ -33,6 +33,7 @@ from core.errors import ConfigError
 from core.ids import Symbol
 from core.money import MarketRules
 from core.ports import AgentBackend, Broker, Clock, NewEvent, Store
+from core.ratelimit import Priority
 from core.request_budget import RequestBudget
 from core.settings import RunMode, Settings
 from core.timeframes import ms_to_datetime
@@ -65,6 +66,7 @@ from gate.persistence import open_gate
 from holdings.config import HoldingsConfig
 from learning.service import Learner
 from market.builder import Market
+from market.download import KlineSource
 from safety.alerts import VetoStreak, notifiers_from, offline_notifiers
 from safety.service import SafetyConfig, SafetyService
 from tools.context import JournalSink, StoreJournal, TradingDesk
@@ -337,9 +339,14 @@ async def _live_run(
     # wall time (usage headers, Retry-After, ban times): the budget keeps wall time too. On the exchange's clock, a
     # venue replaying at 300x made a full window's wait (market ms) a sleep of up to 60 wall seconds.
     budget = venue_budget(venue, shared.counter if shared else store, WallClock(), settings.exchange)
+    history_source: KlineSource = source
     if isinstance(source, CcxtRest):  # REST gap fills count against the shared budget (the first time read did not)
         source.budget = budget
-    histories = {s: await preload(source, s, timeframe, clock) for s in symbols}
+        # The history gives the prices a restart's stops are placed at (reconciliation comes next): protection path,
+        # ACCOUNT priority. At MARKET_DATA's 60 % it waited for the next wall minute whenever the killed run's reads
+        # had used more of this one, and the reconciliation waited behind it. The loop's gap fills stay market data.
+        history_source = source.with_priority(Priority.ACCOUNT)
+    histories = {s: await preload(history_source, s, timeframe, clock) for s in symbols}
     mark("candle history")
     futures = settings.exchange.market_type == "future"
     market = live_market(histories, timeframe, derivatives=futures)

@@ -77,16 +77,29 @@ EXCHANGE_INFO_WEIGHT: dict[str, int] = {"spot": 20, "future": 1}
 class CcxtRest:
     """Market data over ccxt; every method raises ``core.errors`` types only.
 
-    ``budget``: the venue's shared request budget (none: ccxt's own spacing only, as for one-off downloads).
+    ``budget``: the venue's shared request budget (none: ccxt's own spacing only, as for one-off downloads);
+    ``priority``: what its requests are admitted as (``MARKET_DATA``; see ``with_priority``).
     """
 
     def __init__(
-        self, exchange: ccxt_async.Exchange, *, budget: RequestBudget | None = None, sleep: Sleep = asyncio.sleep
+        self,
+        exchange: ccxt_async.Exchange,
+        *,
+        budget: RequestBudget | None = None,
+        sleep: Sleep = asyncio.sleep,
+        priority: Priority = Priority.MARKET_DATA,
     ) -> None:
         self.exchange = exchange
         self.budget = budget
+        self.priority = priority
         self._sleep = sleep
         self._klines_weight = KLINES_WEIGHT["future" if _is_futures(exchange) else "spot"]
+
+    def with_priority(self, priority: Priority) -> CcxtRest:
+        """The same client (exchange and budget) admitting its requests at ``priority``: a live start's candle
+        history gives the prices its stops are placed at, so it belongs to the protection path (``ACCOUNT``), not
+        to market data's share of the window. Close the original, not this view."""
+        return CcxtRest(self.exchange, budget=self.budget, sleep=self._sleep, priority=priority)
 
     async def close(self) -> None:
         await self.exchange.close()
@@ -181,8 +194,7 @@ class CcxtRest:
     async def _admit(self, weight: int) -> None:
         if self.budget is None:
             return
-        decision = await self.budget.reserve(Cost(weight), Priority.MARKET_DATA, self._sleep,
-                                             max_waits=MAX_THROTTLE_WAITS)
+        decision = await self.budget.reserve(Cost(weight), self.priority, self._sleep, max_waits=MAX_THROTTLE_WAITS)
         if isinstance(decision, Blocked):
             if decision.kind is BlockKind.BAN:
                 until = decision.until.isoformat()

@@ -108,3 +108,18 @@ async def test_an_answer_that_arrives_in_the_next_minute_does_not_carry_the_old_
     await rest.fetch_klines("BTC/USDT", "5m", SINCE, UNTIL)
     assert slept == [] and replay.count(KLINES) == 2
     await rest.close()
+
+
+async def test_a_view_at_account_priority_goes_where_market_data_waits_and_counts_in_the_same_budget() -> None:
+    """A live start's candle history feeds the prices its stops are placed at (``engine/wiring.py``): it is
+    admitted at ``ACCOUNT`` priority (85 % of a window) through a view of the same client and budget."""
+    replay, rest, budget, slept = rig()
+    budget.admit(Cost(4000), Priority.ACCOUNT)  # the killed run's reads: two thirds of this minute
+    history = rest.with_priority(Priority.ACCOUNT)
+    assert (history.exchange, history.budget, rest.priority) == (rest.exchange, budget, Priority.MARKET_DATA)
+    await history.fetch_klines("BTC/USDT", "5m", SINCE, UNTIL)
+    assert slept == [] and used(budget) == 4002
+    await rest.fetch_klines("BTC/USDT", "5m", SINCE, UNTIL)
+    assert slept and slept[0] > 0, "the loop's market data still keeps to its 60 %"
+    assert replay.count(KLINES) == 2
+    await rest.close()
