@@ -339,29 +339,33 @@ async def _live_run(
     # wall time (usage headers, Retry-After, ban times): the budget keeps wall time too. On the exchange's clock, a
     # venue replaying at 300x made a full window's wait (market ms) a sleep of up to 60 wall seconds.
     budget = venue_budget(venue, shared.counter if shared else store, WallClock(), settings.exchange)
+    # Until reconciled, a start's requests are its protection path (the history's last closes are what stops are placed
+    # at; then account checks and reconciliation): admitted at PROTECTIVE. At MARKET_DATA (60 % of a window) or ACCOUNT
+    # (85 %) they slept to the next wall minute behind the killed run's weight. The loop's own requests keep theirs.
     history_source: KlineSource = source
     if isinstance(source, CcxtRest):  # REST gap fills count against the shared budget (the first time read did not)
         source.budget = budget
-        # The history gives the prices a restart's stops are placed at (reconciliation comes next): protection path,
-        # ACCOUNT priority. At MARKET_DATA's 60 % it waited for the next wall minute whenever the killed run's reads
-        # had used more of this one, and the reconciliation waited behind it. The loop's gap fills stay market data.
-        history_source = source.with_priority(Priority.ACCOUNT)
+        history_source = source.with_priority(Priority.PROTECTIVE)
     histories = {s: await preload(history_source, s, timeframe, clock) for s in symbols}
     mark("candle history")
     futures = settings.exchange.market_type == "future"
     market = live_market(histories, timeframe, derivatives=futures)
     mark("market and regime fit")
+    broker: CcxtBroker | None = None
     if plan.fills == "simulated":
         account = simulated_account(settings, clock, store, histories)
     else:
         broker = exchange_broker(settings, clock, budget=budget, signing_clock=WallClock())  # Binance checks wall time
         resources.push_async_callback(broker.close)
+        broker.protection_path(Priority.PROTECTIVE)
         account = with_stream(await exchange_account(broker, settings, histories), settings, venue, resources)
     mark("exchange account")
     core = Core(settings=settings, clock=clock, broker=account.broker, store=store, market=market,
                 rules=account.rules, initial_equity=account.equity, seed=settings.learner.seed,
                 marks=last_closes(histories), shared=shared)
     engine = await build_engine(core, agent, mark=mark)
+    if broker is not None:
+        broker.protection_path(None)  # reconciled: each request at its own priority again
     engine.equity_fetch_s = feed.equity_fetch_s
     warm_up_gate(engine.gate, histories, timeframe)
     mark("gate warm-up")

@@ -27,7 +27,7 @@ from core.errors import OperationalError, OrderRejected, RejectCode
 from core.ids import ClientOrderId, Symbol
 from core.money import MarketRules
 from core.ports import Clock
-from core.ratelimit import BudgetPolicy
+from core.ratelimit import BudgetPolicy, Priority
 from core.request_budget import BudgetUsage, MemoryCounter, RequestBudget
 from core.timeframes import datetime_to_ms
 from core.types import Balance, ExchangePosition, Fill, Order, OrderIntent, PositionSide
@@ -161,6 +161,11 @@ class CcxtBroker:
     async def sync_clock(self) -> int:
         """Measure the exchange's clock offset now (also done on its own every 30 minutes and after -1021)."""
         return await self.calls.retrier.run(self.calls.sync_clock, "sync_clock")
+
+    def protection_path(self, priority: Priority | None) -> None:
+        """Admit every request at ``priority`` or above (``None``: each at its own); a live start's protection path
+        (account checks, reconciliation: what its stops wait for) goes at ``PROTECTIVE`` (``engine/wiring.py``)."""
+        self.calls.least_priority = priority
 
     @property
     def clock_offset_ms(self) -> int:

@@ -29,7 +29,7 @@ from ccxt.base import errors as ccxt_errors
 
 from core.errors import OperationalError, OrderRejected, OutcomeUnknownError, RejectCode, TemporaryError
 from core.ports import Clock
-from core.ratelimit import Throttle, banned_until_ms, retry_after_s, usage_from_headers
+from core.ratelimit import Priority, Throttle, banned_until_ms, retry_after_s, usage_from_headers
 from core.request_budget import Blocked, BlockKind, RequestBudget
 from core.timeframes import datetime_to_ms, ms_to_datetime
 from core.types import OrderIntent
@@ -75,6 +75,8 @@ class CcxtCalls:
         self.signing_clock = signing_clock or clock
         """Signed timestamps and the offset are reckoned on it (Binance checks them against its wall clock)."""
         self.budget = budget
+        self.least_priority: Priority | None = None
+        """While set, requests are admitted at this priority when theirs is lower (``CcxtBroker.protection_path``)."""
         self.offset = offset
         self.retrier = retrier
         self._sleep = sleep
@@ -143,6 +145,8 @@ class CcxtCalls:
     async def _admit(self, op: Op, intent: OrderIntent | None) -> None:
         """Wait for room in the budget (at most ``MAX_THROTTLE_WAITS`` windows), or raise without sending."""
         cost, priority = cost_of(op, futures=self.futures), priority_of(op, intent, futures=self.futures)
+        if self.least_priority is not None:
+            priority = min(priority, self.least_priority)
         decision = await self.budget.reserve(cost, priority, self._sleep, max_waits=MAX_THROTTLE_WAITS)
         if isinstance(decision, Blocked):
             raise self._blocked(decision)

@@ -97,8 +97,8 @@ class CcxtRest:
 
     def with_priority(self, priority: Priority) -> CcxtRest:
         """The same client (exchange and budget) admitting its requests at ``priority``: a live start's candle
-        history gives the prices its stops are placed at, so it belongs to the protection path (``ACCOUNT``), not
-        to market data's share of the window. Close the original, not this view."""
+        history gives the prices its stops are placed at, so it goes on the protection path (``engine/wiring.py``),
+        not in market data's share of the window. Close the original, not this view."""
         return CcxtRest(self.exchange, budget=self.budget, sleep=self._sleep, priority=priority)
 
     async def close(self) -> None:

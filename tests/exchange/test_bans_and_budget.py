@@ -16,7 +16,7 @@ import pytest
 
 from core.errors import TemporaryError
 from core.ids import ClientOrderId, Symbol
-from core.ratelimit import BudgetPolicy
+from core.ratelimit import BudgetPolicy, Priority
 from core.request_budget import MemoryCounter, RequestBudget
 from core.types import OrderType, Side
 from engine.wiring import exchange_broker
@@ -215,3 +215,18 @@ async def test_an_answer_from_the_minute_that_ended_does_not_hold_back_the_next_
     for n in range(3):
         await rig.broker.create_order(intent(f"tw-p{n}-e0", order_type=OrderType.LIMIT, quantity="0.01", price="30000"))
     assert rig.slept == [] and rig.fake.limits.answered_429 == 0
+
+
+async def test_on_the_protection_path_reads_go_where_they_would_wait_and_afterwards_wait_again() -> None:
+    """A restart's account reads and reconciliation are what its stops wait for (``engine/wiring.py``): with the
+    minute at 90 % (over the reads' 85 %, under the stops' 95 %) they go at once; back on their own priority, wait."""
+    rig = ccxt_rig("spot")
+    await rig.broker.load_markets()
+    rig.broker.budget.observe({"weight_1m": 5_400})
+    rig.broker.protection_path(Priority.PROTECTIVE)
+    await rig.broker.fetch_balance()
+    await rig.broker.fetch_open_orders(BTC)
+    assert rig.slept == []
+    rig.broker.protection_path(None)
+    await rig.broker.fetch_balance()
+    assert len(rig.slept) == 1 and rig.slept[0] > 0

@@ -112,7 +112,7 @@ async def test_an_answer_that_arrives_in_the_next_minute_does_not_carry_the_old_
 
 async def test_a_view_at_account_priority_goes_where_market_data_waits_and_counts_in_the_same_budget() -> None:
     """A live start's candle history feeds the prices its stops are placed at (``engine/wiring.py``): it is
-    admitted at ``ACCOUNT`` priority (85 % of a window) through a view of the same client and budget."""
+    admitted above market data's 60 % through a view of the same client and budget."""
     replay, rest, budget, slept = rig()
     budget.admit(Cost(4000), Priority.ACCOUNT)  # the killed run's reads: two thirds of this minute
     history = rest.with_priority(Priority.ACCOUNT)
