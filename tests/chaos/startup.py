@@ -1,9 +1,10 @@
-"""Where a restart's time goes: ``python -m tests.chaos.startup [--starts N] [--market future|spot]``.
+"""Where a restart's time goes: ``python -m tests.chaos.startup [--starts N] [--life S] [--market future|spot]``.
 
 Starts a real venue and starts the real bot against it N times over one store (each start SIGKILLed once it has
-journaled its start-up trace, ``run.startup``, see ``engine/startup.py``) and prints the median wall and CPU
-seconds of every phase and the median seconds from the process start to the end of each (the table in
-``docs/performance.md``, "Restart: protected first").
+journaled its start-up trace, ``run.startup``, see ``engine/startup.py``, or ``--life`` seconds later: a bot that
+runs a while leaves its request weight in the wall minute, as the chaos run's do) and prints the median wall and CPU
+seconds of every phase, the median seconds from the process start to the end of each (the table in
+``docs/performance.md``, "Restart: protected first") and each start's seconds to reconciled.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def last_seq(store_path: Path) -> int:
         return int(db.execute("SELECT MAX(seq) FROM journal").fetchone()[0] or 0)
 
 
-def measure(directory: Path, starts: int, market: str) -> list[list[dict[str, Any]]]:
+def measure(directory: Path, starts: int, market: str, life_s: float = 0.0) -> list[list[dict[str, Any]]]:
     venue = VenueProcess(directory / "venue", market=market, speed=300, warmup=2000).start()
     bot = BotProcess(directory / "bot", venue, env=dict(BOT_ENV))
     traces: list[list[dict[str, Any]]] = []
@@ -61,6 +62,7 @@ def measure(directory: Path, starts: int, market: str) -> list[list[dict[str, An
                 return bool(found)
 
             wait_for(traced, 120, "the start-up trace", every_s=0.1)
+            time.sleep(life_s)
             bot.kill()
             traces.append(list(found["phases"]))
             time.sleep(0.5)
@@ -84,12 +86,15 @@ def table(traces: list[list[dict[str, Any]]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--life", type=float, default=0.0, help="seconds each start runs after its trace")
     parser.add_argument("--market", choices=("future", "spot"), default="future")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="tradewake-startup-") as tmp:
-        traces = measure(Path(tmp), args.starts, args.market)
-    print(f"median of {len(traces)} starts ({args.market}):")
+        traces = measure(Path(tmp), args.starts, args.market, args.life)
+    print(f"median of {len(traces)} starts ({args.market}, each running {args.life:g} s after its trace):")
     print(table(traces))
+    reconciled = [next((float(p["at_s"]) for p in t if p["name"].startswith("reconcile")), 0.0) for t in traces]
+    print("reconciled at, per start (s from the process start): " + ", ".join(f"{r:.2f}" for r in reconciled))
     return 0
 
 
