@@ -20,8 +20,10 @@ Three kinds of tasks run side by side (``docs/architecture.md``, "The live loop"
 
 Time is the exchange's (``core.clock.ExchangeClock``): every stream event and a periodic ``GET time`` move it,
 so candles close on the exchange's time, never the wall clock's (``docs/venue.md``). Stopping (SIGTERM) lets the
-step and the guard pass in progress finish, saves and returns. Paper mode hands every trade price to the
-simulated exchange first (``on_price``). ``engine/wiring.py`` builds the loop; nothing here knows the run mode.
+step and the guard pass in progress finish (cancelled after ``Cadence.stop_grace_wall_s``: a request waiting for
+the budget's next window must not hold the stop), hands the symbol leases over, saves and returns. Paper mode
+hands every trade price to the simulated exchange first (``on_price``). ``engine/wiring.py`` builds the loop;
+nothing here knows the run mode.
 """
 
 from __future__ import annotations
@@ -47,9 +49,9 @@ from engine.events import CommandsPending, DerivativesUpdated, Event, PriceTick,
 from engine.live_feed import CandleFeed, MarketSource
 from engine.live_health import Backoff, Cadence, Pace, ReconnectStorm, RestPause
 from engine.live_leases import LeaseRenewal
+from engine.live_tasks import done_or_stopped, settle
 from engine.live_tasks import first as _first
 from engine.live_tasks import raise_failed as _raise_failed
-from engine.live_tasks import settle
 from engine.live_tasks import wall as _wall
 from exchange.account_stream import AccountStream, Channel
 from market.derivatives import DerivativesPoller
@@ -102,12 +104,18 @@ class LiveLoop:
         closing = asyncio.Event()
         intake = [asyncio.create_task(job) for job in self._intake()]
         guardian = asyncio.create_task(self._guardian(closing), name="guardian")
-        tasks = [*intake, guardian, *([asyncio.create_task(self.leases.run(closing))] if self.leases else [])]
+        tasks: list[asyncio.Task[Any]] = [*intake, guardian]
+        tasks += [asyncio.create_task(self.leases.run(closing), name="lease renewal")] if self.leases else []
         try:
             while not stop.is_set() and (max_candles is None or self.stepped["candle_closed"] < max_candles):
                 await _first(self._news, stop, timeout=self.cadence.idle_wall_s)
                 self._news.clear()
-                await self.round()
+                step = asyncio.create_task(self.round(), name="stepper")
+                tasks.append(step)  # on stop it gets the grace below, like the guard pass in progress
+                if not await done_or_stopped(step, stop):  # e.g. a request waiting for the budget's next window
+                    break
+                tasks.remove(step)
+                step.result()
                 _raise_failed(tasks)
         finally:
             closing.set()

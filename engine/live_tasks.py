@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +25,24 @@ async def first(news: asyncio.Event, stop: asyncio.Event, *, timeout: float) -> 
             waiter.cancel()
 
 
-def raise_failed(tasks: Sequence[asyncio.Task[None]]) -> None:
+def raise_failed(tasks: Sequence[asyncio.Task[Any]]) -> None:
     """A task that died of an unexpected error takes the run down with it (loudly)."""
     for task in tasks:
         if task.done() and not task.cancelled() and task.exception() is not None:
             raise task.exception()  # type: ignore[misc]
 
 
-async def settle(tasks: Sequence[asyncio.Task[None]], grace_s: float) -> list[str]:
+async def done_or_stopped(task: asyncio.Task[Any], stop: asyncio.Event) -> bool:
+    """Wait until ``task`` is done (True) or ``stop`` is set first (False; the task runs on)."""
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([task, stopped], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    return task.done()
+
+
+async def settle(tasks: Sequence[asyncio.Task[Any]], grace_s: float) -> list[str]:
     """Let ``tasks`` finish what they are doing for up to ``grace_s`` wall seconds, then cancel the rest and
     wait for them; returns the names of the cancelled ones (a stop must not wait on a hung request)."""
     if not tasks:
