@@ -142,9 +142,10 @@ def _pause(fleet: VenueFleet, inbox: AlertInbox, figures: dict[str, Any], redis_
     assert halt.returncode == 0, halt.stdout + halt.stderr
     fleet.signal(paused, signal.SIGCONT)
     figures["paused"] = {"runner": paused, "symbols": theirs, "with_position": with_position}
-    # It wakes to a halt --flatten for positions whose leases it lost: it either tries the exits, refused by the
-    # fence, or finds the leases lost at its next renewal first and drops the symbols; either way it alerts, and
-    # nothing it sends reaches the venue under its old tokens (stale_orders below).
+    # It wakes to a halt --flatten for positions whose leases it lost. Its renewal task (overdue) may find the leases
+    # lost first, or the stepper may apply the flatten first; either way the position is still in its memory, so the
+    # flatten tries the exit and the fence refuses it (the holder's own check when the renewal dropped the symbol,
+    # Redis's fence script otherwise): it alerts, and nothing reaches the venue under its old tokens (stale_orders).
     wait_for(lambda: bool(inbox.of(paused, "lease_lost")), 60, f"{paused} to find its leases gone")
     time.sleep(5 * GUARD_INTERVAL_S)
     lost = inbox.of(paused, "lease_lost")
@@ -232,6 +233,8 @@ def _three_runners(tmp_path: Path, redis_server: RedisServer, *, pause: bool) ->
         "a position on a killed runner's symbol stayed without a venue-side stop past lease expiry + one interval")
     if pause:
         assert figures["refused_alerts"] + figures["lost_at_renewal_alerts"] >= 1, "the paused runner knew it lost"
+        if figures["paused"]["with_position"]:  # its book still has the position: the flatten tries the exit
+            assert figures["refused_alerts"] >= 1, "the paused runner's writes after SIGCONT were refused by the fence"
     assert all(code == 0 for runner, code in codes.items() if runner != victim), codes
     assert stale_orders(records) == [], "an order went out under a stale fencing token"
     assert duplicates(records) == (0, 0)
