@@ -149,7 +149,9 @@ class LeaseHolder:
         check_runner_id(self.runner)
 
     def round(self, now_ms: int) -> RoundOutcome:
-        """Renew, acquire, drop the lost: call it at least twice per lease ttl."""
+        """Renew, acquire, drop the lost (and report those :meth:`renew_held` lost since the last round). A live run
+        calls it at every engine step and guard pass, and renews between rounds on its own task
+        (``engine.live_leases``); without that task, call it at least twice per lease ttl."""
         plan = plan_round(self.wanted, self.held, self.store.read(self.wanted, now_ms), now_ms)
         lost = [*self.lost_since_round, *self._renew(plan.renew)]
         self.lost_since_round = []
