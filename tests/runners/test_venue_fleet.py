@@ -21,7 +21,7 @@ where). In one run:
 
 Two variants. The short one runs in ``make test`` (items 1, 2 and 4; about a minute): three start-ups, the
 account's cap, one SIGKILL and its takeover, the ledger. The long one (``TRADEWAKE_LONG_TESTS=1``, ``make
-test-long``; 2-4 min) adds the SIGSTOP (item 3). Lease ttl 3 s, the venue at 20x. Waits for a phase (start-ups, a
+test-long``; about a minute) adds the SIGSTOP (item 3). Lease ttl 3 s, the venue at 20x. Waits for a phase (start-ups, a
 wake, a fill) are generous bounds that cost nothing when things go well; the takeover bound is the issue's (lease
 expiry + one guard interval) plus a slack measured on the running fleet (:func:`_slack`: how late the runners'
 renewals are under the machine's load right before the kill). Figures go to stdout (``-s``) and to
@@ -171,7 +171,7 @@ def test_three_runners_on_one_venue_account_short(tmp_path: Path, redis_server: 
     _three_runners(tmp_path, redis_server, pause=False)
 
 
-@pytest.mark.skipif(not LONG, reason="three full bots and a SIGSTOP on the venue, 2-4 min on 2 cores: TRADEWAKE_LONG_TESTS=1")
+@pytest.mark.skipif(not LONG, reason="three full bots, a restart and a SIGSTOP on the venue, about a minute: TRADEWAKE_LONG_TESTS=1")
 @pytest.mark.timeout(900)
 def test_three_runners_on_one_venue_account(tmp_path: Path, redis_server: RedisServer) -> None:
     _three_runners(tmp_path, redis_server, pause=True)
