@@ -19,12 +19,12 @@ where). In one run:
 4. the ledger: every order carries its fencing token (``tw.17-...``) and no symbol sees an order under a token
    older than one already used on it; no client id or trade id twice.
 
-Two variants. The short one runs in ``make test`` (items 1, 2 and 4; about a minute): three start-ups, the
-account's cap, one SIGKILL and its takeover, the ledger. The long one (``TRADEWAKE_LONG_TESTS=1``, ``make
-test-long``; about a minute) adds the SIGSTOP (item 3). Lease ttl 3 s, the venue at 20x. Waits for a phase (start-ups, a
-wake, a fill) are generous bounds that cost nothing when things go well; the takeover bound is the issue's (lease
-expiry + one guard interval) plus a slack measured on the running fleet (:func:`_slack`: how late the runners'
-renewals are under the machine's load right before the kill). Figures go to stdout (``-s``) and to
+Two variants. The short one runs in ``make test`` (items 1, 2 and 4; 30-60 s): three start-ups, the account's cap,
+one SIGKILL, its takeover and the victim's restart, the ledger. The long one (``TRADEWAKE_LONG_TESTS=1``, ``make
+test-long``; about a minute) adds the SIGSTOP (item 3). Lease ttl 3 s, the venue at 20x. Waits for a phase
+(start-ups, a wake, a fill) are generous bounds that cost nothing when things go well; the takeover bound is the
+issue's (lease expiry + one guard interval) plus a slack measured on the running fleet (:func:`_slack`: how late the
+runners' renewals are under the machine's load right before the kill). Figures go to stdout (``-s``) and to
 ``figures.json`` in the test's directory.
 """
 
