@@ -19,7 +19,8 @@ class RunnerSettings(BaseModel):
     """Where the runners of one account share their leases, the account-wide book and the request budget."""
     lease_ttl_s: float = Field(default=90.0, ge=1, le=3600)
     """A dead runner's symbols are taken over this long after its last renewal (plus one guard interval).
-    Renewed at every guard pass: keep it above twice the live loop's safety interval (30 s)."""
+    Renewed every third of it by the live loop's renewal task (``engine.live_leases``), whatever the guard does;
+    a takeover waits for the expiry, so a short ttl hands a dead runner's symbols over sooner."""
 
 
 def check_runner_store(runner: RunnerSettings, store_url: str, store_namespace: str) -> None:

@@ -83,8 +83,9 @@ async def configure_account(broker: CcxtBroker, exchange: ExchangeSettings) -> t
     """Futures: refuse hedge mode, then set and read back each symbol's margin type and leverage (spot: nothing)."""
     if not broker.venue.futures:
         return ()
-    await broker.require_one_way()
+    modes = await broker.require_one_way()  # account-wide: read once, not again for every symbol
     margin = MarginType(exchange.margin_type)
     return tuple(
-        [await broker.account.configure(symbol, leverage=exchange.leverage, margin=margin) for symbol in broker.symbols]
+        [await broker.account.configure(symbol, leverage=exchange.leverage, margin=margin, modes=modes)
+         for symbol in broker.symbols]
     )

@@ -20,8 +20,10 @@ Three kinds of tasks run side by side (``docs/architecture.md``, "The live loop"
 
 Time is the exchange's (``core.clock.ExchangeClock``): every stream event and a periodic ``GET time`` move it,
 so candles close on the exchange's time, never the wall clock's (``docs/venue.md``). Stopping (SIGTERM) lets the
-step and the guard pass in progress finish, saves and returns. Paper mode hands every trade price to the
-simulated exchange first (``on_price``). ``engine/wiring.py`` builds the loop; nothing here knows the run mode.
+step and the guard pass in progress finish (cancelled after ``Cadence.stop_grace_wall_s``: a request waiting for
+the budget's next window must not hold the stop), hands the symbol leases over, saves and returns. Paper mode
+hands every trade price to the simulated exchange first (``on_price``). ``engine/wiring.py`` builds the loop;
+nothing here knows the run mode.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -46,6 +48,11 @@ from engine.engine import Engine, StepReport
 from engine.events import CommandsPending, DerivativesUpdated, Event, PriceTick, TimerTick
 from engine.live_feed import CandleFeed, MarketSource
 from engine.live_health import Backoff, Cadence, Pace, ReconnectStorm, RestPause
+from engine.live_leases import LeaseRenewal
+from engine.live_tasks import done_or_stopped, settle
+from engine.live_tasks import first as _first
+from engine.live_tasks import raise_failed as _raise_failed
+from engine.live_tasks import wall as _wall
 from exchange.account_stream import AccountStream, Channel
 from market.derivatives import DerivativesPoller
 from safety.alerts import AlertKind, make_alert
@@ -69,6 +76,8 @@ class LiveLoop:
     on_price: PriceHook | None = None
     """Paper mode: the simulated exchange trades at every price the stream reports, before anyone looks."""
     derivatives: DerivativesPoller | None = None
+    leases: LeaseRenewal | None = None
+    """Several runners: the lease renewal task (``engine.live_leases``); released first thing on stop."""
     stepped: Counter[str] = field(default_factory=Counter)
     """Events stepped and passes made so far, by kind (the runner's log line and the tests read it)."""
     storm: ReconnectStorm = field(default_factory=ReconnectStorm)
@@ -94,21 +103,30 @@ class LiveLoop:
         saves state on the way out and returns the candles stepped."""
         closing = asyncio.Event()
         intake = [asyncio.create_task(job) for job in self._intake()]
-        guardian = asyncio.create_task(self._guardian(closing))
+        guardian = asyncio.create_task(self._guardian(closing), name="guardian")
+        tasks: list[asyncio.Task[Any]] = [*intake, guardian]
+        tasks += [asyncio.create_task(self.leases.run(closing), name="lease renewal")] if self.leases else []
         try:
             while not stop.is_set() and (max_candles is None or self.stepped["candle_closed"] < max_candles):
                 await _first(self._news, stop, timeout=self.cadence.idle_wall_s)
                 self._news.clear()
-                await self.round()
-                _raise_failed([*intake, guardian])
+                step = asyncio.create_task(self.round(), name="stepper")
+                tasks.append(step)  # on stop it gets the grace below, like the guard pass in progress
+                if not await done_or_stopped(step, stop):  # e.g. a request waiting for the budget's next window
+                    break
+                tasks.remove(step)
+                step.result()
+                _raise_failed(tasks)
         finally:
             closing.set()
             self._guard_news.set()
             for task in intake:
                 task.cancel()
-            await asyncio.wait([*intake, guardian])
+            await settle(tasks, self.cadence.stop_grace_wall_s)  # the pass in progress, unless it hangs
+            if self.leases is not None:
+                self.leases.release()  # a standby takes over now, not after the ttl
             await self.engine.close()
-        _raise_failed([*intake, guardian])
+        _raise_failed(tasks)
         return self.stepped["candle_closed"]
 
     async def round(self) -> list[StepReport]:
@@ -376,25 +394,3 @@ class LiveLoop:
         bands = self.engine.safety.quiet_bands(sorted(self._prices))
         return any(bands.get(s, EVERY_CANDLE).acts_at(p) for s, (p, _) in self._prices.items()) or (
             now >= self.engine.safety.quiet_until())
-
-
-def _wall() -> float:
-    """Seconds of the event loop's monotonic clock (pacing requests; never a timestamp)."""
-    return asyncio.get_running_loop().time()
-
-
-async def _first(news: asyncio.Event, stop: asyncio.Event, *, timeout: float) -> None:
-    """Wait until ``news`` or ``stop`` is set, or ``timeout`` wall seconds."""
-    waiters = [asyncio.ensure_future(news.wait()), asyncio.ensure_future(stop.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-
-
-def _raise_failed(tasks: Sequence[asyncio.Task[None]]) -> None:
-    """A task that died of an unexpected error takes the run down with it (loudly)."""
-    for task in tasks:
-        if task.done() and not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]

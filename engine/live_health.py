@@ -120,3 +120,7 @@ class Cadence:
     """Wall seconds between two reads of the exchange's time (its clock moves on while the streams are quiet)."""
     idle_wall_s: float = 0.25
     """Wall seconds the loop waits for news before it looks at its timers again."""
+    stop_grace_wall_s: float = 5.0
+    """On stop (SIGTERM), wall seconds the step and the guard pass in progress may take to finish before they are
+    cancelled (a request waiting for the budget's next window, or hanging, must not keep the process, and a standby
+    waiting for its leases, beyond this)."""

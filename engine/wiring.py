@@ -53,6 +53,7 @@ from engine.live_feed import (
     preload,
     warm_up_gate,
 )
+from engine.live_leases import LeaseRenewal
 from engine.replay import CandleReplay
 from engine.runners import Coordination, coordination
 from engine.runs import LiveFeed, Replay, Run
@@ -372,7 +373,8 @@ async def _live_run(
     loop = LiveLoop(engine, candle_feeds(source, market, histories, timeframe), source, clock,
                     cadence=feed.cadence(settings.gate.feed_stale_s), account=account.stream,
                     heartbeat=feed.heartbeat, on_price=account.on_price,
-                    derivatives=derivatives_poller(source, symbols) if futures else None)
+                    derivatives=derivatives_poller(source, symbols) if futures else None,
+                    leases=LeaseRenewal(shared.leases, clock, store) if shared else None)
     fills = "simulated fills at live prices from" if plan.fills == "simulated" else "orders on"
     description = f"{settings.mode}: {', '.join(symbols)} {timeframe}, {fills} Binance {venue.label} ({venue.hosts})"
     mark("live loop")

@@ -66,9 +66,14 @@ class BinanceAccount:
             raise OperationalError(f"Binance {self.label}: {symbol} is {settings.margin_type} after setting {margin}")
         return settings
 
-    async def configure(self, symbol: Symbol, *, leverage: int, margin: MarginType) -> SymbolSettings:
-        """Both settings, margin type first (it cannot change under a position), then leverage."""
-        modes = await self.modes()
+    async def configure(
+        self, symbol: Symbol, *, leverage: int, margin: MarginType, modes: AccountModes | None = None
+    ) -> SymbolSettings:
+        """Both settings, margin type first (it cannot change under a position), then leverage. ``modes``: the
+        account's modes already read at this start (account-wide, 60 request weight a read: once per start, not
+        once per symbol; six symbols' reads made a start cost ~550 weight, and three runners on one IP waited for
+        the next window, ``docs/runners.md``)."""
+        modes = modes if modes is not None else await self.modes()
         if margin is MarginType.ISOLATED and modes.multi_assets:
             raise OperationalError(
                 f"Binance {self.label}: isolated margin is refused in Multi-Assets Mode; switch Multi-Assets Mode "

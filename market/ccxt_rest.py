@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -47,6 +48,7 @@ LONG_SHORT_PERIOD = "5m"
 FUNDING_LIMIT = 1000
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
 _STATUS_RE = re.compile(r"^\S+ (\d{3}) ")
 KLINES_WEIGHT = {"spot": 2, "future": 5}
@@ -194,7 +196,8 @@ class CcxtRest:
     async def _admit(self, weight: int) -> None:
         if self.budget is None:
             return
-        decision = await self.budget.reserve(Cost(weight), self.priority, self._sleep, max_waits=MAX_THROTTLE_WAITS)
+        decision = await self.budget.reserve(Cost(weight), self.priority, self._wait_for_budget,
+                                             max_waits=MAX_THROTTLE_WAITS)
         if isinstance(decision, Blocked):
             if decision.kind is BlockKind.BAN:
                 until = decision.until.isoformat()
@@ -204,6 +207,17 @@ class CcxtRest:
         if isinstance(decision, Throttle):
             seconds = max(0.0, (decision.until_ms - datetime_to_ms(self.budget.clock.now())) / 1000)
             raise TemporaryError(f"request budget still full ({decision.limit})", retry_after_s=seconds)
+
+    async def _wait_for_budget(self, seconds: float) -> None:
+        """Market data may fill 60 % of the IP's window (a start's protection path more); the rest is safety's. Several runners on one IP share it,
+        so a runner starting while the others' reads hold the window past that waits for the next one: it says so
+        (a start that went quiet for up to a minute before its banner looked hung, ``docs/runners.md``)."""
+        assert self.budget is not None
+        used = {u.limit.name: u.used for u in self.budget.usage().limits}
+        log.warning("%s waits %.1f s for the request budget's next window (this IP's use: %s; every "
+                    "runner and client on the IP counts)", self.priority.name.lower().replace("_", " "), seconds,
+                    ", ".join(f"{name} {count}" for name, count in sorted(used.items())))
+        await self._sleep(seconds)
 
     def _observe(self, sent: datetime | None) -> None:
         headers = self.exchange.last_response_headers

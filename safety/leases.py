@@ -142,16 +142,19 @@ class LeaseHolder:
     """Order-side writes refused by the fence since start (a stale token)."""
     pid: int = 0
     """The process id shown with the heartbeat (``tradewake status``)."""
+    lost_since_round: list[Symbol] = field(default_factory=list)
+    """Lost by a renewal between two rounds (:meth:`renew_held`): the next round reports them (journal, alert)."""
 
     def __post_init__(self) -> None:
         check_runner_id(self.runner)
 
     def round(self, now_ms: int) -> RoundOutcome:
-        """Renew, acquire, drop the lost: call it at least twice per lease ttl."""
+        """Renew, acquire, drop the lost (and report those :meth:`renew_held` lost since the last round). A live run
+        calls it at every engine step and guard pass, and renews between rounds on its own task
+        (``engine.live_leases``); without that task, call it at least twice per lease ttl."""
         plan = plan_round(self.wanted, self.held, self.store.read(self.wanted, now_ms), now_ms)
-        lost = [s for s in plan.renew if not self.store.renew(s, self.runner, self.held[s].token, self.ttl_ms)]
-        for symbol in lost:
-            self.held.pop(symbol, None)
+        lost = [*self.lost_since_round, *self._renew(plan.renew)]
+        self.lost_since_round = []
         acquired = []
         for symbol in plan.acquire:
             token = self.store.acquire(symbol, self.runner, self.ttl_ms)
@@ -160,6 +163,25 @@ class LeaseHolder:
                 acquired.append(symbol)
         self.store.beat(self.runner, tuple(self.held), now_ms, self.ttl_ms, self.pid)
         return RoundOutcome(tuple(acquired), tuple(lost))
+
+    def renew_held(self, now_ms: int) -> tuple[Symbol, ...]:
+        """Renewal alone, between rounds (the runner's renewal task, every third of the ttl, whatever the guard
+        and the agent are doing): renew every lease held, drop the lost at once, beat. Returns the lost; the next
+        :meth:`round` reports them too. Never acquires: a new symbol must walk its takeover stages in a round."""
+        lost = self._renew(tuple(self.held))
+        self.lost_since_round.extend(lost)
+        self.store.beat(self.runner, tuple(self.held), now_ms, self.ttl_ms, self.pid)
+        return lost
+
+    def _renew(self, symbols: Iterable[Symbol]) -> tuple[Symbol, ...]:
+        """Renew each of ``symbols`` held; drop (and return) those whose lease is gone or superseded."""
+        lost = []
+        for symbol in symbols:
+            held = self.held.get(symbol)
+            if held is not None and not self.store.renew(symbol, self.runner, held.token, self.ttl_ms):
+                self.held.pop(symbol, None)
+                lost.append(symbol)
+        return tuple(lost)
 
     def holds(self, symbol: Symbol) -> bool:
         return symbol in self.held

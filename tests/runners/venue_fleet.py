@@ -142,6 +142,26 @@ class VenueFleet:
             leases.close()
         return {s: (lease.owner if lease else "") for s, lease in found.items()}
 
+    def renewal_lateness(self, seconds: float) -> float:
+        """How late the runners' lease renewals were (seconds past the renewal period, a third of the ttl), at worst,
+        sampling every lease's remaining ttl on Redis for ``seconds``: the event loops' lag under the current load."""
+        from core.ids import Symbol
+        from store.leases import RedisLeases
+
+        leases = RedisLeases(self.redis_url, self.account)
+        since_renewal_ms = 0
+        try:
+            until = time.monotonic() + seconds
+            while time.monotonic() < until:
+                found = leases.read([Symbol(s) for s in SYMBOLS], 0)
+                for lease in found.values():
+                    if lease is not None:
+                        since_renewal_ms = max(since_renewal_ms, int(self.ttl_s * 1000) - lease.ttl_ms)
+                time.sleep(0.02)
+        finally:
+            leases.close()
+        return max(0.0, since_renewal_ms / 1000 - self.ttl_s / 3)
+
     def wait_beating(self, runner: str, timeout_s: float) -> float:
         """Until ``runner``'s current process has a live heartbeat in Redis (it runs its lease rounds)."""
         from store.leases import RedisLeases
