@@ -209,9 +209,10 @@ class CcxtRest:
             raise TemporaryError(f"request budget still full ({decision.limit})", retry_after_s=seconds)
 
     async def _wait_for_budget(self, seconds: float) -> None:
-        """Market data may fill 60 % of the IP's window (a start's protection path more); the rest is safety's. Several runners on one IP share it,
-        so a runner starting while the others' reads hold the window past that waits for the next one: it says so
-        (a start that went quiet for up to a minute before its banner looked hung, ``docs/runners.md``)."""
+        """Market data may fill 60 % of the IP's window (a start's protection path more); the rest is safety's.
+        Several runners on one IP share it, so a runner starting while the others' reads hold the window past that
+        waits for the next one: it says so (a start that went quiet for up to a minute before its banner looked
+        hung, ``docs/runners.md``)."""
         assert self.budget is not None
         used = {u.limit.name: u.used for u in self.budget.usage().limits}
         log.warning("%s waits %.1f s for the request budget's next window (this IP's use: %s; every "
