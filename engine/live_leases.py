@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from core.errors import OperationalError, TemporaryError
 from core.ports import Clock, NewEvent, Store
 from core.timeframes import datetime_to_ms
-from safety.leases import LeaseHolder
+from safety.service import LeaseHolder
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,11 @@ def _fill_the_window(fleet: VenueFleet) -> None:
     """The account's per-IP weight window, filled past every priority's ceiling but the protective one."""
     budget = RequestBudget(RedisStore(fleet.redis_url, fleet.account), WallClock(), BudgetPolicy.binance_futures(),
                            ip=fleet.venue.url.removeprefix("http://"), account="any")
-    assert isinstance(budget.admit(Cost(2200), Priority.PROTECTIVE), Admit)
+    weight = next(limit for limit in budget.policy.limits if limit.name == "weight_1m")
+    used = next(u.used for u in budget.usage().limits if u.limit.name == weight.name)
+    between = (budget.policy.allowed(weight, Priority.ACCOUNT) + budget.policy.allowed(weight, Priority.PROTECTIVE)) // 2
+    assert used < between, f"the runner alone used {used} of the window"
+    assert isinstance(budget.admit(Cost(between - used), Priority.PROTECTIVE), Admit)
 
 
 @pytest.mark.timeout(300)
