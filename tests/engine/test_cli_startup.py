@@ -11,6 +11,7 @@ reports the top-level packages in ``sys.modules``; on failure the message names 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -29,22 +30,31 @@ with it as soon as a command with options is formatted."""
 _PROBE = """
 import json, sys
 from engine.cli import main
+code = 0
 try:
     main({argv!r})
-except SystemExit:
-    pass
-print(json.dumps(sorted(sys.modules)), file=sys.__stdout__)
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps([code, sorted(sys.modules)]), file=sys.__stdout__)
 """
 
 
 def start(argv: list[str]) -> tuple[set[str], str]:
     """Run the CLI in a fresh interpreter; return the modules it imported and its import log."""
+    _, modules, log = run_probe(argv)
+    return modules, log
+
+
+def run_probe(argv: list[str]) -> tuple[object, set[str], str]:
+    """Run the CLI in a fresh interpreter; return its exit code, the modules it imported and its import log."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", _PROBE.format(argv=argv)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY" and not k.startswith("TRADEWAKE_")},
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    return set(json.loads(done.stdout.strip().splitlines()[-1])), done.stderr
+    code, modules = json.loads(done.stdout.strip().splitlines()[-1])
+    return code, set(modules), done.stderr
 
 
 def top_level(modules: set[str]) -> set[str]:
@@ -91,6 +101,27 @@ def test_starting_the_cli_imports_no_heavy_library(argv: list[str]) -> None:
     assert not heavy, "imported at start-up (move these imports into the command that needs them):\n" + "\n".join(
         import_chains(log, heavy)
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["backtest", "--data", "no-such-candles.csv"], "data file not found"),
+        (["backtest", "--from", "yesterday"], "--from"),
+        (["backtest", "--agent", "oracle"], "--agent must be one of"),
+        (["backtest", "--timeframe", "7q"], "unknown timeframe"),
+        (["backtest", "--symbol", "zzz"], "--symbol"),
+        (["backtest", "--fees", "99"], "fee_pct"),
+        (["backtest", "--agent", "anthropic"], "has no key"),
+    ],
+)
+def test_a_refused_backtest_refuses_before_loading_the_heavy_libraries(argv: list[str], says: str) -> None:
+    """Every argument is checked before the data readers, the engine, ccxt and matplotlib load (about 2 s)."""
+    code, modules, log = run_probe(argv)
+    assert code == 2, f"not refused as a user mistake: exit {code}"
+    assert says in log, log[-2000:]
+    heavy = top_level(modules) & HEAVY
+    assert not heavy, "imported before the backtest refused:\n" + "\n".join(import_chains(log, heavy))
 
 
 HOLDINGS_AT_START = frozenset({"holdings", "holdings.entry_source"})
