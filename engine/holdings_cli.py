@@ -23,14 +23,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
-from core.ports import OperatorCommand, Store
 from holdings.entry_source import EntrySource
 
-if TYPE_CHECKING:  # the config pulls in the settings tree and the risk model, the commands' arguments are pydantic
-    # models (built on import): a command's business, not --help's
+if TYPE_CHECKING:  # the config pulls in the settings tree and the risk model, the commands' arguments and the
+    # ports are pydantic models (built on import): a command's business, not --help's
+    from pydantic import BaseModel
+
+    from core.ports import Store
     from holdings import commands as cmd
     from holdings.config import HoldingsConfig
 
@@ -109,6 +110,8 @@ def _store(config: Path | None, *, submit: bool = False, force: bool = False) ->
 
 
 def _args(model: type[BaseModel], **values: Any) -> BaseModel:
+    from pydantic import ValidationError
+
     from holdings import commands as cmd
 
     try:
@@ -119,6 +122,7 @@ def _args(model: type[BaseModel], **values: Any) -> BaseModel:
 
 def _submit(kind: cmd.HoldingsCommand, args: BaseModel, key: str | None, opened: _Opened, note: str = "") -> None:
     from core.clock import WallClock
+    from core.ports import OperatorCommand
     from holdings import commands as cmd
     from safety.operator import check_key
 

@@ -10,12 +10,14 @@ reports the top-level packages in ``sys.modules``; on failure the message names 
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
 import sys
 
 import pytest
+from pydantic import BaseModel
 
 from tests.e2e.cli_helpers import REPO_ROOT
 
@@ -135,6 +137,32 @@ def test_mounting_the_holdings_commands_builds_none_of_their_models(argv: list[s
     assert "engine.holdings_cli" in imported, "the probe did not mount the holdings commands"
     loaded = {name for name in imported if name.split(".")[0] == "holdings"} - HOLDINGS_AT_START
     assert not loaded, "imported at start-up:\n" + "\n".join(import_chains(log, loaded))
+
+
+OURS = frozenset({"core", "store", "market", "exchange", "gate", "tools", "agent", "prompts", "safety", "learning",
+                  "engine", "backtests", "dashboard", "venue", "holdings"})
+
+
+def defines_models(module_name: str) -> bool:
+    """Whether importing ``module_name`` builds a pydantic model (a class it defines)."""
+    module = importlib.import_module(module_name)
+    return any(
+        isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == module_name
+        for value in vars(module).values()
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["halt", "--help"], ["status", "--help"], ["exchange", "--help"], ["exchange", "check", "--help"]],
+)
+def test_mounting_the_commands_builds_none_of_our_models(argv: list[str]) -> None:
+    """Building a pydantic model costs milliseconds each (the ports, the controls and the settings: about 0.1 s
+    together): a command builds the models it uses when it runs, --help builds none."""
+    imported, log = start(argv)
+    assert {"safety.cli", "engine.exchange_cli"} <= imported, "the probe did not mount the commands"
+    with_models = {name for name in imported if name.split(".")[0] in OURS and defines_models(name)}
+    assert not with_models, "imported at start-up:\n" + "\n".join(import_chains(log, with_models))
 
 
 def test_the_chain_finder_names_the_importers() -> None:
