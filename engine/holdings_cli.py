@@ -12,7 +12,6 @@ What the run mode means for holdings (the variants offered, the cool-down) comes
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import uuid
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
+from core.json_output import print_json
 from holdings.entry_source import EntrySource
 
 if TYPE_CHECKING:  # the config pulls in the settings tree and the risk model, the commands' arguments and the
@@ -171,7 +171,7 @@ def list_cmd(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         queued = [r.command for r in store.pending_commands() if cmd.is_holdings_kind(r.command.kind)]
     if as_json:
         rows = [r.model_dump(mode="json") for r in records]
-        _console().print_json(json.dumps({"holdings": rows, "queued": [c.model_dump(mode="json") for c in queued]}))
+        print_json(_console(), {"holdings": rows, "queued": [c.model_dump(mode="json") for c in queued]})
         return
     _console().print(policy_line(holdings), markup=False, highlight=False, soft_wrap=True)
     if not records:
@@ -201,7 +201,7 @@ def show_cmd(proposal_id: ProposalArgument, config: ConfigOption = None, as_json
             "proposal": proposal.model_dump(mode="json"),
             "decision": decision.model_dump(mode="json") if decision is not None else None,
         }
-        _console().print_json(json.dumps(body))
+        print_json(_console(), body)
         return
     for line in proposal_lines(proposal, decision, WallClock().now()):
         _console().print(line, markup=False, highlight=False, soft_wrap=True)

@@ -14,7 +14,6 @@ creates a store.
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from datetime import datetime
@@ -27,6 +26,7 @@ from rich.console import Console
 
 from core.clock import WallClock
 from core.errors import ConfigError
+from core.json_output import print_json
 from safety.command_checks import MAX_SLEEP_MINUTES, check_command, check_key
 
 if TYPE_CHECKING:  # the ports' and the controls' pydantic models are built when a command runs, not at mount
@@ -199,7 +199,7 @@ def status_cmd(
 
         status["runners"] = fleet_status(full, full.exchange.symbols)
     if as_json:
-        console.print_json(json.dumps(status))
+        print_json(console, status)
         return
     console.print(render_status(status), markup=False, soft_wrap=True)
 
