@@ -2,7 +2,8 @@
 
 rich's ``print_json`` parses, highlights and lays out the text again: 10 s of CPU for a month of decisions
 (6 MB), for colors a pipe never shows. Off a terminal the same text (two-space indent, non-ASCII kept) is
-written as is. Every command's ``--json`` goes through :func:`print_json` (``tests/core/test_json_output.py`` checks it).
+written as is. Every command's ``--json`` goes through :func:`print_json` (``tests/core/test_json_output.py``
+checks it).
 """
 
 from __future__ import annotations
