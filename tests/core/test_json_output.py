@@ -1,7 +1,7 @@
 """``--json`` output: the same text rich prints, written plainly off a terminal; and every command uses it.
 
 ``journal tail -n 20000 --json`` into a file took 15.5 s of CPU through rich's ``print_json`` and 1.0 s
-plainly, byte-identical (13 MB; ``docs/performance.md``, "CLI --json").
+plainly, byte-identical (13 MB; ``docs/performance.md``, "Mounting, refusals and --json").
 """
 
 from __future__ import annotations
