@@ -98,6 +98,7 @@ class AnthropicBackend:
         self.memory = memory
         self.secrets = llm_secrets(llm) + secrets
         self.client = client or make_client(llm)
+        self._owns_client = client is None  # a client made here is closed by aclose; one passed in is the caller's
         self.tools = anthropic_tools(market_type)  # a spot account is offered long entries only
         self.prompt = system_prompt(risk, llm.memory_max_chars, facts)
         self.cache_check = self._check_cache()
@@ -131,6 +132,11 @@ class AnthropicBackend:
             exc.partial = self._record(session, prompt, loop, started, error=str(exc))
             raise
         return self._record(session, prompt, loop, started, error=loop.error)
+
+    async def aclose(self) -> None:
+        """Close the SDK client's connection pool (the engine calls this when the run ends)."""
+        if self._owns_client:
+            await self.client.close()
 
     def drain_alerts(self) -> list[Alert]:
         """The start-up cache warning, once (failures surface as ``LLMUnavailable`` to the router, which alerts)."""

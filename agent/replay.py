@@ -19,6 +19,7 @@ from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
+from agent.closing import aclose_backend
 from agent.records import build_record
 from agent.rules import RulesBackend
 from core.canonical import canonical_json, sha256_hex
@@ -64,6 +65,9 @@ class RecordingBackend:
 
     def drain_alerts(self) -> list[Alert]:
         return self.inner.drain_alerts()
+
+    async def aclose(self) -> None:
+        await aclose_backend(self.inner)
 
     async def decide(self, request: DecisionRequest) -> DecisionRecord:
         record = await self.inner.decide(request)

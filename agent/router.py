@@ -13,6 +13,7 @@ its own. The breaker's state reaches the LLM backend inside the request (``Decis
 from __future__ import annotations
 
 from agent.breaker import LLMBreaker, Transition
+from agent.closing import aclose_backend
 from agent.errors import LLMUnavailable
 from agent.rules import RulesBackend
 from core.ports import AgentBackend, Clock
@@ -41,6 +42,10 @@ class ResilientBackend:
         self.journal = journal
         self.no_primary_reason = no_primary_reason
         self._alerts: list[Alert] = []
+
+    async def aclose(self) -> None:
+        """Close the LLM backend's connections (the rules backend holds none)."""
+        await aclose_backend(self.primary)
 
     async def decide(self, request: DecisionRequest) -> DecisionRecord:
         if self.primary is None:

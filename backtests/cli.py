@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from core.clock import WallClock
+from core.errors import ConfigError
 from market.cli import parse_time
 
 if TYPE_CHECKING:  # the engine, pandas and matplotlib load when a backtest runs, not when the CLI starts
@@ -101,9 +102,17 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
 
     The warm-up comes from the candles before --from when the file has them. Ctrl-C stops the run
     within a second and keeps the decisions made so far in a run marked interrupted (exit 130)."""
+    from agent.llm_ready import refuse_without_llm
+
     if agent not in AGENTS:
         raise typer.BadParameter(f"--agent must be one of {', '.join(AGENTS)}")
-    from agent.factory import refuse_without_llm
+    window = (_time(start, "--from"), _time(end, "--to"))
+    _check_files(cassette, record, out, force, timeframe)
+    sources = _sources(data or [], [_symbol(s) for s in symbol or []])
+    settings = _settings(config, agent, cassette, seed, fees, slippage_bps, cash)
+    if not allow_fallback:
+        refuse_without_llm(settings)
+    # Every argument is checked: only now the data, the engine, ccxt and matplotlib load (a refusal is instant).
     from backtests.anonymize import anonymize
     from backtests.data import DEFAULT_CACHE_DIR, select_data
     from backtests.markets import backtest_markets
@@ -111,13 +120,9 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     from backtests.runner import LLM_AGENTS, BacktestRequest
     from backtests.scripted import sma_settings
 
-    _check_files(cassette, record, out, force, timeframe)
-    settings = _settings(config, agent, cassette, seed, fees, slippage_bps, cash)
-    if agent in LLM_AGENTS and not allow_fallback:
-        refuse_without_llm(settings)
-    markets = [select_data(data=path, symbol=name, timeframe=timeframe, start=_time(start, "--from"),
-                           end=_time(end, "--to"), cache_dir=cache_dir or DEFAULT_CACHE_DIR, warmup=warmup)
-               for path, name in _sources(data or [], [_symbol(s) for s in symbol or []])]  # fmt: skip
+    markets = [select_data(data=path, symbol=name, timeframe=timeframe, start=window[0], end=window[1],
+                           cache_dir=cache_dir or DEFAULT_CACHE_DIR, warmup=warmup)
+               for path, name in sources]  # fmt: skip
     disguised = anonymize_data if anonymize_data is not None else agent in LLM_AGENTS
     if disguised and len(markets) > 1:
         raise typer.BadParameter("disguises one market; run the markets one at a time (or --no-anonymize)",
@@ -144,7 +149,7 @@ def _check_files(cassette: Path | None, record: Path | None, out: Path | None, f
     """The path and timeframe options, checked before any data is read or anything written."""
     from backtests.rundir import check_target
     from core.paths import check_input_file, check_output_file
-    from market.candles import check_timeframe
+    from core.timeframes import timeframe_seconds
 
     if cassette is not None:
         check_input_file(cassette, "--cassette")
@@ -153,17 +158,23 @@ def _check_files(cassette: Path | None, record: Path | None, out: Path | None, f
     if out is not None:
         check_target(out, force=force)
     if timeframe is not None:
-        check_timeframe(timeframe)
+        try:
+            timeframe_seconds(timeframe)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
 
 
 def _sources(data: list[str], symbols: list[str]) -> list[tuple[str | None, str | None]]:
     """Each market's file and symbol: files with their symbols (one each, or none), else the symbols alone
-    (bundled or cached candles), else the bundled default."""
+    (bundled or cached candles), else the bundled default. A file that is neither on disk nor bundled is
+    refused here, before the candle readers load."""
+    from market.bundled import resolve_data_path
+
     if data:
         if symbols and len(symbols) != len(data):
             raise typer.BadParameter(f"give one --symbol per --data ({len(data)}), or none", param_hint="--symbol")
         names: list[str | None] = list(symbols) if symbols else [None] * len(data)
-        return list(zip(data, names, strict=True))
+        return [(str(resolve_data_path(path)), name) for path, name in zip(data, names, strict=True)]
     return [(None, name) for name in symbols] or [(None, None)]
 
 

@@ -6,7 +6,6 @@ for the store the settings name (the one live runners, the dashboard and the ope
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +15,7 @@ import typer
 from rich.console import Console
 
 from core.errors import ConfigError
+from core.json_output import print_json
 
 if TYPE_CHECKING:  # the run store, settings and reports load when a command runs, not when the CLI starts
     from backtests.report.timeline import DecisionLine
@@ -27,14 +27,6 @@ if TYPE_CHECKING:  # the run store, settings and reports load when a command run
 runs_app = typer.Typer(help="Backtest runs: list them, show one's metrics, compare several.", no_args_is_help=True)
 console = Console()
 
-
-def print_json(data: object) -> None:
-    """``--json`` output: colored in a terminal; written as is when a program reads it. rich's highlighting
-    and wrapping cost 10 s of CPU for a month of decisions (6 MB), for colors a pipe never shows."""
-    if console.is_terminal:
-        console.print_json(data=data)
-    else:
-        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
@@ -73,7 +65,7 @@ def runs_list(config: ConfigOption = None, runs_dir: RunsDirOption = None, as_js
     settings = load_inert_settings(config)
     rows = [_summary(run) for run in list_runs(_runs_dir(settings, runs_dir))]
     if as_json:
-        print_json(rows)
+        print_json(console, rows)
         return
     if not rows:
         console.print(f"no runs in {_runs_dir(settings, runs_dir)} yet (run: tradewake backtest)", markup=False)
@@ -124,7 +116,7 @@ def runs_compare(
     found = [RunDir.find(run, _runs_dir(settings, runs_dir)) for run in runs]
     metrics = {run.name: _complete_metrics(run) for run in found}
     if as_json:
-        print_json(metrics)
+        print_json(console, metrics)
         return
     console.print(_compare_table(metrics), markup=False, highlight=False, soft_wrap=True)
 
@@ -169,7 +161,7 @@ def runs_show(run: RunArgument, config: ConfigOption = None, runs_dir: RunsDirOp
                f"decisions {run})" if stopped is not None else "did it finish?")
         raise ConfigError(f"run {run} has no metrics.json ({why})")
     if as_json:
-        print_json(metrics)
+        print_json(console, metrics)
         return
     from backtests.summary import open_position_lines
 
@@ -229,7 +221,7 @@ def decisions_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     with open_run_store(run, settings, _runs_dir(settings, runs_dir)) as store:
         chosen, matched = matching_decisions(store, keep)
     if as_json:
-        print_json([decision_json(seq, record) for seq, record in chosen])
+        print_json(console, [decision_json(seq, record) for seq, record in chosen])
         return
     _print_decisions(chosen, details)
     more = " (--all for every one, --last N for more)" if len(chosen) < matched else ""
@@ -272,7 +264,7 @@ def memory_cmd(
     with open_run_store(run, settings, _runs_dir(settings, runs_dir)) as store:
         history = memory_history(store, last)
     if as_json:
-        print_json(history)
+        print_json(console, history)
         return
     if not history:
         console.print("the agent never wrote to its memory in this run")

@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from core.errors import ConfigError, OperationalError, TradewakeError
+from core.json_output import print_json
 
 if TYPE_CHECKING:
     from core.settings import Settings, StoreSettings
@@ -96,7 +97,7 @@ def config_show(config: ConfigOption = None) -> None:
     from core.settings import redacted
 
     settings = settings_from(config)
-    console.print_json(json.dumps(redacted(settings)))
+    print_json(console, redacted(settings))
 
 
 def _inspected_store(config: Path | None, run: str | None) -> StoreSettings:
@@ -127,7 +128,7 @@ def journal_tail(
     finally:
         store.close()
     if as_json:
-        console.print_json(json.dumps([e.model_dump(mode="json") for e in events]))
+        print_json(console, [e.model_dump(mode="json") for e in events])
         return
     for event in events:
         payload = json.dumps(event.payload, sort_keys=True)
@@ -150,7 +151,7 @@ def journal_verify(run: RunOption = None, config: ConfigOption = None, as_json: 
     finally:
         store.close()
     if as_json:
-        console.print_json(report.model_dump_json())
+        print_json(console, report.model_dump(mode="json"))
     elif report.ok:
         console.print(f"journal ok: {report.events_checked} events, hash chain intact")
     else:

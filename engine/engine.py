@@ -25,6 +25,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import assert_never
 
+from agent.closing import aclose_backend
 from agent.memory import AgentMemory
 from agent.records import decision_event
 from core.decisions import RequestPart, parts_read
@@ -173,8 +174,10 @@ class Engine:
         self._persist_gate(now)
 
     async def close(self) -> None:
-        """Save what is only in memory (the gate's statistics) before the process ends."""
+        """Save what is only in memory (the gate's statistics) and close the agent's connections (the SDK
+        client's pool) before the process ends."""
         self._persist_gate(self.clock.now(), force=True)
+        await aclose_backend(self.agent)
 
     # ------------------------------------------------------------------ steps
 

@@ -20,10 +20,8 @@ import typer
 from rich.console import Console
 
 from core.ratelimit import interval_text
-from core.request_budget import MemoryCounter
-from exchange.binance_account import PositionMode, require_one_way
 
-if TYPE_CHECKING:  # settings, the wiring and ccxt load when the command runs, not when the CLI starts
+if TYPE_CHECKING:  # settings, the budget, the wiring and ccxt load when the command runs, not at mount
     from core.request_budget import BudgetUsage
     from core.settings import Settings
     from exchange.binance_account import AccountModes, FeeTerms, SymbolSettings
@@ -73,6 +71,7 @@ def check_cmd(
     from core.settings import load_settings
     from engine.exchange_setup import venue_budget
     from engine.wiring import exchange_broker, plan_for
+    from exchange.binance_account import require_one_way
     from store.factory import open_store
 
     settings = load_settings(config)
@@ -120,6 +119,8 @@ def _retries_on_stdout() -> Iterator[None]:
 
 async def check_access(broker: CcxtBroker, settings: Settings) -> CheckReport:
     """What the venue says about the key and the account; the broker is closed afterwards."""
+    from core.request_budget import MemoryCounter
+
     try:
         await broker.check_access()
         balances = await broker.fetch_balance()
@@ -150,6 +151,8 @@ async def check_access(broker: CcxtBroker, settings: Settings) -> CheckReport:
 
 
 def report_lines(report: CheckReport) -> list[str]:
+    from exchange.binance_account import PositionMode
+
     lines = [
         f"ok: Binance {report.label} ({report.hosts}) accepted the key; {report.markets} markets loaded",
         f"{report.quote} available: {report.quote_free}",

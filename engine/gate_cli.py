@@ -3,7 +3,6 @@ candles, wakes, wake rate, anomaly recall, wakes by kind and events per second."
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.errors import ConfigError
+from core.json_output import print_json
 
 if TYPE_CHECKING:
     from core.types import Candle
@@ -74,7 +74,7 @@ def gate_report(
         raise typer.BadParameter(str(exc), param_hint="--data") from exc
     rows = _rows(report)
     if as_json:
-        console.print_json(json.dumps({key: value for key, value, _ in rows}))
+        print_json(console, {key: value for key, value, _ in rows})
         return
     table = Table(title=f"gate report: {data.name}")
     table.add_column("measure")

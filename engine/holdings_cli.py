@@ -12,7 +12,6 @@ What the run mode means for holdings (the variants offered, the cool-down) comes
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import uuid
@@ -23,14 +22,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
-from core.ports import OperatorCommand, Store
+from core.json_output import print_json
 from holdings.entry_source import EntrySource
 
-if TYPE_CHECKING:  # the config pulls in the settings tree and the risk model, the commands' arguments are pydantic
-    # models (built on import): a command's business, not --help's
+if TYPE_CHECKING:  # the config pulls in the settings tree and the risk model, the commands' arguments and the
+    # ports are pydantic models (built on import): a command's business, not --help's
+    from pydantic import BaseModel
+
+    from core.ports import Store
     from holdings import commands as cmd
     from holdings.config import HoldingsConfig
 
@@ -109,6 +110,8 @@ def _store(config: Path | None, *, submit: bool = False, force: bool = False) ->
 
 
 def _args(model: type[BaseModel], **values: Any) -> BaseModel:
+    from pydantic import ValidationError
+
     from holdings import commands as cmd
 
     try:
@@ -119,6 +122,7 @@ def _args(model: type[BaseModel], **values: Any) -> BaseModel:
 
 def _submit(kind: cmd.HoldingsCommand, args: BaseModel, key: str | None, opened: _Opened, note: str = "") -> None:
     from core.clock import WallClock
+    from core.ports import OperatorCommand
     from holdings import commands as cmd
     from safety.operator import check_key
 
@@ -167,7 +171,7 @@ def list_cmd(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         queued = [r.command for r in store.pending_commands() if cmd.is_holdings_kind(r.command.kind)]
     if as_json:
         rows = [r.model_dump(mode="json") for r in records]
-        _console().print_json(json.dumps({"holdings": rows, "queued": [c.model_dump(mode="json") for c in queued]}))
+        print_json(_console(), {"holdings": rows, "queued": [c.model_dump(mode="json") for c in queued]})
         return
     _console().print(policy_line(holdings), markup=False, highlight=False, soft_wrap=True)
     if not records:
@@ -197,7 +201,7 @@ def show_cmd(proposal_id: ProposalArgument, config: ConfigOption = None, as_json
             "proposal": proposal.model_dump(mode="json"),
             "decision": decision.model_dump(mode="json") if decision is not None else None,
         }
-        _console().print_json(json.dumps(body))
+        print_json(_console(), body)
         return
     for line in proposal_lines(proposal, decision, WallClock().now()):
         _console().print(line, markup=False, highlight=False, soft_wrap=True)

@@ -61,7 +61,7 @@ def run_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     settings = load_settings(config, **overrides)
     trace.mark("settings")
     if not allow_fallback:
-        from agent.factory import refuse_without_llm
+        from agent.llm_ready import refuse_without_llm
 
         refuse_without_llm(settings)
         trace.mark("LLM key check")

@@ -92,7 +92,7 @@ class AccountStream:
             raise TemporaryError("user-data stream closed under a pending watch") from None
         except ccxt_errors.AuthenticationError as exc:
             raise self._refused(exc) from exc
-        except ccxt_errors.NetworkError as exc:
+        except (ccxt_errors.NetworkError, ConnectionError) as exc:  # the latter: ccxt subscribed on a closed socket
             raise TemporaryError(f"user-data stream dropped: {self._redact(str(exc))}") from exc
         except ccxt_errors.BaseError as exc:
             raise TemporaryError(f"user-data stream failed: {type(exc).__name__}: {self._redact(str(exc))}") from exc

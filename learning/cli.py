@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.clock import WallClock
+from core.json_output import print_json
 
 if TYPE_CHECKING:
     from learning.service import Learner
@@ -72,7 +72,7 @@ def show(
 
         plot_posteriors(posteriors, plot, title=_title(summary))
     if as_json:
-        console.print_json(json.dumps(summary))
+        print_json(console, summary)
     else:
         _print_table(summary, posteriors)
     if plot is not None and not as_json:

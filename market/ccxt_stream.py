@@ -107,6 +107,8 @@ class CcxtStream(CcxtRest):
             return await request  # a socket read: no request weight, so not through the budget
         except ccxt_errors.BaseError as exc:
             raise self.translate(exc) from exc
+        except ConnectionError as exc:  # ccxt's own: it subscribed on a socket that had just closed (a drop)
+            raise TemporaryError(f"the stream dropped: {exc}") from exc
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -13,6 +12,7 @@ from rich.console import Console
 
 from core.clock import WallClock
 from core.ids import Symbol
+from core.json_output import print_json
 from core.timeframes import timeframe_seconds
 
 if TYPE_CHECKING:  # pandas and ccxt load when a command runs, not when the CLI starts
@@ -176,7 +176,7 @@ def snapshot_cmd(
     builder = SnapshotBuilder(sym, frame, report.timeframe, regime=regime)
     snapshot = builder.build(parse_time(at, "--at"))
     if as_json:
-        console.print_json(json.dumps(snapshot.model_dump(mode="json")))
+        print_json(console, snapshot.model_dump(mode="json"))
         return
     text = snapshot.to_prompt()
     typer.echo(text)

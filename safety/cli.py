@@ -14,25 +14,25 @@ creates a store.
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from core.clock import WallClock
 from core.errors import ConfigError
-from core.ports import CommandReceipt, OperatorCommand, Store
-from core.settings import StoreSettings
-from safety.book import BOARD_KEY, ENTRY_PREFIX, POSITION_PREFIX
+from core.json_output import print_json
 from safety.command_checks import MAX_SLEEP_MINUTES, check_command, check_key
-from safety.controls import CommandKind
-from safety.operator import engine_has_written
+
+if TYPE_CHECKING:  # the ports' and the controls' pydantic models are built when a command runs, not at mount
+    from core.ports import CommandReceipt, OperatorCommand, Store
+    from core.settings import StoreSettings
+    from safety.controls import CommandKind
 
 console = Console()
 
@@ -66,8 +66,6 @@ def _store_settings(config: Path | None) -> StoreSettings:
     return load_inert_settings(config).store
 
 
-
-
 def _submit(
     kind: CommandKind, args: dict[str, Any], key: str | None, config: Path | None, force: bool,
     *, runner: str | None = None, symbol: str | None = None,
@@ -86,6 +84,7 @@ def _submit(
         for target, receipt in submit_to_fleet(full, _command(kind, args, key), runner=runner, symbol=symbol):
             _report(kind, receipt, f"runner {target.runner} ({target.book_namespace})")
         return
+    from safety.operator import engine_has_written
     from store.factory import describe_store, open_store, store_exists
 
     settings = _store_settings(config)
@@ -105,6 +104,8 @@ def _submit(
 
 
 def _command(kind: CommandKind, args: dict[str, Any], key: str | None) -> OperatorCommand:
+    from core.ports import OperatorCommand
+
     return OperatorCommand(
         idempotency_key=key or f"{kind.value}-{uuid.uuid4().hex[:16]}",
         kind=kind.value,
@@ -137,6 +138,8 @@ def halt_cmd(  # noqa: PLR0917 - typer options
     symbol: SymbolOption = None,
 ) -> None:
     """Kill switch: stop all new entries at once (stops keep being managed); --flatten closes everything."""
+    from safety.controls import CommandKind
+
     _submit(CommandKind.HALT, {"reason": reason, "flatten": flatten}, key, config, force, runner=runner, symbol=symbol)
 
 
@@ -149,6 +152,8 @@ def resume_cmd(  # noqa: PLR0917 - typer options
     symbol: SymbolOption = None,
 ) -> None:
     """Lift a halt or sleep: entries are allowed again (subject to every other limit)."""
+    from safety.controls import CommandKind
+
     _submit(CommandKind.RESUME, {"reason": reason}, key, config, force, runner=runner, symbol=symbol)
 
 
@@ -164,6 +169,8 @@ def sleep_cmd(  # noqa: PLR0917 - typer options
     symbol: SymbolOption = None,
 ) -> None:
     """Sleep mode: no new entries for a while (e.g. around news, at most 30 days); lifts by itself."""
+    from safety.controls import CommandKind
+
     _submit(CommandKind.SLEEP, {"minutes": minutes, "reason": reason}, key, config, force, runner=runner, symbol=symbol)
 
 
@@ -192,12 +199,13 @@ def status_cmd(
 
         status["runners"] = fleet_status(full, full.exchange.symbols)
     if as_json:
-        console.print_json(json.dumps(status))
+        print_json(console, status)
         return
     console.print(render_status(status), markup=False, soft_wrap=True)
 
 
 def collect_status(store: Store) -> dict[str, Any]:
+    from safety.book import BOARD_KEY, ENTRY_PREFIX, POSITION_PREFIX
 
     board = store.get(BOARD_KEY)
     positions = store.get_many(store.keys(POSITION_PREFIX))
@@ -213,6 +221,8 @@ def collect_status(store: Store) -> dict[str, Any]:
 def _money(amount: object) -> str:
     """An exact amount (a Decimal string in the state) rounded to cents for people; ``--json`` keeps it exact."""
     return f"{Decimal(str(amount)):+,.2f}"
+
+
 def _ban_line(banned_until: str | None) -> str:
     """The IP ban the engine last saw (Binance 418). A ban past its end reads as over; the engine clears it at
     its first answer after."""

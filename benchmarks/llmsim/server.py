@@ -102,6 +102,10 @@ class MessagesServer:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._connections = threading.Condition()
+        self.connections_opened = 0
+        self.connections_open = 0
+        """TCP connections a client opened, and those it has not closed yet (the SDK keeps them alive)."""
         self._ids = itertools.count(1)
         self._stop = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -125,6 +129,17 @@ class MessagesServer:
     def script(self, *replies: Reply) -> None:
         with self._lock:
             self.replies.extend(replies)
+
+    def wait_connections_closed(self, timeout: float) -> bool:
+        """Whether every client connection is closed within ``timeout`` s (a handler sees a close at once)."""
+        with self._connections:
+            return self._connections.wait_for(lambda: self.connections_open == 0, timeout)
+
+    def _connection(self, change: int) -> None:
+        with self._connections:
+            self.connections_open += change
+            self.connections_opened += max(change, 0)
+            self._connections.notify_all()
 
     def message_requests(self) -> list[dict[str, Any]]:
         return [r.body for r in self.requests if r.path.startswith("/v1/messages") and "count_tokens" not in r.path]
@@ -168,6 +183,16 @@ def _handler_for(server: MessagesServer) -> type[BaseHTTPRequestHandler]:  # noq
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             del format, args
+
+        def setup(self) -> None:
+            super().setup()
+            server._connection(+1)
+
+        def finish(self) -> None:  # after the client closed the connection (or the server stopped)
+            try:
+                super().finish()
+            finally:
+                server._connection(-1)
 
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import anthropic
 import pytest
 
 from agent.anthropic_backend import AnthropicBackend
@@ -226,3 +227,20 @@ async def test_thinking_is_pinned_and_its_blocks_are_sent_back(
     first, second = server.message_requests()
     assert first["thinking"] == {"type": "enabled", "budget_tokens": 1024}
     assert second["messages"][1]["content"][0] == thought
+
+
+async def test_closing_the_backend_closes_its_own_client_not_one_passed_in(
+    server: MessagesServer, desk: RecordingDesk, journal: ListJournal
+) -> None:
+    server.script(tool_use(SCHEDULE, text="Flat."), tool_use(SCHEDULE, text="Flat."))
+    own = backend(server, desk, journal)
+    await own.decide(make_request())
+    await own.aclose()
+    assert server.wait_connections_closed(timeout=10) and own.client.is_closed()
+    given = anthropic.AsyncAnthropic(api_key="sk-ant-test-not-a-real-key-000000", base_url=server.base_url)
+    lent = AnthropicBackend(llm=llm_settings(server), risk=RiskSettings(), desk=desk, journal=journal, client=given)
+    await lent.decide(make_request())
+    await lent.aclose()
+    assert not given.is_closed() and server.connections_open == 1  # the caller's to close
+    await given.close()
+    assert server.wait_connections_closed(timeout=10)

@@ -77,3 +77,16 @@ async def test_decide_runs_the_real_engine_over_the_simulated_exchange(server: M
     assert position.quantity * position.entry_price == pytest.approx(Decimal(500), rel=Decimal("0.01"))
     assert [e["kind"] for e in outcome.tool_journal] == ["tool_call", "tool_result"] * 3
     assert outcome.alerts == [] and outcome.decision.wake.kind.value == "operator"
+
+
+async def test_the_engine_closes_the_sdk_clients_connections_when_the_run_ends(
+    server: MessagesServer, tmp_path: Path
+) -> None:
+    """The SDK keeps its connection alive between calls; the engine's close closes it, through the cassette
+    recorder and the router (an open pool outlived every run, and a live run's restart leaked one each time)."""
+    server.script(tool_use(("schedule_next_check", {"seconds": 3600, "wake_conditions": []}), text="Flat."))
+    settings = load_settings(None).model_copy(update={"llm": llm_settings(server)})
+    outcome = await one_decision(settings, snapshot_builder(DATA), parse_time(AT), Decimal(10_000),
+                                 tmp_path / "decide.jsonl")
+    assert outcome.decision.backend == "anthropic" and server.connections_opened == 1
+    assert server.wait_connections_closed(timeout=10), f"{server.connections_open} connection(s) left open"

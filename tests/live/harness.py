@@ -19,6 +19,7 @@ from agent.records import build_record
 from core.ids import Symbol
 from core.ports import Clock
 from core.settings import Settings, load_settings
+from core.timeframes import datetime_to_ms
 from core.types import Alert, DecisionRecord, DecisionRequest
 from engine.live import LiveLoop
 from engine.runs import LiveFeed, Run
@@ -109,6 +110,24 @@ async def play(venue: Venue, steps: int, *, pause_s: float = 0.02) -> None:
     for _ in range(steps):
         venue.step()
         await asyncio.sleep(pause_s)
+
+
+async def play_heard(venue: Venue, bot: Bot, *, symbol: Symbol = BTC) -> bool:
+    """Play one replay step and, when it trades (phases 1-3; a candle's first step only opens it), wait until the
+    bot heard that trade: a test that counts what the bot did per price then does not depend on how fast a loaded
+    machine delivers it. Returns whether the step traded."""
+    venue.step()
+    if venue.market.replay.position(symbol)[1] <= 0:
+        return False
+    at_ms = venue.market.replay.now_ms
+    await until(lambda: heard_ms(bot, symbol) >= at_ms, what=f"the bot to hear the trade at {at_ms}")
+    return True
+
+
+def heard_ms(bot: Bot, symbol: Symbol = BTC) -> int:
+    """The exchange time of the newest trade the bot's loop heard for ``symbol`` (-1: none yet)."""
+    heard = bot.loop._prices.get(symbol)
+    return -1 if heard is None else datetime_to_ms(heard[1])
 
 
 async def until(condition: Callable[[], bool], timeout_s: float = 10.0, what: str = "condition") -> float:

@@ -11,7 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.live.harness import BTC, EntryAgent, entry_agent, live_settings, play, running_bot, until, venue_config
+from tests.live.harness import (
+    BTC,
+    EntryAgent,
+    entry_agent,
+    live_settings,
+    play,
+    play_heard,
+    running_bot,
+    until,
+    venue_config,
+)
 from venue import Venue
 
 DROP_AT = 1960
@@ -61,18 +71,26 @@ async def test_with_a_position_open_the_guard_runs_on_every_new_price(tmp_path: 
         agent = entry_agent(holder, lambda: Decimal(str(venue.market.replay.last_price(BTC))), stop_pct=Decimal(5))
         # No timer and no price tick through the whole engine within the test: passes are the guardian's alone.
         async with running_bot(settings, agent=agent, safety_interval_s=3_600, tick_interval_s=3_600) as bot:
-            await until(lambda: bot.loop.stepped["guard_pass"] >= 1, what="the first pass")
+            # The first guard is the guardian's or the first step's, whichever runs first (a loaded machine decides).
+            await until(lambda: bot.run.engine.guarded_at is not None, what="the first guard")
             flat = bot.loop.stepped["guard_pass"]
             holder_ready = lambda: "agent" in holder and holder["agent"].entered  # noqa: E731
-            await play(venue, 3, pause_s=0.3)  # the forming candle: three trades, no position yet
+            for _ in range(3):  # the forming candle: three trades, each heard, no position yet
+                assert await play_heard(venue, bot)
             assert bot.loop.stepped["guard_pass"] == flat, "flat: no pass before the hour is up"
-            await play(venue, 1, pause_s=0.3)  # the candle closes: the agent enters
+            await play(venue, 1)  # the candle closes: the agent enters
             await until(holder_ready, what="the entry")
             await until(lambda: bool(bot.run.engine.safety.portfolio().positions), what="the position")
             await until(lambda: bot.loop.stepped["guard_quiet"] + bot.loop.stepped["guard_pass"] > 0, what="a look")
             looks = lambda: bot.loop.stepped["guard_pass"] + bot.loop.stepped["guard_quiet"]  # noqa: E731
             before, quiet, requests = looks(), bot.loop.stepped["guard_quiet"], venue.http.requests
-            await play(venue, 8, pause_s=0.8)  # two candles: six trades, spaced beyond guard_tick_wall_s
+            traded = 0
+            for _ in range(8):  # two candles: six trades; each is looked at before the next is played
+                seen = looks()
+                if await play_heard(venue, bot):
+                    traded += 1
+                    await until(lambda: looks() > seen, what=f"a look at trade {traded} ({bot.loop.stepped})")  # noqa: B023
+            assert traded == 6, "two candles of the replay: three trades each"
             assert looks() - before >= 6, "the guard looks at every new price while the position is open"
             # A 5 % stop: these prices are inside the position's quiet band (safety.quiet), so most looks are passes
             # that would change nothing and are not made (no request); REST stays the fallback every interval.
