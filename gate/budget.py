@@ -120,25 +120,22 @@ class LLMBudget:
         self._wakes = _wake_windows()
         self._usage = {"hour": _Window(HOUR_S), "day": _Window(DAY_S)}
         self._symbol_wakes: dict[str, dict[str, _Window]] = {}
+        self._micro_usd = (_micro(limits.usd_per_hour), _micro(limits.usd_per_day))
 
     def exhausted(self, now_ts: float, symbol: str | None = None) -> str | None:
         """Why a wake at ``now_ts`` (about ``symbol``, if given) may not go to the LLM, or ``None`` if it may."""
         self._prune(now_ts)
-        checks = (
-            ("wakes", "hour", len(self._wakes["hour"]) + 1 > self.limits.wakes_per_hour, self.limits.wakes_per_hour),
-            ("wakes", "day", len(self._wakes["day"]) + 1 > self.limits.wakes_per_day, self.limits.wakes_per_day),
-            ("tokens", "hour", self._usage["hour"].tokens >= self.limits.tokens_per_hour, self.limits.tokens_per_hour),
-            ("tokens", "day", self._usage["day"].tokens >= self.limits.tokens_per_day, self.limits.tokens_per_day),
-            (
-                "usd",
-                "hour",
-                self._usage["hour"].micro_usd >= _micro(self.limits.usd_per_hour),
-                self.limits.usd_per_hour,
-            ),
-            ("usd", "day", self._usage["day"].micro_usd >= _micro(self.limits.usd_per_day), self.limits.usd_per_day),
+        limits, wakes, usage = self.limits, self._wakes, self._usage
+        checks = (  # in this order; each test runs only when the ones before it passed (a backtest asks per wake)
+            ("wakes", "hour", lambda: len(wakes["hour"]) + 1 > limits.wakes_per_hour, limits.wakes_per_hour),
+            ("wakes", "day", lambda: len(wakes["day"]) + 1 > limits.wakes_per_day, limits.wakes_per_day),
+            ("tokens", "hour", lambda: usage["hour"].tokens >= limits.tokens_per_hour, limits.tokens_per_hour),
+            ("tokens", "day", lambda: usage["day"].tokens >= limits.tokens_per_day, limits.tokens_per_day),
+            ("usd", "hour", lambda: usage["hour"].micro_usd >= self._micro_usd[0], limits.usd_per_hour),
+            ("usd", "day", lambda: usage["day"].micro_usd >= self._micro_usd[1], limits.usd_per_day),
         )
         for what, window, spent, limit in checks:
-            if spent:
+            if spent():
                 return f"llm budget spent: {what} per {window} at its limit of {limit:g}"
         return self._symbol_exhausted(symbol) if symbol is not None else None
 
