@@ -130,6 +130,8 @@ def assert_same_run(data: BacktestData | list[BacktestData], agent: str, seed: i
             assert (fast.run.path / name).read_bytes() == (exact.run.path / name).read_bytes(), name
         held = held_wakes(journal(exact), journal(fast))
         assert held == 0 or agent == "sma", "only the SMA agent declares where it acts"
+        if held:  # the report says why its decision list is shorter than the metrics' count
+            assert f"{held:,} quiet wakes the backtest decided in bulk" in (fast.run.path / "report.html").read_text()
         if agent == "sma":
             assert_acts_where_declared(exact, data)
         return exact, held
