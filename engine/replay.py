@@ -27,6 +27,7 @@ from typing import Protocol
 import numpy as np
 
 from core.clock import SimClock
+from core.decisions import RequestPart, parts_read
 from core.ids import Symbol
 from core.timeframes import ms_to_datetime, timeframe_seconds
 from core.types import Candle, WakeKind
@@ -181,8 +182,8 @@ class CandleReplay:
         the agent for the candle alone and the agent declares no action. None when the agent declares nothing or
         the gate cannot tell its wakes in bulk (``Gate.wake_kinds``)."""
         agent, gate = self.engine.agent, self.engine.gate
-        if not isinstance(agent, DeclaresActions):
-            return []
+        if not isinstance(agent, DeclaresActions) or RequestPart.BOOK in parts_read(agent):
+            return []  # (an agent that reads the book reads its last decisions: holds would be missing there)
         kinds = [gate.wake_kinds(tape) for tape in tapes]
         if any(k is None for k in kinds):
             return []

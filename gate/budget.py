@@ -126,16 +126,16 @@ class LLMBudget:
         """Why a wake at ``now_ts`` (about ``symbol``, if given) may not go to the LLM, or ``None`` if it may."""
         self._prune(now_ts)
         limits, wakes, usage = self.limits, self._wakes, self._usage
-        checks = (  # in this order; each test runs only when the ones before it passed (a backtest asks per wake)
-            ("wakes", "hour", lambda: len(wakes["hour"]) + 1 > limits.wakes_per_hour, limits.wakes_per_hour),
-            ("wakes", "day", lambda: len(wakes["day"]) + 1 > limits.wakes_per_day, limits.wakes_per_day),
-            ("tokens", "hour", lambda: usage["hour"].tokens >= limits.tokens_per_hour, limits.tokens_per_hour),
-            ("tokens", "day", lambda: usage["day"].tokens >= limits.tokens_per_day, limits.tokens_per_day),
-            ("usd", "hour", lambda: usage["hour"].micro_usd >= self._micro_usd[0], limits.usd_per_hour),
-            ("usd", "day", lambda: usage["day"].micro_usd >= self._micro_usd[1], limits.usd_per_day),
+        checks = (
+            ("wakes", "hour", len(wakes["hour"]) + 1 > limits.wakes_per_hour, limits.wakes_per_hour),
+            ("wakes", "day", len(wakes["day"]) + 1 > limits.wakes_per_day, limits.wakes_per_day),
+            ("tokens", "hour", usage["hour"].tokens >= limits.tokens_per_hour, limits.tokens_per_hour),
+            ("tokens", "day", usage["day"].tokens >= limits.tokens_per_day, limits.tokens_per_day),
+            ("usd", "hour", usage["hour"].micro_usd >= self._micro_usd[0], limits.usd_per_hour),
+            ("usd", "day", usage["day"].micro_usd >= self._micro_usd[1], limits.usd_per_day),
         )
         for what, window, spent, limit in checks:
-            if spent():
+            if spent:
                 return f"llm budget spent: {what} per {window} at its limit of {limit:g}"
         return self._symbol_exhausted(symbol) if symbol is not None else None
 
