@@ -12,6 +12,11 @@ nothing in the engine would act, so the driver catches up what the per-candle pa
 way (the gate's baselines from its tape, safety's and the exchange's latest prices) just before the next step,
 and the sink records the skipped candles' bars in bulk. ``exact=True`` steps every candle: the oracle the
 skipping path is tested against (byte-identical results).
+
+An agent that declares where it can act (``engine.request.DeclaresActions``: the SMA crossover) has its other
+wakes decided in bulk as holds: the gate's state moves as the wake and its empty decision would move it
+(``Gate.hold``) and the sink counts a wake and a decision (``ReplaySink.holds``); no engine step, and no
+``decision`` or ``gate.wake`` event in the journal for them.
 """
 
 from __future__ import annotations
