@@ -203,11 +203,15 @@ class CandleReplay:
 
     def _hold(self, held: _Held, m: int) -> None:
         """Decide the held wakes before merged index ``m`` (the planner allowed them) in the gate and the sink."""
-        for h in held.take(m):
-            s, k = int(self.timeline.which[h]), int(self.timeline.index[h])
-            symbol = self.timeline.symbols[s]
-            self.engine.gate.hold(symbol, float(held.close_ts[h]))
-            held.count[held.kinds[s][k]] += 1
+        wakes = held.take(m)
+        if not len(wakes):
+            return
+        timeline, gate, count = self.timeline, self.engine.gate, held.count
+        series, index, close_ts = (timeline.which[wakes].tolist(), timeline.index[wakes].tolist(),
+                                   held.close_ts[wakes].tolist())  # fmt: skip
+        for s, k, ts in zip(series, index, close_ts, strict=True):
+            gate.hold(timeline.symbols[s], ts)
+            count[held.kinds[s][k]] += 1
         held.flush()
 
     def _plan(self) -> QuietPlan:
