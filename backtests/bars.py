@@ -20,7 +20,7 @@ import numpy as np
 from backtests.stats import RunRecorder
 from core.ids import Symbol
 from core.timeframes import ms_to_datetime
-from core.types import Balance
+from core.types import Balance, WakeKind
 from engine.engine import StepReport
 from engine.timeline import Timeline
 from exchange.sim import SimExchange
@@ -84,6 +84,9 @@ class BarRecorder:
             return
         for bar in range(first, last):
             self.equity[bar] = self._equity(bar, balances)
+
+    def holds(self, kinds: Mapping[WakeKind, int], backend: str) -> None:
+        self.stats.holds(kinds, backend)
 
     # ------------------------------------------------------------------ marking
 

@@ -98,6 +98,19 @@ class SmaCrossAgent:
         """A script calls no service: nothing to tell a human."""
         return []
 
+    def acts_at(self, symbol: str) -> np.ndarray:
+        """The close times (ns) of the candles at which the averages cross (``_cross``'s comparisons on the same
+        floats): the only wakes at which it calls a tool (``engine.request.DeclaresActions``)."""
+        averages = self._markets.get(symbol) or self._markets.get("")
+        if averages is None or len(averages.open_ns) < 2:
+            return np.zeros(0, dtype=np.int64)
+        gap = averages.fast - averages.slow
+        before, now = gap[:-1], gap[1:]
+        with np.errstate(invalid="ignore"):
+            cross = ((before < 0) & (now > 0)) | ((before > 0) & (now < 0))
+        closes: np.ndarray = averages.open_ns[1:][cross] + self._step // timedelta(microseconds=1) * 1000
+        return closes
+
     def _averages(self, request: DecisionRequest) -> _Averages | None:
         return self._markets.get(request.symbol) or self._markets.get("")
 

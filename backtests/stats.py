@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -10,7 +11,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 from backtests.metrics import OpenPosition, mark_to_market
-from core.types import ClosedTrade, DecisionRecord, Position
+from core.types import ClosedTrade, DecisionRecord, Position, WakeKind
 from engine.engine import StepReport
 
 LLM_BACKENDS = frozenset({"anthropic", "claude-code", "replay"})
@@ -93,6 +94,17 @@ class RunRecorder:
             self.blocked += 1
         if report.decision is not None:
             self.decision(report.decision)
+
+    def holds(self, kinds: Mapping[WakeKind, int], backend: str) -> None:
+        """Wakes a backtest decided in bulk as holds (``engine.request.DeclaresActions``): counted as ``step`` and
+        ``decision`` count a stepped wake whose decision called nothing and used nothing (the step itself is
+        counted with the skipped candles)."""
+        for kind, count in kinds.items():
+            self.wakes[kind.value] += count
+            self.decisions += count
+            self.decided_by[backend] += count
+            if backend in LLM_BACKENDS:
+                self.llm_calls += count
 
     def decision(self, record: DecisionRecord) -> None:
         self.decisions += 1

@@ -9,7 +9,9 @@ the same candles, in the same process, one after the other:
   market snapshot and the rules agent's tool calls through the veto; the learner; the journal in a
   SQLite run store), then the reports (metrics, trades, charts, HTML) are written;
 - **engine, SMA agent**: the scripted SMA(20)/SMA(50) crossover through the same engine, woken on every
-  candle by design;
+  candle by design; it declares the candles where its averages cross (``engine.request.DeclaresActions``),
+  so the skipping path decides its other wakes in bulk as holds and steps the engine at the crosses and
+  wherever else something can happen (``docs/performance.md``);
 - **reference**: backtesting.py running the same SMA(20)/SMA(50) crossover (``backtests.peer``).
 
 Candles per second are candles / CPU seconds of this process (``time.process_time``: other work on a

@@ -12,23 +12,33 @@ nothing in the engine would act, so the driver catches up what the per-candle pa
 way (the gate's baselines from its tape, safety's and the exchange's latest prices) just before the next step,
 and the sink records the skipped candles' bars in bulk. ``exact=True`` steps every candle: the oracle the
 skipping path is tested against (byte-identical results).
+
+An agent that declares where it can act (``engine.request.DeclaresActions``: the SMA crossover) has its other
+wakes decided in bulk as holds: the gate's state moves as the wake and its empty decision would move it
+(``Gate.hold``) and the sink counts a wake and a decision (``ReplaySink.holds``); no engine step, and no
+``decision`` or ``gate.wake`` event in the journal for them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from functools import cached_property
 from typing import Protocol
 
+import numpy as np
+
 from core.clock import SimClock
+from core.decisions import RequestPart, parts_read
 from core.ids import Symbol
 from core.timeframes import ms_to_datetime, timeframe_seconds
-from core.types import Candle
+from core.types import Candle, WakeKind
 from engine.engine import Engine, StepReport
 from engine.events import CandleClosed
+from engine.request import DeclaresActions
 from engine.skipping import QuietPlan, SkipPlanner
 from engine.timeline import Timeline
 from exchange.sim import SimExchange
@@ -49,6 +59,11 @@ class ReplaySink(Protocol):
         """Whole groups at which nothing acted: the account is as the last step left it."""
         ...
 
+    def holds(self, kinds: Mapping[WakeKind, int], backend: str) -> None:
+        """Wakes decided in bulk as holds (``engine.request.DeclaresActions``), by kind: each a wake and a
+        decision by ``backend`` with no tool call and no usage, as a stepped hold reports it."""
+        ...
+
 
 @dataclass
 class CandleReplay:
@@ -62,6 +77,8 @@ class CandleReplay:
     """Called after every engine step (a backtest's batched store commits every N steps)."""
     _seen: list[int] = field(default_factory=list)
     """Per series: the last candle index the gate's baselines and safety's prices reflect (-1: none yet)."""
+    _kinds: list[np.ndarray] = field(default_factory=list)
+    """Per series and candle: the kind of the gate's wake there for the candle alone (``Gate.wake_kinds``)."""
 
     @cached_property
     def candles(self) -> list[Candle]:
@@ -135,11 +152,13 @@ class CandleReplay:
         timeline, n = self.timeline, len(self.timeline)
         tapes = [self.engine.gate.tape(s, timeline.timeframe, c) for s, c in zip(timeline.symbols, timeline.series,
                                                                                    strict=True)]  # fmt: skip
-        planner = SkipPlanner(timeline, tapes, [self.engine.gate.candidates(t) for t in tapes])
+        planner = SkipPlanner(timeline, tapes, [self.engine.gate.candidates(t) for t in tapes], self._holds(tapes))
         self._seen = [-1] * len(tapes)
+        held = _Held(planner, sink, self._kinds, getattr(self.engine.agent, "name", ""))
         start, plan = 0, self._plan()
         while start < n:
             m = planner.next_step(start, plan)
+            self._hold(held, m)
             first = timeline.group_start(m) if m < n else n
             if first > start:
                 sink.skipped(start, first)
@@ -150,6 +169,7 @@ class CandleReplay:
             await self._feed([timeline.candle(k) for k in range(first, stop)])
             reports = []
             while m < stop:
+                self._hold(held, m)
                 self._catch_up(m, tapes)
                 reports.append((m, await self._close(timeline.candle(m))))
                 self._seen[int(timeline.which[m])] = int(timeline.index[m])
@@ -159,7 +179,40 @@ class CandleReplay:
             start = stop
             if progress is not None:
                 progress(stop, n)
+        self._hold(held, n)
         self._catch_up(n, tapes)
+
+    def _holds(self, tapes: Sequence[GateTape]) -> list[np.ndarray]:
+        """Per series: the wakes decided in bulk as holds (``engine.request.DeclaresActions``): where the gate wakes
+        the agent for the candle alone and the agent declares no action. None when the agent declares nothing or
+        the gate cannot tell its wakes in bulk (``Gate.wake_kinds``)."""
+        agent, gate = self.engine.agent, self.engine.gate
+        if not isinstance(agent, DeclaresActions) or RequestPart.BOOK in parts_read(agent):
+            return []  # (an agent that reads the book reads its last decisions: holds would be missing there)
+        kinds = [gate.wake_kinds(tape) for tape in tapes]
+        if any(k is None for k in kinds):
+            return []
+        self._kinds = [k for k in kinds if k is not None]
+        step_ns = int(self.timeline.step.total_seconds()) * 1_000_000_000
+        holds = []
+        for symbol, series, wake in zip(self.timeline.symbols, self.timeline.series, self._kinds, strict=True):
+            close_ns = series.open_ms.astype(np.int64) * 1_000_000 + step_ns
+            acts = np.isin(close_ns, agent.acts_at(symbol))
+            holds.append((wake != None) & ~acts)  # noqa: E711 (element-wise on an object array)
+        return holds
+
+    def _hold(self, held: _Held, m: int) -> None:
+        """Decide the held wakes before merged index ``m`` (the planner allowed them) in the gate and the sink."""
+        wakes = held.take(m)
+        if not len(wakes):
+            return
+        timeline, gate, count = self.timeline, self.engine.gate, held.count
+        series, index, close_ts = (timeline.which[wakes].tolist(), timeline.index[wakes].tolist(),
+                                   held.close_ts[wakes].tolist())  # fmt: skip
+        for s, k, ts in zip(series, index, close_ts, strict=True):
+            gate.hold(timeline.symbols[s], ts)
+            count[held.kinds[s][k]] += 1
+        held.flush()
 
     def _plan(self) -> QuietPlan:
         symbols = self.timeline.symbols
@@ -168,7 +221,10 @@ class CandleReplay:
         for symbol, band in safety.quiet_bands(symbols).items():
             bands[symbol] = bands[symbol].merge(band)
         watch = gate.watch()
-        return QuietPlan(min(watch.deadline_ts, safety.quiet_until().timestamp()), watch, bands)
+        quiet_until = safety.quiet_until()
+        timer_s = float(gate.settings.timer_max_s) if safety.agent_blocked(self.clock.now()) is None else None
+        return QuietPlan(min(watch.deadline_ts, quiet_until.timestamp()), watch, bands, hold_timer_s=timer_s,
+                         hold_deadline_ts=min(watch.at_time_ts, quiet_until.timestamp()))  # fmt: skip
 
     def _catch_up_prices(self, m: int) -> None:
         """The exchange's latest price of every series as the bars before merged index ``m`` left it."""
@@ -202,3 +258,31 @@ class CandleReplay:
         reading = regime.at(close_at) if regime is not None and len(self.timeline.series) > 1 else None
         if reading is not None:
             self.engine.gate.note_regime(symbol, reading.label)
+
+
+@dataclass
+class _Held:
+    """The planner's held wakes, decided in order as the replay reaches them; reported to the sink by kind."""
+
+    planner: SkipPlanner
+    sink: ReplaySink
+    kinds: list[np.ndarray]
+    backend: str
+    count: Counter[WakeKind] = field(default_factory=Counter)
+    done: int = 0
+    """Merged indices below this are decided (held or stepped)."""
+
+    @property
+    def close_ts(self) -> np.ndarray:
+        return self.planner.close_ts
+
+    def take(self, m: int) -> np.ndarray:
+        """The held wakes up to merged index ``m``, the next step (excluded: a step decides its own wake)."""
+        held = self.planner.held(self.done, m)
+        self.done = max(self.done, m + 1)
+        return held
+
+    def flush(self) -> None:
+        if self.count:
+            self.sink.holds(self.count, self.backend)
+            self.count = Counter()

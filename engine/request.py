@@ -10,7 +10,9 @@ request (the snapshot's regime, which ``place_order`` records with the trade) is
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
 
 from core.canonical import canonical_json, sha256_hex
 from core.decisions import LLMHealth, RequestPart
@@ -20,6 +22,22 @@ from engine.book import DecisionLog, book_view
 from learning.service import Learner
 from market.builder import Market
 from safety.service import SafetyService
+
+
+@runtime_checkable
+class DeclaresActions(Protocol):
+    """An agent that is a pure function of data the backtest already has, and says in bulk where it may act.
+
+    ``acts_at(symbol)``: the close times (ns since the epoch, sorted) of ``symbol``'s candles at whose wake it may
+    call any tool at all. At every other wake its decision is a hold: no tool call, no usage, no memory, no
+    schedule, no fallback reason; a record with ``backend=name`` and nothing else that any count reads. A backtest
+    (``engine/replay.py``) decides those wakes in bulk as holds instead of stepping the engine for them; the
+    declaration must be a superset of where the per-candle agent calls a tool (``--exact`` is the oracle,
+    ``tests/backtests/test_fast_path.py``)."""
+
+    name: str
+
+    def acts_at(self, symbol: str) -> np.ndarray: ...
 
 
 def decision_request(

@@ -14,6 +14,7 @@ reverse.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -41,6 +42,12 @@ class QuietPlan:
     """From this time on (UNIX seconds) any candle is stepped."""
     gate: GateWatch
     bands: Mapping[Symbol, QuietBand]
+    hold_timer_s: float | None = None
+    """Set when the planner's held wakes may be decided in bulk (``SkipPlanner`` ``holds``): the interval to which
+    each re-arms the gate's timer. ``None``: every wake is stepped (the agent may not be woken, say)."""
+    hold_deadline_ts: float = math.inf
+    """``deadline_ts`` without the gate's timer (an ``at_time`` condition, safety's clock), which a held wake
+    replaces with its own."""
 
     @property
     def every_candle(self) -> bool:
@@ -52,23 +59,30 @@ def _float(value: Decimal | None, towards: float) -> float | None:
 
 
 class SkipPlanner:
-    def __init__(self, timeline: Timeline, tapes: Sequence[GateTape], candidates: Sequence[np.ndarray]) -> None:
+    """``candidates``: per series, the candles the gate wakes at for the candle alone; ``holds`` (optional): those
+    of them whose wake is decided in bulk as a hold while the plan allows it (``QuietPlan.hold_timer_s``)."""
+
+    def __init__(self, timeline: Timeline, tapes: Sequence[GateTape], candidates: Sequence[np.ndarray],
+                 holds: Sequence[np.ndarray] = ()) -> None:  # fmt: skip
         self.timeline = timeline
         self.tapes = tuple(tapes)
         self.close_ts = timeline.close_ts
-        merged = [timeline.merged[s][np.flatnonzero(c)] for s, c in enumerate(candidates)]
-        self.candidates = np.sort(np.concatenate(merged)) if merged else np.zeros(0, np.int64)
+        self.candidates = _merged(timeline, candidates)
+        self.holds = _merged(timeline, holds)
+        """Merged indices of the held wakes (a subset of ``candidates``)."""
+        self.acting = np.setdiff1d(self.candidates, self.holds, assume_unique=True)
+        """``candidates`` without the held wakes."""
 
     def next_step(self, m: int, plan: QuietPlan) -> int:
-        """The first merged index ``>= m`` to step (``len(timeline)`` when none is left)."""
+        """The first merged index ``>= m`` to step (``len(timeline)`` when none is left). When the plan allows
+        held wakes, the ones before it are decided in bulk (``held(m, step)``)."""
         n = len(self.timeline)
         if m >= n or plan.every_candle:
             return m
-        limit = n
-        j = int(np.searchsorted(self.candidates, m))
-        if j < len(self.candidates):
-            limit = int(self.candidates[j])
-        due = int(np.searchsorted(self.close_ts, plan.deadline_ts - TIME_MARGIN_S))
+        wakes = self.candidates if plan.hold_timer_s is None else self.acting
+        j = int(np.searchsorted(wakes, m))
+        limit = int(wakes[j]) if j < len(wakes) else n
+        due = self._due(m, limit, plan)
         limit = max(m, min(limit, due))
         for s, positions in enumerate(self.timeline.merged):
             if limit == m:
@@ -85,6 +99,28 @@ class SkipPlanner:
         if limit < n and self._group_acts_by_range(limit, plan):
             limit = max(m, self.timeline.group_start(limit))
         return limit
+
+    def held(self, start: int, stop: int) -> np.ndarray:
+        """The held wakes in merged ``[start, stop)``."""
+        lo, hi = np.searchsorted(self.holds, (start, stop))
+        return self.holds[lo:hi]
+
+    def _due(self, m: int, wake: int, plan: QuietPlan) -> int:
+        """The first candle at or after which the clock makes something act. A held wake re-arms the gate's timer
+        at its own close plus the interval, so the deadline moves on with each held wake before it (never back:
+        a timer is never armed beyond the interval)."""
+        deadline = plan.deadline_ts
+        due = int(np.searchsorted(self.close_ts, deadline - TIME_MARGIN_S))
+        while plan.hold_timer_s is not None:
+            held = self.held(m, min(wake, due))
+            if not len(held):
+                break
+            later = min(plan.hold_deadline_ts, float(self.close_ts[int(held[-1])]) + plan.hold_timer_s)
+            if later <= deadline:
+                break
+            deadline = later
+            due = int(np.searchsorted(self.close_ts, deadline - TIME_MARGIN_S))
+        return due
 
     def _group_acts_by_range(self, m: int, plan: QuietPlan) -> bool:
         """Whether a bar of ``m``'s group, from ``m`` on, makes the exchange act (see ``next_step``)."""
@@ -119,6 +155,12 @@ class SkipPlanner:
                 return start + first, bool(by_range[first])
             start, size = stop, size * 2
         return None
+
+
+def _merged(timeline: Timeline, masks: Sequence[np.ndarray]) -> np.ndarray:
+    """Per-series candle masks as sorted merged indices."""
+    merged = [timeline.merged[s][np.flatnonzero(mask)] for s, mask in enumerate(masks)]
+    return np.sort(np.concatenate(merged)) if merged else np.zeros(0, np.int64)
 
 
 def _acts(band: QuietBand | None, tape: GateTape, lo: int, hi: int, *, ranges: bool) -> np.ndarray:

@@ -100,8 +100,9 @@ class _Window:
         self.micro_usd += micro_usd
 
     def prune(self, now_ts: float) -> None:
-        while self.entries and self.entries[0][0] <= now_ts - self.span_s:
-            _, tokens, micro_usd = self.entries.popleft()
+        entries, cutoff = self.entries, now_ts - self.span_s
+        while entries and entries[0][0] <= cutoff:
+            _, tokens, micro_usd = entries.popleft()
             self.tokens -= tokens
             self.micro_usd -= micro_usd
 
@@ -120,22 +121,22 @@ class LLMBudget:
         self._wakes = _wake_windows()
         self._usage = {"hour": _Window(HOUR_S), "day": _Window(DAY_S)}
         self._symbol_wakes: dict[str, dict[str, _Window]] = {}
+        self._micro_usd = (_micro(limits.usd_per_hour), _micro(limits.usd_per_day))
+        self._windows: tuple[_Window, ...] = ()
+        """Every window, for ``_prune`` (rebuilt when a symbol's windows were added: ``_windows_symbols``)."""
+        self._windows_symbols = -1
 
     def exhausted(self, now_ts: float, symbol: str | None = None) -> str | None:
         """Why a wake at ``now_ts`` (about ``symbol``, if given) may not go to the LLM, or ``None`` if it may."""
         self._prune(now_ts)
+        limits, wakes, usage = self.limits, self._wakes, self._usage
         checks = (
-            ("wakes", "hour", len(self._wakes["hour"]) + 1 > self.limits.wakes_per_hour, self.limits.wakes_per_hour),
-            ("wakes", "day", len(self._wakes["day"]) + 1 > self.limits.wakes_per_day, self.limits.wakes_per_day),
-            ("tokens", "hour", self._usage["hour"].tokens >= self.limits.tokens_per_hour, self.limits.tokens_per_hour),
-            ("tokens", "day", self._usage["day"].tokens >= self.limits.tokens_per_day, self.limits.tokens_per_day),
-            (
-                "usd",
-                "hour",
-                self._usage["hour"].micro_usd >= _micro(self.limits.usd_per_hour),
-                self.limits.usd_per_hour,
-            ),
-            ("usd", "day", self._usage["day"].micro_usd >= _micro(self.limits.usd_per_day), self.limits.usd_per_day),
+            ("wakes", "hour", len(wakes["hour"]) + 1 > limits.wakes_per_hour, limits.wakes_per_hour),
+            ("wakes", "day", len(wakes["day"]) + 1 > limits.wakes_per_day, limits.wakes_per_day),
+            ("tokens", "hour", usage["hour"].tokens >= limits.tokens_per_hour, limits.tokens_per_hour),
+            ("tokens", "day", usage["day"].tokens >= limits.tokens_per_day, limits.tokens_per_day),
+            ("usd", "hour", usage["hour"].micro_usd >= self._micro_usd[0], limits.usd_per_hour),
+            ("usd", "day", usage["day"].micro_usd >= self._micro_usd[1], limits.usd_per_day),
         )
         for what, window, spent, limit in checks:
             if spent:
@@ -152,15 +153,19 @@ class LLMBudget:
     def record_wake(self, now_ts: float, symbol: str | None = None) -> None:
         windows = [*self._wakes.values()]
         if symbol is not None:
-            windows.extend(self._symbol_wakes.setdefault(symbol, _wake_windows()).values())
+            mine = self._symbol_wakes.get(symbol)  # (not setdefault: that would build new windows on every wake)
+            if mine is None:
+                mine = self._symbol_wakes[symbol] = _wake_windows()
+            windows.extend(mine.values())
         for window in windows:
             window.add(now_ts, 0, 0)
 
     def record_usage(self, ts: float, tokens: int, usd: float) -> None:
         if tokens < 0 or usd < 0:
             raise ValueError("usage cannot be negative")
+        micro_usd = _micro(usd)
         for window in self._usage.values():
-            window.add(ts, tokens, _micro(usd))
+            window.add(ts, tokens, micro_usd)
 
     def status(self, now_ts: float, symbol: str | None = None) -> BudgetStatus:
         reason = self.exhausted(now_ts, symbol)
@@ -178,8 +183,11 @@ class LLMBudget:
         )
 
     def _prune(self, now_ts: float) -> None:
-        symbol_windows = [w for windows in self._symbol_wakes.values() for w in windows.values()]
-        for window in (*self._wakes.values(), *self._usage.values(), *symbol_windows):
+        if self._windows_symbols != len(self._symbol_wakes):  # symbols' windows are only ever added
+            symbol_windows = [w for windows in self._symbol_wakes.values() for w in windows.values()]
+            self._windows = (*self._wakes.values(), *self._usage.values(), *symbol_windows)
+            self._windows_symbols = len(self._symbol_wakes)
+        for window in self._windows:
             window.prune(now_ts)
 
     def to_state(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ here can delay, veto or skip a guard action (the gate returns wake reasons and e
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,7 +48,15 @@ from gate.layers import (
     default_layers,
 )
 from gate.scheduling import InvalidSchedule, SchedulePlan, plan_schedule
-from gate.tape import CandleArrays, GateTape, anomaly_fires, candle_close_fires, score_series, time_deadline
+from gate.tape import (
+    CandleArrays,
+    GateTape,
+    anomaly_fires,
+    candle_close_fires,
+    score_series,
+    time_deadline,
+    wake_kinds,
+)
 from gate.timer import GateClock, Timer, TimerSource
 from gate.tracker import SymbolTracker
 
@@ -65,6 +74,8 @@ class GateWatch:
     """The armed wake conditions (``gate.tape.condition_holds`` tells where a candle makes one true)."""
     positions: dict[str, PositionView | None]
     """The open position per symbol, as the P&L conditions see it."""
+    at_time_ts: float = math.inf
+    """The earliest armed ``at_time`` condition (``deadline_ts`` without the timer; a held wake re-arms the timer)."""
 
 
 class Gate:
@@ -251,7 +262,22 @@ class Gate:
         if at_time is not None:
             deadline = min(deadline, at_time)
         positions = {symbol: tracker.position for symbol, tracker in self._trackers.items()}
-        return GateWatch(deadline, conditions, positions)
+        return GateWatch(deadline, conditions, positions, math.inf if at_time is None else at_time)
+
+    def wake_kinds(self, tape: GateTape) -> np.ndarray | None:
+        """Per candle of ``tape``: the kind of the wake granted for the candle alone (``gate.tape.wake_kinds``)."""
+        return wake_kinds(self.layers, self.settings.cooldown_s, tape)
+
+    def hold(self, symbol: str, now_ts: float) -> None:
+        """A wake granted at ``now_ts`` whose decision held (no tool call, no usage), without its events: the state
+        ``_grant`` and the engine's ``record_usage`` leave, for a backtest that decides such wakes in bulk (a candle
+        ``wake_kinds`` told, before the timer's deadline, no armed condition holding)."""
+        now_ts = self._state.clock.advance(now_ts, market=True)
+        if self._budget.exhausted(now_ts, symbol) is None:
+            self._budget.record_wake(now_ts, symbol)
+        self._state.clock.last_wake_ts = now_ts
+        self._state.timer = Timer.arm(now_ts, self.settings.timer_max_s, TimerSource.AFTER_WAKE)
+        self._budget.record_usage(now_ts, 0, 0.0)
 
     # ------------------------------------------------------------------ state
 

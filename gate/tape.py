@@ -38,6 +38,7 @@ from core.conditions import (
 )
 from core.settings import GateSettings
 from core.types import PositionSide
+from gate.layers import AnomalyLayer, CandleCloseLayer, ConditionLayer, FeedStaleLayer, TimerLayer, WakeLayer
 from gate.stats import EwMoments
 from gate.tracker import SymbolTracker
 
@@ -254,6 +255,28 @@ def candle_close_fires(tape: GateTape, timeframes: Sequence[tuple[str, int]]) ->
         fired[0] |= bool(on_boundary if previous is None else marks[0] > previous)
         fired[1:] |= marks[1:] > marks[:-1]
     return fired
+
+
+def wake_kinds(layers: Sequence[WakeLayer], cooldown_s: int, tape: GateTape) -> np.ndarray | None:
+    """Per candle: the ``WakeKind`` of the wake ``Gate.observe`` grants there for the candle alone (the first
+    anomaly or candle-close layer that fires, by priority; ``None`` where neither does), given that no state layer
+    (a condition, the timer) fires there. ``None`` for the whole tape when such a wake cannot be told without
+    observing: a cooldown may hold it back, or a layer of a kind not known here may fire. ``layers`` in priority
+    order. A backtest decides the wakes of an agent that declares where it acts in bulk from it."""
+    if cooldown_s > 0:
+        return None
+    kinds = np.full(len(tape), None, dtype=object)
+    for layer in reversed(layers):  # the highest priority is written last
+        match layer:
+            case AnomalyLayer():
+                kinds[anomaly_fires(tape, layer.return_z_threshold, layer.volume_z_threshold)] = layer.kind
+            case CandleCloseLayer():
+                kinds[candle_close_fires(tape, layer.timeframes)] = layer.kind
+            case ConditionLayer() | TimerLayer() | FeedStaleLayer():
+                pass
+            case _:
+                return None
+    return kinds
 
 
 # ---------------------------------------------------------------------- wake conditions over a span

@@ -88,6 +88,10 @@ def render_report(view: RunView) -> str:
     decisions, left_out = report_decisions(view)
     omitted = (f" The {left_out:,} oldest quiet wakes are not listed here (`tradewake decisions RUN` lists every one)."
                if left_out else "")  # fmt: skip
+    held = int(view.agent.get("decisions") or 0) - len(view.decisions)
+    if held > 0:  # an agent that declares where it acts: its other wakes were decided in bulk as holds
+        omitted += (f" {held:,} quiet wakes the backtest decided in bulk as holds are counted in the metrics but not "
+                    "journaled, so not listed (run with --exact to journal every one).")  # fmt: skip
     return env.get_template("report.html.j2").render(
         **run_context(view),
         decisions=decisions,
