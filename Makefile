@@ -27,7 +27,7 @@ lint: venv  ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/mypy $(TYPED_PACKAGES)
 
-test: venv redis chromium lint  ## lint, then the whole test suite (about 15 minutes on 2 cores; 5 of them kill -9 chaos)
+test: venv redis chromium lint  ## lint, then the whole test suite (about 13 minutes on 2 cores; 2 of them kill -9 chaos)
 	$(BIN)/pytest -q
 
 test-long: venv redis chromium  ## the test suite with the long simulations enabled
