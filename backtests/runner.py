@@ -51,6 +51,9 @@ class BacktestRequest:
     """Set when ``data`` is an anonymized copy (``backtests.anonymize``)."""
     exact: bool = False
     """Step every candle through the engine (the oracle) instead of only those where something can happen."""
+    eager_regime: bool = False
+    """Read the regime at every step, as a live run does (the oracle of ``tests/backtests/test_regime_on_demand.py``),
+    instead of only when something asks for it (same values, fewer weekly model fits)."""
     more: tuple[BacktestData, ...] = ()
     """Further markets replayed with ``data`` through the same engine and account (a portfolio: one timeframe,
     one quote asset; ``backtests.portfolio``)."""
@@ -81,7 +84,8 @@ async def run_backtest(request: BacktestRequest, progress: Progress | None = Non
         market_rules, facts[data.symbol] = backtest_markets(settings, data, request.disguise)
         rules.update(market_rules)
         series.append(ReplaySeries(data.symbol, data.all_candles, warmup, candles))
-    replay = Replay(tuple(series), request.data.timeframe, run_dir.store_path, rules, exact=request.exact)
+    replay = Replay(tuple(series), request.data.timeframe, run_dir.store_path, rules, exact=request.exact,
+                    eager_regime=request.eager_regime)
     run = await build_run(settings, replay, agent=request.agent)
     try:
         recorder = RunRecorder()

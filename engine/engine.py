@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import assert_never
 
 from agent.closing import aclose_backend
@@ -42,6 +43,7 @@ from gate.persistence import journal_gate_events, save_gate
 from gate.scheduling import InvalidSchedule
 from learning.service import Learner
 from market.builder import Market
+from market.regime import regime_label
 from safety.alerts import AlertKind, VetoStreak, make_alert
 from safety.service import SafetyService
 from tools.registry import SIDE_EFFECT_TOOLS
@@ -85,6 +87,12 @@ class Engine:
     equity_fetch_s: float = 0.0
     """Read the account's balances for the equity at most this often (engine clock), and whenever commands or an
     account change ask for it; in between the equity is re-marked at the latest prices. 0: every step (backtests)."""
+    regime_on_demand: bool = False
+    """Read the regime only when something asks for it (a backtest: its candles never change under a step). The
+    gate's label then waits until it is read (``Gate.note_regime_later``) while no armed condition could fire on
+    it, and a decision's request reads it when a tool does (``engine.request``): a refit period nobody reads is
+    never fitted. Live runs read it at every candle (their tracker's history moves with the feed); a backtest sets
+    it (``engine.wiring``)."""
     _equity_at: datetime | None = None
     _steps: int = 0
 
@@ -213,7 +221,12 @@ class Engine:
 
     def _observe_regime(self, symbol: Symbol, now: datetime) -> WakeReason | None:
         tracker = self.market.builder(symbol).regime
-        reading = tracker.at(now) if tracker is not None else None
+        if tracker is None:
+            return None
+        if self.regime_on_demand and not self.gate.judges_regime:
+            self.gate.note_regime_later(symbol, partial(regime_label, tracker, now))
+            return None
+        reading = tracker.at(now)
         return self.gate.observe_regime(symbol, reading.label, now) if reading is not None else None
 
     def _sync_positions(self) -> None:
@@ -233,7 +246,8 @@ class Engine:
         if RequestPart.BOOK in reads:
             self.decisions.seed(self.store)
         request = decision_request(wake, symbol, now, reads, market=self.market, safety=self.safety,
-                                   learner=self.learner, decisions=self.decisions)
+                                   learner=self.learner, decisions=self.decisions,
+                                   regime_on_demand=self.regime_on_demand)
         record = await self.agent.decide(request)
         if RequestPart.BOOK in reads:
             self.decisions.add(record)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Protocol
 
 import numpy as np
@@ -43,6 +43,7 @@ from engine.skipping import QuietPlan, SkipPlanner
 from engine.timeline import Timeline
 from exchange.sim import SimExchange
 from gate.tape import GateTape
+from market.regime import regime_label
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)`` in candles, after every stepped group and every skipped span."""
@@ -255,9 +256,8 @@ class CandleReplay:
         close_at = ms_to_datetime(int(series.open_ms[k])) + self.timeline.step
         self.engine.safety.mark(symbol, Decimal(repr(float(series.close[k]))), close_at)
         regime = self.engine.market.builder(symbol).regime
-        reading = regime.at(close_at) if regime is not None and len(self.timeline.series) > 1 else None
-        if reading is not None:
-            self.engine.gate.note_regime(symbol, reading.label)
+        if regime is not None and len(self.timeline.series) > 1:  # read when the label is asked for (or never)
+            self.engine.gate.note_regime_later(symbol, partial(regime_label, regime, close_at))
 
 
 @dataclass

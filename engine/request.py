@@ -9,8 +9,9 @@ request (the snapshot's regime, which ``place_order`` records with the trade) is
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from core.types import DecisionRequest, WakeReason
 from engine.book import DecisionLog, book_view
 from learning.service import Learner
 from market.builder import Market
+from market.regime import RegimeTracker
 from safety.service import SafetyService
 
 
@@ -42,11 +44,15 @@ class DeclaresActions(Protocol):
 
 def decision_request(
     wake: WakeReason, symbol: Symbol, now: datetime, reads: frozenset[RequestPart], *,
-    market: Market, safety: SafetyService, learner: Learner, decisions: DecisionLog,
+    market: Market, safety: SafetyService, learner: Learner, decisions: DecisionLog, regime_on_demand: bool = False,
 ) -> DecisionRequest:  # fmt: skip
     """The request for ``wake`` as of ``now``; the parts outside ``reads`` are left empty (documented on
-    ``DecisionRequest``). Every value is built here from checked models, so it is constructed, not validated."""
+    ``DecisionRequest``). Every value is built here from checked models, so it is constructed, not validated.
+
+    ``regime_on_demand`` (a backtest, where the regime's candles never change under a decision): an agent that
+    reads no snapshot gets the regime document read when a tool first asks for it (``_RegimeOnDemand``)."""
     prompt = ""
+    document: Mapping[str, Any]
     if RequestPart.SNAPSHOT in reads or RequestPart.PROMPT in reads:
         snapshot = market.snapshot(symbol, now)
         document = snapshot.model_dump(mode="json")
@@ -54,6 +60,8 @@ def decision_request(
         regime = snapshot.regime.label if snapshot.regime is not None else None
         if RequestPart.PROMPT in reads:
             prompt = snapshot.to_prompt()
+    elif regime_on_demand and RequestPart.BOOK not in reads:
+        document, digest, regime = _RegimeOnDemand(market.builder(symbol).regime, now), "", None
     else:
         document, digest = _regime_only(market, symbol, now), ""
         regime = document["regime"]["label"] if "regime" in document else None
@@ -64,7 +72,7 @@ def decision_request(
         wake=wake,
         symbol=symbol,
         as_of=now,
-        snapshot=document,
+        snapshot=cast("dict[str, Any]", document),  # on demand: a Mapping, and its readers use only get/[]/in
         snapshot_prompt=prompt,
         snapshot_digest=digest,
         llm=LLMHealth(),
@@ -78,3 +86,29 @@ def _regime_only(market: Market, symbol: Symbol, now: datetime) -> dict[str, Any
     tracker = market.builder(symbol).regime
     reading = tracker.at(now) if tracker is not None else None
     return {} if reading is None else {"regime": reading.model_dump(mode="json")}
+
+
+class _RegimeOnDemand(Mapping[str, Any]):
+    """``_regime_only``'s document, read on first use. Only ``place_order`` reads it (the regime it records with
+    the trade), so a decision that places nothing never asks the tracker, and a week in which nothing is placed
+    never fits its model (``RegimeTracker`` fits on the first reading of each refit period)."""
+
+    def __init__(self, tracker: RegimeTracker | None, now: datetime) -> None:
+        self._tracker = tracker
+        self._now = now
+        self._document: dict[str, Any] | None = None
+
+    def _read(self) -> dict[str, Any]:
+        if self._document is None:
+            reading = self._tracker.at(self._now) if self._tracker is not None else None
+            self._document = {} if reading is None else {"regime": reading.model_dump(mode="json")}
+        return self._document
+
+    def __getitem__(self, key: str) -> Any:
+        return self._read()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())

@@ -52,6 +52,9 @@ class Replay:
     """The simulated exchange's markets (a backtest lists its data's markets only); empty: Binance's recorded ones."""
     exact: bool = False
     """Step every candle (the per-candle oracle) instead of only those where something can happen."""
+    eager_regime: bool = False
+    """Read the regime at every step, as a live run does, instead of when something asks for it
+    (``Engine.regime_on_demand``): the oracle the on-demand reading is tested against."""
 
     @property
     def symbols(self) -> tuple[Symbol, ...]:

@@ -313,6 +313,7 @@ async def _replay_run(
     core = Core(settings=settings, clock=parts.clock, broker=parts.broker, store=store, market=market,
                 rules=parts.venue.markets(), initial_equity=Decimal(str(backtest.initial_cash)), seed=backtest.seed)
     engine = await build_engine(core, agent, gate_persist_every=1_000_000, alerts=False, replay=True)
+    engine.regime_on_demand = not replay.eager_regime  # its candles never change under a step
     feed = CandleReplay(engine, parts.clock, parts.venue, timeline, exact=replay.exact, after_step=store.end_step)
     feed.warm_up(warmup.candles())
     description = f"backtest: {', '.join(replay.symbols)} {replay.timeframe}, {len(timeline)} candles, simulated fills"

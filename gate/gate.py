@@ -23,7 +23,7 @@ here can delay, veto or skip a guard action (the gate returns wake reasons and e
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,13 +37,9 @@ from gate.book import ConditionBook
 from gate.budget import BudgetLimits, BudgetStatus, LLMBudget
 from gate.events import GateEvent, GateEventKind
 from gate.layers import (
-    AnomalyLayer,
     CandleCloseLayer,
-    ConditionLayer,
-    FeedStaleLayer,
     GateObservation,
     GateState,
-    TimerLayer,
     WakeLayer,
     default_layers,
 )
@@ -51,8 +47,7 @@ from gate.scheduling import InvalidSchedule, SchedulePlan, plan_schedule
 from gate.tape import (
     CandleArrays,
     GateTape,
-    anomaly_fires,
-    candle_close_fires,
+    candidate_fires,
     score_series,
     time_deadline,
     wake_kinds,
@@ -142,7 +137,7 @@ class Gate:
         """The regime model's current label for ``symbol`` (a derived value, not a feed heartbeat)."""
         tracker = self._tracker(symbol)
         now_ts = self._state.clock.advance(_ts(at), market=False)
-        tracker.regime = regime
+        tracker.set_regime(regime)
         return self._decide(GateObservation(now_ts, self._state, symbol, regime=regime), at)
 
     def tick(self, now: datetime) -> WakeReason | None:
@@ -232,22 +227,22 @@ class Gate:
         exactly as ``observe`` would see them; every candle for a layer of a kind not known here. The layers
         that depend on the gate's state (timer, conditions) are ``watch``'s; the feed watchdog never fires on
         a candle. A candidate may still be held back by the cooldown or go to the fallback: ``observe`` decides."""
-        fires = np.zeros(len(tape), dtype=bool)
-        for layer in self.layers:
-            match layer:
-                case AnomalyLayer():
-                    fires |= anomaly_fires(tape, layer.return_z_threshold, layer.volume_z_threshold)
-                case CandleCloseLayer():
-                    fires |= candle_close_fires(tape, layer.timeframes)
-                case ConditionLayer() | TimerLayer() | FeedStaleLayer():
-                    pass
-                case _:
-                    fires[:] = True
-        return fires
+        return candidate_fires(self.layers, tape)
 
     def note_regime(self, symbol: str, regime: str) -> None:
         """The symbol's regime as its latest (skipped) candle would have shown it, without judging anything."""
-        self._tracker(symbol).regime = regime
+        self._tracker(symbol).set_regime(regime)
+
+    @property
+    def judges_regime(self) -> bool:
+        """Whether a regime reading could wake the agent now: only an armed condition reads it (a regime
+        observation comes right after its candle's, whose wake re-armed any due timer)."""
+        return bool(self._state.book)
+
+    def note_regime_later(self, symbol: str, read: Callable[[], str | None]) -> None:
+        """``observe_regime`` while ``judges_regime`` is false, with the reading left to whoever asks for the label
+        (``SymbolTracker.regime``): ``read()`` is the label, or ``None`` (the label stays as it was)."""
+        self._tracker(symbol).defer_regime(read)
 
     def restore_tracker(self, tape: GateTape, k: int) -> None:
         """The symbol's baselines as observing ``tape``'s candles up to ``k`` would have left them."""

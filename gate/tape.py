@@ -257,6 +257,22 @@ def candle_close_fires(tape: GateTape, timeframes: Sequence[tuple[str, int]]) ->
     return fired
 
 
+def candidate_fires(layers: Sequence[WakeLayer], tape: GateTape) -> np.ndarray:
+    """Where a layer that judges the candle alone fires (``Gate.candidates``); every candle for an unknown layer."""
+    fires = np.zeros(len(tape), dtype=bool)
+    for layer in layers:
+        match layer:
+            case AnomalyLayer():
+                fires |= anomaly_fires(tape, layer.return_z_threshold, layer.volume_z_threshold)
+            case CandleCloseLayer():
+                fires |= candle_close_fires(tape, layer.timeframes)
+            case ConditionLayer() | TimerLayer() | FeedStaleLayer():
+                pass
+            case _:
+                fires[:] = True
+    return fires
+
+
 def wake_kinds(layers: Sequence[WakeLayer], cooldown_s: int, tape: GateTape) -> np.ndarray | None:
     """Per candle: the ``WakeKind`` of the wake ``Gate.observe`` grants there for the candle alone (the first
     anomaly or candle-close layer that fires, by priority; ``None`` where neither does), given that no state layer

@@ -6,6 +6,7 @@ Everything here is O(1) per candle and serialises to plain JSON.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,10 +36,35 @@ class SymbolTracker:
     last_close: float | None = None
     last_price: float | None = None
     last_volume_z: float | None = None
-    regime: str | None = None
+    known_regime: str | None = None
+    """The last regime label read (see ``regime``)."""
     position: PositionView | None = None
     close_marks: dict[str, int] = field(default_factory=dict)
     """Per higher timeframe: index of the last candle boundary seen (``close_ts // seconds``)."""
+    later: list[Callable[[], str | None]] = field(default_factory=list)
+    """Readings observed but not taken yet, oldest first (``defer_regime``)."""
+
+    @property
+    def regime(self) -> str | None:
+        """The regime label of the latest reading that had one: the deferred readings are taken now, latest
+        first, until one has a label (a reading is ``None`` while its model has too little history)."""
+        if self.later:
+            for read in reversed(self.later):
+                label = read()
+                if label is not None:
+                    self.known_regime = label
+                    break
+            self.later.clear()
+        return self.known_regime
+
+    def set_regime(self, label: str) -> None:
+        """A reading taken now: it replaces every deferred one (they are older)."""
+        self.known_regime = label
+        self.later.clear()
+
+    def defer_regime(self, read: Callable[[], str | None]) -> None:
+        """A reading observed now and taken when the label is asked for (``Gate.note_regime_later``)."""
+        self.later.append(read)
 
     def bind_timeframe(self, timeframe: str, settings: GateSettings) -> None:
         """Fix the candle timeframe this symbol is observed in (and the baselines' per-candle decay)."""
@@ -119,7 +145,7 @@ class SymbolTracker:
             last_close=state["last_close"],
             last_price=state["last_price"],
             last_volume_z=state["last_volume_z"],
-            regime=state["regime"],
+            known_regime=state["regime"],
             position=None
             if position is None
             else PositionView(PositionSide(position["side"]), position["entry_price"]),

@@ -215,6 +215,12 @@ class RegimeTracker:
         self._by_row = None
 
 
+def regime_label(tracker: RegimeTracker, as_of: datetime) -> str | None:
+    """The label of ``tracker``'s reading at ``as_of`` (``None`` while there is too little history)."""
+    reading = tracker.at(as_of)
+    return None if reading is None else reading.label
+
+
 def tracker_from_candles(
     symbol: Symbol, candles: pd.DataFrame, timeframe: str, schedule: RegimeSchedule | None = None
 ) -> RegimeTracker:
