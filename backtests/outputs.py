@@ -24,9 +24,9 @@ def write_run_outputs(run: RunDir, title: str, metrics: dict[str, Any], recorder
     symbol = str(metrics["run"]["symbol"])
     portfolio = bool(metrics["run"].get("symbols"))  # the bars' close is then the basket, 100 at the start
     write_trades_csv(run.path / "trades.csv", recorder.trades, recorder.open_positions())
-    write_bars_csv(run.path / "bars.csv", recorder.times, recorder.closes, recorder.equity)
+    bars = write_bars_csv(run.path / "bars.csv", recorder.times, recorder.closes, recorder.equity)
     plot_equity(run.path / "equity.png", recorder.times, recorder.equity)
     label = f"equal-weight basket of {symbol} (100 = start)" if portfolio else symbol
     plot_price_with_trades(run.path / "price.png", recorder.times, recorder.closes,
                            [] if portfolio else recorder.trades, label)  # fmt: skip
-    write_report(run, namespace=settings.store.namespace, learner=settings.learner, title=title or None)
+    write_report(run, namespace=settings.store.namespace, learner=settings.learner, title=title or None, bars=bars)

@@ -18,6 +18,7 @@ from jinja2 import BaseLoader, ChoiceLoader, Environment, PackageLoader, StrictU
 from markupsafe import Markup
 
 from backtests.report.chart import EXIT_STYLES, WAKE_COLOURS
+from backtests.report.files import Bars
 from backtests.report.fmt import FILTERS
 from backtests.report.timeline import DecisionLine
 from backtests.report.view import RunView, load_run_view
@@ -106,9 +107,11 @@ def render_report(view: RunView) -> str:
     )
 
 
-def write_report(run: RunDir, *, namespace: str, learner: LearnerSettings, title: str | None = None) -> Path:
-    """Render ``run``'s ``report.html`` from its files and store; returns its path."""
-    view = load_run_view(run, namespace=namespace, learner=learner)
+def write_report(run: RunDir, *, namespace: str, learner: LearnerSettings, title: str | None = None,
+                 bars: Bars | None = None) -> Path:  # fmt: skip
+    """Render ``run``'s ``report.html`` from its files and store (``bars``: ``bars.csv`` as the caller just wrote
+    it, not read back); returns its path."""
+    view = load_run_view(run, namespace=namespace, learner=learner, bars=bars)
     if title:
         view = replace(view, title=title)
     run.report_path.write_text(render_report(view), encoding="utf-8")

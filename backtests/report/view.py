@@ -15,7 +15,7 @@ from typing import Any
 
 from backtests.report import fmt
 from backtests.report.chart import chart_data
-from backtests.report.files import TradeRow, read_bars_csv, read_trades_csv
+from backtests.report.files import Bars, TradeRow, read_bars_csv, read_trades_csv
 from backtests.report.journal import LearnerScope, RunJournal, read_run_journal
 from backtests.report.timeline import DecisionLine, VetoRow, decision_line, veto_rows
 from backtests.rundir import RunDir
@@ -77,8 +77,9 @@ class RunView:
         return [d for d in self.decisions if d.kind != "quiet" or d.memory_update is not None]
 
 
-def load_run_view(run: RunDir, *, namespace: str, learner: LearnerSettings) -> RunView:
-    """Read a run directory (metrics, trades, bars, its store) into a ``RunView``."""
+def load_run_view(run: RunDir, *, namespace: str, learner: LearnerSettings, bars: Bars | None = None) -> RunView:
+    """Read a run directory (metrics, trades, bars, its store) into a ``RunView``. ``bars``: the run's bars as
+    ``bars.csv`` holds them, when the caller has them in memory (the run that just wrote the file): not read back."""
     from store.sqlite_store import SqliteStore
 
     store = SqliteStore(run.store_path, namespace=namespace)
@@ -86,7 +87,8 @@ def load_run_view(run: RunDir, *, namespace: str, learner: LearnerSettings) -> R
         journal = read_run_journal(store, learner)
     finally:
         store.close()
-    return build_run_view(run.name, run.metrics() or {}, _trades(run.path / TRADES), run.path / BARS, journal)
+    return build_run_view(run.name, run.metrics() or {}, _trades(run.path / TRADES), run.path / BARS, journal,
+                          bars=bars)
 
 
 def _trades(path: Path) -> list[TradeRow]:
@@ -94,14 +96,14 @@ def _trades(path: Path) -> list[TradeRow]:
 
 
 def build_run_view(run_id: str, metrics: dict[str, Any], trades: list[TradeRow], bars_path: Path,
-                   journal: RunJournal) -> RunView:  # fmt: skip
+                   journal: RunJournal, *, bars: Bars | None = None) -> RunView:  # fmt: skip
     perf, agent, facts = metrics.get("performance", {}), metrics.get("agent", {}), metrics.get("run", {})
     decisions = [decision_line(seq, record) for seq, record in journal.decisions]
     notes = []
     chart = None
-    if bars_path.is_file():  # a portfolio's price line is its basket (100 at the start): no market's stop fits it
-        stops = [] if facts.get("symbols") else journal.stops
-        chart = chart_data(read_bars_csv(bars_path), trades, stops, decisions)
+    if bars is not None or bars_path.is_file():  # a portfolio's price line is its basket (100 at the start): no
+        stops = [] if facts.get("symbols") else journal.stops  # market's stop fits it
+        chart = chart_data(bars if bars is not None else read_bars_csv(bars_path), trades, stops, decisions)
     else:
         notes.append("This run was written before per-bar data (bars.csv) was kept: no charts.")
     return RunView(
