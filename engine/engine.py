@@ -60,6 +60,8 @@ class StepReport:
     blocked: str | None = None
     decision: DecisionRecord | None = None
     guard_errors: list[str] = field(default_factory=list)
+    held: bool = False
+    """The step's wake was decided as a hold without the agent (``Engine.step``'s ``hold``)."""
 
 
 @dataclass
@@ -96,9 +98,14 @@ class Engine:
     _equity_at: datetime | None = None
     _steps: int = 0
 
-    async def step(self, event: Event, *, wake: WakeReason | None = None) -> StepReport:
+    async def step(self, event: Event, *, wake: WakeReason | None = None, hold: bool = False) -> StepReport:
         """One event through the flow above. ``wake`` replaces the gate's verdict for this step (an
         operator's request for a decision now, e.g. ``tradewake decide``); safety still goes first.
+
+        ``hold`` (a backtest, for a candle whose wake the agent's declaration makes a hold:
+        ``engine.request.DeclaresActions``): safety steps as ever, and the wake is decided as a hold in bulk
+        would be (``Gate.observe_held``; ``StepReport.held``), without the agent and the wake's journal events,
+        unless the agent is blocked now or an armed condition judges this candle (then the step is a full one).
 
         The safety parts run under :attr:`lock`; the agent's decision does not hold it (each of its desk calls
         takes it), so a live loop's :meth:`guard` passes go on while a decision is in flight."""
@@ -106,6 +113,12 @@ class Engine:
         report = StepReport(at=now)
         async with self.lock:
             await self._safety_first((event,), now, report)
+            if hold and isinstance(event, CandleClosed) and self._may_hold(now):
+                self.gate.observe_held(event.candle, now)
+                self._observe_regime(event.candle.symbol, now)
+                report.held = True
+                await self._finish(report, now)
+                return report
             report.wake = self._observe(event, now) if wake is None else wake
             if report.wake is not None and report.wake.kind is WakeKind.FEED_STALE:
                 await self.safety.alert(make_alert(AlertKind.FEED_STALE, report.wake.detail, now))
@@ -218,6 +231,9 @@ class Engine:
                 return None
             case _:
                 assert_never(event)
+
+    def _may_hold(self, now: datetime) -> bool:
+        return not self.gate.armed_conditions and self.safety.agent_blocked(now) is None
 
     def _observe_regime(self, symbol: Symbol, now: datetime) -> WakeReason | None:
         tracker = self.market.builder(symbol).regime

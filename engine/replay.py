@@ -16,7 +16,9 @@ skipping path is tested against (byte-identical results).
 An agent that declares where it can act (``engine.request.DeclaresActions``: the SMA crossover) has its other
 wakes decided in bulk as holds: the gate's state moves as the wake and its empty decision would move it
 (``Gate.hold``) and the sink counts a wake and a decision (``ReplaySink.holds``); no engine step, and no
-``decision`` or ``gate.wake`` event in the journal for them.
+``decision`` or ``gate.wake`` event in the journal for them. Such a wake at a candle stepped for another reason
+(a fill, a new stop's placement, a new UTC day) is decided the same way inside the step (``Engine.step``'s
+``hold``): safety steps, the agent does not.
 """
 
 from __future__ import annotations
@@ -143,8 +145,8 @@ class CandleReplay:
             self.exchange.on_candle(candle)
         self.clock.advance_to(group[0].open_at + self.timeline.step)
 
-    async def _close(self, candle: Candle) -> StepReport:
-        report = await self.engine.step(CandleClosed(at=self.clock.now(), candle=candle))
+    async def _close(self, candle: Candle, *, hold: bool = False) -> StepReport:
+        report = await self.engine.step(CandleClosed(at=self.clock.now(), candle=candle), hold=hold)
         if self.after_step is not None:
             self.after_step()
         return report
@@ -172,7 +174,12 @@ class CandleReplay:
             while m < stop:
                 self._hold(held, m)
                 self._catch_up(m, tapes)
-                reports.append((m, await self._close(timeline.candle(m))))
+                hold = plan.hold_timer_s is not None and planner.is_held(m)
+                report = await self._close(timeline.candle(m), hold=hold)
+                if report.held:  # stepped for safety's sake (a fill, a new stop, a new day): the wake held all the same
+                    held.count[held.kinds[int(timeline.which[m])][int(timeline.index[m])]] += 1
+                    held.flush()
+                reports.append((m, report))
                 self._seen[int(timeline.which[m])] = int(timeline.index[m])
                 plan = self._plan()
                 m = planner.next_step(m + 1, plan)

@@ -100,6 +100,11 @@ class SkipPlanner:
             limit = max(m, self.timeline.group_start(limit))
         return limit
 
+    def is_held(self, m: int) -> bool:
+        """Whether merged index ``m`` is one of the held wakes."""
+        j = int(np.searchsorted(self.holds, m))
+        return j < len(self.holds) and int(self.holds[j]) == m
+
     def held(self, start: int, stop: int) -> np.ndarray:
         """The held wakes in merged ``[start, stop)``."""
         lo, hi = np.searchsorted(self.holds, (start, stop))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -36,23 +36,13 @@ from core.types import Candle, PositionSide, WakeKind, WakeReason
 from gate.book import ConditionBook
 from gate.budget import BudgetLimits, BudgetStatus, LLMBudget
 from gate.events import GateEvent, GateEventKind
-from gate.layers import (
-    CandleCloseLayer,
-    GateObservation,
-    GateState,
-    WakeLayer,
-    default_layers,
-)
+from gate.layers import CandleCloseLayer, GateObservation, GateState, WakeLayer, default_layers
 from gate.scheduling import InvalidSchedule, SchedulePlan, plan_schedule
-from gate.tape import (
-    CandleArrays,
-    GateTape,
-    candidate_fires,
-    score_series,
-    time_deadline,
-    wake_kinds,
-)
+from gate.tape import CandleArrays, GateTape, candidate_fires, score_series, time_deadline, wake_kinds
 from gate.timer import GateClock, Timer, TimerSource
+from gate.timer import at_of as _at
+from gate.timer import datetime_of as _dt
+from gate.timer import seconds_of as _ts
 from gate.tracker import SymbolTracker
 
 Fired = list[tuple[WakeLayer, str]]
@@ -116,13 +106,23 @@ class Gate:
 
     def observe(self, candle: Candle, at: datetime | None = None) -> WakeReason | None:
         """A candle closed (``at`` defaults to its close time). Returns the wake, or ``None``."""
+        return self._decide(self._candle_observation(candle, at), at)
+
+    def observe_held(self, candle: Candle, at: datetime) -> None:
+        """``observe`` of a candle at which the gate wakes for the candle alone (``wake_kinds``: no armed condition,
+        no cooldown) and whose decision is a hold: the layers see it (their marks move), then ``hold``."""
+        obs = self._candle_observation(candle, at)
+        for _, fire in self._walk:
+            fire(obs)
+        self.hold(obs.symbol or candle.symbol, obs.now_ts)
+
+    def _candle_observation(self, candle: Candle, at: datetime | None) -> GateObservation:
         tracker = self._tracker(candle.symbol)
         tracker.bind_timeframe(candle.timeframe, self.settings)
         close_ts = candle.open_at.timestamp() + tracker.timeframe_s
         now_ts = self._state.clock.advance(_ts(at) if at is not None else close_ts, market=True)
         scores = tracker.ingest(candle, self.settings.anomaly_min_history)
-        obs = GateObservation(now_ts, self._state, tracker.symbol, tracker, None, candle, close_ts, scores)
-        return self._decide(obs, at)
+        return GateObservation(now_ts, self._state, tracker.symbol, tracker, None, candle, close_ts, scores)
 
     def observe_price(self, symbol: str, price: float, at: datetime) -> WakeReason | None:
         """A trade or mark price between candle closes: price, move and P&L conditions, and the timer."""
@@ -377,19 +377,3 @@ class Gate:
         self._events.append(GateEvent(kind=GateEventKind.WAKE, at=when, reason=reason, layers=kinds, budget=budget))
         return reason
 
-
-def _ts(at: datetime) -> float:
-    if at.tzinfo is None:
-        raise ValueError("naive datetime: the gate works in tz-aware UTC")
-    return at.timestamp()
-
-
-def _dt(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=UTC)
-
-
-def _at(given: datetime | None, now_ts: float) -> datetime:
-    """The event's own datetime when the gate's clock did not have to hold it back, else the clock's."""
-    if given is not None and given.timestamp() == now_ts:
-        return given
-    return _dt(now_ts)

@@ -9,6 +9,7 @@ first deadline is start-up plus the maximum interval, never zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -98,3 +99,21 @@ class GateClock:
             last_wake_ts=None if last_wake is None else float(last_wake),
             stale_reported=bool(state["stale_reported"]),
         )
+
+
+def seconds_of(at: datetime) -> float:
+    """UNIX seconds of a tz-aware time (the gate's clock)."""
+    if at.tzinfo is None:
+        raise ValueError("naive datetime: the gate works in tz-aware UTC")
+    return at.timestamp()
+
+
+def datetime_of(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+def at_of(given: datetime | None, now_ts: float) -> datetime:
+    """The event's own datetime when the gate's clock did not have to hold it back, else the clock's."""
+    if given is not None and given.timestamp() == now_ts:
+        return given
+    return datetime_of(now_ts)
