@@ -240,7 +240,7 @@ class Engine:
         if tracker is None:
             return None
         if self.regime_on_demand and not self.gate.judges_regime:
-            self.gate.note_regime_later(symbol, partial(regime_label, tracker, now))
+            self.gate.note_regime_later(symbol, partial(regime_label, tracker, now), labelled=tracker.has_reading(now))
             return None
         reading = tracker.at(now)
         return self.gate.observe_regime(symbol, reading.label, now) if reading is not None else None

@@ -264,7 +264,8 @@ class CandleReplay:
         self.engine.safety.mark(symbol, Decimal(repr(float(series.close[k]))), close_at)
         regime = self.engine.market.builder(symbol).regime
         if regime is not None and len(self.timeline.series) > 1:  # read when the label is asked for (or never)
-            self.engine.gate.note_regime_later(symbol, partial(regime_label, regime, close_at))
+            self.engine.gate.note_regime_later(symbol, partial(regime_label, regime, close_at),
+                                               labelled=regime.has_reading(close_at))
 
 
 @dataclass

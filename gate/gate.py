@@ -239,10 +239,11 @@ class Gate:
         observation comes right after its candle's, whose wake re-armed any due timer)."""
         return bool(self._state.book)
 
-    def note_regime_later(self, symbol: str, read: Callable[[], str | None]) -> None:
+    def note_regime_later(self, symbol: str, read: Callable[[], str | None], *, labelled: bool = False) -> None:
         """``observe_regime`` while ``judges_regime`` is false, with the reading left to whoever asks for the label
-        (``SymbolTracker.regime``): ``read()`` is the label, or ``None`` (the label stays as it was)."""
-        self._tracker(symbol).defer_regime(read)
+        (``SymbolTracker.regime``): ``read()`` is the label, or ``None`` (the label stays as it was); ``labelled``:
+        it is known not to be ``None`` (the older readings are dropped unread)."""
+        self._tracker(symbol).defer_regime(read, labelled=labelled)
 
     def restore_tracker(self, tape: GateTape, k: int) -> None:
         """The symbol's baselines as observing ``tape``'s candles up to ``k`` would have left them."""

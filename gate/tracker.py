@@ -62,8 +62,11 @@ class SymbolTracker:
         self.known_regime = label
         self.later.clear()
 
-    def defer_regime(self, read: Callable[[], str | None]) -> None:
-        """A reading observed now and taken when the label is asked for (``Gate.note_regime_later``)."""
+    def defer_regime(self, read: Callable[[], str | None], *, labelled: bool) -> None:
+        """A reading observed now and taken when the label is asked for (``Gate.note_regime_later``). ``labelled``:
+        it is known to have a label, so the older deferred ones will never be read."""
+        if labelled:
+            self.later.clear()
         self.later.append(read)
 
     def bind_timeframe(self, timeframe: str, settings: GateSettings) -> None:

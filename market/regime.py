@@ -100,6 +100,8 @@ class RegimeTracker:
         self._periods: dict[datetime, _Period] = {}
         self._last: tuple[datetime, RegimeReading | None] | None = None
         """The last reading asked for (an engine step asks twice for the same moment: gate, then snapshot)."""
+        self._enough: dict[datetime, bool] = {}
+        """Per refit time: the training window has enough usable rows for a fit (``has_reading``)."""
         self._by_row: tuple[int, datetime, RegimeReading | None] | None = None
         """The last reading by (reference row, refit time): every moment inside one reference bar and one refit
         period reads the same values (a 5m backtest asks twelve times per 1h bar)."""
@@ -110,6 +112,7 @@ class RegimeTracker:
         self._close_ms = open_ms(candles) + step
         self._features = regime_features(candles["close"], self.schedule.rv_window)
         self._periods.clear()
+        self._enough.clear()
         self._last = None
         self._by_row = None
 
@@ -153,6 +156,26 @@ class RegimeTracker:
             fitted_at=refit_at,
             train_bars=period.model.params.train_bars,
         )
+
+    def has_reading(self, as_of: datetime) -> bool:
+        """Whether ``at(as_of)`` is a reading rather than ``None``, told without fitting anything (the rows a fit
+        would get are counted instead)."""
+        last = int(np.searchsorted(self._close_ms, datetime_to_ms(as_of), side="right")) - 1
+        if last < 0:
+            return False
+        refit_at = self.schedule.refit_time(as_of)
+        known = refit_at in self._models
+        if (self._models[refit_at] is None) if known else not self._enough_rows(refit_at):
+            return False
+        return last >= self._train_rows(refit_at)[0]
+
+    def _enough_rows(self, refit_at: datetime) -> bool:
+        enough = self._enough.get(refit_at)
+        if enough is None:
+            lo, hi = self._train_rows(refit_at)
+            enough = int(np.isfinite(self._features[lo:hi]).all(axis=1).sum()) >= self.schedule.min_train_bars
+            self._enough[refit_at] = enough
+        return enough
 
     def model_at(self, refit_at: datetime) -> RegimeModel | None:
         """The model fitted at ``refit_at`` (fitted on first use, then cached)."""

@@ -50,6 +50,15 @@ def test_no_label_keeps_the_last_one_and_a_reading_taken_now_replaces_the_deferr
     assert restored.to_state() == gate.to_state()
 
 
+def test_a_reading_known_to_have_a_label_drops_the_older_ones_unread() -> None:
+    gate, readings = make_gate(quiet_settings()), Readings()
+    gate.note_regime_later(BTC, readings.reading(0, "high_vol"))
+    gate.note_regime_later(BTC, readings.reading(1, "low_vol"), labelled=True)
+    gate.note_regime_later(BTC, readings.reading(2, None))
+    assert gate.to_state()["trackers"][BTC]["regime"] == "low_vol"
+    assert readings.taken == [2, 1]
+
+
 def test_only_an_armed_condition_judges_the_regime() -> None:
     gate = make_gate(quiet_settings(timer_max_s=3600))
     gate.observe_regime(BTC, "low_vol", T0)

@@ -218,3 +218,22 @@ def test_long_weekly_refits_over_the_full_btc_history() -> None:
     elapsed = time.perf_counter() - started
     share = labels.count(HIGH_VOL) / len(labels)
     report_figure(f"HMM long: {len(labels)} weekly refits in {elapsed:.1f} s, high_vol share {share:.2f}")
+
+
+def test_has_reading_tells_a_reading_from_none_without_fitting(btc_hourly: pd.DataFrame) -> None:
+    """``has_reading`` (a backtest's on-demand regime drops the older deferred readings when the newest has a
+    label) is ``at(...) is not None`` at every moment, from before the first possible fit on, and fits nothing."""
+    tracker = RegimeTracker("BTC/USDT", btc_hourly)  # type: ignore[arg-type]
+    moments = [datetime(2022, 12, 31, tzinfo=UTC) + timedelta(hours=7 * k) for k in range(0, 300)]
+    told = [tracker.has_reading(at) for at in moments]
+    assert tracker._models == {}, "has_reading fitted a model"
+    assert told == [tracker.at(at) is not None for at in moments]
+    assert False in told and True in told
+    at = datetime(2024, 11, 6, 3, 0, tzinfo=UTC)
+    source = RegimeTracker("BTC/USDT", btc_hourly)  # type: ignore[arg-type]
+    source.at(at)
+    short = btc_hourly[(btc_hourly.index > at - timedelta(days=4)) & (btc_hourly.index < at)]
+    restarted = RegimeTracker("BTC/USDT", short)  # type: ignore[arg-type]
+    assert not restarted.has_reading(at)  # four days: no fit of its own
+    restarted.import_models(json.loads(json.dumps(source.export_models())))
+    assert restarted.has_reading(at) and restarted.at(at) is not None  # the stored fit
