@@ -142,7 +142,7 @@ def test_the_run_s_report_from_its_bars_in_memory_is_the_one_rendered_from_its_f
     from backtests.report.render import write_report
     from backtests.rundir import RunDir
 
-    copy = RunDir(tmp_path / "again")
+    copy = RunDir(tmp_path / runs.rules.run.path.name)  # the run's name is in its report
     shutil.copytree(runs.rules.run.path, copy.path)
     read = read_bars_csv(copy.path / "bars.csv")
     written = write_bars_csv(tmp_path / "bars.csv", read.times, read.closes, read.equity)
