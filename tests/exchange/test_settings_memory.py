@@ -115,3 +115,20 @@ def test_which_user_data_events_change_the_settings() -> None:
     assert not is_config_change({"e": "ACCOUNT_UPDATE", "a": {"m": "ORDER", "B": [], "P": []}})
     assert not is_config_change({"e": "ORDER_TRADE_UPDATE", "o": {}})
     assert not is_config_change([{"e": "ACCOUNT_CONFIG_UPDATE"}])
+
+
+async def test_a_sweep_over_several_positions_reads_positionrisk_once(tmp_path: Path) -> None:
+    """``positionRisk`` lists every open position for 5 weight: a sweep reads it once for all it guards (and again
+    only after an order-side write of its own), not once per position."""
+    rig = ccxt_rig("future")
+    rig.venue.on_price("50000", symbol=FBTC)
+    rig.venue.on_price("3000", symbol=FETH)
+    desk = await open_desk(rig.broker, tmp_path / "b.sqlite3", rig.clock, {FBTC: D(50000), FETH: D(3000)},
+                           market_type="future", risk=RiskSettings())
+    assert (await desk.enter(FBTC, stop=D(48500), key="k1")).status == "filled"
+    assert (await desk.enter(FETH, stop=D(2900), key="k2", size_pct=5)).status == "filled"
+    await guard_passes(desk, rig, 1)  # anything left to settle after the entries
+    before = len(rig.fake.sent("GET", "/fapi/v3/positionRisk"))
+    await guard_passes(desk, rig, PASSES)
+    assert len(desk.safety.portfolio().positions) == 2
+    assert len(rig.fake.sent("GET", "/fapi/v3/positionRisk")) - before == PASSES
