@@ -8,7 +8,7 @@ The venue counts weight in fixed wall-clock minutes, like Binance; the sampler a
 (weight 1) every ``--every`` seconds and keeps, per minute it saw from start to end, the highest use the venue
 reported less its own requests. Measuring starts once a position is open on the venue (the guard passes then
 read ``positionRisk`` and the settings of the symbol), after a full minute has begun. Prints one JSON line: the
-weight of each minute, positions open, and how often the runners' market data waited for the budget's next window.
+weight of each minute, its mean per endpoint (the venue's tally), positions open, and how often the runners' market data waited for the budget's next window.
 Needs ``redis-server``; a few minutes of wall time; not a test (nothing asserted).
 """
 
@@ -43,8 +43,6 @@ def open_positions(fleet: VenueFleet) -> int:
 
 def sample_minutes(fleet: VenueFleet, minutes: int, every_s: float) -> list[dict[str, int]]:
     """The weight each whole wall-clock minute used (less the sampler's), and the most positions open in it."""
-    now = time.time()
-    time.sleep(MINUTE_S - now % MINUTE_S + 0.05)  # start with a fresh window
     found: list[dict[str, int]] = []
     for _ in range(minutes):
         window = int(time.time() // MINUTE_S)
@@ -84,12 +82,17 @@ def measure(runners: int, minutes: int, every_s: float) -> dict[str, Any]:
             for runner in list(CONFIG)[:runners]:
                 fleet.start_bot(runner)
             wait_for(lambda: open_positions(fleet) > 0, 240, "an open position", every_s=0.5)
+            time.sleep(MINUTE_S - time.time() % MINUTE_S + 0.05)  # start with a fresh window
+            before = fleet.venue.state()["weight_by_endpoint"]
             windows = sample_minutes(fleet, minutes, every_s)
+            after = fleet.venue.state()["weight_by_endpoint"]
             waits = market_data_waits(fleet)
         finally:
             fleet.stop()
             redis.stop()
-        return {"runners": runners, "minutes": windows, "market_data_waits": waits,
+        spent = {k: round((v - before.get(k, 0)) / minutes) for k, v in after.items() if v > before.get(k, 0)}
+        by_endpoint = dict(sorted(spent.items(), key=lambda kv: -kv[1]))
+        return {"runners": runners, "minutes": windows, "per_minute_by_endpoint": by_endpoint, "market_data_waits": waits,
                 "safety_passes": safety_passes(fleet), "run_s": round(time.monotonic() - began, 1)}
 
 
