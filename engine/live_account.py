@@ -68,12 +68,15 @@ async def exchange_account(
 def with_stream(
     account: LiveAccount, settings: Settings, venue: VenueSpec, resources: AsyncExitStack
 ) -> LiveAccount:
-    """The account's user-data stream beside its broker (same venue, same keys)."""
+    """The account's user-data stream beside its broker (same venue, same keys); a change of the account's
+    leverage or margin type it hears makes the broker read them again."""
     exchange = settings.exchange
     assert exchange.api_key is not None  # the broker checked both
     assert exchange.api_secret is not None
+    broker = account.broker
+    forget = broker.forget_symbol_settings if isinstance(broker, CcxtBroker) else None
     stream = AccountStream.open(venue, api_key=exchange.api_key.get_secret_value(),
                                 api_secret=exchange.api_secret.get_secret_value(),
-                                timeout_s=exchange.request_timeout_s)
+                                timeout_s=exchange.request_timeout_s, on_config=forget)
     resources.push_async_callback(stream.close)
     return LiveAccount(account.broker, account.rules, account.equity, account.on_price, stream)

@@ -10,6 +10,12 @@ USDT-M through a listen key; ccxt handles both, and re-subscribes on the next ``
 Errors leave as ``core.errors`` types: a dropped or refused socket is a ``TemporaryError`` (call again: that
 reconnects), a refused subscription an ``OperationalError``. ccxt 4.5.90 surfaces a refused spot subscription as
 ``KeyError('spot')`` with the ``AuthenticationError`` as its context (``docs/venue.md``); that is translated too.
+
+USDⓈ-M also says when the account's settings change: ``ACCOUNT_CONFIG_UPDATE`` (a symbol's leverage, ``ac``, or
+Multi-Assets Mode, ``ai``) and ``ACCOUNT_UPDATE`` with reason ``MARGIN_TYPE_CHANGE``. ccxt 4.5.90 hands neither to
+any ``watch_*`` (it has no handler for the first and reads the second as a balance), so ``on_config`` sees every
+message ccxt receives first and is called on those: the broker forgets the leverage and margin type it remembers
+(``exchange.ccxt_account``) and reads them again at the next guard pass that needs them.
 """
 
 from __future__ import annotations
@@ -44,18 +50,27 @@ class AccountNotice:
     client_order_ids: tuple[ClientOrderId, ...] = ()
 
 
+ConfigHook = Callable[[], None]
+"""Called when the account's leverage, margin type or Multi-Assets Mode changed (see the module docstring)."""
+
+
 class AccountStream:
     """One keyed ``ccxt.pro`` client watching the account. Build it with :meth:`open`."""
 
-    def __init__(self, exchange: Any, venue: VenueSpec) -> None:
+    def __init__(self, exchange: Any, venue: VenueSpec, *, on_config: ConfigHook | None = None) -> None:
         self.exchange = exchange
         self.venue = venue
         self._secrets = tuple(s for s in (getattr(exchange, "apiKey", None), getattr(exchange, "secret", None)) if s)
+        if on_config is not None:
+            _hear_config(exchange, on_config)
 
     @classmethod
-    def open(cls, venue: VenueSpec, *, api_key: str, api_secret: str, timeout_s: float = 10.0) -> AccountStream:
+    def open(
+        cls, venue: VenueSpec, *, api_key: str, api_secret: str, timeout_s: float = 10.0,
+        on_config: ConfigHook | None = None,
+    ) -> AccountStream:
         return cls(ccxt_client(venue, api_key=api_key, api_secret=api_secret, timeout_s=timeout_s, websockets=True),
-                   venue)
+                   venue, on_config=on_config)
 
     @property
     def channels(self) -> tuple[Channel, ...]:
@@ -109,6 +124,30 @@ class AccountStream:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+
+def is_config_change(message: object) -> bool:
+    """A USDⓈ-M user-data event that changes the account's leverage, margin type or Multi-Assets Mode."""
+    if not isinstance(message, Mapping):
+        return False
+    event = message.get("e")
+    if event == "ACCOUNT_CONFIG_UPDATE":
+        return True
+    update = message.get("a")
+    return event == "ACCOUNT_UPDATE" and isinstance(update, Mapping) and update.get("m") == "MARGIN_TYPE_CHANGE"
+
+
+def _hear_config(exchange: Any, on_config: ConfigHook) -> None:
+    """Let ``on_config`` see each message before ccxt handles it. ccxt takes ``exchange.handle_message`` when it
+    opens a connection (``Exchange.client``), so this is set before the first watch."""
+    handle = exchange.handle_message
+
+    def handle_message(client: Any, message: object) -> Any:
+        if is_config_change(message):
+            on_config()
+        return handle(client, message)
+
+    exchange.handle_message = handle_message
 
 
 def _notice(channel: Channel, items: Iterable[Mapping[str, Any]], cid_field: str | None) -> AccountNotice:

@@ -3,6 +3,14 @@ position and multi-assets modes, the maintenance brackets and who pays fees (BNB
 
 Every call goes through ``CcxtCalls`` (budget, clock, errors). Setting is verified by reading back: the
 account's settings are what the exchange applies, whatever was asked.
+
+Leverage and margin type are remembered from the last read (``GET /fapi/v1/symbolConfig``, 5 request weight): a
+guard pass decorates each position with them (:meth:`BinanceAccount.remembered_settings`) and used to read them on
+every pass, on every runner, which with three runners on one IP filled most of USDⓈ-M's 2,400 weight a minute
+(``docs/runners.md``). They change only through our own setting (which forgets and reads back) or a person on the
+Binance app; every explicit read (:meth:`BinanceAccount.symbol_settings`: a start's reconciliation, the drift check
+before a symbol's first entry, ``tradewake exchange``) asks the exchange and refreshes what is remembered, and
+:meth:`BinanceAccount.forget_settings` drops it for the next read.
 """
 
 from __future__ import annotations
@@ -27,22 +35,41 @@ class BinanceAccount:
         self.calls = calls
         self.exchange = calls.exchange
         self.label = calls.label
+        self._settings: dict[Symbol, SymbolSettings] = {}
+        """The last leverage and margin type read per symbol (see the module docstring)."""
 
     # ------------------------------------------------------------------ futures: per symbol
 
     async def symbol_settings(self, symbols: Sequence[Symbol]) -> dict[Symbol, SymbolSettings]:
-        """Leverage and margin type of ``symbols`` as the account has them (``GET /fapi/v1/symbolConfig``)."""
+        """Leverage and margin type of ``symbols`` as the account has them now (``GET /fapi/v1/symbolConfig``, always
+        read; what it finds is remembered)."""
         self._futures_only("leverage and margin type")
         rows = await self._read("fapiPrivateGetSymbolConfig", {}, Op.SYMBOL_CONFIG)
         found = account.symbol_settings(rows, {exchange_id(s): s for s in symbols})
         missing = [s for s in symbols if s not in found]
         if missing:
             raise OperationalError(f"Binance {self.label} reports no settings for {', '.join(missing)}")
+        self._settings.update(found)
         return found
+
+    async def remembered_settings(self, symbols: Sequence[Symbol]) -> dict[Symbol, SymbolSettings]:
+        """Leverage and margin type of ``symbols`` as last read; read only those not known (yet, or forgotten)."""
+        unknown = [s for s in dict.fromkeys(symbols) if s not in self._settings]
+        if unknown:
+            await self.symbol_settings(unknown)
+        return {s: self._settings[s] for s in symbols}
+
+    def forget_settings(self, symbols: Sequence[Symbol] | None = None) -> None:
+        """The next :meth:`remembered_settings` of ``symbols`` (``None``: of every symbol) reads the exchange again."""
+        if symbols is None:
+            self._settings.clear()
+        for symbol in symbols or ():
+            self._settings.pop(symbol, None)
 
     async def set_leverage(self, symbol: Symbol, leverage: int) -> SymbolSettings:
         """Set the symbol's leverage and read it back; a different answer is an ``OperationalError``."""
         self._futures_only("leverage")
+        self.forget_settings([symbol])  # a write that fails after the exchange took it changed the leverage too
         await self.calls.call(lambda: self.exchange.set_leverage(leverage, symbol), Op.LEVERAGE, write=True)
         settings = (await self.symbol_settings([symbol]))[symbol]
         if settings.leverage != leverage:
@@ -60,6 +87,7 @@ class BinanceAccount:
         current = (await self.symbol_settings([symbol]))[symbol]
         if current.margin_type is margin:
             return current
+        self.forget_settings([symbol])
         await self.calls.call(lambda: self.exchange.set_margin_mode(margin.value, symbol), Op.MARGIN_TYPE, write=True)
         settings = (await self.symbol_settings([symbol]))[symbol]
         if settings.margin_type is not margin:

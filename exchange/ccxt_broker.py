@@ -45,7 +45,7 @@ from exchange.liquidation import MaintenanceBracket, MarginType
 from exchange.order_memory import OrderMemory
 from exchange.orders import prepare_intent
 from exchange.retry import Retrier, RetryPolicy, Sleep, create_once
-from exchange.trade_history import FUTURES_WINDOW_MS, SPOT_WINDOW_MS, PageRequest, all_trades
+from exchange.trade_history import FUTURES_WINDOW_MS, SPOT_WINDOW_MS, PageRequest, all_trades, history_end_ms
 from exchange.venue import VenueSpec
 
 log = logging.getLogger(__name__)
@@ -211,7 +211,7 @@ class CcxtBroker:
         held = [p for p in held if not wanted or p.symbol in wanted]
         if not held:
             return []
-        settings = await self.account.symbol_settings([p.symbol for p in held])
+        settings = await self.account.remembered_settings([p.symbol for p in held])  # not 5 weight a guard pass
         return [shapes.with_settings(p, settings[p.symbol].leverage, settings[p.symbol].margin_type) for p in held]
 
     async def create_order(self, intent: OrderIntent) -> Order:
@@ -311,7 +311,12 @@ class CcxtBroker:
         return await self.account.set_margin_type(symbol, margin)
 
     async def fetch_symbol_settings(self, symbols: Sequence[Symbol] | None = None) -> dict[Symbol, SymbolSettings]:
+        """Read now (and remembered for the leverage and margin type ``fetch_positions`` reports)."""
         return await self.account.symbol_settings(list(symbols) if symbols is not None else list(self.symbols))
+
+    def forget_symbol_settings(self, symbols: Sequence[Symbol] | None = None) -> None:
+        """Someone else may have changed them: ``fetch_positions`` reads them again."""
+        self.account.forget_settings(symbols)
 
     async def fetch_account_modes(self) -> AccountModes:
         """Futures: position mode (one-way or hedge) and Multi-Assets Mode."""
@@ -375,19 +380,6 @@ class CcxtBroker:
         if unknown:
             raise OrderRejected(RejectCode.UNKNOWN_SYMBOL, f"Binance {self.venue.label} has no market {unknown[0]}")
         return {s: self._rules[s] for s in symbols}
-
-
-HISTORY_MARGIN_MS = 3_600_000
-TRUSTED_LEAD_MS = 86_400_000
-
-
-def history_end_ms(clock_ms: int, offset_ms: int) -> int:
-    """Where a trade history ends: our clock's now, plus the exchange clock's lead when it is a clock error (up to
-    a day: trades are stamped on the exchange's clock), plus an hour. A larger lead is no clock error but a
-    replayed venue (its trades are stamped in replay time, its clock is the wall's): walking windows up to the
-    wall clock would cost a request per 7 days (24 hours on spot) of nothing."""
-    lead = offset_ms if 0 < offset_ms <= TRUSTED_LEAD_MS else 0
-    return clock_ms + lead + HISTORY_MARGIN_MS
 
 
 def default_budget(exchange: Any, venue: VenueSpec, clock: Clock) -> RequestBudget:

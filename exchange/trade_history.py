@@ -87,3 +87,16 @@ def _keep(found: dict[str, Raw], page: list[Raw]) -> None:
 
 def _ordered(found: dict[str, Raw]) -> list[Raw]:
     return sorted(found.values(), key=lambda row: (int(row.get("timestamp") or 0), int(row["id"])))
+
+
+HISTORY_MARGIN_MS = 3_600_000
+TRUSTED_LEAD_MS = 86_400_000
+
+
+def history_end_ms(clock_ms: int, offset_ms: int) -> int:
+    """Where a trade history ends: our clock's now, plus the exchange clock's lead when it is a clock error (up to
+    a day: trades are stamped on the exchange's clock), plus an hour. A larger lead is no clock error but a
+    replayed venue (its trades are stamped in replay time, its clock is the wall's): walking windows up to the
+    wall clock would cost a request per 7 days (24 hours on spot) of nothing."""
+    lead = offset_ms if 0 < offset_ms <= TRUSTED_LEAD_MS else 0
+    return clock_ms + lead + HISTORY_MARGIN_MS

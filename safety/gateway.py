@@ -65,6 +65,8 @@ class ExchangeGateway:
     fence: WriteFence | None = None
     """Several runners on one account: the symbol leases every order-side write is checked against."""
     _known: dict[ClientOrderId, Order] = field(default_factory=dict)
+    _sweep_positions: list[ExchangePosition] | None = None
+    _sweeping: bool = False
 
     # ------------------------------------------------------------------ order memory
 
@@ -87,7 +89,18 @@ class ExchangeGateway:
     # ------------------------------------------------------------------ the guard's calls
 
     async def positions_of(self, symbol: Symbol, now: datetime) -> list[ExchangePosition]:
-        return await self._guarded(now, self.broker.fetch_positions([symbol]))
+        """``symbol``'s positions. In a sweep, one read of every position serves each position guarded until an
+        order-side write of ours (which may change them): ``positionRisk`` costs 5 weight whatever it lists, and a
+        sweep over six positions read it six times."""
+        if not self._sweeping:
+            return await self._guarded(now, self.broker.fetch_positions([symbol]))
+        if self._sweep_positions is None:
+            self._sweep_positions = await self._guarded(now, self.broker.fetch_positions(None))
+        return [p for p in self._sweep_positions if p.symbol == symbol]
+
+    def sweep(self, on: bool) -> None:
+        """A guard sweep begins (``True``) or ends: positions are read once per sweep, again after each write."""
+        self._sweeping, self._sweep_positions = on, None
 
     async def fetch_order(self, cid: ClientOrderId, symbol: Symbol, now: datetime) -> Order | None:
         """The freshest view of one order; ``None`` when the exchange does not know it."""
@@ -108,6 +121,7 @@ class ExchangeGateway:
         ``None`` when the exchange does not know the order."""
         try:
             await self._fenced(symbol, "cancel", now)
+            self._sweep_positions = None
             order = await self._call(now, self.broker.cancel_order(cid, symbol))
         except OrderRejected as exc:
             self.book.journal("guard.cancel_rejected", now, {"order_id": cid, "code": exc.code, "why": why})
@@ -127,6 +141,7 @@ class ExchangeGateway:
     async def create_order(self, intent: OrderIntent, now: datetime) -> Order:
         """Send an order (the broker is idempotent by client id); remembered when the exchange took it."""
         await self._fenced(intent.symbol, "create", now)
+        self._sweep_positions = None
         return self.remember(await self._call(now, self.broker.create_order(intent)))
 
     def client_prefix(self, prefix: str, symbol: Symbol) -> str:

@@ -48,10 +48,14 @@ class Sweep:
         await self.gateway.on_clock(now)
         await self.entries.settle_all(prices, now)
         await self.guard.cleanup(now)
-        for pid in sorted(self.book.records):
-            record = self.book.records.get(pid)
-            if record is not None and (self.scope is None or self.scope(record.symbol)):
-                await self.guard.guard_position(pid, prices, now)
+        self.gateway.sweep(True)
+        try:
+            for pid in sorted(self.book.records):
+                record = self.book.records.get(pid)
+                if record is not None and (self.scope is None or self.scope(record.symbol)):
+                    await self.guard.guard_position(pid, prices, now)
+        finally:
+            self.gateway.sweep(False)
         await self.keeper.save(now)
         return self.keeper.end_pass()
 

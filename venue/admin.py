@@ -112,6 +112,7 @@ class Admin:
             "open_orders": [_order(v) for v in regular],
             "open_algo_orders": [_order(v) for v in algo],
             "last_prices": {s: shapes.fmt(market.replay.last_price(s)) for s in market.replay.symbols},
+            "weight_by_endpoint": dict(self.venue.http.meter.by_endpoint),
         })
 
     async def ledger(self, request: web.Request) -> web.Response:

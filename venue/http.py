@@ -101,7 +101,7 @@ class VenueHttp:
         if self.faults.ban_active(wall_ms):
             assert self.faults.banned_until_ms is not None
             raise errors.banned(self.faults.banned_until_ms, max(1, (self.faults.banned_until_ms - wall_ms) // 1000))
-        over = self.meter.charge(route.weight(params), order=route.order, now_ms=wall_ms)
+        over = self.meter.charge(route.weight(params), order=route.order, now_ms=wall_ms, endpoint=f"{method} {path}")
         if over is not None:
             raise over
         fault = self.faults.draw_request(method, path)

@@ -195,6 +195,7 @@ class VenueMarket:
     def set_leverage(self, symbol: Symbol, leverage: int) -> None:
         self.sim.set_leverage(symbol, leverage)
         self.ledger.record("leverage", at_ms=self.now_ms, wall_ms=self.wall_ms(), symbol=symbol, leverage=leverage)
+        self.publisher.user(ws.account_config_update(exchange_id(symbol), leverage, self.now_ms))
 
     def rejected(self, params: Mapping[str, str], error: BinanceError, *, algo: bool) -> None:
         cid = params.get("clientAlgoId" if algo else "newClientOrderId")

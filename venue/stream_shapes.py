@@ -148,6 +148,11 @@ def order_trade_update(event: OrderEvent, event_ms: int, *, child: bool, executi
     return {"e": "ORDER_TRADE_UPDATE", "E": event_ms, "T": ms(event.at), "o": order}
 
 
+def account_config_update(market_id: str, leverage: int, event_ms: int) -> Json:
+    """``ACCOUNT_CONFIG_UPDATE`` for a symbol's new leverage (``ac``), as USDⓈ-M pushes it after ``POST /leverage``."""
+    return {"e": "ACCOUNT_CONFIG_UPDATE", "E": event_ms, "T": event_ms, "ac": {"s": market_id, "l": leverage}}
+
+
 def algo_update(event: OrderEvent, event_ms: int) -> Json:
     view = event.view
     intent = view.intent

@@ -76,12 +76,16 @@ class WeightMeter:
     _weight: _Window = field(default_factory=lambda: _Window(MINUTE_MS))
     _orders_10s: _Window = field(default_factory=lambda: _Window(TEN_S_MS))
     _orders_long: _Window | None = None
+    by_endpoint: dict[str, int] = field(default_factory=dict)
+    """Weight charged per ``METHOD path`` since the venue started (``GET /_venue/state``: what costs the most)."""
 
     def __post_init__(self) -> None:
         self._orders_long = _Window(self.limits.long_ms)
 
-    def charge(self, weight: int, *, order: bool, now_ms: int) -> BinanceError | None:
+    def charge(self, weight: int, *, order: bool, now_ms: int, endpoint: str = "") -> BinanceError | None:
         """Count one request; the error to answer when it goes over a limit."""
+        if endpoint:
+            self.by_endpoint[endpoint] = self.by_endpoint.get(endpoint, 0) + weight
         used = self._weight.add(now_ms, weight)
         if used > self.limits.weight_per_minute:
             return errors.too_much_weight(self.limits.weight_per_minute, self._weight.retry_after_s(now_ms))
