@@ -6,30 +6,18 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime
 from decimal import Decimal as D
 from pathlib import Path
 
-from core.clock import SimClock
 from core.ids import Symbol
-from exchange.sim import MarketFill, SimBroker, SimConfig, SimExchange, binance_spot_markets
+from exchange.sim import SimBroker
 from safety.leases import LeaseHolder
 from safety.proposals import CloseProposal, EntryProposal
 from safety.verdicts import Approved, VetoCode, Vetoed
 from store.leases import RedisLeases
 from tests.redis_server import RedisServer
+from tests.runners.two_markets import BTC, ETH, two_market_venue
 from tests.safety.desk import open_desk
-
-BTC, ETH = Symbol("BTC/USDT"), Symbol("ETH/USDT")
-T0 = datetime(2024, 1, 1, tzinfo=UTC)
-
-
-def _venue() -> SimExchange:
-    venue = SimExchange(binance_spot_markets(), SimClock(T0),
-                        SimConfig(initial_balances={"USDT": D(10_000)}, market_fill=MarketFill.IMMEDIATE))
-    venue.on_price("40000", symbol=BTC)
-    venue.on_price("3000", symbol=ETH)
-    return venue
 
 
 def _trading(holder: LeaseHolder, *symbols: Symbol) -> None:
@@ -39,7 +27,7 @@ def _trading(holder: LeaseHolder, *symbols: Symbol) -> None:
 
 
 async def test_a_paused_runners_writes_are_refused_after_a_takeover(tmp_path: Path, redis_server: RedisServer) -> None:
-    venue = _venue()
+    venue = two_market_venue()
     leases = RedisLeases(redis_server.url, f"fence-{uuid.uuid4().hex[:8]}")
     a = LeaseHolder("a", (BTC,), leases, ttl_ms=150)
     a.round(0)
@@ -72,7 +60,7 @@ async def test_a_paused_runners_writes_are_refused_after_a_takeover(tmp_path: Pa
 
 
 async def test_a_runner_without_leases_is_unchanged(tmp_path: Path) -> None:
-    venue = _venue()
+    venue = two_market_venue()
     desk = await open_desk(SimBroker(venue), tmp_path / "s.sqlite3", venue.clock, {BTC: D(40000)}, market_type="spot")
     assert (await desk.enter(BTC, stop=D(39000))).status == "filled"
     assert desk.journal("safety.fence_refused") == []

@@ -11,33 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
 from decimal import Decimal as D
 from pathlib import Path
 
 from core.clock import SimClock
-from core.ids import Symbol
 from engine.live_leases import LeaseRenewal
-from exchange.sim import MarketFill, SimBroker, SimConfig, SimExchange, binance_spot_markets
+from exchange.sim import SimBroker
 from safety.leases import LeaseHolder
 from safety.proposals import EntryProposal
 from safety.verdicts import VetoCode, Vetoed
 from store.leases import RedisLeases
 from store.sqlite_store import SqliteStore
 from tests.redis_server import RedisServer
+from tests.runners.two_markets import BTC, ETH, T0, two_market_venue
 from tests.safety.desk import open_desk
 
-BTC, ETH = Symbol("BTC/USDT"), Symbol("ETH/USDT")
-T0 = datetime(2024, 1, 1, tzinfo=UTC)
 TTL_MS = 300
 
 
-def _venue() -> SimExchange:
-    venue = SimExchange(binance_spot_markets(), SimClock(T0),
-                        SimConfig(initial_balances={"USDT": D(10_000)}, market_fill=MarketFill.IMMEDIATE))
-    venue.on_price("40000", symbol=BTC)
-    venue.on_price("3000", symbol=ETH)
-    return venue
 
 
 def _leases(redis_server: RedisServer) -> RedisLeases:
@@ -84,7 +75,7 @@ async def test_leases_renew_while_a_guard_pass_hangs_on_the_engines_lock(
 async def test_a_renewal_that_finds_its_token_superseded_stops_trading_the_symbol_and_reports_lease_lost(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
-    venue = _venue()
+    venue = two_market_venue()
     leases = _leases(redis_server)
     a = LeaseHolder("a", (BTC,), leases, TTL_MS)
     desk = await open_desk(SimBroker(venue), tmp_path / "a.sqlite3", venue.clock, {BTC: D(40000), ETH: D(3000)},

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal as D
 from pathlib import Path
 
-from core.clock import SimClock
 from core.ids import Symbol, fence_token
-from exchange.sim import MarketFill, SimBroker, SimConfig, SimExchange, binance_spot_markets
+from exchange.sim import SimBroker, SimExchange
 from safety.guard_state import GuardRecord
 from safety.handover import take_records
 from safety.leases import LeaseHolder, TakeoverStage
@@ -22,19 +21,12 @@ from safety.proposals import CloseProposal, EntryProposal
 from safety.verdicts import Approved, VetoCode, Vetoed
 from store.leases import RedisLeases
 from tests.redis_server import RedisServer
+from tests.runners.two_markets import BTC, ETH, two_market_venue
 from tests.safety.desk import Desk, open_desk
 
-BTC, ETH = Symbol("BTC/USDT"), Symbol("ETH/USDT")
-T0 = datetime(2024, 1, 1, tzinfo=UTC)
 PRICES = {BTC: D(40000), ETH: D(3000)}
 
 
-def _venue() -> SimExchange:
-    venue = SimExchange(binance_spot_markets(), SimClock(T0),
-                        SimConfig(initial_balances={"USDT": D(10_000)}, market_fill=MarketFill.IMMEDIATE))
-    venue.on_price("40000", symbol=BTC)
-    venue.on_price("3000", symbol=ETH)
-    return venue
 
 
 def _entry(symbol: Symbol, stop: D, key: str) -> EntryProposal:
@@ -53,7 +45,7 @@ async def _runner(name: str, symbols: tuple[Symbol, ...], venue: SimExchange, le
 async def test_an_acquired_symbol_is_reconciled_then_protected_then_traded(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
-    venue = _venue()
+    venue = two_market_venue()
     leases = RedisLeases(redis_server.url, f"take-{uuid.uuid4().hex[:8]}")
     desk, holder = await _runner("b", (BTC, ETH), venue, leases, tmp_path)
     before = desk.safety.check(_entry(BTC, D(39000), "k0"), venue.clock.now())
@@ -68,7 +60,7 @@ async def test_an_acquired_symbol_is_reconciled_then_protected_then_traded(
 async def test_another_runners_position_is_not_a_mismatch_and_an_unexplained_one_blocks_the_takeover(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
-    venue = _venue()
+    venue = two_market_venue()
     leases = RedisLeases(redis_server.url, f"take-{uuid.uuid4().hex[:8]}")
     a_desk, a = await _runner("a", (BTC,), venue, leases, tmp_path, ttl_ms=150)
     await a_desk.safety.keep_leases(venue.clock.now())
@@ -108,7 +100,7 @@ class BookHandover:
 async def test_a_takeover_hands_the_position_over_reconciles_protects_and_then_trades(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
-    venue = _venue()
+    venue = two_market_venue()
     leases = RedisLeases(redis_server.url, f"take-{uuid.uuid4().hex[:8]}")
     books: dict[str, Desk] = {}
     a_desk, _ = await _runner("a", (BTC,), venue, leases, tmp_path, ttl_ms=150)
@@ -141,7 +133,7 @@ async def test_every_order_carries_the_token_it_was_sent_under_and_a_takeover_st
 ) -> None:
     """Issue 21 item 2: the exchange's own record of each order names its fencing token; the reconciliation of
     the runner that took over re-attaches the old holder's order (an older token) as its own."""
-    venue = _venue()
+    venue = two_market_venue()
     leases = RedisLeases(redis_server.url, f"take-{uuid.uuid4().hex[:8]}")
     a_desk, a = await _runner("a", (BTC,), venue, leases, tmp_path, ttl_ms=150)
     await a_desk.safety.keep_leases(venue.clock.now())
@@ -177,7 +169,7 @@ async def test_the_runs_handover_takes_the_records_from_the_previous_holders_red
     from engine.runners import coordination
     from store.redis_store import RedisStore
 
-    venue = _venue()
+    venue = two_market_venue()
     a_desk, _ = await _runner("a", (BTC,), venue, RedisLeases(redis_server.url, f"x{uuid.uuid4().hex[:6]}"), tmp_path)
     await a_desk.safety.keep_leases(venue.clock.now())
     assert (await a_desk.enter(BTC, stop=D(39000))).status == "filled"
