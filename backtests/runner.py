@@ -11,6 +11,7 @@ Same inputs and seed -> byte-identical ``metrics.json`` (no wall-clock time or p
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -33,10 +34,12 @@ from core.ports import Store
 from core.settings import Settings
 from core.timeframes import timeframe_seconds
 from core.types import ClosedTrade
-from engine.replay import Progress
-from engine.runs import Replay, ReplaySeries
+from engine.replay import CandleReplay, Progress
+from engine.runs import Replay, ReplaySeries, Run
 from engine.wiring import AgentChoice, backtest_settings, build_run
 from store.sqlite_store import SqliteStore
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ async def run_backtest(request: BacktestRequest, progress: Progress | None = Non
     replay = Replay(tuple(series), request.data.timeframe, run_dir.store_path, rules, exact=request.exact,
                     eager_regime=request.eager_regime)
     run = await build_run(settings, replay, agent=request.agent)
+    engine_closed = False
     try:
         recorder = RunRecorder()
         bars = BarRecorder(run.feed.timeline, run.feed.exchange, settings.exchange.quote, recorder)
@@ -94,14 +98,34 @@ async def run_backtest(request: BacktestRequest, progress: Progress | None = Non
         bars.into(recorder)
         recorder.open_at_end = run.engine.safety.positions()
         await run.engine.close()
+        engine_closed = True
         journal = _journal_facts(run.store)
         fees = run.feed.fees()
         fees_by_market = {str(data.symbol): run.feed.fees(data.symbol) for data in request.markets}
-    finally:
-        await run.close()
+    except BaseException as failure:  # a failure, Ctrl-C (backtests.interrupt) or a cancellation: closed all the same
+        await _close_after(failure, run, engine_closed=engine_closed)
+        raise
+    await run.close()
     by_market = _by_market(request, bars, recorder, fees_by_market, facts) if request.more else None
     market_facts = facts[request.data.symbol] if not request.more else {}
     return _finish(request, run_dir, recorder, journal, fees=fees, facts=market_facts, by_market=by_market)
+
+
+async def _close_after(failure: BaseException, run: Run[CandleReplay], *, engine_closed: bool) -> None:
+    """Close a run that failed or was stopped, as a finished one is closed: the engine (the gate's statistics saved
+    in the store, the agent's connections closed), then what the run opened (the store, its last batch flushed).
+
+    ``failure`` is what the caller raises: a close that fails too must not take its place. Each such failure is
+    added to ``failure`` as a note (shown with its traceback, ``TRADEWAKE_DEBUG=1``) and logged (one line on stderr
+    from the CLI, where logging is not configured), and the next close is still tried."""
+    closes = [("the engine", run.engine.close)] if not engine_closed else []
+    for what, close in [*closes, ("the run's store", run.close)]:
+        try:
+            await close()
+        except Exception as also:  # noqa: BLE001 - reported on the failure the caller raises, not swallowed
+            said = f"closing {what} after {type(failure).__name__} also failed: {type(also).__name__}: {also}"
+            failure.add_note(said)
+            _log.error("%s", said)
 
 
 def _by_market(request: BacktestRequest, bars: BarRecorder, recorder: RunRecorder, fees: dict[str, Decimal],
