@@ -108,17 +108,18 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
         raise typer.BadParameter(f"--agent must be one of {', '.join(AGENTS)}")
     window = (_time(start, "--from"), _time(end, "--to"))
     _check_files(cassette, record, out, force, timeframe)
-    sources = _sources(data or [], [_symbol(s) for s in symbol or []])
+    sources = _sources(data or [], [_symbol(s) for s in symbol or []], timeframe, cache_dir)
     settings = _settings(config, agent, cassette, seed, fees, slippage_bps, cash)
     if not allow_fallback:
         refuse_without_llm(settings)
     # Every argument is checked: only now the data, the engine, ccxt and matplotlib load (a refusal is instant).
     from backtests.anonymize import anonymize
-    from backtests.data import DEFAULT_CACHE_DIR, select_data
+    from backtests.data import select_data
     from backtests.markets import backtest_markets
     from backtests.rundir import StagedRun, unique_run_path
     from backtests.runner import LLM_AGENTS, BacktestRequest
     from backtests.scripted import sma_settings
+    from backtests.sources import DEFAULT_CACHE_DIR
 
     markets = [select_data(data=path, symbol=name, timeframe=timeframe, start=window[0], end=window[1],
                            cache_dir=cache_dir or DEFAULT_CACHE_DIR, warmup=warmup)
@@ -164,10 +165,13 @@ def _check_files(cassette: Path | None, record: Path | None, out: Path | None, f
             raise ConfigError(str(exc)) from exc
 
 
-def _sources(data: list[str], symbols: list[str]) -> list[tuple[str | None, str | None]]:
+def _sources(
+    data: list[str], symbols: list[str], timeframe: str | None, cache_dir: Path | None
+) -> list[tuple[str | None, str | None]]:
     """Each market's file and symbol: files with their symbols (one each, or none), else the symbols alone
-    (bundled or cached candles), else the bundled default. A file that is neither on disk nor bundled is
-    refused here, before the candle readers load."""
+    (bundled or cached candles), else the bundled default. A file that is neither on disk nor bundled, and a
+    symbol and timeframe with no candles bundled or cached, are refused here, before the candle readers load."""
+    from backtests.sources import DEFAULT_CACHE_DIR, locate_candles
     from market.bundled import resolve_data_path
 
     if data:
@@ -175,6 +179,8 @@ def _sources(data: list[str], symbols: list[str]) -> list[tuple[str | None, str 
             raise typer.BadParameter(f"give one --symbol per --data ({len(data)}), or none", param_hint="--symbol")
         names: list[str | None] = list(symbols) if symbols else [None] * len(data)
         return [(str(resolve_data_path(path)), name) for path, name in zip(data, names, strict=True)]
+    for name in symbols:
+        locate_candles(None, name, timeframe, cache_dir or DEFAULT_CACHE_DIR)
     return [(None, name) for name in symbols] or [(None, None)]
 
 

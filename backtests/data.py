@@ -13,13 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from backtests.sources import DEFAULT_CACHE_DIR, locate_candles
 from core.errors import ConfigError
 from core.ids import Symbol
-from market.bundled import BTC_1H, bundled_names, bundled_path, resolve_data_path
-from market.cache import cache_paths
 from market.candles import read_candles, symbol_from_name
-
-DEFAULT_CACHE_DIR = Path("var/candles")
 
 
 @dataclass(frozen=True)
@@ -68,7 +65,7 @@ def select_data(
     With ``warmup``, the window must hold enough candles for the run: two when the file's history
     before ``start`` covers the warm-up (the runner warms up on it), else ``warmup + 2``.
     """
-    path = _locate(data, symbol, timeframe, cache_dir)
+    path = locate_candles(data, symbol, timeframe, cache_dir)
     frame, report = read_candles(path, timeframe if data is not None else None)
     chosen = Symbol(symbol) if symbol else symbol_from_name(path.name)
     if chosen is None:
@@ -89,26 +86,6 @@ def _needed(min_candles: int, warmup: int | None, history: int) -> tuple[int, st
         return max(min_candles, 2), ""
     return max(min_candles, warmup + 2), (
         f" (a warm-up of {warmup} candles and some to trade; the file has {history} before --from)"
-    )
-
-
-def _locate(data: str | Path | None, symbol: str | None, timeframe: str | None, cache_dir: Path) -> Path:
-    if data is not None:
-        return resolve_data_path(data)
-    if symbol is None and timeframe is None:
-        return bundled_path(BTC_1H)
-    if symbol is None or timeframe is None:
-        raise ConfigError("--symbol and --timeframe go together (or give --data FILE)")
-    name = cache_paths(cache_dir, "binance", symbol, timeframe)[0].name
-    for candidate in (f"{name}.gz", name):
-        if candidate in bundled_names():
-            return bundled_path(candidate)
-    cached = cache_dir / name
-    if cached.is_file():
-        return cached
-    raise ConfigError(
-        f"no candles for {symbol} {timeframe}: not bundled and not in {cache_dir} "
-        f"(fetch them with: tradewake data download {symbol} {timeframe} --from YYYY-MM-DD)"
     )
 
 

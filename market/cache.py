@@ -43,13 +43,6 @@ class CacheState(BaseModel):
     complete: bool = False
 
 
-def cache_paths(out_dir: Path, exchange: str, symbol: str, timeframe: str) -> tuple[Path, Path]:
-    """``binance_BTC-USDT_5m.csv`` (the shared data's naming) and its ``.progress.json``."""
-    market = symbol.replace("/", "-").replace(":", "-")
-    stem = f"{exchange}_{market}_{timeframe}"
-    return out_dir / f"{stem}.csv", out_dir / f"{stem}.progress.json"
-
-
 def read_state(path: Path) -> CacheState | None:
     if not path.is_file():
         return None

@@ -25,7 +25,8 @@ import numpy as np
 
 from core.errors import ConfigError, OperationalError, TemporaryError
 from core.timeframes import datetime_to_ms, ms_to_datetime, timeframe_seconds
-from market.cache import CacheState, append_rows, cache_paths, read_state, repair_and_last_ms, write_state
+from market.cache import CacheState, append_rows, read_state, repair_and_last_ms, write_state
+from market.cache_names import cache_paths
 from market.candles import CandleReport, Gap, find_gaps, read_candles
 
 

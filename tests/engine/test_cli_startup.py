@@ -113,6 +113,8 @@ def test_starting_the_cli_imports_no_heavy_library(argv: list[str]) -> None:
         (["backtest", "--agent", "oracle"], "--agent must be one of"),
         (["backtest", "--timeframe", "7q"], "unknown timeframe"),
         (["backtest", "--symbol", "zzz"], "--symbol"),
+        (["backtest", "--symbol", "DOGE/USDT", "--timeframe", "1h", "--cache-dir", "no-such-dir"], "no candles for"),
+        (["backtest", "--symbol", "DOGE/USDT"], "--symbol and --timeframe go together"),
         (["backtest", "--fees", "99"], "fee_pct"),
         (["backtest", "--agent", "anthropic"], "has no key"),
     ],

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from core.errors import ConfigError, OperationalError, TemporaryError
-from market.cache import cache_paths, read_state
+from market.cache import read_state
+from market.cache_names import cache_paths
 from market.ccxt_rest import CcxtRest, make_exchange
 from market.download import DownloadRequest, RetryPolicy, backoff_delay, download_candles
 from tests.market.binance_replay import (
