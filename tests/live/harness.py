@@ -154,6 +154,8 @@ class EntryAgent:
     holding: asyncio.Event = field(default_factory=asyncio.Event)
     """Set while the entering decision is held open."""
     done: list[DecisionRecord] = field(default_factory=list)
+    name: str = "entry-script"
+    """The backend's name (``AgentBackend`` asks for one; the decision records carry it)."""
 
     async def decide(self, request: DecisionRequest) -> DecisionRecord:
         session = DecisionSession(request=request, memory_max_chars=500)
@@ -168,7 +170,7 @@ class EntryAgent:
             await asyncio.sleep(self.hold_s)
             self.holding.clear()
             await tools.call("get_portfolio", {}, "c2")
-        record = build_record(session, backend="entry-script", prompt_version="test")
+        record = build_record(session, backend=self.name, prompt_version="test")
         self.done.append(record)
         return record
 
