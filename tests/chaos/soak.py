@@ -21,15 +21,14 @@ import json
 import sqlite3
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tests.chaos.alert_inbox import AlertInbox
 from tests.chaos.harness import BOT_ENV, journal_verify, round_trips, settle, store_closes, unprotected
 from tests.chaos.processes import BotProcess, VenueProcess
 
@@ -51,36 +50,6 @@ def soak_faults(seed: int) -> dict[str, Any]:
             {"kind": "ws_silence", "rate": 0.002, "silence_s": 25},
         ],
     }
-
-
-class AlertInbox:
-    """A webhook on a free loopback port that keeps every alert the bot sends (the "human")."""
-
-    def __init__(self) -> None:
-        self.alerts: list[dict[str, Any]] = []
-        inbox = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                inbox.alerts.append(json.loads(body or b"{}"))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @dataclass
@@ -171,7 +140,7 @@ def soak(directory: Path, *, minutes: float, speed: float, seed: int, echo: bool
     env = {
         **BOT_ENV,
         "TRADEWAKE_GATE__FEED_STALE_S": "600",  # exchange seconds: 5 s of wall time at speed 120
-        "TRADEWAKE_ALERTS__WEBHOOK_URL": inbox.url,
+        "TRADEWAKE_ALERTS__WEBHOOK_URL": inbox.url_for("alerts"),
         "TRADEWAKE_ALERTS__MIN_INTERVAL_S": "0",
     }
     bot = BotProcess(directory / "bot", venue, env=env)

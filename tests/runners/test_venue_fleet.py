@@ -44,6 +44,7 @@ from typing import Any
 
 import pytest
 
+from tests.chaos.alert_inbox import AlertInbox
 from tests.chaos.processes import REPO_ROOT, wait_for
 from tests.redis_server import RedisServer
 from tests.runners.venue_fleet import (
@@ -51,7 +52,6 @@ from tests.runners.venue_fleet import (
     EQUITY,
     EXPOSURE_PCT,
     SYMBOLS,
-    AlertInbox,
     VenueFleet,
     duplicates,
     entry_orders,

@@ -21,17 +21,16 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from core.ids import fence_token
 from core.settings import RunMode
+from tests.chaos.alert_inbox import AlertInbox
 from tests.chaos.harness import BOT_ENV, unprotected
 from tests.chaos.processes import REPO_ROOT, BotProcess, VenueProcess, clean_env, wait_for
 
@@ -98,7 +97,7 @@ class VenueFleet:
             "TRADEWAKE_ALERTS__MIN_INTERVAL_S": "0",
         }
         if self.alerts is not None:
-            env["TRADEWAKE_ALERTS__WEBHOOK_URL"] = f"{self.alerts.url}/{runner}"
+            env["TRADEWAKE_ALERTS__WEBHOOK_URL"] = self.alerts.url_for(runner)
         bot = self.bots.get(runner) or BotProcess(self.directory / runner, self.venue, env=env,
                                                   args=("--safety-interval", str(self.safety_interval_s)))
         self.bots[runner] = bot
@@ -225,39 +224,6 @@ class VenueFleet:
 
     def bare_positions(self) -> list[str]:
         return unprotected(self.venue.state())
-
-
-class AlertInbox:
-    """The webhook every bot's alerts go to (``alerts.webhook_url`` = ``<url>/<runner>``): a real HTTP server."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, dict[str, Any]]] = []
-        inbox = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                inbox.received.append((self.path.strip("/"), json.loads(body or b"{}")))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def of(self, runner: str, kind: str) -> list[dict[str, Any]]:
-        return [alert for who, alert in list(self.received) if who == runner and alert.get("kind") == kind]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 # ---------------------------------------------------------------------- the venue's ledger
