@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +21,7 @@ from agent.anthropic_backend import AnthropicBackend
 from backtests.data import BacktestData, select_data
 from backtests.interrupt import Interrupted, StopSwitch, run_interruptibly
 from backtests.runner import BacktestRequest, BacktestResult, run_backtest
-from benchmarks.llmsim import MessagesServer, tool_use
+from benchmarks.llmsim import MessagesServer, hang, tool_use
 from core.ports import AgentBackend, Clock
 from core.settings import RiskSettings, load_settings
 from core.types import Alert, DecisionRecord, DecisionRequest
@@ -122,6 +124,27 @@ def test_a_backtest_stopped_by_ctrl_c_saves_the_gate_and_closes_the_client(
     assert 0 < stop.value.done < stop.value.total and not stop.value.forced
     assert len(server.message_requests()) == 1 and server.connections_opened >= 1
     assert server.wait_connections_closed(timeout=10), f"{server.connections_open} connection(s) left open"
+    assert gate_saved(tmp_path / "run"), "the gate's statistics were saved before the run was left"
+
+
+def test_a_backtest_cut_short_while_the_model_hangs_is_closed_too(tmp_path: Path, server: MessagesServer) -> None:
+    """Ctrl-C while a decision waits on the model: after the grace the step is cancelled where it waits
+    (``backtests.interrupt``), and the run is closed from that cancellation."""
+    server.script(tool_use(SCHEDULE, text="Flat."), hang(3))
+    settings = load_settings(None)
+    request = BacktestRequest(settings.model_copy(update={"llm": llm_settings(server)}), week(), tmp_path / "run")
+
+    def ctrl_c_once_the_model_hangs() -> None:
+        deadline = time.monotonic() + 60
+        while len(server.message_requests()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=ctrl_c_once_the_model_hangs, daemon=True).start()
+    with pytest.raises(Interrupted) as stop:
+        run_interruptibly(lambda progress: run_backtest(request, progress), StopSwitch(), None)
+    assert stop.value.forced and len(server.message_requests()) == 2
+    assert server.wait_connections_closed(timeout=20), f"{server.connections_open} connection(s) left open"
     assert gate_saved(tmp_path / "run"), "the gate's statistics were saved before the run was left"
 
 
