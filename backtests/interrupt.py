@@ -7,7 +7,9 @@ every candle (every step in the store is then complete). A step still running af
 :data:`STOP_GRACE_S` (a regime refit, an LLM call) is stopped where it is: a timer thread re-delivers
 the signal, whose handler then raises ``KeyboardInterrupt`` (each store transaction is atomic, so the
 store holds whole transactions, and the marker says the last candle was cut short). A second Ctrl-C
-does the same at once. The runner needs no change: its progress callback simply raises.
+does the same at once. The runner needs no change: its progress callback simply raises. A stop at a
+candle boundary cancels the timer: the run's close (the gate saved, connections and the store closed) then takes
+what it takes, and only a second Ctrl-C cuts it short.
 """
 
 from __future__ import annotations
@@ -92,6 +94,9 @@ class StopSwitch:
 
     def finish(self) -> None:
         self.finished = True
+        self._cancel_timer()
+
+    def _cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
 
@@ -103,6 +108,7 @@ class StopSwitch:
             if bar is not None and task is not None and (done % 50 == 0 or done == total):
                 bar.update(task, completed=done, total=total)
             if self.requested:
+                self._cancel_timer()  # stopped at a boundary: closing the run (backtests.runner) is not cut short
                 raise _Stop
 
         return progress

@@ -19,7 +19,7 @@ import pytest
 
 from agent.anthropic_backend import AnthropicBackend
 from backtests.data import BacktestData, select_data
-from backtests.interrupt import Interrupted, StopSwitch, run_interruptibly
+from backtests.interrupt import STOP_GRACE_S, Interrupted, StopSwitch, run_interruptibly
 from backtests.runner import BacktestRequest, BacktestResult, run_backtest
 from benchmarks.llmsim import MessagesServer, hang, tool_use
 from core.ports import AgentBackend, Clock
@@ -170,3 +170,27 @@ def test_a_close_failing_after_a_failure_is_a_note_on_it_not_in_its_place(
         assert any(event.kind == "decision" for event in store.read_journal())
     finally:
         store.close()
+
+
+def test_a_run_stopped_at_a_candle_boundary_is_not_cut_short_while_it_closes() -> None:
+    """The grace timer is for a step that does not reach its boundary; once the run stops at one, its close
+    may take longer than the grace (a loaded machine, a slow pool) and still finish."""
+    closed: list[bool] = []
+
+    async def replay(progress: Callable[[int, int], None]) -> int:
+        try:
+            for done in range(1, 100_001):
+                end = time.perf_counter() + 0.005
+                while time.perf_counter() < end:
+                    pass
+                progress(done, 100_000)
+        finally:
+            await asyncio.sleep(STOP_GRACE_S + 1)  # a close slower than the grace
+            closed.append(True)
+        return 100_000
+
+    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(Interrupted) as stop:
+        run_interruptibly(replay, StopSwitch(), None)
+    assert not stop.value.forced and 0 < stop.value.done < 100_000
+    assert closed == [True], "the close ran to its end"
