@@ -1,0 +1,214 @@
+"""The operations of one Baum-Welch iteration of hmmlearn 0.3.3's ``GaussianHMM`` (diag, log implementation),
+written out for 2 states so that each produces the same floats as hmmlearn's code.
+
+Each function names the hmmlearn (or scipy) code it replays; the expressions keep that code's operand order,
+array shapes and memory layouts, because that is what fixes every rounding (a sum of the same numbers in another
+order, or a matrix product of differently laid out operands, may differ in the last bit). A value outside what is
+replayed (anything not finite) raises :class:`NotReplayable`, and hmmlearn fits that case.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    Floats = NDArray[np.float64]
+else:
+    Floats = np.ndarray
+
+TINY = np.finfo(float).tiny
+STARTPROB_PRIOR = 1.0
+TRANSMAT_PRIOR = 1.0
+MEANS_PRIOR = 0
+MEANS_WEIGHT = 0
+COVARS_PRIOR = 1e-2
+COVARS_WEIGHT = 1
+"""``GaussianHMM``'s default priors (the regime model never sets them)."""
+LOG_2 = float(np.log(np.full(8, 2.0))[0])
+"""``log(2)`` from numpy's vectorised log, the kernel scipy's ``log(m)`` runs on (``m = 2`` on a tie)."""
+
+
+class NotReplayable(Exception):
+    """The fit reached a case the replay does not cover; hmmlearn fits it instead."""
+
+
+class Rows(NamedTuple):
+    """The training rows as the replay uses them (hmmlearn's ``X``, and values it recomputes every iteration)."""
+
+    x: Floats
+    """``(n, n_features)``, C-contiguous, as hmmlearn's ``check_array`` hands it on."""
+    x_squared: Floats
+    """``x ** 2`` (hmmlearn squares ``X`` again in every E-step: the same values)."""
+    columns: tuple[Floats, ...]
+    """Each feature column, contiguous."""
+
+    @classmethod
+    def of(cls, z: Floats) -> Rows:
+        x = np.ascontiguousarray(z, dtype="float64")
+        return cls(x, x**2, tuple(np.ascontiguousarray(x[:, f]) for f in range(x.shape[1])))
+
+
+class Params(NamedTuple):
+    """The parameters one iteration starts from and the M-step returns (hmmlearn's ``startprob_``,
+    ``transmat_``, ``means_``, ``_covars_``)."""
+
+    startprob: Floats
+    transmat: Floats
+    means: Floats
+    covars: Floats
+
+
+class Stats(NamedTuple):
+    """hmmlearn's sufficient statistics for the diag ``GaussianHMM`` (its ``stats`` dict, ``nobs`` aside)."""
+
+    start: Floats
+    trans: Floats
+    post: Floats
+    obs: Floats
+    obs_squared: Floats
+
+
+def _hmmc() -> Any:
+    from hmmlearn import _hmmc
+
+    return _hmmc
+
+
+def _finite(array: Floats, what: str) -> None:
+    if not np.isfinite(array).all():
+        raise NotReplayable(f"{what} not finite")
+
+
+def log_density_diag(rows: Rows, means: Floats, covars: Floats) -> Floats:
+    """``hmmlearn.stats._log_multivariate_normal_density_diag``, computed one state at a time on contiguous columns.
+
+    hmmlearn sums ``(x[:, None, :] - means) ** 2 / covars`` over the feature axis of an ``(n, 2, 2)`` array; here
+    each state's terms are the same element operations on the contiguous feature columns (no length-2 inner
+    loops), added feature after feature. That is the sum: a two-element sum is one addition (numpy's reduction
+    may start from ``0.0``; adding ``+0.0`` to the first term changes nothing, and the terms are ``>= +0``
+    whenever the covariances are positive, the only case whose result is finite). The rest keeps hmmlearn's
+    order: ``-0.5 * ((nf log 2pi + sum log covars) + q)``.
+    """
+    nf = means.shape[1]
+    covars = np.maximum(covars, TINY)
+    constant = nf * np.log(2 * np.pi) + np.log(covars).sum(axis=-1)
+    log_frameprob: Floats = np.empty((len(rows.x), len(means)))
+    for k in range(len(means)):
+        q = (rows.columns[0] - means[k, 0]) ** 2 / covars[k, 0]
+        for f in range(1, nf):
+            q = q + (rows.columns[f] - means[k, f]) ** 2 / covars[k, f]
+        np.multiply(-0.5, constant[k] + q, out=log_frameprob[:, k])
+    return log_frameprob
+
+
+def column_sums(a: Floats) -> Floats:
+    """``a.sum(axis=0)`` for a C-contiguous ``(n, 2)`` array, faster: numpy reduces the rows of such an array in
+    order (``((a0 + a1) + a2) + ...`` per column, no pairwise summation), which is what a cumulative sum of each
+    contiguous column computes."""
+    return np.array([np.cumsum(np.ascontiguousarray(a[:, j]))[-1] for j in range(a.shape[1])])
+
+
+def log_normalize_rows(a: Floats) -> None:
+    """``hmmlearn.utils.log_normalize(a, axis=1)`` for two columns of finite values, in place.
+
+    hmmlearn subtracts ``scipy.special.logsumexp(a, 1, keepdims=True)``. scipy 1.17 computes a row's logsumexp
+    as ``log1p(s) + log(m) + a_max``: ``a_max`` the row's maximum, ``m`` the number of elements equal to it,
+    ``s`` the sum of ``exp(a_i - a_max)`` over the *other* elements, divided by ``m`` (the maximal ones are
+    set to ``-inf`` first, so their terms are exactly 0). With two finite columns that is, per row:
+
+    - no tie: ``m = 1``, ``s = exp(lo - hi)`` (``0 + e``, exact), ``log(1) = 0``, so ``log1p(exp(lo - hi)) + hi``
+      (adding ``0.0`` to a non-negative ``log1p`` changes nothing);
+    - a tie: ``m = 2``, ``s = 0``, so ``(log1p(0) + log(2)) + hi = log(2) + hi``.
+
+    ``exp`` and ``log1p`` run on contiguous arrays, as scipy's do, so numpy picks the same (vectorised,
+    lane-independent) kernels. A result that is not finite raises (scipy then takes another path).
+    """
+    hi = np.maximum(a[:, 0], a[:, 1])
+    _finite(hi, "a row maximum of the log posteriors")  # (maximum propagates NaN: no NaN either)
+    lo = np.minimum(a[:, 0], a[:, 1])
+    lse = np.log1p(np.exp(lo - hi)) + hi
+    ties = lo == hi
+    if ties.any():
+        lse[ties] = LOG_2 + hi[ties]
+    _finite(lse, "a log normaliser")
+    a -= lse[:, None]
+
+
+def posteriors_log(fwdlattice: Floats, bwdlattice: Floats) -> Floats:
+    """``_AbstractHMM._compute_posteriors_log``."""
+    log_gamma = fwdlattice + bwdlattice
+    log_normalize_rows(log_gamma)
+    posteriors: Floats = np.exp(log_gamma)
+    return posteriors
+
+
+def e_step(rows: Rows, params: Params) -> tuple[Stats, float]:
+    """``_AbstractHMM._do_estep`` on one sequence: ``BaseHMM._fit_log``, then the Gaussian and base
+    ``_accumulate_sufficient_statistics`` into zeroed statistics. Returns the statistics and the log
+    probability of ``x`` under the current parameters."""
+    hmmc = _hmmc()
+    startprob, transmat = params.startprob, params.transmat
+    x = rows.x
+    log_frameprob = log_density_diag(rows, params.means, params.covars)
+    log_prob, fwdlattice = hmmc.forward_log(startprob, transmat, log_frameprob)
+    bwdlattice = hmmc.backward_log(startprob, transmat, log_frameprob)
+    posteriors = posteriors_log(fwdlattice, bwdlattice)
+    start = np.zeros(2)
+    start += posteriors[0]
+    trans = np.zeros((2, 2))
+    if len(x) > 1:
+        log_xi_sum = hmmc.compute_log_xi_sum(fwdlattice, transmat, bwdlattice, log_frameprob)
+        trans += np.exp(log_xi_sum)
+    post = np.zeros(2)
+    post += column_sums(posteriors)
+    obs = np.zeros((2, x.shape[1]))
+    obs += posteriors.T @ x
+    obs_squared = np.zeros((2, x.shape[1]))
+    obs_squared += posteriors.T @ rows.x_squared
+    curr_logprob = 0 + log_prob
+    return Stats(start, trans, post, obs, obs_squared), float(curr_logprob)
+
+
+def normalize(a: Floats, axis: int | None = None) -> None:
+    """``hmmlearn.utils.normalize``, in place."""
+    a_sum = a.sum(axis)
+    if axis and a.ndim > 1:
+        a_sum[a_sum == 0] = 1
+        shape = list(a.shape)
+        shape[axis] = 1
+        a_sum.shape = shape
+    a /= a_sum
+
+
+def m_step(stats: Stats, params: Params) -> Params:
+    """``GaussianHMM._do_mstep`` (diag, default priors) after ``BaseHMM._do_mstep``."""
+    new_startprob = np.maximum(STARTPROB_PRIOR - 1 + stats.start, 0)
+    new_startprob = np.where(params.startprob == 0, 0, new_startprob)
+    normalize(new_startprob)
+    new_transmat = np.maximum(TRANSMAT_PRIOR - 1 + stats.trans, 0)
+    new_transmat = np.where(params.transmat == 0, 0, new_transmat)
+    normalize(new_transmat, axis=1)
+    denom = stats.post[:, None]
+    means = (MEANS_WEIGHT * MEANS_PRIOR + stats.obs) / (MEANS_WEIGHT + denom)
+    meandiff = means - MEANS_PRIOR
+    c_n = MEANS_WEIGHT * meandiff**2 + stats.obs_squared - 2 * means * stats.obs + means**2 * denom
+    c_d = max(COVARS_WEIGHT - 1, 0) + denom
+    covars = (COVARS_PRIOR + c_n) / np.maximum(c_d, 1e-5)
+    return Params(new_startprob, new_transmat, means, covars)
+
+
+def check_distributions(startprob: Floats, transmat: Floats) -> None:
+    """``BaseHMM._check``'s sums, which ``score`` runs (hmmlearn raises where this raises NotReplayable)."""
+    if not (np.allclose(startprob.sum(axis=-1), 1) and np.allclose(transmat.sum(axis=-1), 1)):
+        raise NotReplayable("fitted probabilities do not sum to 1")
+
+
+def score(rows: Rows, params: Params) -> float:
+    """``_AbstractHMM._score_log`` without posteriors: the log probability of the rows."""
+    log_frameprob = log_density_diag(rows, params.means, params.covars)
+    log_prob, _ = _hmmc().forward_log(params.startprob, params.transmat, log_frameprob)
+    return float(0 + log_prob)
