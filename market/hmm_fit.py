@@ -27,6 +27,7 @@ detection of each fallback condition.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import version
@@ -131,6 +132,8 @@ def _replay(z: np.ndarray, means: np.ndarray, *, seed: int, n_iter: int, tol: fl
             break
     hmm_ops.check_distributions(model.startprob, model.transmat)
     log_likelihood = hmm_ops.score(rows, model)
+    if not (math.isfinite(log_likelihood) and all(np.isfinite(p).all() for p in model)):
+        raise NotReplayable("fitted parameters or log-likelihood not finite")
     return HmmFit(
         startprob=model.startprob,
         transmat=model.transmat,

@@ -9,6 +9,8 @@ replayed (anything not finite) raises :class:`NotReplayable`, and hmmlearn fits 
 
 from __future__ import annotations
 
+import math
+from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -72,7 +74,9 @@ class Stats(NamedTuple):
     obs_squared: Floats
 
 
+@cache
 def _hmmc() -> Any:
+    """hmmlearn's compiled passes, imported on first use (hmmlearn imports scikit-learn: not at start-up)."""
     from hmmlearn import _hmmc
 
     return _hmmc
@@ -107,9 +111,10 @@ def log_density_diag(rows: Rows, means: Floats, covars: Floats) -> Floats:
 
 def column_sums(a: Floats) -> Floats:
     """``a.sum(axis=0)`` for a C-contiguous ``(n, 2)`` array, faster: numpy reduces the rows of such an array in
-    order (``((a0 + a1) + a2) + ...`` per column, no pairwise summation), which is what a cumulative sum of each
-    contiguous column computes."""
-    return np.array([np.cumsum(np.ascontiguousarray(a[:, j]))[-1] for j in range(a.shape[1])])
+    order (``((a0 + a1) + a2) + ...`` per column, no pairwise summation), which is where a cumulative sum down the
+    rows ends."""
+    sums: Floats = np.cumsum(a, axis=0)[-1]
+    return sums
 
 
 def log_normalize_rows(a: Floats) -> None:
@@ -173,32 +178,62 @@ def e_step(rows: Rows, params: Params) -> tuple[Stats, float]:
     return Stats(start, trans, post, obs, obs_squared), float(curr_logprob)
 
 
-def normalize(a: Floats, axis: int | None = None) -> None:
-    """``hmmlearn.utils.normalize``, in place."""
-    a_sum = a.sum(axis)
-    if axis and a.ndim > 1:
-        a_sum[a_sum == 0] = 1
-        shape = list(a.shape)
-        shape[axis] = 1
-        a_sum.shape = shape
-    a /= a_sum
-
-
 def m_step(stats: Stats, params: Params) -> Params:
-    """``GaussianHMM._do_mstep`` (diag, default priors) after ``BaseHMM._do_mstep``."""
-    new_startprob = np.maximum(STARTPROB_PRIOR - 1 + stats.start, 0)
-    new_startprob = np.where(params.startprob == 0, 0, new_startprob)
-    normalize(new_startprob)
-    new_transmat = np.maximum(TRANSMAT_PRIOR - 1 + stats.trans, 0)
-    new_transmat = np.where(params.transmat == 0, 0, new_transmat)
-    normalize(new_transmat, axis=1)
-    denom = stats.post[:, None]
-    means = (MEANS_WEIGHT * MEANS_PRIOR + stats.obs) / (MEANS_WEIGHT + denom)
-    meandiff = means - MEANS_PRIOR
-    c_n = MEANS_WEIGHT * meandiff**2 + stats.obs_squared - 2 * means * stats.obs + means**2 * denom
-    c_d = max(COVARS_WEIGHT - 1, 0) + denom
-    covars = (COVARS_PRIOR + c_n) / np.maximum(c_d, 1e-5)
-    return Params(new_startprob, new_transmat, means, covars)
+    """``GaussianHMM._do_mstep`` (diag, default priors) after ``BaseHMM._do_mstep``, on Python floats.
+
+    Each element is the IEEE operation numpy applies to it, in hmmlearn's order (``np.maximum(v, 0)`` of a
+    ``0.0 + v`` that is never ``-0.0``; a two-element sum is one addition; ``x ** 2`` is ``x * x``); a 2 x 2
+    M-step costs less as scalars than as numpy calls. Where numpy would divide by zero (a state or a start with
+    no weight at all), Python would raise: the replay hands that fit to hmmlearn instead.
+    """
+    start = [
+        0.0 if p == 0 else _at_least_0(STARTPROB_PRIOR - 1 + s)
+        for p, s in zip(params.startprob.tolist(), stats.start.tolist(), strict=True)
+    ]
+    trans = [
+        [0.0 if p == 0 else _at_least_0(TRANSMAT_PRIOR - 1 + t) for p, t in zip(p_row, t_row, strict=True)]
+        for p_row, t_row in zip(params.transmat.tolist(), stats.trans.tolist(), strict=True)
+    ]
+    total = start[0] + start[1]
+    if total == 0:
+        raise NotReplayable("no start probability left")
+    start = [p / total for p in start]
+    trans = [[p / _row_total(row) for p in row] for row in trans]
+    means: list[list[float]] = []
+    covars: list[list[float]] = []
+    for post, obs, obs_squared in zip(stats.post.tolist(), stats.obs.tolist(), stats.obs_squared.tolist(), strict=True):
+        denom = MEANS_WEIGHT + post
+        if denom == 0:
+            raise NotReplayable("a state with no posterior weight")
+        mean = [(MEANS_WEIGHT * MEANS_PRIOR + o) / denom for o in obs]
+        c_d = _at_least(max(COVARS_WEIGHT - 1, 0) + post, 1e-5)
+        covars.append([
+            (COVARS_PRIOR + _c_n(m, o, o2, post)) / c_d for m, o, o2 in zip(mean, obs, obs_squared, strict=True)
+        ])
+        means.append(mean)
+    return Params(np.array(start), np.array(trans), np.array(means), np.array(covars))
+
+
+def _c_n(mean: float, obs: float, obs_squared: float, post: float) -> float:
+    """hmmlearn's ``c_n`` for one state and feature, in its order."""
+    meandiff = mean - MEANS_PRIOR
+    return MEANS_WEIGHT * (meandiff * meandiff) + obs_squared - 2 * mean * obs + mean * mean * post
+
+
+def _at_least_0(value: float) -> float:
+    """``np.maximum(value, 0)`` (NaN stays NaN)."""
+    return _at_least(value, 0.0)
+
+
+def _at_least(value: float, floor: float) -> float:
+    """``np.maximum(value, floor)`` for a ``value`` that is not ``-0.0`` (NaN stays NaN)."""
+    return value if value >= floor or math.isnan(value) else floor
+
+
+def _row_total(row: list[float]) -> float:
+    """``hmmlearn.utils.normalize(axis=1)``'s divisor: the row's sum, 1 where it is 0."""
+    total = row[0] + row[1]
+    return 1.0 if total == 0 else total
 
 
 def check_distributions(startprob: Floats, transmat: Floats) -> None:

@@ -273,6 +273,47 @@ def test_check_distributions_refuses_what_hmmlearns_check_rejects(
     assert ours_accepts == hmmlearn_accepts
 
 
+_PROB = st.one_of(st.floats(0, 1), st.sampled_from([0.0, 1.0, 5e-324]))
+_STAT = st.one_of(st.floats(0, 1e4), st.sampled_from([0.0, 1e-300]))
+_SIGNED = st.one_of(st.floats(-1e4, 1e4, allow_nan=False), st.sampled_from([0.0, -0.0]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    startprob=arrays(np.float64, 2, elements=_PROB),
+    transmat=arrays(np.float64, (2, 2), elements=_PROB),
+    start=arrays(np.float64, 2, elements=_STAT),
+    trans=arrays(np.float64, (2, 2), elements=_STAT),
+    post=arrays(np.float64, 2, elements=_STAT),
+    obs=arrays(np.float64, (2, 2), elements=_SIGNED),
+    obs_squared=arrays(np.float64, (2, 2), elements=_STAT),
+)
+def test_m_step_is_hmmlearns(
+    startprob: np.ndarray,
+    transmat: np.ndarray,
+    start: np.ndarray,
+    trans: np.ndarray,
+    post: np.ndarray,
+    obs: np.ndarray,
+    obs_squared: np.ndarray,
+) -> None:
+    """The scalar M-step against ``GaussianHMM._do_mstep`` itself, on any statistics (zeros, denormals, a zero
+    start or transition that must stay zero); where it refuses, hmmlearn divides by zero."""
+    hmm = GaussianHMM(n_components=2, covariance_type="diag")
+    hmm.startprob_, hmm.transmat_ = startprob.copy(), transmat.copy()
+    hmm.means_, hmm.n_features = np.zeros((2, 2)), 2
+    stats = {"nobs": 1, "start": start, "trans": trans, "post": post, "obs": obs, "obs**2": obs_squared}
+    with np.errstate(all="ignore"):
+        hmm._do_mstep(stats)
+    params = hmm_ops.Params(startprob, transmat, np.zeros((2, 2)), np.ones((2, 2)))
+    try:
+        ours = hmm_ops.m_step(hmm_ops.Stats(start, trans, post, obs, obs_squared), params)
+    except NotReplayable:
+        assert not (np.isfinite(hmm.startprob_).all() and np.isfinite(hmm.means_).all())
+        return
+    assert _bits(tuple(ours)) == _bits((hmm.startprob_, hmm.transmat_, hmm.means_, hmm._covars_))
+
+
 # ------------------------------------------------------------ each fallback, detected
 
 
