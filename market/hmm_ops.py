@@ -45,13 +45,13 @@ class Rows(NamedTuple):
     """``(n, n_features)``, C-contiguous, as hmmlearn's ``check_array`` hands it on."""
     x_squared: Floats
     """``x ** 2`` (hmmlearn squares ``X`` again in every E-step: the same values)."""
-    columns: tuple[Floats, ...]
-    """Each feature column, contiguous."""
+    x_t: Floats
+    """``x`` transposed, C-contiguous: ``(n_features, n)``."""
 
     @classmethod
     def of(cls, z: Floats) -> Rows:
         x = np.ascontiguousarray(z, dtype="float64")
-        return cls(x, x**2, tuple(np.ascontiguousarray(x[:, f]) for f in range(x.shape[1])))
+        return cls(x, x**2, np.ascontiguousarray(x.T))
 
 
 class Params(NamedTuple):
@@ -88,24 +88,24 @@ def _finite(array: Floats, what: str) -> None:
 
 
 def log_density_diag(rows: Rows, means: Floats, covars: Floats) -> Floats:
-    """``hmmlearn.stats._log_multivariate_normal_density_diag``, computed one state at a time on contiguous columns.
+    """``hmmlearn.stats._log_multivariate_normal_density_diag``, computed on the transposed rows.
 
     hmmlearn sums ``(x[:, None, :] - means) ** 2 / covars`` over the feature axis of an ``(n, 2, 2)`` array; here
-    each state's terms are the same element operations on the contiguous feature columns (no length-2 inner
-    loops), added feature after feature. That is the sum: a two-element sum is one addition (numpy's reduction
-    may start from ``0.0``; adding ``+0.0`` to the first term changes nothing, and the terms are ``>= +0``
-    whenever the covariances are positive, the only case whose result is finite). The rest keeps hmmlearn's
-    order: ``-0.5 * ((nf log 2pi + sum log covars) + q)``.
+    the same element operations run on a ``(state, feature, n)`` array (long inner loops instead of length-2
+    ones), and the features are added one after the other. That is the sum: a two-element sum is one addition
+    (numpy's reduction may start from ``0.0``; adding ``+0.0`` to the first term changes nothing, and the terms
+    are ``>= +0`` whenever the covariances are positive, the only case whose result is finite). The rest keeps
+    hmmlearn's order, ``-0.5 * ((nf log 2pi + sum log covars) + q)``, and the result is laid out ``(n, state)``,
+    C-contiguous, as hmmlearn's.
     """
     nf = means.shape[1]
     covars = np.maximum(covars, TINY)
     constant = nf * np.log(2 * np.pi) + np.log(covars).sum(axis=-1)
-    log_frameprob: Floats = np.empty((len(rows.x), len(means)))
-    for k in range(len(means)):
-        q = (rows.columns[0] - means[k, 0]) ** 2 / covars[k, 0]
-        for f in range(1, nf):
-            q = q + (rows.columns[f] - means[k, f]) ** 2 / covars[k, f]
-        np.multiply(-0.5, constant[k] + q, out=log_frameprob[:, k])
+    terms = (rows.x_t[None, :, :] - means[:, :, None]) ** 2 / covars[:, :, None]
+    q = terms[:, 0, :]
+    for f in range(1, nf):
+        q = q + terms[:, f, :]
+    log_frameprob: Floats = np.ascontiguousarray((-0.5 * (constant[:, None] + q)).T)
     return log_frameprob
 
 
