@@ -3,23 +3,28 @@
 :func:`fit_hmm` returns **the same floats** as hmmlearn's ``GaussianHMM(n_components=2,
 covariance_type="diag", init_params="stc", implementation="log").fit(z)`` followed by ``score(z)``
 (:func:`fit_hmm_reference`, which runs exactly that): it performs the same floating-point operations, in the
-same order, on arrays of the same shapes and memory layouts, and calls hmmlearn's own compiled forward,
-backward and xi passes (``hmmlearn._hmmc``). What it leaves out is what costs without computing: scikit-learn's
-input checks, ``np.errstate`` blocks, the statistics dict, and above all ``scipy.special.logsumexp``, whose
-array-API machinery costs more than the arithmetic on an ``(n, 2)`` lattice. In its place
-:func:`log_normalize_rows` computes what that scipy version computes for two columns (see its docstring).
+same order, and calls hmmlearn's own compiled forward, backward and xi passes (``hmmlearn._hmmc``) on arrays of
+the same layout (:mod:`market.hmm_ops`, one function per piece of hmmlearn it replays). What it leaves out is
+what costs without computing: scikit-learn's input checks, ``np.errstate`` blocks, the statistics dict, numpy
+calls on 2 x 2 arrays (the M-step runs on Python floats), and above all ``scipy.special.logsumexp``, whose
+array-API machinery costs more than the arithmetic on an ``(n, 2)`` lattice; in its place
+:func:`market.hmm_ops.log_normalize_rows` computes what scipy 1.17.1 computes for two columns.
 
-Equality is proven, not assumed (``tests/market/test_hmm_fit.py``): every refit window the regime tracker
-fits on real 1h and 5m series and hypothesis-drawn matrices are fitted both ways and compared with ``==``.
+Equality is proven, not assumed (``tests/market/test_hmm_fit.py``, bit for bit): every refit window the regime
+tracker fits on real 1h and 5m series (all of them with ``TRADEWAKE_LONG_TESTS=1``), hypothesis-drawn matrices,
+and each replayed piece against the hmmlearn or scipy code it replaces.
 
 **When it does not replay, it does not guess**: :func:`fit_hmm` runs :func:`fit_hmm_reference` instead when
 
 - the installed hmmlearn or scipy is not a version whose operations were checked (:data:`CHECKED_HMMLEARN`,
   :data:`CHECKED_SCIPY`);
-- there are fewer than two rows (hmmlearn's own degenerate paths: a NaN covariance, an error);
-- any intermediate value is not finite (an infinite or NaN lattice entry, log-likelihood or parameter: the
-  edge cases of scipy's logsumexp, of ``log(0)`` transitions and of hmmlearn's zero-row guard are left to
-  hmmlearn), or the fitted start/transition probabilities fail the check ``score`` makes.
+- there are fewer than two rows (hmmlearn's own degenerate paths: a NaN covariance, an error), or the rows are
+  not a C-contiguous float64 array (the layout the matrix products are replayed for);
+- a row of the log posteriors has no finite normaliser (both states ``-inf``, NaN, ``+inf``: scipy's infinite
+  branch is not replayed; a single ``-inf`` state, a start probability that reached 0, is), a start or a state
+  is left with no weight at all (numpy would divide by zero), the fitted start/transition probabilities fail
+  the check ``score`` makes (hmmlearn then raises its own error), or the fitted parameters or log-likelihood
+  are not finite.
 
 :func:`fit_hmm` says which path ran (:attr:`HmmFit.fallback`), so tests can prove both the fast path and the
 detection of each fallback condition.

@@ -3,8 +3,8 @@ written out for 2 states so that each produces the same floats as hmmlearn's cod
 
 Each function names the hmmlearn (or scipy) code it replays; the expressions keep that code's operand order,
 array shapes and memory layouts, because that is what fixes every rounding (a sum of the same numbers in another
-order, or a matrix product of differently laid out operands, may differ in the last bit). A value outside what is
-replayed (anything not finite) raises :class:`NotReplayable`, and hmmlearn fits that case.
+order, or a matrix product of differently laid out operands, may differ in the last bit). A case outside what is
+replayed (see :mod:`market.hmm_fit`) raises :class:`NotReplayable`, and hmmlearn fits it.
 """
 
 from __future__ import annotations
