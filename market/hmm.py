@@ -1,8 +1,10 @@
 """A 2-state Gaussian HMM over (log return, log realized volatility), labelled by volatility.
 
-Fitting uses hmmlearn's ``GaussianHMM`` (Baum-Welch, diagonal covariances, seeded; the means start
-from the calm and the agitated half of the training rows). Everything after the fit is ours and uses
-the fitted parameters only:
+Fitting is hmmlearn's ``GaussianHMM`` fit (Baum-Welch, diagonal covariances, seeded; the means start
+from the calm and the agitated half of the training rows), replayed by :mod:`market.hmm_fit` with the
+same floating-point operations and hmmlearn's own compiled passes, several times faster and bit for bit
+the same parameters (hmmlearn itself fits whatever the replay does not cover). Everything after the fit
+is ours and uses the fitted parameters only:
 
 - **Labels that do not swap.** After each fit the states are reordered by the mean of the
   volatility feature, so state 0 is always ``low_vol`` and state 1 ``high_vol``, whatever order
@@ -24,6 +26,8 @@ from typing import Any
 import numpy as np
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from market.hmm_fit import Fitter, fit_hmm
+
 LOW_VOL = "low_vol"
 HIGH_VOL = "high_vol"
 LABELS = (LOW_VOL, HIGH_VOL)
@@ -31,6 +35,8 @@ VOL_FEATURE = 1
 """Column of the volatility feature in the feature matrix (column 0 is the log return)."""
 
 Pair = tuple[float, float]
+TOL = 1e-4
+"""Baum-Welch stops when an iteration gains less log-likelihood than this."""
 
 
 class RegimeParams(BaseModel):
@@ -65,33 +71,37 @@ class RegimeModel:
     # ------------------------------------------------------------ fitting
 
     @classmethod
-    def fit(cls, features: np.ndarray, *, seed: int = 7, n_iter: int = 100, fitted_at: Any = None) -> RegimeModel:
-        """Fit on an ``(n, 2)`` matrix of (log return, log realized vol) rows without NaN."""
-        from hmmlearn.hmm import GaussianHMM
+    def fit(
+        cls,
+        features: np.ndarray,
+        *,
+        seed: int = 7,
+        n_iter: int = 100,
+        fitted_at: Any = None,
+        fitter: Fitter = fit_hmm,
+    ) -> RegimeModel:
+        """Fit on an ``(n, 2)`` matrix of (log return, log realized vol) rows without NaN.
 
+        ``fitter``: :func:`market.hmm_fit.fit_hmm` (the replay); tests pass ``fit_hmm_reference`` (hmmlearn).
+        """
         x = np.asarray(features, dtype="float64")
         if x.ndim != 2 or x.shape[1] != 2 or not np.isfinite(x).all():
             raise ValueError("features must be a finite (n, 2) matrix")
         center, scale = x.mean(axis=0), x.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
         z = (x - center) / scale
-        hmm = GaussianHMM(
-            n_components=2, covariance_type="diag", n_iter=n_iter, tol=1e-4, random_state=seed, init_params="stc"
-        )
-        hmm.means_ = _initial_means(z)
-        hmm.fit(z)
-        order = np.argsort(hmm.means_[:, VOL_FEATURE], kind="stable")
-        variances = np.stack([np.diag(c) for c in hmm.covars_])
+        fitted = fitter(z, _initial_means(z), seed=seed, n_iter=n_iter, tol=TOL)
+        order = np.argsort(fitted.means[:, VOL_FEATURE], kind="stable")
         params = RegimeParams(
-            transmat=_pairs(hmm.transmat_[np.ix_(order, order)]),
-            means=_pairs(hmm.means_[order]),
-            variances=_pairs(variances[order]),
+            transmat=_pairs(fitted.transmat[np.ix_(order, order)]),
+            means=_pairs(fitted.means[order]),
+            variances=_pairs(fitted.variances[order]),
             feature_mean=_pair(center),
             feature_std=_pair(scale),
             train_bars=len(x),
-            log_likelihood=float(hmm.score(z)),
-            converged=bool(hmm.monitor_.converged),
-            iterations=int(hmm.monitor_.iter),
+            log_likelihood=fitted.log_likelihood,
+            converged=fitted.converged,
+            iterations=fitted.iterations,
             seed=seed,
             fitted_at=fitted_at,
         )
