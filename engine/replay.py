@@ -214,12 +214,14 @@ class CandleReplay:
         wakes = held.take(m)
         if not len(wakes):
             return
-        timeline, gate, count = self.timeline, self.engine.gate, held.count
-        series, index, close_ts = (timeline.which[wakes].tolist(), timeline.index[wakes].tolist(),
-                                   held.close_ts[wakes].tolist())  # fmt: skip
-        for s, k, ts in zip(series, index, close_ts, strict=True):
-            gate.hold(timeline.symbols[s], ts)
-            count[held.kinds[s][k]] += 1
+        timeline, symbols = self.timeline, self.timeline.symbols
+        series, index = timeline.which[wakes], timeline.index[wakes]
+        if len(symbols) == 1:
+            self.engine.gate.hold_many([symbols[0]] * len(wakes), held.close_ts[wakes].tolist())
+            held.count.update(held.kinds[0][index].tolist())
+        else:
+            self.engine.gate.hold_many([symbols[s] for s in series.tolist()], held.close_ts[wakes].tolist())
+            held.count.update(held.kinds[s][k] for s, k in zip(series.tolist(), index.tolist(), strict=True))
         held.flush()
 
     def _plan(self) -> QuietPlan:
