@@ -6,6 +6,7 @@ does; only the events are not there."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -111,7 +112,7 @@ def test_holding_in_bulk_is_holding_one_by_one(limits: BudgetLimits, wakes: list
     for (symbol, _), at in zip(wakes, times, strict=True):
         _hold_one_by_one(one, symbol, at)
     bounds = [0, *sorted(c for c in cuts if c <= len(wakes)), len(wakes)]
-    for lo, hi in zip(bounds, bounds[1:], strict=False):
+    for lo, hi in pairwise(bounds):
         bulk.hold_many([s for s, _ in wakes[lo:hi]], times[lo:hi])
     assert bulk.to_state() == one.to_state()
     assert bulk.budget_status(datetime_of(max([T0.timestamp(), *times]))) == one.budget_status(
