@@ -157,6 +157,7 @@ class CandleReplay:
                                                                                    strict=True)]  # fmt: skip
         planner = SkipPlanner(timeline, tapes, [self.engine.gate.candidates(t) for t in tapes], self._holds(tapes))
         self._seen = [-1] * len(tapes)
+        self.engine.safety.skip_quiet_looks(self.exchange.revision)  # (never live; --exact looks every time)
         held = _Held(planner, sink, self._kinds, getattr(self.engine.agent, "name", ""))
         start, plan = 0, self._plan()
         while start < n:
