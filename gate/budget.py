@@ -170,7 +170,14 @@ class LLMBudget:
         usage_hour, usage_day = self._usage["hour"], self._usage["day"]
         usd_hour, usd_day = self._micro_usd
         for ts, symbol in wakes:
-            self._prune(ts)
+            if self._windows_symbols != len(self._symbol_wakes):
+                self._prune(ts)  # (rebuilds the list of windows: a symbol's were added)
+            for window in self._windows:  # ``_Window.prune``, inline: six windows for each of thousands of wakes
+                entries, cutoff = window.entries, ts - window.span_s
+                while entries and entries[0][0] <= cutoff:
+                    _, tokens, micro_usd = entries.popleft()
+                    window.tokens -= tokens
+                    window.micro_usd -= micro_usd
             spent = (
                 len(wake_hour.entries) >= limits.wakes_per_hour or len(wake_day.entries) >= limits.wakes_per_day
                 or usage_hour.tokens >= limits.tokens_per_hour or usage_day.tokens >= limits.tokens_per_day
@@ -183,8 +190,9 @@ class LLMBudget:
                 spent = spent or (mine is None and (cap_hour < 1 or cap_day < 1))
             if not spent:
                 self.record_wake(ts, symbol)
-            usage_hour.add(ts, 0, 0)
-            usage_day.add(ts, 0, 0)
+            for window in (usage_hour, usage_day):  # ``_Window.add(ts, 0, 0)``, inline
+                entries = window.entries
+                entries.append((entries[-1][0] if entries and ts < entries[-1][0] else ts, 0, 0))
 
     def record_usage(self, ts: float, tokens: int, usd: float) -> None:
         if tokens < 0 or usd < 0:
