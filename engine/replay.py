@@ -157,10 +157,11 @@ class CandleReplay:
                                                                                    strict=True)]  # fmt: skip
         planner = SkipPlanner(timeline, tapes, [self.engine.gate.candidates(t) for t in tapes], self._holds(tapes))
         self._seen = [-1] * len(tapes)
+        self.engine.safety.skip_quiet_looks(self.exchange.revision)  # (never live; --exact looks every time)
         held = _Held(planner, sink, self._kinds, getattr(self.engine.agent, "name", ""))
         start, plan = 0, self._plan()
+        m = planner.next_step(start, plan)
         while start < n:
-            m = planner.next_step(start, plan)
             self._hold(held, m)
             first = timeline.group_start(m) if m < n else n
             if first > start:
@@ -169,22 +170,25 @@ class CandleReplay:
                 break
             stop = timeline.group_end(m)
             self._catch_up_prices(first)
-            await self._feed([timeline.candle(k) for k in range(first, stop)])
+            group = [timeline.candle(k) for k in range(first, stop)]
+            await self._feed(group)
             reports = []
             while m < stop:
                 self._hold(held, m)
                 self._catch_up(m, tapes)
                 hold = plan.hold_timer_s is not None and planner.is_held(m)
-                report = await self._close(timeline.candle(m), hold=hold)
+                report = await self._close(group[m - first], hold=hold)
                 if report.held:  # stepped for safety's sake (a fill, a new stop, a new day): the wake held all the same
                     held.count[held.kinds[int(timeline.which[m])][int(timeline.index[m])]] += 1
                     held.flush()
                 reports.append((m, report))
                 self._seen[int(timeline.which[m])] = int(timeline.index[m])
                 plan = self._plan()
-                m = planner.next_step(m + 1, plan)
+                asked, m = m + 1, planner.next_step(m + 1, plan)
             sink.stepped(first, stop, reports)
             start = stop
+            if asked != start:  # (one series: the group's last step already asked from here, with this plan)
+                m = planner.next_step(start, plan)
             if progress is not None:
                 progress(stop, n)
         self._hold(held, n)
@@ -214,12 +218,14 @@ class CandleReplay:
         wakes = held.take(m)
         if not len(wakes):
             return
-        timeline, gate, count = self.timeline, self.engine.gate, held.count
-        series, index, close_ts = (timeline.which[wakes].tolist(), timeline.index[wakes].tolist(),
-                                   held.close_ts[wakes].tolist())  # fmt: skip
-        for s, k, ts in zip(series, index, close_ts, strict=True):
-            gate.hold(timeline.symbols[s], ts)
-            count[held.kinds[s][k]] += 1
+        timeline, symbols = self.timeline, self.timeline.symbols
+        series, index = timeline.which[wakes], timeline.index[wakes]
+        if len(symbols) == 1:
+            self.engine.gate.hold_many([symbols[0]] * len(wakes), held.close_ts[wakes].tolist())
+            held.count.update(held.kinds[0][index].tolist())
+        else:
+            self.engine.gate.hold_many([symbols[s] for s in series.tolist()], held.close_ts[wakes].tolist())
+            held.count.update(held.kinds[s][k] for s, k in zip(series.tolist(), index.tolist(), strict=True))
         held.flush()
 
     def _plan(self) -> QuietPlan:

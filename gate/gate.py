@@ -268,12 +268,21 @@ class Gate:
         """A wake granted at ``now_ts`` whose decision held (no tool call, no usage), without its events: the state
         ``_grant`` and the engine's ``record_usage`` leave, for a backtest that decides such wakes in bulk (a candle
         ``wake_kinds`` told, before the timer's deadline, no armed condition holding)."""
-        now_ts = self._state.clock.advance(now_ts, market=True)
-        if self._budget.exhausted(now_ts, symbol) is None:
-            self._budget.record_wake(now_ts, symbol)
-        self._state.clock.last_wake_ts = now_ts
+        self.hold_many((symbol,), (now_ts,))
+
+    def hold_many(self, symbols: Sequence[str], times_ts: Sequence[float]) -> None:
+        """``hold`` of each wake in order (``symbols[i]`` at ``times_ts[i]``) in one pass: only the budget's windows
+        depend on each wake; the clock, the last wake and the timer end where the last one leaves them."""
+        clock, now_ts, wakes = self._state.clock, self._state.clock.now_ts, []
+        for symbol, ts in zip(symbols, times_ts, strict=True):
+            now_ts = max(now_ts, ts)  # ``GateClock.advance``
+            wakes.append((now_ts, symbol))
+        if not wakes:
+            return
+        clock.advance(now_ts, market=True)
+        self._budget.hold_wakes(wakes)
+        clock.last_wake_ts = now_ts
         self._state.timer = Timer.arm(now_ts, self.settings.timer_max_s, TimerSource.AFTER_WAKE)
-        self._budget.record_usage(now_ts, 0, 0.0)
 
     # ------------------------------------------------------------------ state
 

@@ -12,7 +12,7 @@ order wins).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -30,6 +30,7 @@ from safety.guard import Action, Cancel, Finalize, Place, Update, Warn, plan
 from safety.guard_state import LIVE, GuardRecord, Observed
 from safety.keeper import StateKeeper
 from safety.order_ids import OrderRole, role_of
+from safety.quiet import position_band
 
 
 @dataclass
@@ -45,12 +46,20 @@ class PositionGuard:
     settled: dict[PositionId, tuple[GuardRecord, Observed]] = field(default_factory=dict)
     """Per position, the record and the look at the exchange at which the plan last came out empty (what a
     backtest reads to tell which prices could make the guard act: ``safety.quiet``)."""
+    revision: Callable[[], int] | None = None
+    """A backtest's simulated exchange's revision (``SimExchange.revision``), set by the skipping replay only
+    (``engine.replay``); ``None`` live and in ``--exact``. With it, a position the plan left settled, unchanged
+    since, on an exchange that has not changed since, at a price inside its quiet band, is not looked at again:
+    the look would read what the last one read and the plan would come out empty (``still_quiet``)."""
+    _settled_at: dict[PositionId, int] = field(default_factory=dict)
 
     async def guard_position(self, pid: PositionId, prices: Mapping[Symbol, Decimal], now: datetime) -> None:
         """Bring one open position to what the guard wants (protected, ratcheted, finalized when done)."""
-        self.settled.pop(pid, None)
         record = self.book.records[pid]
         price = prices.get(record.symbol)
+        if price is not None and self.still_quiet(record, price):
+            return
+        self.settled.pop(pid, None)
         if price is None:
             why = f"no price for {record.symbol}; {pid} unchecked"
             await self.keeper.alert(AlertKind.UNPROTECTED_POSITION, why, now)
@@ -71,6 +80,8 @@ class PositionGuard:
             actions = plan(record, observed, self.rules[record.symbol], self.risk, prefix=prefix, now=now)
             if not actions:
                 self.settled[record.id] = (record, observed)
+                if self.revision is not None:
+                    self._settled_at[record.id] = self.revision()
                 return
             record, touched = await self._perform(record, actions, now)
             if record.id not in self.book.records:
@@ -102,6 +113,19 @@ class PositionGuard:
                     await self._finalize(action, now)
                     return record, True
         return record, touched
+
+    def still_quiet(self, record: GuardRecord, price: Decimal) -> bool:
+        """Whether a pass over ``record`` at ``price`` would only look and plan nothing (see :attr:`revision`). Not
+        while the exchange breaker counts errors (a successful look would reset them) or is not closed."""
+        look = self.settled.get(record.id)
+        if self.revision is None or look is None or look[0] is not record:
+            return False
+        breaker = self.book.board.exchange
+        if breaker.state is not brk.BreakerState.CLOSED or breaker.consecutive_errors:
+            return False
+        if self._settled_at.get(record.id) != self.revision():
+            return False
+        return not position_band(record, look[1], self.rules[record.symbol]).acts_at(price)
 
     # ------------------------------------------------------------------ observation
 

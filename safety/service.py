@@ -19,7 +19,7 @@ carry them out are built here, once, each with exactly the collaborators it uses
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -60,25 +60,9 @@ from safety.veto import veto
 from safety.views import Limits, Portfolio, Quote
 
 __all__ = [
-    "AppliedCommand",
-    "Done",
-    "EntryResult",
-    "ExpectedTerms",
-    "HoldingShare",
-    "LeaseHolder",
-    "LeaseReport",
-    "ManagedOutcome",
-    "ManagedSpec",
-    "ManagedStage",
-    "ReconcileReport",
-    "SafetyConfig",
-    "SafetyService",
-    "SharedPortfolio",
-    "SpotHoldings",
-    "StoreHandover",
-    "TickReport",
-    "account_equity",
-    "tradable",
+    "AppliedCommand", "Done", "EntryResult", "ExpectedTerms", "HoldingShare", "LeaseHolder", "LeaseReport",
+    "ManagedOutcome", "ManagedSpec", "ManagedStage", "ReconcileReport", "SafetyConfig", "SafetyService",
+    "SharedPortfolio", "SpotHoldings", "StoreHandover", "TickReport", "account_equity", "tradable",
 ]
 """The service and the values its methods return: everything outside ``safety/`` needs from here."""
 
@@ -300,6 +284,11 @@ class SafetyService:
     def quiet_until(self) -> datetime:
         """When the clock alone makes a safety pass act (``safety.quiet``)."""
         return book_quiet_until(self.book, self.config.risk)
+
+    def skip_quiet_looks(self, revision: Callable[[], int]) -> None:
+        """A skipping backtest: the guard does not look again at a settled position while its simulated exchange's
+        ``revision`` stands and the price stays inside its band (``PositionGuard.revision``). Never live."""
+        self._sweep.guard.revision = revision
 
     # ------------------------------------------------------------------ the agent's side
 

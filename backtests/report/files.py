@@ -119,10 +119,10 @@ def write_bars_csv(path: Path, times: Sequence[datetime], closes: Sequence[float
     """Write the bars; returns them as ``read_bars_csv`` reads the file back (``repr`` round-trips a float, ISO
     8601 a UTC time), so the run that wrote them need not read 300,000 rows back for its report."""
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(BAR_COLUMNS)
-        for at, close, value in zip(times, closes, equity, strict=True):
-            writer.writerow([at.isoformat(), repr(close), repr(value)])
+        csv.writer(handle, lineterminator="\n").writerow(BAR_COLUMNS)
+        # csv.writer's bytes for these rows (no field holds a comma, a quote or a newline), without its per-row cost
+        handle.writelines(f"{at.isoformat()},{close!r},{value!r}\n"
+                          for at, close, value in zip(times, closes, equity, strict=True))  # fmt: skip
     return Bars(tuple(times), tuple(float(c) for c in closes), tuple(float(v) for v in equity))
 
 

@@ -6,7 +6,7 @@ matplotlib's Agg backend with fixed metadata, so the PNG bytes do not carry the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import matplotlib
@@ -20,9 +20,16 @@ from core.types import ClosedTrade
 _PNG_METADATA = {"Software": "tradewake"}
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
 def _dates(times: Sequence[datetime]) -> np.ndarray:
-    """Times as naive-UTC ``datetime64`` (matplotlib plots them as dates; its typed API takes arrays)."""
-    return np.array([t.astimezone(UTC).replace(tzinfo=None) for t in times], dtype="datetime64[ms]")
+    """Times (tz-aware) as naive-UTC ``datetime64`` (matplotlib plots them as dates; its typed API takes arrays):
+    whole milliseconds since the epoch, counted with integer ``timedelta`` arithmetic (exact, and about ten times
+    cheaper than converting each time to a naive ``datetime``: a year of 5m bars is 105,000 of them)."""
+    ms = np.fromiter(((t - _EPOCH) // _MS for t in times), dtype=np.int64, count=len(times))
+    return ms.astype("datetime64[ms]")
 
 
 def plot_equity(path: Path, times: Sequence[datetime], equity: Sequence[float]) -> None:

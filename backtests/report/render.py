@@ -44,7 +44,17 @@ def _static(name: str) -> str:
 
 def environment(*extra: BaseLoader) -> Environment:
     """Jinja with the run templates (after ``extra`` loaders, so a page set can add its own), the filters
-    that round numbers for people, autoescaping and undefined names as errors."""
+    that round numbers for people, autoescaping and undefined names as errors. Without ``extra``, one environment
+    per process: it keeps the templates it compiled (about 0.1 s of CPU each time otherwise)."""
+    return _run_environment() if not extra else _environment(*extra)
+
+
+@cache
+def _run_environment() -> Environment:
+    return _environment()
+
+
+def _environment(*extra: BaseLoader) -> Environment:
     env = Environment(
         loader=ChoiceLoader([*extra, PackageLoader("backtests.report", "templates")]),
         autoescape=select_autoescape(default=True, default_for_string=True),

@@ -228,6 +228,12 @@ class SimExchange:
         """Futures: the P&L (before fees) the fill ``trade_id`` realized; 0 for spot and opening fills."""
         return self._state.realized_pnl.get(trade_id, Decimal(0))
 
+    def revision(self) -> int:
+        """How many events so far: every change to an order, a fill, a position or a funding payment records one, so
+        an unchanged revision is an unchanged exchange (but for prices). A backtest's guard reads it
+        (``safety.executor.PositionGuard.revision``)."""
+        return len(self._state.events)
+
     def events_since(self, index: int) -> list[SimEvent]:
         """Events from position ``index`` on (a reader keeps its own cursor instead of copying them all)."""
         return self._state.events[index:]

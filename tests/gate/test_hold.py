@@ -6,17 +6,21 @@ does; only the events are not there."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.settings import GateSettings
 from core.types import WakeKind
 from gate.budget import BudgetLimits
 from gate.events import GateEventKind
 from gate.gate import Gate
+from gate.timer import Timer, TimerSource, datetime_of
 from market.bundled import bundled_path
-from tests.gate.helpers import DEFAULT_LIMITS, UNLIMITED, real_candles
+from tests.gate.helpers import BTC, DEFAULT_LIMITS, ETH, T0, UNLIMITED, real_candles
 from tests.gate.test_tape import WARMUP, arrays
 
 EVERY_5M = GateSettings(candle_close_timeframes=("5m",), cooldown_s=0)
@@ -73,3 +77,44 @@ def test_a_cooldown_or_an_unknown_layer_leaves_the_wakes_to_observation() -> Non
     odd = Gate(EVERY_5M, DEFAULT_LIMITS, symbols=[candles[0].symbol], started_at=candles[0].open_at,
                layers=[Odd()])  # type: ignore[list-item]  # fmt: skip
     assert odd.wake_kinds(tape) is None
+
+
+def _hold_one_by_one(gate: Gate, symbol: str, now_ts: float) -> None:
+    """The per-wake hold as it was before ``hold_many``: the oracle of the bulk loop."""
+    state, budget = gate._state, gate._budget
+    now_ts = state.clock.advance(now_ts, market=True)
+    if budget.exhausted(now_ts, symbol) is None:
+        budget.record_wake(now_ts, symbol)
+    state.clock.last_wake_ts = now_ts
+    state.timer = Timer.arm(now_ts, gate.settings.timer_max_s, TimerSource.AFTER_WAKE)
+    budget.record_usage(now_ts, 0, 0.0)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    limits=st.builds(
+        BudgetLimits, st.integers(0, 6), st.integers(0, 20), st.just(10**9), st.just(10**9), st.just(1e9),
+        st.just(1e9), st.one_of(st.none(), st.integers(0, 4)), st.one_of(st.none(), st.integers(0, 12)),
+    ),
+    wakes=st.lists(st.tuples(st.sampled_from(["BTC/USDT", "ETH/USDT"]), st.integers(-600, 1_800)), max_size=120),
+    cuts=st.lists(st.integers(0, 120), max_size=6),
+)
+def test_holding_in_bulk_is_holding_one_by_one(limits: BudgetLimits, wakes: list[tuple[str, int]],
+                                               cuts: list[int]) -> None:  # fmt: skip
+    """``hold_many`` over any batches (two symbols, out-of-order times, tight global and per-symbol caps) leaves
+    the clock, timer and budget where holding each wake alone leaves them."""
+    symbols = [BTC, ETH]
+    one, bulk = (Gate(EVERY_5M, limits, symbols=symbols, started_at=T0) for _ in range(2))
+    times, ts = [], T0.timestamp()
+    for _, step in wakes:
+        ts += step
+        times.append(ts)
+    for (symbol, _), at in zip(wakes, times, strict=True):
+        _hold_one_by_one(one, symbol, at)
+    bounds = [0, *sorted(c for c in cuts if c <= len(wakes)), len(wakes)]
+    for lo, hi in pairwise(bounds):
+        bulk.hold_many([s for s, _ in wakes[lo:hi]], times[lo:hi])
+    assert bulk.to_state() == one.to_state()
+    assert bulk.budget_status(datetime_of(max([T0.timestamp(), *times]))) == one.budget_status(
+        datetime_of(max([T0.timestamp(), *times]))
+    )
