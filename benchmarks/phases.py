@@ -96,7 +96,10 @@ class PhaseClock:
                 for target in targets:
                     owner, name = _owner(target)
                     original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
-                    setattr(owner, name, self.timed(phase, getattr(owner, name)))
+                    timed = self.timed(phase, getattr(owner, name))
+                    if isinstance(original, (staticmethod, classmethod)):  # keep how the class binds it
+                        timed = type(original)(self.timed(phase, original.__func__))
+                    setattr(owner, name, timed)
                     restore.callback(setattr, owner, name, original)
             yield self
 

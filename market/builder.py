@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,8 @@ SWING_BARS = 2
 SWING_LOOKBACK = 60
 SWINGS_KEPT = 3
 _COL = {name: i for i, name in enumerate(FEATURE_COLUMNS)}
+_G_FORMATS = {6: "%.6g", 8: "%.8g", 10: "%.10g"}
+"""``_round``'s formats, built once: a format spec built per call made the rounding about a third slower."""
 
 
 class NoDataError(ConfigError):
@@ -87,6 +90,27 @@ class _Frame:
     pivot_high: np.ndarray
     """Per bar: its high beats the highs of the ``SWING_BARS`` bars on each side (``_pivots``)."""
     pivot_low: np.ndarray
+    pivots_at: tuple[np.ndarray, np.ndarray] = field(init=False)
+    """The bars where ``pivot_high`` (``[0]``) and ``pivot_low`` (``[1]``) hold, ascending: a snapshot finds the last
+    pivots of its window by bisection instead of scanning the window."""
+    points: dict[tuple[int, int], SwingPoint] = field(init=False, default_factory=dict)
+    """Swing points by (column, bar), built once: consecutive snapshots share most of theirs."""
+    rounded_closes: dict[int, float] = field(init=False, default_factory=dict)
+    """Closes of the price path by bar, rounded once: consecutive snapshots share all but one."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pivots_at", (np.flatnonzero(self.pivot_high), np.flatnonzero(self.pivot_low)))
+
+    def recent_closes(self, last: int) -> tuple[float, ...]:
+        """The ``PATH_BARS`` closes up to bar ``last``, oldest first, each to 8 significant digits."""
+        rounded, closes = self.rounded_closes, self.ohlcv[:, 3]
+        path = []
+        for i in range(max(0, last + 1 - PATH_BARS), last + 1):
+            value = rounded.get(i)
+            if value is None:
+                value = rounded[i] = _round(float(closes[i]), 8) or 0.0
+            path.append(value)
+        return tuple(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +195,13 @@ class SnapshotBuilder:
 
     def build(self, as_of: datetime, *, live_price: LivePrice | None = None) -> MarketSnapshot:
         """The snapshot at ``as_of`` (tz-aware). Raises :class:`NoDataError` before the first close."""
+        return self.build_document(as_of, live_price=live_price)[0]
+
+    def build_document(
+        self, as_of: datetime, *, live_price: LivePrice | None = None
+    ) -> tuple[MarketSnapshot, dict[str, Any]]:
+        """The snapshot at ``as_of`` and its JSON form (``model_dump(mode="json")``), dumped once: the signals are
+        computed from the JSON form of the snapshot without them, which then only needs its ``signals`` filled."""
         at_ms = datetime_to_ms(as_of)
         base = self._frames[self.base_timeframe]
         n_closed = int(np.searchsorted(base.close_ms, at_ms, side="right"))
@@ -193,7 +224,10 @@ class SnapshotBuilder:
             derivatives=derivatives,
             warnings=self._warnings(at_ms, last_close_ms, summaries, regime is None),
         )
-        return snapshot.model_copy(update={"signals": signal_values(snapshot.model_dump(mode="json"))})
+        document = snapshot.model_dump(mode="json")
+        snapshot = snapshot.model_copy(update={"signals": signal_values(document)})
+        document["signals"] = snapshot.model_dump(mode="json", include={"signals"})["signals"]
+        return snapshot, document
 
     def _last_price(self, base: _Frame, n_closed: int, as_of: datetime, live: LivePrice | None) -> LastPrice:
         closed_at = ms_to_datetime(int(base.close_ms[n_closed - 1]))
@@ -242,7 +276,7 @@ class SnapshotBuilder:
             return_pct=_num(f, "return_pct"),
             indicators=Indicators(**{k: _num(f, k) for k in Indicators.model_fields}),
             zscores=ZScores(return_z=_num(f, "return_z"), volume_z=_num(f, "volume_z")),
-            recent_closes=tuple(_round(float(x), 8) or 0.0 for x in frame.ohlcv[max(0, i + 1 - PATH_BARS) : i + 1, 3]),
+            recent_closes=frame.recent_closes(i),
             swing_highs=_swings(frame, i, column=1, highest=True),
             swing_lows=_swings(frame, i, column=2, highest=False),
         )
@@ -283,7 +317,8 @@ class SnapshotBuilder:
             if bar.base_candles < bar.expected_base_candles:
                 have, want = bar.base_candles, bar.expected_base_candles
                 warnings.append(f"{s.timeframe} last bar has {have}/{want} base candles (exchange gap)")
-        missing = [tf for tf in self.timeframes if tf not in {s.timeframe for s in summaries}]
+        summarised = {s.timeframe for s in summaries}
+        missing = [tf for tf in self.timeframes if tf not in summarised]
         if missing:
             warnings.append("no closed candle yet for " + ",".join(missing))
         if no_regime and self.regime is not None:
@@ -300,12 +335,17 @@ def _swings(frame: _Frame, last: int, *, column: int, highest: bool) -> tuple[Sw
     first, stop = start + SWING_BARS, last + 1 - SWING_BARS  # centres whose neighbours are in [start, last]
     if stop <= first:
         return ()
-    pivots = frame.pivot_high if highest else frame.pivot_low
-    found = np.flatnonzero(pivots[first:stop])[-SWINGS_KEPT:] + first
-    return tuple(
-        SwingPoint(at=ms_to_datetime(int(frame.open_ms[i])), price=_round(float(frame.ohlcv[i, column]), 8) or 0.0)
-        for i in found
-    )
+    pivots = frame.pivots_at[0 if highest else 1]
+    lo, hi = (int(k) for k in np.searchsorted(pivots, (first, stop)))
+    return tuple(_swing_point(frame, int(i), column) for i in pivots[max(lo, hi - SWINGS_KEPT) : hi])
+
+
+def _swing_point(frame: _Frame, i: int, column: int) -> SwingPoint:
+    point = frame.points.get((column, i))
+    if point is None:
+        price = _round(float(frame.ohlcv[i, column]), 8) or 0.0
+        point = frame.points[column, i] = SwingPoint(at=ms_to_datetime(int(frame.open_ms[i])), price=price)
+    return point
 
 
 def _pivots(values: np.ndarray, *, highest: bool) -> np.ndarray:
@@ -330,7 +370,7 @@ def _round(value: float, significant: int) -> float | None:
     """NaN -> None; otherwise ``significant`` significant digits (compact, stable JSON)."""
     if not math.isfinite(value):
         return None
-    return float(f"{value:.{significant}g}")
+    return float((_G_FORMATS.get(significant) or f"%.{significant}g") % value)  # what f"{value:.8g}" prints
 
 
 class Market:
@@ -350,6 +390,10 @@ class Market:
 
     def snapshot(self, symbol: Symbol, as_of: datetime, *, live_price: LivePrice | None = None) -> MarketSnapshot:
         return self.builder(symbol).build(as_of, live_price=live_price)
+
+    def snapshot_document(self, symbol: Symbol, as_of: datetime) -> tuple[MarketSnapshot, dict[str, Any]]:
+        """The snapshot and its JSON form, dumped once (``SnapshotBuilder.build_document``)."""
+        return self.builder(symbol).build_document(as_of)
 
     def record_derivatives(self, reading: DerivativesReading) -> bool:
         """Add a funding / open-interest reading to its symbol's history (starting one); ``False`` when it is
