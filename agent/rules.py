@@ -218,7 +218,11 @@ def rules_call_id(request: DecisionRequest, step: int) -> str:
 async def _portfolio(executor: ToolExecutor, request: DecisionRequest) -> PortfolioView | None:
     """The account as ``get_portfolio`` returns it; ``None`` when the call failed (then: no position known)."""
     outcome = await executor.call(ToolName.GET_PORTFOLIO, {}, rules_call_id(request, 1))
-    return None if outcome.is_error else PortfolioResult.model_validate(outcome.record.result).portfolio
+    if outcome.is_error:
+        return None
+    result = outcome.value  # the handler's model: its JSON form (the record) need not be read back
+    return (result if isinstance(result, PortfolioResult) else PortfolioResult.model_validate(outcome.record.result)
+            ).portfolio  # fmt: skip
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
