@@ -18,6 +18,11 @@ Candles per second are candles / CPU seconds of this process (``time.process_tim
 shared machine slows the wall clock, not this count); wall seconds are printed beside them. The ratio
 is reference / engine: how many times faster the vectorised peer is. The issue's targets: rules agent
 ratio <= 1.0, SMA agent >= 10,000 candles/s.
+
+Beside each engine run's rate: its fixed costs, those that do not grow with its decisions (data load, set-up,
+HMM fits, metrics, CSV, charts, HTML; ``benchmarks.phases``), in CPU seconds, what is left per decision, and the
+ratio the fixed costs alone leave (reference rate / (candles / fixed seconds)): the best any run that fits its
+regime models and writes its reports could reach, were its steps and decisions free.
 """
 
 from __future__ import annotations
