@@ -37,6 +37,8 @@ EQUAL_WEIGHT = 0.5
 DEFAULT_ATR_PCT = 1.5
 FLAT_CHECK_S = 4 * 3600
 IN_POSITION_CHECK_S = 3600
+_SIGNAL_NAMES = frozenset(signal.value for signal in Signal)
+"""The closed list's names (a ``Signal`` equals and hashes as its name): a set lookup, not a scan of the enum."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def score_signals(votes: Mapping[str, Any], weights: Mapping[str, Any], rng: ran
     rows: list[tuple[Signal, float, float]] = []
     for name in sorted(votes):
         vote = votes[name]
-        if name not in Signal.__members__.values() or not isinstance(vote, (int, float)):
+        if name not in _SIGNAL_NAMES or not isinstance(vote, (int, float)):
             continue
         clipped = max(-1.0, min(1.0, float(vote)))
         rows.append((Signal(name), clipped, signal_weight(weights.get(name), rng)))
@@ -218,7 +220,11 @@ def rules_call_id(request: DecisionRequest, step: int) -> str:
 async def _portfolio(executor: ToolExecutor, request: DecisionRequest) -> PortfolioView | None:
     """The account as ``get_portfolio`` returns it; ``None`` when the call failed (then: no position known)."""
     outcome = await executor.call(ToolName.GET_PORTFOLIO, {}, rules_call_id(request, 1))
-    return None if outcome.is_error else PortfolioResult.model_validate(outcome.record.result).portfolio
+    if outcome.is_error:
+        return None
+    result = outcome.value  # the handler's model: its JSON form (the record) need not be read back
+    return (result if isinstance(result, PortfolioResult) else PortfolioResult.model_validate(outcome.record.result)
+            ).portfolio  # fmt: skip
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

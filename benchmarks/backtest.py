@@ -18,6 +18,11 @@ Candles per second are candles / CPU seconds of this process (``time.process_tim
 shared machine slows the wall clock, not this count); wall seconds are printed beside them. The ratio
 is reference / engine: how many times faster the vectorised peer is. The issue's targets: rules agent
 ratio <= 1.0, SMA agent >= 10,000 candles/s.
+
+Beside each engine run's rate: its fixed costs, those that do not grow with its decisions (data load, set-up,
+HMM fits, metrics, CSV, charts, HTML; ``benchmarks.phases``), in CPU seconds, what is left per decision, and the
+ratio the fixed costs alone leave (reference rate / (candles / fixed seconds)): the best any run that fits its
+regime models and writes its reports could reach, were its steps and decisions free.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from backtests.data import BacktestData, select_data
 from backtests.peer import sma_cross_backtesting_py
 from backtests.runner import BacktestRequest, BacktestResult, run_backtest
 from backtests.scripted import sma_settings
+from benchmarks.phases import FIXED_PHASES, PhaseClock
 from core.settings import Settings, load_settings
 from engine.wiring import AgentChoice
 
@@ -59,6 +65,8 @@ class Measured:
     wall_s: float
     decisions: int | None = None
     """The agent's decisions in an engine run (each a full decision: the cost the skipping cannot remove)."""
+    fixed: PhaseClock | None = None
+    """An engine run's costs that do not grow with its decisions (set-up, HMM fits, reports), CPU s per phase."""
 
     @property
     def per_s(self) -> float:
@@ -71,10 +79,15 @@ PROFILE_ROWS = 25
 def timed(name: str, candles: int, work: Callable[[], object], profile: bool = False) -> Measured:
     print(f"  running {name} on {candles:,} candles{' under cProfile' if profile else ''} ...", flush=True)
     profiler = cProfile.Profile(time.process_time) if profile else None  # CPU: other load does not count
-    cpu, wall = time.process_time(), time.perf_counter()
-    result = profiler.runcall(work) if profiler is not None else work()
-    decisions = result.agent.decisions if isinstance(result, BacktestResult) else None
-    measured = Measured(name, candles, time.process_time() - cpu, time.perf_counter() - wall, decisions)
+    phases = PhaseClock()
+    with phases.instrument():
+        cpu, wall = time.process_time(), time.perf_counter()
+        result = profiler.runcall(work) if profiler is not None else work()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    if isinstance(result, BacktestResult):
+        measured = Measured(name, candles, cpu, wall, result.agent.decisions, phases)
+    else:
+        measured = Measured(name, candles, cpu, wall)
     if profiler is not None:
         stream = io.StringIO()
         pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(PROFILE_ROWS)
@@ -98,6 +111,14 @@ def load(name: str, limit: int | None) -> tuple[BacktestData, int]:
         return full, len(full.candles)
     start = full.candles.index[-limit].to_pydatetime()
     return select_data(data=DATA / name, start=start), len(full.candles)
+
+
+def load_cost(name: str, data: BacktestData) -> float:
+    """CPU seconds to read the series as ``tradewake backtest`` reads it (the file, then the window): a run's
+    first fixed cost, paid before the engine starts (the measured runs share one load)."""
+    cpu = time.process_time()
+    select_data(data=DATA / name, start=data.start)
+    return time.process_time() - cpu
 
 
 def warm_up(data: BacktestData, runners: tuple[str, ...]) -> None:
@@ -133,7 +154,25 @@ def measure(data: BacktestData, runners: tuple[str, ...], profile: bool = False)
     return found
 
 
-def report(data: BacktestData, total: int, found: dict[str, Measured]) -> None:
+def report_floor(labels: dict[str, str], found: dict[str, Measured], load_s: float) -> None:
+    """Per engine run: the costs that do not grow with the decisions, and the best ratio they leave: the
+    reference's rate against the candles over those costs alone (a run whose decisions cost nothing)."""
+    peer = found.get("peer")
+    for key, row in found.items():
+        if row.fixed is None:
+            continue
+        fixed = load_s + row.fixed.total
+        parts = ", ".join(f"{phase} {row.fixed.seconds.get(phase, 0.0):.2f}" for phase in FIXED_PHASES)
+        print(f"  {labels[key]} fixed costs: {fixed:.2f} s CPU (data load {load_s:.2f}, {parts})")
+        rest = row.cpu_s - row.fixed.total
+        per = f", {1000 * rest / row.decisions:.2f} ms per decision" if row.decisions else ""
+        print(f"    the rest (the steps, the decisions): {rest:.2f} s CPU{per}")
+        if peer is not None:
+            print(f"    ratio reference / (fixed costs alone): {peer.per_s * fixed / row.candles:8.2f}x "
+                  f"(<= 1.0 needs the decisions and steps to cost nothing at all)")
+
+
+def report(data: BacktestData, total: int, found: dict[str, Measured], load_s: float) -> None:
     labels = {"rules": "engine, rules agent", "sma": "engine, SMA agent", "peer": "backtesting.py SMA (reference)"}
     taken = "every candle" if len(data.candles) == total else f"the last {len(data.candles):,} of {total:,} candles"
     print(f"{data.source} {data.symbol} {data.timeframe}: {taken}, {data.start:%Y-%m-%d} to {data.end:%Y-%m-%d}")
@@ -152,6 +191,7 @@ def report(data: BacktestData, total: int, found: dict[str, Measured]) -> None:
     if "sma" in found:
         met = found["sma"].per_s >= SMA_TARGET
         print(f"  target SMA >= {SMA_TARGET:,.0f} candles/s: {'met' if met else 'not met'}")
+    report_floor(labels, found, load_s)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -172,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
           "engine runs: warm-up 0, reports written; candles/s = candles / CPU seconds of this process", flush=True)
     for key in series:
         data, total = load(SERIES[key], args.limit)
-        report(data, total, measure(data, runners, args.profile))
+        report(data, total, measure(data, runners, args.profile), load_cost(SERIES[key], data))
 
 
 if __name__ == "__main__":

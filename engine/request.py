@@ -54,8 +54,7 @@ def decision_request(
     prompt = ""
     document: Mapping[str, Any]
     if RequestPart.SNAPSHOT in reads or RequestPart.PROMPT in reads:
-        snapshot = market.snapshot(symbol, now)
-        document = snapshot.model_dump(mode="json")
+        snapshot, document = market.snapshot_document(symbol, now)
         digest = sha256_hex(canonical_json(document))  # MarketSnapshot.digest() without a second dump
         regime = snapshot.regime.label if snapshot.regime is not None else None
         if RequestPart.PROMPT in reads:

@@ -22,10 +22,10 @@ equals ``build(t)`` on data cut at ``t``, for random ``t``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,8 @@ from core.ids import Symbol
 from core.timeframes import datetime_to_ms, ms_to_datetime, timeframe_seconds
 from market.candles import infer_timeframe, open_ms
 from market.derivatives import DerivativesHistory, DerivativesReading
-from market.features import FEATURE_COLUMNS, FeatureConfig, indicator_frame
+from market.features import FeatureConfig, indicator_frame
+from market.frames import Frame, feature, pivots, round_sig, swings
 from market.regime import RegimeTracker
 from market.resample import aggregate_window, resample_candles
 from market.signals import signal_values
@@ -53,13 +54,6 @@ from market.snapshot import (
 
 DEFAULT_TIMEFRAMES = ("5m", "1h", "4h", "1d")
 STALE_AFTER_CANDLES = 2
-PATH_BARS = 12
-"""Closes per timeframe in the price path (12 x 5m = 1 h, 12 x 1h = half a day, 12 x 4h = 2 days, 12 days)."""
-SWING_BARS = 2
-"""A swing high/low beats the highs/lows of this many closed bars on each side."""
-SWING_LOOKBACK = 60
-SWINGS_KEPT = 3
-_COL = {name: i for i, name in enumerate(FEATURE_COLUMNS)}
 
 
 class NoDataError(ConfigError):
@@ -72,21 +66,6 @@ class LivePrice:
 
     price: float
     at: datetime
-
-
-@dataclass(frozen=True)
-class _Frame:
-    timeframe: str
-    step_ms: int
-    open_ms: np.ndarray
-    close_ms: np.ndarray
-    ohlcv: np.ndarray
-    counts: np.ndarray
-    expected: int
-    features: np.ndarray
-    pivot_high: np.ndarray
-    """Per bar: its high beats the highs of the ``SWING_BARS`` bars on each side (``_pivots``)."""
-    pivot_low: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +118,7 @@ class SnapshotBuilder:
         self.regime = regime
         self.derivatives = derivatives
         self._configs = {**default_feature_configs(self.base_timeframe), **(feature_configs or {})}
-        self._frames: dict[str, _Frame] = {}
+        self._frames: dict[str, Frame] = {}
         self.update(candles)
 
     def update(self, candles: pd.DataFrame) -> None:
@@ -148,7 +127,7 @@ class SnapshotBuilder:
         self._closed: dict[str, tuple[int, _Closed]] = {}
         """Per timeframe, the last closed bar summarised (a higher timeframe's changes only when it closes)."""
 
-    def _frame(self, base: pd.DataFrame, tf: str) -> _Frame:
+    def _frame(self, base: pd.DataFrame, tf: str) -> Frame:
         step_ms = timeframe_seconds(tf) * 1000
         if tf == self.base_timeframe:
             candles, counts, expected = base, np.ones(len(base), dtype="int64"), 1
@@ -159,8 +138,8 @@ class SnapshotBuilder:
         features = indicator_frame(candles, self._configs.get(tf, FeatureConfig()))
         times = open_ms(candles)
         ohlcv = candles.to_numpy()
-        return _Frame(tf, step_ms, times, times + step_ms, ohlcv, counts, expected, features.to_numpy(),
-                      _pivots(ohlcv[:, 1], highest=True), _pivots(ohlcv[:, 2], highest=False))  # fmt: skip
+        return Frame(tf, step_ms, times, times + step_ms, ohlcv, counts, expected, features.to_numpy(),
+                      pivots(ohlcv[:, 1], highest=True), pivots(ohlcv[:, 2], highest=False))  # fmt: skip
 
     def closes(self) -> pd.Series:
         """The base candles' closes, indexed by their open time (UTC), as the builder has them now."""
@@ -171,6 +150,13 @@ class SnapshotBuilder:
 
     def build(self, as_of: datetime, *, live_price: LivePrice | None = None) -> MarketSnapshot:
         """The snapshot at ``as_of`` (tz-aware). Raises :class:`NoDataError` before the first close."""
+        return self.build_document(as_of, live_price=live_price)[0]
+
+    def build_document(
+        self, as_of: datetime, *, live_price: LivePrice | None = None
+    ) -> tuple[MarketSnapshot, dict[str, Any]]:
+        """The snapshot at ``as_of`` and its JSON form (``model_dump(mode="json")``), dumped once: the signals are
+        computed from the JSON form of the snapshot without them, which then only needs its ``signals`` filled."""
         at_ms = datetime_to_ms(as_of)
         base = self._frames[self.base_timeframe]
         n_closed = int(np.searchsorted(base.close_ms, at_ms, side="right"))
@@ -193,9 +179,12 @@ class SnapshotBuilder:
             derivatives=derivatives,
             warnings=self._warnings(at_ms, last_close_ms, summaries, regime is None),
         )
-        return snapshot.model_copy(update={"signals": signal_values(snapshot.model_dump(mode="json"))})
+        document = snapshot.model_dump(mode="json")
+        snapshot = snapshot.model_copy(update={"signals": signal_values(document)})
+        document["signals"] = snapshot.model_dump(mode="json", include={"signals"})["signals"]
+        return snapshot, document
 
-    def _last_price(self, base: _Frame, n_closed: int, as_of: datetime, live: LivePrice | None) -> LastPrice:
+    def _last_price(self, base: Frame, n_closed: int, as_of: datetime, live: LivePrice | None) -> LastPrice:
         closed_at = ms_to_datetime(int(base.close_ms[n_closed - 1]))
         if live is not None:
             if live.at > as_of:
@@ -204,7 +193,7 @@ class SnapshotBuilder:
                 return LastPrice(price=live.price, at=live.at, source="forming")
         return LastPrice(price=float(base.ohlcv[n_closed - 1, 3]), at=closed_at, source="closed_candle")
 
-    def _summary(self, frame: _Frame, at_ms: int, n_base_closed: int) -> TimeframeSummary | None:
+    def _summary(self, frame: Frame, at_ms: int, n_base_closed: int) -> TimeframeSummary | None:
         i = int(np.searchsorted(frame.close_ms, at_ms, side="right")) - 1
         if i < 0:
             return None
@@ -227,27 +216,27 @@ class SnapshotBuilder:
         )
 
     @staticmethod
-    def _closed_bar(frame: _Frame, i: int) -> _Closed:
+    def _closed_bar(frame: Frame, i: int) -> _Closed:
         f = frame.features[i]
         o, h, lo, c, v = (float(x) for x in frame.ohlcv[i])
         bar = Bar(
             open_at=ms_to_datetime(int(frame.open_ms[i])),
             closed_at=ms_to_datetime(int(frame.close_ms[i])),
-            open=o, high=h, low=lo, close=c, volume=_round(v, 10) or 0.0,
+            open=o, high=h, low=lo, close=c, volume=round_sig(v, 10) or 0.0,
             base_candles=int(frame.counts[i]),
             expected_base_candles=frame.expected,
         )
         return _Closed(
             bar=bar,
-            return_pct=_num(f, "return_pct"),
-            indicators=Indicators(**{k: _num(f, k) for k in Indicators.model_fields}),
-            zscores=ZScores(return_z=_num(f, "return_z"), volume_z=_num(f, "volume_z")),
-            recent_closes=tuple(_round(float(x), 8) or 0.0 for x in frame.ohlcv[max(0, i + 1 - PATH_BARS) : i + 1, 3]),
-            swing_highs=_swings(frame, i, column=1, highest=True),
-            swing_lows=_swings(frame, i, column=2, highest=False),
+            return_pct=feature(f, "return_pct"),
+            indicators=Indicators(**{k: feature(f, k) for k in Indicators.model_fields}),
+            zscores=ZScores(return_z=feature(f, "return_z"), volume_z=feature(f, "volume_z")),
+            recent_closes=frame.recent_closes(i),
+            swing_highs=swings(frame, i, column=1, highest=True),
+            swing_lows=swings(frame, i, column=2, highest=False),
         )
 
-    def _forming(self, frame: _Frame, at_ms: int, n_base_closed: int) -> FormingBar | None:
+    def _forming(self, frame: Frame, at_ms: int, n_base_closed: int) -> FormingBar | None:
         """The open bucket of ``frame``'s timeframe, from base candles closed at ``at_ms``."""
         if frame.timeframe == self.base_timeframe:
             return None
@@ -261,8 +250,8 @@ class SnapshotBuilder:
             open_at=ms_to_datetime(bucket_open),
             closes_at=ms_to_datetime(bucket_open + frame.step_ms),
             elapsed_pct=round(100.0 * (at_ms - bucket_open) / frame.step_ms, 1),
-            open=o, high=h, low=low, last=last, volume=_round(v, 10) or 0.0,
-            change_pct=_round(100.0 * (last / o - 1.0), 6) or 0.0,
+            open=o, high=h, low=low, last=last, volume=round_sig(v, 10) or 0.0,
+            change_pct=round_sig(100.0 * (last / o - 1.0), 6) or 0.0,
         )
 
     def _derivatives(self, as_of: datetime) -> DerivativesView | None:
@@ -283,54 +272,13 @@ class SnapshotBuilder:
             if bar.base_candles < bar.expected_base_candles:
                 have, want = bar.base_candles, bar.expected_base_candles
                 warnings.append(f"{s.timeframe} last bar has {have}/{want} base candles (exchange gap)")
-        missing = [tf for tf in self.timeframes if tf not in {s.timeframe for s in summaries}]
+        summarised = {s.timeframe for s in summaries}
+        missing = [tf for tf in self.timeframes if tf not in summarised]
         if missing:
             warnings.append("no closed candle yet for " + ",".join(missing))
         if no_regime and self.regime is not None:
             warnings.append("regime unavailable (warming up)")
         return tuple(warnings)
-
-
-def _swings(frame: _Frame, last: int, *, column: int, highest: bool) -> tuple[SwingPoint, ...]:
-    """Pivots among the closed bars up to ``last``: a bar whose high (low) beats the ``SWING_BARS`` bars on
-    each side (the right-hand ones closed too, so a pivot is only known ``SWING_BARS`` bars later), within the
-    last ``SWING_LOOKBACK`` bars. Whether a bar is a pivot depends only on its own neighbours, so the frame
-    judges every bar once (``_pivots``) and this only picks the last ones whose neighbours are all in range."""
-    start = max(0, last + 1 - SWING_LOOKBACK)
-    first, stop = start + SWING_BARS, last + 1 - SWING_BARS  # centres whose neighbours are in [start, last]
-    if stop <= first:
-        return ()
-    pivots = frame.pivot_high if highest else frame.pivot_low
-    found = np.flatnonzero(pivots[first:stop])[-SWINGS_KEPT:] + first
-    return tuple(
-        SwingPoint(at=ms_to_datetime(int(frame.open_ms[i])), price=_round(float(frame.ohlcv[i, column]), 8) or 0.0)
-        for i in found
-    )
-
-
-def _pivots(values: np.ndarray, *, highest: bool) -> np.ndarray:
-    """Per bar, whether it beats (strictly) the ``SWING_BARS`` bars on each side; ``False`` for the bars too near
-    either end to have them. NaN never beats and is never beaten (the comparisons are false)."""
-    width = 2 * SWING_BARS + 1
-    found = np.zeros(len(values), dtype=bool)
-    if len(values) < width:
-        return found
-    windows = np.lib.stride_tricks.sliding_window_view(values, width)
-    centre = windows[:, SWING_BARS]
-    sides = np.delete(windows, SWING_BARS, axis=1)
-    found[SWING_BARS : len(values) - SWING_BARS] = centre > sides.max(axis=1) if highest else centre < sides.min(axis=1)
-    return found
-
-
-def _num(row: np.ndarray, name: str) -> float | None:
-    return _round(float(row[_COL[name]]), 8)
-
-
-def _round(value: float, significant: int) -> float | None:
-    """NaN -> None; otherwise ``significant`` significant digits (compact, stable JSON)."""
-    if not math.isfinite(value):
-        return None
-    return float(f"{value:.{significant}g}")
 
 
 class Market:
@@ -350,6 +298,10 @@ class Market:
 
     def snapshot(self, symbol: Symbol, as_of: datetime, *, live_price: LivePrice | None = None) -> MarketSnapshot:
         return self.builder(symbol).build(as_of, live_price=live_price)
+
+    def snapshot_document(self, symbol: Symbol, as_of: datetime) -> tuple[MarketSnapshot, dict[str, Any]]:
+        """The snapshot and its JSON form, dumped once (``SnapshotBuilder.build_document``)."""
+        return self.builder(symbol).build_document(as_of)
 
     def record_derivatives(self, reading: DerivativesReading) -> bool:
         """Add a funding / open-interest reading to its symbol's history (starting one); ``False`` when it is

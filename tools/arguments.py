@@ -13,6 +13,9 @@ recorded (the decision record, the journal, the error the model reads) is that o
 
 Anything that is no such object is recorded as ``{}``, and the problem, naming only its type and size
 (never its content), is the error the model reads.
+
+Most calls (every one the rules agent makes, most of a model's) are a small flat object of plain JSON values
+(``_plain``): they are recorded the same way without the walk and the JSON round trip (scrubbed, keys sorted).
 """
 
 from __future__ import annotations
@@ -26,13 +29,16 @@ from itertools import islice
 from typing import Any
 
 from core.canonical import canonical_json
-from tools.scrub import scrub_values
+from tools.scrub import scrub, scrub_values
 
 MAX_ARGUMENT_CHARS = 64_000
 """About 16k tokens: more than any model turn of ours can write, far less than would bloat a journal."""
 MAX_DEPTH = 8
 """Our deepest input is three levels (``wake_conditions[i].price``)."""
 _MAX_INT_BITS = 63
+_PLAIN_MAX_ITEMS = 32
+_PLAIN_MAX_CHARS = 4_096
+"""A plain object's bounds: far inside ``MAX_ARGUMENT_CHARS`` and ``MAX_DEPTH``, so no limit can be crossed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +54,63 @@ def take_arguments(raw: object, secrets: Iterable[str] = ()) -> CallArguments:
     configured secret values. Never raises."""
     if not isinstance(raw, Mapping):
         return CallArguments({}, f"arguments must be a JSON object, got {_kind(raw)}")
+    plain = _plain(raw, secrets)
+    return CallArguments(plain) if plain is not None else walked_arguments(raw, secrets)
+
+
+def walked_arguments(raw: Mapping[Any, Any], secrets: Iterable[str] = ()) -> CallArguments:
+    """The general path: any mapping walked for its limits, made plain JSON, scrubbed and round-tripped through
+    canonical JSON (what ``_plain`` must equal: ``tests/tools/test_arguments.py``)."""
     problem = _oversized(raw)
     if problem is not None:
         return CallArguments({}, problem)
     safe = scrub_values(_json(raw), secrets)
     recorded: dict[str, Any] = json.loads(canonical_json(safe))
     return CallArguments(recorded)
+
+
+def _plain(raw: Mapping[Any, Any], secrets: Iterable[str]) -> dict[str, Any] | None:
+    """``raw`` as :func:`take_arguments` records it, when it is a small flat ``dict`` of ASCII strings, booleans,
+    ``None``, 64-bit integers, finite floats and lists of those, and no key scrubs to another name: the canonical
+    JSON round trip of such an object only sorts its keys (ASCII has no lone surrogate; a float prints as its
+    repr and reads back as itself). ``None`` otherwise: the general path decides."""
+    if type(raw) is not dict or len(raw) > _PLAIN_MAX_ITEMS:
+        return None
+    known = tuple(secrets)
+    chars = 0
+    recorded: dict[str, Any] = {}
+    for key in sorted(raw) if all(type(k) is str for k in raw) else ():
+        value = raw[key]
+        if not key.isascii() or scrub(key, known)[0] != key:
+            return None
+        chars += len(key)
+        if type(value) is list:
+            if len(value) > _PLAIN_MAX_ITEMS or not all(_plain_scalar(item) for item in value):
+                return None
+            chars += sum(len(item) for item in value if type(item) is str)
+            recorded[key] = [scrub(item, known)[0] if type(item) is str else item for item in value]
+        elif _plain_scalar(value):
+            chars += len(value) if type(value) is str else 0
+            recorded[key] = scrub(value, known)[0] if type(value) is str else value
+        else:
+            return None
+        if chars > _PLAIN_MAX_CHARS:
+            return None
+    return recorded if len(recorded) == len(raw) else None
+
+
+def _plain_scalar(value: object) -> bool:
+    """An ASCII ``str``, a ``bool``, ``None``, a finite ``float`` or a 64-bit ``int`` (exact types: a subclass may
+    print differently)."""
+    if isinstance(value, str):
+        return type(value) is str and value.isascii()
+    if isinstance(value, bool):
+        return type(value) is bool
+    if isinstance(value, float):
+        return type(value) is float and math.isfinite(value)
+    if isinstance(value, int):
+        return type(value) is int and value.bit_length() <= _MAX_INT_BITS
+    return value is None
 
 
 def _kind(value: object) -> str:

@@ -36,6 +36,9 @@ class ToolOutcome:
     """One executed call: the record for the decision and the text the model reads back."""
 
     record: ToolCallRecord
+    value: BaseModel | None = None
+    """The handler's result model (``record.result`` is its JSON form): an in-process caller (the rules agent)
+    reads it without a JSON round trip. ``None`` for an error."""
 
     @cached_property
     def content(self) -> str:
@@ -129,7 +132,7 @@ class ToolExecutor:
         payload = spec.result_json(result)
         record = ToolCallRecord(tool_call_id=call_id, name=spec.name, arguments=args_dict, result=payload)
         self._journal("tool_result", spec.name, call_id, args_dict, result=payload)
-        return self._keep(record)
+        return self._keep(record, result)
 
     def _shown_name(self, name: str) -> str:
         """An unknown tool's name as recorded and echoed: scrubbed (a model can write a secret anywhere), lone
@@ -151,9 +154,9 @@ class ToolExecutor:
         self._journal("tool_vetoed", name, call_id, args, veto=veto.model_dump(mode="json"))
         return self._keep(record)
 
-    def _keep(self, record: ToolCallRecord) -> ToolOutcome:
+    def _keep(self, record: ToolCallRecord, value: BaseModel | None = None) -> ToolOutcome:
         self.session.calls.append(record)
-        return ToolOutcome(record=record)
+        return ToolOutcome(record=record, value=value)
 
     def _journal(self, kind: str, name: str, call_id: str, args: dict[str, Any], **extra: Any) -> None:
         request = self.session.request

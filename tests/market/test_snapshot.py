@@ -211,3 +211,28 @@ def test_build_time_per_call_is_reported(builder: SnapshotBuilder, btc_5m: pd.Da
         builder.build(at)
     per_call_ms = (time.perf_counter() - started) * 1000 / len(picks)
     report_figure(f"SnapshotBuilder.build on {len(btc_5m)} 5m candles: {per_call_ms:.2f} ms per call (200 calls)")
+
+
+def test_the_document_is_the_snapshots_json_whatever_the_order_of_the_moments_asked(btc_5m: pd.DataFrame) -> None:
+    """``build_document`` dumps once and the builder keeps swing points and path closes between snapshots: walked
+    forward (as a backtest asks), the document is the snapshot's own ``model_dump`` (same keys, same order, same
+    digest), and the same moments asked in a shuffled order by a second builder give the same documents."""
+    def fresh() -> SnapshotBuilder:
+        tracker = tracker_from_candles(SYMBOL, btc_5m, "5m", SCHEDULE)
+        return SnapshotBuilder(SYMBOL, btc_5m, "5m", regime=tracker)
+
+    first = pd.Timestamp(btc_5m.index[1000]).to_pydatetime()
+    moments = [first + timedelta(minutes=5 * k, seconds=37 * (k % 3)) for k in range(0, 600, 3)]
+    walked, shuffled = fresh(), fresh()
+    documents = {}
+    for at in moments:
+        snap, document = walked.build_document(at)
+        dumped = snap.model_dump(mode="json")
+        assert document == dumped and list(document) == list(dumped)
+        assert sha256_hex(canonical_json(document)) == snap.digest()
+        documents[at] = document
+    order = np.random.default_rng(7).permutation(len(moments))
+    for k in order:
+        at = moments[int(k)]
+        assert shuffled.build(at).model_dump(mode="json") == documents[at], at
+    assert any(document["regime"] is not None for document in documents.values())

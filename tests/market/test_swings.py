@@ -1,4 +1,4 @@
-"""The swing points of a snapshot come from pivots judged once per frame (``market.builder._pivots``): they are
+"""The swing points of a snapshot come from pivots judged once per frame (``market.frames.pivots``): they are
 exactly what judging the last ``SWING_LOOKBACK`` closed bars at each snapshot gives (the per-snapshot
 computation below, as the builder did it before), on every bar of real series and on arbitrary ones with ties
 and gaps (NaN)."""
@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.ids import Symbol
-from market.builder import SWING_BARS, SWING_LOOKBACK, SWINGS_KEPT, SnapshotBuilder, _pivots, _swings
+from market.builder import SnapshotBuilder
+from market.frames import SWING_BARS, SWING_LOOKBACK, SWINGS_KEPT, pivots, swings
 from tests.market.conftest import BTC_5M, cached_candles
 
 
@@ -28,10 +29,10 @@ def reference_swings(values: np.ndarray, last: int, *, highest: bool) -> list[in
 
 
 def picked(values: np.ndarray, last: int, *, highest: bool) -> list[int]:
-    """What ``_swings`` picks, as indices, on a bare series."""
-    pivots = _pivots(values, highest=highest)
+    """What ``swings`` picks, as indices, on a bare series."""
+    judged = pivots(values, highest=highest)
     first, stop = max(0, last + 1 - SWING_LOOKBACK) + SWING_BARS, last + 1 - SWING_BARS
-    return [int(i) for i in np.flatnonzero(pivots[first:stop])[-SWINGS_KEPT:] + first] if stop > first else []
+    return [int(i) for i in np.flatnonzero(judged[first:stop])[-SWINGS_KEPT:] + first] if stop > first else []
 
 
 def test_every_snapshot_of_real_5m_candles_has_the_swings_of_its_own_window() -> None:
@@ -41,7 +42,7 @@ def test_every_snapshot_of_real_5m_candles_has_the_swings_of_its_own_window() ->
         for column, highest in ((1, True), (2, False)):
             values = frame.ohlcv[:, column]
             for last in range(len(values)):
-                points = _swings(frame, last, column=column, highest=highest)
+                points = swings(frame, last, column=column, highest=highest)
                 got = [int(np.searchsorted(frame.open_ms, int(p.at.timestamp() * 1000))) for p in points]
                 assert got == reference_swings(values, last, highest=highest), (frame.timeframe, last)
                 checked += len(got)

@@ -11,6 +11,7 @@ from tests.engine_desk import RecordingDesk
 from tools.context import ListJournal
 from tools.executor import ToolExecutor
 from tools.registry import side_effects
+from tools.results import PortfolioResult
 
 GOOD_ORDER = {
     "side": "long",
@@ -173,3 +174,14 @@ async def test_non_json_numbers_are_refused_not_crashing(executor: ToolExecutor,
     assert outcome.is_error and "size_pct" in json.loads(outcome.content)["message"]
     assert outcome.record.arguments["size_pct"] == "nan"
     assert desk.executed == []
+
+
+async def test_an_outcome_carries_the_handlers_model_whose_json_is_the_record(executor: ToolExecutor) -> None:
+    """The rules agent reads ``get_portfolio``'s view from ``outcome.value`` instead of validating the record's JSON
+    back into a model: the two are the same result."""
+    outcome = await executor.call("get_portfolio", {}, "p1")
+    assert isinstance(outcome.value, PortfolioResult)
+    assert outcome.value.model_dump(mode="json") == outcome.record.result
+    assert PortfolioResult.model_validate(outcome.record.result) == outcome.value
+    refused = await executor.call("place_order", {**GOOD_ORDER, "stop_loss_price": 49_990}, "p2")
+    assert refused.is_error and refused.value is None
