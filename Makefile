@@ -9,10 +9,10 @@ TYPED_PACKAGES := core store learning market exchange tools agent prompts safety
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,claude-code]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,claude-code]'
 	touch $@
 
 venv: $(BIN)/.installed  ## create .venv and install the project with all extras
