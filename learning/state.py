@@ -18,7 +18,7 @@ trade has a regime label (any label: ``low_vol``, ``high_vol``, a combined macro
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -78,10 +78,15 @@ class LearnerState(BaseModel):
 
     @model_validator(mode="after")
     def _ledger_consistent(self) -> LearnerState:
+        """Keys match their entries and the seqs are 1..n, each once: n distinct seqs all within 1..n are exactly
+        1..n, so a set does what sorting did, in linear time (pydantic runs this whenever a model holding a state
+        is built, so ``apply_entry`` builds its ``Transition`` without validation: see there)."""
         for position_id, entry in self.ledger.items():
             if entry.position_id != position_id:
                 raise ValueError(f"ledger key {position_id!r} holds entry for {entry.position_id!r}")
-        if sorted(entry.seq for entry in self.ledger.values()) != list(range(1, len(self.ledger) + 1)):
+        size = len(self.ledger)
+        seqs = {entry.seq for entry in self.ledger.values()}
+        if len(seqs) != size or (size and (min(seqs) != 1 or max(seqs) != size)):
             raise ValueError("ledger sequence numbers are not 1..n without gaps")
         return self
 
@@ -167,7 +172,7 @@ def apply_trade(state: LearnerState, trade: ClosedTrade, settings: LearnerSettin
     """Record ``trade`` once: a position id already in the ledger leaves the state untouched."""
     existing = state.ledger.get(trade.position_id)
     if existing is not None:
-        return Transition(state=state, result=_duplicate(existing, trade_digest(trade)))
+        return Transition.model_construct(state=state, result=_duplicate(existing, trade_digest(trade)))
     if trade.regime is not None:
         check_regime_label(trade.regime)
     entry = LedgerEntry(
@@ -186,11 +191,14 @@ def apply_trade(state: LearnerState, trade: ClosedTrade, settings: LearnerSettin
 
 
 def apply_entry(state: LearnerState, entry: LedgerEntry) -> Transition:
-    """Apply one ledger entry (a new trade, or one being replayed) to ``state``."""
-    if entry.seq != state.last_seq + 1:
-        raise ValueError(f"ledger entry seq {entry.seq} does not follow {state.last_seq}")
-    if entry.position_id in state.ledger:
-        raise ValueError(f"position {entry.position_id} is already in the ledger")
+    """Apply one ledger entry (a new trade, or one being replayed) to ``state``.
+
+    The next state is consistent because ``state`` is (a validated ``LearnerState``) and ``entry`` follows it
+    (``_check_follows``), so neither it nor the ``Transition`` holding it is validated again: pydantic would
+    re-run ``LearnerState``'s whole-ledger check for the ``Transition``, linear per entry and so quadratic over a
+    ledger recorded or replayed entry by entry.
+    """
+    _check_follows(state.ledger, entry)
     update: dict[str, object] = {"ledger": {**state.ledger, entry.position_id: entry}}
     if entry.signals:
         update["global_scope"] = _observe(state.global_scope, entry)
@@ -207,15 +215,35 @@ def apply_entry(state: LearnerState, entry: LedgerEntry) -> Transition:
         weight=entry.weight,
         reward=entry.win_share,
     )
-    return Transition(state=state.model_copy(update=update), result=result)
+    return Transition.model_construct(state=state.model_copy(update=update), result=result)
 
 
 def replay(entries: Iterable[LedgerEntry]) -> LearnerState:
-    """Rebuild the state from ledger entries (any order given; applied by ``seq``)."""
-    state = LearnerState()
+    """Rebuild the state from ledger entries (any order given; applied by ``seq``).
+
+    What ``apply_entry`` entry by entry would build, with the same refusals in the same order, but on one growing
+    ledger and scope map instead of a copy per entry: linear in the ledger's length. The state is built (and
+    validated) once, at the end.
+    """
+    ledger: dict[PositionId, LedgerEntry] = {}
+    global_scope = EMPTY_SCOPE
+    regimes: dict[str, ScopeState] = {}
     for entry in sorted(entries, key=lambda e: e.seq):
-        state = apply_entry(state, entry).state
-    return state
+        _check_follows(ledger, entry)
+        ledger[entry.position_id] = entry
+        if entry.signals:
+            global_scope = _observe(global_scope, entry)
+            if entry.regime is not None:
+                regimes[entry.regime] = _observe(regimes.get(entry.regime, EMPTY_SCOPE), entry)
+    return LearnerState(global_scope=global_scope, regimes=regimes, ledger=ledger)
+
+
+def _check_follows(ledger: Mapping[PositionId, LedgerEntry], entry: LedgerEntry) -> None:
+    """``entry`` may be appended to a consistent ``ledger``: the next seq, a position not yet recorded."""
+    if entry.seq != len(ledger) + 1:
+        raise ValueError(f"ledger entry seq {entry.seq} does not follow {len(ledger)}")
+    if entry.position_id in ledger:
+        raise ValueError(f"position {entry.position_id} is already in the ledger")
 
 
 def _observe(scope: ScopeState, entry: LedgerEntry) -> ScopeState:

@@ -1,10 +1,11 @@
 """``SnapshotBuilder``: ``MarketSnapshot`` at any ``as_of``, fast, without look-ahead.
 
-At construction the builder resamples the base candles to each timeframe and computes every
-indicator for every candle once (:mod:`market.features`), stored as numpy arrays. ``build(as_of)``
-then finds, per timeframe, the last candle whose close time is ``<= as_of`` with ``searchsorted`` and
-reads that row: a call costs well under a millisecond of lookups plus the pydantic models, however
-long the series (``benchmarks/snapshot.py`` measures it on 100k+ candles).
+The first time a timeframe is read the builder resamples the base candles to it and computes every
+indicator for every candle once (:mod:`market.features`), stored as numpy arrays (a ``Frame``); a run
+whose agent reads no snapshot (the SMA agent) never computes one. ``build(as_of)`` then finds, per
+timeframe, the last candle whose close time is ``<= as_of`` with ``searchsorted`` and reads that row:
+a call costs well under a millisecond of lookups plus the pydantic models, however long the series
+(``benchmarks/snapshot.py`` measures it on 100k+ candles).
 
 Why nothing from after ``as_of`` can leak in:
 
@@ -118,14 +119,25 @@ class SnapshotBuilder:
         self.regime = regime
         self.derivatives = derivatives
         self._configs = {**default_feature_configs(self.base_timeframe), **(feature_configs or {})}
-        self._frames: dict[str, Frame] = {}
         self.update(candles)
 
     def update(self, candles: pd.DataFrame) -> None:
-        """Replace the candles (live: after new ones closed) and recompute the indicator frames."""
-        self._frames = {tf: self._frame(candles, tf) for tf in self.timeframes}
+        """Replace the candles (live: after new ones closed); each timeframe's frame is computed again when next
+        read (:meth:`frame`), from these candles: the values are the ones an eager build would have had."""
+        self._candles = candles
+        self._frames: dict[str, Frame] = {}
+        """The frames read since the last ``update``, by timeframe."""
         self._closed: dict[str, tuple[int, _Closed]] = {}
         """Per timeframe, the last closed bar summarised (a higher timeframe's changes only when it closes)."""
+
+    def frame(self, timeframe: str) -> Frame:
+        """``timeframe``'s candles, indicators and pivots (one of ``self.timeframes``), computed on first read."""
+        found = self._frames.get(timeframe)
+        if found is None:
+            if timeframe not in self.timeframes:
+                raise ConfigError(f"{self.symbol} has no {timeframe} frame; known: {', '.join(self.timeframes)}")
+            found = self._frames[timeframe] = self._frame(self._candles, timeframe)
+        return found
 
     def _frame(self, base: pd.DataFrame, tf: str) -> Frame:
         step_ms = timeframe_seconds(tf) * 1000
@@ -143,7 +155,7 @@ class SnapshotBuilder:
 
     def closes(self) -> pd.Series:
         """The base candles' closes, indexed by their open time (UTC), as the builder has them now."""
-        base = self._frames[self.base_timeframe]
+        base = self.frame(self.base_timeframe)
         return pd.Series(base.ohlcv[:, 3], index=pd.to_datetime(base.open_ms, unit="ms", utc=True), name="close")
 
     # ------------------------------------------------------------ build
@@ -158,14 +170,14 @@ class SnapshotBuilder:
         """The snapshot at ``as_of`` and its JSON form (``model_dump(mode="json")``), dumped once: the signals are
         computed from the JSON form of the snapshot without them, which then only needs its ``signals`` filled."""
         at_ms = datetime_to_ms(as_of)
-        base = self._frames[self.base_timeframe]
+        base = self.frame(self.base_timeframe)
         n_closed = int(np.searchsorted(base.close_ms, at_ms, side="right"))
         if n_closed == 0:
             raise NoDataError(
                 f"no {self.base_timeframe} candle of {self.symbol} closed at or before {as_of.isoformat()}"
             )
         last_close_ms = int(base.close_ms[n_closed - 1])
-        summaries = [s for tf in self.timeframes if (s := self._summary(self._frames[tf], at_ms, n_closed)) is not None]
+        summaries = [s for tf in self.timeframes if (s := self._summary(self.frame(tf), at_ms, n_closed)) is not None]
         regime = self.regime.at(as_of) if self.regime is not None else None
         derivatives = self._derivatives(as_of)
         snapshot = MarketSnapshot(
@@ -241,7 +253,7 @@ class SnapshotBuilder:
         if frame.timeframe == self.base_timeframe:
             return None
         bucket_open = at_ms - at_ms % frame.step_ms
-        base = self._frames[self.base_timeframe]
+        base = self.frame(self.base_timeframe)
         lo = int(np.searchsorted(base.open_ms, bucket_open, side="left"))
         if n_base_closed <= lo:
             return None
@@ -263,7 +275,7 @@ class SnapshotBuilder:
         self, at_ms: int, last_close_ms: int, summaries: list[TimeframeSummary], no_regime: bool
     ) -> tuple[str, ...]:
         warnings = []
-        step_ms = self._frames[self.base_timeframe].step_ms
+        step_ms = self.frame(self.base_timeframe).step_ms
         age_s = (at_ms - last_close_ms) // 1000
         if at_ms - last_close_ms > STALE_AFTER_CANDLES * step_ms:
             warnings.append(f"stale data: last {self.base_timeframe} candle closed {age_s}s ago")

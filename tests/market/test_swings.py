@@ -38,7 +38,7 @@ def picked(values: np.ndarray, last: int, *, highest: bool) -> list[int]:
 def test_every_snapshot_of_real_5m_candles_has_the_swings_of_its_own_window() -> None:
     builder = SnapshotBuilder(Symbol("BTC/USDT"), cached_candles(BTC_5M), "5m")
     checked = 0
-    for frame in builder._frames.values():
+    for frame in (builder.frame(tf) for tf in builder.timeframes):
         for column, highest in ((1, True), (2, False)):
             values = frame.ohlcv[:, column]
             for last in range(len(values)):
