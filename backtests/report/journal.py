@@ -1,9 +1,10 @@
 """What a run's store recorded, read in one pass: decisions, stop levels, the memory note and the learner.
 
 The journal of a year of 1h candles holds ~100k events, most of them decisions; reading it once and
-sorting events by kind is what keeps the report and the dashboard's run page quick. Decisions are parsed
-with ``DecisionRecord`` like ``engine.inspection.decisions`` does; the memory history and the learner's
-posteriors come from their own readers (``engine.inspection.memory_history``, ``learning.persistence``).
+sorting events by kind is what keeps the report and the dashboard's run page quick. Decisions become timeline
+lines straight from their payloads (``timeline.journaled_line``: the engine wrote them from a validated
+``DecisionRecord``, so they are not validated again); the memory history and the learner's posteriors come from
+their own readers (``engine.inspection.memory_history``, ``learning.persistence``).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from agent.records import DECISION_EVENT
+from backtests.report.timeline import DecisionLine, journaled_line
 from core.ports import JournalEvent, Store
 from core.settings import LearnerSettings
-from core.types import DecisionRecord
 from engine.inspection import memory_history
 from learning.persistence import load as load_learner
 from learning.weights import SignalPosterior, posteriors, scope_label
@@ -47,7 +48,7 @@ class LearnerScope:
 
 @dataclass
 class RunJournal:
-    decisions: list[tuple[int, DecisionRecord]] = field(default_factory=list)
+    decisions: list[DecisionLine] = field(default_factory=list)
     stops: list[StopChange] = field(default_factory=list)
     blocked_wakes: list[tuple[datetime, str]] = field(default_factory=list)
     memory: list[dict[str, Any]] = field(default_factory=list)
@@ -57,7 +58,7 @@ class RunJournal:
         """File one journal event under what it tells (the rest is not shown)."""
         payload = event.payload
         if event.kind == DECISION_EVENT:
-            self.decisions.append((event.seq, DecisionRecord.model_validate(payload)))
+            self.decisions.append(journaled_line(event.seq, payload))
         elif event.kind == "position.opened":
             position = payload["position"]
             self.stops.append(StopChange(event.at, position["id"], Decimal(position["stop_price"])))

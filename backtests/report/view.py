@@ -17,7 +17,7 @@ from backtests.report import fmt
 from backtests.report.chart import chart_data
 from backtests.report.files import Bars, TradeRow, read_bars_csv, read_trades_csv
 from backtests.report.journal import LearnerScope, RunJournal, read_run_journal
-from backtests.report.timeline import DecisionLine, VetoRow, decision_line, veto_rows
+from backtests.report.timeline import DecisionLine, VetoRow, veto_rows
 from backtests.rundir import RunDir
 from core.settings import LearnerSettings
 
@@ -98,7 +98,7 @@ def _trades(path: Path) -> list[TradeRow]:
 def build_run_view(run_id: str, metrics: dict[str, Any], trades: list[TradeRow], bars_path: Path,
                    journal: RunJournal, *, bars: Bars | None = None) -> RunView:  # fmt: skip
     perf, agent, facts = metrics.get("performance", {}), metrics.get("agent", {}), metrics.get("run", {})
-    decisions = [decision_line(seq, record) for seq, record in journal.decisions]
+    decisions = journal.decisions
     notes = []
     chart = None
     if bars is not None or bars_path.is_file():  # a portfolio's price line is its basket (100 at the start): no
@@ -117,7 +117,7 @@ def build_run_view(run_id: str, metrics: dict[str, Any], trades: list[TradeRow],
         open_positions=[t for t in trades if t.is_open],
         monthly=monthly_rows(perf.get("monthly_returns_pct", {})),
         decisions=decisions,
-        vetoes=veto_rows(journal.decisions),
+        vetoes=veto_rows(decisions),
         memory=journal.memory,
         learner=journal.learner,
         chart=chart,
