@@ -56,6 +56,8 @@ class DecisionLine:
     cost_usd: float
     latency_ms: int
     error: str | None
+    detailed: bool = True
+    """``False`` for a line read in outline (``journaled_line``): its tool calls have no results, ``tools`` raises."""
 
     @property
     def tokens(self) -> int:
@@ -65,6 +67,8 @@ class DecisionLine:
     def tools(self) -> tuple[ToolLine, ...]:
         """The tool calls for people, arguments and results cut: formatted when a page shows the line, not when
         it is read (a long run's report lists a few thousand of its tens of thousands of decisions)."""
+        if not self.detailed:
+            raise ValueError(f"decision #{self.seq} was read in outline, without its tool results")
         cut = QUIET_RESULT_CHARS if self.kind == "quiet" else RESULT_CHARS
         return tuple(_tool_line(call, cut) for call in self.calls)
 
@@ -85,11 +89,15 @@ def decision_line(seq: int, record: DecisionRecord) -> DecisionLine:
     return journaled_line(seq, record.model_dump())
 
 
-def journaled_line(seq: int, payload: dict[str, Any]) -> DecisionLine:
+def journaled_line(seq: int, payload: dict[str, Any], *, detailed: bool = True) -> DecisionLine:
     """The line of a decision from its journaled payload (``DecisionRecord.model_dump(mode="json")``, as the
     journal holds it, or the Python form of ``model_dump()``): read as it is, not validated again. A payload
-    with other keys than ``DecisionRecord``'s (not one the engine wrote) is validated by the model first."""
-    if payload.keys() != DECISION_FIELDS:
+    with other keys than ``DecisionRecord``'s (not one the engine wrote) is validated by the model first.
+
+    ``detailed=False``: an outline, the payload without (some of) its tool calls' results. Everything but ``tools``
+    is the full line's for a line that stays an outline in a report (``listed`` leaves it out): a quiet line, whose
+    action reads no result (only a side effect's does, and a line with one is listed)."""
+    if detailed and payload.keys() != DECISION_FIELDS:
         payload = DecisionRecord.model_validate(payload).model_dump()
     usage, wake, calls = payload["usage"], payload["wake"], tuple(payload["tool_calls"])
     as_of = payload["as_of"]
@@ -115,7 +123,19 @@ def journaled_line(seq: int, payload: dict[str, Any]) -> DecisionLine:
         cost_usd=usage["cost_usd"],
         latency_ms=payload["latency_ms"],
         error=payload["error"],
+        detailed=detailed,
     )
+
+
+def listed(lines: list[DecisionLine], quiet_lines: int) -> tuple[list[DecisionLine], int]:
+    """The lines a report lists, in order: every one that acted and the latest ``quiet_lines`` quiet ones; and how
+    many quiet ones it leaves out (the oldest)."""
+    quiet = [d.seq for d in lines if d.kind == "quiet" and d.memory_update is None]
+    if len(quiet) <= quiet_lines:
+        return lines, 0
+    first_kept = quiet[-quiet_lines]
+    shown = [d for d in lines if d.kind != "quiet" or d.memory_update is not None or d.seq >= first_kept]
+    return shown, len(lines) - len(shown)
 
 
 def veto_rows(lines: list[DecisionLine]) -> list[VetoRow]:
@@ -180,7 +200,7 @@ def _effect_text(call: Call) -> str:
 
 
 def _approved(call: Call) -> dict[str, Any]:
-    result = call["result"]
+    result = call.get("result")  # an outline's call has none
     approved = result.get("approved") if isinstance(result, dict) else None
     return approved if isinstance(approved, dict) else {}
 

@@ -77,14 +77,17 @@ class RunView:
         return [d for d in self.decisions if d.kind != "quiet" or d.memory_update is not None]
 
 
-def load_run_view(run: RunDir, *, namespace: str, learner: LearnerSettings, bars: Bars | None = None) -> RunView:
+def load_run_view(run: RunDir, *, namespace: str, learner: LearnerSettings, bars: Bars | None = None,
+                  quiet_lines: int | None = None) -> RunView:  # fmt: skip
     """Read a run directory (metrics, trades, bars, its store) into a ``RunView``. ``bars``: the run's bars as
-    ``bars.csv`` holds them, when the caller has them in memory (the run that just wrote the file): not read back."""
+    ``bars.csv`` holds them, when the caller has them in memory (the run that just wrote the file): not read back.
+    ``quiet_lines``: a report's cap of quiet lines; the decisions it leaves out are read in outline
+    (``read_run_journal``)."""
     from store.sqlite_store import SqliteStore
 
     store = SqliteStore(run.store_path, namespace=namespace)
     try:
-        journal = read_run_journal(store, learner)
+        journal = read_run_journal(store, learner, quiet_lines=quiet_lines)
     finally:
         store.close()
     return build_run_view(run.name, run.metrics() or {}, _trades(run.path / TRADES), run.path / BARS, journal,

@@ -2,7 +2,8 @@
 before: every decision validated as a ``DecisionRecord`` and turned into a line with all its tool calls formatted.
 
 That way is kept here as the oracle (``oracle_line``, ``oracle_vetoes``: the code ``backtests/report/timeline.py``
-ran before it read payloads as they are and formatted tool calls only for the lines a page shows). Real runs: the
+ran before it read payloads as they are, formatted tool calls only for the lines a page shows and read the lines a
+report leaves out in outline, without their tool results). Real runs: the
 rules agent on real 5m candles (spot), the SMA agent on a USDT-M perpetual, the scripted chaos agent (every tool,
 vetoes, take-profits, trailing stops, every wake condition) spot and futures, and the dashboard's LLM run (the real
 SDK against the local Messages server: reasoning, a veto, a memory update, tokens and dollars). Each report is
@@ -277,3 +278,47 @@ def test_the_report_files_are_only_report_html(backtests: dict[str, RunDir], tmp
     after = {p.name: p.stat().st_mtime_ns for p in run.path.iterdir()}
     changed = {name for name in after if before.get(name) != after[name]}
     assert changed <= {"report.html", "store.sqlite3", "store.sqlite3-wal", "store.sqlite3-shm"}
+
+
+def test_a_report_reads_the_decisions_it_does_not_list_in_outline(backtests: dict[str, RunDir]) -> None:
+    """With a cap of 3 quiet lines most lines are outlines; the listed ones are read in full (their bytes above)."""
+    from backtests.report.timeline import listed
+
+    view = load_run_view(backtests["chaos-5m-spot"], namespace=NAMESPACE, learner=LearnerSettings(), quiet_lines=3)
+    shown, left_out = listed(view.decisions, 3)
+    assert left_out > 0 and all(line.detailed for line in shown)
+    outlines = [line for line in view.decisions if not line.detailed]
+    assert len(outlines) == left_out
+    with pytest.raises(ValueError, match="read in outline"):
+        _ = outlines[0].tools
+    full = load_run_view(backtests["chaos-5m-spot"], namespace=NAMESPACE, learner=LearnerSettings())
+    assert all(line.detailed for line in full.decisions)
+    assert [replace(line, detailed=True) for line in view.decisions if line.detailed] == [
+        line for line in full.decisions if line.seq in {s.seq for s in shown}
+    ]
+    assert view.vetoes == full.vetoes and view.chart == full.chart
+
+
+def test_an_outline_is_the_payload_without_its_first_16_tool_results(backtests: dict[str, RunDir]) -> None:
+    from backtests.report.journal import OUTLINE
+
+    store = SqliteStore(backtests["chaos-1h-futures"].store_path, namespace=NAMESPACE)
+    try:
+        events = [e for e in store.read_journal() if e.kind == DECISION_EVENT]
+        outlines = store.read_journal_outlines(DECISION_EVENT, OUTLINE)
+        assert store.read_journal_outlines(DECISION_EVENT, (), after_seq=events[-2].seq) == [
+            (events[-1].seq, events[-1].payload)
+        ]
+        assert store.read_journal_outlines(DECISION_EVENT, OUTLINE[:1], after_seq=events[0].seq, limit=1) == [
+            (events[1].seq, {**events[1].payload, "tool_calls": [
+                {k: v for k, v in call.items() if k != "result" or i > 0}
+                for i, call in enumerate(events[1].payload["tool_calls"])]})
+        ]  # fmt: skip
+    finally:
+        store.close()
+    assert [seq for seq, _ in outlines] == [e.seq for e in events]
+    for (_, outline), event in zip(outlines, events, strict=True):
+        calls = [{k: v for k, v in call.items() if k != "result" or i >= 16}
+                 for i, call in enumerate(event.payload["tool_calls"])]  # fmt: skip
+        assert outline == {**event.payload, "tool_calls": calls}
+        assert list(outline) == list(event.payload)
