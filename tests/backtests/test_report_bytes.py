@@ -322,3 +322,16 @@ def test_an_outline_is_the_payload_without_its_first_16_tool_results(backtests: 
                  for i, call in enumerate(event.payload["tool_calls"])]  # fmt: skip
         assert outline == {**event.payload, "tool_calls": calls}
         assert list(outline) == list(event.payload)
+
+
+def test_a_batched_store_s_outlines_see_its_batch(tmp_path: Path) -> None:
+    from core.ports import NewEvent
+    from store.batched import BatchedSqliteStore
+
+    store = BatchedSqliteStore(tmp_path / "store.sqlite3", NAMESPACE, flush_every=1_000)
+    try:
+        at = datetime.fromisoformat("2025-01-01T00:00:00+00:00")
+        store.append(NewEvent(kind="x", at=at, payload={"calls": [{"result": 1, "name": "a"}], "n": 1}))
+        assert store.read_journal_outlines("x", ("$.calls[0].result",)) == [(1, {"calls": [{"name": "a"}], "n": 1})]
+    finally:
+        store.close()
