@@ -142,6 +142,12 @@ class BatchedSqliteStore(SqliteStore):
         self.flush()
         return super().read_journal_kinds(kinds, after_seq, limit)
 
+    def read_journal_outlines(
+        self, kind: str, remove: Sequence[str], after_seq: int = 0, limit: int | None = None
+    ) -> list[tuple[int, Any]]:
+        self.flush()
+        return super().read_journal_outlines(kind, remove, after_seq, limit)
+
     def tail_journal(self, n: int) -> list[JournalEvent]:
         self.flush()
         return super().tail_journal(n)

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from backtests.report.chart import EXIT_STYLES, WAKE_COLOURS
 from backtests.report.files import Bars
 from backtests.report.fmt import FILTERS
-from backtests.report.timeline import DecisionLine
+from backtests.report.timeline import DecisionLine, listed
 from backtests.report.view import RunView, load_run_view
 from backtests.rundir import RunDir
 from core.settings import LearnerSettings
@@ -85,12 +85,7 @@ QUIET_LINES = 2_000
 
 def report_decisions(view: RunView) -> tuple[list[DecisionLine], int]:
     """The decision lines the report lists, in order, and how many quiet ones it leaves out (the oldest)."""
-    quiet = [d.seq for d in view.decisions if d.kind == "quiet" and d.memory_update is None]
-    if len(quiet) <= QUIET_LINES:
-        return view.decisions, 0
-    first_kept = quiet[-QUIET_LINES]
-    shown = [d for d in view.decisions if d.kind != "quiet" or d.memory_update is not None or d.seq >= first_kept]
-    return shown, len(view.decisions) - len(shown)
+    return listed(view.decisions, QUIET_LINES)
 
 
 def render_report(view: RunView) -> str:
@@ -120,8 +115,8 @@ def render_report(view: RunView) -> str:
 def write_report(run: RunDir, *, namespace: str, learner: LearnerSettings, title: str | None = None,
                  bars: Bars | None = None) -> Path:  # fmt: skip
     """Render ``run``'s ``report.html`` from its files and store (``bars``: ``bars.csv`` as the caller just wrote
-    it, not read back); returns its path."""
-    view = load_run_view(run, namespace=namespace, learner=learner, bars=bars)
+    it, not read back); returns its path. The decisions the report does not list are read in outline."""
+    view = load_run_view(run, namespace=namespace, learner=learner, bars=bars, quiet_lines=QUIET_LINES)
     if title:
         view = replace(view, title=title)
     run.report_path.write_text(render_report(view), encoding="utf-8")

@@ -17,7 +17,7 @@ from backtests.report import fmt
 from backtests.report.chart import chart_data
 from backtests.report.files import Bars, TradeRow, read_bars_csv, read_trades_csv
 from backtests.report.journal import LearnerScope, RunJournal, read_run_journal
-from backtests.report.timeline import DecisionLine, VetoRow, decision_line, veto_rows
+from backtests.report.timeline import DecisionLine, VetoRow, veto_rows
 from backtests.rundir import RunDir
 from core.settings import LearnerSettings
 
@@ -77,14 +77,17 @@ class RunView:
         return [d for d in self.decisions if d.kind != "quiet" or d.memory_update is not None]
 
 
-def load_run_view(run: RunDir, *, namespace: str, learner: LearnerSettings, bars: Bars | None = None) -> RunView:
+def load_run_view(run: RunDir, *, namespace: str, learner: LearnerSettings, bars: Bars | None = None,
+                  quiet_lines: int | None = None) -> RunView:  # fmt: skip
     """Read a run directory (metrics, trades, bars, its store) into a ``RunView``. ``bars``: the run's bars as
-    ``bars.csv`` holds them, when the caller has them in memory (the run that just wrote the file): not read back."""
+    ``bars.csv`` holds them, when the caller has them in memory (the run that just wrote the file): not read back.
+    ``quiet_lines``: a report's cap of quiet lines; the decisions it leaves out are read in outline
+    (``read_run_journal``)."""
     from store.sqlite_store import SqliteStore
 
     store = SqliteStore(run.store_path, namespace=namespace)
     try:
-        journal = read_run_journal(store, learner)
+        journal = read_run_journal(store, learner, quiet_lines=quiet_lines)
     finally:
         store.close()
     return build_run_view(run.name, run.metrics() or {}, _trades(run.path / TRADES), run.path / BARS, journal,
@@ -98,7 +101,7 @@ def _trades(path: Path) -> list[TradeRow]:
 def build_run_view(run_id: str, metrics: dict[str, Any], trades: list[TradeRow], bars_path: Path,
                    journal: RunJournal, *, bars: Bars | None = None) -> RunView:  # fmt: skip
     perf, agent, facts = metrics.get("performance", {}), metrics.get("agent", {}), metrics.get("run", {})
-    decisions = [decision_line(seq, record) for seq, record in journal.decisions]
+    decisions = journal.decisions
     notes = []
     chart = None
     if bars is not None or bars_path.is_file():  # a portfolio's price line is its basket (100 at the start): no
@@ -117,7 +120,7 @@ def build_run_view(run_id: str, metrics: dict[str, Any], trades: list[TradeRow],
         open_positions=[t for t in trades if t.is_open],
         monthly=monthly_rows(perf.get("monthly_returns_pct", {})),
         decisions=decisions,
-        vetoes=veto_rows(journal.decisions),
+        vetoes=veto_rows(decisions),
         memory=journal.memory,
         learner=journal.learner,
         chart=chart,
