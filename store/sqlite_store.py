@@ -244,19 +244,16 @@ class SqliteStore:
             ).fetchall()
         return [StoredLink(*row).to_event() for row in rows]
 
-    def read_journal_outlines(
-        self, kind: str, remove: Sequence[str], after_seq: int = 0, limit: int | None = None
-    ) -> list[tuple[int, Any]]:
-        """``(seq, payload)`` of the events of ``kind``, each payload without the JSON paths ``remove`` (``$.a[0].b``):
-        SQLite drops them before Python decodes the rest (a report shows the tool results of a few decisions of
-        tens of thousands). Not the journaled payload: for reading, never for the hash chain."""
+    def read_journal_outlines(self, kind: str, remove: Sequence[str], after_seq: int = 0,
+                              limit: int | None = None) -> list[tuple[int, Any]]:
+        """``(seq, payload)`` of ``kind``'s events, each without the JSON paths ``remove`` (``$.a[0].b``), which SQLite
+        drops before Python decodes the rest. For reading only (a report), never for the hash chain."""
         records.check_limit(limit)
+        bound = -1 if limit is None else limit
+        sql = (f"SELECT seq, json_remove(payload{', ?' * len(remove)}) FROM journal"
+               " WHERE namespace = ? AND kind = ? AND seq > ? ORDER BY seq LIMIT ?")
         with self._read() as conn:
-            rows = conn.execute(
-                f"SELECT seq, json_remove(payload{', ?' * len(remove)}) FROM journal"
-                " WHERE namespace = ? AND kind = ? AND seq > ? ORDER BY seq LIMIT ?",
-                (*remove, self.namespace, kind, after_seq, -1 if limit is None else limit),
-            ).fetchall()
+            rows = conn.execute(sql, (*remove, self.namespace, kind, after_seq, bound)).fetchall()
         return [(seq, json.loads(payload)) for seq, payload in rows]
 
     def tail_journal(self, n: int) -> list[JournalEvent]:
