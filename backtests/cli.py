@@ -140,7 +140,8 @@ def backtest_cmd(  # noqa: PLR0917 - typer maps each option to one parameter
     target = out or unique_run_path(settings.backtest.runs_dir, run_id(WallClock(), agent, *markets))
     staged = StagedRun.begin(target, force=force, rename_if_taken=out is None)
     request = BacktestRequest(settings, chosen, staged.staging, _agent_choice(agent, markets, record), warmup,
-                              disguise=disguise, exact=exact, more=tuple(markets[1:]))  # fmt: skip
+                              disguise=disguise, exact=exact, more=tuple(markets[1:]),
+                              run_id=staged.target.name)  # fmt: skip
     result = _run_staged(staged, request, quiet, force)
     print_summary(result, as_json)
 

@@ -43,17 +43,19 @@ RUN_FILES = frozenset({
 @dataclass(frozen=True)
 class RunDir:
     path: Path
+    label: str | None = None
+    """The run's id while it is written into a staging directory (``.<id>.partial-*``): what its report shows."""
 
     @classmethod
-    def create(cls, path: Path) -> RunDir:
+    def create(cls, path: Path, label: str | None = None) -> RunDir:
         """A fresh run directory at ``path``, which must not exist or be empty: nothing is ever deleted here."""
         if path.is_dir() and not any(path.iterdir()):
-            return cls(path)
+            return cls(path, label)
         try:
             path.mkdir(parents=True)
         except FileExistsError as exc:
             raise ConfigError(f"{path} already exists; a run is written into a new directory") from exc
-        return cls(path)
+        return cls(path, label)
 
     @classmethod
     def find(cls, run: str, runs_dir: Path) -> RunDir:
@@ -62,7 +64,7 @@ class RunDir:
 
     @property
     def name(self) -> str:
-        return self.path.name
+        return self.label or self.path.name
 
     @property
     def metrics_path(self) -> Path:

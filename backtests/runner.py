@@ -60,6 +60,9 @@ class BacktestRequest:
     more: tuple[BacktestData, ...] = ()
     """Further markets replayed with ``data`` through the same engine and account (a portfolio: one timeframe,
     one quote asset; ``backtests.portfolio``)."""
+    run_id: str = ""
+    """The id the run will have when ``run_dir`` is a staging directory moved into place at the end (the CLI's):
+    the report names the run by it, not by the staging directory's name."""
 
     @property
     def markets(self) -> tuple[BacktestData, ...]:
@@ -78,7 +81,7 @@ class BacktestResult:
 async def run_backtest(request: BacktestRequest, progress: Progress | None = None) -> BacktestResult:
     settings, markets = backtest_settings(request.settings), request.markets
     check_markets(markets, anonymized=request.disguise is not None)
-    run_dir = RunDir.create(request.run_dir)
+    run_dir = RunDir.create(request.run_dir, request.run_id or None)
     rules: dict[Symbol, MarketRules] = {}
     facts: dict[str, dict[str, str]] = {}
     series = []

@@ -22,6 +22,12 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return cwd
 
 
+def test_the_report_names_the_run_by_its_id_not_its_staging_directory(workdir: Path) -> None:
+    """The report is written before the staged run is moved into place; it must still say ``first``."""
+    report = (workdir / "runs/first/report.html").read_text(encoding="utf-8")
+    assert 'run <span class="mono">first</span>' in report and ".partial-" not in report
+
+
 def test_runs_list_and_show_read_the_metrics(workdir: Path) -> None:
     listed = run_cli("runs", "list", "--json", cwd=workdir)
     assert listed.returncode == 0, listed.stderr
