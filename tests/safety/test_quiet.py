@@ -78,14 +78,18 @@ async def walk(world: World, rng: random.Random, moves: int) -> tuple[int, int]:
     return quiet, acted
 
 
-@settings(max_examples=60, deadline=None)
-@given(
+POSITIONS = dict(
     market_type=st.sampled_from(["spot", "future"]),
     side=st.sampled_from(["long", "short"]),
     take_profit=st.one_of(st.none(), st.floats(0.5, 4)),
     trailing=st.one_of(st.none(), st.tuples(st.floats(0.2, 2), st.floats(0.3, 2))),
     seed=st.integers(0, 10_000),
 )
+"""A position the guard manages (a spot short is read as a long), with or without take-profit and trailing."""
+
+
+@settings(max_examples=60, deadline=None)
+@given(**POSITIONS)
 def test_a_price_inside_the_bands_makes_nothing_act(
     market_type: str, side: str, take_profit: float | None, trailing: tuple[float, float] | None, seed: int
 ) -> None:
@@ -130,13 +134,7 @@ def _journal(world: World) -> list[tuple[str, object, object]]:
 
 
 @settings(max_examples=25, deadline=None)
-@given(
-    market_type=st.sampled_from(["spot", "future"]),
-    side=st.sampled_from(["long", "short"]),
-    take_profit=st.one_of(st.none(), st.floats(0.5, 4)),
-    trailing=st.one_of(st.none(), st.tuples(st.floats(0.2, 2), st.floats(0.3, 2))),
-    seed=st.integers(0, 10_000),
-)
+@given(**POSITIONS)
 def test_a_guard_that_skips_quiet_looks_does_what_a_looking_guard_does(
     market_type: str, side: str, take_profit: float | None, trailing: tuple[float, float] | None, seed: int
 ) -> None:
