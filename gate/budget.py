@@ -163,36 +163,12 @@ class LLMBudget:
 
     def hold_wakes(self, wakes: Sequence[tuple[float, str | None]]) -> None:
         """For each ``(ts, symbol)`` in order: ``record_wake`` unless ``exhausted``, then ``record_usage(ts, 0, 0.0)``
-        (a wake whose decision held: no tokens, no dollars). The same windows in one loop: a backtest holds tens of
-        thousands of wakes in bulk (``Gate.hold_many``)."""
-        limits, (cap_hour, cap_day) = self.limits, self.symbol_limits
-        wake_hour, wake_day = self._wakes["hour"], self._wakes["day"]
-        usage_hour, usage_day = self._usage["hour"], self._usage["day"]
-        usd_hour, usd_day = self._micro_usd
+        (a wake whose decision held: no tokens, no dollars), through the same methods a decided wake goes through, so
+        the budget's rules live in one place (``Gate.hold_many``: a backtest holds thousands of wakes in bulk)."""
         for ts, symbol in wakes:
-            if self._windows_symbols != len(self._symbol_wakes):
-                self._prune(ts)  # (rebuilds the list of windows: a symbol's were added)
-            for window in self._windows:  # ``_Window.prune``, inline: six windows for each of thousands of wakes
-                entries, cutoff = window.entries, ts - window.span_s
-                while entries and entries[0][0] <= cutoff:
-                    _, tokens, micro_usd = entries.popleft()
-                    window.tokens -= tokens
-                    window.micro_usd -= micro_usd
-            spent = (
-                len(wake_hour.entries) >= limits.wakes_per_hour or len(wake_day.entries) >= limits.wakes_per_day
-                or usage_hour.tokens >= limits.tokens_per_hour or usage_day.tokens >= limits.tokens_per_day
-                or usage_hour.micro_usd >= usd_hour or usage_day.micro_usd >= usd_day
-            )  # fmt: skip
-            if not spent and symbol is not None:
-                mine = self._symbol_wakes.get(symbol)
-                spent = mine is not None and (len(mine["hour"].entries) >= cap_hour
-                                              or len(mine["day"].entries) >= cap_day)  # fmt: skip
-                spent = spent or (mine is None and (cap_hour < 1 or cap_day < 1))
-            if not spent:
+            if self.exhausted(ts, symbol) is None:
                 self.record_wake(ts, symbol)
-            for window in (usage_hour, usage_day):  # ``_Window.add(ts, 0, 0)``, inline
-                entries = window.entries
-                entries.append((entries[-1][0] if entries and ts < entries[-1][0] else ts, 0, 0))
+            self.record_usage(ts, 0, 0.0)
 
     def record_usage(self, ts: float, tokens: int, usd: float) -> None:
         if tokens < 0 or usd < 0:
